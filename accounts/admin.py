@@ -1,0 +1,45 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
+
+from .models import TokenFamily, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "full_name", "is_staff", "mfa_enabled", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "mfa_enabled", "groups", "date_joined"]
+    search_fields = ["username", "email", "full_name"]
+    ordering = ["-date_joined"]
+    readonly_fields = ["last_login", "date_joined", "mfa_enabled"]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Profile", {"fields": ("full_name", "email", "bio", "website")}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Security", {"fields": ("mfa_enabled", "last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
+    )
+
+
+@admin.register(TokenFamily)
+class TokenFamilyAdmin(admin.ModelAdmin):
+    """API sign-ins; revoke one to end that device's session at its next refresh."""
+
+    list_display = ["user", "created_at", "revoked_at", "revoked_reason"]
+    list_filter = ["revoked_reason"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    readonly_fields = ["id", "user", "created_at"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected sign-ins")
+    def revoke(self, request, queryset):
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason="admin")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,221 @@
+"""Accounts and auth API (API.md, "Accounts and auth")."""
+
+from __future__ import annotations
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from .. import services, tokens
+from ..forms import PasswordResetForm
+from ..models import User
+from .serializers import (
+    MeSerializer,
+    MfaCodeSerializer,
+    MfaSetupSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    RecoveryCodesSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+)
+
+
+class Unauthorized(exceptions.AuthenticationFailed):
+    """A 401 with a specific `code` (DRF turns 401 into 403 unless the view names an auth scheme)."""
+
+
+class TokenEndpoint(APIView):
+    """Endpoints that take credentials or tokens in the body rather than in a header."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+def _token_response(pair: tokens.TokenPair) -> Response:
+    return Response({"access": pair.access, "refresh": pair.refresh})
+
+
+def _rejected(error: tokens.RefreshRejected) -> Unauthorized:
+    return Unauthorized(str(error), code=error.code)
+
+
+@extend_schema(request=RegisterSerializer, responses={201: RegisterSerializer}, tags=["auth"])
+class RegisterView(generics.CreateAPIView):
+    serializer_class = RegisterSerializer
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    def perform_create(self, serializer: RegisterSerializer) -> None:
+        try:
+            serializer.instance = services.register(**serializer.validated_data)
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(error.message_dict) from None
+
+
+@extend_schema(
+    request=TokenObtainSerializer,
+    responses={
+        200: TokenPairSerializer,
+        401: OpenApiResponse(description="Wrong credentials, or `mfa_required`"),
+        429: OpenApiResponse(description="Too many failed sign-ins; see Retry-After"),
+    },
+    tags=["auth"],
+)
+class TokenObtainView(TokenEndpoint):
+    def post(self, request: Request) -> Response:
+        serializer = TokenObtainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            user = services.sign_in(request, data["username"], data["password"], data.get("otp"))
+        except services.SignInThrottled as error:
+            raise exceptions.Throttled(wait=error.retry_after) from None
+        except services.SignInFailed:
+            raise Unauthorized(
+                "No active account found with the given credentials", code="no_active_account"
+            ) from None
+        except services.SecondFactorRequired as step:
+            message = (
+                "That code is not valid." if step.wrong_code else "This account needs a second factor."
+            )
+            raise Unauthorized(f"{message} Send `otp`.", code="mfa_required") from None
+        return _token_response(tokens.issue_tokens(user))
+
+
+@extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+class TokenRefreshView(TokenEndpoint):
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            return _token_response(tokens.rotate(serializer.validated_data["refresh"]))
+        except tokens.RefreshRejected as error:
+            raise _rejected(error) from None
+
+
+@extend_schema(request=RefreshSerializer, responses={204: None}, tags=["auth"])
+class LogoutView(TokenEndpoint):
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            tokens.revoke(serializer.validated_data["refresh"])
+        except tokens.RefreshRejected as error:
+            raise _rejected(error) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(request=PasswordResetSerializer, responses={202: None}, tags=["auth"])
+class PasswordResetView(TokenEndpoint):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_reset"
+
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        form = PasswordResetForm(data=serializer.validated_data)
+        if form.is_valid():
+            # Sends nothing for an unknown address, and says the same either way.
+            form.save(request=request, use_https=request.is_secure())
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(request=PasswordResetConfirmSerializer, responses={204: None}, tags=["auth"])
+class PasswordResetConfirmView(TokenEndpoint):
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_for_reset_link(data["uid"], data["token"])
+        if user is None:
+            raise exceptions.ValidationError(
+                {"token": ["This reset link is invalid or has already been used."]}
+            )
+        try:
+            password_validation.validate_password(data["new_password"], user)
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError({"new_password": list(error.messages)}) from None
+        services.change_password(user, data["new_password"], reason="password_reset")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["me"])
+class MeView(generics.RetrieveUpdateAPIView):
+    serializer_class = MeSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self) -> User:
+        return self.request.user
+
+    def perform_update(self, serializer: MeSerializer) -> None:
+        user = self.request.user
+        fields = {name: serializer.validated_data.get(name, getattr(user, name))
+                  for name in ("full_name", "bio", "website")}
+        serializer.instance = services.update_profile(user, **fields)
+
+
+class MfaView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def _code(self, request: Request) -> str:
+        serializer = MfaCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["code"]
+
+
+def _state_error(error: services.MfaStateError) -> exceptions.ValidationError:
+    return exceptions.ValidationError({"detail": str(error), "code": "mfa_state"})
+
+
+def _bad_code() -> exceptions.ValidationError:
+    return exceptions.ValidationError({"code": ["That code is not valid."]})
+
+
+@extend_schema(request=None, responses={200: MfaSetupSerializer}, tags=["me"])
+class MfaSetupView(MfaView):
+    def post(self, request: Request) -> Response:
+        try:
+            secret, url = services.start_mfa_setup(request.user)
+        except services.MfaStateError as error:
+            raise _state_error(error) from None
+        return Response({"secret": secret, "otpauth_url": url})
+
+
+@extend_schema(request=MfaCodeSerializer, responses={200: RecoveryCodesSerializer}, tags=["me"])
+class MfaConfirmView(MfaView):
+    def post(self, request: Request) -> Response:
+        code = self._code(request)
+        try:
+            codes = services.confirm_mfa(request.user, code)
+        except services.MfaStateError as error:
+            raise _state_error(error) from None
+        except services.SignInFailed:
+            raise _bad_code() from None
+        return Response({"recovery_codes": codes})
+
+
+@extend_schema(request=MfaCodeSerializer, responses={204: None}, tags=["me"])
+class MfaDisableView(MfaView):
+    def post(self, request: Request) -> Response:
+        code = self._code(request)
+        try:
+            services.disable_mfa(request.user, code)
+        except services.MfaStateError as error:
+            raise _state_error(error) from None
+        except services.SignInFailed:
+            raise _bad_code() from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.template import loader
+
+from . import selectors, services
+from .models import User
+from .tasks import send_email
+
+
+class SignUpForm(forms.ModelForm):
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "email"]
+        widgets = {
+            "username": forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+    def validate_unique(self) -> None:
+        # Uniqueness is case-insensitive and checked by services.register; the model's case-sensitive
+        # check would only repeat part of it.
+        pass
+
+    def clean_password2(self) -> str:
+        password1 = self.cleaned_data.get("password1")
+        password2 = self.cleaned_data.get("password2")
+        if password1 and password2 and password1 != password2:
+            raise ValidationError("The two passwords differ.", code="password_mismatch")
+        return password2
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        password = self.cleaned_data.get("password2")
+        if password:
+            try:
+                password_validation.validate_password(password, self.instance)
+            except ValidationError as error:
+                self.add_error("password1", error)
+
+    def save(self, commit: bool = True) -> User:
+        try:
+            return services.register(
+                username=self.cleaned_data["username"],
+                email=self.cleaned_data["email"],
+                password=self.cleaned_data["password1"],
+            )
+        except ValidationError as error:
+            # A race lost to another sign-up: shown by the field like any other error.
+            for field, messages in error.message_dict.items():
+                self.add_error(field, messages)
+            raise
+
+    def clean(self):
+        cleaned = super().clean()
+        username, email = cleaned.get("username"), cleaned.get("email")
+        if username and selectors.username_taken(username):
+            self.add_error("username", "That username is taken.")
+        if email and selectors.email_taken(email):
+            self.add_error("email", "An account with that email address already exists.")
+        return cleaned
+
+
+class SignInForm(forms.Form):
+    username = forms.CharField(
+        max_length=254, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True})
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
+        self.request = request
+        self.user: User | None = None
+        self.retry_after: int | None = None
+        self.needs_second_factor = False
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        username, password = cleaned.get("username"), cleaned.get("password")
+        if not (username and password):
+            return cleaned
+        try:
+            self.user = services.sign_in(self.request, username, password)
+        except services.SignInThrottled as error:
+            self.retry_after = error.retry_after
+            raise ValidationError(str(error), code="throttled") from None
+        except services.SignInFailed:
+            raise ValidationError(
+                "That username and password don't match an account.", code="invalid_login"
+            ) from None
+        except services.SecondFactorRequired as step:
+            self.user = step.user
+            self.needs_second_factor = True
+        return cleaned
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "bio", "website"]
+        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"bio": "Up to 500 characters, shown on your profile."}
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset flow, with the email sent by a Celery task instead of inside the request."""
+
+    def get_users(self, email: str):
+        return (
+            user
+            for user in User.objects.filter(email__lower=email.lower(), is_active=True)
+            if user.has_usable_password()
+        )
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        html = (
+            loader.render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else None
+        )
+        send_email.delay(subject, body, [to_email], html)
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    """Used by the reset-confirm page; ending the user's API logins goes through the service."""
+
+    def save(self, commit: bool = True) -> User:
+        services.change_password(self.user, self.cleaned_data["new_password1"], reason="password_reset")
+        return self.user
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    def save(self, commit: bool = True) -> User:
+        services.change_password(self.user, self.cleaned_data["new_password1"])
+        return self.user

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.validators import MinLengthValidator, RegexValidator, URLValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+USERNAME_MAX_LENGTH = 30
+username_validator = RegexValidator(
+    regex=r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\Z",
+    message=(
+        "Use letters, digits, hyphens and underscores, starting and ending with a letter or digit."
+    ),
+    code="invalid_username",
+)
+
+
+class UserManager(DjangoUserManager):
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Sign-in is case-insensitive: "Ada" and "ada" are the same account.
+        return self.get(username__lower=(username or "").lower())
+
+
+class User(AbstractUser):
+    """A member of the gallery. Usernames and emails are unique whatever their case."""
+
+    username = models.CharField(
+        "username",
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        validators=[MinLengthValidator(3), username_validator],
+        help_text="3 to 30 letters, digits, hyphens or underscores.",
+        error_messages={"unique": "That username is taken."},
+    )
+    email = models.EmailField("email address", max_length=254)
+    full_name = models.CharField(max_length=150, blank=True)
+    bio = models.TextField(max_length=500, blank=True)
+    website = models.URLField(
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"], message="Use an address starting with https://.")],
+    )
+    # Split names are not used: people's names don't split reliably into first and last.
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+
+    mfa_enabled = models.BooleanField("two-factor authentication", default=False)
+    # Base32 TOTP secret; set by setup, in use once mfa_enabled is true.
+    mfa_secret = models.CharField(max_length=64, blank=True)
+    # The last TOTP time step accepted, so a code is never accepted twice.
+    mfa_last_step = models.BigIntegerField(default=0)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ", 1)[0] if self.full_name else self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class RecoveryCode(models.Model):
+    """A single-use MFA recovery code. Only its SHA-256 is stored; the code is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "code_hash"], name="accounts_recoverycode_user_hash_unique"
+            )
+        ]
+
+
+class TokenFamily(models.Model):
+    """One sign-in through the token endpoint, and every refresh token rotated from it.
+
+    Presenting an already-used refresh token revokes the whole family: one of the two parties holding it is
+    not the user. Every refresh token carries its family's id in the `fam` claim.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="token_families")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+        indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_tokenfam_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import time
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from . import mfa, selectors, services
+from .forms import (
+    CodeForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    ProfileForm,
+    SetPasswordForm,
+    SignInForm,
+    SignUpForm,
+)
+from .models import User
+
+PENDING_SECOND_FACTOR = "accounts:pending_second_factor"
+PENDING_SECOND_FACTOR_SECONDS = 300
+AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """Render a page; a submitted form with errors answers 400, so clients and tests see the failure."""
+    form = context.get("form")
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    return render(request, template, context, status=status)
+
+
+class InvalidFormIs400:
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("home")
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = form.save()
+        except ValidationError:
+            pass  # the form now carries the error by its field
+        else:
+            login(request, user, backend=AUTH_BACKEND)
+            messages.success(request, f"Welcome to Sigma Playground, {user.username}.")
+            return redirect(_next_url(request))
+    return _render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
+
+
+def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signin(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request, request.POST or None)
+    context = {"form": form, "next": _next_url(request)}
+    if request.method == "POST":
+        if form.is_valid() and form.user is not None:
+            if form.needs_second_factor:
+                request.session[PENDING_SECOND_FACTOR] = {
+                    "user_id": form.user.pk,
+                    "at": time.time(),
+                    "next": context["next"],
+                }
+                return redirect("accounts:login-verify")
+            login(request, form.user, backend=AUTH_BACKEND)
+            return redirect(context["next"])
+        if form.retry_after is not None:
+            return _throttled(_render(request, "accounts/login.html", context), form.retry_after)
+    return _render(request, "accounts/login.html", context)
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signin_verify(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get(PENDING_SECOND_FACTOR)
+    if not pending or time.time() - pending["at"] > PENDING_SECOND_FACTOR_SECONDS:
+        request.session.pop(PENDING_SECOND_FACTOR, None)
+        messages.info(request, "Please sign in again.")
+        return redirect("accounts:login")
+    user = User.objects.filter(pk=pending["user_id"], is_active=True).first()
+    if user is None:
+        return redirect("accounts:login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.complete_second_factor(request, user, form.cleaned_data["code"])
+        except services.SignInThrottled as error:
+            form.add_error("code", str(error))
+            return _throttled(
+                _render(request, "accounts/login_verify.html", {"form": form}), error.retry_after
+            )
+        except services.SignInFailed:
+            form.add_error("code", "That code is not valid. Codes work once and change every 30 seconds.")
+        else:
+            del request.session[PENDING_SECOND_FACTOR]
+            login(request, user, backend=AUTH_BACKEND)
+            return redirect(pending["next"])
+    return _render(request, "accounts/login_verify.html", {"form": form})
+
+
+class SignOutView(auth_views.LogoutView):
+    """POST only (Django's LogoutView refuses GET): a link or an image tag cannot sign anyone out."""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_view(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.update_profile(request.user, **form.cleaned_data)
+        messages.success(request, "Your profile is saved.")
+        return redirect("accounts:settings")
+    context = {
+        "form": form,
+        "recovery_codes_left": mfa.remaining_recovery_codes(request.user)
+        if request.user.mfa_enabled
+        else None,
+    }
+    return _render(request, "accounts/settings.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_view(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor authentication on (secret, QR code, confirm with a code) or off (with a code)."""
+    user: User = request.user
+    form = CodeForm(request.POST or None)
+    context: dict = {"form": form}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "start":
+                services.start_mfa_setup(user)
+                return redirect("accounts:mfa")
+            if form.is_valid() and action == "confirm":
+                context["recovery_codes"] = services.confirm_mfa(user, form.cleaned_data["code"])
+                messages.success(request, "Two-factor authentication is on.")
+                return render(request, "accounts/mfa_recovery_codes.html", context)
+            if form.is_valid() and action == "disable":
+                services.disable_mfa(user, form.cleaned_data["code"])
+                messages.success(request, "Two-factor authentication is off.")
+                return redirect("accounts:settings")
+        except services.MfaStateError as error:
+            messages.error(request, str(error))
+            return redirect("accounts:mfa")
+        except services.SignInFailed:
+            form.add_error("code", "That code is not valid. Check your app's clock and try again.")
+    if not user.mfa_enabled and user.mfa_secret:
+        uri = mfa.provisioning_uri(user, user.mfa_secret)
+        context.update(secret=user.mfa_secret, qr_svg=mfa.qr_code_svg(uri))
+    return _render(request, "accounts/mfa.html", context)
+
+
+class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:settings")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is changed. Other devices have been signed out.")
+        return super().form_valid(form)
+
+
+class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
+    pass
+
+
+class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
+    pass
+
+
+password_change = PasswordChangeView.as_view()
+password_reset = PasswordResetView.as_view(
+    form_class=PasswordResetForm,
+    template_name="accounts/password_reset.html",
+    email_template_name="accounts/email/password_reset.txt",
+    subject_template_name="accounts/email/password_reset_subject.txt",
+    success_url=reverse_lazy("accounts:password-reset-done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(
+    template_name="accounts/password_reset_done.html"
+)
+password_reset_confirm = PasswordResetConfirmView.as_view(
+    form_class=SetPasswordForm,
+    template_name="accounts/password_reset_confirm.html",
+    success_url=reverse_lazy("accounts:password-reset-complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="accounts/password_reset_complete.html"
+)
+
+
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        person = selectors.get_active_user(username)
+    except User.DoesNotExist:
+        raise Http404("No such member.") from None
+    if person.username != username:
+        return redirect("accounts:profile", username=person.username, permanent=True)
+    return render(request, "accounts/profile.html", {"person": person})
+

@@ -1,0 +1,72 @@
+"""Conventions shared by every API module: the error body and the list shape (API.md, "Conventions")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, with a machine-readable `code` next to every `detail`."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, dict) and "detail" in data and "code" not in data:
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+        if isinstance(codes, dict):
+            codes = codes.get("detail")
+        if isinstance(codes, str):
+            data["code"] = codes
+    return response
+
+
+class Pagination(PageNumberPagination):
+    """`{next, previous, results}`; no total count, which would cost a COUNT(*) on every page."""
+
+    page_size = 24
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        page_size = self.get_page_size(request)
+        try:
+            number = int(request.query_params.get(self.page_query_param, 1))
+        except (TypeError, ValueError):
+            number = 1
+        number = max(number, 1)
+        offset = (number - 1) * page_size
+        # One row more than the page tells whether a next page exists.
+        rows = list(queryset[offset : offset + page_size + 1])
+        self.number = number
+        self.has_next = len(rows) > page_size
+        return rows[:page_size]
+
+    def get_paginated_response(self, data):
+        return Response(
+            {"next": self._link(self.number + 1) if self.has_next else None,
+             "previous": self._link(self.number - 1) if self.number > 1 else None,
+             "results": data}
+        )
+
+    def _link(self, number: int) -> str:
+        url = self.request.build_absolute_uri()
+        if number == 1:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, number)
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }

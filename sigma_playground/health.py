@@ -1,0 +1,97 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+CHECK_TIMEOUT_SECONDS = 3.0
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and answering. Touches nothing else, so it never fails because a dependency did."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was written")
+    cache.delete(key)
+
+
+def _check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+
+    async def round_trip() -> None:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "readyz.ping"})
+        message = await layer.receive(channel)
+        if message.get("type") != "readyz.ping":
+            raise RuntimeError("channel layer returned something else")
+
+    async_to_sync(round_trip)()
+
+
+def _check_broker() -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # tasks run in-process; there is no broker to reach
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _check_database,
+    "cache": _check_cache,
+    "channel_layer": _check_channel_layer,
+    "broker": _check_broker,
+}
+
+
+def _run(check: Callable[[], None], name: str) -> str:
+    try:
+        check()
+    except Exception:
+        logger.warning("readiness check %s failed", name, exc_info=True)
+        return "down"
+    return "ok"
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Every backing service answers. A 503 names the ones that don't.
+
+    Each client has a short connect timeout (settings), so a dead service makes this slow by seconds,
+    not minutes.
+    """
+    results = {name: _run(check, name) for name, check in CHECKS.items()}
+    down = sorted(name for name, state in results.items() if state != "ok")
+    body: dict[str, object] = {"status": "unavailable" if down else "ok", "checks": results}
+    if down:
+        body["down"] = down
+    return JsonResponse(body, status=503 if down else 200)

@@ -1,0 +1,21 @@
+"""Settings for the test suite: the project's own settings, with what tests need on top.
+
+DATABASE_URL and REDIS_URL are honoured, so the same suite runs on the embedded default and on
+PostgreSQL/Redis. Production hardening is tested separately, in a subprocess with DEBUG off.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from sigma_playground.settings import *  # noqa: E402,F403
+from sigma_playground.settings import CACHES, REDIS_URL  # noqa: E402
+
+# Hashing with PBKDF2's full cost in every factory would dominate the suite's run time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run in the test's process unless a test starts a real worker on purpose.
+CELERY_TASK_ALWAYS_EAGER = True
+if REDIS_URL:
+    # Keys of the test run are kept apart so clearing them between tests leaves nothing else behind.
+    CACHES["default"]["KEY_PREFIX"] = "sp-test"
