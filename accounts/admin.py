@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.utils import timezone
 
 from .models import TokenFamily, User
@@ -12,6 +13,8 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "email", "full_name"]
     ordering = ["-date_joined"]
     readonly_fields = ["last_login", "date_joined", "mfa_enabled"]
+    # Like the profile form: "example.com" means https://example.com (and no Django 6.0 warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("full_name", "email", "bio", "website")}),

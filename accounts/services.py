@@ -127,7 +127,9 @@ def start_mfa_setup(user: User) -> tuple[str, str]:
     if user.mfa_enabled:
         raise MfaStateError("Two-factor authentication is already on. Turn it off first.")
     user.mfa_secret = mfa.new_secret()
-    user.save(update_fields=["mfa_secret"])
+    # No code of the new secret has been used: the last step seen belonged to the old one.
+    user.mfa_last_step = 0
+    user.save(update_fields=["mfa_secret", "mfa_last_step"])
     return user.mfa_secret, mfa.provisioning_uri(user, user.mfa_secret)
 
 

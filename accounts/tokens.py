@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rest_framework_simplejwt import state
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -67,7 +68,8 @@ def issue_tokens(user: User) -> TokenPair:
 def _decode_refresh(raw: str) -> dict:
     """Signature (HS256 only), expiry and type; raises RefreshRejected otherwise."""
     try:
-        payload = RefreshToken.get_token_backend().decode(raw, verify=True)
+        # get_token_backend() is an instance method in simplejwt; the backend lives in `state`.
+        payload = state.token_backend.decode(raw, verify=True)
     except TokenBackendExpiredToken:
         raise RefreshRejected("Token is expired", "token_not_valid") from None
     except TokenBackendError:
@@ -107,6 +109,9 @@ def rotate(raw: str) -> TokenPair:
             payload.get(api_settings.USER_ID_CLAIM)
         ):
             raise RefreshRejected("Token is invalid", "token_not_valid")
+        if family.created_at + settings.JWT_REFRESH_ABSOLUTE_LIFETIME <= timezone.now():
+            # The token's own `exp` keeps to the cap, unless the cap was shortened since it was issued.
+            raise RefreshRejected("Token is expired", "token_not_valid")
         _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
         if created:
             return _mint(family.user, family)

@@ -92,6 +92,11 @@ class Env:
     def email(self, name: str, default: str) -> dict[str, Any]:
         value = self._raw(name) or default
         try:
-            return environ.Env.email_url_config(value)
+            config = environ.Env.email_url_config(value)
         except ImproperlyConfigured as exc:
             raise ImproperlyConfigured(f"{name}: {exc}") from None
+        if value.startswith("filemail://"):
+            # django-environ drops the leading slash of an absolute path.
+            config["EMAIL_FILE_PATH"] = value.removeprefix("filemail://")
+        # Unset parts keep Django's defaults instead of becoming None.
+        return {key: val for key, val in config.items() if val is not None}

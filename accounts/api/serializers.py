@@ -78,6 +78,11 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "full_name", "bio", "website", "avatar", "mfa_enabled"]
         read_only_fields = ["id", "username", "email", "avatar", "mfa_enabled"]
 
+    def validate_website(self, value: str) -> str:
+        # DRF replaces the model's URLValidator (http and https only) with its own, which allows ftp.
+        User._meta.get_field("website").run_validators(value)
+        return value
+
     def get_avatar(self, user: User) -> dict[str, str] | None:
         # Filled in by image uploads: {thumb, small, medium} URLs once an avatar is processed.
         return None
