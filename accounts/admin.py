@@ -42,7 +42,9 @@ class TokenFamilyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected sign-ins")
     def revoke(self, request, queryset):
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason="admin")
+        queryset.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_reason="admin"
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -83,7 +83,8 @@ class SignUpForm(forms.ModelForm):
 
 class SignInForm(forms.Form):
     username = forms.CharField(
-        max_length=254, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True})
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
@@ -170,7 +171,9 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
     """Used by the reset-confirm page; ending the user's API logins goes through the service."""
 
     def save(self, commit: bool = True) -> User:
-        services.change_password(self.user, self.cleaned_data["new_password1"], reason="password_reset")
+        services.change_password(
+            self.user, self.cleaned_data["new_password1"], reason="password_reset"
+        )
         return self.user
 
 

@@ -97,5 +97,3 @@ def verify_second_factor(user: User, code: str) -> bool:
 
 def remaining_recovery_codes(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
-
-

@@ -41,7 +41,11 @@ class User(AbstractUser):
     website = models.URLField(
         max_length=200,
         blank=True,
-        validators=[URLValidator(schemes=["http", "https"], message="Use an address starting with https://.")],
+        validators=[
+            URLValidator(
+                schemes=["http", "https"], message="Use an address starting with https://."
+            )
+        ],
     )
     # Split names are not used: people's names don't split reliably into first and last.
     first_name = None  # type: ignore[assignment]
@@ -91,6 +95,9 @@ class RecoveryCode(models.Model):
                 fields=["user", "code_hash"], name="accounts_recoverycode_user_hash_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id} ({'used' if self.used_at else 'unused'})"
 
 
 class TokenFamily(models.Model):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -92,7 +90,9 @@ def register(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
-        raise ValidationError({"username": "That username or email address was just taken."}) from None
+        raise ValidationError(
+            {"username": "That username or email address was just taken."}
+        ) from None
 
 
 def update_profile(user: User, *, full_name: str, bio: str, website: str) -> User:

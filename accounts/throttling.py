@@ -8,6 +8,7 @@ username or from that address answers 429 with Retry-After until the window ends
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -56,10 +57,12 @@ class SignInThrottle:
         now = time.time()
         values = cache.get_many([key for c in self._counters for key in (c.key, c.until_key)])
         waits = [
-            int(values.get(c.until_key, now) - now) + 1
+            math.ceil(values.get(c.until_key, now + 1) - now)
             for c in self._counters
             if values.get(c.key, 0) >= c.limit
         ]
+        # A window is over at its `until`, even if the cache has not dropped its keys yet.
+        waits = [wait for wait in waits if wait > 0]
         return max(waits) if waits else None
 
     def record_failure(self) -> None:

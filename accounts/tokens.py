@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -110,7 +111,7 @@ def rotate(raw: str) -> TokenPair:
         ):
             raise RefreshRejected("Token is invalid", "token_not_valid")
         if family.created_at + settings.JWT_REFRESH_ABSOLUTE_LIFETIME <= timezone.now():
-            # The token's own `exp` keeps to the cap, unless the cap was shortened since it was issued.
+            # A token's `exp` keeps to the cap, unless the cap was shortened after it was issued.
             raise RefreshRejected("Token is expired", "token_not_valid")
         _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
         if created:
@@ -118,7 +119,9 @@ def rotate(raw: str) -> TokenPair:
         reused = True
     if reused:
         revoke_family(family.pk, reason="reuse")
-    raise RefreshRejected("Token was already used; every token of this sign-in is revoked", "token_reused")
+    raise RefreshRejected(
+        "Token was already used; every token of this sign-in is revoked", "token_reused"
+    )
 
 
 def revoke(raw: str) -> None:
@@ -145,4 +148,3 @@ def revoke_all_for_user(user: User, reason: str) -> int:
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
     )
     return revoked
-

@@ -127,7 +127,9 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
                 _render(request, "accounts/login_verify.html", {"form": form}), error.retry_after
             )
         except services.SignInFailed:
-            form.add_error("code", "That code is not valid. Codes work once and change every 30 seconds.")
+            form.add_error(
+                "code", "That code is not valid. Codes work once and change every 30 seconds."
+            )
         else:
             del request.session[PENDING_SECOND_FACTOR]
             login(request, user, backend=AUTH_BACKEND)
@@ -195,7 +197,9 @@ class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:settings")
 
     def form_valid(self, form):
-        messages.success(self.request, "Your password is changed. Other devices have been signed out.")
+        messages.success(
+            self.request, "Your password is changed. Other devices have been signed out."
+        )
         return super().form_valid(form)
 
 
@@ -236,4 +240,3 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     if person.username != username:
         return redirect("accounts:profile", username=person.username, permanent=True)
     return render(request, "accounts/profile.html", {"person": person})
-

@@ -49,9 +49,11 @@ class Pagination(PageNumberPagination):
 
     def get_paginated_response(self, data):
         return Response(
-            {"next": self._link(self.number + 1) if self.has_next else None,
-             "previous": self._link(self.number - 1) if self.number > 1 else None,
-             "results": data}
+            {
+                "next": self._link(self.number + 1) if self.has_next else None,
+                "previous": self._link(self.number - 1) if self.number > 1 else None,
+                "results": data,
+            }
         )
 
     def _link(self, number: int) -> str:

@@ -26,7 +26,9 @@ DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET_KEY = "dev-only-secret-key-never-used-when-debug-is-off"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
 
 if not DEBUG:
     # Production refuses to start half-configured rather than run with a guessable key.
@@ -231,8 +233,10 @@ SIMPLE_JWT = {
 JWT_REFRESH_ABSOLUTE_LIFETIME = timedelta(
     days=env.int("JWT_REFRESH_ABSOLUTE_DAYS", default=30, minimum=1)
 )
-if JWT_REFRESH_ABSOLUTE_LIFETIME < SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]:
-    raise ImproperlyConfigured("JWT_REFRESH_ABSOLUTE_DAYS must not be shorter than JWT_REFRESH_TOKEN_DAYS.")
+if SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] > JWT_REFRESH_ABSOLUTE_LIFETIME:
+    raise ImproperlyConfigured(
+        "JWT_REFRESH_ABSOLUTE_DAYS must not be shorter than JWT_REFRESH_TOKEN_DAYS."
+    )
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sigma Playground API",

@@ -48,7 +48,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "set DATABASE_URL=postgres://user@host:5432/dbname",
         )
     if item.get_closest_marker("redis"):
-        require("Redis", redis_answers(), "set REDIS_URL=redis://127.0.0.1:6379/0 to a running Redis")
+        require(
+            "Redis", redis_answers(), "set REDIS_URL=redis://127.0.0.1:6379/0 to a running Redis"
+        )
     if item.get_closest_marker("browser"):
         require(
             "Chromium",

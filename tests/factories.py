@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group
 from accounts.models import User
 from accounts.roles import CURATORS_GROUP
 
-PASSWORD = "correct horse battery staple"  # noqa: S105
+PASSWORD = "correct horse battery staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

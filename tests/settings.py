@@ -8,8 +8,8 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from sigma_playground.settings import *  # noqa: E402,F403
-from sigma_playground.settings import CACHES, REDIS_URL  # noqa: E402
+from sigma_playground.settings import *  # noqa: F403
+from sigma_playground.settings import CACHES, REDIS_URL
 
 # Hashing with PBKDF2's full cost in every factory would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

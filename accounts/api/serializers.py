@@ -46,7 +46,9 @@ class TokenObtainSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=254)
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     otp = serializers.CharField(
-        required=False, allow_blank=True, max_length=20,
+        required=False,
+        allow_blank=True,
+        max_length=20,
         help_text="A TOTP or recovery code; required when the account has MFA on.",
     )
 
@@ -79,7 +81,7 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "username", "email", "avatar", "mfa_enabled"]
 
     def validate_website(self, value: str) -> str:
-        # DRF replaces the model's URLValidator (http and https only) with its own, which allows ftp.
+        # DRF swaps the model's URLValidator (http and https only) for its own, which allows ftp.
         User._meta.get_field("website").run_validators(value)
         return value
 

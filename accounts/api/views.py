@@ -89,7 +89,9 @@ class TokenObtainView(TokenEndpoint):
             ) from None
         except services.SecondFactorRequired as step:
             message = (
-                "That code is not valid." if step.wrong_code else "This account needs a second factor."
+                "That code is not valid."
+                if step.wrong_code
+                else "This account needs a second factor."
             )
             raise Unauthorized(f"{message} Send `otp`.", code="mfa_required") from None
         return _token_response(tokens.issue_tokens(user))
@@ -168,8 +170,10 @@ class MeView(generics.RetrieveUpdateAPIView):
 
     def perform_update(self, serializer: MeSerializer) -> None:
         user = self.request.user
-        fields = {name: serializer.validated_data.get(name, getattr(user, name))
-                  for name in ("full_name", "bio", "website")}
+        fields = {
+            name: serializer.validated_data.get(name, getattr(user, name))
+            for name in ("full_name", "bio", "website")
+        }
         serializer.instance = services.update_profile(user, **fields)
 
 

@@ -29,7 +29,17 @@ def test_a_username_is_found_whatever_its_case():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "username",
-    ["ab", "a" * 31, "has space", "dot.ted", "ümlaut", "-leading", "trailing_", "semi;colon", "<b>"],
+    [
+        "ab",
+        "a" * 31,
+        "has space",
+        "dot.ted",
+        "ümlaut",
+        "-leading",
+        "trailing_",
+        "semi;colon",
+        "<b>",
+    ],
 )
 def test_it_refuses_usernames_outside_the_allowed_characters_and_length(username):
     user = User(username=username, email="x@example.com")

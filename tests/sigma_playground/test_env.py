@@ -6,7 +6,15 @@ from sigma_playground.env import Env
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("YES", True), ("1", True), ("on", True), ("false", False), ("0", False), ("Off", False)],
+    [
+        ("true", True),
+        ("YES", True),
+        ("1", True),
+        ("on", True),
+        ("false", False),
+        ("0", False),
+        ("Off", False),
+    ],
 )
 def test_it_reads_booleans_in_the_usual_spellings(raw, expected):
     assert Env({"DEBUG": raw}).bool("DEBUG", default=not expected) is expected
@@ -24,7 +32,9 @@ def test_it_uses_the_default_for_a_missing_or_empty_variable():
 )
 def test_it_refuses_a_bad_value_and_names_the_variable(method, raw):
     with pytest.raises(ImproperlyConfigured, match="SOME_SETTING"):
-        getattr(Env({"SOME_SETTING": raw}), method)("SOME_SETTING", default=0 if method == "int" else True)
+        getattr(Env({"SOME_SETTING": raw}), method)(
+            "SOME_SETTING", default=0 if method == "int" else True
+        )
 
 
 def test_it_refuses_a_number_below_the_minimum():
@@ -40,7 +50,9 @@ def test_it_splits_lists_on_commas_and_drops_blanks():
 
 
 def test_it_parses_a_postgres_url_into_django_database_settings():
-    config = Env({"DATABASE_URL": "postgres://app:pw@db.internal:6432/playground"}).database("DATABASE_URL")
+    config = Env({"DATABASE_URL": "postgres://app:pw@db.internal:6432/playground"}).database(
+        "DATABASE_URL"
+    )
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
         "db.internal",
@@ -67,6 +79,8 @@ def test_it_refuses_an_unknown_email_scheme():
 
 
 def test_it_keeps_an_absolute_path_for_file_based_email():
-    config = Env({"EMAIL_URL": "filemail:///var/mail/outbox"}).email("EMAIL_URL", default="consolemail://")
+    config = Env({"EMAIL_URL": "filemail:///var/mail/outbox"}).email(
+        "EMAIL_URL", default="consolemail://"
+    )
     assert config["EMAIL_FILE_PATH"] == "/var/mail/outbox"
     assert config["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"

@@ -49,7 +49,9 @@ def test_it_refuses_to_start_with_debug_off_and_no_secret_key():
 
 
 def test_it_refuses_to_start_with_debug_off_and_a_short_secret_key():
-    result = manage("check", DEBUG="false", SECRET_KEY="short", ALLOWED_HOSTS="playground.example.com")
+    result = manage(
+        "check", DEBUG="false", SECRET_KEY="short", ALLOWED_HOSTS="playground.example.com"
+    )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 

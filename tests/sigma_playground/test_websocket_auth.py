@@ -56,7 +56,7 @@ def test_it_closes_a_socket_with_a_bad_token_with_4401(user):
 
 
 def test_it_refuses_a_refresh_token_on_the_handshake(user):
-    connected, message = connect([OWN_ORIGIN, bearer(issue_tokens(user).refresh)])
+    _, message = connect([OWN_ORIGIN, bearer(issue_tokens(user).refresh)])
     assert message == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
 
 
@@ -87,11 +87,14 @@ def test_an_authenticated_socket_receives_messages_sent_to_its_user_group(user):
     access = issue_tokens(user).access
 
     async def run():
-        communicator = WebsocketCommunicator(application, PATH, headers=[OWN_ORIGIN, bearer(access)])
+        communicator = WebsocketCommunicator(
+            application, PATH, headers=[OWN_ORIGIN, bearer(access)]
+        )
         connected, _ = await communicator.connect(timeout=3)
         assert connected
         await get_channel_layer().group_send(
-            user_group(user.pk), {"type": "push.message", "message": {"type": "unread_count", "count": 3}}
+            user_group(user.pk),
+            {"type": "push.message", "message": {"type": "unread_count", "count": 3}},
         )
         received = await communicator.receive_json_from(timeout=2)
         await communicator.disconnect()

@@ -14,8 +14,14 @@ class Command(BaseCommand):
     help = "Bulk-create volume data for benchmarks."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--users", type=int, default=0, help="How many seed members should exist.")
-        parser.add_argument("--password", default=None, help="Password for every seed member (default: none usable).")
+        parser.add_argument(
+            "--users", type=int, default=0, help="How many seed members should exist."
+        )
+        parser.add_argument(
+            "--password",
+            default=None,
+            help="Password for every seed member (default: none usable).",
+        )
 
     def handle(self, *args, users: int = 0, password: str | None = None, **options) -> None:
         if users < 0:

@@ -28,7 +28,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, force: bool = False, **options) -> None:
         if not settings.DEBUG and not force:
-            raise CommandError("seed_demo creates accounts with a known password; it runs only with DEBUG on.")
+            raise CommandError(
+                "seed_demo creates accounts with a known password; it runs only with DEBUG on."
+            )
         created = 0
         for username, full_name, bio, role in DEMO_USERS:
             user, is_new = User.objects.get_or_create(
