@@ -139,7 +139,13 @@ class ProfileForm(forms.ModelForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's reset flow, with the email sent by a Celery task instead of inside the request."""
+    """Django's reset flow, with our email and sent by a Celery task instead of inside the request.
+    Used by the HTML page and the API alike."""
+
+    def save(self, **kwargs) -> None:
+        kwargs["subject_template_name"] = "accounts/email/password_reset_subject.txt"
+        kwargs["email_template_name"] = "accounts/email/password_reset.txt"
+        super().save(**kwargs)
 
     def get_users(self, email: str):
         return (

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from .models import TokenFamily
 
 
 @shared_task(
@@ -18,3 +23,17 @@ def send_email(subject: str, body: str, to: list[str], html_body: str | None = N
     if html_body:
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+@shared_task(time_limit=600, soft_time_limit=540)
+def flush_expired_tokens() -> int:
+    """Daily housekeeping: drop refresh tokens past their expiry and sign-ins past the absolute cap.
+
+    Neither can be used any more, so removing them changes nothing a client can observe.
+    """
+    now = timezone.now()
+    OutstandingToken.objects.filter(expires_at__lte=now).delete()  # cascades to the blacklist
+    deleted, _ = TokenFamily.objects.filter(
+        created_at__lte=now - settings.JWT_REFRESH_ABSOLUTE_LIFETIME
+    ).delete()
+    return deleted

@@ -215,8 +215,6 @@ password_change = PasswordChangeView.as_view()
 password_reset = PasswordResetView.as_view(
     form_class=PasswordResetForm,
     template_name="accounts/password_reset.html",
-    email_template_name="accounts/email/password_reset.txt",
-    subject_template_name="accounts/email/password_reset_subject.txt",
     success_url=reverse_lazy("accounts:password-reset-done"),
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view(

@@ -131,12 +131,7 @@ class PasswordResetView(TokenEndpoint):
         form = PasswordResetForm(data=serializer.validated_data)
         if form.is_valid():
             # Sends nothing for an unknown address, and says the same either way.
-            form.save(
-                request=request,
-                use_https=request.is_secure(),
-                subject_template_name="accounts/email/password_reset_subject.txt",
-                email_template_name="accounts/email/password_reset.txt",
-            )
+            form.save(request=request, use_https=request.is_secure())
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
