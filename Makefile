@@ -22,7 +22,7 @@ $(INSTALLED): requirements/dev.txt
 run: $(INSTALLED)
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py seed_demo
-	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=true SIGMA_EMBED_STANDIN=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite; DATABASE_URL and REDIS_URL, when set, point it at PostgreSQL and Redis.
 test: $(INSTALLED)

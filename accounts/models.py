@@ -81,6 +81,11 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.full_name or self.username
 
+    @property
+    def hue(self) -> int:
+        """One of eight colours for the generated avatar, stable per member."""
+        return (self.pk or 0) % 8
+
 
 class RecoveryCode(models.Model):
     """A single-use MFA recovery code. Only its SHA-256 is stored; the code is shown once."""

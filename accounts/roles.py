@@ -16,6 +16,8 @@ CURATORS_GROUP = "Curators"
 # "app_label.codename". An entry whose model does not exist yet is skipped until its migration runs.
 CURATOR_PERMISSIONS: tuple[str, ...] = (
     "workbooks.view_workbook",
+    "workbooks.unpublish_workbook",
+    "workbooks.view_tag",
     "workbooks.view_featured",
     "workbooks.add_featured",
     "workbooks.change_featured",

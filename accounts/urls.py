@@ -20,5 +20,4 @@ urlpatterns = [
     path("settings/", views.settings_view, name="settings"),
     path("settings/password/", views.password_change, name="password-change"),
     path("settings/two-factor/", views.mfa_view, name="mfa"),
-    path("u/<str:username>/", views.profile, name="profile"),
 ]

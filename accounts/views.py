@@ -7,7 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from . import mfa, selectors, services
+from . import mfa, services
 from .forms import (
     CodeForm,
     PasswordChangeForm,
@@ -228,13 +228,3 @@ password_reset_confirm = PasswordResetConfirmView.as_view(
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )
-
-
-def profile(request: HttpRequest, username: str) -> HttpResponse:
-    try:
-        person = selectors.get_active_user(username)
-    except User.DoesNotExist:
-        raise Http404("No such member.") from None
-    if person.username != username:
-        return redirect("accounts:profile", username=person.username, permanent=True)
-    return render(request, "accounts/profile.html", {"person": person})

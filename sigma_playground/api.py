@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .paging import page_number, paginate
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with a machine-readable `code` next to every `detail`."""
@@ -34,24 +36,20 @@ class Pagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        page_size = self.get_page_size(request)
-        try:
-            number = int(request.query_params.get(self.page_query_param, 1))
-        except (TypeError, ValueError):
-            number = 1
-        number = max(number, 1)
-        offset = (number - 1) * page_size
-        # One row more than the page tells whether a next page exists.
-        rows = list(queryset[offset : offset + page_size + 1])
-        self.number = number
-        self.has_next = len(rows) > page_size
-        return rows[:page_size]
+        self.page = paginate(
+            queryset,
+            page_number(request.query_params.get(self.page_query_param)),
+            self.get_page_size(request),
+        )
+        return self.page.items
 
     def get_paginated_response(self, data):
         return Response(
             {
-                "next": self._link(self.number + 1) if self.has_next else None,
-                "previous": self._link(self.number - 1) if self.number > 1 else None,
+                "next": self._link(self.page.next_number) if self.page.has_next else None,
+                "previous": (
+                    self._link(self.page.previous_number) if self.page.has_previous else None
+                ),
                 "results": data,
             }
         )

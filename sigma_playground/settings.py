@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.sitemaps",
+    "django.contrib.syndication",
     # Third party
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
@@ -74,6 +77,7 @@ if DEBUG:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sigma_playground.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -164,6 +168,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
+    "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
+    "refresh-trending": {"task": "workbooks.tasks.refresh_trending", "schedule": 600},
 }
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -255,6 +261,31 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
+
+# --- Sigma embeds (SIGMA.md) -----------------------------------------------------------------------
+
+# Hosts whose URLs authors may publish and whose pages we frame; the CSP's frame-src is exactly these.
+SIGMA_EMBED_HOSTS = env.list("SIGMA_EMBED_HOSTS", default=["app.sigmacomputing.com"])
+# With both set, workbook/page/element URLs are framed through a JWT-signed URL minted per viewer.
+SIGMA_EMBED_CLIENT_ID = env.str("SIGMA_EMBED_CLIENT_ID")
+SIGMA_EMBED_SECRET = env.str("SIGMA_EMBED_SECRET")
+if bool(SIGMA_EMBED_CLIENT_ID) != bool(SIGMA_EMBED_SECRET):
+    raise ImproperlyConfigured("Set both SIGMA_EMBED_CLIENT_ID and SIGMA_EMBED_SECRET, or neither.")
+SIGMA_EMBED_TOKEN_LIFETIME = timedelta(
+    minutes=env.int("SIGMA_EMBED_TOKEN_MINUTES", default=60, minimum=1)
+)
+if timedelta(days=30) < SIGMA_EMBED_TOKEN_LIFETIME:
+    raise ImproperlyConfigured("SIGMA_EMBED_TOKEN_MINUTES must be at most 30 days (Sigma's limit).")
+# Who signed embeds are minted for when the viewer is not signed in; empty: such viewers get a link.
+SIGMA_EMBED_GUEST_EMAIL = env.str("SIGMA_EMBED_GUEST_EMAIL")
+# Seconds the page waits for `workbook:loaded` before showing the fallback.
+SIGMA_EMBED_LOAD_TIMEOUT = env.int("SIGMA_EMBED_LOAD_TIMEOUT", default=20, minimum=1)
+# Development only: frames show a local page that speaks Sigma's postMessage events instead of Sigma.
+SIGMA_EMBED_STANDIN = env.bool("SIGMA_EMBED_STANDIN", default=False)
+if SIGMA_EMBED_STANDIN and not DEBUG:
+    raise ImproperlyConfigured("SIGMA_EMBED_STANDIN is for development and needs DEBUG on.")
+
+SEARCH_CONFIG = "english"
 
 # --- Static and media -----------------------------------------------------------------------------
 

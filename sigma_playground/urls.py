@@ -1,21 +1,27 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from workbooks import views as workbook_views
+from workbooks.sitemaps import SITEMAPS
 
 from . import health, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("workbooks.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("explore/", views.explore, name="explore"),
+    path("", workbook_views.home, name="home"),
     path("", include("accounts.urls")),
+    path("", include("workbooks.urls")),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("healthz", health.healthz, name="healthz"),

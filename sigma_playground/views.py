@@ -1,25 +1,19 @@
 """Site-wide pages that belong to no single app."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
-
-from accounts import selectors as accounts_selectors
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"newest_members": accounts_selectors.newest_members()})
-
-
-@require_GET
-def explore(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:200]
-    people = accounts_selectors.search_people(query)
-    return render(request, "explore.html", {"query": query, "people": people})
 
 
 @require_GET
 def robots_txt(request: HttpRequest) -> HttpResponse:
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/", "Disallow: /settings/"]
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        "Disallow: /settings/",
+        "Disallow: /accounts/",
+        "Disallow: /w/new/",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")

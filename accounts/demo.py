@@ -1,0 +1,35 @@
+"""Demo members for `make run` (seed_demo). Development only: they share a known password."""
+
+from __future__ import annotations
+
+from .models import User
+from .roles import make_curator
+
+DEMO_PASSWORD = "playground-demo"  # noqa: S105 - printed for the developer; never used with DEBUG off
+
+DEMO_USERS = [
+    # username, full name, bio, role
+    ("admin", "Site Admin", "Keeps the lights on.", "superuser"),
+    ("curator", "Casey Curator", "Picks the workbook of the day.", "curator"),
+    ("ada", "Ada Lovelace", "Analyses of engines, looms and numbers.", ""),
+    ("grace", "Grace Hopper", "Compilers, queues and nanoseconds.", ""),
+    ("katherine", "Katherine Johnson", "Trajectories and launch windows.", ""),
+]
+
+
+def ensure_demo_users() -> tuple[dict[str, User], int]:
+    users, created = {}, 0
+    for username, full_name, bio, role in DEMO_USERS:
+        user, is_new = User.objects.get_or_create(
+            username=username,
+            defaults={"email": f"{username}@example.com", "full_name": full_name, "bio": bio},
+        )
+        if is_new:
+            user.set_password(DEMO_PASSWORD)
+            user.is_superuser = user.is_staff = role == "superuser"
+            user.save()
+            if role == "curator":
+                make_curator(user)
+            created += 1
+        users[username] = user
+    return users, created

@@ -1,0 +1,168 @@
+"""The admin for curators: find workbooks, feature and unfeature them, unpublish what breaks the rules.
+
+Curators (accounts.roles) can view workbooks and tags, unpublish, and manage featured entries; they
+cannot edit workbooks or see members.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from . import services
+from .models import Featured, Tag, Workbook
+
+
+class FeaturedNowFilter(admin.SimpleListFilter):
+    title = "featured"
+    parameter_name = "featured"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Featured now"), ("no", "Not featured")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        open_ = Featured.objects.filter(workbook=OuterRef("pk"), starts_at__lte=now).filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        )
+        if self.value() == "yes":
+            return queryset.filter(Exists(open_))
+        if self.value() == "no":
+            return queryset.exclude(Exists(open_))
+        return queryset
+
+
+class FeaturedInline(admin.TabularInline):
+    model = Featured
+    extra = 0
+    fields = ["position", "starts_at", "ends_at", "note", "curated_by"]
+    readonly_fields = ["curated_by"]
+
+
+class WorkbookAdminForm(forms.ModelForm):
+    class Meta:
+        model = Workbook
+        fields = [
+            "title",
+            "author",
+            "status",
+            "published_at",
+            "embed_url",
+            "description",
+            "tags",
+            "thumbnail",
+        ]
+
+    def clean_embed_url(self) -> str:
+        return services.parse_embed_url(self.cleaned_data["embed_url"]).url
+
+
+@admin.register(Workbook)
+class WorkbookAdmin(admin.ModelAdmin):
+    form = WorkbookAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = [
+        "title", "author", "status", "embed_kind", "published_at",
+        "view_count", "favorite_count", "comment_count",
+    ]  # fmt: skip
+    list_filter = ["status", FeaturedNowFilter, "embed_kind", "tags", "published_at"]
+    search_fields = ["title", "author__username", "author__full_name", "tags__name"]
+    list_select_related = ["author"]
+    autocomplete_fields = ["author", "tags"]
+    readonly_fields = [
+        "slug", "embed_kind", "created_at", "updated_at", "view_count",
+        "favorite_count", "comment_count", "trending_score",
+    ]  # fmt: skip
+    fields = [
+        "title", "author", "status", "published_at", "embed_url", "description", "tags",
+        "thumbnail", *readonly_fields,
+    ]  # fmt: skip
+    inlines = [FeaturedInline]
+    actions = ["feature", "unfeature", "unpublish"]
+    date_hierarchy = "published_at"
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service, so the description is rendered and the URL parsed as everywhere else.
+        data = {
+            name: form.cleaned_data[name]
+            for name in ("title", "description", "embed_url", "status")
+        }
+        if change:
+            services.update_workbook(obj, **data)
+        else:
+            obj.pk = services.create_workbook(obj.author, **data).pk
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        services.refresh_search_vectors(Workbook.objects.filter(pk=form.instance.pk))
+
+    def save_formset(self, request, form, formset, change) -> None:
+        for featuring in formset.save(commit=False):
+            if featuring.curated_by_id is None:
+                featuring.curated_by = request.user
+            featuring.save()
+        for gone in formset.deleted_objects:
+            gone.delete()
+
+    @admin.action(description="Feature the selected workbooks", permissions=["feature"])
+    def feature(self, request, queryset):
+        created = services.feature(queryset.order_by("pk"), request.user)
+        self.message_user(
+            request, f"{len(created)} workbook(s) featured from now.", messages.SUCCESS
+        )
+
+    @admin.action(description="Stop featuring the selected workbooks", permissions=["feature"])
+    def unfeature(self, request, queryset):
+        ended = services.unfeature(queryset)
+        self.message_user(request, f"{ended} featured entr(y/ies) ended.", messages.SUCCESS)
+
+    @admin.action(description="Unpublish the selected workbooks", permissions=["unpublish"])
+    def unpublish(self, request, queryset):
+        count = services.unpublish(queryset)
+        self.message_user(request, f"{count} workbook(s) unpublished.", messages.SUCCESS)
+
+    def has_feature_permission(self, request) -> bool:
+        return request.user.has_perms(["workbooks.add_featured", "workbooks.change_featured"])
+
+    def has_unpublish_permission(self, request) -> bool:
+        return request.user.has_perm("workbooks.unpublish_workbook")
+
+
+@admin.register(Featured)
+class FeaturedAdmin(admin.ModelAdmin):
+    list_display = [
+        "workbook",
+        "position",
+        "starts_at",
+        "ends_at",
+        "note",
+        "curated_by",
+        "is_current",
+    ]
+    list_editable = ["position", "starts_at", "ends_at", "note"]
+    list_select_related = ["workbook", "curated_by"]
+    list_filter = ["starts_at", "ends_at"]
+    search_fields = ["workbook__title", "note"]
+    autocomplete_fields = ["workbook"]
+    fields = ["workbook", "position", "starts_at", "ends_at", "note", "curated_by"]
+    readonly_fields = ["curated_by"]
+    ordering = ["position", "-starts_at"]
+
+    @admin.display(boolean=True, description="Now")
+    def is_current(self, featuring: Featured) -> bool:
+        return featuring.is_current
+
+    def save_model(self, request, obj, form, change) -> None:
+        if obj.curated_by_id is None:
+            obj.curated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}

@@ -1,0 +1,129 @@
+"""Workbooks API (API.md, "Workbooks")."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import embed, selectors, services
+from ..models import Workbook
+from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
+
+
+class IsAuthorOrStaff(permissions.BasePermission):
+    message = "Only the author or staff may change this workbook."
+
+    def has_object_permission(self, request: Request, view, workbook: Workbook) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return workbook.author_id == request.user.pk or request.user.is_staff
+
+
+class ListParams(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    tag = serializers.SlugField(required=False, allow_blank=True, max_length=50)
+    author = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    featured = serializers.BooleanField(required=False, default=False)
+    ordering = serializers.ChoiceField(
+        choices=list(selectors.API_ORDERINGS), required=False, allow_blank=True
+    )
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "q", OpenApiTypes.STR, description="Full-text search; the last word matches as a prefix."
+    ),
+    OpenApiParameter("tag", OpenApiTypes.STR, description="A tag's slug."),
+    OpenApiParameter("author", OpenApiTypes.STR, description="A username."),
+    OpenApiParameter(
+        "featured", OpenApiTypes.BOOL, description="Only currently featured workbooks."
+    ),
+    OpenApiParameter(
+        "ordering",
+        OpenApiTypes.STR,
+        enum=list(selectors.API_ORDERINGS),
+        description="Default: relevance when `q` is given, else `-published_at`.",
+    ),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
+class WorkbookViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = WorkbookSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrStaff]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if self.action == "list":
+            params = ListParams(data=self.request.query_params)
+            params.is_valid(raise_exception=True)
+            data = params.validated_data
+            search = selectors.Search(
+                query=data.get("q", ""),
+                tag=data.get("tag", ""),
+                author=data.get("author", ""),
+                featured=data["featured"],
+                sort=selectors.API_ORDERINGS.get(data.get("ordering") or "", ""),
+            )
+            return selectors.search(search).prefetch_related("tags")
+        # Drafts are only in their author's (and staff's) queryset: to anyone else they are a 404.
+        return (
+            Workbook.objects.visible_to(self.request.user)
+            .select_related("author")
+            .prefetch_related("tags")
+        )
+
+    def perform_create(self, serializer: WorkbookSerializer) -> None:
+        serializer.instance = services.create_workbook(
+            self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: WorkbookSerializer) -> None:
+        serializer.instance = services.update_workbook(
+            serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, workbook: Workbook) -> None:
+        services.delete_workbook(workbook)
+
+    @extend_schema(responses=EmbedSerializer)
+    @action(detail=True, methods=["get"], url_name="embed")
+    def embed(self, request: Request, pk: str | None = None) -> Response:
+        """The iframe source for this viewer: signed per viewer and per call when secure embedding is on."""
+        frame = embed.frame_for(self.get_object(), request.user)
+        response = Response(EmbedSerializer(frame).data)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Part of a tag's name.")]
+)
+class TagListView(ListAPIView):
+    serializer_class = TagSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        return selectors.tags_with_counts(self.request.query_params.get("q", "")[:40])
+
+
+class FeaturedListView(ListAPIView):
+    """The workbooks featured now, in the curators' order."""
+
+    serializer_class = WorkbookSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        return selectors.featured_queryset().prefetch_related("tags")

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from .sigma import EmbedKind
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=40)
+    slug = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="workbooks_tag_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("workbooks:tag", args=[self.slug])
+
+
+class WorkbookQuerySet(models.QuerySet):
+    def published(self) -> WorkbookQuerySet:
+        return self.filter(status=Workbook.Status.PUBLISHED, author__is_active=True)
+
+    def visible_to(self, user) -> WorkbookQuerySet:
+        """What a user may open: everything published, plus their own drafts; staff see all."""
+        if user.is_authenticated and user.is_staff:
+            return self.all()
+        if user.is_authenticated:
+            return self.filter(
+                Q(status=Workbook.Status.PUBLISHED, author__is_active=True) | Q(author=user)
+            )
+        return self.published()
+
+
+class Workbook(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workbooks"
+    )
+    title = models.CharField(max_length=120)
+    # Set once from the first title: links and bookmarks keep working when the title changes.
+    slug = models.SlugField(max_length=140, unique=True, editable=False)
+    description = models.TextField(
+        max_length=10_000, blank=True, help_text="Markdown: **bold**, _italic_, lists, links."
+    )
+    # Rendered and sanitised once on save, never per view.
+    description_html = models.TextField(blank=True, editable=False)
+    description_text = models.TextField(blank=True, editable=False)
+
+    embed_url = models.URLField("Sigma URL", max_length=2048)
+    embed_kind = models.CharField(max_length=10, choices=[(k.value, k.value) for k in EmbedKind])
+    # The Sigma id behind the URL: the public embed id, or the workbook id.
+    sigma_id = models.CharField(max_length=80, editable=False)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    tags = models.ManyToManyField(Tag, related_name="workbooks", blank=True)
+    thumbnail = models.ImageField(upload_to="thumbnails/", blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    view_count = models.PositiveIntegerField(default=0, editable=False)
+    favorite_count = models.PositiveIntegerField(default=0, editable=False)
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
+    # Recomputed by a periodic task from the last 7 days of activity (services.refresh_trending).
+    trending_score = models.FloatField(default=0, editable=False)
+
+    # PostgreSQL only (a plain text column elsewhere): kept current by services in the same transaction.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = WorkbookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-published_at", "-id"], name="workbook_latest_idx"),
+            models.Index(fields=["status", "-trending_score", "-id"], name="workbook_trending_idx"),
+            models.Index(
+                fields=["status", "-favorite_count", "-id"], name="workbook_favorites_idx"
+            ),
+            models.Index(fields=["status", "-view_count", "-id"], name="workbook_views_idx"),
+            models.Index(fields=["author", "status", "-published_at"], name="workbook_author_idx"),
+            GinIndex(fields=["search_vector"], name="workbook_search_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="workbook_published_has_date",
+            ),
+        ]
+        permissions = [("unpublish_workbook", "Can unpublish a workbook")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("workbooks:detail", args=[self.slug])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def placeholder_variant(self) -> int:
+        """One of eight colours for the generated thumbnail placeholder."""
+        return (self.pk or 0) % 8
+
+
+class Featured(models.Model):
+    """A curator's pick: shown on the home page's rail in `position` order while its window is open.
+    The first open one is the workbook of the day."""
+
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="featurings")
+    position = models.PositiveSmallIntegerField(default=0)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until unfeatured.")
+    note = models.CharField("curator's note", max_length=280, blank=True)
+    curated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "featured workbook"
+        ordering = ["position", "-starts_at"]
+        indexes = [
+            models.Index(fields=["position", "starts_at", "ends_at"], name="featured_window_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workbook", "starts_at"], name="featured_workbook_start_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="featured_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workbook} (#{self.position})"
+
+    @property
+    def is_current(self) -> bool:
+        now = timezone.now()
+        return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
+
+
+class PendingView(models.Model):
+    """A counted view waiting to be added to its workbook's counters by the flush task.
+
+    A page view only inserts here: it never updates the workbook row, so it never waits on its lock.
+    """
+
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="+")
+    viewed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"view of {self.workbook_id} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class DailyActivity(models.Model):
+    """Views and favorites per workbook per day: what trending is computed from."""
+
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="daily_activity")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+    favorites = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workbook", "day"], name="dailyactivity_workbook_day_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="dailyactivity_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.workbook_id} on {self.day}: {self.views} views, {self.favorites} favorites"

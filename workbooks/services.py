@@ -1,0 +1,307 @@
+"""Workbook actions: publish, edit, delete, tag, feature, count views. Shared by pages, API and admin."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.aggregates import StringAgg
+from django.contrib.postgres.search import SearchVector
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from accounts.throttling import client_address
+
+from . import markdown, sigma
+from .models import DailyActivity, Featured, PendingView, Tag, Workbook
+
+MAX_TAGS = 8
+TAG_PATTERN = re.compile(r"^[\w][\w +#.-]{0,39}$")
+VIEW_WINDOW = timedelta(hours=24)
+BOT_USER_AGENT = re.compile(
+    r"bot|crawl|spider|slurp|preview|facebookexternalhit|embedly|curl|wget|python-requests|"
+    r"httpx|go-http-client|java/|headless|lighthouse|pingdom|monitor",
+    re.IGNORECASE,
+)
+TRENDING_DAYS = 7
+TRENDING_DAILY_DECAY = 0.7  # yesterday's activity counts 70% of today's, and so on
+TRENDING_FAVORITE_WEIGHT = 5  # one favorite says more than one view
+
+
+# --- Validation shared by forms and serializers -----------------------------------------------------
+
+
+def parse_embed_url(raw: str) -> sigma.SigmaUrl:
+    try:
+        return sigma.parse(raw, settings.SIGMA_EMBED_HOSTS)
+    except sigma.InvalidSigmaUrl as error:
+        raise ValidationError(str(error), code="invalid_sigma_url") from None
+
+
+def clean_tag_names(names: Iterable[str]) -> list[str]:
+    """Trimmed, de-duplicated (whatever the case) tag names; raises ValidationError."""
+    cleaned: dict[str, str] = {}
+    for name in names:
+        name = " ".join(str(name).split())
+        if not name:
+            continue
+        if not TAG_PATTERN.match(name) or not slugify(name):
+            raise ValidationError(
+                f"“{name[:40]}” is not a valid tag: use up to 40 letters, digits, spaces or - + # .",
+                code="invalid_tag",
+            )
+        cleaned.setdefault(name.lower(), name)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationError(f"Use at most {MAX_TAGS} tags.", code="too_many_tags")
+    return list(cleaned.values())
+
+
+# --- Writes ---------------------------------------------------------------------------------------
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:100].strip("-") or "workbook"
+    if not Workbook.objects.filter(slug=base).exists():
+        return base
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def _apply(
+    workbook: Workbook, *, title: str, description: str, embed_url: str, status: str
+) -> None:
+    parsed = parse_embed_url(embed_url)
+    workbook.title = title
+    workbook.description = description
+    workbook.description_html, workbook.description_text = markdown.render(description)
+    workbook.embed_url = parsed.url
+    workbook.embed_kind = parsed.kind.value
+    workbook.sigma_id = parsed.embed_id or parsed.workbook_id
+    workbook.status = status
+    if status == Workbook.Status.PUBLISHED and workbook.published_at is None:
+        workbook.published_at = timezone.now()
+
+
+def set_tags(workbook: Workbook, names: Iterable[str]) -> None:
+    tags = []
+    for name in clean_tag_names(names):
+        tag = Tag.objects.filter(name__lower=name.lower()).first()
+        if tag is None:
+            slug = slugify(name)[:50]
+            if Tag.objects.filter(slug=slug).exists():  # "C#" and "C" slugify alike
+                slug = f"{slug[:43]}-{secrets.token_hex(3)}"
+            try:
+                with transaction.atomic():
+                    tag = Tag.objects.create(name=name, slug=slug)
+            except IntegrityError:  # created meanwhile by someone else
+                tag = Tag.objects.get(name__lower=name.lower())
+        tags.append(tag)
+    workbook.tags.set(tags)
+
+
+@transaction.atomic
+def create_workbook(
+    author: User,
+    *,
+    title: str,
+    description: str = "",
+    embed_url: str,
+    tags: Iterable[str] = (),
+    status: str = Workbook.Status.DRAFT,
+) -> Workbook:
+    workbook = Workbook(author=author)
+    _apply(workbook, title=title, description=description, embed_url=embed_url, status=status)
+    for attempt in range(3):
+        workbook.slug = _unique_slug(title)
+        try:
+            with transaction.atomic():
+                workbook.save()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    set_tags(workbook, tags)
+    refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    return workbook
+
+
+@transaction.atomic
+def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **fields) -> Workbook:
+    values = {
+        name: fields.get(name, getattr(workbook, name))
+        for name in ("title", "description", "embed_url", "status")
+    }
+    _apply(workbook, **values)
+    workbook.save()
+    if tags is not None:
+        set_tags(workbook, tags)
+    refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    return workbook
+
+
+def delete_workbook(workbook: Workbook) -> None:
+    workbook.delete()
+
+
+def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
+    """Recompute the stored search vector (PostgreSQL), inside the caller's transaction.
+
+    Title weighs most, then tags, then the description and the author's names.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tag_names = (
+        Tag.objects.filter(workbooks=OuterRef("pk"))
+        .values("workbooks")
+        .annotate(names=StringAgg("name", " "))
+        .values("names")
+    )
+    author = User.objects.filter(pk=OuterRef("author_id"))
+    config = settings.SEARCH_CONFIG
+    workbooks.update(
+        search_vector=SearchVector("title", weight="A", config=config)
+        + SearchVector(Coalesce(Subquery(tag_names), Value("")), weight="B", config=config)
+        + SearchVector("description_text", weight="C", config=config)
+        + SearchVector(Subquery(author.values("full_name")), weight="C", config=config)
+        + SearchVector(Subquery(author.values("username")), weight="C", config=config)
+    )
+
+
+@transaction.atomic
+def feature(workbooks: Iterable[Workbook], curator: User, note: str = "") -> list[Featured]:
+    """Put workbooks on the home page's rail, after what is there, from now until unfeatured."""
+    now = timezone.now()
+    last = Featured.objects.order_by("-position").values_list("position", flat=True).first() or 0
+    created = []
+    for offset, workbook in enumerate(workbooks, start=1):
+        if not workbook.is_published:
+            continue
+        created.append(
+            Featured.objects.create(
+                workbook=workbook,
+                position=last + offset,
+                starts_at=now,
+                note=note,
+                curated_by=curator,
+            )
+        )
+    return created
+
+
+def unfeature(workbooks: QuerySet[Workbook]) -> int:
+    """End every open featuring of these workbooks now."""
+    now = timezone.now()
+    return (
+        Featured.objects.filter(workbook__in=workbooks, starts_at__lte=now)
+        .exclude(ends_at__lte=now)
+        .update(ends_at=now)
+    )
+
+
+@transaction.atomic
+def unpublish(workbooks: QuerySet[Workbook]) -> int:
+    unfeature(workbooks)
+    return workbooks.filter(status=Workbook.Status.PUBLISHED).update(status=Workbook.Status.DRAFT)
+
+
+# --- Views and trending ---------------------------------------------------------------------------
+
+
+def _viewer_key(request: HttpRequest) -> str:
+    """Who is viewing, as a salted hash: the user, else the session, else address and browser."""
+    if request.user.is_authenticated:
+        raw = f"user:{request.user.pk}"
+    elif request.session.session_key:
+        raw = f"session:{request.session.session_key}"
+    else:
+        raw = f"addr:{client_address(request)}:{request.META.get('HTTP_USER_AGENT', '')[:200]}"
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{raw}".encode()).hexdigest()[:32]
+
+
+def is_bot(request: HttpRequest) -> bool:
+    agent = request.META.get("HTTP_USER_AGENT", "")
+    return not agent or bool(BOT_USER_AGENT.search(agent))
+
+
+def record_view(request: HttpRequest, workbook: Workbook) -> bool:
+    """Count one view per viewer per workbook per 24 hours; bots are not counted.
+
+    The check is one cache write; a counted view is one INSERT. Counters are updated later in bulk
+    by `flush_pending_views`, so a page view never waits on the workbook row's lock.
+    """
+    if not workbook.is_published or is_bot(request):
+        return False
+    key = f"viewed:{workbook.pk}:{_viewer_key(request)}"
+    if not cache.add(key, 1, timeout=int(VIEW_WINDOW.total_seconds())):
+        return False
+    PendingView.objects.create(workbook=workbook)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # No beat runs in the embedded default: flush at once so counts move in development.
+        from .tasks import flush_views
+
+        transaction.on_commit(flush_views.delay)
+    return True
+
+
+@transaction.atomic
+def flush_pending_views() -> int:
+    """Add pending views to the counters and the daily activity, then drop them."""
+    last_id = PendingView.objects.order_by("-id").values_list("id", flat=True).first()
+    if last_id is None:
+        return 0
+    pending = PendingView.objects.filter(id__lte=last_id)
+    per_day: dict[tuple[int, object], int] = {}
+    for workbook_id, viewed_at in pending.values_list("workbook_id", "viewed_at"):
+        key = (workbook_id, viewed_at.date())
+        per_day[key] = per_day.get(key, 0) + 1
+    per_workbook: dict[int, int] = {}
+    for (workbook_id, day), views in per_day.items():
+        per_workbook[workbook_id] = per_workbook.get(workbook_id, 0) + views
+        DailyActivity.objects.bulk_create(
+            [DailyActivity(workbook_id=workbook_id, day=day, views=0)], ignore_conflicts=True
+        )
+        DailyActivity.objects.filter(workbook_id=workbook_id, day=day).update(
+            views=F("views") + views
+        )
+    # Sorted, so two flushes running at once lock rows in the same order and cannot deadlock.
+    for workbook_id in sorted(per_workbook):
+        Workbook.objects.filter(pk=workbook_id).update(
+            view_count=F("view_count") + per_workbook[workbook_id]
+        )
+    total = sum(per_workbook.values())
+    pending.delete()
+    return total
+
+
+def refresh_trending(now=None) -> int:
+    """trending_score = Σ over the last 7 days of (views + 5 * favorites) * 0.7^(days ago)."""
+    today = (now or timezone.now()).date()
+    since = today - timedelta(days=TRENDING_DAYS - 1)
+    scores: dict[int, float] = {}
+    rows = (
+        DailyActivity.objects.filter(day__gte=since)
+        .values("workbook_id", "day")
+        .annotate(views=Sum("views"), favorites=Sum("favorites"))
+    )
+    for row in rows:
+        activity = row["views"] + TRENDING_FAVORITE_WEIGHT * max(row["favorites"], 0)
+        age = (today - row["day"]).days
+        scores[row["workbook_id"]] = scores.get(row["workbook_id"], 0.0) + activity * (
+            TRENDING_DAILY_DECAY**age
+        )
+    with transaction.atomic():
+        Workbook.objects.exclude(pk__in=scores).exclude(trending_score=0).update(trending_score=0)
+        changed = [Workbook(pk=pk, trending_score=round(score, 4)) for pk, score in scores.items()]
+        Workbook.objects.bulk_update(changed, ["trending_score"], batch_size=1000)
+    DailyActivity.objects.filter(day__lt=since - timedelta(days=30)).delete()
+    return len(scores)

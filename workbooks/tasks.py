@@ -1,0 +1,16 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def flush_views() -> int:
+    """Every minute: add the views counted since the last run to the workbooks' counters."""
+    return services.flush_pending_views()
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def refresh_trending() -> int:
+    """Every ten minutes: recompute trending scores from the last seven days of activity."""
+    services.flush_pending_views()
+    return services.refresh_trending()

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import selectors as accounts_selectors
+from accounts.models import User
+from sigma_playground.paging import page_number, paginate
+
+from . import embed, selectors, services
+from .forms import WorkbookForm
+from .models import Tag, Workbook
+
+PAGE_SIZE = 24
+SORT_CHOICES = [
+    ("", "Latest"),
+    ("trending", "Trending"),
+    ("favorites", "Most favorited"),
+    ("views", "Most viewed"),
+]
+SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1:]]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    featured = selectors.featured_workbooks()
+    context = {
+        "workbook_of_the_day": featured[0] if featured else None,
+        "featured": featured[1:],
+        "trending": selectors.trending(limit=8),
+        "latest": selectors.latest(limit=12),
+    }
+    return render(request, "workbooks/home.html", context)
+
+
+@require_GET
+def explore(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    sort = request.GET.get("sort", "")
+    if sort not in selectors.SORTS:
+        sort = ""
+    params = selectors.Search(query=query, tag=request.GET.get("tag", "")[:50], sort=sort)
+    page = paginate(selectors.search(params), page_number(request.GET.get("page")), PAGE_SIZE)
+    for workbook in page.items:
+        workbook.snippet = selectors.snippet(workbook, query) if query else ""
+    rest = request.GET.copy()
+    rest.pop("page", None)
+    context = {
+        "query": query,
+        "query_string": rest.urlencode(),
+        "params": params,
+        "page": page,
+        "sorts": SORT_CHOICES_SEARCH if query else SORT_CHOICES,
+        "tags": selectors.popular_tags(),
+        "people": (
+            accounts_selectors.search_people(query, limit=6) if query and page.number == 1 else []
+        ),
+    }
+    return render(request, "workbooks/explore.html", context)
+
+
+def _viewable(request: HttpRequest, slug: str) -> Workbook:
+    try:
+        return selectors.detail(slug, request.user)
+    except Workbook.DoesNotExist:
+        raise Http404("No such workbook.") from None
+
+
+def _owned(request: HttpRequest, slug: str) -> Workbook:
+    """Only the author or staff may change a workbook; to anyone else it does not exist."""
+    workbook = _viewable(request, slug)
+    if workbook.author_id != request.user.pk and not request.user.is_staff:
+        raise Http404("No such workbook.")
+    return workbook
+
+
+@require_GET
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    workbook = _viewable(request, slug)
+    services.record_view(request, workbook)
+    frame = embed.frame_for(workbook, request.user)
+    context = {
+        "workbook": workbook,
+        "tags": list(workbook.tags.all()),
+        "frame": frame,
+        "frame_origins": embed.frame_origins(),
+        "load_timeout_ms": settings.SIGMA_EMBED_LOAD_TIMEOUT * 1000,
+        "related": selectors.related(workbook),
+        "share_url": request.build_absolute_uri(workbook.get_absolute_url()),
+        "can_edit": request.user.is_authenticated
+        and (workbook.author_id == request.user.pk or request.user.is_staff),
+    }
+    response = render(request, "workbooks/detail.html", context)
+    if frame.expires_at is not None:
+        # A signed embed URL is for this viewer only: no shared cache may keep the page.
+        response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def publish(request: HttpRequest) -> HttpResponse:
+    form = WorkbookForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workbook = form.save_for(request.user)
+        except ValidationError:
+            pass
+        else:
+            messages.success(request, _saved_message(workbook))
+            return redirect(workbook)
+    return _form_page(request, form, "workbooks/publish.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, slug: str) -> HttpResponse:
+    workbook = _owned(request, slug)
+    form = WorkbookForm(request.POST or None, instance=workbook)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workbook = form.save_for(request.user)
+        except ValidationError:
+            pass
+        else:
+            messages.success(request, _saved_message(workbook))
+            return redirect(workbook)
+    return _form_page(request, form, "workbooks/edit.html", workbook=workbook)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, slug: str) -> HttpResponse:
+    workbook = _owned(request, slug)
+    if request.method == "POST":
+        services.delete_workbook(workbook)
+        messages.success(request, f"“{workbook.title}” is deleted.")
+        return redirect("workbooks:author", username=request.user.username)
+    return render(request, "workbooks/delete.html", {"workbook": workbook})
+
+
+def _saved_message(workbook: Workbook) -> str:
+    if workbook.is_published:
+        return f"“{workbook.title}” is published."
+    return f"“{workbook.title}” is saved as a draft. Only you can see it."
+
+
+def _form_page(request: HttpRequest, form: WorkbookForm, template: str, **context) -> HttpResponse:
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, template, {"form": form, **context}, status=status)
+
+
+@require_GET
+def tag(request: HttpRequest, slug: str) -> HttpResponse:
+    tag = get_object_or_404(Tag, slug=slug)
+    page = paginate(selectors.with_tag(tag), page_number(request.GET.get("page")), PAGE_SIZE)
+    return render(request, "workbooks/tag.html", {"tag": tag, "page": page})
+
+
+@require_GET
+def author(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        person = accounts_selectors.get_active_user(username)
+    except User.DoesNotExist:
+        raise Http404("No such member.") from None
+    if person.username != username:
+        return redirect("workbooks:author", username=person.username, permanent=True)
+    page = paginate(selectors.by_author(person), page_number(request.GET.get("page")), PAGE_SIZE)
+    drafts = []
+    if request.user == person:
+        drafts = list(
+            selectors.cards(
+                Workbook.objects.filter(author=person, status=Workbook.Status.DRAFT)
+            ).order_by("-updated_at")[:50]
+        )
+    return render(
+        request, "workbooks/author.html", {"person": person, "page": page, "drafts": drafts}
+    )
+
+
+@require_GET
+@xframe_options_sameorigin
+def standin(request: HttpRequest, sigma_id: str) -> HttpResponse:
+    """Development only: a page that stands in for a Sigma embed and speaks its postMessage events."""
+    if not settings.SIGMA_EMBED_STANDIN:
+        raise Http404
+    response = render(
+        request,
+        "workbooks/standin.html",
+        {"sigma_id": sigma_id, "kind": request.GET.get("kind", "public")[:20]},
+    )
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'self'"
+    )
+    return response
