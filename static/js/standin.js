@@ -1,7 +1,7 @@
 /* Development stand-in for a Sigma embed: speaks Sigma's postMessage events to the parent page. */
 (function () {
   "use strict";
-  var id = document.body.getAttribute("data-sigma-id") || "";
+  var id = (document.body.getAttribute("data-sigma-id") || "").toLowerCase();
   var params = new URLSearchParams(window.location.search);
   var delay = parseInt(params.get("delay"), 10) || 300;
   var height = parseInt(params.get("height"), 10) || 1100;
