@@ -112,6 +112,17 @@ class Workbook(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("workbooks:detail", args=[self.slug])
 
+    def save(self, *args, **kwargs) -> None:
+        # The search vector is written only by services.refresh_search_vectors: saving an instance
+        # loaded before it changed must not put the old value back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "search_vector"
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED

@@ -14,7 +14,7 @@ from django.contrib.postgres.search import SearchVector
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, TextField, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -170,7 +170,11 @@ def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
     config = settings.SEARCH_CONFIG
     workbooks.update(
         search_vector=SearchVector("title", weight="A", config=config)
-        + SearchVector(Coalesce(Subquery(tag_names), Value("")), weight="B", config=config)
+        + SearchVector(
+            Coalesce(Subquery(tag_names), Value(""), output_field=TextField()),
+            weight="B",
+            config=config,
+        )
         + SearchVector("description_text", weight="C", config=config)
         + SearchVector(Subquery(author.values("full_name")), weight="C", config=config)
         + SearchVector(Subquery(author.values("username")), weight="C", config=config)

@@ -1,0 +1,80 @@
+"""Shared by the benchmarks: run the site under granian with production settings, load it with wrk."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GRANIAN = str(Path(sys.executable).with_name("granian"))
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def require_wrk() -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+
+
+def wait_until_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our local server
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not come up")
+
+
+@contextmanager
+def serve(interface: str, port: int, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+    target = {"wsgi": "sigma_playground.wsgi:application", "asgi": "sigma_playground.asgi:application"}
+    server = subprocess.Popen(
+        [GRANIAN, "--interface", interface, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", target[interface]],
+        cwd=ROOT, env=env or production_env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/healthz")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # ASGI workers may wait on idle keep-alive sockets
+            server.kill()
+            server.wait()
+
+
+def wrk(url: str, seconds: int = 10, connections: int = 32) -> float:
+    """Requests per second, after a short warm-up."""
+    subprocess.run(["wrk", "-t2", "-c8", "-d2s", url], capture_output=True, check=True)
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url], capture_output=True, text=True, check=True
+    )
+    if "Non-2xx" in result.stdout:
+        raise RuntimeError(f"{url} answered errors under load:\n{result.stdout}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
