@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from accounts import selectors as accounts_selectors
 from accounts.models import User
@@ -32,7 +33,8 @@ class LatestWorkbooksFeed(Feed):
         return item.title
 
     def item_description(self, item: Workbook) -> str:
-        return item.description_text[:500]
+        # Atom's summary is written with type="html": readers render it, so the plain text is escaped.
+        return escape(item.description_text[:500])
 
     def item_author_name(self, item: Workbook) -> str:
         return item.author.display_name

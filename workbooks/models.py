@@ -109,9 +109,6 @@ class Workbook(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def get_absolute_url(self) -> str:
-        return reverse("workbooks:detail", args=[self.slug])
-
     def save(self, *args, **kwargs) -> None:
         # The search vector is written only by services.refresh_search_vectors: saving an instance
         # loaded before it changed must not put the old value back.
@@ -122,6 +119,9 @@ class Workbook(models.Model):
                 if not field.primary_key and field.name != "search_vector"
             ]
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("workbooks:detail", args=[self.slug])
 
     @property
     def is_published(self) -> bool:

@@ -45,6 +45,11 @@ def published() -> QuerySet[Workbook]:
     return Workbook.objects.published()
 
 
+def api_list() -> QuerySet[Workbook]:
+    """What the API serialises per workbook: all its fields, the author and the tags."""
+    return published().select_related("author").prefetch_related("tags").defer("search_vector")
+
+
 def latest(limit: int = 12) -> list[Workbook]:
     return list(cards(published()).order_by(*SORTS["latest"])[:limit])
 
@@ -62,11 +67,12 @@ def _open_featurings() -> QuerySet[Featured]:
     )
 
 
-def featured_queryset() -> QuerySet[Workbook]:
+def featured_queryset(base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
     """Workbooks featured now, each once, in curated order, with the curator's note."""
     picks = _open_featurings().filter(workbook=OuterRef("pk")).order_by("position", "-starts_at")
     return (
-        cards(published().filter(Exists(picks)))
+        (cards(published()) if base is None else base)
+        .filter(Exists(picks))
         .annotate(
             feature_position=Subquery(picks.values("position")[:1]),
             featured_note=Subquery(picks.values("note")[:1]),
@@ -148,13 +154,14 @@ def _tsquery(terms: list[str]) -> str:
     return " & ".join([*terms[:-1], f"{terms[-1]}:*"])
 
 
-def search(params: Search) -> QuerySet[Workbook]:
+def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
     """Published workbooks matching a search, in the order asked for.
 
     On PostgreSQL: the stored, weighted search vector with a GIN index, ranked, and a highlighted
     snippet (`headline`). Elsewhere: a case-insensitive match on the same fields, newest first.
+    `base` narrows or widens what is fetched per row (default: what a card shows).
     """
-    workbooks = cards(published())
+    workbooks = cards(published()) if base is None else base
     if params.tag:
         workbooks = workbooks.filter(tags__slug=params.tag)
     if params.author:

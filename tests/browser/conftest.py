@@ -8,11 +8,13 @@ Tests in this folder are marked `browser`: without Chromium they skip, under CI=
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import CHROMIUM
 
@@ -72,3 +74,83 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("ARTIFACTS_DIR") or PROJECT_ROOT / "test-artifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- Sigma frames, offline --------------------------------------------------------------------------
+
+SIGMA_LOAD_TIMEOUT_SECONDS = 2
+
+
+@pytest.fixture
+def sigma_standin(settings):
+    """Frames show the site's own stand-in for Sigma (/_standin/sigma/<id>/), never Sigma, and give
+    up waiting for `workbook:loaded` after 2 seconds. The frame's src and the CSP are computed per
+    request, so the live server sees these settings."""
+    settings.SIGMA_EMBED_STANDIN = True
+    settings.SIGMA_EMBED_LOAD_TIMEOUT = SIGMA_LOAD_TIMEOUT_SECONDS
+    return settings
+
+
+@dataclass
+class Traffic:
+    """Every request the browser made and every console message it logged, across the contexts
+    opened by `new_page`."""
+
+    origin: str  # the live server's, e.g. http://localhost:41234
+    requests: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def is_local(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            return True  # never leaves the browser
+        return f"{parts.scheme}://{parts.netloc}" == self.origin
+
+    def outside(self) -> list[str]:
+        return [url for url in self.requests if not self.is_local(url)]
+
+    def csp_violations(self) -> list[str]:
+        return [text for text in self.console if "Content Security Policy" in text]
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("request", lambda request: self.requests.append(request.url))
+        context.on(
+            "console", lambda message: self.console.append(f"{message.type}: {message.text}")
+        )
+        # Recorded above, then refused: a failing test must not reach Sigma or anyone else either.
+        context.route(lambda url: not self.is_local(url), lambda route: route.abort())
+
+    def assert_clean(self) -> None:
+        assert self.outside() == [], f"requests left the live server: {self.outside()}"
+        assert self.csp_violations() == [], f"CSP violations: {self.csp_violations()}"
+
+
+@pytest.fixture
+def traffic(live_server) -> Traffic:
+    return Traffic(origin=live_server.url)
+
+
+@pytest.fixture
+def new_page(browser: Browser, traffic: Traffic, sigma_standin) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser profile (no cookies shared with other pages), on a site whose
+    Sigma frames show the stand-in. Every request and console message is recorded in `traffic`;
+    requests to any host but the live server are refused. When the test ends, none may have been
+    made and no Content Security Policy may have been violated.
+
+    `init_scripts` run in every frame before the page's own scripts.
+    """
+    contexts: list[BrowserContext] = []
+
+    def open_page(*, width: int = 1280, height: int = 800, init_scripts: tuple[str, ...] = ()):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        traffic.watch(context)
+        for script in init_scripts:
+            context.add_init_script(script)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    traffic.assert_clean()

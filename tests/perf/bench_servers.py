@@ -18,7 +18,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     options = parser.parse_args()
     require_wrk()
-    print(f"/healthz, 2 workers, wrk -c{options.connections} -d{options.seconds}s, {os.cpu_count()} cores")
+    print(
+        f"/healthz, 2 workers, wrk -c{options.connections} -d{options.seconds}s, {os.cpu_count()} cores"
+    )
     figures = {}
     for port, interface in [(8700, "wsgi"), (8701, "asgi")]:
         with serve(interface, port) as base:

@@ -48,8 +48,13 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
 
 
 @contextmanager
-def serve(interface: str, port: int, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
-    target = {"wsgi": "sigma_playground.wsgi:application", "asgi": "sigma_playground.asgi:application"}
+def serve(
+    interface: str, port: int, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    target = {
+        "wsgi": "sigma_playground.wsgi:application",
+        "asgi": "sigma_playground.asgi:application",
+    }
     server = subprocess.Popen(
         [GRANIAN, "--interface", interface, "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", target[interface]],
@@ -73,7 +78,10 @@ def wrk(url: str, seconds: int = 10, connections: int = 32) -> float:
     """Requests per second, after a short warm-up."""
     subprocess.run(["wrk", "-t2", "-c8", "-d2s", url], capture_output=True, check=True)
     result = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url], capture_output=True, text=True, check=True
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     if "Non-2xx" in result.stdout:
         raise RuntimeError(f"{url} answered errors under load:\n{result.stdout}")

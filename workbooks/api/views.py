@@ -77,7 +77,7 @@ class WorkbookViewSet(
                 featured=data["featured"],
                 sort=selectors.API_ORDERINGS.get(data.get("ordering") or "", ""),
             )
-            return selectors.search(search).prefetch_related("tags")
+            return selectors.search(search, base=selectors.api_list())
         # Drafts are only in their author's (and staff's) queryset: to anyone else they are a 404.
         return (
             Workbook.objects.visible_to(self.request.user)
@@ -126,4 +126,4 @@ class FeaturedListView(ListAPIView):
     permission_classes = [permissions.AllowAny]
 
     def get_queryset(self):
-        return selectors.featured_queryset().prefetch_related("tags")
+        return selectors.featured_queryset(base=selectors.api_list())
