@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.template import loader
 
+from sigma_playground.forms import https_url_fields
+
 from . import selectors, services
 from .models import User
 from .tasks import send_email
@@ -134,6 +136,7 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "bio", "website"]
+        formfield_callback = https_url_fields
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"bio": "Up to 500 characters, shown on your profile."}
 

@@ -1,10 +1,18 @@
+from datetime import timedelta
+
 import factory
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.roles import CURATORS_GROUP
+from workbooks import services
+from workbooks.models import Featured, Tag, Workbook
 
 PASSWORD = "correct horse battery staple"
+PUBLIC_EMBED = "https://app.sigmacomputing.com/embed/1-{}"
+PRIVATE_WORKBOOK = "https://app.sigmacomputing.com/acme/workbook/Sales-Plan-6pV2Fpd6FtMEyxLzHyArXW"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -30,3 +38,78 @@ class CuratorFactory(UserFactory):
     def curator_group(self, create, extracted, **kwargs):
         if create:
             self.groups.add(Group.objects.get(name=CURATORS_GROUP))
+
+
+class StaffFactory(UserFactory):
+    """Staff who moderate workbooks: may change and delete anyone's (curators may not)."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def moderator_permissions(self, create, extracted, **kwargs):
+        if create:
+            self.user_permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label="workbooks",
+                    codename__in=["change_workbook", "delete_workbook"],
+                )
+            )
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    name = factory.Sequence(lambda n: f"topic {n}")
+    slug = factory.LazyAttribute(lambda tag: slugify(tag.name))
+
+
+class WorkbookFactory(factory.django.DjangoModelFactory):
+    """A workbook made the way the site makes them (services.create_workbook): the description is
+    rendered and sanitised, the Sigma URL parsed, tags attached and the search vector set.
+
+    Fields the service does not take (published_at, view_count, trending_score...) are written
+    afterwards, directly, for tests that need a given past or given counters.
+    """
+
+    class Meta:
+        model = Workbook
+
+    author = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Workbook number {n}")
+    description = "A Sigma workbook shared on the playground."
+    embed_url = factory.Sequence(lambda n: PUBLIC_EMBED.format(f"Embed{n:06d}"))
+    tags = ()
+    status = Workbook.Status.PUBLISHED
+
+    @classmethod
+    def _create(cls, model_class, *, author, title, description, embed_url, tags, status, **extra):
+        workbook = services.create_workbook(
+            author,
+            title=title,
+            description=description,
+            embed_url=embed_url,
+            tags=tags,
+            status=status,
+        )
+        if extra:
+            model_class.objects.filter(pk=workbook.pk).update(**extra)
+            workbook.refresh_from_db()
+        return workbook
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        raise NotImplementedError("Workbooks are only made through services: use create().")
+
+
+class FeaturedFactory(factory.django.DjangoModelFactory):
+    """A featuring open from an hour ago until unfeatured."""
+
+    class Meta:
+        model = Featured
+
+    workbook = factory.SubFactory(WorkbookFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    ends_at = None
+    note = ""

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from sigma_playground.forms import https_url_fields
+
 from . import services
 from .models import Featured, Tag, Workbook
 
@@ -45,6 +47,7 @@ class FeaturedInline(admin.TabularInline):
 class WorkbookAdminForm(forms.ModelForm):
     class Meta:
         model = Workbook
+        formfield_callback = https_url_fields
         fields = [
             "title",
             "author",
@@ -96,7 +99,9 @@ class WorkbookAdmin(admin.ModelAdmin):
             obj.pk = services.create_workbook(obj.author, **data).pk
 
     def save_related(self, request, form, formsets, change) -> None:
+        before = services.tag_ids_of([form.instance.pk])
         super().save_related(request, form, formsets, change)
+        services.refresh_tag_counts(before | services.tag_ids_of([form.instance.pk]))
         services.refresh_search_vectors(Workbook.objects.filter(pk=form.instance.pk))
 
     def save_formset(self, request, form, formset, change) -> None:
@@ -166,3 +171,10 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if (
+            change and "name" in form.changed_data
+        ):  # tag names are in their workbooks' search vectors
+            services.refresh_search_vectors(Workbook.objects.filter(tags=obj))

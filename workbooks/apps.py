@@ -10,15 +10,21 @@ class WorkbooksConfig(AppConfig):
         from django.contrib.auth import get_user_model
 
         post_save.connect(
-            _author_renamed, sender=get_user_model(), dispatch_uid="workbooks.author_renamed"
+            _author_changed, sender=get_user_model(), dispatch_uid="workbooks.author_changed"
         )
 
 
-def _author_renamed(sender, instance, update_fields=None, created=False, **kwargs) -> None:
-    """An author's names are in their workbooks' search vectors: keep them current."""
-    if created or (update_fields is not None and "full_name" not in update_fields):
+def _author_changed(sender, instance, update_fields=None, created=False, **kwargs) -> None:
+    """Keep what depends on an author current: their names are in their workbooks' search vectors,
+    and a deactivated author's workbooks no longer count towards tags."""
+    if created:
         return
     from .models import Workbook
-    from .services import refresh_search_vectors
+    from .services import refresh_search_vectors, refresh_tag_counts, tag_ids_of
 
-    refresh_search_vectors(Workbook.objects.filter(author=instance))
+    fields = None if update_fields is None else set(update_fields)
+    workbooks = Workbook.objects.filter(author=instance)
+    if fields is None or fields & {"full_name", "username"}:
+        refresh_search_vectors(workbooks)
+    if fields is None or "is_active" in fields:
+        refresh_tag_counts(tag_ids_of(workbooks.values("pk")))

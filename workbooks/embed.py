@@ -33,7 +33,17 @@ def secure_embedding_enabled() -> bool:
 
 
 def frame_for(workbook: Workbook, user) -> Frame:
-    parsed = sigma.parse(workbook.embed_url, settings.SIGMA_EMBED_HOSTS)
+    try:
+        parsed = sigma.parse(workbook.embed_url, settings.SIGMA_EMBED_HOSTS)
+    except sigma.InvalidSigmaUrl:
+        # Saved when its host was allowed; SIGMA_EMBED_HOSTS has changed since. Never framed (the CSP
+        # would refuse it anyway), and never a 500.
+        return Frame(
+            src=None,
+            expires_at=None,
+            open_url=workbook.embed_url,
+            reason="This site no longer shows workbooks from its Sigma host.",
+        )
     if settings.SIGMA_EMBED_STANDIN:
         src = reverse("workbooks:standin", args=[workbook.sigma_id])
         return Frame(src=f"{src}?kind={parsed.kind.value}", expires_at=None, open_url=parsed.url)

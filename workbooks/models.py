@@ -15,9 +15,13 @@ from .sigma import EmbedKind
 class Tag(models.Model):
     name = models.CharField(max_length=40)
     slug = models.SlugField(max_length=50, unique=True)
+    # Published workbooks with this tag, kept by services.refresh_tag_counts: counting on every
+    # page view means aggregating the whole tag table.
+    workbook_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
+        indexes = [models.Index(fields=["-workbook_count", "name"], name="tag_popular_idx")]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="workbooks_tag_name_ci_unique"),
         ]
@@ -126,6 +130,16 @@ class Workbook(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    def editable_by(self, user, action: str = "change") -> bool:
+        """May `user` change (or, with action="delete", delete) this workbook: its author, or staff with
+        that permission on every workbook (superusers). Not curators: they are staff only to enter the
+        admin, and their role is curation (accounts.roles)."""
+        if not user.is_authenticated:
+            return False
+        return self.author_id == user.pk or (
+            user.is_staff and user.has_perm(f"workbooks.{action}_workbook")
+        )
 
     @property
     def placeholder_variant(self) -> int:

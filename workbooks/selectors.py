@@ -116,14 +116,7 @@ def with_tag(tag: Tag) -> QuerySet[Workbook]:
 
 
 def tags_with_counts(query: str = "") -> QuerySet[Tag]:
-    tags = Tag.objects.annotate(
-        workbook_count=Count(
-            "workbooks",
-            filter=Q(
-                workbooks__status=Workbook.Status.PUBLISHED, workbooks__author__is_active=True
-            ),
-        )
-    ).filter(workbook_count__gt=0)
+    tags = Tag.objects.filter(workbook_count__gt=0)
     if query.strip():
         tags = tags.filter(name__icontains=query.strip())
     return tags.order_by("-workbook_count", "name")

@@ -14,7 +14,7 @@ from django.contrib.postgres.search import SearchVector
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, TextField, Value
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, TextField, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -92,6 +92,29 @@ def _apply(
         workbook.published_at = timezone.now()
 
 
+def refresh_tag_counts(tag_ids: Iterable[int] | None = None) -> None:
+    """Recount published workbooks per tag: for the given tags, or all of them."""
+    through = Workbook.tags.through
+    counts = (
+        through.objects.filter(
+            tag_id=OuterRef("pk"),
+            workbook__status=Workbook.Status.PUBLISHED,
+            workbook__author__is_active=True,
+        )
+        .order_by()
+        .values("tag_id")
+        .annotate(total=Count("*"))
+        .values("total")
+    )
+    tags = Tag.objects.all() if tag_ids is None else Tag.objects.filter(pk__in=list(tag_ids))
+    tags.update(workbook_count=Coalesce(Subquery(counts), 0))
+
+
+def tag_ids_of(workbooks: Iterable[int]) -> set[int]:
+    through = Workbook.tags.through
+    return set(through.objects.filter(workbook_id__in=workbooks).values_list("tag_id", flat=True))
+
+
 def set_tags(workbook: Workbook, names: Iterable[str]) -> None:
     tags = []
     for name in clean_tag_names(names):
@@ -106,7 +129,9 @@ def set_tags(workbook: Workbook, names: Iterable[str]) -> None:
             except IntegrityError:  # created meanwhile by someone else
                 tag = Tag.objects.get(name__lower=name.lower())
         tags.append(tag)
+    before = tag_ids_of([workbook.pk])
     workbook.tags.set(tags)
+    refresh_tag_counts(before | {tag.pk for tag in tags})
 
 
 @transaction.atomic
@@ -145,12 +170,17 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
     workbook.save()
     if tags is not None:
         set_tags(workbook, tags)
+    else:  # the status may have changed
+        refresh_tag_counts(tag_ids_of([workbook.pk]))
     refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
     return workbook
 
 
+@transaction.atomic
 def delete_workbook(workbook: Workbook) -> None:
+    tag_ids = tag_ids_of([workbook.pk])
     workbook.delete()
+    refresh_tag_counts(tag_ids)
 
 
 def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
@@ -215,7 +245,12 @@ def unfeature(workbooks: QuerySet[Workbook]) -> int:
 @transaction.atomic
 def unpublish(workbooks: QuerySet[Workbook]) -> int:
     unfeature(workbooks)
-    return workbooks.filter(status=Workbook.Status.PUBLISHED).update(status=Workbook.Status.DRAFT)
+    ids = list(workbooks.values_list("pk", flat=True))
+    count = Workbook.objects.filter(pk__in=ids, status=Workbook.Status.PUBLISHED).update(
+        status=Workbook.Status.DRAFT
+    )
+    refresh_tag_counts(tag_ids_of(ids))
+    return count
 
 
 # --- Views and trending ---------------------------------------------------------------------------

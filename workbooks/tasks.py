@@ -11,6 +11,8 @@ def flush_views() -> int:
 
 @shared_task(time_limit=300, soft_time_limit=270)
 def refresh_trending() -> int:
-    """Every ten minutes: recompute trending scores from the last seven days of activity."""
+    """Every ten minutes: recompute trending scores from the last seven days of activity, and the
+    tag counts."""
     services.flush_pending_views()
+    services.refresh_tag_counts()  # also catches authors deactivated since
     return services.refresh_trending()

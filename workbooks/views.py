@@ -72,10 +72,10 @@ def _viewable(request: HttpRequest, slug: str) -> Workbook:
         raise Http404("No such workbook.") from None
 
 
-def _owned(request: HttpRequest, slug: str) -> Workbook:
-    """Only the author or staff may change a workbook; to anyone else it does not exist."""
+def _owned(request: HttpRequest, slug: str, action: str = "change") -> Workbook:
+    """Only the author, or staff allowed to, may change or delete a workbook; to others it does not exist."""
     workbook = _viewable(request, slug)
-    if workbook.author_id != request.user.pk and not request.user.is_staff:
+    if not workbook.editable_by(request.user, action):
         raise Http404("No such workbook.")
     return workbook
 
@@ -93,8 +93,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         "load_timeout_ms": settings.SIGMA_EMBED_LOAD_TIMEOUT * 1000,
         "related": selectors.related(workbook),
         "share_url": request.build_absolute_uri(workbook.get_absolute_url()),
-        "can_edit": request.user.is_authenticated
-        and (workbook.author_id == request.user.pk or request.user.is_staff),
+        "can_edit": workbook.editable_by(request.user),
     }
     response = render(request, "workbooks/detail.html", context)
     if frame.expires_at is not None:
@@ -137,7 +136,7 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, slug: str) -> HttpResponse:
-    workbook = _owned(request, slug)
+    workbook = _owned(request, slug, "delete")
     if request.method == "POST":
         services.delete_workbook(workbook)
         messages.success(request, f"“{workbook.title}” is deleted.")

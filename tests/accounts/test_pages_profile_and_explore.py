@@ -1,9 +1,8 @@
-"""Public pages about members: /u/<username>/, /explore/?q= and the newest members on the home."""
-
-from datetime import timedelta
+"""Public pages about members: the profile at /u/<username>/ (workbooks:author, which also lists their
+workbooks: see tests/workbooks/test_pages.py) and finding people with /explore/?q=."""
 
 import pytest
-from django.utils import timezone
+from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from tests.factories import UserFactory
@@ -13,6 +12,10 @@ ESCAPED_SCRIPT = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
 
 
 # --- Profile ------------------------------------------------------------------------------------
+
+
+def test_the_profile_is_the_workbooks_author_page_at_the_same_address():
+    assert reverse("workbooks:author", args=["owner"]) == "/u/owner/"
 
 
 @pytest.mark.django_db
@@ -124,7 +127,10 @@ def test_it_finds_people_by_username_or_name_whatever_the_case(client):
     assertContains(response, 'href="/u/lovelace-fan/"')
     assertNotContains(response, 'href="/u/grace/"')
     assertContains(
-        response, '<input id="explore-q" type="search" name="q" value="LOVELACE">', html=True
+        response,
+        '<input id="explore-q" type="search" name="q" value="LOVELACE"'
+        ' placeholder="Title, tag, description or author">',
+        html=True,
     )
 
 
@@ -140,19 +146,26 @@ def test_it_leaves_deactivated_members_out_of_search(client):
 
 
 @pytest.mark.django_db
-def test_it_says_when_nobody_matches(client, user):
+def test_it_lists_no_people_when_nobody_matches(client, user):
     response = client.get("/explore/?q=zebra")
 
-    assertContains(response, "Nobody matches “zebra”.")
+    assertNotContains(response, 'id="people-title"')
     assertNotContains(response, 'href="/u/owner/"')
+    assertContains(response, "No workbook matches “zebra”.")
 
 
 @pytest.mark.django_db
-def test_it_asks_for_a_search_before_listing_anyone(client, user):
+def test_it_lists_people_only_for_a_search(client, user):
     response = client.get("/explore/")
 
-    assertContains(response, "Search by name or username.")
+    assertNotContains(response, 'id="people-title"')
     assertNotContains(response, 'href="/u/owner/"')
+    assertContains(
+        response,
+        '<input id="explore-q" type="search" name="q" value=""'
+        ' placeholder="Title, tag, description or author">',
+        html=True,
+    )
 
 
 @pytest.mark.django_db
@@ -160,50 +173,10 @@ def test_it_escapes_the_search_words_it_repeats(client):
     response = client.get("/explore/", {"q": SCRIPT})
 
     assertNotContains(response, SCRIPT)
-    assertContains(response, f"Nobody matches “{ESCAPED_SCRIPT}”.")
+    assertContains(response, f"No workbook matches “{ESCAPED_SCRIPT}”.")
+    assertContains(response, f'value="{ESCAPED_SCRIPT}"')
 
 
 @pytest.mark.django_db
 def test_it_only_answers_get_on_explore(client):
     assert client.post("/explore/", {"q": "ada"}).status_code == 405
-
-
-# --- Home ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_it_lists_the_newest_members_first_on_the_home_page(client):
-    now = timezone.now()
-    for days_ago, name in [(3, "oldest"), (1, "newest"), (2, "middle")]:
-        UserFactory(username=name, date_joined=now - timedelta(days=days_ago))
-
-    page = client.get("/").content.decode()
-
-    positions = [page.index(f'href="/u/{name}/"') for name in ("newest", "middle", "oldest")]
-    assert positions == sorted(positions)
-    assert 'id="members-title">Newest members</h2>' in page
-
-
-@pytest.mark.django_db
-def test_it_shows_at_most_eight_members_on_the_home_page(client):
-    now = timezone.now()
-    for n in range(10):
-        UserFactory(username=f"member-{n}", date_joined=now - timedelta(days=n))
-
-    response = client.get("/")
-
-    for n in range(8):
-        assertContains(response, f'href="/u/member-{n}/"')
-    assertNotContains(response, 'href="/u/member-8/"')
-    assertNotContains(response, 'href="/u/member-9/"')
-
-
-@pytest.mark.django_db
-def test_it_leaves_deactivated_members_off_the_home_page(client):
-    UserFactory(username="here")
-    UserFactory(username="gone", is_active=False)
-
-    response = client.get("/")
-
-    assertContains(response, 'href="/u/here/"')
-    assertNotContains(response, 'href="/u/gone/"')

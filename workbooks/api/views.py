@@ -21,7 +21,9 @@ class IsAuthorOrStaff(permissions.BasePermission):
     def has_object_permission(self, request: Request, view, workbook: Workbook) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return workbook.author_id == request.user.pk or request.user.is_staff
+        return workbook.editable_by(
+            request.user, "delete" if request.method == "DELETE" else "change"
+        )
 
 
 class ListParams(serializers.Serializer):

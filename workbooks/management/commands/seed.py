@@ -84,8 +84,9 @@ class Command(BaseCommand):
             raise CommandError("Seed some users first (--users N).")
         rng = random.Random(42)  # noqa: S311 - test data
         vocabulary = _vocabulary(rng)
-        # Word frequencies in real text follow Zipf's law: a few words are everywhere, most are rare.
-        weights = [1 / rank**1.1 for rank in range(1, len(vocabulary) + 1)]
+        # Content words (stop words are not indexed) follow a flattened Zipf law: the commonest appear
+        # in a few percent of documents, most are rare.
+        weights = [1 / (rank + 200) for rank in range(1, len(vocabulary) + 1)]
         tags = [Tag.objects.get_or_create(slug=name, defaults={"name": name})[0] for name in TAGS]
         have = Workbook.objects.filter(slug__startswith="seed-").count()
         now = timezone.now()
