@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from sigma_playground.forms import render_form
+
 from . import mfa, services
 from .forms import (
     CodeForm,
@@ -31,13 +33,6 @@ from .models import User
 PENDING_SECOND_FACTOR = "accounts:pending_second_factor"
 PENDING_SECOND_FACTOR_SECONDS = 300
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
-    """Render a page; a submitted form with errors answers 400, so clients and tests see the failure."""
-    form = context.get("form")
-    status = 400 if form is not None and form.is_bound and form.errors else 200
-    return render(request, template, context, status=status)
 
 
 class InvalidFormIs400:
@@ -72,7 +67,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, f"Welcome to Sigma Playground, {user.username}.")
             return redirect(_next_url(request))
-    return _render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
+    return render_form(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
 
 
 def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
@@ -100,8 +95,10 @@ def signin(request: HttpRequest) -> HttpResponse:
             login(request, form.user, backend=AUTH_BACKEND)
             return redirect(context["next"])
         if form.retry_after is not None:
-            return _throttled(_render(request, "accounts/login.html", context), form.retry_after)
-    return _render(request, "accounts/login.html", context)
+            return _throttled(
+                render_form(request, "accounts/login.html", context), form.retry_after
+            )
+    return render_form(request, "accounts/login.html", context)
 
 
 @sensitive_post_parameters("code")
@@ -124,7 +121,8 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
         except services.SignInThrottled as error:
             form.add_error("code", str(error))
             return _throttled(
-                _render(request, "accounts/login_verify.html", {"form": form}), error.retry_after
+                render_form(request, "accounts/login_verify.html", {"form": form}),
+                error.retry_after,
             )
         except services.SignInFailed:
             form.add_error(
@@ -134,7 +132,7 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
             del request.session[PENDING_SECOND_FACTOR]
             login(request, user, backend=AUTH_BACKEND)
             return redirect(pending["next"])
-    return _render(request, "accounts/login_verify.html", {"form": form})
+    return render_form(request, "accounts/login_verify.html", {"form": form})
 
 
 class SignOutView(auth_views.LogoutView):
@@ -156,7 +154,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         if request.user.mfa_enabled
         else None,
     }
-    return _render(request, "accounts/settings.html", context)
+    return render_form(request, "accounts/settings.html", context)
 
 
 @login_required
@@ -188,7 +186,7 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
     if not user.mfa_enabled and user.mfa_secret:
         uri = mfa.provisioning_uri(user, user.mfa_secret)
         context.update(secret=user.mfa_secret, qr_svg=mfa.qr_code_svg(uri))
-    return _render(request, "accounts/mfa.html", context)
+    return render_form(request, "accounts/mfa.html", context)
 
 
 class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):

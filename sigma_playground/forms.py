@@ -1,6 +1,8 @@
 """Helpers shared by the project's forms."""
 
 from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 
 def https_url_fields(field: models.Field, **kwargs):
@@ -8,3 +10,11 @@ def https_url_fields(field: models.Field, **kwargs):
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")
     return field.formfield(**kwargs)
+
+
+def render_form(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """Render a page with `context["form"]`: a submitted form with errors answers 400, so clients
+    and tests see the failure, with the errors shown by their fields."""
+    form = context.get("form")
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    return render(request, template, context, status=status)

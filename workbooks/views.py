@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors as accounts_selectors
 from accounts.models import User
+from sigma_playground.forms import render_form
 from sigma_playground.paging import page_number, paginate
 
 from . import embed, selectors, services
@@ -105,16 +106,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def publish(request: HttpRequest) -> HttpResponse:
-    form = WorkbookForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            workbook = form.save_for(request.user)
-        except ValidationError:
-            pass
-        else:
-            messages.success(request, _saved_message(workbook))
-            return redirect(workbook)
-    return _form_page(request, form, "workbooks/publish.html")
+    return _workbook_form(request, WorkbookForm(request.POST or None), "workbooks/publish.html")
 
 
 @login_required
@@ -122,15 +114,22 @@ def publish(request: HttpRequest) -> HttpResponse:
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
     workbook = _owned(request, slug)
     form = WorkbookForm(request.POST or None, instance=workbook)
+    return _workbook_form(request, form, "workbooks/edit.html", workbook=workbook)
+
+
+def _workbook_form(
+    request: HttpRequest, form: WorkbookForm, template: str, **context
+) -> HttpResponse:
+    """Save a valid publish or edit form and go to the workbook; else show the form, 400 with errors."""
     if request.method == "POST" and form.is_valid():
         try:
             workbook = form.save_for(request.user)
         except ValidationError:
-            pass
+            pass  # the form now carries the error
         else:
             messages.success(request, _saved_message(workbook))
             return redirect(workbook)
-    return _form_page(request, form, "workbooks/edit.html", workbook=workbook)
+    return render_form(request, template, {"form": form, **context})
 
 
 @login_required
@@ -148,11 +147,6 @@ def _saved_message(workbook: Workbook) -> str:
     if workbook.is_published:
         return f"“{workbook.title}” is published."
     return f"“{workbook.title}” is saved as a draft. Only you can see it."
-
-
-def _form_page(request: HttpRequest, form: WorkbookForm, template: str, **context) -> HttpResponse:
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, template, {"form": form, **context}, status=status)
 
 
 @require_GET
