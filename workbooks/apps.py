@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class WorkbooksConfig(AppConfig):
@@ -9,9 +9,28 @@ class WorkbooksConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
 
+        from .models import Featured, Tag, Workbook
+
         post_save.connect(
             _author_changed, sender=get_user_model(), dispatch_uid="workbooks.author_changed"
         )
+        # Any saved or deleted row of these can change a listing (the admin included).
+        for model in (Workbook, Featured, Tag):
+            post_save.connect(
+                _gallery_changed, sender=model, dispatch_uid=f"gallery.save.{model.__name__}"
+            )
+            post_delete.connect(
+                _gallery_changed, sender=model, dispatch_uid=f"gallery.delete.{model.__name__}"
+            )
+        m2m_changed.connect(
+            _gallery_changed, sender=Workbook.tags.through, dispatch_uid="gallery.tags"
+        )
+
+
+def _gallery_changed(sender, **kwargs) -> None:
+    from .cache import gallery_changed
+
+    gallery_changed()
 
 
 def _author_changed(sender, instance, update_fields=None, created=False, **kwargs) -> None:
@@ -19,6 +38,7 @@ def _author_changed(sender, instance, update_fields=None, created=False, **kwarg
     and a deactivated author's workbooks no longer count towards tags."""
     if created:
         return
+    from .cache import gallery_changed
     from .models import Workbook
     from .services import refresh_search_vectors, refresh_tag_counts, tag_ids_of
 
@@ -26,5 +46,7 @@ def _author_changed(sender, instance, update_fields=None, created=False, **kwarg
     workbooks = Workbook.objects.filter(author=instance)
     if fields is None or fields & {"full_name", "username"}:
         refresh_search_vectors(workbooks)
+        gallery_changed()
     if fields is None or "is_active" in fields:
         refresh_tag_counts(tag_ids_of(workbooks.values("pk")))
+        gallery_changed()

@@ -29,6 +29,7 @@ API_ORDERINGS = {
     "-favorite_count": "favorites",
     "-view_count": "views",
 }
+RANK_CANDIDATES = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
 _START, _STOP = "\x02", "\x03"
@@ -154,7 +155,8 @@ def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[W
     snippet (`headline`). Elsewhere: a case-insensitive match on the same fields, newest first.
     `base` narrows or widens what is fetched per row (default: what a card shows).
     """
-    workbooks = cards(published()) if base is None else base
+    base = cards(published()) if base is None else base
+    workbooks = base
     if params.tag:
         workbooks = workbooks.filter(tags__slug=params.tag)
     if params.author:
@@ -165,7 +167,13 @@ def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[W
     order = SORTS.get(params.sort)
     if terms and connection.vendor == "postgresql":
         query = SearchQuery(_tsquery(terms), search_type="raw", config=settings.SEARCH_CONFIG)
-        workbooks = workbooks.filter(search_vector=query).annotate(
+        workbooks = workbooks.filter(search_vector=query)
+        if order is None:
+            # Ranking costs per matching row; a broad query matches thousands. Rank the newest
+            # RANK_CANDIDATES matches only: the GIN index finds them, and a gallery favours fresh work.
+            newest = workbooks.order_by("-published_at", "-id").values("pk")[:RANK_CANDIDATES]
+            workbooks = base.filter(pk__in=Subquery(newest))
+        workbooks = workbooks.annotate(
             rank=SearchRank(F("search_vector"), query),
             headline=SearchHeadline(
                 "description_text",

@@ -24,6 +24,7 @@ from accounts.models import User
 from accounts.throttling import client_address
 
 from . import markdown, sigma
+from .cache import gallery_changed
 from .models import DailyActivity, Featured, PendingView, Tag, Workbook
 
 MAX_TAGS = 8
@@ -108,6 +109,7 @@ def refresh_tag_counts(tag_ids: Iterable[int] | None = None) -> None:
     )
     tags = Tag.objects.all() if tag_ids is None else Tag.objects.filter(pk__in=list(tag_ids))
     tags.update(workbook_count=Coalesce(Subquery(counts), 0))
+    gallery_changed()
 
 
 def tag_ids_of(workbooks: Iterable[int]) -> set[int]:
@@ -235,11 +237,13 @@ def feature(workbooks: Iterable[Workbook], curator: User, note: str = "") -> lis
 def unfeature(workbooks: QuerySet[Workbook]) -> int:
     """End every open featuring of these workbooks now."""
     now = timezone.now()
-    return (
+    ended = (
         Featured.objects.filter(workbook__in=workbooks, starts_at__lte=now)
         .exclude(ends_at__lte=now)
         .update(ends_at=now)
     )
+    gallery_changed()
+    return ended
 
 
 @transaction.atomic
@@ -319,6 +323,7 @@ def flush_pending_views() -> int:
         )
     total = sum(per_workbook.values())
     pending.delete()
+    gallery_changed()  # view counts show on cards
     return total
 
 
@@ -342,5 +347,6 @@ def refresh_trending(now=None) -> int:
         Workbook.objects.exclude(pk__in=scores).exclude(trending_score=0).update(trending_score=0)
         changed = [Workbook(pk=pk, trending_score=round(score, 4)) for pk, score in scores.items()]
         Workbook.objects.bulk_update(changed, ["trending_score"], batch_size=1000)
+        gallery_changed()
     DailyActivity.objects.filter(day__lt=since - timedelta(days=30)).delete()
     return len(scores)

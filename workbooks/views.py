@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,6 +17,7 @@ from accounts.models import User
 from sigma_playground.forms import render_form
 from sigma_playground.paging import page_number, paginate
 
+from . import cache as gallery_cache
 from . import embed, selectors, services
 from .forms import WorkbookForm
 from .models import Tag, Workbook
@@ -30,14 +34,19 @@ SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    featured = selectors.featured_workbooks()
-    context = {
-        "workbook_of_the_day": featured[0] if featured else None,
-        "featured": featured[1:],
-        "trending": selectors.trending(limit=8),
-        "latest": selectors.latest(limit=12),
-    }
-    return render(request, "workbooks/home.html", context)
+    def render_listings() -> str:
+        featured = selectors.featured_workbooks()
+        context = {
+            "workbook_of_the_day": featured[0] if featured else None,
+            "featured": featured[1:],
+            "trending": selectors.trending(limit=8),
+            "latest": selectors.latest(limit=12),
+        }
+        return render_to_string("workbooks/inc/home_listings.html", context)
+
+    # Featured windows open and close with no write to mark it: the key changes every minute.
+    listings = gallery_cache.fragment("home", str(int(time.time() // 60)), render_listings)
+    return render(request, "workbooks/home.html", {"listings": listings})
 
 
 @require_GET
@@ -47,23 +56,30 @@ def explore(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.SORTS:
         sort = ""
     params = selectors.Search(query=query, tag=request.GET.get("tag", "")[:50], sort=sort)
-    page = paginate(selectors.search(params), page_number(request.GET.get("page")), PAGE_SIZE)
-    for workbook in page.items:
-        workbook.snippet = selectors.snippet(workbook, query) if query else ""
-    rest = request.GET.copy()
-    rest.pop("page", None)
-    context = {
-        "query": query,
-        "query_string": rest.urlencode(),
-        "params": params,
-        "page": page,
-        "sorts": SORT_CHOICES_SEARCH if query else SORT_CHOICES,
-        "tags": selectors.popular_tags(),
-        "people": (
-            accounts_selectors.search_people(query, limit=6) if query and page.number == 1 else []
-        ),
-    }
-    return render(request, "workbooks/explore.html", context)
+    number = page_number(request.GET.get("page"))
+
+    def render_results() -> str:
+        page = paginate(selectors.search(params), number, PAGE_SIZE)
+        for workbook in page.items:
+            workbook.snippet = selectors.snippet(workbook, query) if query else ""
+        rest = request.GET.copy()
+        rest.pop("page", None)
+        context = {
+            "query": query,
+            "query_string": rest.urlencode(),
+            "params": params,
+            "page": page,
+            "sorts": SORT_CHOICES_SEARCH if query else SORT_CHOICES,
+            "tags": selectors.popular_tags(),
+            "people": (
+                accounts_selectors.search_people(query, limit=6) if query and number == 1 else []
+            ),
+        }
+        return render_to_string("workbooks/inc/explore_results.html", context)
+
+    # Nothing in the results depends on who is asking, so one rendering serves every reader.
+    results = gallery_cache.fragment("explore", f"{params}|{number}", render_results)
+    return render(request, "workbooks/explore.html", {"query": query, "results": results})
 
 
 def _viewable(request: HttpRequest, slug: str) -> Workbook:
