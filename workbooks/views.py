@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,6 +31,7 @@ SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1
 
 
 @require_GET
+@gallery_cache.anonymous_page("home")
 def home(request: HttpRequest) -> HttpResponse:
     def render_listings() -> str:
         featured = selectors.featured_workbooks()
@@ -44,12 +43,12 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         return render_to_string("workbooks/inc/home_listings.html", context)
 
-    # Featured windows open and close with no write to mark it: the key changes every minute.
-    listings = gallery_cache.fragment("home", str(int(time.time() // 60)), render_listings)
+    listings = gallery_cache.fragment("home", str(gallery_cache.minute()), render_listings)
     return render(request, "workbooks/home.html", {"listings": listings})
 
 
 @require_GET
+@gallery_cache.anonymous_page("explore")
 def explore(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:200]
     sort = request.GET.get("sort", "")
