@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, CuratorFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -107,4 +107,22 @@ def api_client() -> APIClient:
 def auth_client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def curator(db):
+    """Staff (to enter the admin), but only to curate: never to change someone's workbook."""
+    return CuratorFactory(username="curator")
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """The test client signed in as `superuser` (in place of pytest-django's `admin_client`)."""
+    client.force_login(superuser)
     return client

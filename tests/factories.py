@@ -13,6 +13,8 @@ from workbooks.models import Featured, Tag, Workbook
 PASSWORD = "correct horse battery staple"
 PUBLIC_EMBED = "https://app.sigmacomputing.com/embed/1-{}"
 PRIVATE_WORKBOOK = "https://app.sigmacomputing.com/acme/workbook/Sales-Plan-6pV2Fpd6FtMEyxLzHyArXW"
+# A real browser's User-Agent: only such requests count as views.
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -4,25 +4,8 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from accounts.models import User
-from tests.factories import CuratorFactory, UserFactory
 
 USERS_URL = "/admin/accounts/user/"
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def curator(db):
-    return CuratorFactory(username="curator")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 def listed_usernames(response) -> set[str]:

@@ -2,10 +2,8 @@
 
 import pytest
 
-from tests.factories import PASSWORD
+from tests.accounts.helpers import ME_URL, get_me, sign_in
 
-ME_URL = "/api/v1/me/"
-TOKEN_URL = "/api/v1/auth/token/"
 FIELDS = {"id", "username", "email", "full_name", "bio", "website", "avatar", "mfa_enabled"}
 
 pytestmark = pytest.mark.django_db
@@ -52,11 +50,9 @@ def test_it_never_shows_the_password_hash_or_mfa_secret(auth_client, user):
 
 
 def test_it_works_with_an_access_token_from_the_token_endpoint(api_client, user, other_user):
-    access = api_client.post(
-        TOKEN_URL, {"username": "outsider", "password": PASSWORD}, format="json"
-    ).json()["access"]
+    access = sign_in(api_client, username="outsider").json()["access"]
 
-    response = api_client.get(ME_URL, HTTP_AUTHORIZATION=f"Bearer {access}")
+    response = get_me(api_client, access)
 
     assert response.status_code == 200
     assert response.json()["username"] == "outsider"

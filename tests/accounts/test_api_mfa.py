@@ -1,6 +1,5 @@
 """POST /api/v1/me/mfa/setup/, /confirm/ and /disable/."""
 
-import time
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyotp
@@ -8,29 +7,13 @@ import pytest
 
 from accounts import mfa
 from accounts.models import RecoveryCode
-from tests.factories import PASSWORD
+from tests.accounts.helpers import ME_URL, code_for, sign_in, wrong_code
 
 SETUP_URL = "/api/v1/me/mfa/setup/"
 CONFIRM_URL = "/api/v1/me/mfa/confirm/"
 DISABLE_URL = "/api/v1/me/mfa/disable/"
-ME_URL = "/api/v1/me/"
-TOKEN_URL = "/api/v1/auth/token/"
 
 pytestmark = pytest.mark.django_db
-
-
-def code_now(secret: str) -> str:
-    return pyotp.TOTP(secret).at(time.time())
-
-
-def next_code(secret: str) -> str:
-    return pyotp.TOTP(secret).at(time.time() + 30)
-
-
-def wrong_code(secret: str) -> str:
-    totp, now = pyotp.TOTP(secret), time.time()
-    valid = {totp.at(now + offset) for offset in (-60, -30, 0, 30, 60)}
-    return next(code for code in ("000000", "123456", "999999", "424242") if code not in valid)
 
 
 def setup(client) -> dict:
@@ -45,20 +28,6 @@ def confirm(client, code: str):
 
 def disable(client, code: str):
     return client.post(DISABLE_URL, {"code": code}, format="json")
-
-
-def sign_in(client, **extra):
-    body = {"username": "owner", "password": PASSWORD, **extra}
-    return client.post(TOKEN_URL, body, format="json")
-
-
-@pytest.fixture
-def mfa_secret(user) -> str:
-    """MFA on for `user`, set up and confirmed long ago (no code of this minute used yet)."""
-    user.mfa_secret = pyotp.random_base32()
-    user.mfa_enabled = True
-    user.save(update_fields=["mfa_secret", "mfa_enabled"])
-    return user.mfa_secret
 
 
 # --- Setup ----------------------------------------------------------------------------------
@@ -111,7 +80,7 @@ def test_it_refuses_setup_while_mfa_is_on_and_keeps_the_secret(
     assert "secret" not in response.json()
     user.refresh_from_db()
     assert user.mfa_secret == mfa_secret
-    assert sign_in(api_client, otp=code_now(mfa_secret)).status_code == 200
+    assert sign_in(api_client, otp=code_for(mfa_secret)).status_code == 200
 
 
 # --- Confirm --------------------------------------------------------------------------------
@@ -120,7 +89,7 @@ def test_it_refuses_setup_while_mfa_is_on_and_keeps_the_secret(
 def test_it_confirms_with_a_code_from_the_new_secret_and_returns_recovery_codes(auth_client, user):
     secret = setup(auth_client)["secret"]
 
-    response = confirm(auth_client, code_now(secret))
+    response = confirm(auth_client, code_for(secret))
 
     assert response.status_code == 200
     assert set(response.json()) == {"recovery_codes"}
@@ -129,7 +98,7 @@ def test_it_confirms_with_a_code_from_the_new_secret_and_returns_recovery_codes(
 def test_it_returns_ten_unique_recovery_codes(auth_client, user):
     secret = setup(auth_client)["secret"]
 
-    codes = confirm(auth_client, code_now(secret)).json()["recovery_codes"]
+    codes = confirm(auth_client, code_for(secret)).json()["recovery_codes"]
 
     assert len(codes) == 10
     assert len(set(codes)) == 10
@@ -139,7 +108,7 @@ def test_it_returns_ten_unique_recovery_codes(auth_client, user):
 def test_it_stores_only_hashes_of_the_recovery_codes(auth_client, user):
     secret = setup(auth_client)["secret"]
 
-    codes = confirm(auth_client, code_now(secret)).json()["recovery_codes"]
+    codes = confirm(auth_client, code_for(secret)).json()["recovery_codes"]
 
     stored = set(RecoveryCode.objects.filter(user=user).values_list("code_hash", flat=True))
     assert len(stored) == 10
@@ -149,7 +118,7 @@ def test_it_stores_only_hashes_of_the_recovery_codes(auth_client, user):
 def test_mfa_is_on_after_confirming(auth_client, user):
     secret = setup(auth_client)["secret"]
 
-    confirm(auth_client, code_now(secret))
+    confirm(auth_client, code_for(secret))
 
     assert auth_client.get(ME_URL).json()["mfa_enabled"] is True
     user.refresh_from_db()
@@ -158,18 +127,18 @@ def test_mfa_is_on_after_confirming(auth_client, user):
 
 def test_signing_in_asks_for_a_code_once_mfa_is_on(auth_client, api_client, user):
     secret = setup(auth_client)["secret"]
-    confirm(auth_client, code_now(secret))
+    confirm(auth_client, code_for(secret))
 
     response = sign_in(api_client)
 
     assert response.status_code == 401
     assert response.json()["code"] == "mfa_required"
-    assert sign_in(api_client, otp=next_code(secret)).status_code == 200
+    assert sign_in(api_client, otp=code_for(secret, steps_ahead=1)).status_code == 200
 
 
 def test_the_code_used_to_confirm_cannot_be_replayed_to_sign_in(auth_client, api_client, user):
     secret = setup(auth_client)["secret"]
-    code = code_now(secret)
+    code = code_for(secret)
     confirm(auth_client, code)
 
     response = sign_in(api_client, otp=code)
@@ -180,7 +149,7 @@ def test_the_code_used_to_confirm_cannot_be_replayed_to_sign_in(auth_client, api
 
 def test_each_returned_recovery_code_signs_in(auth_client, api_client, user):
     secret = setup(auth_client)["secret"]
-    codes = confirm(auth_client, code_now(secret)).json()["recovery_codes"]
+    codes = confirm(auth_client, code_for(secret)).json()["recovery_codes"]
 
     statuses = {sign_in(api_client, otp=code).status_code for code in codes}
 
@@ -204,7 +173,7 @@ def test_it_still_confirms_with_a_right_code_after_a_wrong_one(auth_client, user
     secret = setup(auth_client)["secret"]
     confirm(auth_client, wrong_code(secret))
 
-    response = confirm(auth_client, code_now(secret))
+    response = confirm(auth_client, code_for(secret))
 
     assert response.status_code == 200
 
@@ -213,7 +182,7 @@ def test_it_only_confirms_with_the_latest_secret(auth_client, user):
     old_secret = setup(auth_client)["secret"]
     setup(auth_client)
 
-    response = confirm(auth_client, code_now(old_secret))
+    response = confirm(auth_client, code_for(old_secret))
 
     assert response.status_code == 400
     user.refresh_from_db()
@@ -232,7 +201,7 @@ def test_it_refuses_to_confirm_again_while_mfa_is_on(auth_client, user, mfa_secr
     mfa.replace_recovery_codes(user)
     before = set(RecoveryCode.objects.filter(user=user).values_list("code_hash", flat=True))
 
-    response = confirm(auth_client, code_now(mfa_secret))
+    response = confirm(auth_client, code_for(mfa_secret))
 
     assert response.status_code == 400
     assert "recovery_codes" not in response.json()
@@ -254,7 +223,7 @@ def test_it_rejects_a_missing_blank_or_overlong_code(auth_client, user, body):
 
 
 def test_it_turns_mfa_off_with_a_current_code(auth_client, api_client, user, mfa_secret):
-    response = disable(auth_client, code_now(mfa_secret))
+    response = disable(auth_client, code_for(mfa_secret))
 
     assert response.status_code == 204
     user.refresh_from_db()
@@ -277,7 +246,7 @@ def test_it_turns_mfa_off_with_a_recovery_code(auth_client, user, mfa_secret):
 def test_it_deletes_the_recovery_codes_when_mfa_is_turned_off(auth_client, user, mfa_secret):
     mfa.replace_recovery_codes(user)
 
-    disable(auth_client, code_now(mfa_secret))
+    disable(auth_client, code_for(mfa_secret))
 
     assert not RecoveryCode.objects.filter(user=user).exists()
 
@@ -295,7 +264,7 @@ def test_it_refuses_to_turn_mfa_off_with_a_wrong_code(auth_client, api_client, u
 def test_it_refuses_to_turn_mfa_off_with_a_code_already_used_to_sign_in(
     auth_client, api_client, user, mfa_secret
 ):
-    code = code_now(mfa_secret)
+    code = code_for(mfa_secret)
     assert sign_in(api_client, otp=code).status_code == 200
 
     response = disable(auth_client, code)
@@ -313,11 +282,11 @@ def test_it_refuses_to_turn_mfa_off_when_it_is_off(auth_client, user):
 
 def test_it_can_set_mfa_up_again_right_after_turning_it_off(auth_client, user):
     first = setup(auth_client)["secret"]
-    assert confirm(auth_client, code_now(first)).status_code == 200
-    assert disable(auth_client, next_code(first)).status_code == 204
+    assert confirm(auth_client, code_for(first)).status_code == 200
+    assert disable(auth_client, code_for(first, steps_ahead=1)).status_code == 204
 
     second = setup(auth_client)["secret"]
-    response = confirm(auth_client, code_now(second))
+    response = confirm(auth_client, code_for(second))
 
     assert response.status_code == 200
     user.refresh_from_db()
@@ -328,10 +297,10 @@ def test_the_old_recovery_codes_do_not_work_after_mfa_is_set_up_again(
     auth_client, api_client, user
 ):
     first = setup(auth_client)["secret"]
-    old_codes = confirm(auth_client, code_now(first)).json()["recovery_codes"]
-    disable(auth_client, next_code(first))
+    old_codes = confirm(auth_client, code_for(first)).json()["recovery_codes"]
+    disable(auth_client, code_for(first, steps_ahead=1))
     second = setup(auth_client)["secret"]
-    confirm(auth_client, code_now(second))
+    confirm(auth_client, code_for(second))
 
     response = sign_in(api_client, otp=old_codes[0])
 
@@ -350,7 +319,7 @@ def test_it_answers_401_to_anonymous_requests(api_client, user, url):
 
 
 def test_an_anonymous_disable_leaves_mfa_on(api_client, user, mfa_secret):
-    disable(api_client, code_now(mfa_secret))
+    disable(api_client, code_for(mfa_secret))
 
     user.refresh_from_db()
     assert user.mfa_enabled
@@ -361,7 +330,7 @@ def test_it_works_with_a_bearer_token(api_client, user):
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
 
     secret = setup(api_client)["secret"]
-    response = confirm(api_client, code_now(secret))
+    response = confirm(api_client, code_for(secret))
 
     assert response.status_code == 200
     user.refresh_from_db()

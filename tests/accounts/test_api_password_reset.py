@@ -8,12 +8,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import TokenFamily
+from tests.accounts.helpers import refresh, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 RESET_URL = "/api/v1/auth/password-reset/"
 CONFIRM_URL = "/api/v1/auth/password-reset/confirm/"
-TOKEN_URL = "/api/v1/auth/token/"
-REFRESH_URL = "/api/v1/auth/token/refresh/"
 
 NEW_PASSWORD = "a brand new and rather long passphrase"
 
@@ -34,10 +33,6 @@ def uid_and_token(message) -> tuple[str, str]:
 def confirm(client, uid: str, token: str, new_password: str = NEW_PASSWORD):
     body = {"uid": uid, "token": token, "new_password": new_password}
     return client.post(CONFIRM_URL, body, format="json")
-
-
-def sign_in(client, password: str, username: str = "owner"):
-    return client.post(TOKEN_URL, {"username": username, "password": password}, format="json")
 
 
 @pytest.fixture
@@ -130,28 +125,28 @@ def test_it_sets_the_new_password_with_the_emailed_uid_and_token(api_client, use
 def test_the_new_password_signs_in_and_the_old_one_no_longer_does(api_client, user, reset_link):
     confirm(api_client, *reset_link)
 
-    assert sign_in(api_client, NEW_PASSWORD).status_code == 200
-    assert sign_in(api_client, PASSWORD).status_code == 401
+    assert sign_in(api_client, password=NEW_PASSWORD).status_code == 200
+    assert sign_in(api_client, password=PASSWORD).status_code == 401
 
 
 def test_it_revokes_every_refresh_token_the_user_held(api_client, user, reset_link):
-    first = sign_in(api_client, PASSWORD).json()["refresh"]
-    second = sign_in(api_client, PASSWORD).json()["refresh"]
+    first = sign_in(api_client, password=PASSWORD).json()["refresh"]
+    second = sign_in(api_client, password=PASSWORD).json()["refresh"]
 
     confirm(api_client, *reset_link)
 
     for token in (first, second):
-        response = api_client.post(REFRESH_URL, {"refresh": token}, format="json")
+        response = refresh(api_client, token)
         assert response.status_code == 401
     assert not TokenFamily.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
 def test_it_leaves_other_users_refresh_tokens_alone(api_client, user, other_user, reset_link):
-    theirs = sign_in(api_client, PASSWORD, username="outsider").json()["refresh"]
+    theirs = sign_in(api_client, password=PASSWORD, username="outsider").json()["refresh"]
 
     confirm(api_client, *reset_link)
 
-    response = api_client.post(REFRESH_URL, {"refresh": theirs}, format="json")
+    response = refresh(api_client, theirs)
     assert response.status_code == 200
 
 
@@ -193,11 +188,11 @@ def test_a_weak_password_does_not_use_up_the_reset_token(api_client, user, reset
 
 
 def test_a_weak_password_does_not_revoke_the_users_logins(api_client, user, reset_link):
-    held = sign_in(api_client, PASSWORD).json()["refresh"]
+    held = sign_in(api_client, password=PASSWORD).json()["refresh"]
 
     confirm(api_client, *reset_link, new_password="password123")
 
-    response = api_client.post(REFRESH_URL, {"refresh": held}, format="json")
+    response = refresh(api_client, held)
     assert response.status_code == 200
 
 

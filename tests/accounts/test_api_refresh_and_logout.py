@@ -1,9 +1,8 @@
 """POST /api/v1/auth/token/refresh/ and /api/v1/auth/logout/: rotation, reuse detection, the cap."""
 
-import base64
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -12,52 +11,28 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import TokenFamily
-from tests.factories import PASSWORD
+from tests.accounts.helpers import (
+    REFRESH_URL,
+    b64url,
+    claims,
+    get_me,
+    refresh,
+    shift_jwt_clock,
+    token_pair,
+)
 
-TOKEN_URL = "/api/v1/auth/token/"
-REFRESH_URL = "/api/v1/auth/token/refresh/"
 LOGOUT_URL = "/api/v1/auth/logout/"
-ME_URL = "/api/v1/me/"
 
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, username="owner") -> dict:
-    response = client.post(TOKEN_URL, {"username": username, "password": PASSWORD}, format="json")
-    assert response.status_code == 200
-    return response.json()
-
-
-def refresh(client, token: str):
-    return client.post(REFRESH_URL, {"refresh": token}, format="json")
 
 
 def logout(client, token: str):
     return client.post(LOGOUT_URL, {"refresh": token}, format="json")
 
 
-def claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def shift_jwt_clock(monkeypatch, timestamp: float) -> None:
-    """PyJWT checks `exp` against datetime.now(); make that return `timestamp`."""
-
-    class ShiftedDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.fromtimestamp(timestamp, tz=tz or UTC)
-
-    monkeypatch.setattr(jwt.api_jwt, "datetime", ShiftedDatetime)
-
-
 @pytest.fixture
 def pair(api_client, user) -> dict:
-    return sign_in(api_client)
+    return token_pair(api_client)
 
 
 # --- Refresh --------------------------------------------------------------------------------
@@ -84,7 +59,7 @@ def test_the_rotated_pair_belongs_to_the_same_user_and_login(api_client, user, p
 def test_the_new_access_token_reads_me(api_client, pair):
     body = refresh(api_client, pair["refresh"]).json()
 
-    response = api_client.get(ME_URL, HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+    response = get_me(api_client, body["access"])
 
     assert response.status_code == 200
     assert response.json()["username"] == "owner"
@@ -132,7 +107,7 @@ def test_it_revokes_every_later_token_of_the_login_on_reuse(api_client, pair):
 
 
 def test_it_keeps_other_logins_of_the_user_working_after_reuse_in_one(api_client, user, pair):
-    other_login = sign_in(api_client)
+    other_login = token_pair(api_client)
     refresh(api_client, pair["refresh"])
     refresh(api_client, pair["refresh"])
 
@@ -145,7 +120,7 @@ def test_the_user_can_sign_in_again_after_a_reuse_revoked_their_login(api_client
     refresh(api_client, pair["refresh"])
     refresh(api_client, pair["refresh"])
 
-    fresh = sign_in(api_client)
+    fresh = token_pair(api_client)
 
     assert refresh(api_client, fresh["refresh"]).status_code == 200
 
@@ -328,7 +303,7 @@ def test_logging_out_with_an_older_token_of_the_login_ends_its_latest_token_too(
 
 
 def test_it_keeps_other_logins_working_after_a_logout(api_client, user, pair):
-    other_login = sign_in(api_client)
+    other_login = token_pair(api_client)
 
     logout(api_client, pair["refresh"])
 
@@ -337,7 +312,7 @@ def test_it_keeps_other_logins_working_after_a_logout(api_client, user, pair):
 
 
 def test_it_keeps_other_users_logins_working_after_a_logout(api_client, user, other_user, pair):
-    theirs = sign_in(api_client, username="outsider")
+    theirs = token_pair(api_client, username="outsider")
 
     logout(api_client, pair["refresh"])
 
@@ -347,7 +322,7 @@ def test_it_keeps_other_users_logins_working_after_a_logout(api_client, user, ot
 def test_the_user_can_sign_in_again_after_logging_out(api_client, pair):
     logout(api_client, pair["refresh"])
 
-    fresh = sign_in(api_client)
+    fresh = token_pair(api_client)
 
     assert refresh(api_client, fresh["refresh"]).status_code == 200
 

@@ -3,10 +3,10 @@
 import pytest
 
 from accounts.models import User
+from tests.accounts.helpers import sign_in
 from tests.factories import PASSWORD, UserFactory
 
 REGISTER_URL = "/api/v1/auth/register/"
-TOKEN_URL = "/api/v1/auth/token/"
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_it_stores_the_password_hashed(api_client):
 def test_the_new_account_can_sign_in_with_the_password_it_registered(api_client):
     register(api_client)
 
-    response = api_client.post(TOKEN_URL, {"username": "ada", "password": PASSWORD}, format="json")
+    response = sign_in(api_client, username="ada")
 
     assert response.status_code == 200
     assert set(response.json()) == {"access", "refresh"}

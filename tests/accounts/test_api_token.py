@@ -1,9 +1,8 @@
 """POST /api/v1/auth/token/, and what GET /api/v1/me/ makes of the access tokens it hands out."""
 
-import base64
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pyotp
@@ -13,70 +12,30 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts import mfa
 from accounts.models import TokenFamily
+from tests.accounts.helpers import (
+    ME_URL,
+    TOKEN_URL,
+    b64url,
+    claims,
+    codes_valid_now,
+    enable_mfa,
+    get_me,
+    shift_jwt_clock,
+    sign_in,
+    wrong_code,
+)
 from tests.factories import PASSWORD, UserFactory
 
-TOKEN_URL = "/api/v1/auth/token/"
-ME_URL = "/api/v1/me/"
-
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, username="owner", password=PASSWORD, **extra):
-    return client.post(
-        TOKEN_URL, {"username": username, "password": password, **extra}, format="json"
-    )
-
-
-def claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
 
 
 def signing_key() -> str:
     return settings.SIMPLE_JWT["SIGNING_KEY"]
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def hand_made_token(header: dict, payload: dict, signature: bytes = b"") -> str:
     parts = [json.dumps(header).encode(), json.dumps(payload).encode(), signature]
     return ".".join(b64url(part) for part in parts)
-
-
-def get_me(client, token: str):
-    return client.get(ME_URL, HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def codes_valid_now(secret: str) -> set[str]:
-    """Every code the server could accept around now (its window is one step either side)."""
-    totp, now = pyotp.TOTP(secret), time.time()
-    return {totp.at(now + offset) for offset in (-60, -30, 0, 30, 60)}
-
-
-def wrong_code(secret: str) -> str:
-    valid = codes_valid_now(secret)
-    return next(code for code in ("000000", "123456", "999999", "424242") if code not in valid)
-
-
-def shift_jwt_clock(monkeypatch, timestamp: float) -> None:
-    """PyJWT checks `exp` against datetime.now(); make that return `timestamp`."""
-
-    class ShiftedDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.fromtimestamp(timestamp, tz=tz or UTC)
-
-    monkeypatch.setattr(jwt.api_jwt, "datetime", ShiftedDatetime)
-
-
-@pytest.fixture
-def mfa_secret(user) -> str:
-    """MFA on for `user`, as if set up and confirmed long ago; returns the TOTP secret."""
-    user.mfa_secret = pyotp.random_base32()
-    user.mfa_enabled = True
-    user.save(update_fields=["mfa_secret", "mfa_enabled"])
-    return user.mfa_secret
 
 
 @pytest.fixture
@@ -344,9 +303,7 @@ def test_it_accepts_a_recovery_code_typed_in_capitals_without_hyphens(
 
 
 def test_it_rejects_another_users_recovery_code(api_client, user, mfa_secret, other_user):
-    other_user.mfa_secret = pyotp.random_base32()
-    other_user.mfa_enabled = True
-    other_user.save()
+    enable_mfa(other_user)
     their_codes = mfa.replace_recovery_codes(other_user)
 
     response = sign_in(api_client, otp=their_codes[0])

@@ -1,34 +1,21 @@
 """Resetting a forgotten password: Django's flow, our templates, the email sent by a Celery task."""
 
 import re
-from html import unescape
 
 import pytest
 from django.core import mail
 from django.test import Client
-from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertRedirects
 
 from accounts import tokens
 from accounts.models import TokenFamily
 from tests.factories import UserFactory
+from tests.pages import error_by_field
 
 RESET_URL = "/accounts/password-reset/"
 SENT_URL = "/accounts/password-reset/sent/"
 DONE_URL = "/accounts/reset/done/"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def error_by_field(response, field: str) -> str:
-    """The error text in the field's error box, once sure the field's input points at that box."""
-    page = response.content.decode()
-    control = re.search(rf'<(?:input|textarea)\b[^>]*\bname="{field}"[^>]*>', page)
-    assert control, f"no input named {field!r}"
-    assert 'aria-invalid="true"' in control[0]
-    assert re.search(rf'aria-describedby="[^"]*\bid_{field}_error\b', control[0]), control[0]
-    box = re.search(rf'<div class="field__errors" id="id_{field}_error">(.*?)</div>', page, re.S)
-    assert box, f"no error box for {field!r}"
-    return unescape(strip_tags(box[1]))
 
 
 def reset_link_in(message) -> str:

@@ -6,10 +6,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from tests.factories import UserFactory
-
-SCRIPT = "<script>alert('x')</script>"
-ESCAPED_SCRIPT = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
-
+from tests.pages import ESCAPED_SCRIPT, SCRIPT
 
 # --- Profile ------------------------------------------------------------------------------------
 

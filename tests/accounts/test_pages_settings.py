@@ -1,17 +1,15 @@
 """Settings: the profile form, the password, and turning two-factor authentication on and off."""
 
 import re
-import time
-from html import unescape
 
-import pyotp
 import pytest
 from django.test import Client
-from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from accounts import mfa, tokens
 from accounts.models import RecoveryCode, TokenFamily
+from tests.accounts.helpers import code_for, wrong_code
+from tests.pages import error_by_field, signed_in_user_id
 
 SETTINGS_URL = "/settings/"
 PASSWORD_URL = "/settings/password/"
@@ -19,38 +17,10 @@ MFA_URL = "/settings/two-factor/"
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def error_by_field(response, field: str) -> str:
-    """The error text in the field's error box, once sure the field's input points at that box."""
-    page = response.content.decode()
-    control = re.search(rf'<(?:input|textarea)\b[^>]*\bname="{field}"[^>]*>', page)
-    assert control, f"no input named {field!r}"
-    assert 'aria-invalid="true"' in control[0]
-    assert re.search(rf'aria-describedby="[^"]*\bid_{field}_error\b', control[0]), control[0]
-    box = re.search(rf'<div class="field__errors" id="id_{field}_error">(.*?)</div>', page, re.S)
-    assert box, f"no error box for {field!r}"
-    return unescape(strip_tags(box[1]))
-
-
-def signed_in_user_id(client) -> str | None:
-    return client.session.get("_auth_user_id")
-
-
 @pytest.fixture
 def owner_client(client, user):
     client.force_login(user)
     return client
-
-
-def code_for(secret: str, *, steps_ahead: int = 0) -> str:
-    return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
-
-
-def wrong_code_for(secret: str) -> str:
-    """Six digits that no step inside the accepted window would produce."""
-    valid = {code_for(secret, steps_ahead=step) for step in (-1, 0, 1, 2)}
-    return next(
-        code for code in ("000000", "111111", "222222", "333333", "444444") if code not in valid
-    )
 
 
 # --- Who may see what ---------------------------------------------------------------------------
@@ -331,7 +301,7 @@ def test_it_counts_down_the_recovery_codes_left(owner_client, user):
 def test_it_refuses_a_wrong_code_when_turning_two_factor_on(owner_client, user):
     secret = start_setup(owner_client, user)
 
-    response = owner_client.post(MFA_URL, {"action": "confirm", "code": wrong_code_for(secret)})
+    response = owner_client.post(MFA_URL, {"action": "confirm", "code": wrong_code(secret)})
 
     assert response.status_code == 400
     assert error_by_field(response, "code").startswith("That code is not valid.")
@@ -387,7 +357,7 @@ def test_it_keeps_two_factor_on_when_the_code_to_turn_it_off_is_wrong(owner_clie
     turn_on(owner_client, user)
 
     response = owner_client.post(
-        MFA_URL, {"action": "disable", "code": wrong_code_for(user.mfa_secret)}
+        MFA_URL, {"action": "disable", "code": wrong_code(user.mfa_secret)}
     )
 
     assert response.status_code == 400

@@ -1,48 +1,19 @@
 """The sign-in pages: /accounts/login/ and the two-factor step at /accounts/login/verify/."""
 
-import re
-import time
-from html import unescape
-
-import pyotp
 import pytest
 from django.test import Client
-from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from accounts import mfa
 from accounts.views import PENDING_SECOND_FACTOR
+from tests.accounts.helpers import code_for, wrong_code
 from tests.factories import UserFactory
+from tests.pages import error_by_field, form_alert, signed_in_user_id
 
 LOGIN_URL = "/accounts/login/"
 VERIFY_URL = "/accounts/login/verify/"
 FAILURES_ALLOWED = 5
 WINDOW_SECONDS = 15 * 60
-
-
-def error_by_field(response, field: str) -> str:
-    """The error text in the field's error box, once sure the field's input points at that box."""
-    page = response.content.decode()
-    control = re.search(rf'<(?:input|textarea)\b[^>]*\bname="{field}"[^>]*>', page)
-    assert control, f"no input named {field!r}"
-    assert 'aria-invalid="true"' in control[0]
-    assert re.search(rf'aria-describedby="[^"]*\bid_{field}_error\b', control[0]), control[0]
-    box = re.search(rf'<div class="field__errors" id="id_{field}_error">(.*?)</div>', page, re.S)
-    assert box, f"no error box for {field!r}"
-    return unescape(strip_tags(box[1]))
-
-
-def form_alert(response) -> str:
-    """The errors about the whole form, in the box screen readers announce."""
-    box = re.search(
-        r'<div class="form-errors" role="alert">(.*?)</div>', response.content.decode(), re.S
-    )
-    assert box, "no form-level error box"
-    return unescape(strip_tags(box[1])).strip()
-
-
-def signed_in_user_id(client) -> str | None:
-    return client.session.get("_auth_user_id")
 
 
 @pytest.fixture
@@ -54,19 +25,6 @@ def mfa_user(db):
 @pytest.fixture
 def recovery_codes(mfa_user) -> list[str]:
     return mfa.replace_recovery_codes(mfa_user)
-
-
-def code_for(person, *, steps_ahead: int = 0) -> str:
-    """The authenticator app's code, now or for a later 30-second step (still inside the window)."""
-    return pyotp.TOTP(person.mfa_secret).at(time.time() + 30 * steps_ahead)
-
-
-def wrong_code_for(person) -> str:
-    """Six digits that no step inside the accepted window would produce."""
-    valid = {code_for(person, steps_ahead=step) for step in (-1, 0, 1, 2)}
-    return next(
-        code for code in ("000000", "111111", "222222", "333333", "444444") if code not in valid
-    )
 
 
 # --- Password step ------------------------------------------------------------------------------
@@ -248,7 +206,7 @@ def test_it_asks_a_member_with_two_factor_on_for_a_code_before_signing_them_in(
 def test_it_signs_in_with_the_code_from_the_authenticator_app(client, mfa_user, password):
     client.post(LOGIN_URL, {"username": "guarded", "password": password, "next": "/settings/"})
 
-    response = client.post(VERIFY_URL, {"code": code_for(mfa_user)})
+    response = client.post(VERIFY_URL, {"code": code_for(mfa_user.mfa_secret)})
 
     assertRedirects(response, "/settings/")
     assert signed_in_user_id(client) == str(mfa_user.pk)
@@ -259,7 +217,7 @@ def test_it_signs_in_with_the_code_from_the_authenticator_app(client, mfa_user, 
 def test_it_refuses_a_wrong_code_by_its_field(client, mfa_user, password):
     client.post(LOGIN_URL, {"username": "guarded", "password": password})
 
-    response = client.post(VERIFY_URL, {"code": wrong_code_for(mfa_user)})
+    response = client.post(VERIFY_URL, {"code": wrong_code(mfa_user.mfa_secret)})
 
     assert response.status_code == 400
     assert error_by_field(response, "code").startswith("That code is not valid.")
@@ -268,7 +226,7 @@ def test_it_refuses_a_wrong_code_by_its_field(client, mfa_user, password):
 
 @pytest.mark.django_db
 def test_it_refuses_a_code_that_was_already_used(client, mfa_user, password):
-    code = code_for(mfa_user)
+    code = code_for(mfa_user.mfa_secret)
     client.post(LOGIN_URL, {"username": "guarded", "password": password})
     client.post(VERIFY_URL, {"code": code})
     client.post("/accounts/logout/")
@@ -298,11 +256,11 @@ def test_it_accepts_a_recovery_code_once(client, mfa_user, recovery_codes, passw
 def test_it_answers_429_once_five_wrong_codes_were_tried(client, mfa_user, password):
     client.post(LOGIN_URL, {"username": "guarded", "password": password})
     statuses = [
-        client.post(VERIFY_URL, {"code": wrong_code_for(mfa_user)}).status_code
+        client.post(VERIFY_URL, {"code": wrong_code(mfa_user.mfa_secret)}).status_code
         for _ in range(FAILURES_ALLOWED)
     ]
 
-    response = client.post(VERIFY_URL, {"code": code_for(mfa_user)})
+    response = client.post(VERIFY_URL, {"code": code_for(mfa_user.mfa_secret)})
 
     assert statuses == [400] * FAILURES_ALLOWED
     assert response.status_code == 429
@@ -313,7 +271,7 @@ def test_it_answers_429_once_five_wrong_codes_were_tried(client, mfa_user, passw
 
 @pytest.mark.django_db
 def test_it_sends_anyone_without_a_checked_password_back_to_the_sign_in_page(client, mfa_user):
-    response = client.post(VERIFY_URL, {"code": code_for(mfa_user)})
+    response = client.post(VERIFY_URL, {"code": code_for(mfa_user.mfa_secret)})
 
     assertRedirects(response, LOGIN_URL)
     assert signed_in_user_id(client) is None
@@ -328,7 +286,7 @@ def test_it_asks_for_the_password_again_after_five_minutes_without_a_code(
     session[PENDING_SECOND_FACTOR]["at"] -= 301
     session.save()
 
-    response = client.post(VERIFY_URL, {"code": code_for(mfa_user)}, follow=True)
+    response = client.post(VERIFY_URL, {"code": code_for(mfa_user.mfa_secret)}, follow=True)
 
     assertRedirects(response, LOGIN_URL)
     assertContains(response, "Please sign in again.")

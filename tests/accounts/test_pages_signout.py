@@ -4,11 +4,9 @@ import pytest
 from django.test import Client
 from pytest_django.asserts import assertContains, assertInHTML, assertRedirects
 
+from tests.pages import signed_in_user_id
+
 LOGOUT_URL = "/accounts/logout/"
-
-
-def signed_in_user_id(client) -> str | None:
-    return client.session.get("_auth_user_id")
 
 
 @pytest.mark.django_db

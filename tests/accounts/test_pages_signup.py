@@ -1,29 +1,14 @@
 """The sign-up page: /accounts/signup/."""
 
-import re
-from html import unescape
-
 import pytest
 from django.test import Client
-from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertRedirects
 
 from accounts.models import User
+from tests.pages import error_by_field
 
 SIGNUP_URL = "/accounts/signup/"
 NEW_PASSWORD = "a fresh and long passphrase"
-
-
-def error_by_field(response, field: str) -> str:
-    """The error text in the field's error box, once sure the field's input points at that box."""
-    page = response.content.decode()
-    control = re.search(rf'<(?:input|textarea)\b[^>]*\bname="{field}"[^>]*>', page)
-    assert control, f"no input named {field!r}"
-    assert 'aria-invalid="true"' in control[0]
-    assert re.search(rf'aria-describedby="[^"]*\bid_{field}_error\b', control[0]), control[0]
-    box = re.search(rf'<div class="field__errors" id="id_{field}_error">(.*?)</div>', page, re.S)
-    assert box, f"no error box for {field!r}"
-    return unescape(strip_tags(box[1]))
 
 
 def signup_data(**overrides) -> dict:

@@ -9,17 +9,12 @@ import pytest
 from django.core.cache import cache
 
 from accounts import throttling
+from tests.accounts.helpers import TOKEN_URL, enable_mfa, sign_in, wrong_code
 from tests.factories import PASSWORD, UserFactory
 
-TOKEN_URL = "/api/v1/auth/token/"
 WINDOW = 15 * 60
 
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, username="owner", password=PASSWORD, address="127.0.0.1", **extra):
-    body = {"username": username, "password": password, **extra}
-    return client.post(TOKEN_URL, body, format="json", REMOTE_ADDR=address)
 
 
 def fail(client, times, username="owner", address="127.0.0.1", **extra):
@@ -32,12 +27,6 @@ def fail(client, times, username="owner", address="127.0.0.1", **extra):
 
 def username_key(username: str) -> str:
     return f"signin:user:{hashlib.sha256(username.encode()).hexdigest()[:32]}"
-
-
-def wrong_code(secret: str) -> str:
-    totp, now = pyotp.TOTP(secret), time.time()
-    valid = {totp.at(now + offset) for offset in (-60, -30, 0, 30, 60)}
-    return next(code for code in ("000000", "123456", "999999", "424242") if code not in valid)
 
 
 def retry_after(response) -> int:
@@ -145,9 +134,7 @@ def test_it_does_not_throttle_other_usernames_for_one_locked_username(api_client
 
 
 def test_it_counts_a_wrong_otp_as_a_failure(api_client, user):
-    user.mfa_secret = pyotp.random_base32()
-    user.mfa_enabled = True
-    user.save()
+    enable_mfa(user)
     fail(api_client, 5, otp=wrong_code(user.mfa_secret))
 
     response = sign_in(api_client, otp=pyotp.TOTP(user.mfa_secret).at(time.time()))
@@ -156,9 +143,7 @@ def test_it_counts_a_wrong_otp_as_a_failure(api_client, user):
 
 
 def test_it_does_not_count_a_missing_otp_as_a_failure(api_client, user):
-    user.mfa_secret = pyotp.random_base32()
-    user.mfa_enabled = True
-    user.save()
+    enable_mfa(user)
     statuses = [sign_in(api_client).status_code for _ in range(6)]
 
     response = sign_in(api_client, otp=pyotp.TOTP(user.mfa_secret).at(time.time()))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertRedirects
 
 from accounts.roles import CURATOR_PERMISSIONS, CURATORS_GROUP
-from tests.factories import CuratorFactory, FeaturedFactory, UserFactory, WorkbookFactory
+from tests.factories import FeaturedFactory, WorkbookFactory
 from workbooks import selectors
 from workbooks.models import Featured, Workbook
 
@@ -18,24 +18,8 @@ FEATURED_URL = "/admin/workbooks/featured/"
 
 
 @pytest.fixture
-def curator(db):
-    return CuratorFactory(username="curator")
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
 def curator_client(client, curator):
     client.force_login(curator)
-    return client
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
     return client
 
 

@@ -11,9 +11,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import (
     PRIVATE_WORKBOOK,
-    CuratorFactory,
     FeaturedFactory,
-    StaffFactory,
     UserFactory,
     WorkbookFactory,
 )
@@ -42,15 +40,15 @@ def outsider_client(other_user):
 
 
 @pytest.fixture
-def staff_client(db):
+def staff_client(staff):
     """Staff who may change and delete any workbook."""
-    return client_for(StaffFactory(username="staffer"))
+    return client_for(staff)
 
 
 @pytest.fixture
-def curator_client(db):
+def curator_client(curator):
     """Staff only to enter the admin and curate: no rights over anyone's workbook."""
-    return client_for(CuratorFactory(username="curator"))
+    return client_for(curator)
 
 
 def titles(response) -> list[str]:
@@ -527,13 +525,6 @@ def test_a_workbook_featured_twice_is_listed_once(api_client):
 
 
 # --- The embed source ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def secure_embedding(settings):
-    settings.SIGMA_EMBED_CLIENT_ID = "client"
-    settings.SIGMA_EMBED_SECRET = "s3cret"
-    settings.SIGMA_EMBED_GUEST_EMAIL = ""
 
 
 def embed(client, workbook):

@@ -7,12 +7,11 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains
 
 from tests.factories import WorkbookFactory
+from tests.pages import ESCAPED_SCRIPT, SCRIPT
 from tests.workbooks.markup import parse
 from workbooks.markdown import ALLOWED_TAGS, render
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-SCRIPT = "<script>alert('x')</script>"
-ESCAPED_SCRIPT = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
 
 
 def elements(html: str):

@@ -9,17 +9,16 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from tests.factories import (
+    BROWSER,
     PRIVATE_WORKBOOK,
     CuratorFactory,
     FeaturedFactory,
-    StaffFactory,
     UserFactory,
     WorkbookFactory,
 )
 from tests.workbooks.markup import page, parse
 from workbooks.models import Tag, Workbook
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 # The short embed secret of the tests would be too weak for a real deployment, and PyJWT says so.
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 SANDBOX = {
@@ -41,18 +40,6 @@ def section(response, labelled_by: str):
 
 def sections(response) -> set[str]:
     return {element.attrs.get("aria-labelledby") for element in page(response).find_all("section")}
-
-
-@pytest.fixture
-def staff(db):
-    """Staff who may change and delete any workbook (a superuser, or given those permissions)."""
-    return StaffFactory(username="staffer")
-
-
-@pytest.fixture
-def curator(db):
-    """Staff too (to enter the admin), but only to curate: never to change someone's workbook."""
-    return CuratorFactory(username="curator")
 
 
 # --- Home ------------------------------------------------------------------------------------------
@@ -432,13 +419,6 @@ def test_a_draft_is_visible_to_its_author_and_staff(client, draft, who):
 
 
 # --- Signed and unsigned frames --------------------------------------------------------------------
-
-
-@pytest.fixture
-def secure_embedding(settings):
-    settings.SIGMA_EMBED_CLIENT_ID = "client"
-    settings.SIGMA_EMBED_SECRET = "s3cret"
-    settings.SIGMA_EMBED_GUEST_EMAIL = ""
 
 
 @pytest.fixture

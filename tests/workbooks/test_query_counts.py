@@ -10,10 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import FeaturedFactory, UserFactory, WorkbookFactory
+from tests.factories import BROWSER, FeaturedFactory, UserFactory, WorkbookFactory
 from workbooks.models import Workbook
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 TAGS = ["finance", "saas", "forecasting", "operations"]
 ANONYMOUS_LIMIT = 8
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import (
+    BROWSER,
     CuratorFactory,
     FeaturedFactory,
     TagFactory,
@@ -20,7 +21,6 @@ from tests.factories import (
 from workbooks import selectors, services
 from workbooks.models import DailyActivity, Featured, PendingView, Tag, Workbook
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 EMBED = "https://app.sigmacomputing.com/embed/1-Quarterly01"
 
 
