@@ -158,7 +158,11 @@ def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[W
     base = cards(published()) if base is None else base
     workbooks = base
     if params.tag:
-        workbooks = workbooks.filter(tags__slug=params.tag)
+        # EXISTS on the tag's id (not a join): lets PostgreSQL intersect it with the text match
+        # instead of walking every workbook of a popular tag.
+        tag_id = Subquery(Tag.objects.filter(slug=params.tag).values("pk")[:1])
+        through = Workbook.tags.through.objects.filter(workbook_id=OuterRef("pk"), tag_id=tag_id)
+        workbooks = workbooks.filter(Exists(through))
     if params.author:
         workbooks = workbooks.filter(author__username__lower=params.author.lower())
     if params.featured:
