@@ -57,6 +57,11 @@ class User(AbstractUser):
     # The last TOTP time step accepted, so a code is never accepted twice.
     mfa_last_step = models.BigIntegerField(default=0)
 
+    # Kept exact by social.services in the same transaction as each change (database-side arithmetic).
+    follower_count = models.PositiveIntegerField(default=0, editable=False)
+    following_count = models.PositiveIntegerField(default=0, editable=False)
+    favorite_count = models.PositiveIntegerField(default=0, editable=False)
+
     objects = UserManager()
 
     REQUIRED_FIELDS = ["email"]

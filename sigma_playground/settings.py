@@ -194,6 +194,13 @@ SIGNIN_FAILURE_WINDOW = timedelta(minutes=15)
 NUM_PROXIES = env.int("NUM_PROXIES", default=0, minimum=0)
 
 MFA_ISSUER = SITE_NAME
+
+# Per member per minute: one account cannot flood another with notifications.
+SOCIAL_RATE_LIMITS = {
+    "comment": env.int("RATE_LIMIT_COMMENTS_PER_MINUTE", default=10, minimum=1),
+    "follow": env.int("RATE_LIMIT_FOLLOWS_PER_MINUTE", default=30, minimum=1),
+    "favorite": env.int("RATE_LIMIT_FAVORITES_PER_MINUTE", default=60, minimum=1),
+}
 MFA_RECOVERY_CODE_COUNT = 10
 
 # --- API ------------------------------------------------------------------------------------------

@@ -6,12 +6,10 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .push import user_group
+
 # Close code for "not authenticated", mirroring HTTP 401 in the 4000-4999 range kept for applications.
 CLOSE_UNAUTHENTICATED = 4401
-
-
-def user_group(user_id: int) -> str:
-    return f"user_{user_id}"
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):

@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from accounts.throttling import client_address
 
-from . import markdown, sigma
+from . import markdown, sigma, signals
 from .cache import gallery_changed
 from .models import DailyActivity, Featured, PendingView, Tag, Workbook
 
@@ -91,6 +91,7 @@ def _apply(
     workbook.status = status
     if status == Workbook.Status.PUBLISHED and workbook.published_at is None:
         workbook.published_at = timezone.now()
+        workbook._first_published = True
 
 
 def refresh_tag_counts(tag_ids: Iterable[int] | None = None) -> None:
@@ -159,6 +160,7 @@ def create_workbook(
                 raise
     set_tags(workbook, tags)
     refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    _announce_if_first_published(workbook)
     return workbook
 
 
@@ -175,7 +177,14 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
     else:  # the status may have changed
         refresh_tag_counts(tag_ids_of([workbook.pk]))
     refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    _announce_if_first_published(workbook)
     return workbook
+
+
+def _announce_if_first_published(workbook: Workbook) -> None:
+    if getattr(workbook, "_first_published", False):
+        del workbook._first_published
+        signals.workbook_published.send(sender=Workbook, workbook=workbook)
 
 
 @transaction.atomic
@@ -231,6 +240,7 @@ def feature(workbooks: Iterable[Workbook], curator: User, note: str = "") -> lis
                 curated_by=curator,
             )
         )
+        signals.workbook_featured.send(sender=Workbook, workbook=workbook, curator=curator)
     return created
 
 

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from workbooks.models import Workbook
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_links"
+    )
+    followee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="social_follow_unique"),
+            models.CheckConstraint(
+                condition=~Q(follower=F("followee")), name="social_follow_not_self"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["followee", "-created_at"], name="social_follow_followee_idx"),
+            models.Index(fields=["follower", "-created_at"], name="social_follow_follower_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites"
+    )
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="favorites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workbook"], name="social_favorite_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="social_favorite_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.workbook_id}"
+
+
+class Comment(models.Model):
+    MAX_LENGTH = 2000
+
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    # Plain text: escaped, with links made safe, when shown.
+    body = models.TextField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["workbook", "created_at"], name="social_comment_workbook_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.workbook_id}"
+
+
+class Verb(models.TextChoices):
+    FOLLOWED = "followed", "followed you"
+    FAVORITED = "favorited", "favorited your workbook"
+    COMMENTED = "commented", "commented on your workbook"
+    PUBLISHED = "published", "published a workbook"
+    FEATURED = "featured", "featured your workbook"
+
+
+class Notification(models.Model):
+    """Something that happened that the recipient should hear about. Ids only grow, and per
+    recipient they commit in id order (services lock the recipient), so `resume after N` is exact."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True
+    )
+    verb = models.CharField(max_length=12, choices=Verb.choices)
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, null=True, related_name="+")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="social_notif_recipient_idx"),
+            models.Index(
+                fields=["recipient"], condition=Q(read=False), name="social_notif_unread_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.actor_id} {self.verb}"
+
+
+class Activity(models.Model):
+    """What a member did, for the feeds of the people who follow them."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activities"
+    )
+    verb = models.CharField(max_length=12, choices=Verb.choices)
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, null=True, related_name="+")
+    subject = models.ForeignKey(  # the member followed, for "followed"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["actor", "-id"], name="social_activity_actor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} {self.verb}"
+
+
+class MutedVerb(models.Model):
+    """A kind of notification a member does not want."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="muted_verbs"
+    )
+    verb = models.CharField(max_length=12, choices=Verb.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "verb"], name="social_mutedverb_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} mutes {self.verb}"

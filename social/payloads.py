@@ -1,0 +1,58 @@
+"""The notification as clients see it, the same over REST, the websocket and the event stream."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from django.urls import reverse
+
+from .models import Notification
+
+
+class NotificationMessage(TypedDict):
+    type: Literal["notification"]
+    notification: dict[str, Any]
+
+
+class UnreadCountMessage(TypedDict):
+    type: Literal["unread_count"]
+    count: int
+
+
+def person(user) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"username": user.username, "full_name": user.full_name, "avatar": None}
+
+
+def target(notification: Notification) -> dict[str, Any] | None:
+    workbook = notification.workbook
+    if workbook is not None:
+        return {
+            "type": "workbook",
+            "id": workbook.pk,
+            "slug": workbook.slug,
+            "title": workbook.title,
+            "url": reverse("workbooks:detail", args=[workbook.slug]),
+            "comment_id": notification.comment_id,
+        }
+    return None
+
+
+def notification(item: Notification) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "verb": item.verb,
+        "actor": person(item.actor),
+        "target": target(item),
+        "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
+        "read": item.read,
+    }
+
+
+def notification_message(item: Notification) -> NotificationMessage:
+    return {"type": "notification", "notification": notification(item)}
+
+
+def unread_count_message(count: int) -> UnreadCountMessage:
+    return {"type": "unread_count", "count": count}

@@ -1,0 +1,64 @@
+"""Hints to connected clients, sent after the rows they describe are committed.
+
+Each member has one channel-layer group, `user_<id>`. Nothing depends on a message arriving: a client
+that missed one asks for everything after its last id (`resume`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from . import payloads, selectors
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 4_401  # advisory lock class for "notifications of one recipient"
+
+
+def user_group(user_id: int) -> str:
+    return f"user_{user_id}"
+
+
+def _envelope(message: dict) -> dict:
+    return {"type": "push.message", "message": message}
+
+
+def _send_all(messages: list[tuple[int, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+
+    async def send() -> None:
+        results = await asyncio.gather(
+            *(layer.group_send(user_group(uid), _envelope(msg)) for uid, msg in messages),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, Exception)]
+        if failed:  # the rows are saved; clients will catch up with `resume`
+            logger.warning(
+                "could not push %d of %d messages: %r", len(failed), len(results), failed[0]
+            )
+
+    async_to_sync(send)()
+
+
+def notifications(ids: Iterable[int]) -> None:
+    """Push saved notifications to their recipients, then each recipient's new unread count."""
+    items = selectors.notifications_by_id(list(ids))
+    if not items:
+        return
+    recipients = {item.recipient_id for item in items}
+    counts = selectors.unread_counts(recipients)
+    messages = [(item.recipient_id, payloads.notification_message(item)) for item in items]
+    messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
+    _send_all(messages)
+
+
+def unread_count(user_id: int) -> None:
+    count = selectors.unread_counts([user_id]).get(user_id, 0)
+    _send_all([(user_id, payloads.unread_count_message(count))])

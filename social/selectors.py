@@ -1,0 +1,103 @@
+"""Social reads, each in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.models import User
+from workbooks.models import Workbook
+
+from .models import Activity, Comment, Favorite, Follow, Notification
+
+
+def notifications_by_id(ids: list[int]) -> list[Notification]:
+    return list(
+        Notification.objects.filter(pk__in=ids).select_related("actor", "workbook").order_by("pk")
+    )
+
+
+def notifications_for(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
+    items = Notification.objects.filter(recipient=user).select_related("actor", "workbook")
+    if unread_only:
+        items = items.filter(read=False)
+    return items.order_by("-pk")
+
+
+def notifications_after(user_id: int, after_id: int, limit: int = 500) -> list[Notification]:
+    """What a reconnecting client missed, oldest first."""
+    return list(
+        Notification.objects.filter(recipient_id=user_id, pk__gt=after_id)
+        .select_related("actor", "workbook")
+        .order_by("pk")[:limit]
+    )
+
+
+def unread_counts(user_ids: Iterable[int]) -> dict[int, int]:
+    rows = (
+        Notification.objects.filter(recipient_id__in=list(user_ids), read=False)
+        .values("recipient_id")
+        .annotate(count=Count("pk"))
+    )
+    return {row["recipient_id"]: row["count"] for row in rows}
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read=False).count()
+
+
+def feed_for(user: User) -> QuerySet[Activity]:
+    """What the people `user` follows did, newest first (drafts left out)."""
+    followed = Follow.objects.filter(follower=user).values("followee_id")
+    return (
+        Activity.objects.filter(actor_id__in=followed)
+        .filter(Q(workbook__isnull=True) | Q(workbook__status=Workbook.Status.PUBLISHED))
+        .select_related("actor", "workbook", "subject")
+        .order_by("-pk")
+    )
+
+
+def followers_of(user: User) -> QuerySet[User]:
+    return User.objects.filter(following_links__followee=user, is_active=True).order_by(
+        "-following_links__created_at"
+    )
+
+
+def following_of(user: User) -> QuerySet[User]:
+    return User.objects.filter(follower_links__follower=user, is_active=True).order_by(
+        "-follower_links__created_at"
+    )
+
+
+def favorites_of(user: User) -> QuerySet[Workbook]:
+    return (
+        Workbook.objects.published()
+        .filter(favorites__user=user)
+        .select_related("author")
+        .defer("description", "description_html", "search_vector")
+        .order_by("-favorites__created_at")
+    )
+
+
+def is_following(viewer: User, user: User) -> bool:
+    if not viewer.is_authenticated or viewer.pk == user.pk:
+        return False
+    return Follow.objects.filter(follower=viewer, followee=user).exists()
+
+
+def with_is_favorited(workbooks: QuerySet[Workbook], viewer: User) -> QuerySet[Workbook]:
+    """Annotate `is_favorited` for the viewer, in the same query."""
+    if not viewer.is_authenticated:
+        return workbooks
+    return workbooks.annotate(
+        is_favorited=Exists(Favorite.objects.filter(user=viewer, workbook=OuterRef("pk")))
+    )
+
+
+def comments_for(workbook: Workbook) -> QuerySet[Comment]:
+    return (
+        Comment.objects.filter(workbook=workbook)
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )

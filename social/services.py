@@ -1,0 +1,316 @@
+"""Social actions: follow, favorite, comment, and the notifications they cause.
+
+Counters change in the same transaction as the row they count, by database-side arithmetic, so they
+stay exact under concurrent requests. A notification row is the truth; it is pushed to the
+recipient's socket only after its transaction commits (the socket is a hint, `resume` recovers it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from workbooks.models import DailyActivity, Workbook
+
+from . import push
+from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
+
+# Undoing an action this soon removes the notification it caused, so nobody is told of a favorite
+# or follow that no longer exists.
+UNDO_WINDOW = timedelta(minutes=15)
+COMMENT_EDIT_WINDOW = timedelta(minutes=15)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+def check_rate(user: User, action: str) -> None:
+    """At most settings.SOCIAL_RATE_LIMITS[action] actions per user per minute (in the cache, so
+    every process counts together): one account cannot flood another with notifications."""
+    limit = settings.SOCIAL_RATE_LIMITS[action]
+    window = int(time.time() // 60)
+    key = f"rate:{action}:{user.pk}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > limit:
+        raise RateLimited(retry_after=60 - int(time.time()) % 60 or 1)
+
+
+def _lock_recipients(user_ids: Iterable[int]) -> None:
+    """Per recipient, notifications commit in id order: `resume after N` then misses none.
+
+    Two transactions notifying the same member take turns (a transaction-scoped advisory lock on
+    PostgreSQL; SQLite runs one write transaction at a time anyway).
+    """
+    ids = sorted(set(user_ids))
+    if ids and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::bigint[]) AS id",
+                [push.LOCK_NAMESPACE, ids],
+            )
+
+
+def notify(
+    recipient: User | int,
+    actor: User,
+    verb: str,
+    *,
+    workbook: Workbook | None = None,
+    comment: Comment | None = None,
+) -> Notification | None:
+    recipient_id = recipient if isinstance(recipient, int) else recipient.pk
+    if recipient_id == actor.pk:
+        return None  # nobody is notified of their own actions
+    if MutedVerb.objects.filter(user_id=recipient_id, verb=verb).exists():
+        return None
+    _lock_recipients([recipient_id])
+    notification = Notification.objects.create(
+        recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, comment=comment
+    )
+    transaction.on_commit(lambda: push.notifications([notification.pk]))
+    return notification
+
+
+def _retract(recipient_id: int, actor: User, verb: str, workbook: Workbook | None = None) -> None:
+    """Remove the notification of an action undone within UNDO_WINDOW."""
+    since = timezone.now() - UNDO_WINDOW
+    deleted, _ = Notification.objects.filter(
+        recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, created_at__gte=since
+    ).delete()
+    if deleted:
+        transaction.on_commit(lambda: push.unread_count(recipient_id))
+
+
+def _count(model, pk: int, **deltas: int) -> None:
+    model.objects.filter(pk=pk).update(
+        **{field: F(field) + delta for field, delta in deltas.items()}
+    )
+
+
+# --- Follow ---------------------------------------------------------------------------------------
+
+
+def follow(follower: User, followee: User) -> bool:
+    """Idempotent; True when a new follow was made."""
+    if follower.pk == followee.pk:
+        raise ValidationError("You cannot follow yourself.", code="self_follow")
+    check_rate(follower, "follow")
+    with transaction.atomic():
+        _, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+        if created:
+            _count(User, follower.pk, following_count=1)
+            _count(User, followee.pk, follower_count=1)
+            Activity.objects.create(actor=follower, verb=Verb.FOLLOWED, subject=followee)
+            notify(followee, follower, Verb.FOLLOWED)
+    return created
+
+
+def unfollow(follower: User, followee: User) -> bool:
+    with transaction.atomic():
+        deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+        if deleted:
+            _count(User, follower.pk, following_count=-1)
+            _count(User, followee.pk, follower_count=-1)
+            Activity.objects.filter(actor=follower, verb=Verb.FOLLOWED, subject=followee).delete()
+            _retract(followee.pk, follower, Verb.FOLLOWED)
+    return bool(deleted)
+
+
+# --- Favorite -------------------------------------------------------------------------------------
+
+
+def _daily_favorites(workbook: Workbook, delta: int) -> None:
+    today = timezone.now().date()
+    DailyActivity.objects.bulk_create(
+        [DailyActivity(workbook=workbook, day=today)], ignore_conflicts=True
+    )
+    DailyActivity.objects.filter(workbook=workbook, day=today).update(
+        favorites=F("favorites") + delta
+    )
+
+
+def favorite(user: User, workbook: Workbook) -> bool:
+    check_rate(user, "favorite")
+    with transaction.atomic():
+        _, created = Favorite.objects.get_or_create(user=user, workbook=workbook)
+        if created:
+            _count(Workbook, workbook.pk, favorite_count=1)
+            _count(User, user.pk, favorite_count=1)
+            _daily_favorites(workbook, 1)
+            Activity.objects.create(actor=user, verb=Verb.FAVORITED, workbook=workbook)
+            notify(workbook.author_id, user, Verb.FAVORITED, workbook=workbook)
+    return created
+
+
+def unfavorite(user: User, workbook: Workbook) -> bool:
+    with transaction.atomic():
+        deleted, _ = Favorite.objects.filter(user=user, workbook=workbook).delete()
+        if deleted:
+            _count(Workbook, workbook.pk, favorite_count=-1)
+            _count(User, user.pk, favorite_count=-1)
+            _daily_favorites(workbook, -1)
+            Activity.objects.filter(actor=user, verb=Verb.FAVORITED, workbook=workbook).delete()
+            _retract(workbook.author_id, user, Verb.FAVORITED, workbook)
+    return bool(deleted)
+
+
+# --- Comments -------------------------------------------------------------------------------------
+
+
+def clean_comment_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("Write something first.", code="blank")
+    if len(body) > Comment.MAX_LENGTH:
+        raise ValidationError(
+            f"Keep it under {Comment.MAX_LENGTH:,} characters (this is {len(body):,}).",
+            code="max_length",
+        )
+    return body
+
+
+def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
+    body = clean_comment_body(body)
+    check_rate(author, "comment")
+    with transaction.atomic():
+        comment = Comment.objects.create(workbook=workbook, author=author, body=body)
+        _count(Workbook, workbook.pk, comment_count=1)
+        Activity.objects.create(actor=author, verb=Verb.COMMENTED, workbook=workbook)
+        notify(workbook.author_id, author, Verb.COMMENTED, workbook=workbook, comment=comment)
+    return comment
+
+
+def can_edit_comment(user: User, comment: Comment) -> bool:
+    return (
+        comment.author_id == user.pk and timezone.now() - comment.created_at <= COMMENT_EDIT_WINDOW
+    )
+
+
+def can_delete_comment(user: User, comment: Comment) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.pk in (comment.author_id, comment.workbook.author_id) or user.is_staff
+
+
+def edit_comment(user: User, comment: Comment, body: str) -> Comment:
+    if not can_edit_comment(user, comment):
+        raise PermissionDenied("A comment can be edited by its author for 15 minutes.")
+    comment.body = clean_comment_body(body)
+    comment.edited_at = timezone.now()
+    comment.save(update_fields=["body", "edited_at"])
+    return comment
+
+
+def delete_comment(user: User, comment: Comment) -> None:
+    if not can_delete_comment(user, comment):
+        raise PermissionDenied(
+            "Only the comment's author, the workbook's author or staff may delete it."
+        )
+    with transaction.atomic():
+        recipients = list(
+            Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)
+        )
+        comment.delete()  # its notification goes with it
+        _count(Workbook, comment.workbook_id, comment_count=-1)
+        for recipient_id in recipients:
+            transaction.on_commit(lambda rid=recipient_id: push.unread_count(rid))
+
+
+# --- Notifications --------------------------------------------------------------------------------
+
+
+def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark some (or, with ids=None, all) of the user's notifications read."""
+    notifications = Notification.objects.filter(recipient=user, read=False)
+    if ids is not None:
+        notifications = notifications.filter(pk__in=list(ids))
+    changed = notifications.update(read=True)
+    if changed:
+        transaction.on_commit(lambda: push.unread_count(user.pk))
+    return changed
+
+
+def set_muted_verbs(user: User, verbs: Iterable[str]) -> None:
+    verbs = {verb for verb in verbs if verb in Verb.values}
+    with transaction.atomic():
+        MutedVerb.objects.filter(user=user).exclude(verb__in=verbs).delete()
+        MutedVerb.objects.bulk_create(
+            [MutedVerb(user=user, verb=verb) for verb in verbs], ignore_conflicts=True
+        )
+
+
+# --- Fan-out of `published` and `featured` --------------------------------------------------------
+
+FAN_OUT_BATCH = 1000
+
+
+def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> int | None:
+    """Notify one batch of the author's followers; returns the last follow id to continue from,
+    or None when done. Idempotent: a follower already told of this workbook is skipped."""
+    workbook = Workbook.objects.filter(pk=workbook_id).select_related("author").first()
+    if workbook is None or not workbook.is_published:
+        return None
+    batch = list(
+        Follow.objects.filter(followee_id=workbook.author_id, pk__gt=after_follow_id)
+        .exclude(follower__muted_verbs__verb=Verb.PUBLISHED)
+        .order_by("pk")
+        .values_list("pk", "follower_id")[:FAN_OUT_BATCH]
+    )
+    if not batch:
+        return None
+    recipient_ids = [follower_id for _, follower_id in batch]
+    with transaction.atomic():
+        _lock_recipients(recipient_ids)
+        already = set(
+            Notification.objects.filter(
+                verb=Verb.PUBLISHED, workbook=workbook, recipient_id__in=recipient_ids
+            ).values_list("recipient_id", flat=True)
+        )
+        Notification.objects.bulk_create(
+            Notification(
+                recipient_id=recipient_id,
+                actor_id=workbook.author_id,
+                verb=Verb.PUBLISHED,
+                workbook=workbook,
+            )
+            for recipient_id in recipient_ids
+            if recipient_id not in already
+        )
+        fresh = list(
+            Notification.objects.filter(
+                verb=Verb.PUBLISHED, workbook=workbook, recipient_id__in=recipient_ids
+            )
+            .exclude(recipient_id__in=already)
+            .values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: push.notifications(fresh))
+    return batch[-1][0] if len(batch) == FAN_OUT_BATCH else None
+
+
+def record_published(workbook: Workbook) -> None:
+    """A workbook was published for the first time: into the author's activity, and to followers."""
+    from .tasks import fan_out_published as fan_out_task
+
+    Activity.objects.create(actor_id=workbook.author_id, verb=Verb.PUBLISHED, workbook=workbook)
+    transaction.on_commit(lambda: fan_out_task.delay(workbook.pk))
+
+
+def record_featured(workbook: Workbook, curator: User) -> None:
+    notify(workbook.author_id, curator, Verb.FEATURED, workbook=workbook)
