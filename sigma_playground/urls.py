@@ -13,6 +13,8 @@ from . import health, views
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("workbooks.api.urls")),
+    path("notifications/stream/", include("social.stream_urls")),
+    path("", include("social.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -21,6 +23,7 @@ urlpatterns = [
     path("", workbook_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("workbooks.urls")),
+    path("", include("social.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -1,0 +1,5 @@
+"""The notifications event stream (Server-Sent Events)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
