@@ -1,0 +1,272 @@
+"""Live notifications at volume, on PostgreSQL and Redis.
+
+1. 1,000 websocket clients (one member each) on ONE ASGI server process; members follow them through
+   the API (granian WSGI); time from the API call to the notification's arrival: p50, p99.
+2. An author with 10,000 followers publishes through the API with a real Celery worker: the publish
+   request's own time (next to the same request with 10 followers), and the time until every
+   follower's notification exists and until 1,000 connected followers have received theirs.
+
+Usage (a database of its own; it is filled with benchmark members):
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_bench_rt REDIS_URL=redis://127.0.0.1:6379/6 \\
+    .venv/bin/python tests/perf/bench_notifications.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import ROOT, production_env, serve
+
+SECRET = "bench-" + "x" * 60
+
+
+def env() -> dict[str, str]:
+    return production_env(SECRET_KEY=SECRET, RATE_LIMIT_FOLLOWS_PER_MINUTE="100000")
+
+
+def setup_django() -> None:
+    os.environ.update(env())
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sigma_playground.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def ensure_members(prefix: str, count: int) -> list[int]:
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import User
+
+    names = [f"{prefix}{i:05d}" for i in range(count)]
+    existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+    hashed = make_password(None)
+    User.objects.bulk_create(
+        [
+            User(username=n, email=f"{n}@bench.invalid", password=hashed)
+            for n in names
+            if n not in existing
+        ],
+        batch_size=2000,
+    )
+    return list(
+        User.objects.filter(username__in=names).order_by("username").values_list("pk", flat=True)
+    )
+
+
+def access_token(user_id: int) -> str:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    return str(AccessToken.for_user(User(pk=user_id)))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def http(method: str, url: str, token: str, body: dict | None = None) -> float:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - our server
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Content-Type", "application/json")
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        response.read()
+    return time.perf_counter() - started
+
+
+async def connect_all(ws_base: str, user_ids: list[int], on_message) -> list:
+    import websockets
+
+    async def one(user_id: int):
+        socket = await websockets.connect(
+            f"{ws_base}/ws/notifications/",
+            additional_headers={"Authorization": f"Bearer {access_token(user_id)}"},
+            open_timeout=60,
+            ping_interval=None,
+        )
+
+        async def read() -> None:
+            async for raw in socket:
+                on_message(user_id, json.loads(raw), time.perf_counter())
+
+        asyncio.get_running_loop().create_task(read())
+        return socket
+
+    sockets = []
+    for start in range(0, len(user_ids), 100):  # in waves, so the accept queue never overflows
+        sockets += await asyncio.gather(*(one(uid) for uid in user_ids[start : start + 100]))
+    return sockets
+
+
+async def latency(http_base: str, ws_base: str, clients: int, samples: int) -> list[float]:
+    from accounts.models import User
+    from social.models import Follow
+
+    recipients = await asyncio.to_thread(ensure_members, "benchclient", clients)
+    actors = await asyncio.to_thread(ensure_members, "benchactor", samples)
+
+    def prepare() -> dict[int, str]:
+        Follow.objects.filter(follower_id__in=actors).delete()  # so every follow is a new one
+        return dict(User.objects.filter(pk__in=recipients).values_list("pk", "username"))
+
+    names = await asyncio.to_thread(prepare)
+    arrived: dict[int, asyncio.Future] = {}
+
+    def on_message(user_id: int, message: dict, at: float) -> None:
+        future = arrived.get(user_id)
+        if message.get("type") == "notification" and future is not None and not future.done():
+            future.set_result(at)
+
+    sockets = await connect_all(ws_base, recipients, on_message)
+    await asyncio.sleep(1)
+    print(f"  {len(sockets)} websocket clients connected to one ASGI process")
+    figures = []
+    pool = ThreadPoolExecutor(max_workers=4)
+    loop = asyncio.get_running_loop()
+    for i in range(samples):
+        recipient = recipients[(i * 7) % len(recipients)]
+        arrived[recipient] = loop.create_future()
+        token = access_token(actors[i])
+        started = time.perf_counter()
+        await loop.run_in_executor(
+            pool, http, "PUT", f"{http_base}/api/v1/users/{names[recipient]}/follow/", token
+        )
+        at = await asyncio.wait_for(arrived[recipient], timeout=10)
+        figures.append((at - started) * 1000)
+    for socket in sockets:
+        await socket.close()
+    return figures
+
+
+async def fan_out(http_base: str, ws_base: str, followers: int, connected: int) -> None:
+    from social.models import Follow, Notification
+    from workbooks.models import Workbook
+
+    [author] = await asyncio.to_thread(ensure_members, "benchauthor", 1)
+    [small_author] = await asyncio.to_thread(ensure_members, "benchsmall", 1)
+    fans = await asyncio.to_thread(ensure_members, "benchfan", followers)
+
+    def follow_all() -> None:
+        Follow.objects.bulk_create(
+            [Follow(follower_id=f, followee_id=author) for f in fans],
+            ignore_conflicts=True,
+            batch_size=5000,
+        )
+        Follow.objects.bulk_create(
+            [Follow(follower_id=f, followee_id=small_author) for f in fans[:10]],
+            ignore_conflicts=True,
+        )
+
+    await asyncio.to_thread(follow_all)
+    received: dict[int, float] = {}
+    marker = f"Fan-out {time.time():.0f}"
+
+    def on_message(user_id: int, message: dict, at: float) -> None:
+        target = (message.get("notification") or {}).get("target") or {}
+        if message.get("type") == "notification" and target.get("title") == marker:
+            received.setdefault(user_id, at)
+
+    sockets = await connect_all(ws_base, fans[:connected], on_message)
+    await asyncio.sleep(1)
+
+    def publish(user_id: int, title: str) -> float:
+        return http(
+            "POST",
+            f"{http_base}/api/v1/workbooks/",
+            access_token(user_id),
+            {
+                "title": title,
+                "embed_url": f"https://app.sigmacomputing.com/embed/1-Bench{time.time_ns()}",
+                "status": "published",
+            },
+        )
+
+    small = await asyncio.to_thread(publish, small_author, marker + " small")
+    started = time.perf_counter()
+    request_time = await asyncio.to_thread(publish, author, marker)
+    workbook_id = await asyncio.to_thread(lambda: Workbook.objects.get(title=marker).pk)
+    while True:
+        made = await asyncio.to_thread(
+            lambda: Notification.objects.filter(workbook_id=workbook_id, verb="published").count()
+        )
+        if made >= followers:
+            stored = time.perf_counter() - started
+            break
+        await asyncio.sleep(0.05)
+    while len(received) < connected and time.perf_counter() - started < 60:
+        await asyncio.sleep(0.01)
+    pushed = max(received.values()) - started if received else float("nan")
+    print(
+        f"  publish request: {request_time * 1000:.0f} ms with {followers:,} followers, "
+        f"{small * 1000:.0f} ms with 10"
+    )
+    print(
+        f"  every follower's notification stored after {stored:.2f} s; "
+        f"{len(received):,}/{connected:,} connected followers had theirs after {pushed:.2f} s"
+    )
+    for socket in sockets:
+        await socket.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--followers", type=int, default=10_000)
+    parser.add_argument("--connected-followers", type=int, default=1000)
+    options = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
+        "REDIS_URL"
+    ):
+        sys.exit("Set DATABASE_URL (PostgreSQL, a database of its own) and REDIS_URL.")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))  # servers inherit it
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+    )
+    setup_django()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "--loglevel", "WARNING",
+         "--concurrency", "2"],
+        cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        with (
+            serve("wsgi", 8710, env=env()) as http_base,
+            serve("asgi", 8711, workers=1, env=env()) as ws,
+        ):
+            ws_base = ws.replace("http://", "ws://")
+            print(f"latency, {options.clients:,} clients, {options.samples} notifications:")
+            figures = asyncio.run(latency(http_base, ws_base, options.clients, options.samples))
+            print(
+                f"  API call to arrival: p50 {statistics.median(figures):.1f} ms, "
+                f"p99 {percentile(figures, 0.99):.1f} ms, max {max(figures):.1f} ms"
+            )
+            print(f"fan-out to {options.followers:,} followers:")
+            asyncio.run(fan_out(http_base, ws_base, options.followers, options.connected_followers))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
