@@ -1,19 +1,174 @@
-"""The notifications websocket: one connection per browser tab, one group per user."""
+"""The notifications websocket, `/ws/notifications/` (API.md, "WebSocket"; docs/realtime.md).
+
+One connection per browser tab, one channel-layer group per user. The database row is the truth and a
+pushed message is a hint: a client that was away sends `{"type": "resume", "after": <last id seen>}`
+and gets every newer notification in id order, then the unread count, then live messages, each
+notification exactly once:
+
+- the consumer handles one message at a time, so live messages that arrive while a resume is being
+  sent wait in the channel layer and are sent after it;
+- a live notification whose id is not above the last one already sent is dropped, because the resume
+  read it from the table. Per recipient, notifications commit in id order (services lock the
+  recipient), so one committed after the resume's last read has a larger id and is not lost.
+
+The event stream (stream.py) keeps the same promise with the helpers at the top of this module.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any, Literal, TypedDict
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from . import payloads, selectors
+from .payloads import NotificationMessage, UnreadCountMessage
 from .push import user_group
 
-# Close code for "not authenticated", mirroring HTTP 401 in the 4000-4999 range kept for applications.
+logger = logging.getLogger(__name__)
+
+# The server pings this often and closes a socket that has said nothing for two intervals, so a
+# connection that died without a close frame (a laptop lid, a dropped Wi-Fi) is let go within three.
+# Read at run time, so tests can shorten it.
+HEARTBEAT_SECONDS: float = 25
+# A resume reads the missed notifications this many at a time, until a page comes back short.
+RESUME_PAGE_SIZE = 500
+# Ids are PostgreSQL bigints; a larger `after` would fail in the query instead of being refused.
+MAX_NOTIFICATION_ID = 2**63 - 1
+
+# Close codes in the 4000-4999 range kept for applications, mirroring HTTP statuses.
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_SILENT = 4408  # the client did not answer the heartbeat
+
+
+# --- Reading what a client missed (shared with the event stream) ---------------------------------
+
+
+def is_notification_id(value: object) -> bool:
+    """An id the client may resume after: an integer (not a bool), 0 or more, that fits a bigint."""
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_NOTIFICATION_ID
+    )
+
+
+@database_sync_to_async
+def _notifications_after(user_id: int, after: int, limit: int) -> list[NotificationMessage]:
+    return [
+        payloads.notification_message(item)
+        for item in selectors.notifications_after(user_id, after, limit=limit)
+    ]
+
+
+@database_sync_to_async
+def unread_count(user_id: int) -> int:
+    return selectors.unread_counts([user_id]).get(user_id, 0)
+
+
+async def missed_notifications(user_id: int, after: int) -> AsyncIterator[NotificationMessage]:
+    """Every notification of the user with an id above `after`, oldest first, read a page at a time
+    until a page comes back short (so rows committed while reading are included too)."""
+    page_size = RESUME_PAGE_SIZE
+    while True:
+        page = await _notifications_after(user_id, after, page_size)
+        for message in page:
+            yield message
+        if len(page) < page_size:
+            return
+        after = page[-1]["notification"]["id"]
+
+
+# --- Message payloads -----------------------------------------------------------------------------
+
+
+class ResumeRequest(TypedDict):
+    type: Literal["resume"]
+    after: int
+
+
+class PingRequest(TypedDict):
+    type: Literal["ping"]
+
+
+class PongRequest(TypedDict):
+    type: Literal["pong"]
+
+
+ClientMessage = ResumeRequest | PingRequest | PongRequest
+
+
+class PingMessage(TypedDict):
+    type: Literal["ping"]
+
+
+class PongMessage(TypedDict):
+    type: Literal["pong"]
+
+
+class ErrorMessage(TypedDict):
+    type: Literal["error"]
+    detail: str
+
+
+class PushEvent(TypedDict):
+    """What social.push sends to the group `user_<id>`."""
+
+    type: Literal["push.message"]
+    message: NotificationMessage | UnreadCountMessage
+
+
+class BadMessage(ValueError):
+    """A client message the server cannot act on; its text is sent back as the error's detail."""
+
+
+def parse_client_message(text: str | None) -> ClientMessage:
+    if text is None:
+        raise BadMessage("Send JSON in text frames, not binary ones.")
+    try:
+        content: Any = json.loads(text)
+    except ValueError:
+        raise BadMessage("That is not JSON.") from None
+    if not isinstance(content, dict):
+        raise BadMessage('Send a JSON object with a "type".')
+    kind = content.get("type")
+    if kind == "resume":
+        after = content.get("after")
+        if not is_notification_id(after):
+            raise BadMessage(
+                '"after" must be the last notification id you saw: an integer, 0 or more.'
+            )
+        return {"type": "resume", "after": after}
+    if kind == "ping":
+        return {"type": "ping"}
+    if kind == "pong":
+        return {"type": "pong"}
+    raise BadMessage('Unknown message "type"; expected "resume", "ping" or "pong".')
+
+
+# --- The consumer ---------------------------------------------------------------------------------
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    user_id: int | None = None
     group_name: str | None = None
+    # The largest notification id sent on this socket (or that the client said it has): live copies
+    # of anything up to it are duplicates.
+    last_sent_id: int = 0
+    resuming: bool = False
+    last_heard: float = 0.0  # event-loop time of the client's last message
+    heartbeat: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the server cancels the consumer without a disconnect message.
+            if self.heartbeat is not None:
+                self.heartbeat.cancel()
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -23,13 +178,91 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.user_id = user.pk
         self.group_name = user_group(user.pk)
+        # Join before counting, so a change made after the count is pushed to this socket.
         await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.send_json(payloads.unread_count_message(await unread_count(user.pk)))
+        self.last_heard = asyncio.get_running_loop().time()
+        self.heartbeat = asyncio.create_task(self._beat())
 
     async def disconnect(self, code: int) -> None:
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def push_message(self, event: dict[str, Any]) -> None:
-        """A message sent to the user's group (`{"type": "push.message", "message": {...}}`)."""
-        await self.send_json(event["message"])
+    # --- From the client --------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.user_id is None:
+            return  # closed as anonymous; nothing it says matters
+        self.last_heard = asyncio.get_running_loop().time()
+        try:
+            message = parse_client_message(text_data)
+        except BadMessage as error:
+            await self.send_json(ErrorMessage(type="error", detail=str(error)))
+            return
+        if message["type"] == "resume":
+            await self.client_resume(message)
+        elif message["type"] == "ping":
+            await self.client_ping(message)
+        else:
+            await self.client_pong(message)
+
+    async def client_resume(self, message: ResumeRequest) -> None:
+        """Every notification after `after`, in id order, then the unread count; live messages that
+        arrive meanwhile wait in the channel layer until this returns."""
+        user_id = self.user_id
+        if user_id is None:
+            return
+        self.resuming = True
+        try:
+            self.last_sent_id = max(self.last_sent_id, message["after"])
+            async with aclosing(missed_notifications(user_id, message["after"])) as missed:
+                async for item in missed:
+                    await self.send_json(item)
+                    self.last_sent_id = max(self.last_sent_id, item["notification"]["id"])
+            await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
+        finally:
+            self.resuming = False
+            # The client's own messages waited behind the resume too; don't count that as silence.
+            self.last_heard = asyncio.get_running_loop().time()
+
+    async def client_ping(self, message: PingRequest) -> None:
+        await self.send_json(PongMessage(type="pong"))
+
+    async def client_pong(self, message: PongRequest) -> None:
+        """An answer to the heartbeat: receiving it was the point."""
+
+    # --- From the channel layer -------------------------------------------------------------------
+
+    async def push_message(self, event: PushEvent) -> None:
+        """A message sent to the user's group (social.push)."""
+        message = event["message"]
+        if message["type"] == "notification":
+            await self.push_notification(message)
+        else:
+            await self.push_unread_count(message)
+
+    async def push_notification(self, message: NotificationMessage) -> None:
+        notification_id = message["notification"]["id"]
+        if notification_id <= self.last_sent_id:
+            return  # a resume already sent it
+        self.last_sent_id = notification_id
+        await self.send_json(message)
+
+    async def push_unread_count(self, message: UnreadCountMessage) -> None:
+        await self.send_json(message)
+
+    # --- Heartbeat --------------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            interval = HEARTBEAT_SECONDS
+            await asyncio.sleep(interval)
+            silent_for = loop.time() - self.last_heard
+            if silent_for >= 2 * interval and not self.resuming:
+                logger.info("closing the notification socket of user %s: silent", self.user_id)
+                await self.close(code=CLOSE_SILENT)
+                return
+            await self.send_json(PingMessage(type="ping"))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from workbooks.models import Workbook
 
-from .models import Activity, Comment, Favorite, Follow, Notification
+from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification
 
 
 def notifications_by_id(ids: list[int]) -> list[Notification]:
@@ -48,11 +49,16 @@ def unread_count(user: User) -> int:
 
 
 def feed_for(user: User) -> QuerySet[Activity]:
-    """What the people `user` follows did, newest first (drafts left out)."""
+    """What the people `user` follows did, newest first (drafts, and deactivated members and
+    their workbooks, left out: they are 404 everywhere else)."""
     followed = Follow.objects.filter(follower=user).values("followee_id")
     return (
-        Activity.objects.filter(actor_id__in=followed)
-        .filter(Q(workbook__isnull=True) | Q(workbook__status=Workbook.Status.PUBLISHED))
+        Activity.objects.filter(actor_id__in=followed, actor__is_active=True)
+        .filter(
+            Q(workbook__isnull=True)
+            | Q(workbook__status=Workbook.Status.PUBLISHED, workbook__author__is_active=True)
+        )
+        .filter(Q(subject__isnull=True) | Q(subject__is_active=True))
         .select_related("actor", "workbook", "subject")
         .order_by("-pk")
     )
@@ -101,3 +107,46 @@ def comments_for(workbook: Workbook) -> QuerySet[Comment]:
         .select_related("author")
         .order_by("created_at", "pk")
     )
+
+
+# --- What the HTML pages show the viewer ---------------------------------------------------------
+
+
+def bell(user: User) -> dict[str, int]:
+    """The navigation's bell in one query: the unread count, and the newest notification id (where
+    the page's live connection resumes from)."""
+    return Notification.objects.filter(recipient=user).aggregate(
+        unread=Count("pk", filter=Q(read=False)), last_id=Coalesce(Max("pk"), 0)
+    )
+
+
+def viewer_state(viewer: User, workbook: Workbook) -> dict[str, bool]:
+    """On a workbook's page, in one query: has the viewer favorited it, do they follow its author."""
+    if not viewer.is_authenticated:
+        return {"favorited": False, "following": False}
+    state = (
+        User.objects.filter(pk=viewer.pk)
+        .annotate(
+            favorited=Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook=workbook)),
+            following=Exists(
+                Follow.objects.filter(follower=OuterRef("pk"), followee_id=workbook.author_id)
+            ),
+        )
+        .values("favorited", "following")
+        .first()
+    )
+    return state or {"favorited": False, "following": False}
+
+
+def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:
+    """Which of these workbooks the user has favorited (gallery cards are shared by every viewer,
+    so their state is asked for separately)."""
+    return sorted(
+        Favorite.objects.filter(user=user, workbook_id__in=list(workbook_ids)).values_list(
+            "workbook_id", flat=True
+        )
+    )
+
+
+def muted_verbs(user: User) -> set[str]:
+    return set(MutedVerb.objects.filter(user=user).values_list("verb", flat=True))

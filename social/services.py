@@ -60,9 +60,12 @@ def _lock_recipients(user_ids: Iterable[int]) -> None:
     """
     ids = sorted(set(user_ids))
     if ids and connection.vendor == "postgresql":
+        # The two-key form takes two int4s; user ids are bigint. Ids 2**31 apart share a lock,
+        # which only makes them wait for each other.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::bigint[]) AS id",
+                "SELECT pg_advisory_xact_lock(%s, mod(id, 2147483648)::integer)"
+                " FROM unnest(%s::bigint[]) AS id",
                 [push.LOCK_NAMESPACE, ids],
             )
 
@@ -107,6 +110,13 @@ def _count(model, pk: int, **deltas: int) -> None:
 # --- Follow ---------------------------------------------------------------------------------------
 
 
+def _count_follow(follower: User, followee: User, delta: int) -> None:
+    """Both members' counters, the lower id first: two members following each other at once then
+    lock their rows in the same order instead of deadlocking."""
+    for pk, field in sorted([(follower.pk, "following_count"), (followee.pk, "follower_count")]):
+        _count(User, pk, **{field: delta})
+
+
 def follow(follower: User, followee: User) -> bool:
     """Idempotent; True when a new follow was made."""
     if follower.pk == followee.pk:
@@ -115,8 +125,7 @@ def follow(follower: User, followee: User) -> bool:
     with transaction.atomic():
         _, created = Follow.objects.get_or_create(follower=follower, followee=followee)
         if created:
-            _count(User, follower.pk, following_count=1)
-            _count(User, followee.pk, follower_count=1)
+            _count_follow(follower, followee, 1)
             Activity.objects.create(actor=follower, verb=Verb.FOLLOWED, subject=followee)
             notify(followee, follower, Verb.FOLLOWED)
     return created
@@ -126,8 +135,7 @@ def unfollow(follower: User, followee: User) -> bool:
     with transaction.atomic():
         deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
         if deleted:
-            _count(User, follower.pk, following_count=-1)
-            _count(User, followee.pk, follower_count=-1)
+            _count_follow(follower, followee, -1)
             Activity.objects.filter(actor=follower, verb=Verb.FOLLOWED, subject=followee).delete()
             _retract(followee.pk, follower, Verb.FOLLOWED)
     return bool(deleted)
@@ -227,7 +235,9 @@ def delete_comment(user: User, comment: Comment) -> None:
         recipients = list(
             Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)
         )
-        comment.delete()  # its notification goes with it
+        _, deleted = comment.delete()  # its notification goes with it
+        if not deleted.get(Comment._meta.label):
+            return  # someone deleted it meanwhile, and counted it down
         _count(Workbook, comment.workbook_id, comment_count=-1)
         for recipient_id in recipients:
             transaction.on_commit(lambda rid=recipient_id: push.unread_count(rid))

@@ -1,5 +1,9 @@
-"""The notifications event stream (Server-Sent Events)."""
+"""The notifications event stream (Server-Sent Events), at /api/v1/notifications/stream/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .stream import notification_stream
+
+urlpatterns = [
+    path("", notification_stream, name="api-notification-stream"),
+]

@@ -19,3 +19,14 @@ CELERY_TASK_ALWAYS_EAGER = True
 if REDIS_URL:
     # Keys of the test run are kept apart so clearing them between tests leaves nothing else behind.
     CACHES["default"]["KEY_PREFIX"] = "sp-test"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's default in-memory test database: the browser tests' ASGI server runs in a
+    # process of its own and must read the rows a test writes (tests/browser/conftest.py). Named per
+    # process so that parallel runs, and pytest-xdist's workers, never share one.
+    import tempfile
+    from pathlib import Path
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"sigma-playground-test-{os.getpid()}.sqlite3")
+    }

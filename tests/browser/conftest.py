@@ -1,4 +1,5 @@
-"""A real Chromium, driven by Playwright's sync API, against pytest-django's live server.
+"""A real Chromium, driven by Playwright's sync API, against pytest-django's live server (WSGI), or
+against the project's ASGI application where a test needs websockets (`asgi_live_server`).
 
 Chromium is the system's (tests.conftest.CHROMIUM); Playwright never downloads a browser here.
 Tests in this folder are marked `browser`: without Chromium they skip, under CI=true they fail
@@ -8,12 +9,17 @@ Tests in this folder are marked `browser`: without Chromium they skip, under CI=
 from __future__ import annotations
 
 import os
+import select
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import CHROMIUM
@@ -139,6 +145,10 @@ def new_page(browser: Browser, traffic: Traffic, sigma_standin) -> Iterator[Call
 
     `init_scripts` run in every frame before the page's own scripts.
     """
+    yield from _page_opener(browser, traffic)
+
+
+def _page_opener(browser: Browser, traffic: Traffic) -> Iterator[Callable[..., Page]]:
     contexts: list[BrowserContext] = []
 
     def open_page(*, width: int = 1280, height: int = 800, init_scripts: tuple[str, ...] = ()):
@@ -154,3 +164,89 @@ def new_page(browser: Browser, traffic: Traffic, sigma_standin) -> Iterator[Call
     for context in contexts:
         context.close()
     traffic.assert_clean()
+
+
+# --- The ASGI application, websockets included ------------------------------------------------------
+
+ASGI_SERVER_START_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class AsgiLiveServer:
+    url: str  # e.g. http://127.0.0.1:41234
+    log: Path  # the server's stderr: read it when a test fails
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server(
+    django_db_setup, django_db_blocker, tmp_path_factory
+) -> Iterator[AsgiLiveServer]:
+    """The project's ASGI application, pages and websockets, served by Daphne in a process of its own
+    on the test database (pytest-django's `live_server` speaks WSGI: no websockets).
+
+    Being another process, it sees only committed rows (mark tests `django_db(transaction=True)`), on
+    a database in a file (tests/settings.py gives SQLite's test database one), with the test settings
+    as the environment makes them plus the Sigma stand-in: a test's `settings` fixture does not reach
+    it. Its in-memory channel layer and cache are its own, so whatever should reach a socket is done
+    through the server, the browser acting as a member would.
+    """
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            pytest.fail(
+                "The ASGI live server needs the test database in a file (tests/settings.py).",
+                pytrace=False,
+            )
+        database = str(connection.settings_dict["NAME"])
+    log_path = tmp_path_factory.mktemp("asgi-server") / "server.log"
+    environ = {key: value for key, value in os.environ.items() if key != ASYNC_UNSAFE}
+    environ.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        SIGMA_EMBED_STANDIN="true",
+        SIGMA_EMBED_LOAD_TIMEOUT=str(SIGMA_LOAD_TIMEOUT_SECONDS),
+    )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.browser.asgi_server", database],
+            cwd=PROJECT_ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+    try:
+        port = _read_port(process, log_path)
+        yield AsgiLiveServer(url=f"http://127.0.0.1:{port}", log=log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _read_port(process: subprocess.Popen, log_path: Path) -> int:
+    deadline = time.monotonic() + ASGI_SERVER_START_SECONDS
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline().decode()
+            if line.startswith("PORT "):
+                return int(line.split()[1])
+        if process.poll() is not None:
+            break
+    raise RuntimeError(f"the ASGI server did not start:\n{log_path.read_text()}")
+
+
+@pytest.fixture
+def asgi_traffic(asgi_live_server: AsgiLiveServer) -> Traffic:
+    return Traffic(origin=asgi_live_server.url)
+
+
+@pytest.fixture
+def new_asgi_page(browser: Browser, asgi_traffic: Traffic) -> Iterator[Callable[..., Page]]:
+    """`new_page`, on the ASGI live server: each page in a browser profile of its own, nothing leaving
+    the server, no CSP violation."""
+    yield from _page_opener(browser, asgi_traffic)

@@ -27,8 +27,8 @@ ANONYMOUS = [
     pytest.param("/explore/?q=revenue+region", 3, id="explore search"),
     pytest.param("/explore/?tag=finance&sort=views", 2, id="explore by tag"),
     # The workbook with its author; its tags (prefetch); the INSERT of the counted view;
-    # related workbooks by shared tags.
-    pytest.param("detail", 4, id="workbook"),
+    # related workbooks by shared tags; the comments with their authors.
+    pytest.param("detail", 5, id="workbook"),
     # The member (case-insensitive); a page of their published workbooks.
     pytest.param("/u/ada/", 2, id="author"),
     # The tag; a page of its published workbooks.
@@ -52,12 +52,14 @@ ANONYMOUS = [
     # Tags with their published workbook counts, one query.
     pytest.param("/api/v1/tags/", 1, id="API tags"),
 ]
-# A signed-in member adds the session and the user; on their own page, their drafts.
+# A signed-in member adds the session, the user and the bell (unread count and newest notification id,
+# one query); on their own page, their drafts; on a workbook's, whether they favorited it and follow
+# its author (one query).
 SIGNED_IN = [
-    pytest.param("/", 5, id="home"),
-    pytest.param("/explore/?q=revenue", 5, id="explore search"),
-    pytest.param("detail", 6, id="workbook"),
-    pytest.param("/u/ada/", 5, id="own author page"),
+    pytest.param("/", 6, id="home"),
+    pytest.param("/explore/?q=revenue", 6, id="explore search"),
+    pytest.param("detail", 9, id="workbook"),
+    pytest.param("/u/ada/", 6, id="own author page"),
     pytest.param("/api/v1/workbooks/", 4, id="API list"),
 ]
 

@@ -10,6 +10,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from social.selectors import with_is_favorited
+
 from .. import embed, selectors, services
 from ..models import Workbook
 from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
@@ -79,12 +81,15 @@ class WorkbookViewSet(
                 featured=data["featured"],
                 sort=selectors.API_ORDERINGS.get(data.get("ordering") or "", ""),
             )
-            return selectors.search(search, base=selectors.api_list())
+            return with_is_favorited(
+                selectors.search(search, base=selectors.api_list()), self.request.user
+            )
         # Drafts are only in their author's (and staff's) queryset: to anyone else they are a 404.
-        return (
+        return with_is_favorited(
             Workbook.objects.visible_to(self.request.user)
             .select_related("author")
-            .prefetch_related("tags")
+            .prefetch_related("tags"),
+            self.request.user,
         )
 
     def perform_create(self, serializer: WorkbookSerializer) -> None:
@@ -128,4 +133,6 @@ class FeaturedListView(ListAPIView):
     permission_classes = [permissions.AllowAny]
 
     def get_queryset(self):
-        return selectors.featured_queryset(base=selectors.api_list())
+        return with_is_favorited(
+            selectors.featured_queryset(base=selectors.api_list()), self.request.user
+        )

@@ -1,0 +1,443 @@
+"""Social API (API.md, "Users and the social graph"; favorites and comments under "Workbooks").
+
+Every write goes through social.services; `service_errors` is the one table from the services'
+exceptions to HTTP answers. What a viewer may see is decided by the querysets: a member who is not
+active, or a workbook the viewer cannot open, is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors as accounts_selectors
+from accounts.models import User
+from sigma_playground.api import Pagination
+from workbooks import selectors as workbook_selectors
+from workbooks.api.serializers import WorkbookSerializer
+from workbooks.models import Workbook
+
+from .. import selectors, services
+from ..models import Activity, Comment, Follow, Notification
+from .serializers import (
+    ActivitySerializer,
+    CommentSerializer,
+    MarkReadSerializer,
+    MemberSerializer,
+    NotificationSerializer,
+    ProfileSerializer,
+)
+
+USERNAME = OpenApiParameter(
+    "username", OpenApiTypes.STR, OpenApiParameter.PATH, description="In any case."
+)
+BAD_REQUEST = OpenApiResponse(description="Invalid input")
+UNAUTHENTICATED = OpenApiResponse(description="Not signed in")
+FORBIDDEN = OpenApiResponse(description="Not yours to change")
+NOT_FOUND = OpenApiResponse(description="No such thing, or not visible to you")
+THROTTLED = OpenApiResponse(description="Too many of these actions this minute; see Retry-After")
+
+
+@contextmanager
+def service_errors(field: str | None = None) -> Iterator[None]:
+    """Services' exceptions as DRF's: RateLimited is a 429 with Retry-After, PermissionDenied a
+    403, ValidationError a 400 (under `field`, else as `detail` with the error's code)."""
+    try:
+        yield
+    except services.RateLimited as error:
+        raise exceptions.Throttled(wait=error.retry_after) from None
+    except DjangoPermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error) or None) from None
+    except DjangoValidationError as error:
+        message, code = error.messages[0], error.code or "invalid"
+        detail = {field: [message]} if field else {"detail": message}
+        raise exceptions.ValidationError(detail, code=code) from None
+
+
+# --- Members --------------------------------------------------------------------------------------
+
+
+def profiles(viewer: User) -> QuerySet[User]:
+    """Active members with `workbook_count` (published) and `is_following` (the viewer follows
+    them), both in the member's own query."""
+    published = (
+        Workbook.objects.filter(author=OuterRef("pk"), status=Workbook.Status.PUBLISHED)
+        .order_by()
+        .values("author")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    members = accounts_selectors.active_users().annotate(
+        workbook_count=Coalesce(Subquery(published, output_field=IntegerField()), 0)
+    )
+    if not viewer.is_authenticated:
+        return members.annotate(is_following=Value(False))
+    return members.annotate(
+        is_following=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk")))
+    )
+
+
+def profile(viewer: User, username: str) -> User:
+    try:
+        return profiles(viewer).get(username__lower=username.lower())
+    except User.DoesNotExist:
+        raise exceptions.NotFound("No such member.") from None
+
+
+class MemberView(generics.GenericAPIView):
+    """Views under /users/{username}/."""
+
+    def get_member(self) -> User:
+        try:
+            return accounts_selectors.get_active_user(self.kwargs["username"])
+        except User.DoesNotExist:
+            raise exceptions.NotFound("No such member.") from None
+
+
+@extend_schema(
+    tags=["users"], parameters=[USERNAME], responses={200: ProfileSerializer, 404: NOT_FOUND}
+)
+class ProfileView(MemberView):
+    serializer_class = ProfileSerializer
+
+    def get(self, request: Request, username: str) -> Response:
+        return Response(ProfileSerializer(profile(request.user, username)).data)
+
+
+class MemberListView(MemberView, generics.ListAPIView):
+    pass
+
+
+@extend_schema(
+    tags=["users"],
+    parameters=[USERNAME],
+    responses={200: WorkbookSerializer(many=True), 404: NOT_FOUND},
+    summary="The member's published workbooks, newest first",
+)
+class MemberWorkbooksView(MemberListView):
+    queryset = Workbook.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = WorkbookSerializer
+
+    def get_queryset(self) -> QuerySet[Workbook]:
+        workbooks = workbook_selectors.api_list().filter(author=self.get_member())
+        return selectors.with_is_favorited(
+            workbooks.order_by(*workbook_selectors.SORTS["latest"]), self.request.user
+        )
+
+
+@extend_schema(
+    tags=["users"],
+    parameters=[USERNAME],
+    responses={200: WorkbookSerializer(many=True), 404: NOT_FOUND},
+    summary="The published workbooks the member favorited, last favorited first",
+)
+class MemberFavoritesView(MemberListView):
+    queryset = Workbook.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = WorkbookSerializer
+
+    def get_queryset(self) -> QuerySet[Workbook]:
+        # The selector fetches what a card shows; the API serialises every field (and the tags).
+        workbooks = (
+            selectors.favorites_of(self.get_member())
+            .defer(None)
+            .defer("search_vector")
+            .prefetch_related("tags")
+        )
+        return selectors.with_is_favorited(workbooks, self.request.user)
+
+
+@extend_schema(
+    tags=["users"],
+    parameters=[USERNAME],
+    responses={200: MemberSerializer(many=True), 404: NOT_FOUND},
+    summary="Who follows the member, newest first",
+)
+class FollowersView(MemberListView):
+    queryset = User.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = MemberSerializer
+
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.followers_of(self.get_member())
+
+
+@extend_schema(
+    tags=["users"],
+    parameters=[USERNAME],
+    responses={200: MemberSerializer(many=True), 404: NOT_FOUND},
+    summary="Whom the member follows, newest first",
+)
+class FollowingView(MemberListView):
+    queryset = User.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = MemberSerializer
+
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.following_of(self.get_member())
+
+
+@extend_schema(tags=["users"], parameters=[USERNAME])
+class FollowView(MemberView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = ProfileSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ProfileSerializer,
+            400: OpenApiResponse(description="`self_follow`: you cannot follow yourself"),
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            429: THROTTLED,
+        },
+        summary="Follow the member (idempotent); answers their profile",
+    )
+    def put(self, request: Request, username: str) -> Response:
+        with service_errors():
+            services.follow(request.user, self.get_member())
+        return Response(ProfileSerializer(profile(request.user, username)).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+        summary="Stop following the member (idempotent)",
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        services.unfollow(request.user, self.get_member())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Feed and notifications -----------------------------------------------------------------------
+
+
+@extend_schema(tags=["feed"], responses={200: ActivitySerializer(many=True), 401: UNAUTHENTICATED})
+class FeedView(generics.ListAPIView):
+    """What the members you follow did, newest first."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    queryset = Activity.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = ActivitySerializer
+
+    def get_queryset(self):
+        return selectors.feed_for(self.request.user)
+
+
+class NotificationListParams(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False)
+
+
+class NotificationPagination(Pagination):
+    """The usual page, plus `unread_count` (which the view adds)."""
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        page = super().get_paginated_response_schema(schema)
+        page["properties"]["unread_count"] = {
+            "type": "integer",
+            "description": "All your unread notifications, whatever the filter.",
+        }
+        page["required"] = [*page["required"], "unread_count"]
+        return page
+
+
+@extend_schema(
+    tags=["notifications"],
+    parameters=[
+        OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread notifications.")
+    ],
+    responses={200: NotificationSerializer(many=True), 400: BAD_REQUEST, 401: UNAUTHENTICATED},
+)
+class NotificationListView(generics.ListAPIView):
+    """Your notifications, newest first, and how many are unread. Each is the object the websocket
+    sends."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    queryset = Notification.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = NotificationSerializer
+    pagination_class = NotificationPagination
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        params = NotificationListParams(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.notifications_for(
+            self.request.user, unread_only=params.validated_data["unread"]
+        )
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        response.data["unread_count"] = selectors.unread_count(request.user)
+        return response
+
+
+@extend_schema(
+    tags=["notifications"],
+    request=MarkReadSerializer,
+    responses={204: None, 400: BAD_REQUEST, 401: UNAUTHENTICATED},
+)
+class MarkReadView(APIView):
+    """Mark some notifications (`ids`) or all of them (`all: true`) read."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    def post(self, request: Request) -> Response:
+        params = MarkReadSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        ids = None if params.validated_data.get("all") else params.validated_data["ids"]
+        services.mark_read(request.user, ids)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Favorites and comments -----------------------------------------------------------------------
+
+
+class WorkbookView(generics.GenericAPIView):
+    """Views under /workbooks/{id}/: a workbook the viewer cannot open is a 404."""
+
+    def get_workbook(self) -> Workbook:
+        workbook = (
+            Workbook.objects.visible_to(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        )
+        if workbook is None:
+            raise exceptions.NotFound("No such workbook.")
+        return workbook
+
+
+@extend_schema(tags=["workbooks"])
+class FavoriteView(WorkbookView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = WorkbookSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: WorkbookSerializer,
+            400: OpenApiResponse(description="`not_published`: a draft cannot be favorited"),
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            429: THROTTLED,
+        },
+        summary="Favorite the workbook (idempotent); answers the workbook",
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        workbook = self.get_workbook()
+        if not workbook.is_published:
+            # Only its author or staff get this far; a favorite is for what others can see.
+            raise exceptions.ValidationError(
+                {"detail": "Only a published workbook can be favorited."}, code="not_published"
+            )
+        with service_errors():
+            services.favorite(request.user, workbook)
+        workbook = selectors.with_is_favorited(
+            workbook_selectors.api_list().filter(pk=workbook.pk), request.user
+        ).get()
+        return Response(WorkbookSerializer(workbook, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+        summary="Remove the workbook from your favorites (idempotent)",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        services.unfavorite(request.user, self.get_workbook())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["comments"])
+class CommentListView(WorkbookView, generics.ListCreateAPIView):
+    """The workbook's comments, oldest first; anyone who can open the workbook can comment."""
+
+    queryset = Comment.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = CommentSerializer
+
+    @extend_schema(responses={200: CommentSerializer(many=True), 404: NOT_FOUND})
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        workbook = self.get_workbook()
+        comments = self.paginate_queryset(selectors.comments_for(workbook))
+        for comment in comments:
+            # Who may delete depends on the workbook's author: the one workbook, not a query each.
+            comment.workbook = workbook
+        return self.get_paginated_response(self.get_serializer(comments, many=True).data)
+
+    @extend_schema(
+        responses={
+            201: CommentSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        workbook = self.get_workbook()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors("body"):
+            comment = services.add_comment(
+                request.user, workbook, serializer.validated_data["body"]
+            )
+        return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class MayChangeComment(permissions.BasePermission):
+    """Edit and delete by the services' rules, checked before the body is."""
+
+    def has_object_permission(self, request: Request, view: APIView, comment: Comment) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if request.method == "DELETE":
+            self.message = (
+                "Only the comment's author, the workbook's author or staff may delete it."
+            )
+            return services.can_delete_comment(request.user, comment)
+        self.message = "A comment can be edited by its author for 15 minutes."
+        return services.can_edit_comment(request.user, comment)
+
+
+@extend_schema(tags=["comments"])
+class CommentView(generics.RetrieveUpdateDestroyAPIView):
+    """One comment. Its author may edit it for 15 minutes; its author, the workbook's author or
+    staff may delete it. A comment on a workbook you cannot open is a 404."""
+
+    serializer_class = CommentSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, MayChangeComment]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Comment]:
+        visible = Workbook.objects.visible_to(self.request.user).values("pk")
+        return Comment.objects.filter(workbook__in=visible).select_related("author", "workbook")
+
+    @extend_schema(
+        responses={
+            200: CommentSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+    )
+    def patch(self, request: Request, *args, **kwargs) -> Response:
+        return super().patch(request, *args, **kwargs)
+
+    @extend_schema(responses={204: None, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND})
+    def delete(self, request: Request, *args, **kwargs) -> Response:
+        return super().delete(request, *args, **kwargs)
+
+    def perform_update(self, serializer: CommentSerializer) -> None:
+        if "body" not in serializer.validated_data:
+            return  # nothing to change (PATCH {})
+        with service_errors("body"):
+            serializer.instance = services.edit_comment(
+                self.request.user, serializer.instance, serializer.validated_data["body"]
+            )
+
+    def perform_destroy(self, comment: Comment) -> None:
+        with service_errors():
+            services.delete_comment(self.request.user, comment)

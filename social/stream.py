@@ -1,0 +1,164 @@
+"""The notifications event stream, `GET /api/v1/notifications/stream/` (docs/realtime.md).
+
+Server-Sent Events for clients that cannot or would rather not hold a websocket: the same messages,
+the same promise (every notification exactly once, in id order, across reconnects). `Last-Event-ID`
+(sent by the browser's EventSource when it reconnects) or `?after=` plays the part of `resume`.
+
+It is an async view holding the request open, so it must be served by the ASGI processes: served by
+a WSGI worker it would hold that worker for as long as the client listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from .consumers import is_notification_id, missed_notifications, unread_count
+from .push import user_group
+
+# A comment line this often keeps proxies and load balancers from closing an idle stream, and lets
+# the server notice a client that went away. Read at run time, so tests can shorten it.
+KEEPALIVE_SECONDS: float = 15
+
+KEEPALIVE = ": keepalive\n\n"
+
+
+def event(name: str, data: Any, event_id: int | None = None) -> str:
+    """One Server-Sent Event. JSON escapes newlines, so `data` is always a single line."""
+    lines = [f"event: {name}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")  # what EventSource sends back as Last-Event-ID
+    lines.append(f"data: {json.dumps(data, separators=(',', ':'))}")
+    return "\n".join(lines) + "\n\n"
+
+
+def notification_event(notification: dict[str, Any]) -> str:
+    return event("notification", notification, event_id=notification["id"])
+
+
+def unread_count_event(count: int) -> str:
+    return event("unread_count", {"count": count})
+
+
+# --- Who is asking, and from where --------------------------------------------------------------
+
+
+def _error(status: int, detail: str, code: str) -> JsonResponse:
+    response = JsonResponse({"detail": detail, "code": code}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@database_sync_to_async
+def _user_for_access_token(raw_token: str):
+    auth = JWTAuthentication()
+    try:
+        return auth.get_user(auth.get_validated_token(raw_token.encode()))
+    except (InvalidToken, TokenError, AuthenticationFailed):
+        return None
+
+
+class BadResumePoint(ValueError):
+    pass
+
+
+def resume_point(request: HttpRequest) -> int | None:
+    """The last notification id the client has: `Last-Event-ID` (what EventSource sends when it
+    reconnects, so it is newer than the URL's) or else `?after=`. None: the client has nothing."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
+    if raw is None or not raw.strip():
+        return None
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or not is_notification_id(int(raw)):
+        raise BadResumePoint
+    return int(raw)
+
+
+@csrf_exempt  # it only reads, so a POST is told 405 rather than failing the CSRF check first
+@require_GET
+async def notification_stream(request: HttpRequest) -> HttpResponseBase:
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        # A token, when given, decides: a bad one is not rescued by a session cookie.
+        kind, _, raw_token = authorization.partition(" ")
+        user = None
+        if kind.lower() == "bearer" and raw_token.strip():
+            user = await _user_for_access_token(raw_token.strip())
+        if user is None:
+            return _error(401, "Given token not valid for any token type", "token_not_valid")
+    else:
+        user = await request.auser()
+        if not user.is_authenticated:
+            return _error(401, "Authentication credentials were not provided.", "not_authenticated")
+    try:
+        after = resume_point(request)
+    except BadResumePoint:
+        return _error(
+            400,
+            "Last-Event-ID (or after) must be a notification id: an integer, 0 or more.",
+            "invalid",
+        )
+    response = StreamingHttpResponse(events(user.pk, after), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
+    return response
+
+
+# --- The stream -----------------------------------------------------------------------------------
+
+
+async def events(user_id: int, after: int | None) -> AsyncIterator[str]:
+    """Missed notifications (when the client said where it was), the unread count, then live
+    events until the client goes away. Same rules as the websocket's resume (consumers.py)."""
+    layer = get_channel_layer()
+    group = user_group(user_id)
+    channel = await layer.new_channel()
+    # Join before reading, so whatever commits while we read waits in the channel for us.
+    await layer.group_add(group, channel)
+    receiving: asyncio.Future[dict[str, Any]] | None = None
+    try:
+        last_sent = after or 0
+        if after is not None:
+            async with aclosing(missed_notifications(user_id, after)) as missed:
+                async for message in missed:
+                    yield notification_event(message["notification"])
+                    last_sent = max(last_sent, message["notification"]["id"])
+        yield unread_count_event(await unread_count(user_id))
+
+        # One receive stays pending across keepalives: cancelling a receive on every timeout (as
+        # asyncio.wait_for would) can drop a message that channels-redis had just taken off Redis.
+        receiving = asyncio.ensure_future(layer.receive(channel))
+        while True:
+            done, _ = await asyncio.wait({receiving}, timeout=KEEPALIVE_SECONDS)
+            if not done:
+                yield KEEPALIVE
+                continue
+            received = receiving.result()
+            receiving = asyncio.ensure_future(layer.receive(channel))
+            message = received.get("message") or {}
+            if message.get("type") == "notification":
+                notification = message["notification"]
+                if notification["id"] <= last_sent:
+                    continue  # sent already, from the table
+                last_sent = notification["id"]
+                yield notification_event(notification)
+            elif message.get("type") == "unread_count":
+                yield unread_count_event(message["count"])
+    finally:
+        # The client went away (Django cancels the response) or the server is stopping.
+        if receiving is not None:
+            receiving.cancel()
+        await layer.group_discard(group, channel)

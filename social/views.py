@@ -1,0 +1,350 @@
+"""The social pages: follow, favorite, comments, people lists, the feed and notifications.
+
+Every action is a POST form that works without JavaScript: it redirects back (to a validated `next`)
+with a message. static/js/social.js sends the same forms with fetch and `Accept: application/json`,
+and gets the new state as JSON instead of a redirect.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import selectors as accounts_selectors
+from accounts.models import User
+from sigma_playground.forms import render_form
+from sigma_playground.paging import page_number, paginate
+from workbooks.models import Workbook
+
+from . import selectors, services
+from .forms import CommentForm, MutedVerbsForm
+from .models import Comment
+
+LIST_PAGE_SIZE = 30  # people, the feed, notifications
+CARDS_PAGE_SIZE = 24  # as the gallery's pages
+MAX_IDS = 100  # workbooks whose favorite state one request may ask for
+
+
+# --- Helpers ---------------------------------------------------------------------------------------
+
+
+def _member(username: str) -> User:
+    try:
+        return accounts_selectors.get_active_user(username)
+    except User.DoesNotExist:
+        raise Http404("No such member.") from None
+
+
+def _published(slug: str) -> Workbook:
+    """Only published workbooks are favorited and commented on; a draft is a 404 here."""
+    try:
+        return Workbook.objects.published().select_related("author").get(slug=slug)
+    except Workbook.DoesNotExist:
+        raise Http404("No such workbook.") from None
+
+
+def _comment(request: HttpRequest, pk: int) -> Comment:
+    """A comment on a workbook the viewer may see; else a 404."""
+    try:
+        return (
+            Comment.objects.select_related("workbook", "author")
+            .filter(workbook__in=Workbook.objects.visible_to(request.user))
+            .get(pk=pk)
+        )
+    except Comment.DoesNotExist:
+        raise Http404("No such comment.") from None
+
+
+def _safe_url(request: HttpRequest, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where to go after an action: `next` if it stays on this site, else `default`."""
+    return _safe_url(request, request.POST.get("next") or request.GET.get("next")) or default
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _wanted(raw: str | None) -> bool | None:
+    """The state a form asks for: "1" on, "0" off; anything else: the opposite of the current one."""
+    return {"1": True, "0": False}.get(raw or "")
+
+
+def _ids(raw: list[str]) -> list[int]:
+    ids = []
+    for part in raw:
+        part = part.strip()
+        if part.isdigit() and len(part) <= 18:  # bigger would not fit an id column
+            ids.append(int(part))
+    return ids[:MAX_IDS]
+
+
+def _problem(
+    request: HttpRequest,
+    status: int,
+    message: str,
+    *,
+    back: str,
+    title: str = "That did not work",
+    retry_after: int | None = None,
+) -> HttpResponse:
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse({"detail": message}, status=status)
+    else:
+        context = {"title": title, "message": message, "back": back}
+        response = render(request, "social/problem.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _rate_limited(request: HttpRequest, error: services.RateLimited, back: str) -> HttpResponse:
+    return _problem(
+        request,
+        429,
+        str(error),
+        back=back,
+        title="Slow down a little",
+        retry_after=error.retry_after,
+    )
+
+
+# --- Follow ----------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def follow(request: HttpRequest, username: str) -> HttpResponse:
+    """POST `follow=1` follows, `follow=0` unfollows, no value toggles. A GET (after signing in from
+    "Sign in to follow") goes to the profile, where the button is."""
+    person = _member(username)
+    profile = reverse("workbooks:author", args=[person.username])
+    if request.method == "GET":
+        return redirect(profile)
+    back = _next_url(request, profile)
+    want = _wanted(request.POST.get("follow"))
+    if want is None:
+        want = not selectors.is_following(request.user, person)
+    try:
+        if want:
+            services.follow(request.user, person)
+        else:
+            services.unfollow(request.user, person)
+    except services.RateLimited as error:
+        return _rate_limited(request, error, back)
+    except ValidationError as error:  # following yourself
+        return _problem(request, 400, error.messages[0], back=back)
+    if _wants_json(request):
+        person.refresh_from_db(fields=["follower_count"])
+        return JsonResponse({"following": want, "follower_count": person.follower_count})
+    if want:
+        messages.success(request, f"You follow {person.display_name}.")
+    else:
+        messages.success(request, f"You no longer follow {person.display_name}.")
+    return redirect(back)
+
+
+def _people(request: HttpRequest, username: str, which: str) -> HttpResponse:
+    person = _member(username)
+    if person.username != username:
+        return redirect(f"social:{which}", username=person.username, permanent=True)
+    people = (
+        selectors.followers_of(person) if which == "followers" else selectors.following_of(person)
+    )
+    page = paginate(people, page_number(request.GET.get("page")), LIST_PAGE_SIZE)
+    return render(request, "social/people.html", {"person": person, "page": page, "which": which})
+
+
+@require_GET
+def followers(request: HttpRequest, username: str) -> HttpResponse:
+    return _people(request, username, "followers")
+
+
+@require_GET
+def following(request: HttpRequest, username: str) -> HttpResponse:
+    return _people(request, username, "following")
+
+
+# --- Favorites -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def favorite(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST `favorite=1` favorites, `favorite=0` unfavorites, no value toggles.
+
+    Gallery cards sit in fragments cached for every viewer, so they can carry neither the viewer's
+    state nor a CSRF token: their button is a GET form to this address, which asks for the
+    confirming POST (social.js does the POST at once instead).
+    """
+    workbook = _published(slug)
+    page = workbook.get_absolute_url()
+    if request.method == "GET":
+        # Back to the listing the card was on; without `next`, the Referer of this very GET.
+        back = _next_url(request, "") or _safe_url(request, request.headers.get("Referer")) or page
+        favorited = bool(selectors.favorited_ids(request.user, [workbook.pk]))
+        context = {"workbook": workbook, "favorited": favorited, "next": back}
+        return render(request, "social/favorite_confirm.html", context)
+    back = _next_url(request, page)
+    want = _wanted(request.POST.get("favorite"))
+    if want is None:
+        want = not selectors.favorited_ids(request.user, [workbook.pk])
+    try:
+        if want:
+            services.favorite(request.user, workbook)
+        else:
+            services.unfavorite(request.user, workbook)
+    except services.RateLimited as error:
+        return _rate_limited(request, error, back)
+    if _wants_json(request):
+        workbook.refresh_from_db(fields=["favorite_count"])
+        return JsonResponse({"favorited": want, "favorite_count": workbook.favorite_count})
+    if want:
+        messages.success(request, f"“{workbook.title}” is in your favorites.")
+    else:
+        messages.success(request, f"“{workbook.title}” is no longer in your favorites.")
+    return redirect(back)
+
+
+@require_GET
+@never_cache
+def favorited(request: HttpRequest) -> HttpResponse:
+    """`?ids=1,2,3`: which of these workbooks the signed-in viewer has favorited, for the cards."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Sign in to see your favorites."}, status=403)
+    ids = _ids(request.GET.get("ids", "").split(","))
+    return JsonResponse({"favorited": selectors.favorited_ids(request.user, ids)})
+
+
+@require_GET
+def favorites(request: HttpRequest, username: str) -> HttpResponse:
+    person = _member(username)
+    if person.username != username:
+        return redirect("social:favorites", username=person.username, permanent=True)
+    page = paginate(
+        selectors.favorites_of(person), page_number(request.GET.get("page")), CARDS_PAGE_SIZE
+    )
+    return render(request, "social/favorites.html", {"person": person, "page": page})
+
+
+# --- Comments --------------------------------------------------------------------------------------
+
+
+def _comment_url(comment: Comment) -> str:
+    return f"{comment.workbook.get_absolute_url()}#comment-{comment.pk}"
+
+
+@require_POST
+@login_required
+def comment_add(request: HttpRequest, slug: str) -> HttpResponse:
+    workbook = _published(slug)
+    form = CommentForm(request.POST)
+    context = {"form": form, "workbook": workbook}
+    if form.is_valid():
+        try:
+            comment = services.add_comment(request.user, workbook, form.cleaned_data["body"])
+        except services.RateLimited as error:
+            # Shown with the form, so what was written is not lost.
+            form.add_error(None, str(error))
+            response = render(request, "social/comment_form.html", context, status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
+        messages.success(request, "Your comment is posted.")
+        return redirect(_comment_url(comment))
+    return render_form(request, "social/comment_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    if not services.can_edit_comment(request.user, comment):
+        raise PermissionDenied("A comment can be edited by its author for 15 minutes.")
+    data = request.POST if request.method == "POST" else None
+    form = CommentForm(data, initial={"body": comment.body})
+    if form.is_valid():
+        services.edit_comment(request.user, comment, form.cleaned_data["body"])
+        messages.success(request, "Your comment is saved.")
+        return redirect(_comment_url(comment))
+    context = {"form": form, "workbook": comment.workbook, "comment": comment}
+    return render_form(request, "social/comment_form.html", context)
+
+
+@require_POST
+@login_required
+def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    services.delete_comment(request.user, comment)  # PermissionDenied: 403
+    messages.success(request, "The comment is deleted.")
+    return redirect(f"{comment.workbook.get_absolute_url()}#comments")
+
+
+# --- Feed and notifications ------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def feed(request: HttpRequest) -> HttpResponse:
+    page = paginate(
+        selectors.feed_for(request.user), page_number(request.GET.get("page")), LIST_PAGE_SIZE
+    )
+    return render(request, "social/feed.html", {"page": page})
+
+
+def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> HttpResponse:
+    page = paginate(
+        selectors.notifications_for(request.user),
+        page_number(request.GET.get("page")),
+        LIST_PAGE_SIZE,
+    )
+    return render_form(request, "social/notifications.html", {"page": page, "form": mute_form})
+
+
+@require_GET
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    muted = sorted(selectors.muted_verbs(request.user))
+    return _notifications_page(request, MutedVerbsForm(initial={"muted": muted}))
+
+
+@require_POST
+@login_required
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    """`all=1` marks every notification read; `id` (repeatable) marks those."""
+    back = _next_url(request, reverse("social:notifications"))
+    if request.POST.get("all"):
+        services.mark_read(request.user)
+        messages.success(request, "All your notifications are marked read.")
+    else:
+        ids = _ids(request.POST.getlist("id"))
+        if not ids:
+            return _problem(request, 400, "Say which notification to mark read.", back=back)
+        services.mark_read(request.user, ids)
+    if _wants_json(request):
+        return JsonResponse({"unread_count": selectors.unread_count(request.user)})
+    return redirect(back)
+
+
+@require_POST
+@login_required
+def notifications_muted(request: HttpRequest) -> HttpResponse:
+    form = MutedVerbsForm(request.POST)
+    if not form.is_valid():
+        return _notifications_page(request, form)
+    services.set_muted_verbs(request.user, form.cleaned_data["muted"])
+    messages.success(request, "Your notification settings are saved.")
+    return redirect("social:notifications")

@@ -1,0 +1,74 @@
+"""The people of the social tests: the owner (author of the workbooks), an outsider, staff who
+moderate, and an anonymous visitor; each with an API client."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import StaffFactory, UserFactory, WorkbookFactory
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def owner(user):
+    """The author of `workbook` and `draft`; username "owner"."""
+    return user
+
+
+@pytest.fixture
+def outsider(other_user):
+    """Someone with no rights over the owner's things; username "outsider"."""
+    return other_user
+
+
+@pytest.fixture
+def staff(db):
+    """Staff who may change and delete anyone's workbook and comments."""
+    return StaffFactory(username="staffer")
+
+
+@pytest.fixture
+def owner_client(owner) -> APIClient:
+    return client_for(owner)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> APIClient:
+    return client_for(outsider)
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return client_for(staff)
+
+
+@pytest.fixture
+def stranger_client(db) -> APIClient:
+    """A third member, for when the outsider is the one acting (say, the comment's author)."""
+    return client_for(UserFactory(username="stranger"))
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def workbook(owner):
+    return WorkbookFactory(author=owner, title="Revenue by region")
+
+
+@pytest.fixture
+def draft(owner):
+    return WorkbookFactory(author=owner, title="Unfinished forecast", status="draft")
+
+
+@pytest.fixture
+def rate_limits(settings):
+    """Two of each social action per member per minute."""
+    settings.SOCIAL_RATE_LIMITS = {"follow": 2, "favorite": 2, "comment": 2}
+    return settings.SOCIAL_RATE_LIMITS

@@ -1,0 +1,157 @@
+"""Helpers for the realtime tests: notifications made the way a request makes them, tokens for the
+handshake, and sockets and event streams on the ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from rest_framework_simplejwt.tokens import AccessToken
+
+from sigma_playground.asgi import application
+from social import services
+from social.models import Verb
+
+PATH = "/ws/notifications/"
+STREAM_PATH = "/api/v1/notifications/stream/"
+OWN_ORIGIN = (b"origin", b"http://localhost:8000")
+
+
+def use_in_memory_layer(settings) -> None:
+    """The in-memory channel layer whatever REDIS_URL says: test_consumer_redis.py covers the real
+    one. (Changing the setting makes Channels drop the layer it had.)"""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def access(user) -> str:
+    return str(AccessToken.for_user(user))
+
+
+def bearer(token: str) -> tuple[bytes, bytes]:
+    return (b"authorization", f"Bearer {token}".encode())
+
+
+def notify(recipient, actor, verb: str = Verb.FOLLOWED) -> int:
+    """As a request does it: the row in a transaction, pushed once the transaction commits."""
+    with transaction.atomic():
+        notification = services.notify(recipient, actor, verb)
+    assert notification is not None
+    return notification.pk
+
+
+# From async test code: in a worker thread, like a sync view under ASGI.
+anotify = database_sync_to_async(notify)
+
+
+async def open_socket(user, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
+    """A socket of `user` (by bearer token), past the unread count it is sent on connect."""
+    communicator = WebsocketCommunicator(
+        application, PATH, headers=[OWN_ORIGIN, bearer(access(user)), *headers]
+    )
+    connected, _ = await communicator.connect(timeout=3)
+    assert connected
+    first = await communicator.receive_json_from(timeout=3)
+    assert first["type"] == "unread_count"
+    return communicator
+
+
+async def receive_all(communicator: WebsocketCommunicator, quiet: float = 0.3) -> list[dict]:
+    """Every message until none arrives for `quiet` seconds (so duplicates would show up)."""
+    messages = []
+    while not await communicator.receive_nothing(timeout=quiet):
+        messages.append(await communicator.receive_json_from(timeout=1))
+    return messages
+
+
+def notification_ids(messages: list[dict]) -> list[int]:
+    return [m["notification"]["id"] for m in messages if m["type"] == "notification"]
+
+
+# --- A minimal HTTP client for the ASGI app, for the event stream ----------------------------------
+
+
+class StreamClient:
+    """GET on the ASGI application, reading the body as it streams, then hanging up."""
+
+    def __init__(self, path: str, headers: list[tuple[bytes, bytes]], query: str = "") -> None:
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"localhost"), *headers],
+            "client": ("127.0.0.1", 50000),
+            "server": ("localhost", 80),
+        }
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.hung_up = asyncio.Event()
+        self.request_sent = False
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.body = ""
+        self.task: asyncio.Task | None = None
+
+    async def _receive(self) -> dict[str, Any]:
+        if not self.request_sent:
+            self.request_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.hung_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.messages.put(message)
+
+    async def start(self, timeout: float = 5) -> StreamClient:
+        self.task = asyncio.create_task(application(self.scope, self._receive, self._send))
+        start = await asyncio.wait_for(self.messages.get(), timeout)
+        assert start["type"] == "http.response.start"
+        self.status = start["status"]
+        self.headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+        return self
+
+    async def read_until(self, text: str, timeout: float = 5) -> str:
+        """Read the body until it contains `text`; return all of it read so far."""
+        async with asyncio.timeout(timeout):
+            while text not in self.body:
+                message = await self.messages.get()
+                assert message["type"] == "http.response.body"
+                self.body += message.get("body", b"").decode()
+                if not message.get("more_body", False):
+                    break
+        return self.body
+
+    async def read_for(self, seconds: float) -> str:
+        """Everything that arrives in the next `seconds`."""
+        try:
+            await self.read_until("\0never\0", timeout=seconds)
+        except TimeoutError:
+            pass
+        return self.body
+
+    async def hang_up(self, timeout: float = 5) -> None:
+        """Disconnect, and wait for the application to finish."""
+        self.hung_up.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, timeout)
+
+
+def parse_events(body: str) -> list[dict[str, str]]:
+    """Server-Sent Events as dicts of their fields; a comment line becomes {"comment": ...}."""
+    events = []
+    for block in body.split("\n\n"):
+        if not block.strip():
+            continue
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(":")
+            fields[name or "comment"] = value.removeprefix(" ")
+        events.append(fields)
+    return events

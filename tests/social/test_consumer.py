@@ -1,0 +1,339 @@
+"""The notifications websocket on the in-memory channel layer: who may connect, what is pushed,
+resume after a gap (every notification once, in order), bad messages and the heartbeat.
+
+The origin check and the ways to authenticate are in tests/sigma_playground/test_websocket_auth.py;
+the same over a real server and Redis in test_consumer_redis.py.
+"""
+
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.tokens import issue_tokens
+from sigma_playground.asgi import application
+from social import consumers, push, selectors, services
+from social.consumers import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, user_group
+from social.models import Notification, Verb
+from tests.factories import UserFactory
+from tests.social.realtime import (
+    OWN_ORIGIN,
+    PATH,
+    anotify,
+    bearer,
+    notification_ids,
+    notify,
+    open_socket,
+    receive_all,
+    use_in_memory_layer,
+)
+
+# Channels closes the thread's connection around each database call, which would end the test's
+# wrapping transaction on PostgreSQL: these tests commit for real and flush afterwards.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    use_in_memory_layer(settings)
+
+
+@pytest.fixture
+def follower(db):
+    """Someone whose follows notify the owner."""
+    return UserFactory(username="follower")
+
+
+def first_output(headers):
+    """Connect, and return (accepted, first message after the handshake)."""
+
+    async def run():
+        communicator = WebsocketCommunicator(application, PATH, headers=headers)
+        connected, _ = await communicator.connect(timeout=3)
+        output = await communicator.receive_output(timeout=2) if connected else None
+        await communicator.disconnect()
+        return connected, output
+
+    return async_to_sync(run)()
+
+
+# --- Who may connect ------------------------------------------------------------------------------
+
+
+def test_it_closes_an_anonymous_socket_with_4401():
+    connected, message = first_output([OWN_ORIGIN])
+    assert connected
+    assert message == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+def test_it_closes_a_socket_with_a_bad_token_with_4401(owner):
+    for token in ["not-a-jwt", str(AccessToken.for_user(owner))[:-4] + "AAAA"]:
+        connected, message = first_output([OWN_ORIGIN, bearer(token)])
+        assert connected
+        assert message == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+def test_it_refuses_a_refresh_token_on_the_handshake(owner):
+    _, message = first_output([OWN_ORIGIN, bearer(issue_tokens(owner).refresh)])
+    assert message == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+# --- On connect and live --------------------------------------------------------------------------
+
+
+def test_it_sends_the_unread_count_on_connect(owner, follower):
+    for _ in range(3):
+        notify(owner, follower)
+    Notification.objects.filter(pk=Notification.objects.order_by("pk").first().pk).update(read=True)
+
+    connected, message = first_output([OWN_ORIGIN, bearer(str(AccessToken.for_user(owner)))])
+
+    assert connected
+    assert message["type"] == "websocket.send"
+    assert message["text"] == '{"type": "unread_count", "count": 2}'
+
+
+def test_an_authenticated_socket_receives_messages_sent_to_its_user_group(owner):
+    async def run():
+        communicator = await open_socket(owner)
+        await get_channel_layer().group_send(
+            user_group(owner.pk),
+            {"type": "push.message", "message": {"type": "unread_count", "count": 3}},
+        )
+        received = await communicator.receive_json_from(timeout=2)
+        await communicator.disconnect()
+        return received
+
+    assert async_to_sync(run)() == {"type": "unread_count", "count": 3}
+
+
+def test_it_pushes_a_notification_once_its_transaction_commits(owner, follower):
+    async def run():
+        communicator = await open_socket(owner)
+        notification_id = await anotify(owner, follower)
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return notification_id, messages
+
+    notification_id, messages = async_to_sync(run)()
+
+    assert [m["type"] for m in messages] == ["notification", "unread_count"]
+    notification = messages[0]["notification"]
+    assert notification["id"] == notification_id
+    assert notification["verb"] == "followed"
+    assert notification["actor"]["username"] == "follower"
+    assert notification["read"] is False
+    assert messages[1] == {"type": "unread_count", "count": 1}
+
+
+def test_it_pushes_nothing_for_a_transaction_that_rolls_back(owner, follower):
+    def notify_then_fail():
+        with transaction.atomic():
+            services.notify(owner, follower, Verb.FOLLOWED)
+            transaction.set_rollback(True)
+
+    async def run():
+        communicator = await open_socket(owner)
+        await database_sync_to_async(notify_then_fail)()
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return messages
+
+    assert async_to_sync(run)() == []
+    assert not Notification.objects.exists()
+
+
+def test_it_pushes_nothing_of_someone_elses_notifications(owner, outsider, follower):
+    async def run():
+        communicator = await open_socket(outsider)
+        await anotify(owner, follower)
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return messages
+
+    assert async_to_sync(run)() == []
+
+
+# --- Resume ---------------------------------------------------------------------------------------
+
+
+def test_a_resume_after_a_gap_delivers_every_missed_notification_once_in_order(
+    owner, outsider, follower, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RESUME_PAGE_SIZE", 2)  # the 5 missed take three pages
+
+    async def run():
+        communicator = await open_socket(owner)
+        seen = await anotify(owner, follower)
+        seen_live = notification_ids(await receive_all(communicator))
+        await communicator.disconnect()
+
+        missed = []
+        for _ in range(5):  # while the owner is away; the outsider's must not leak in
+            missed.append(await anotify(owner, follower))
+            await anotify(outsider, follower)
+
+        communicator = await open_socket(owner)
+        await communicator.send_json_to({"type": "resume", "after": seen})
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return seen, seen_live, missed, messages
+
+    seen, seen_live, missed, messages = async_to_sync(run)()
+
+    assert seen_live == [seen]
+    assert notification_ids(messages) == missed
+    assert messages[-1] == {"type": "unread_count", "count": 6}
+
+
+def test_notifications_made_during_a_resume_arrive_once_in_order(owner, follower, monkeypatch):
+    """Each page read is followed by a commit elsewhere. Those committed before the last read come
+    in the resume and their live copies are dropped; the one committed after it is held until the
+    resume is over, then sent."""
+    monkeypatch.setattr(consumers, "RESUME_PAGE_SIZE", 2)
+    missed = [notify(owner, follower) for _ in range(3)]
+    made_meanwhile = []
+    read_page = selectors.notifications_after
+
+    def read_page_while_someone_notifies(user_id, after, limit):
+        page = read_page(user_id, after, limit=limit)
+        if len(made_meanwhile) < 3:
+            made_meanwhile.append(notify(owner, follower))
+        return page
+
+    monkeypatch.setattr(selectors, "notifications_after", read_page_while_someone_notifies)
+
+    async def run():
+        communicator = await open_socket(owner)
+        await communicator.send_json_to({"type": "resume", "after": 0})
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return messages
+
+    messages = async_to_sync(run)()
+
+    assert notification_ids(messages) == missed + made_meanwhile
+    # The resume: the 3 missed and the 2 committed between its reads, then its count...
+    assert notification_ids(messages[:5]) == missed + made_meanwhile[:2]
+    assert messages[5] == {"type": "unread_count", "count": 6}
+    # ...then what was held: the one committed after its last read, and the counts pushed with each.
+    assert messages[-2]["notification"]["id"] == made_meanwhile[-1]
+    assert messages[-1] == {"type": "unread_count", "count": 6}
+
+
+def test_a_live_copy_of_a_notification_the_resume_sent_is_dropped(owner, follower):
+    first, second = notify(owner, follower), notify(owner, follower)
+
+    async def run():
+        communicator = await open_socket(owner)
+        await communicator.send_json_to({"type": "resume", "after": 0})
+        resumed = await receive_all(communicator)
+        # A push arriving late (a slow process, a retried task) repeats what the resume sent.
+        await database_sync_to_async(push.notifications)([first, second])
+        late = await receive_all(communicator)
+        third = await anotify(owner, follower)
+        live = await receive_all(communicator)
+        await communicator.disconnect()
+        return resumed, late, third, live
+
+    resumed, late, third, live = async_to_sync(run)()
+
+    assert notification_ids(resumed) == [first, second]
+    assert late == [{"type": "unread_count", "count": 2}]
+    assert notification_ids(live) == [third]
+
+
+def test_a_resume_after_the_newest_id_sends_only_the_count(owner, follower):
+    newest = notify(owner, follower)
+
+    async def run():
+        communicator = await open_socket(owner)
+        await communicator.send_json_to({"type": "resume", "after": newest})
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return messages
+
+    assert async_to_sync(run)() == [{"type": "unread_count", "count": 1}]
+
+
+# --- Bad messages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"text_data": "not json"},
+        {"text_data": "[1, 2]"},
+        {"text_data": '"resume"'},
+        {"text_data": "{}"},
+        {"text_data": '{"type": "dance"}'},
+        {"text_data": '{"type": "resume"}'},
+        {"text_data": '{"type": "resume", "after": "7"}'},
+        {"text_data": '{"type": "resume", "after": 7.5}'},
+        {"text_data": '{"type": "resume", "after": true}'},
+        {"text_data": '{"type": "resume", "after": -1}'},
+        {"text_data": '{"type": "resume", "after": 99999999999999999999}'},
+        {"bytes_data": b'{"type": "ping"}'},
+    ],
+)
+def test_it_answers_a_bad_message_with_an_error_and_stays_open(owner, frame):
+    async def run():
+        communicator = await open_socket(owner)
+        await communicator.send_to(**frame)
+        error = await communicator.receive_json_from(timeout=2)
+        await communicator.send_json_to({"type": "ping"})
+        still_open = await communicator.receive_json_from(timeout=2)
+        await communicator.disconnect()
+        return error, still_open
+
+    error, still_open = async_to_sync(run)()
+
+    assert error["type"] == "error"
+    assert error["detail"]
+    assert still_open == {"type": "pong"}
+
+
+# --- Heartbeat ------------------------------------------------------------------------------------
+
+
+def test_it_pings_and_closes_a_socket_that_stays_silent(owner, monkeypatch):
+    monkeypatch.setattr(consumers, "HEARTBEAT_SECONDS", 0.2)
+
+    async def run():
+        communicator = await open_socket(owner)
+        started = time.monotonic()
+        outputs = []
+        while (not outputs or outputs[-1]["type"] != "websocket.close") and len(outputs) < 20:
+            outputs.append(await communicator.receive_output(timeout=2))
+        closed_after = time.monotonic() - started
+        await communicator.disconnect()
+        return outputs, closed_after
+
+    outputs, closed_after = async_to_sync(run)()
+
+    assert outputs[0] == {"type": "websocket.send", "text": '{"type": "ping"}'}
+    assert outputs[-1] == {"type": "websocket.close", "code": CLOSE_SILENT}
+    assert 0.4 <= closed_after < 1.5  # two silent intervals, within three (and a margin)
+
+
+def test_it_keeps_a_socket_that_answers_its_pings_open(owner, monkeypatch):
+    monkeypatch.setattr(consumers, "HEARTBEAT_SECONDS", 0.2)
+
+    async def run():
+        communicator = await open_socket(owner)
+        pings = 0
+        deadline = time.monotonic() + 1.2  # six intervals: closed by now if the pongs were ignored
+        while time.monotonic() < deadline:
+            message = await communicator.receive_json_from(timeout=1)
+            assert message == {"type": "ping"}
+            pings += 1
+            await communicator.send_json_to({"type": "pong"})
+        await communicator.disconnect()
+        return pings
+
+    assert async_to_sync(run)() >= 4

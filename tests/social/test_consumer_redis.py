@@ -1,0 +1,225 @@
+"""The notifications websocket (and the event stream) end to end: a real ASGI server (Daphne, in a
+subprocess) on Redis and PostgreSQL, and a real websocket client.
+
+The server reads the test database, so these tests commit (transaction=True) and need PostgreSQL:
+the test run's SQLite database lives in its own process's memory.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework_simplejwt.tokens import AccessToken
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from social.consumers import CLOSE_UNAUTHENTICATED
+from tests.factories import UserFactory
+from tests.social.realtime import notify
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The database this test run uses (test_<name>), as a URL for the server's settings."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, tmp_path_factory):
+    """`python -m daphne` on the test database and Redis; its base URL (http://127.0.0.1:port)."""
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs PostgreSQL and Redis")  # the markers say which, and fail under CI
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+            + ["sigma_playground.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"daphne exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"daphne not ready in {READY_TIMEOUT} s:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def socket_url(server) -> str:
+    return server.replace("http://", "ws://") + "/ws/notifications/"
+
+
+@pytest.fixture
+def follower(db):
+    return UserFactory(username="follower")
+
+
+def bearer(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+
+
+def receive(ws, timeout: float = 5) -> dict:
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def receive_all(ws, quiet: float = 0.5) -> list[dict]:
+    """Every message until none arrives for `quiet` seconds (so duplicates would show up)."""
+    messages = []
+    while True:
+        try:
+            messages.append(json.loads(ws.recv(timeout=quiet)))
+        except TimeoutError:
+            return messages
+
+
+def notification_ids(messages: list[dict]) -> list[int]:
+    return [m["notification"]["id"] for m in messages if m["type"] == "notification"]
+
+
+def test_it_closes_an_anonymous_socket_with_4401(socket_url):
+    with connect(socket_url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=5)
+    assert closed.value.rcvd.code == CLOSE_UNAUTHENTICATED
+
+
+def test_it_closes_a_socket_with_a_bad_token_with_4401(socket_url, owner):
+    bad = str(AccessToken.for_user(owner))[:-4] + "AAAA"
+    headers = {"Authorization": f"Bearer {bad}"}
+    with (
+        connect(socket_url, additional_headers=headers, open_timeout=5) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=5)
+    assert closed.value.rcvd.code == CLOSE_UNAUTHENTICATED
+
+
+def test_it_refuses_the_handshake_from_a_foreign_origin(socket_url, owner):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(socket_url, origin="https://evil.example", additional_headers=bearer(owner))
+    assert refused.value.response.status_code == 403
+
+
+def test_a_notification_committed_here_arrives_through_redis(socket_url, owner, follower):
+    with connect(socket_url, additional_headers=bearer(owner), open_timeout=5) as ws:
+        assert receive(ws) == {"type": "unread_count", "count": 0}
+        notification_id = notify(owner, follower)
+        messages = receive_all(ws)
+
+    assert notification_ids(messages) == [notification_id]
+    assert messages[0]["notification"]["actor"]["username"] == "follower"
+    assert messages[-1] == {"type": "unread_count", "count": 1}
+
+
+def test_a_resume_after_a_gap_delivers_every_notification_once_in_order(
+    socket_url, owner, outsider, follower
+):
+    with connect(socket_url, additional_headers=bearer(owner), open_timeout=5) as ws:
+        receive(ws)
+        seen = notify(owner, follower)
+        assert notification_ids(receive_all(ws)) == [seen]
+
+    missed = []
+    for _ in range(3):  # while away
+        missed.append(notify(owner, follower))
+        notify(outsider, follower)
+
+    with connect(socket_url, additional_headers=bearer(owner), open_timeout=5) as ws:
+        receive(ws)
+        ws.send(json.dumps({"type": "resume", "after": seen}))
+        # More while the resume is on its way: in it, or live after it, but once.
+        missed += [notify(owner, follower) for _ in range(2)]
+        messages = receive_all(ws)
+
+    assert notification_ids(messages) == missed
+    assert messages[-1] == {"type": "unread_count", "count": 6}
+
+
+def read_events(response, until) -> list[dict[str, str]]:
+    """Server-Sent Events from a streaming response, up to the first one for which `until` is true."""
+    events: list[dict[str, str]] = []
+    fields: dict[str, str] = {}
+    while not events or not until(events[-1]):
+        line = response.readline().decode()
+        assert line, "the stream ended"
+        line = line.rstrip("\n")
+        if line:
+            name, _, value = line.partition(":")
+            fields[name or "comment"] = value.removeprefix(" ")
+        elif fields:
+            events.append(fields)
+            fields = {}
+    return events
+
+
+def test_the_event_stream_replays_then_goes_live_through_redis(server, owner, follower):
+    seen, missed = notify(owner, follower), notify(owner, follower)
+    request = urllib.request.Request(
+        f"{server}/api/v1/notifications/stream/?after={seen}", headers=bearer(owner)
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["Content-Type"] == "text/event-stream"
+        events = read_events(response, until=lambda event: event.get("event") == "unread_count")
+        live = notify(owner, follower)
+        events += read_events(response, until=lambda event: event.get("event") == "notification")
+
+    assert [int(e["id"]) for e in events if e.get("event") == "notification"] == [missed, live]
+    assert events[1] == {"event": "unread_count", "data": '{"count":2}'}

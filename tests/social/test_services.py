@@ -1,0 +1,429 @@
+"""social.services: counters, notifications and who may do what, below any view."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from social import services, tasks
+from social.models import Activity, Comment, Favorite, Follow, Notification, Verb
+from tests.factories import UserFactory, WorkbookFactory
+from workbooks import services as workbook_services
+from workbooks.models import DailyActivity, Workbook
+
+EMBED = "https://app.sigmacomputing.com/embed/1-FanOut000001"
+
+
+def counts(user: User) -> tuple[int, int, int]:
+    user.refresh_from_db()
+    return user.follower_count, user.following_count, user.favorite_count
+
+
+def notifications_of(user: User) -> list[tuple[str, str]]:
+    """(verb, actor's username) of each of the user's notifications, oldest first."""
+    return [
+        (n.verb, n.actor.username)
+        for n in Notification.objects.filter(recipient=user).select_related("actor").order_by("pk")
+    ]
+
+
+def age(queryset, by: timedelta) -> None:
+    """Pretend the rows were made `by` ago."""
+    queryset.update(created_at=timezone.now() - by)
+
+
+# --- Follow ---------------------------------------------------------------------------------------
+
+
+def test_following_counts_once_on_each_side(owner, outsider):
+    assert services.follow(outsider, owner) is True
+    assert services.follow(outsider, owner) is False
+
+    assert counts(owner) == (1, 0, 0)
+    assert counts(outsider) == (0, 1, 0)
+    assert Follow.objects.count() == 1
+
+
+def test_unfollowing_counts_down_once(owner, outsider):
+    services.follow(outsider, owner)
+
+    assert services.unfollow(outsider, owner) is True
+    assert services.unfollow(outsider, owner) is False
+
+    assert counts(owner) == (0, 0, 0)
+    assert counts(outsider) == (0, 0, 0)
+
+
+def test_it_refuses_to_let_a_member_follow_themselves(owner):
+    with pytest.raises(ValidationError) as refused:
+        services.follow(owner, owner)
+
+    assert refused.value.code == "self_follow"
+    assert counts(owner) == (0, 0, 0)
+
+
+def test_the_database_refuses_a_self_follow_too(owner):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Follow.objects.create(follower=owner, followee=owner)
+
+
+def test_the_database_refuses_a_second_follow_of_the_same_member(owner, outsider):
+    Follow.objects.create(follower=outsider, followee=owner)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Follow.objects.create(follower=outsider, followee=owner)
+
+
+def test_following_notifies_the_member_followed_and_records_an_activity(owner, outsider):
+    services.follow(outsider, owner)
+
+    assert notifications_of(owner) == [("followed", "outsider")]
+    assert notifications_of(outsider) == []
+    activity = Activity.objects.get()
+    assert (activity.actor, activity.verb, activity.subject) == (outsider, "followed", owner)
+
+
+def test_unfollowing_within_the_undo_window_takes_the_notification_back(owner, outsider):
+    services.follow(outsider, owner)
+    services.unfollow(outsider, owner)
+
+    assert notifications_of(owner) == []
+    assert not Activity.objects.exists()
+
+
+def test_unfollowing_after_the_undo_window_leaves_the_notification(owner, outsider):
+    services.follow(outsider, owner)
+    age(Notification.objects.all(), services.UNDO_WINDOW + timedelta(minutes=1))
+
+    services.unfollow(outsider, owner)
+
+    assert notifications_of(owner) == [("followed", "outsider")]
+
+
+def test_undoing_takes_back_only_the_undoer_s_notification(owner, outsider):
+    third = UserFactory(username="third")
+    services.follow(outsider, owner)
+    services.follow(third, owner)
+
+    services.unfollow(outsider, owner)
+
+    assert notifications_of(owner) == [("followed", "third")]
+
+
+# --- Favorite -------------------------------------------------------------------------------------
+
+
+def test_favoriting_counts_once_on_the_workbook_the_member_and_the_day(workbook, outsider):
+    assert services.favorite(outsider, workbook) is True
+    assert services.favorite(outsider, workbook) is False
+
+    workbook.refresh_from_db()
+    assert workbook.favorite_count == 1
+    assert counts(outsider) == (0, 0, 1)
+    assert DailyActivity.objects.get(workbook=workbook).favorites == 1
+    assert Favorite.objects.count() == 1
+
+
+def test_unfavoriting_counts_down_once(workbook, outsider):
+    services.favorite(outsider, workbook)
+
+    assert services.unfavorite(outsider, workbook) is True
+    assert services.unfavorite(outsider, workbook) is False
+
+    workbook.refresh_from_db()
+    assert workbook.favorite_count == 0
+    assert counts(outsider) == (0, 0, 0)
+    assert DailyActivity.objects.get(workbook=workbook).favorites == 0
+
+
+def test_favoriting_notifies_the_author(workbook, owner, outsider):
+    services.favorite(outsider, workbook)
+
+    assert notifications_of(owner) == [("favorited", "outsider")]
+    assert Notification.objects.get().workbook == workbook
+
+
+def test_unfavoriting_within_the_undo_window_takes_the_notification_back(workbook, owner, outsider):
+    services.favorite(outsider, workbook)
+    services.unfavorite(outsider, workbook)
+
+    assert notifications_of(owner) == []
+    assert not Activity.objects.filter(verb="favorited").exists()
+
+
+def test_unfavoriting_after_the_undo_window_leaves_the_notification(workbook, owner, outsider):
+    services.favorite(outsider, workbook)
+    age(Notification.objects.all(), services.UNDO_WINDOW + timedelta(minutes=1))
+
+    services.unfavorite(outsider, workbook)
+
+    assert notifications_of(owner) == [("favorited", "outsider")]
+
+
+def test_nobody_is_notified_of_their_own_favorite_or_comment(workbook, owner):
+    services.favorite(owner, workbook)
+    services.add_comment(owner, workbook, "Notes to self.")
+
+    assert Notification.objects.count() == 0
+
+
+# --- Muted verbs ----------------------------------------------------------------------------------
+
+
+def test_a_muted_verb_is_not_notified_and_others_still_are(workbook, owner, outsider):
+    services.set_muted_verbs(owner, ["favorited", "not-a-verb"])
+
+    services.favorite(outsider, workbook)
+    services.follow(outsider, owner)
+
+    assert notifications_of(owner) == [("followed", "outsider")]
+
+
+def test_setting_muted_verbs_replaces_the_previous_set(workbook, owner, outsider):
+    services.set_muted_verbs(owner, ["favorited", "commented"])
+    services.set_muted_verbs(owner, ["commented"])
+
+    services.favorite(outsider, workbook)
+    services.add_comment(outsider, workbook, "Nice.")
+
+    assert notifications_of(owner) == [("favorited", "outsider")]
+
+
+# --- Comments -------------------------------------------------------------------------------------
+
+
+def test_commenting_counts_and_notifies_the_author(workbook, owner, outsider):
+    comment = services.add_comment(outsider, workbook, "  Lovely charts.  ")
+
+    assert comment.body == "Lovely charts."
+    workbook.refresh_from_db()
+    assert workbook.comment_count == 1
+    notification = Notification.objects.get()
+    assert (notification.verb, notification.comment) == ("commented", comment)
+
+
+def test_deleting_a_comment_counts_down_and_takes_its_notification(workbook, owner, outsider):
+    comment = services.add_comment(outsider, workbook, "Lovely charts.")
+
+    services.delete_comment(outsider, comment)
+
+    workbook.refresh_from_db()
+    assert workbook.comment_count == 0
+    assert notifications_of(owner) == []
+
+
+@pytest.mark.parametrize("body", ["", "   \n ", "x" * (Comment.MAX_LENGTH + 1)])
+def test_it_refuses_a_blank_or_too_long_comment(workbook, outsider, body):
+    with pytest.raises(ValidationError):
+        services.add_comment(outsider, workbook, body)
+
+    assert not Comment.objects.exists()
+
+
+def test_its_author_may_edit_a_comment_within_the_window(workbook, outsider):
+    comment = services.add_comment(outsider, workbook, "Lovely charts.")
+
+    services.edit_comment(outsider, comment, "Lovely charts!")
+
+    comment.refresh_from_db()
+    assert comment.body == "Lovely charts!"
+    assert comment.edited_at is not None
+
+
+def test_nobody_may_edit_a_comment_after_the_window(workbook, outsider):
+    comment = services.add_comment(outsider, workbook, "Lovely charts.")
+    age(Comment.objects.all(), services.COMMENT_EDIT_WINDOW + timedelta(seconds=1))
+    comment.refresh_from_db()
+
+    with pytest.raises(PermissionDenied):
+        services.edit_comment(outsider, comment, "Lovely charts!")
+
+
+def test_nobody_but_its_author_may_edit_a_comment(workbook, owner, outsider, staff):
+    comment = services.add_comment(outsider, workbook, "Lovely charts.")
+
+    for someone in (owner, staff, AnonymousUser()):
+        with pytest.raises(PermissionDenied):
+            services.edit_comment(someone, comment, "Edited by someone else")
+    comment.refresh_from_db()
+    assert comment.body == "Lovely charts."
+
+
+@pytest.mark.parametrize("deleter", ["comment author", "workbook author", "staff"])
+def test_these_may_delete_a_comment(workbook, owner, outsider, staff, deleter):
+    comment = services.add_comment(outsider, workbook, "Lovely charts.")
+    someone = {"comment author": outsider, "workbook author": owner, "staff": staff}[deleter]
+
+    services.delete_comment(someone, comment)
+
+    assert not Comment.objects.exists()
+
+
+def test_nobody_else_may_delete_a_comment(workbook, outsider):
+    comment = services.add_comment(outsider, workbook, "Lovely charts.")
+
+    for someone in (UserFactory(), AnonymousUser()):
+        with pytest.raises(PermissionDenied):
+            services.delete_comment(someone, comment)
+    workbook.refresh_from_db()
+    assert workbook.comment_count == 1
+
+
+# --- Rate limits ----------------------------------------------------------------------------------
+
+
+def test_it_limits_each_action_per_member_per_minute(rate_limits, owner, outsider):
+    workbooks = WorkbookFactory.create_batch(3, author=owner)
+    for workbook in workbooks[:2]:
+        services.favorite(outsider, workbook)
+
+    with pytest.raises(services.RateLimited) as limited:
+        services.favorite(outsider, workbooks[2])
+
+    assert 1 <= limited.value.retry_after <= 60
+    assert Favorite.objects.count() == 2
+    # Other members, and other actions, have their own allowance.
+    services.favorite(owner, workbooks[2])
+    services.add_comment(outsider, workbooks[2], "Still allowed.")
+
+
+def test_it_limits_follows_and_comments_too(rate_limits, workbook, owner, outsider):
+    for someone in UserFactory.create_batch(2):
+        services.follow(outsider, someone)
+    with pytest.raises(services.RateLimited):
+        services.follow(outsider, owner)
+
+    services.add_comment(outsider, workbook, "One")
+    services.add_comment(outsider, workbook, "Two")
+    with pytest.raises(services.RateLimited):
+        services.add_comment(outsider, workbook, "Three")
+
+    assert Follow.objects.count() == 2
+    assert Comment.objects.count() == 2
+
+
+# --- Marking read ---------------------------------------------------------------------------------
+
+
+def test_marking_read_touches_only_the_member_s_own_notifications(workbook, owner, outsider):
+    services.follow(outsider, owner)
+    services.favorite(outsider, workbook)
+    services.follow(owner, outsider)
+    first, _ = Notification.objects.filter(recipient=owner).order_by("pk")
+    someone_elses = Notification.objects.get(recipient=outsider)
+
+    assert services.mark_read(owner, [first.pk, someone_elses.pk]) == 1
+
+    assert list(Notification.objects.filter(read=True)) == [first]
+    assert services.mark_read(owner) == 1
+    assert not Notification.objects.filter(recipient=owner, read=False).exists()
+    assert Notification.objects.get(pk=someone_elses.pk).read is False
+
+
+# --- Publishing and featuring ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def followers(owner):
+    """Five members following the owner; the third does not want to hear of publications."""
+    members = UserFactory.create_batch(5)
+    for member in members:
+        services.follow(member, owner)
+    services.set_muted_verbs(members[2], [Verb.PUBLISHED])
+    Notification.objects.all().delete()
+    return members
+
+
+def published_to(workbook: Workbook) -> list[int]:
+    return sorted(
+        Notification.objects.filter(verb="published", workbook=workbook).values_list(
+            "recipient_id", flat=True
+        )
+    )
+
+
+def test_the_published_fan_out_goes_batch_by_batch_and_skips_muted_followers(
+    monkeypatch, owner, workbook, followers
+):
+    monkeypatch.setattr(services, "FAN_OUT_BATCH", 2)
+    follows = list(Follow.objects.filter(followee=owner).order_by("pk"))
+    unmuted = [f for f in follows if f.follower_id != followers[2].pk]
+
+    first = services.fan_out_published(workbook.pk)
+    assert first == unmuted[1].pk
+    assert len(published_to(workbook)) == 2
+    second = services.fan_out_published(workbook.pk, first)
+    assert second == unmuted[3].pk
+    assert services.fan_out_published(workbook.pk, second) is None
+
+    assert published_to(workbook) == sorted(m.pk for m in followers if m != followers[2])
+    assert {n.actor_id for n in Notification.objects.all()} == {owner.pk}
+
+
+def test_running_the_fan_out_again_notifies_nobody_twice(monkeypatch, workbook, followers):
+    monkeypatch.setattr(services, "FAN_OUT_BATCH", 2)
+    tasks.fan_out_published.delay(workbook.pk)
+    told = published_to(workbook)
+
+    tasks.fan_out_published.delay(workbook.pk)
+
+    assert published_to(workbook) == told
+    assert len(told) == 4
+
+
+def test_the_fan_out_tells_nobody_of_a_draft_or_a_deleted_workbook(draft, followers):
+    assert services.fan_out_published(draft.pk) is None
+    assert services.fan_out_published(draft.pk + 1000) is None
+    assert not Notification.objects.exists()
+
+
+def test_publishing_records_one_activity_and_notifies_the_followers(
+    django_capture_on_commit_callbacks, owner, followers
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        workbook = workbook_services.create_workbook(
+            owner, title="Cloud spend", embed_url=EMBED, status="published"
+        )
+
+    activity = Activity.objects.get(verb="published")
+    assert (activity.actor, activity.workbook) == (owner, workbook)
+    assert published_to(workbook) == sorted(m.pk for m in followers if m != followers[2])
+
+
+def test_publishing_a_draft_later_announces_it_once(
+    django_capture_on_commit_callbacks, owner, followers
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        workbook = workbook_services.create_workbook(owner, title="Cloud spend", embed_url=EMBED)
+    assert not Activity.objects.filter(verb="published").exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workbook_services.update_workbook(workbook, status="published")
+        workbook_services.update_workbook(workbook, status="draft")
+        workbook_services.update_workbook(workbook, status="published")
+
+    assert Activity.objects.filter(verb="published").count() == 1
+    assert len(published_to(workbook)) == 4
+
+
+def test_featuring_a_workbook_notifies_its_author(workbook, owner, curator):
+    workbook_services.feature([workbook], curator)
+
+    notification = Notification.objects.get(recipient=owner)
+    assert (notification.verb, notification.actor, notification.workbook) == (
+        "featured",
+        curator,
+        workbook,
+    )
+
+
+def test_featuring_one_s_own_workbook_notifies_nobody(curator):
+    workbook = WorkbookFactory(author=curator)
+
+    workbook_services.feature([workbook], curator)
+
+    assert not Notification.objects.exists()

@@ -1,0 +1,219 @@
+"""The notifications event stream (Server-Sent Events) on the ASGI application and the in-memory
+channel layer: who may listen, replay after Last-Event-ID, live events, keepalives, hanging up."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from accounts.tokens import issue_tokens
+from social import consumers, selectors, stream
+from social.push import user_group
+from tests.factories import UserFactory
+from tests.social.realtime import (
+    STREAM_PATH,
+    StreamClient,
+    access,
+    anotify,
+    bearer,
+    notify,
+    parse_events,
+    use_in_memory_layer,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    use_in_memory_layer(settings)
+
+
+@pytest.fixture
+def follower(db):
+    return UserFactory(username="follower")
+
+
+def session(client, user) -> tuple[bytes, bytes]:
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def last_event_id(value: int | str) -> tuple[bytes, bytes]:
+    return (b"last-event-id", str(value).encode())
+
+
+def answer(headers, query: str = "", method: str = "GET"):
+    """A response that is not a stream: (status, headers, body)."""
+
+    async def run():
+        client = StreamClient(STREAM_PATH, headers, query)
+        client.scope["method"] = method
+        await client.start()
+        body = await client.read_until("\0never\0")  # to the end of the body
+        await client.hang_up()
+        return client.status, client.headers, body
+
+    return async_to_sync(run)()
+
+
+def listen(headers, until: str, query: str = "", during=None):
+    """Open the stream, read until `until` is in the body (calling `during` first, if given, once
+    the unread count has come), hang up; return (client, events)."""
+
+    async def run():
+        client = await StreamClient(STREAM_PATH, headers, query).start()
+        if during is not None:
+            await client.read_until("event: unread_count")
+            await during()
+        await client.read_until(until)
+        await client.read_for(0.3)  # anything more, such as a duplicate, would show up here
+        await client.hang_up()
+        return client
+
+    client = async_to_sync(run)()
+    return client, parse_events(client.body)
+
+
+def notification_events(events) -> list[int]:
+    return [int(e["id"]) for e in events if e.get("event") == "notification"]
+
+
+# --- Who may listen -------------------------------------------------------------------------------
+
+
+def test_it_answers_an_anonymous_client_with_401():
+    status, headers, body = answer([])
+
+    assert status == 401
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+
+
+def test_it_answers_a_bad_token_with_401_even_with_a_session(client, owner):
+    for token in ["not-a-jwt", issue_tokens(owner).refresh]:
+        status, _, body = answer([bearer(token), session(client, owner)])
+        assert status == 401
+        assert json.loads(body)["code"] == "token_not_valid"
+
+
+def test_it_refuses_anything_but_get(owner):
+    status, _, _ = answer([bearer(access(owner))], method="POST")
+    assert status == 405
+
+
+def test_it_refuses_a_last_event_id_that_is_not_a_notification_id(owner):
+    for bad in ["abc", "-1", "1.5", "99999999999999999999"]:
+        status, _, body = answer([bearer(access(owner)), last_event_id(bad)])
+        assert status == 400, bad
+        assert json.loads(body)["code"] == "invalid"
+
+
+def test_it_streams_to_a_signed_in_session_with_headers_that_stop_buffering(client, owner):
+    response, events = listen([session(client, owner)], until="event: unread_count")
+
+    assert response.status == 200
+    assert response.headers["content-type"] == "text/event-stream"
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert events == [{"event": "unread_count", "data": '{"count":0}'}]
+
+
+# --- Replay and live ------------------------------------------------------------------------------
+
+
+def test_it_replays_every_notification_after_last_event_id_in_order(
+    owner, outsider, follower, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RESUME_PAGE_SIZE", 2)  # 4 to replay: three pages
+    seen = notify(owner, follower)
+    missed = []
+    for _ in range(4):
+        missed.append(notify(owner, follower))
+        notify(outsider, follower)
+
+    _, events = listen([bearer(access(owner)), last_event_id(seen)], until="event: unread_count")
+
+    assert notification_events(events) == missed
+    first = events[0]
+    assert first["event"] == "notification"
+    assert json.loads(first["data"])["id"] == int(first["id"]) == missed[0]
+    assert json.loads(first["data"])["actor"]["username"] == "follower"
+    assert events[-1] == {"event": "unread_count", "data": '{"count":5}'}
+
+
+def test_it_replays_after_the_after_parameter_and_prefers_last_event_id(owner, follower):
+    ids = [notify(owner, follower) for _ in range(3)]
+
+    _, by_query = listen([bearer(access(owner))], query=f"after={ids[0]}", until="unread_count")
+    _, by_header = listen(
+        [bearer(access(owner)), last_event_id(ids[1])],
+        query=f"after={ids[0]}",
+        until="unread_count",
+    )
+
+    assert notification_events(by_query) == ids[1:]
+    assert notification_events(by_header) == ids[2:]
+
+
+def test_it_sends_a_live_event_after_a_commit(owner, follower):
+    made = []
+
+    async def someone_follows():
+        made.append(await anotify(owner, follower))
+
+    _, events = listen([bearer(access(owner))], until="event: notification", during=someone_follows)
+
+    assert [e["event"] for e in events] == ["unread_count", "notification", "unread_count"]
+    assert notification_events(events) == made
+    assert events[-1]["data"] == '{"count":1}'
+
+
+def test_notifications_made_during_the_replay_arrive_once_in_order(owner, follower, monkeypatch):
+    monkeypatch.setattr(consumers, "RESUME_PAGE_SIZE", 2)
+    missed = [notify(owner, follower) for _ in range(3)]
+    made_meanwhile = []
+    read_page = selectors.notifications_after
+
+    def read_page_while_someone_notifies(user_id, after, limit):
+        page = read_page(user_id, after, limit=limit)
+        if len(made_meanwhile) < 3:
+            made_meanwhile.append(notify(owner, follower))
+        return page
+
+    monkeypatch.setattr(selectors, "notifications_after", read_page_while_someone_notifies)
+
+    _, events = listen([bearer(access(owner)), last_event_id(0)], until=f"id: {missed[-1] + 3}\n")
+
+    assert notification_events(events) == missed + made_meanwhile
+
+
+# --- Keeping the connection -----------------------------------------------------------------------
+
+
+def test_it_sends_keepalive_comments_while_nothing_happens(owner, monkeypatch):
+    monkeypatch.setattr(stream, "KEEPALIVE_SECONDS", 0.05)
+
+    _, events = listen([bearer(access(owner))], until=": keepalive\n\n: keepalive\n\n")
+
+    assert events[0]["event"] == "unread_count"
+    assert {"comment": "keepalive"} in events[1:]
+
+
+def test_it_leaves_the_users_group_when_the_client_hangs_up(owner):
+    async def run():
+        client = await StreamClient(STREAM_PATH, [bearer(access(owner))]).start()
+        await client.read_until("event: unread_count")
+        layer = get_channel_layer()
+        members_while_listening = len(layer.groups.get(user_group(owner.pk), {}))
+        await client.hang_up()
+        return members_while_listening, len(layer.groups.get(user_group(owner.pk), {}))
+
+    while_listening, after_hanging_up = async_to_sync(run)()
+
+    assert while_listening == 1
+    assert after_hanging_up == 0
