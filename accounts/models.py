@@ -73,8 +73,20 @@ class User(AbstractUser):
         ]
         ordering = ["username"]
 
+    # Kept by social.services with database-side arithmetic; a full save must not write old values.
+    MAINTAINED_FIELDS = frozenset({"follower_count", "following_count", "favorite_count"})
+
     def __str__(self) -> str:
         return self.username
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.MAINTAINED_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return self.full_name

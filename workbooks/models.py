@@ -113,14 +113,18 @@ class Workbook(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    # Written only by database-side updates (services): saving an instance loaded before they changed
+    # must not put old values back.
+    MAINTAINED_FIELDS = frozenset(
+        {"search_vector", "view_count", "favorite_count", "comment_count", "trending_score"}
+    )
+
     def save(self, *args, **kwargs) -> None:
-        # The search vector is written only by services.refresh_search_vectors: saving an instance
-        # loaded before it changed must not put the old value back.
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "search_vector"
+                if not field.primary_key and field.name not in self.MAINTAINED_FIELDS
             ]
         super().save(*args, **kwargs)
 

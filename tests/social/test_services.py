@@ -427,3 +427,24 @@ def test_featuring_one_s_own_workbook_notifies_nobody(curator):
     workbook_services.feature([workbook], curator)
 
     assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_saving_a_stale_copy_keeps_the_counters_that_changed_since():
+    author, fan = UserFactory(), UserFactory()
+    workbook = WorkbookFactory(author=author)
+    stale_workbook = Workbook.objects.get(pk=workbook.pk)
+    stale_author = User.objects.get(pk=author.pk)
+    services.favorite(fan, workbook)
+    services.follow(fan, author)
+
+    workbook_services.update_workbook(stale_workbook, title="A new title")
+    stale_author.bio = "Edited in the admin"
+    stale_author.save()
+
+    workbook.refresh_from_db()
+    author.refresh_from_db()
+    assert workbook.favorite_count == 1
+    assert workbook.title == "A new title"
+    assert author.follower_count == 1
+    assert author.bio == "Edited in the admin"
