@@ -142,7 +142,27 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "sp:asgi"},
+            "CONFIG": {
+                # redis-py's asyncio pool holds 100 connections by default and fails the next
+                # caller; a burst of reconnecting browsers needs more (one per concurrent call).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int(
+                            "CHANNEL_LAYER_MAX_CONNECTIONS", default=2000, minimum=10
+                        ),
+                        # channels-redis blocks up to 5 s reading a channel (BZPOPMIN), and
+                        # redis-py's default read timeout is also 5 s: under load the reply lands
+                        # just after it and the consumer dies with 1011. Give reads room.
+                        "socket_timeout": 30,
+                    }
+                ],
+                "prefix": "sp:asgi",
+                # Messages waiting per channel. Every socket of one server process shares one
+                # channel in Redis, so a fan-out to a thousand connected followers is a burst of
+                # thousands: the default 100 would drop the rest (clients then recover by resume).
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=20000, minimum=100),
+            },
         }
     }
 else:

@@ -7,9 +7,10 @@ notification exactly once:
 
 - the consumer handles one message at a time, so live messages that arrive while a resume is being
   sent wait in the channel layer and are sent after it;
-- a live notification whose id is not above the last one already sent is dropped, because the resume
-  read it from the table. Per recipient, notifications commit in id order (services lock the
-  recipient), so one committed after the resume's last read has a larger id and is not lost.
+- a live notification is dropped if the resume read it from the table (its id is not above the
+  resume's last) or it was sent live already (see `Delivered`). Per recipient, notifications commit in
+  id order (services lock the recipient), so one committed after the resume's last read has a larger
+  id and comes live.
 
 The event stream (stream.py) keeps the same promise with the helpers at the top of this module.
 """
@@ -82,6 +83,34 @@ async def missed_notifications(user_id: int, after: int) -> AsyncIterator[Notifi
         after = page[-1]["notification"]["id"]
 
 
+class Delivered:
+    """Which notifications a connection has had, so each is sent once.
+
+    Everything up to `floor` is accounted for by the table: the client said it has it, or a resume
+    read it. Above the floor, the ids sent live. Live pushes for one member can arrive out of id order
+    (two processes push two commits a moment apart), so a live id below the largest sent is not
+    necessarily a duplicate: dropping it would lose it until the next resume.
+    """
+
+    def __init__(self, floor: int = 0) -> None:
+        self.floor = floor
+        self.live: set[int] = set()
+
+    def resumed(self, through: int) -> None:
+        """A resume sent (or the client has) everything up to `through`."""
+        self.floor = max(self.floor, through)
+        self.live = {
+            notification_id for notification_id in self.live if notification_id > self.floor
+        }
+
+    def first_time(self, notification_id: int) -> bool:
+        """True, once, for a live notification that has not been sent: send it."""
+        if notification_id <= self.floor or notification_id in self.live:
+            return False
+        self.live.add(notification_id)
+        return True
+
+
 # --- Message payloads -----------------------------------------------------------------------------
 
 
@@ -115,10 +144,10 @@ class ErrorMessage(TypedDict):
 
 
 class PushEvent(TypedDict):
-    """What social.push sends to the group `user_<id>`."""
+    """What social.push sends to the group `user_<id>`: one member's messages, in order."""
 
     type: Literal["push.message"]
-    message: NotificationMessage | UnreadCountMessage
+    messages: list[NotificationMessage | UnreadCountMessage]
 
 
 class BadMessage(ValueError):
@@ -155,9 +184,7 @@ def parse_client_message(text: str | None) -> ClientMessage:
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     user_id: int | None = None
     group_name: str | None = None
-    # The largest notification id sent on this socket (or that the client said it has): live copies
-    # of anything up to it are duplicates.
-    last_sent_id: int = 0
+    delivered: Delivered
     resuming: bool = False
     last_heard: float = 0.0  # event-loop time of the client's last message
     heartbeat: asyncio.Task[None] | None = None
@@ -179,6 +206,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
+        self.delivered = Delivered()
         self.group_name = user_group(user.pk)
         # Join before counting, so a change made after the count is pushed to this socket.
         await self.channel_layer.group_add(self.group_name, self.channel_name)
@@ -216,11 +244,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.resuming = True
         try:
-            self.last_sent_id = max(self.last_sent_id, message["after"])
+            through = message["after"]
             async with aclosing(missed_notifications(user_id, message["after"])) as missed:
                 async for item in missed:
                     await self.send_json(item)
-                    self.last_sent_id = max(self.last_sent_id, item["notification"]["id"])
+                    through = item["notification"]["id"]
+            self.delivered.resumed(through)
             await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
         finally:
             self.resuming = False
@@ -236,19 +265,16 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     # --- From the channel layer -------------------------------------------------------------------
 
     async def push_message(self, event: PushEvent) -> None:
-        """A message sent to the user's group (social.push)."""
-        message = event["message"]
-        if message["type"] == "notification":
-            await self.push_notification(message)
-        else:
-            await self.push_unread_count(message)
+        """Messages sent to the user's group (social.push)."""
+        for message in event["messages"]:
+            if message["type"] == "notification":
+                await self.push_notification(message)
+            else:
+                await self.push_unread_count(message)
 
     async def push_notification(self, message: NotificationMessage) -> None:
-        notification_id = message["notification"]["id"]
-        if notification_id <= self.last_sent_id:
-            return  # a resume already sent it
-        self.last_sent_id = notification_id
-        await self.send_json(message)
+        if self.delivered.first_time(message["notification"]["id"]):
+            await self.send_json(message)
 
     async def push_unread_count(self, message: UnreadCountMessage) -> None:
         await self.send_json(message)

@@ -154,7 +154,15 @@ def _daily_favorites(workbook: Workbook, delta: int) -> None:
     )
 
 
+def _require_published(workbook: Workbook) -> None:
+    if not workbook.is_published:
+        raise ValidationError(
+            "Only published workbooks can be favorited or discussed.", code="not_published"
+        )
+
+
 def favorite(user: User, workbook: Workbook) -> bool:
+    _require_published(workbook)
     check_rate(user, "favorite")
     with transaction.atomic():
         _, created = Favorite.objects.get_or_create(user=user, workbook=workbook)
@@ -195,6 +203,7 @@ def clean_comment_body(body: str) -> str:
 
 
 def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
+    _require_published(workbook)
     body = clean_comment_body(body)
     check_rate(author, "comment")
     with transaction.atomic():
@@ -285,6 +294,8 @@ def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> int | None:
     )
     if not batch:
         return None
+    from .tasks import push_notifications as push_task
+
     recipient_ids = [follower_id for _, follower_id in batch]
     with transaction.atomic():
         _lock_recipients(recipient_ids)
@@ -310,7 +321,7 @@ def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> int | None:
             .exclude(recipient_id__in=already)
             .values_list("pk", flat=True)
         )
-        transaction.on_commit(lambda: push.notifications(fresh))
+        transaction.on_commit(lambda: push_task.delay(fresh))
     return batch[-1][0] if len(batch) == FAN_OUT_BATCH else None
 
 

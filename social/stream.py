@@ -25,7 +25,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from .consumers import is_notification_id, missed_notifications, unread_count
+from .consumers import Delivered, is_notification_id, missed_notifications, unread_count
 from .push import user_group
 
 # A comment line this often keeps proxies and load balancers from closing an idle stream, and lets
@@ -126,16 +126,18 @@ async def events(user_id: int, after: int | None) -> AsyncIterator[str]:
     layer = get_channel_layer()
     group = user_group(user_id)
     channel = await layer.new_channel()
-    # Join before reading, so whatever commits while we read waits in the channel for us.
-    await layer.group_add(group, channel)
     receiving: asyncio.Future[dict[str, Any]] | None = None
     try:
-        last_sent = after or 0
+        # Join before reading, so whatever commits while we read waits in the channel for us.
+        await layer.group_add(group, channel)
+        delivered = Delivered()
         if after is not None:
+            through = after
             async with aclosing(missed_notifications(user_id, after)) as missed:
                 async for message in missed:
                     yield notification_event(message["notification"])
-                    last_sent = max(last_sent, message["notification"]["id"])
+                    through = message["notification"]["id"]
+            delivered.resumed(through)
         yield unread_count_event(await unread_count(user_id))
 
         # One receive stays pending across keepalives: cancelling a receive on every timeout (as
@@ -148,15 +150,13 @@ async def events(user_id: int, after: int | None) -> AsyncIterator[str]:
                 continue
             received = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))
-            message = received.get("message") or {}
-            if message.get("type") == "notification":
-                notification = message["notification"]
-                if notification["id"] <= last_sent:
-                    continue  # sent already, from the table
-                last_sent = notification["id"]
-                yield notification_event(notification)
-            elif message.get("type") == "unread_count":
-                yield unread_count_event(message["count"])
+            for message in received.get("messages") or []:
+                if message.get("type") == "notification":
+                    notification = message["notification"]
+                    if delivered.first_time(notification["id"]):
+                        yield notification_event(notification)
+                elif message.get("type") == "unread_count":
+                    yield unread_count_event(message["count"])
     finally:
         # The client went away (Django cancels the response) or the server is stopping.
         if receiving is not None:

@@ -188,7 +188,9 @@ def asgi_live_server(
     a database in a file (tests/settings.py gives SQLite's test database one), with the test settings
     as the environment makes them plus the Sigma stand-in: a test's `settings` fixture does not reach
     it. Its in-memory channel layer and cache are its own, so whatever should reach a socket is done
-    through the server, the browser acting as a member would.
+    through the server, the browser acting as a member would. (Nor can the test call a service that
+    pushes: Playwright's loop in the test's thread makes async_to_sync refuse. Factories and the ORM
+    are fine.)
     """
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite" and connection.is_in_memory_db():

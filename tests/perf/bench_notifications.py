@@ -100,8 +100,14 @@ async def connect_all(ws_base: str, user_ids: list[int], on_message) -> list:
         )
 
         async def read() -> None:
-            async for raw in socket:
-                on_message(user_id, json.loads(raw), time.perf_counter())
+            try:
+                async for raw in socket:
+                    message = json.loads(raw)
+                    if message.get("type") == "ping":  # the server closes silent sockets
+                        await socket.send(json.dumps({"type": "pong"}))
+                    on_message(user_id, message, time.perf_counter())
+            except websockets.ConnectionClosed:
+                pass  # the benchmark closing its sockets
 
         asyncio.get_running_loop().create_task(read())
         return socket
@@ -180,7 +186,8 @@ async def fan_out(http_base: str, ws_base: str, followers: int, connected: int) 
         if message.get("type") == "notification" and target.get("title") == marker:
             received.setdefault(user_id, at)
 
-    sockets = await connect_all(ws_base, fans[:connected], on_message)
+    # The last followers: their batch is stored and pushed last, so they show when all is done.
+    sockets = await connect_all(ws_base, fans[-connected:], on_message)
     await asyncio.sleep(1)
 
     def publish(user_id: int, title: str) -> float:
@@ -252,7 +259,7 @@ def main() -> None:
     try:
         with (
             serve("wsgi", 8710, env=env()) as http_base,
-            serve("asgi", 8711, workers=1, env=env()) as ws,
+            serve(os.environ.get("BENCH_WS_SERVER", "asgi"), 8711, workers=1, env=env()) as ws,
         ):
             ws_base = ws.replace("http://", "ws://")
             print(f"latency, {options.clients:,} clients, {options.samples} notifications:")

@@ -55,11 +55,37 @@ def serve(
         "wsgi": "sigma_playground.wsgi:application",
         "asgi": "sigma_playground.asgi:application",
     }
+    log = open(ROOT / "var" / f"bench-server-{port}.log", "w")  # noqa: SIM115 - closed with the server
+    if interface == "daphne":  # one process, for comparison with granian's ASGI interface
+        command = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            target["asgi"],
+        ]
+    else:
+        command = [
+            GRANIAN,
+            "--interface",
+            interface,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            target[interface],
+        ]
     server = subprocess.Popen(
-        [GRANIAN, "--interface", interface, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", target[interface]],
+        command,
         cwd=ROOT, env=env or production_env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -72,6 +98,7 @@ def serve(
         except subprocess.TimeoutExpired:  # ASGI workers may wait on idle keep-alive sockets
             server.kill()
             server.wait()
+        log.close()
 
 
 def wrk(url: str, seconds: int = 10, connections: int = 32) -> float:

@@ -4,6 +4,7 @@ handshake, and sockets and event streams on the ASGI application."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -130,10 +131,8 @@ class StreamClient:
 
     async def read_for(self, seconds: float) -> str:
         """Everything that arrives in the next `seconds`."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await self.read_until("\0never\0", timeout=seconds)
-        except TimeoutError:
-            pass
         return self.body
 
     async def hang_up(self, timeout: float = 5) -> None:

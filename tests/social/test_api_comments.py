@@ -9,6 +9,7 @@ from django.utils import timezone
 from social import services
 from social.api import views
 from social.models import Comment, Notification
+from workbooks.models import Workbook
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +45,12 @@ def comment(workbook, outsider):
 
 @pytest.fixture
 def draft_comment(draft, owner):
-    """The owner's note on their own draft."""
-    return services.add_comment(owner, draft, "Check the Q3 numbers.")
+    """A comment from when the draft was published (it has been unpublished since)."""
+    Workbook.objects.filter(pk=draft.pk).update(status="published", published_at=timezone.now())
+    draft.refresh_from_db()
+    comment = services.add_comment(owner, draft, "Check the Q3 numbers.")
+    Workbook.objects.filter(pk=draft.pk).update(status="draft")
+    return comment
 
 
 def test_the_routes_are_social_s_not_the_workbooks_router_s(comment):

@@ -1,6 +1,7 @@
 """GET /api/v1/feed/: what the members you follow did, newest first."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from social import services
 from tests.factories import UserFactory, WorkbookFactory
@@ -83,7 +84,8 @@ def test_a_follow_target_names_the_member_followed(outsider_client, ada, owner):
 def test_it_shows_publications_but_not_drafts(outsider_client, ada):
     published = WorkbookFactory(author=ada, title="Out now")
     draft = WorkbookFactory(author=ada, title="Not yet", status="draft")
-    services.add_comment(ada, draft, "A note on my draft.")
+    with pytest.raises(ValidationError):  # nor can anyone act on a draft
+        services.add_comment(ada, draft, "A note on my draft.")
 
     items = feed(outsider_client)
 

@@ -103,7 +103,7 @@ def test_an_authenticated_socket_receives_messages_sent_to_its_user_group(owner)
         communicator = await open_socket(owner)
         await get_channel_layer().group_send(
             user_group(owner.pk),
-            {"type": "push.message", "message": {"type": "unread_count", "count": 3}},
+            {"type": "push.message", "messages": [{"type": "unread_count", "count": 3}]},
         )
         received = await communicator.receive_json_from(timeout=2)
         await communicator.disconnect()
@@ -246,6 +246,29 @@ def test_a_live_copy_of_a_notification_the_resume_sent_is_dropped(owner, followe
     assert notification_ids(resumed) == [first, second]
     assert late == [{"type": "unread_count", "count": 2}]
     assert notification_ids(live) == [third]
+
+
+def test_live_notifications_arriving_out_of_id_order_are_each_sent_once(owner, follower):
+    """Two processes push two commits a moment apart: the later id may arrive first."""
+
+    def saved_without_push():
+        return Notification.objects.create(recipient=owner, actor=follower, verb=Verb.FOLLOWED).pk
+
+    async def run():
+        communicator = await open_socket(owner)
+        await communicator.send_json_to({"type": "resume", "after": 0})
+        await receive_all(communicator)
+        earlier = await database_sync_to_async(saved_without_push)()
+        later = await database_sync_to_async(saved_without_push)()
+        for pushed in [later, earlier, later, earlier]:
+            await database_sync_to_async(push.notifications)([pushed])
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return earlier, later, messages
+
+    earlier, later, messages = async_to_sync(run)()
+
+    assert notification_ids(messages) == [later, earlier]
 
 
 def test_a_resume_after_the_newest_id_sends_only_the_count(owner, follower):

@@ -35,6 +35,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30
+DAPHNE = [sys.executable, "-m", "daphne"]
 
 
 def free_port() -> int:
@@ -71,8 +72,7 @@ def server(django_db_setup, tmp_path_factory):
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["sigma_playground.asgi:application"],
+            [*DAPHNE, "-b", "127.0.0.1", "-p", str(port), "sigma_playground.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -85,7 +85,7 @@ def server(django_db_setup, tmp_path_factory):
             if process.poll() is not None:
                 pytest.fail(f"daphne exited with {process.returncode}:\n{log_path.read_text()}")
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:  # noqa: S310
                     if response.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -135,6 +135,14 @@ def notification_ids(messages: list[dict]) -> list[int]:
     return [m["notification"]["id"] for m in messages if m["type"] == "notification"]
 
 
+def notifications(messages: list[dict]) -> list[dict]:
+    return [m["notification"] for m in messages if m["type"] == "notification"]
+
+
+# social.push sends a notification and the count it changes at the same time, so over Redis either
+# may come first: these tests look for each, not at their order.
+
+
 def test_it_closes_an_anonymous_socket_with_4401(socket_url):
     with connect(socket_url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as closed:
         ws.recv(timeout=5)
@@ -165,8 +173,8 @@ def test_a_notification_committed_here_arrives_through_redis(socket_url, owner, 
         messages = receive_all(ws)
 
     assert notification_ids(messages) == [notification_id]
-    assert messages[0]["notification"]["actor"]["username"] == "follower"
-    assert messages[-1] == {"type": "unread_count", "count": 1}
+    assert notifications(messages)[0]["actor"]["username"] == "follower"
+    assert {"type": "unread_count", "count": 1} in messages
 
 
 def test_a_resume_after_a_gap_delivers_every_notification_once_in_order(
@@ -190,7 +198,7 @@ def test_a_resume_after_a_gap_delivers_every_notification_once_in_order(
         messages = receive_all(ws)
 
     assert notification_ids(messages) == missed
-    assert messages[-1] == {"type": "unread_count", "count": 6}
+    assert {"type": "unread_count", "count": 6} in messages  # pushed with the last one at least
 
 
 def read_events(response, until) -> list[dict[str, str]]:
@@ -212,14 +220,13 @@ def read_events(response, until) -> list[dict[str, str]]:
 
 def test_the_event_stream_replays_then_goes_live_through_redis(server, owner, follower):
     seen, missed = notify(owner, follower), notify(owner, follower)
-    request = urllib.request.Request(
-        f"{server}/api/v1/notifications/stream/?after={seen}", headers=bearer(owner)
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    url = f"{server}/api/v1/notifications/stream/?after={seen}"  # http://127.0.0.1, our server
+    request = urllib.request.Request(url, headers=bearer(owner))  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
         assert response.headers["Content-Type"] == "text/event-stream"
         events = read_events(response, until=lambda event: event.get("event") == "unread_count")
         live = notify(owner, follower)
         events += read_events(response, until=lambda event: event.get("event") == "notification")
 
     assert [int(e["id"]) for e in events if e.get("event") == "notification"] == [missed, live]
-    assert events[1] == {"event": "unread_count", "data": '{"count":2}'}
+    assert events[1] == {"event": "unread_count", "data": '{"count":2}'}  # the replay's own

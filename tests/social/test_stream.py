@@ -5,10 +5,12 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from accounts.tokens import issue_tokens
-from social import consumers, selectors, stream
+from social import consumers, push, selectors, stream
+from social.models import Notification, Verb
 from social.push import user_group
 from tests.factories import UserFactory
 from tests.social.realtime import (
@@ -190,6 +192,29 @@ def test_notifications_made_during_the_replay_arrive_once_in_order(owner, follow
     _, events = listen([bearer(access(owner)), last_event_id(0)], until=f"id: {missed[-1] + 3}\n")
 
     assert notification_events(events) == missed + made_meanwhile
+
+
+def test_live_events_arriving_out_of_id_order_are_each_sent_once(owner, follower):
+    """Two processes push two commits a moment apart: the later id may arrive first."""
+
+    def saved_without_push():
+        return Notification.objects.create(recipient=owner, actor=follower, verb=Verb.FOLLOWED).pk
+
+    async def run():
+        client = await StreamClient(STREAM_PATH, [bearer(access(owner))]).start()
+        await client.read_until("event: unread_count")
+        earlier = await database_sync_to_async(saved_without_push)()
+        later = await database_sync_to_async(saved_without_push)()
+        for pushed in [later, earlier, later, earlier]:
+            await database_sync_to_async(push.notifications)([pushed])
+        await client.read_until(f"id: {earlier}\n")
+        await client.read_for(0.3)
+        await client.hang_up()
+        return earlier, later, parse_events(client.body)
+
+    earlier, later, events = async_to_sync(run)()
+
+    assert notification_events(events) == [later, earlier]
 
 
 # --- Keeping the connection -----------------------------------------------------------------------
