@@ -1,7 +1,8 @@
-"""ASGI entry point: HTTP and websockets in development, only websockets (`/ws/`) in production.
+"""ASGI entry point: HTTP and websockets in development; in production only the long-lived
+connections: websockets (`/ws/`) and the notification event stream.
 
-Under ASGI, Django runs sync views on one shared thread per process, so production sends HTTP to the WSGI
-processes and only `/ws/` here (README, "Production").
+Under ASGI, Django runs sync views on one shared thread per process, so production sends every other
+request to the WSGI processes (README, "Production").
 """
 
 import os
