@@ -8,6 +8,8 @@ from django.core.validators import MinLengthValidator, RegexValidator, URLValida
 from django.db import models
 from django.db.models.functions import Lower
 
+from sigma_playground.models import MaintainedFieldsMixin
+
 USERNAME_MAX_LENGTH = 30
 username_validator = RegexValidator(
     regex=r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\Z",
@@ -24,7 +26,7 @@ class UserManager(DjangoUserManager):
         return self.get(username__lower=(username or "").lower())
 
 
-class User(AbstractUser):
+class User(MaintainedFieldsMixin, AbstractUser):
     """A member of the gallery. Usernames and emails are unique whatever their case."""
 
     username = models.CharField(
@@ -78,15 +80,6 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in self.MAINTAINED_FIELDS
-            ]
-        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return self.full_name

@@ -54,12 +54,13 @@ class OriginCheckMiddleware(BaseMiddleware):
 
 
 @database_sync_to_async
-def _user_for_access_token(raw_token: str):
+def user_for_access_token(raw_token: str):
+    """The active user an access JWT names, or None for a bad, expired or non-access token."""
     auth = JWTAuthentication()
     try:
         return auth.get_user(auth.get_validated_token(raw_token.encode()))
     except (InvalidToken, TokenError, AuthenticationFailed):
-        return AnonymousUser()
+        return None
 
 
 class BearerOrSessionAuthMiddleware(BaseMiddleware):
@@ -71,7 +72,7 @@ class BearerOrSessionAuthMiddleware(BaseMiddleware):
         if authorization is not None:
             kind, _, raw_token = authorization.partition(" ")
             if kind.lower() == "bearer" and raw_token.strip():
-                scope["user"] = await _user_for_access_token(raw_token.strip())
+                scope["user"] = await user_for_access_token(raw_token.strip()) or AnonymousUser()
             else:
                 scope["user"] = AnonymousUser()
         else:

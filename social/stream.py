@@ -16,14 +16,12 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from sigma_playground.websocket import user_for_access_token
 
 from .consumers import Delivered, is_notification_id, missed_notifications, unread_count
 from .push import user_group
@@ -62,15 +60,6 @@ def _error(status: int, detail: str, code: str) -> JsonResponse:
     return response
 
 
-@database_sync_to_async
-def _user_for_access_token(raw_token: str):
-    auth = JWTAuthentication()
-    try:
-        return auth.get_user(auth.get_validated_token(raw_token.encode()))
-    except (InvalidToken, TokenError, AuthenticationFailed):
-        return None
-
-
 class BadResumePoint(ValueError):
     pass
 
@@ -96,7 +85,7 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
         kind, _, raw_token = authorization.partition(" ")
         user = None
         if kind.lower() == "bearer" and raw_token.strip():
-            user = await _user_for_access_token(raw_token.strip())
+            user = await user_for_access_token(raw_token.strip())
         if user is None:
             return _error(401, "Given token not valid for any token type", "token_not_valid")
     else:

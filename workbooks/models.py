@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from sigma_playground.models import MaintainedFieldsMixin
+
 from .sigma import EmbedKind
 
 
@@ -48,7 +50,7 @@ class WorkbookQuerySet(models.QuerySet):
         return self.published()
 
 
-class Workbook(models.Model):
+class Workbook(MaintainedFieldsMixin, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -118,15 +120,6 @@ class Workbook(models.Model):
     MAINTAINED_FIELDS = frozenset(
         {"search_vector", "view_count", "favorite_count", "comment_count", "trending_score"}
     )
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in self.MAINTAINED_FIELDS
-            ]
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("workbooks:detail", args=[self.slug])
