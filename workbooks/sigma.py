@@ -1,4 +1,4 @@
-"""Sigma Computing URLs and signed embeds: the facts of /work/shared/SIGMA.md in one place.
+"""Sigma Computing URLs and signed embeds: the facts of Sigma's documentation in one place.
 
 Pure Python on purpose (no Django, no settings, no network): callers pass the allowed hosts and the embed
 credentials in, so every rule here is covered by table tests.
