@@ -107,6 +107,14 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.recipient_id}: {self.actor_id} {self.verb}"
 
+    @property
+    def shown_workbook(self) -> Workbook | None:
+        """The workbook, unless it has become a draft since and the recipient is not its author."""
+        workbook = self.workbook
+        if workbook is None or workbook.is_published or workbook.author_id == self.recipient_id:
+            return workbook
+        return None
+
 
 class Activity(models.Model):
     """What a member did, for the feeds of the people who follow them."""

@@ -26,7 +26,7 @@ def person(user) -> dict[str, Any] | None:
 
 
 def target(notification: Notification) -> dict[str, Any] | None:
-    workbook = notification.workbook
+    workbook = notification.shown_workbook
     if workbook is not None:
         return {
             "type": "workbook",

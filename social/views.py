@@ -88,7 +88,8 @@ def _ids(raw: list[str]) -> list[int]:
     ids = []
     for part in raw:
         part = part.strip()
-        if part.isdigit() and len(part) <= 18:  # bigger would not fit an id column
+        # isascii: "²".isdigit() is True, but int() refuses it.
+        if part.isascii() and part.isdigit() and len(part) <= 18:  # bigger would not fit an id
             ids.append(int(part))
     return ids[:MAX_IDS]
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -61,11 +63,11 @@ def explore(request: HttpRequest) -> HttpResponse:
         page = paginate(selectors.search(params), number, PAGE_SIZE)
         for workbook in page.items:
             workbook.snippet = selectors.snippet(workbook, query) if query else ""
-        rest = request.GET.copy()
-        rest.pop("page", None)
+        # Only what the fragment's key holds: the rendering is shared by everyone asking.
+        kept = {"q": query, "tag": params.tag, "sort": params.sort}
         context = {
             "query": query,
-            "query_string": rest.urlencode(),
+            "query_string": urlencode({name: value for name, value in kept.items() if value}),
             "params": params,
             "page": page,
             "sorts": SORT_CHOICES_SEARCH if query else SORT_CHOICES,
