@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from .models import User
 
@@ -22,6 +23,14 @@ def active_users() -> QuerySet[User]:
 def get_active_user(username: str) -> User:
     """The profile behind /u/<username>/; raises User.DoesNotExist."""
     return active_users().get(username__lower=username.lower())
+
+
+def active_user_or_404(username: str) -> User:
+    """The same for views: a missing or deactivated member is a 404 (pages and API alike)."""
+    try:
+        return get_active_user(username)
+    except User.DoesNotExist:
+        raise Http404("No such member.") from None
 
 
 def search_people(query: str, limit: int = 24) -> list[User]:

@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from sigma_playground.forms import render_form
+from sigma_playground.http import next_url
 
 from . import mfa, services
 from .forms import (
@@ -42,15 +42,6 @@ class InvalidFormIs400:
         return response
 
 
-def _next_url(request: HttpRequest) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("home")
-
-
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -66,8 +57,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, f"Welcome to Sigma Playground, {user.username}.")
-            return redirect(_next_url(request))
-    return render_form(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
+            return redirect(next_url(request, reverse("home")))
+    return render_form(
+        request, "accounts/signup.html", {"form": form, "next": next_url(request, reverse("home"))}
+    )
 
 
 def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
@@ -82,7 +75,7 @@ def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signin(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request, request.POST or None)
-    context = {"form": form, "next": _next_url(request)}
+    context = {"form": form, "next": next_url(request, reverse("home"))}
     if request.method == "POST":
         if form.is_valid() and form.user is not None:
             if form.needs_second_factor:

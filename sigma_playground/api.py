@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -14,6 +17,12 @@ from .paging import page_number, paginate
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with a machine-readable `code` next to every `detail`."""
+    # Django's own 404 and 403 (from shared helpers such as accounts.selectors.active_user_or_404)
+    # as DRF's, so they get their code too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args[:1])
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args[:1])
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

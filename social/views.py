@@ -13,13 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
-from accounts.models import User
 from sigma_playground.forms import render_form
+from sigma_playground.http import next_url, safe_url
 from sigma_playground.paging import page_number, paginate
 from workbooks.models import Workbook
 
@@ -33,13 +32,6 @@ MAX_IDS = 100  # workbooks whose favorite state one request may ask for
 
 
 # --- Helpers ---------------------------------------------------------------------------------------
-
-
-def _member(username: str) -> User:
-    try:
-        return accounts_selectors.get_active_user(username)
-    except User.DoesNotExist:
-        raise Http404("No such member.") from None
 
 
 def _published(slug: str) -> Workbook:
@@ -60,19 +52,6 @@ def _comment(request: HttpRequest, pk: int) -> Comment:
         )
     except Comment.DoesNotExist:
         raise Http404("No such comment.") from None
-
-
-def _safe_url(request: HttpRequest, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return None
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """Where to go after an action: `next` if it stays on this site, else `default`."""
-    return _safe_url(request, request.POST.get("next") or request.GET.get("next")) or default
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -132,11 +111,11 @@ def _rate_limited(request: HttpRequest, error: services.RateLimited, back: str) 
 def follow(request: HttpRequest, username: str) -> HttpResponse:
     """POST `follow=1` follows, `follow=0` unfollows, no value toggles. A GET (after signing in from
     "Sign in to follow") goes to the profile, where the button is."""
-    person = _member(username)
+    person = accounts_selectors.active_user_or_404(username)
     profile = reverse("workbooks:author", args=[person.username])
     if request.method == "GET":
         return redirect(profile)
-    back = _next_url(request, profile)
+    back = next_url(request, profile)
     want = _wanted(request.POST.get("follow"))
     if want is None:
         want = not selectors.is_following(request.user, person)
@@ -160,7 +139,7 @@ def follow(request: HttpRequest, username: str) -> HttpResponse:
 
 
 def _people(request: HttpRequest, username: str, which: str) -> HttpResponse:
-    person = _member(username)
+    person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect(f"social:{which}", username=person.username, permanent=True)
     people = (
@@ -196,11 +175,11 @@ def favorite(request: HttpRequest, slug: str) -> HttpResponse:
     page = workbook.get_absolute_url()
     if request.method == "GET":
         # Back to the listing the card was on; without `next`, the Referer of this very GET.
-        back = _next_url(request, "") or _safe_url(request, request.headers.get("Referer")) or page
+        back = next_url(request, "") or safe_url(request, request.headers.get("Referer")) or page
         favorited = bool(selectors.favorited_ids(request.user, [workbook.pk]))
         context = {"workbook": workbook, "favorited": favorited, "next": back}
         return render(request, "social/favorite_confirm.html", context)
-    back = _next_url(request, page)
+    back = next_url(request, page)
     want = _wanted(request.POST.get("favorite"))
     if want is None:
         want = not selectors.favorited_ids(request.user, [workbook.pk])
@@ -233,7 +212,7 @@ def favorited(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def favorites(request: HttpRequest, username: str) -> HttpResponse:
-    person = _member(username)
+    person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("social:favorites", username=person.username, permanent=True)
     page = paginate(
@@ -326,7 +305,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @login_required
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """`all=1` marks every notification read; `id` (repeatable) marks those."""
-    back = _next_url(request, reverse("social:notifications"))
+    back = next_url(request, reverse("social:notifications"))
     if request.POST.get("all"):
         services.mark_read(request.user)
         messages.success(request, "All your notifications are marked read.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -62,10 +61,7 @@ class TagFeed(LatestWorkbooksFeed):
 
 class AuthorFeed(LatestWorkbooksFeed):
     def get_object(self, request, username: str) -> User:
-        try:
-            return accounts_selectors.get_active_user(username)
-        except User.DoesNotExist:
-            raise Http404 from None
+        return accounts_selectors.active_user_or_404(username)
 
     def title(self, person: User) -> str:
         return f"Sigma Playground: workbooks by {person.display_name}"

@@ -13,7 +13,6 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors as accounts_selectors
-from accounts.models import User
 from sigma_playground.forms import render_form
 from sigma_playground.paging import page_number, paginate
 
@@ -175,10 +174,7 @@ def tag(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def author(request: HttpRequest, username: str) -> HttpResponse:
-    try:
-        person = accounts_selectors.get_active_user(username)
-    except User.DoesNotExist:
-        raise Http404("No such member.") from None
+    person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("workbooks:author", username=person.username, permanent=True)
     page = paginate(selectors.by_author(person), page_number(request.GET.get("page")), PAGE_SIZE)

@@ -99,10 +99,7 @@ class MemberView(generics.GenericAPIView):
     """Views under /users/{username}/."""
 
     def get_member(self) -> User:
-        try:
-            return accounts_selectors.get_active_user(self.kwargs["username"])
-        except User.DoesNotExist:
-            raise exceptions.NotFound("No such member.") from None
+        return accounts_selectors.active_user_or_404(self.kwargs["username"])
 
 
 @extend_schema(

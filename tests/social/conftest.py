@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import StaffFactory, UserFactory, WorkbookFactory
+from tests.social.realtime import use_in_memory_layer
 
 
 def client_for(user) -> APIClient:
@@ -72,3 +73,10 @@ def rate_limits(settings):
     """Two of each social action per member per minute."""
     settings.SOCIAL_RATE_LIMITS = {"follow": 2, "favorite": 2, "comment": 2}
     return settings.SOCIAL_RATE_LIMITS
+
+
+@pytest.fixture
+def in_memory_layer(settings):
+    """The in-memory channel layer, whatever REDIS_URL says: the socket and stream tests drive the ASGI
+    app in this process."""
+    use_in_memory_layer(settings)

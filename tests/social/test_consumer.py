@@ -30,17 +30,11 @@ from tests.social.realtime import (
     notify,
     open_socket,
     receive_all,
-    use_in_memory_layer,
 )
 
 # Channels closes the thread's connection around each database call, which would end the test's
 # wrapping transaction on PostgreSQL: these tests commit for real and flush afterwards.
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _in_memory_layer(settings):
-    use_in_memory_layer(settings)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
 
 @pytest.fixture

@@ -21,15 +21,9 @@ from tests.social.realtime import (
     bearer,
     notify,
     parse_events,
-    use_in_memory_layer,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _in_memory_layer(settings):
-    use_in_memory_layer(settings)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
 
 @pytest.fixture
