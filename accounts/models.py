@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -8,6 +9,7 @@ from django.core.validators import MinLengthValidator, RegexValidator, URLValida
 from django.db import models
 from django.db.models.functions import Lower
 
+from media.storage import Picture
 from sigma_playground.models import MaintainedFieldsMixin
 
 USERNAME_MAX_LENGTH = 30
@@ -64,6 +66,9 @@ class User(MaintainedFieldsMixin, AbstractUser):
     following_count = models.PositiveIntegerField(default=0, editable=False)
     favorite_count = models.PositiveIntegerField(default=0, editable=False)
 
+    # The picture in use (media.storage.Picture), written only by media.services.
+    avatar = models.JSONField(null=True, blank=True, editable=False)
+
     objects = UserManager()
 
     REQUIRED_FIELDS = ["email"]
@@ -76,7 +81,7 @@ class User(MaintainedFieldsMixin, AbstractUser):
         ordering = ["username"]
 
     # Kept by social.services with database-side arithmetic; a full save must not write old values.
-    MAINTAINED_FIELDS = frozenset({"follower_count", "following_count", "favorite_count"})
+    MAINTAINED_FIELDS = frozenset({"follower_count", "following_count", "favorite_count", "avatar"})
 
     def __str__(self) -> str:
         return self.username
@@ -93,8 +98,12 @@ class User(MaintainedFieldsMixin, AbstractUser):
 
     @property
     def hue(self) -> int:
-        """One of eight colours for the generated avatar, stable per member."""
-        return (self.pk or 0) % 8
+        """One of eight colours for the generated avatar, from the username, so it never changes."""
+        return zlib.crc32(self.username.lower().encode()) % 8
+
+    @property
+    def picture(self) -> Picture | None:
+        return Picture.from_ref(self.avatar)
 
 
 class RecoveryCode(models.Model):

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "media.uploads.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -191,6 +192,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
     "refresh-trending": {"task": "workbooks.tasks.refresh_trending", "schedule": 600},
+    "remove-orphan-media": {"task": "media.tasks.remove_orphans", "schedule": 3600},
 }
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -320,10 +322,59 @@ SEARCH_CONFIG = "english"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Originals as uploaded, kept only until their variants are made; never served.
+MEDIA_UPLOAD_ROOT = Path(env.str("MEDIA_UPLOAD_ROOT", default=str(VAR_DIR / "uploads")))
+# Public media (the variants) from a CDN: its base URL, e.g. https://cdn.example.com/media/.
+MEDIA_CDN_URL = env.str("MEDIA_CDN_URL")
+if MEDIA_CDN_URL and not (MEDIA_CDN_URL.startswith("https://") and MEDIA_CDN_URL.endswith("/")):
+    raise ImproperlyConfigured("MEDIA_CDN_URL must be an https:// URL ending with a slash.")
+MEDIA_URL = MEDIA_CDN_URL or env.str("MEDIA_URL", default="/media/")
+MEDIA_MAX_UPLOAD_MB = env.int("MEDIA_MAX_UPLOAD_MB", default=10, minimum=1)
+MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_MEGAPIXELS", default=40, minimum=1) * 1_000_000
+# An upload body over the limit is refused from its Content-Length before it is read (media.uploads);
+# the handler below stops any single file that still grows past it.
+FILE_UPLOAD_HANDLERS = [
+    "media.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Optional virus scan of every upload by ClamAV: clamd's unix socket path, or host:port.
+CLAMD_ADDRESS = env.str("CLAMD_ADDRESS")
+if CLAMD_ADDRESS and not (CLAMD_ADDRESS.startswith("/") or ":" in CLAMD_ADDRESS):
+    raise ImproperlyConfigured("CLAMD_ADDRESS must be a unix socket path or host:port.")
+CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30, minimum=1)
+
+# S3-compatible object storage (AWS, MinIO, R2...) for media when a bucket is named.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME") or None
+AWS_S3_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID") or None
+AWS_S3_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY") or None
+if AWS_STORAGE_BUCKET_NAME:
+    _s3 = {"BACKEND": "storages.backends.s3.S3Storage"}
+    MEDIA_STORAGE = {
+        **_s3,
+        "OPTIONS": {
+            "location": "media",
+            # Variant names are content hashes: a name never changes meaning, so caches keep it.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+            "querystring_auth": False,
+            "file_overwrite": True,
+            **(
+                {"custom_domain": MEDIA_CDN_URL.removeprefix("https://").rstrip("/")}
+                if MEDIA_CDN_URL
+                else {}
+            ),
+        },
+    }
+    UPLOAD_STORAGE = {**_s3, "OPTIONS": {"location": "uploads", "default_acl": "private"}}
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    UPLOAD_STORAGE = {"BACKEND": "media.storage.UploadFileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
+    "uploads": UPLOAD_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -6,6 +6,8 @@ from typing import Any, Literal, TypedDict
 
 from django.urls import reverse
 
+from media.api.fields import picture_urls
+
 from .models import Notification
 
 
@@ -22,7 +24,13 @@ class UnreadCountMessage(TypedDict):
 def person(user) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"username": user.username, "full_name": user.full_name, "avatar": None}
+    # Paths relative to the site unless media has its own origin: the socket has no request to
+    # build absolute URLs from.
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "avatar": picture_urls(user.picture),
+    }
 
 
 def target(notification: Notification) -> dict[str, Any] | None:

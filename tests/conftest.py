@@ -62,6 +62,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_UPLOAD_ROOT = tmp_path / "uploads"
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from media.templatetags.media_tags import picture
 from sigma_playground.forms import https_url_fields
 
 from . import services
@@ -56,7 +57,6 @@ class WorkbookAdminForm(forms.ModelForm):
             "embed_url",
             "description",
             "tags",
-            "thumbnail",
         ]
 
     def clean_embed_url(self) -> str:
@@ -77,15 +77,20 @@ class WorkbookAdmin(admin.ModelAdmin):
     autocomplete_fields = ["author", "tags"]
     readonly_fields = [
         "slug", "embed_kind", "created_at", "updated_at", "view_count",
-        "favorite_count", "comment_count", "trending_score",
+        "favorite_count", "comment_count", "trending_score", "thumbnail_preview",
     ]  # fmt: skip
     fields = [
         "title", "author", "status", "published_at", "embed_url", "description", "tags",
-        "thumbnail", *readonly_fields,
+        *readonly_fields,
     ]  # fmt: skip
     inlines = [FeaturedInline]
     actions = ["feature", "unfeature", "unpublish"]
     date_hierarchy = "published_at"
+
+    @admin.display(description="Thumbnail")
+    def thumbnail_preview(self, obj: Workbook) -> str:
+        # Authors upload thumbnails on the edit page; the admin shows the one in use.
+        return picture(obj.picture, "small", alt="") or "None (a generated placeholder is shown)"
 
     def save_model(self, request, obj, form, change) -> None:
         # Through the service, so the description is rendered and the URL parsed as everywhere else.

@@ -7,11 +7,11 @@ import random
 from datetime import timedelta
 from io import BytesIO
 
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import User
+from media import services as media_services
 
 from . import services
 from .models import DailyActivity, Featured, Workbook
@@ -137,23 +137,28 @@ def _hsl(hue: int, saturation: float, lightness: float) -> tuple[int, int, int]:
 def ensure_demo_workbooks(users: dict[str, User], curator: User) -> int:
     created = 0
     for index, (author, title, embed_id, tags, description) in enumerate(DEMO_WORKBOOKS):
-        if Workbook.objects.filter(author=users[author], title=title).exists():
-            continue
-        workbook = services.create_workbook(
-            users[author],
-            title=title,
-            description=description,
-            embed_url=EMBED + embed_id,
-            tags=tags,
-            status=Workbook.Status.PUBLISHED,
-        )
-        Workbook.objects.filter(pk=workbook.pk).update(
-            published_at=timezone.now() - timedelta(days=len(DEMO_WORKBOOKS) - index)
-        )
-        workbook.thumbnail.save(
-            f"demo-{workbook.slug}.png", ContentFile(thumbnail_png(title, index + 1))
-        )
-        created += 1
+        workbook = Workbook.objects.filter(author=users[author], title=title).first()
+        if workbook is None:
+            workbook = services.create_workbook(
+                users[author],
+                title=title,
+                description=description,
+                embed_url=EMBED + embed_id,
+                tags=tags,
+                status=Workbook.Status.PUBLISHED,
+            )
+            Workbook.objects.filter(pk=workbook.pk).update(
+                published_at=timezone.now() - timedelta(days=len(DEMO_WORKBOOKS) - index)
+            )
+            created += 1
+        if not workbook.thumbnail and not workbook.images.exists():
+            # Through the same path as an author's upload: checked, then made into variants.
+            media_services.accept_upload(
+                owner=workbook.author,
+                kind="thumbnail",
+                workbook=workbook,
+                file=BytesIO(thumbnail_png(title, index + 1)),
+            )
     if created:
         _demo_activity()
         picks = Workbook.objects.filter(title__in=[w[1] for w in DEMO_WORKBOOKS[:4]]).order_by("pk")

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from media.storage import Picture
 from sigma_playground.models import MaintainedFieldsMixin
 
 from .sigma import EmbedKind
@@ -75,7 +76,8 @@ class Workbook(MaintainedFieldsMixin, models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     tags = models.ManyToManyField(Tag, related_name="workbooks", blank=True)
-    thumbnail = models.ImageField(upload_to="thumbnails/", blank=True)
+    # The picture in use (media.storage.Picture), written only by media.services.
+    thumbnail = models.JSONField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -118,7 +120,14 @@ class Workbook(MaintainedFieldsMixin, models.Model):
     # Written only by database-side updates (services): saving an instance loaded before they changed
     # must not put old values back.
     MAINTAINED_FIELDS = frozenset(
-        {"search_vector", "view_count", "favorite_count", "comment_count", "trending_score"}
+        {
+            "search_vector",
+            "view_count",
+            "favorite_count",
+            "comment_count",
+            "trending_score",
+            "thumbnail",
+        }
     )
 
     def get_absolute_url(self) -> str:
@@ -137,6 +146,10 @@ class Workbook(MaintainedFieldsMixin, models.Model):
         return self.author_id == user.pk or (
             user.is_staff and user.has_perm(f"workbooks.{action}_workbook")
         )
+
+    @property
+    def picture(self) -> Picture | None:
+        return Picture.from_ref(self.thumbnail)
 
     @property
     def placeholder_variant(self) -> int:

@@ -4,6 +4,8 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from media.api.fields import PictureField
+
 from .. import selectors
 from ..models import User
 
@@ -73,7 +75,7 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    avatar = serializers.SerializerMethodField()
+    avatar = PictureField()
 
     class Meta:
         model = User
@@ -84,10 +86,6 @@ class MeSerializer(serializers.ModelSerializer):
         # DRF swaps the model's URLValidator (http and https only) for its own, which allows ftp.
         User._meta.get_field("website").run_validators(value)
         return value
-
-    def get_avatar(self, user: User) -> dict[str, str] | None:
-        # Filled in by image uploads: {thumb, small, medium} URLs once an avatar is processed.
-        return None
 
 
 class MfaSetupSerializer(serializers.Serializer):

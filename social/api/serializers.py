@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from media.api.fields import PICTURE_SCHEMA
 from workbooks.api.serializers import AuthorSerializer
 
 from .. import payloads, services
@@ -58,7 +59,7 @@ MEMBER_TARGET = {
         "type": {"type": "string", "enum": ["user"]},
         "username": {"type": "string"},
         "full_name": {"type": "string"},
-        "avatar": {"type": "object", "nullable": True},
+        "avatar": PICTURE_SCHEMA,
     },
 }
 NOTIFICATION_TARGET = {

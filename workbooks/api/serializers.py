@@ -1,24 +1,21 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from media.api.fields import PictureField
 
 from .. import services
 from ..models import Tag, Workbook
 
 
 class AuthorSerializer(serializers.ModelSerializer):
-    avatar = serializers.SerializerMethodField()
+    avatar = PictureField()
 
     class Meta:
         model = User
         fields = ["username", "full_name", "avatar"]
-
-    def get_avatar(self, user: User) -> dict[str, str] | None:
-        return None  # {thumb, small, medium} URLs once avatars are uploaded
 
 
 def _django_errors(error: DjangoValidationError) -> serializers.ValidationError:
@@ -39,7 +36,7 @@ class WorkbookSerializer(serializers.ModelSerializer):
     embed_url = serializers.CharField(max_length=4096)
     status = serializers.ChoiceField(choices=Workbook.Status.choices, default=Workbook.Status.DRAFT)
     is_favorited = serializers.SerializerMethodField()
-    thumbnail = serializers.SerializerMethodField()
+    thumbnail = PictureField()
 
     class Meta:
         model = Workbook
@@ -60,14 +57,6 @@ class WorkbookSerializer(serializers.ModelSerializer):
 
     def get_is_favorited(self, workbook: Workbook) -> bool:
         return bool(getattr(workbook, "is_favorited", False))
-
-    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
-    def get_thumbnail(self, workbook: Workbook) -> str | None:
-        if not workbook.thumbnail:
-            return None
-        request = self.context.get("request")
-        url = workbook.thumbnail.url
-        return request.build_absolute_uri(url) if request else url
 
     def validate_embed_url(self, value: str) -> str:
         try:

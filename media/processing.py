@@ -1,0 +1,129 @@
+"""Turning an accepted upload into the variants the site shows. Pure functions: bytes in, bytes out.
+
+Every variant is decoded from the source and encoded anew, so nothing of the uploaded bytes survives:
+metadata (GPS above all) is dropped, and anything appended to the file (HTML, a script) is simply never
+read. The EXIF orientation is applied first, so a portrait photo stays upright without its metadata.
+
+Speed and memory come from not decoding more than the largest variant needs: a JPEG is decoded at
+1/2, 1/4 or 1/8 scale by libjpeg itself (Pillow's draft mode), and each smaller variant is resized from
+the one above it rather than from the source. `tests/perf/bench_images.py` measures the difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps
+
+from .validation import ALLOWED_FORMATS
+
+# Bump when the output for the same source changes, so new variants get new names.
+PIPELINE_VERSION = b"v1"
+
+THUMB = 150  # square crop
+SMALL = 300  # long side
+MEDIUM = 600  # long side
+VARIANTS = ("thumb", "small", "medium")
+
+WEBP_QUALITY = 80
+JPEG_QUALITY = 82
+
+
+@dataclass
+class Rendered:
+    """The variants of one source: `files` maps a name suffix ("thumb.webp") to its bytes."""
+
+    content_hash: str
+    fallback: str  # "jpg", or "png" where the picture has transparency
+    width: int  # the source, upright
+    height: int
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(PIPELINE_VERSION + data).hexdigest()[:40]
+
+
+def render(data: bytes) -> Rendered:
+    """Make the thumb, small and medium variants of an image already accepted by validation.inspect.
+
+    Raises OSError or ValueError (Pillow's) when the picture cannot be decoded after all.
+    """
+    with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as source:
+        full_size = source.size
+        if source.format == "JPEG":
+            # Ask libjpeg for the smallest scale that still covers the medium variant.
+            scale = MEDIUM / max(source.size)
+            if scale < 1:
+                source.draft("RGB", (round(source.width * scale), round(source.height * scale)))
+        source.seek(0)  # GIF and animated WebP: the first frame only
+        source.load()
+        orientation = source.getexif().get(0x0112, 1)
+        upright = ImageOps.exif_transpose(source) if orientation != 1 else source
+        width, height = _upright_size(full_size, orientation)
+        picture = _normalise_mode(upright)
+
+    has_alpha = picture.mode == "RGBA"
+    base = _fit_long_side(picture, MEDIUM)
+    small = _fit_long_side(base, SMALL)
+    # The square crop comes from the smallest variant whose short side still covers it.
+    crop_from = small if min(small.size) >= THUMB else base
+    thumb = ImageOps.fit(crop_from, (THUMB, THUMB), Image.Resampling.LANCZOS)
+
+    rendered = Rendered(
+        content_hash=content_hash(data),
+        fallback="png" if has_alpha else "jpg",
+        width=width,
+        height=height,
+    )
+    for name, variant in (("thumb", thumb), ("small", small), ("medium", base)):
+        rendered.sizes[name] = variant.size
+        rendered.files[f"{name}.webp"] = _encode(variant, "WEBP")
+        rendered.files[f"{name}.{rendered.fallback}"] = _encode(
+            variant, "PNG" if has_alpha else "JPEG"
+        )
+    return rendered
+
+
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when the picture has any transparency; CMYK, 16-bit and palettes converted."""
+    if image.mode == "RGBA" or image.mode == "LA" or "transparency" in image.info:
+        converted = image.convert("RGBA")
+        # Fully opaque after all: JPEG is smaller.
+        if converted.getchannel("A").getextrema() == (255, 255):
+            return converted.convert("RGB")
+        return converted
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return image.point(lambda value: value / 256).convert("RGB")
+    return image.convert("RGB")
+
+
+def _fit_long_side(image: Image.Image, long_side: int) -> Image.Image:
+    if max(image.size) <= long_side:
+        return image
+    scale = long_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _encode(image: Image.Image, format: str) -> bytes:
+    # Pillow copies `info` (EXIF, XMP, ICC, comments) from image to image through resizes, and some
+    # encoders write it back out: the variants carry none of it.
+    image.info = {}
+    out = io.BytesIO()
+    if format == "WEBP":
+        image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+    elif format == "JPEG":
+        image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        image.save(out, "PNG", optimize=True)
+    return out.getvalue()

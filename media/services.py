@@ -1,0 +1,339 @@
+"""Writes for images: accept an upload, make its variants, put them in use, remove what nothing uses.
+
+One function per action, used by the pages, the API and the tasks alike.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import timedelta
+from typing import IO
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from accounts.models import User
+from workbooks import cache as gallery_cache
+from workbooks.models import Workbook
+
+from . import clamd, processing, validation
+from .models import Image
+from .storage import FOLDERS, UPLOADS_FOLDER, public_storage, upload_storage, variant_key
+from .validation import ImageRejected, ImageTooLarge, UnsupportedImage
+
+logger = logging.getLogger(__name__)
+
+ORPHAN_AGE = timedelta(days=1)
+DIRECT_UPLOAD_EXPIRES = 15 * 60  # seconds a presigned POST stays valid
+
+
+class DirectUploadsUnavailable(Exception):
+    """Direct-to-storage uploads need S3-compatible storage."""
+
+
+# --- Accepting -------------------------------------------------------------------------------------
+
+
+def accept_upload(
+    *, owner: User, kind: str, file: IO[bytes], size: int | None = None, workbook=None
+) -> Image:
+    """Check an uploaded file and queue its processing; raises ImageRejected with a message to show."""
+    info = validation.inspect(file, size)
+    image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.PROCESSING)
+    image.source = upload_storage().save(
+        f"{UPLOADS_FOLDER}/{image.id.hex}.{info.extension}", File(file)
+    )
+    image.save()
+    _queue_processing(image)
+    return image
+
+
+def _queue_processing(image: Image) -> None:
+    from .tasks import process_image
+
+    image_id = str(image.id)
+    transaction.on_commit(lambda: process_image.delay(image_id))
+
+
+# --- Processing ------------------------------------------------------------------------------------
+
+
+def process(image_id: str) -> None:
+    """Make the variants of an image and put it in use. Safe to run twice, or for a deleted image.
+
+    Storage and scanner errors propagate, for the task to retry; a picture that cannot be used is
+    marked failed with a message for its owner.
+    """
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None or image.status != Image.Status.PROCESSING:
+        return
+    source = upload_storage()
+    if not source.exists(image.source):
+        fail(image, "The uploaded file is gone. Upload it again.")
+        return
+    with source.open(image.source, "rb") as handle:
+        data = handle.read()
+
+    if settings.CLAMD_ADDRESS:
+        try:
+            clamd.scan(data, address=settings.CLAMD_ADDRESS, timeout=settings.CLAMD_TIMEOUT)
+        except clamd.VirusFound as found:
+            logger.warning("Image %s refused by the virus scanner: %s", image.pk, found.signature)
+            fail(image, "The file was refused by the virus scanner.")
+            return
+
+    try:
+        validation.inspect(io.BytesIO(data), len(data))
+        rendered = processing.render(data)
+    except ImageRejected as rejected:
+        fail(image, rejected.message)
+        return
+    except (OSError, ValueError, SyntaxError, EOFError, PILImage.DecompressionBombError):
+        fail(image, "The picture is damaged or incomplete. Try saving it again and re-uploading.")
+        return
+
+    _store_variants(variant_key(image.kind, rendered.content_hash), rendered.files)
+    _put_in_use(image, rendered)
+
+
+def _store_variants(key: str, files: dict[str, bytes]) -> None:
+    storage = public_storage()
+    for suffix, content in files.items():
+        name = f"{key}-{suffix}"
+        if storage.exists(name):  # the same content, already stored by an earlier run or upload
+            continue
+        saved = storage.save(name, ContentFile(content))
+        if saved != name:  # another worker stored the same file a moment ago; keep theirs
+            storage.delete(saved)
+
+
+def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
+    with transaction.atomic():
+        _lock_owner_row(image)
+        image = Image.objects.select_for_update().filter(pk=image.pk).first()
+        if image is None or image.status != Image.Status.PROCESSING:
+            return
+        current = _in_use(image).first()
+        image.content_hash = rendered.content_hash
+        image.fallback = rendered.fallback
+        image.width, image.height = rendered.width, rendered.height
+        image.sizes = {name: list(size) for name, size in rendered.sizes.items()}
+        image.processed_at = timezone.now()
+        source_name, image.source = image.source, ""
+        if current is not None and current.created_at > image.created_at:
+            # A newer upload finished first and stays; this one is done with.
+            image.delete()
+            transaction.on_commit(lambda: _discard_later(image.kind, image.content_hash))
+        else:
+            if current is not None:
+                current.delete()
+                transaction.on_commit(lambda: _discard_later(current.kind, current.content_hash))
+            image.status = Image.Status.READY
+            image.save()
+            _set_ref(image, image.ref())
+        transaction.on_commit(lambda: _delete_source(source_name))
+
+
+def fail(image: Image, message: str) -> None:
+    Image.objects.filter(pk=image.pk).update(
+        status=Image.Status.FAILED, error=message[:300], processed_at=timezone.now(), source=""
+    )
+    source_name = image.source
+    transaction.on_commit(lambda: _delete_source(source_name))
+
+
+def _lock_owner_row(image: Image) -> None:
+    if image.kind == Image.Kind.AVATAR:
+        list(User.objects.select_for_update().filter(pk=image.owner_id).values_list("pk"))
+    else:
+        list(Workbook.objects.select_for_update().filter(pk=image.workbook_id).values_list("pk"))
+
+
+def _in_use(image: Image):
+    ready = Image.objects.filter(kind=image.kind, status=Image.Status.READY)
+    if image.kind == Image.Kind.AVATAR:
+        return ready.filter(owner_id=image.owner_id)
+    return ready.filter(workbook_id=image.workbook_id)
+
+
+def _set_ref(image: Image, ref: dict | None) -> None:
+    if image.kind == Image.Kind.AVATAR:
+        User.objects.filter(pk=image.owner_id).update(avatar=ref)
+    else:
+        Workbook.objects.filter(pk=image.workbook_id).update(thumbnail=ref)
+    # Cached gallery pages show avatars and thumbnails.
+    gallery_cache.gallery_changed()
+
+
+# --- Removing ----------------------------------------------------------------------------------------
+
+
+def remove_avatar(user: User) -> None:
+    _remove(Image.objects.filter(kind=Image.Kind.AVATAR, owner=user), user=user)
+
+
+def remove_thumbnail(workbook: Workbook) -> None:
+    _remove(Image.objects.filter(kind=Image.Kind.THUMBNAIL, workbook=workbook), workbook=workbook)
+
+
+def _remove(images, *, user: User | None = None, workbook: Workbook | None = None) -> None:
+    with transaction.atomic():
+        if user is not None:
+            User.objects.filter(pk=user.pk).update(avatar=None)
+            user.avatar = None
+        else:
+            Workbook.objects.filter(pk=workbook.pk).update(thumbnail=None)
+            workbook.thumbnail = None
+        for image in images.select_for_update():
+            image.delete()
+            kind, content_hash, source = image.kind, image.content_hash, image.source
+            if content_hash:
+                transaction.on_commit(lambda k=kind, h=content_hash: _discard_later(k, h))
+            if source:
+                transaction.on_commit(lambda s=source: _delete_source(s))
+        gallery_cache.gallery_changed()
+
+
+def _discard_later(kind: str, content_hash: str) -> None:
+    from .tasks import discard_variants
+
+    discard_variants.delay(kind, content_hash)
+
+
+def discard_variants(kind: str, content_hash: str) -> None:
+    """Delete the files of a picture no longer in use, unless another image has the same content."""
+    if not content_hash:
+        return
+    if Image.objects.filter(
+        kind=kind,
+        content_hash=content_hash,
+        status__in=[Image.Status.READY, Image.Status.PROCESSING],
+    ).exists():
+        return
+    storage = public_storage()
+    key = variant_key(kind, content_hash)
+    for variant in processing.VARIANTS:
+        for ext in ("webp", "jpg", "png"):
+            storage.delete(f"{key}-{variant}.{ext}")
+
+
+def _delete_source(name: str) -> None:
+    if name:
+        try:
+            upload_storage().delete(name)
+        except Exception:  # the periodic cleanup removes it later
+            logger.warning("Could not delete the original %s", name, exc_info=True)
+
+
+def remove_orphans(now=None) -> dict[str, int]:
+    """Remove what nothing refers to and is older than a day: unfinished images, their originals, and
+    variant files no image owns. Returns counts, for the log."""
+    now = now or timezone.now()
+    cutoff = now - ORPHAN_AGE
+    removed = {"images": 0, "originals": 0, "variants": 0}
+
+    stale = Image.objects.filter(
+        status__in=[Image.Status.UPLOADING, Image.Status.PROCESSING, Image.Status.FAILED],
+        created_at__lt=cutoff,
+    )
+    for image in stale.iterator():
+        _delete_source(image.source)
+        removed["images"] += Image.objects.filter(pk=image.pk).delete()[0]
+
+    uploads = upload_storage()
+    known_sources = set(
+        Image.objects.exclude(source="").values_list("source", flat=True).iterator()
+    )
+    for name in _list(uploads, UPLOADS_FOLDER):
+        if name not in known_sources and uploads.get_modified_time(name) < cutoff:
+            uploads.delete(name)
+            removed["originals"] += 1
+
+    public = public_storage()
+    for kind, folder in FOLDERS.items():
+        names = _list(public, folder)
+        hashes = {name.rsplit("/", 1)[-1].split("-", 1)[0] for name in names}
+        in_use = set(
+            Image.objects.filter(kind=kind, content_hash__in=hashes)
+            .exclude(status=Image.Status.FAILED)
+            .values_list("content_hash", flat=True)
+        )
+        for name in names:
+            content_hash = name.rsplit("/", 1)[-1].split("-", 1)[0]
+            if content_hash not in in_use and public.get_modified_time(name) < cutoff:
+                public.delete(name)
+                removed["variants"] += 1
+    return removed
+
+
+def _list(storage, folder: str) -> list[str]:
+    try:
+        _dirs, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return [f"{folder}/{name}" for name in files]
+
+
+# --- Direct uploads (S3) ----------------------------------------------------------------------------
+
+
+def direct_uploads_enabled() -> bool:
+    return bool(settings.AWS_STORAGE_BUCKET_NAME)
+
+
+def start_direct_upload(
+    *, owner: User, kind: str, content_type: str, size: int, workbook=None
+) -> tuple[Image, dict]:
+    """Create an image waiting for its file, and a presigned POST that lets the client store it
+    directly, limited to the declared type and at most the size limit."""
+    if not direct_uploads_enabled():
+        raise DirectUploadsUnavailable
+    if content_type not in validation.CONTENT_TYPES.values():
+        raise UnsupportedImage("Upload a JPEG, PNG, WebP or GIF image.")
+    if size > validation.max_upload_bytes():
+        raise ImageTooLarge(validation.too_large_message())
+    if size < 1:
+        raise ImageRejected("The file is empty.")
+    image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.UPLOADING)
+    image.source = f"{UPLOADS_FOLDER}/{image.id.hex}"
+    storage = upload_storage()
+    key = storage._normalize_name(image.source)
+    post = storage.connection.meta.client.generate_presigned_post(
+        Bucket=storage.bucket_name,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            {"Content-Type": content_type},
+            ["content-length-range", 1, validation.max_upload_bytes()],
+        ],
+        ExpiresIn=DIRECT_UPLOAD_EXPIRES,
+    )
+    image.save()
+    return image, post
+
+
+def complete_direct_upload(image: Image) -> Image:
+    """Run the upload checks on the stored object, then queue it like any upload. Idempotent."""
+    if image.status != Image.Status.UPLOADING:
+        return image
+    storage = upload_storage()
+    if not storage.exists(image.source):
+        raise ImageRejected("Nothing has been uploaded for this image yet.")
+    limit = validation.max_upload_bytes()
+    try:
+        if storage.size(image.source) > limit:
+            raise ImageTooLarge(validation.too_large_message())
+        with storage.open(image.source, "rb") as handle:
+            data = handle.read(limit + 1)
+        validation.inspect(io.BytesIO(data), len(data))
+    except ImageRejected as rejected:
+        fail(image, rejected.message)
+        raise
+    Image.objects.filter(pk=image.pk).update(status=Image.Status.PROCESSING)
+    image.status = Image.Status.PROCESSING
+    _queue_processing(image)
+    return image

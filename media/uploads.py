@@ -1,0 +1,57 @@
+"""Upload size limits enforced while the body arrives, not after it has all been read."""
+
+from __future__ import annotations
+
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from sigma_playground.http import safe_url
+
+from .validation import max_upload_bytes, too_large_message
+
+# Room for the other fields of a multipart form (the CSRF token, a few names) around the file.
+FORM_OVERHEAD = 64 * 1024
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """Stops storing a file the moment it passes the limit; the view then answers 413."""
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > max_upload_bytes():
+            self.request.upload_too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def upload_too_large(request: HttpRequest) -> bool:
+    return getattr(request, "upload_too_large", False)
+
+
+class UploadSizeLimitMiddleware:
+    """Refuses a multipart body larger than any acceptable upload from its Content-Length, before
+    a byte of it is read (and before the CSRF check would read the form)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.content_type == "multipart/form-data":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > max_upload_bytes() + FORM_OVERHEAD:
+                return too_large_response(request)
+        return self.get_response(request)
+
+
+def too_large_response(request: HttpRequest) -> HttpResponse:
+    message = too_large_message()
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "file_too_large"}, status=413)
+    back = safe_url(request, request.headers.get("Referer", "")) or "/"
+    return render(request, "media/too_large.html", {"message": message, "back": back}, status=413)
