@@ -15,6 +15,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from media import selectors as media_selectors
+from media.forms import PictureForm
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
@@ -141,13 +143,29 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         services.update_profile(request.user, **form.cleaned_data)
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:settings")
+    return settings_page(request, form=form)
+
+
+def settings_page(
+    request: HttpRequest,
+    *,
+    form: ProfileForm | None = None,
+    picture_form: PictureForm | None = None,
+    status: int | None = None,
+) -> HttpResponse:
+    """The settings page; also shown by media.views with a refused avatar upload."""
+    form = form or ProfileForm(instance=User.objects.get(pk=request.user.pk))
     context = {
         "form": form,
+        "picture_form": picture_form or PictureForm(),
+        "picture_upload": media_selectors.unfinished_upload(owner=request.user, kind="avatar"),
         "recovery_codes_left": mfa.remaining_recovery_codes(request.user)
         if request.user.mfa_enabled
         else None,
     }
-    return render_form(request, "accounts/settings.html", context)
+    if status is None:
+        return render_form(request, "accounts/settings.html", context)
+    return render(request, "accounts/settings.html", context, status=status)
 
 
 @login_required

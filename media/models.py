@@ -84,6 +84,12 @@ class Image(models.Model):
 
         return variant_key(self.kind, self.content_hash)
 
+    @property
+    def picture(self):
+        from .storage import Picture
+
+        return Picture.from_ref(self.ref()) if self.status == self.Status.READY else None
+
     def ref(self) -> dict:
         """What the owner's row keeps to show this picture (see storage.Picture)."""
         return {"id": str(self.id), "key": self.key, "fallback": self.fallback, "sizes": self.sizes}

@@ -22,7 +22,7 @@ def build_policy() -> str:
     frame_src = [f"https://{host}" for host in settings.SIGMA_EMBED_HOSTS]
     if settings.SIGMA_EMBED_STANDIN:
         frame_src.append("'self'")  # the development stand-in for Sigma is served by this site
-    img_src = ["'self'", "data:"]
+    img_src = ["'self'", "data:", "blob:"]  # blob: previews a chosen picture before upload
     for url in (settings.MEDIA_URL, settings.STATIC_URL):
         origin = _origin(url)
         if origin:

@@ -248,6 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "register": "20/hour",
         "password_reset": "10/hour",
+        "uploads": f"{env.int('RATE_LIMIT_UPLOADS_PER_HOUR', default=60, minimum=1)}/hour",
     },
 }
 
@@ -283,6 +284,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ImageStatusEnum": "media.models.Image.Status"},
     # Served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

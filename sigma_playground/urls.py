@@ -12,6 +12,7 @@ from . import health, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("media.api.urls")),
     path("", include("workbooks.api.urls")),
     path("notifications/stream/", include("social.stream_urls")),
     path("", include("social.api.urls")),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("workbooks.urls")),
     path("", include("social.urls")),
+    path("", include("media.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

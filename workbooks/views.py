@@ -13,6 +13,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors as accounts_selectors
+from media import selectors as media_selectors
+from media.forms import PictureForm
 from sigma_playground.forms import render_form
 from sigma_playground.paging import page_number, paginate
 
@@ -89,7 +91,7 @@ def _viewable(request: HttpRequest, slug: str) -> Workbook:
         raise Http404("No such workbook.") from None
 
 
-def _owned(request: HttpRequest, slug: str, action: str = "change") -> Workbook:
+def owned_workbook(request: HttpRequest, slug: str, action: str = "change") -> Workbook:
     """Only the author, or staff allowed to, may change or delete a workbook; to others it does not exist."""
     workbook = _viewable(request, slug)
     if not workbook.editable_by(request.user, action):
@@ -128,9 +130,30 @@ def publish(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, slug: str) -> HttpResponse:
-    workbook = _owned(request, slug)
+    workbook = owned_workbook(request, slug)
     form = WorkbookForm(request.POST or None, instance=workbook)
-    return _workbook_form(request, form, "workbooks/edit.html", workbook=workbook)
+    return _workbook_form(request, form, "workbooks/edit.html", **_picture_context(workbook))
+
+
+def edit_page(
+    request: HttpRequest, workbook: Workbook, *, picture_form: PictureForm, status: int
+) -> HttpResponse:
+    """The edit page showing a refused thumbnail upload (media.views)."""
+    context = {
+        "form": WorkbookForm(instance=workbook),
+        **_picture_context(workbook, picture_form=picture_form),
+    }
+    return render(request, "workbooks/edit.html", context, status=status)
+
+
+def _picture_context(workbook: Workbook, picture_form: PictureForm | None = None) -> dict:
+    return {
+        "workbook": workbook,
+        "picture_form": picture_form or PictureForm(),
+        "picture_upload": media_selectors.unfinished_upload(
+            owner=workbook.author, kind="thumbnail", workbook=workbook
+        ),
+    }
 
 
 def _workbook_form(
@@ -151,7 +174,7 @@ def _workbook_form(
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, slug: str) -> HttpResponse:
-    workbook = _owned(request, slug, "delete")
+    workbook = owned_workbook(request, slug, "delete")
     if request.method == "POST":
         services.delete_workbook(workbook)
         messages.success(request, f"“{workbook.title}” is deleted.")

@@ -32,9 +32,11 @@ class PictureField(serializers.Field):
     """Read-only; reads the model's `picture` property."""
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("source", "picture")
         kwargs["read_only"] = True
         super().__init__(**kwargs)
+
+    def get_attribute(self, instance) -> Picture | None:
+        return instance.picture
 
     def to_representation(self, value: Picture) -> dict[str, str] | None:
         return picture_urls(value, self.context.get("request"))

@@ -56,7 +56,7 @@ def test_it_shows_the_member_in_the_navigation_once_signed_in(client, user, pass
 
     assertContains(
         response,
-        f'<summary class="menu__toggle" data-testid="user-menu">{user.full_name}</summary>',
+        f'<span class="menu__name">{user.full_name}</span>',
     )
     assertNotContains(response, 'href="/accounts/login/"')
 

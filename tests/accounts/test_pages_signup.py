@@ -47,7 +47,7 @@ def test_it_welcomes_the_new_member_by_name_in_the_navigation(client):
 
     assertContains(response, "Welcome to Sigma Playground, newcomer.")
     assertContains(
-        response, '<summary class="menu__toggle" data-testid="user-menu">newcomer</summary>'
+        response, '<span class="menu__name">newcomer</span>'
     )
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from media import services as media_services
+from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
+from media.api.views import accept as accept_image
 from social.selectors import with_is_favorited
 
 from .. import embed, selectors, services
@@ -68,6 +71,7 @@ class WorkbookViewSet(
     serializer_class = WorkbookSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrStaff]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttle_scope = "uploads"  # read only by the thumbnail action's throttle
 
     def get_queryset(self):
         if self.action == "list":
@@ -104,6 +108,24 @@ class WorkbookViewSet(
 
     def perform_destroy(self, workbook: Workbook) -> None:
         services.delete_workbook(workbook)
+
+    @extend_schema(request=ImageUploadSerializer, responses=UPLOAD_RESPONSES, methods=["POST"])
+    @extend_schema(responses={204: None}, methods=["DELETE"])
+    @action(
+        detail=True,
+        methods=["post", "delete"],
+        url_name="thumbnail",
+        parser_classes=[parsers.MultiPartParser, parsers.FormParser],
+        throttle_classes=[UploadThrottle],
+    )
+    def thumbnail(self, request: Request, pk: str | None = None) -> Response:
+        """Upload the workbook's thumbnail (202; the current one stays until the new one is ready),
+        or remove it (204; a generated placeholder is shown)."""
+        workbook = self.get_object()
+        if request.method == "DELETE":
+            media_services.remove_thumbnail(workbook)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return accept_image(request, kind="thumbnail", workbook=workbook)
 
     @extend_schema(responses=EmbedSerializer)
     @action(detail=True, methods=["get"], url_name="embed")

@@ -1,0 +1,220 @@
+"""Uploading avatars and thumbnails (API.md: `/me/avatar/`, `/workbooks/{id}/thumbnail/`), following an
+image's processing, and direct-to-storage uploads when media is on S3."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, parsers, permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from workbooks.models import Workbook
+
+from .. import services
+from ..models import Image
+from ..uploads import upload_too_large
+from ..validation import ImageRejected, ImageTooLarge, too_large_message
+from .fields import PictureField
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(
+        help_text="JPEG, PNG, WebP or GIF (first frame); the type is read from the content."
+    )
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    picture = PictureField()
+
+    class Meta:
+        model = Image
+        fields = ["id", "kind", "status", "error", "picture", "created_at"]
+        read_only_fields = fields
+
+
+class ImageStatusSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Image.Status.choices)
+
+
+def rejected(error: ImageRejected) -> exceptions.APIException:
+    """400 as a field error on `image`, 413 and 415 as {detail, code}: DRF's usual bodies."""
+    if error.status_code == 400:
+        return exceptions.ValidationError({"image": [error.message]}, code=error.code)
+    exception = exceptions.APIException(error.message, code=error.code)
+    exception.status_code = error.status_code
+    return exception
+
+
+def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> Response:
+    """Shared by the avatar and thumbnail endpoints: check the file, queue it, answer 202."""
+    if upload_too_large(request._request):
+        raise rejected(ImageTooLarge(too_large_message()))
+    serializer = ImageUploadSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    file = serializer.validated_data["image"]
+    try:
+        image = services.accept_upload(
+            owner=request.user, kind=kind, file=file, size=file.size, workbook=workbook
+        )
+    except ImageRejected as error:
+        raise rejected(error) from None
+    image.refresh_from_db(fields=["status"])  # processed already where tasks run eagerly
+    return Response(
+        {"id": image.id, "status": image.status},
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": request.build_absolute_uri(f"/api/v1/images/{image.id}/")},
+    )
+
+
+UPLOAD_RESPONSES = {
+    202: OpenApiResponse(ImageStatusSerializer, description="Accepted; follow it at /images/{id}/"),
+    400: OpenApiResponse(description="Not a usable picture: damaged, empty, too many pixels"),
+    413: OpenApiResponse(description="Larger than the upload limit"),
+    415: OpenApiResponse(description="Not a JPEG, PNG, WebP or GIF"),
+}
+
+
+class UploadThrottle(ScopedRateThrottle):
+    """Uploads cost a decode and six encodes each: limited per member per hour (POST only)."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
+
+
+class AvatarView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    throttle_classes = [UploadThrottle]
+    throttle_scope = "uploads"
+
+    @extend_schema(request=ImageUploadSerializer, responses=UPLOAD_RESPONSES)
+    def post(self, request: Request) -> Response:
+        """Upload a new avatar. The current one stays until the new one is ready."""
+        return accept(request, kind=Image.Kind.AVATAR)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Remove the avatar; generated initials are shown instead."""
+        services.remove_avatar(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImageView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ImageSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        """An upload's processing state (only its uploader sees it): processing, ready or failed."""
+        image = get_object_or_404(Image, pk=pk, owner=request.user)
+        return Response(ImageSerializer(image, context={"request": request}).data)
+
+
+# --- Direct uploads ---------------------------------------------------------------------------------
+
+
+class DirectUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Image.Kind.choices)
+    workbook = serializers.IntegerField(
+        required=False, help_text="The workbook's id; required for a thumbnail."
+    )
+    content_type = serializers.CharField(max_length=100, help_text="image/jpeg, image/png, ...")
+    size = serializers.IntegerField(min_value=0, help_text="The file's size in bytes.")
+
+    def validate(self, data: dict) -> dict:
+        if data["kind"] == Image.Kind.THUMBNAIL:
+            if "workbook" not in data:
+                raise serializers.ValidationError({"workbook": ["A thumbnail needs its workbook."]})
+            workbook = (
+                Workbook.objects.visible_to(self.context["request"].user)
+                .filter(pk=data["workbook"])
+                .first()
+            )
+            if workbook is None:
+                raise exceptions.NotFound("No such workbook.")
+            if not workbook.editable_by(self.context["request"].user):
+                raise exceptions.PermissionDenied(
+                    "Only the author or staff may change this workbook."
+                )
+            data["workbook"] = workbook
+        else:
+            data.pop("workbook", None)
+        return data
+
+
+class PresignedPostSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField(help_text="POST the form here, as multipart/form-data.")
+    fields = serializers.DictField(
+        child=serializers.CharField(), help_text="Form fields to send before the `file` field."
+    )
+    expires_in = serializers.IntegerField(help_text="Seconds the form stays valid.")
+    max_size = serializers.IntegerField(help_text="Largest accepted file, in bytes.")
+
+
+class DirectUploadsDisabled(exceptions.APIException):
+    status_code = 400
+    default_code = "direct_uploads_unavailable"
+    default_detail = (
+        "Direct uploads need S3 storage, which this server does not use. Send the file to "
+        "/api/v1/me/avatar/ or /api/v1/workbooks/{id}/thumbnail/ instead."
+    )
+
+
+class DirectUploadView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [UploadThrottle]
+    throttle_scope = "uploads"
+
+    @extend_schema(
+        request=DirectUploadSerializer,
+        responses={201: PresignedPostSerializer, 400: None, 413: None, 415: None},
+    )
+    def post(self, request: Request) -> Response:
+        """Start an upload straight to storage (S3 only): a presigned POST limited to the declared
+        type and the size limit. Then POST the file there, and call `/uploads/{id}/complete/`."""
+        serializer = DirectUploadSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            image, post = services.start_direct_upload(
+                owner=request.user,
+                kind=data["kind"],
+                workbook=data.get("workbook"),
+                content_type=data["content_type"],
+                size=data["size"],
+            )
+        except services.DirectUploadsUnavailable:
+            raise DirectUploadsDisabled from None
+        except ImageRejected as error:
+            raise rejected(error) from None
+        body = {
+            "id": image.id,
+            "url": post["url"],
+            "fields": post["fields"],
+            "expires_in": services.DIRECT_UPLOAD_EXPIRES,
+            "max_size": services.validation.max_upload_bytes(),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class CompleteUploadView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=UPLOAD_RESPONSES)
+    def post(self, request: Request, pk: str) -> Response:
+        """Check the stored file like any upload and start processing it."""
+        image = get_object_or_404(Image, pk=pk, owner=request.user)
+        if image.status == Image.Status.FAILED:
+            raise exceptions.ValidationError({"image": [image.error]}, code="invalid_image")
+        try:
+            image = services.complete_direct_upload(image)
+        except ImageRejected as error:
+            raise rejected(error) from None
+        image.refresh_from_db(fields=["status"])
+        return Response({"id": image.id, "status": image.status}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,55 @@
+"""The picture upload form of the settings and workbook edit pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest
+
+from . import services
+from .models import Image
+from .uploads import upload_too_large
+from .validation import CONTENT_TYPES, ImageRejected, too_large_message
+
+
+class PictureForm(forms.Form):
+    image = forms.FileField(
+        label="Choose a picture",
+        widget=forms.FileInput(
+            attrs={"accept": ",".join(CONTENT_TYPES.values()), "data-upload-input": ""}
+        ),
+    )
+
+    def __init__(self, *args, request: HttpRequest | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.status_code = 400
+        from django.conf import settings
+
+        self.fields[
+            "image"
+        ].help_text = f"JPEG, PNG, WebP or GIF, up to {settings.MEDIA_MAX_UPLOAD_MB} MB."
+        # The browser refuses a too-large file before sending it (static/js/uploads.js).
+        self.fields["image"].widget.attrs["data-max-bytes"] = (
+            settings.MEDIA_MAX_UPLOAD_MB * 1024 * 1024
+        )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.request is not None and upload_too_large(self.request):
+            self.errors.pop("image", None)
+            self.add_error("image", too_large_message())
+            self.status_code = 413
+
+    def save(self, *, owner, kind: str, workbook=None) -> Image | None:
+        """Accept the upload, or return None with the reason on the form."""
+        if not self.is_valid():
+            return None
+        file = self.cleaned_data["image"]
+        try:
+            return services.accept_upload(
+                owner=owner, kind=kind, file=file, size=file.size, workbook=workbook
+            )
+        except ImageRejected as error:
+            self.add_error("image", error.message)
+            self.status_code = error.status_code
+            return None

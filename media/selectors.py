@@ -1,0 +1,17 @@
+"""Reads for images."""
+
+from __future__ import annotations
+
+from .models import Image
+
+
+def unfinished_upload(*, owner, kind: str, workbook=None) -> Image | None:
+    """The newest upload not yet in use (processing, or failed with a message for its owner), when it
+    is newer than the picture in use; None when the picture shown is the latest."""
+    images = Image.objects.filter(kind=kind, owner=owner)
+    if workbook is not None:
+        images = Image.objects.filter(kind=kind, workbook=workbook)
+    latest = images.exclude(status=Image.Status.UPLOADING).order_by("-created_at").first()
+    if latest is None or latest.status == Image.Status.READY:
+        return None
+    return latest

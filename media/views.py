@@ -1,0 +1,58 @@
+"""The picture uploads of the settings page (avatar) and the workbook edit page (thumbnail)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import PictureForm
+from .models import Image
+
+
+def _done_message(request: HttpRequest, image: Image, what: str) -> None:
+    image.refresh_from_db(fields=["status", "error"])
+    if image.status == Image.Status.READY:
+        messages.success(request, f"Your new {what} is in place.")
+    elif image.status == Image.Status.FAILED:
+        messages.error(request, f"That picture could not be used: {image.error}")
+    else:
+        messages.info(request, f"Your new {what} is being processed; it appears in a moment.")
+
+
+@login_required
+@require_POST
+def avatar(request: HttpRequest) -> HttpResponse:
+    from accounts.views import settings_page
+
+    if request.POST.get("action") == "remove":
+        services.remove_avatar(request.user)
+        messages.success(request, "Your picture is removed.")
+        return redirect("accounts:settings")
+    form = PictureForm(request.POST, request.FILES, request=request)
+    image = form.save(owner=request.user, kind=Image.Kind.AVATAR)
+    if image is None:
+        return settings_page(request, picture_form=form, status=form.status_code)
+    _done_message(request, image, "picture")
+    return redirect("accounts:settings")
+
+
+@login_required
+@require_POST
+def thumbnail(request: HttpRequest, slug: str) -> HttpResponse:
+    from workbooks.views import edit_page, owned_workbook
+
+    workbook = owned_workbook(request, slug)
+    if request.POST.get("action") == "remove":
+        services.remove_thumbnail(workbook)
+        messages.success(request, "The thumbnail is removed.")
+        return redirect("workbooks:edit", slug=workbook.slug)
+    form = PictureForm(request.POST, request.FILES, request=request)
+    image = form.save(owner=request.user, kind=Image.Kind.THUMBNAIL, workbook=workbook)
+    if image is None:
+        return edit_page(request, workbook, picture_form=form, status=form.status_code)
+    _done_message(request, image, "thumbnail")
+    return redirect("workbooks:edit", slug=workbook.slug)
