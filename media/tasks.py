@@ -26,7 +26,7 @@ def process_image(self, image_id: str) -> None:
     except TRANSIENT_ERRORS as error:
         if self.request.is_eager or self.request.retries >= self.max_retries:
             logger.exception("Giving up on image %s", image_id)
-            _give_up(image_id, "We could not store the picture just now. Try again in a while.")
+            _give_up(image_id, "We could not process the picture just now. Try again in a while.")
             return
         # Exponential backoff with jitter: 5 s, 10 s, 20 s... capped at 5 minutes.
         raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None

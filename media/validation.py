@@ -141,7 +141,7 @@ def _damaged() -> ImageRejected:
 
 
 def _too_many_pixels() -> ImageRejected:
-    megapixels = settings.MEDIA_MAX_PIXELS // 1_000_000
+    megapixels = f"{settings.MEDIA_MAX_PIXELS / 1_000_000:g}"
     return ImageRejected(
         f"The picture has too many pixels (at most {megapixels} megapixels). Make it smaller first."
     )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.views import static
+from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import PictureForm
 from .models import Image
+from .storage import FOLDERS
 
 
 def _done_message(request: HttpRequest, image: Image, what: str) -> None:
@@ -56,3 +59,13 @@ def thumbnail(request: HttpRequest, slug: str) -> HttpResponse:
         return edit_page(request, workbook, picture_form=form, status=form.status_code)
     _done_message(request, image, "thumbnail")
     return redirect("workbooks:edit", slug=workbook.slug)
+
+
+@require_GET
+def serve(request: HttpRequest, path: str) -> HttpResponse:
+    """Local media in development (DEBUG): only the variant folders, with the type from the name and
+    X-Content-Type-Options: nosniff (SecurityMiddleware), so a file is never read as anything but a
+    picture. In production a web server or a CDN serves media instead (deploy/nginx.conf)."""
+    if not settings.DEBUG or path.split("/", 1)[0] not in FOLDERS.values():
+        raise Http404
+    return static.serve(request, path, document_root=settings.MEDIA_ROOT)

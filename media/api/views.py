@@ -51,9 +51,10 @@ def rejected(error: ImageRejected) -> exceptions.APIException:
 
 def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> Response:
     """Shared by the avatar and thumbnail endpoints: check the file, queue it, answer 202."""
+    data = request.data  # parsed here; the size-limit handler flags a file it stopped
     if upload_too_large(request._request):
         raise rejected(ImageTooLarge(too_large_message()))
-    serializer = ImageUploadSerializer(data=request.data)
+    serializer = ImageUploadSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     file = serializer.validated_data["image"]
     try:
@@ -62,9 +63,9 @@ def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> 
         )
     except ImageRejected as error:
         raise rejected(error) from None
-    image.refresh_from_db(fields=["status"])  # processed already where tasks run eagerly
+    # "processing" even where tasks run in the request and it is ready already: API.md's answer.
     return Response(
-        {"id": image.id, "status": image.status},
+        {"id": image.id, "status": Image.Status.PROCESSING},
         status=status.HTTP_202_ACCEPTED,
         headers={"Location": request.build_absolute_uri(f"/api/v1/images/{image.id}/")},
     )
@@ -216,5 +217,4 @@ class CompleteUploadView(APIView):
             image = services.complete_direct_upload(image)
         except ImageRejected as error:
             raise rejected(error) from None
-        image.refresh_from_db(fields=["status"])
         return Response({"id": image.id, "status": image.status}, status=status.HTTP_202_ACCEPTED)

@@ -109,7 +109,9 @@ class ProfileView(MemberView):
     serializer_class = ProfileSerializer
 
     def get(self, request: Request, username: str) -> Response:
-        return Response(ProfileSerializer(profile(request.user, username)).data)
+        return Response(
+            ProfileSerializer(profile(request.user, username), context={"request": request}).data
+        )
 
 
 class MemberListView(MemberView, generics.ListAPIView):
@@ -201,7 +203,9 @@ class FollowView(MemberView):
     def put(self, request: Request, username: str) -> Response:
         with service_errors():
             services.follow(request.user, self.get_member())
-        return Response(ProfileSerializer(profile(request.user, username)).data)
+        return Response(
+            ProfileSerializer(profile(request.user, username), context={"request": request}).data
+        )
 
     @extend_schema(
         request=None,

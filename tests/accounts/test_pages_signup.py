@@ -46,9 +46,7 @@ def test_it_welcomes_the_new_member_by_name_in_the_navigation(client):
     response = client.post(SIGNUP_URL, signup_data(), follow=True)
 
     assertContains(response, "Welcome to Sigma Playground, newcomer.")
-    assertContains(
-        response, '<span class="menu__name">newcomer</span>'
-    )
+    assertContains(response, '<span class="menu__name">newcomer</span>')
 
 
 @pytest.mark.django_db

@@ -1,0 +1,109 @@
+"""Turning an accepted picture into clean variants (media.processing.render)."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from media import processing
+from tests.media import images
+
+FILES = {f"{v}.{ext}" for v in ("thumb", "small", "medium") for ext in ("webp", "jpg")}
+
+
+def open_variant(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def test_a_jpeg_with_gps_and_appended_html_becomes_three_clean_variants():
+    source = images.jpeg((1600, 1000), gps=True) + images.APPENDED_HTML
+    assert b"<script>" in source
+    assert Image.open(io.BytesIO(source)).getexif().get_ifd(0x8825)
+
+    rendered = processing.render(source)
+
+    assert set(rendered.files) == FILES
+    for name, data in rendered.files.items():
+        variant = open_variant(data)
+        assert variant.format == ("WEBP" if name.endswith("webp") else "JPEG")
+        assert not variant.getexif(), name
+        assert not {"exif", "comment", "xmp", "icc_profile"} & set(variant.info), name
+        for leftover in (b"<script", b"secret comment", b"GPS", b"Exif"):
+            assert leftover not in data, (name, leftover)
+
+
+def test_the_variants_have_the_documented_sizes():
+    rendered = processing.render(images.jpeg((1600, 1000)))
+
+    assert rendered.sizes == {"thumb": (150, 150), "small": (300, 188), "medium": (600, 375)}
+    for name, data in rendered.files.items():
+        assert open_variant(data).size == rendered.sizes[name.split(".")[0]]
+    assert (rendered.width, rendered.height) == (1600, 1000)
+
+
+def test_the_exif_orientation_is_applied_before_the_metadata_goes():
+    # Orientation 6: the camera was turned; the stored landscape pixels show upright as portrait.
+    rendered = processing.render(images.jpeg((1600, 1200), orientation=6))
+
+    assert rendered.sizes["medium"] == (450, 600)
+    assert (rendered.width, rendered.height) == (1200, 1600)
+    assert not open_variant(rendered.files["medium.jpg"]).getexif()
+
+
+def test_a_picture_with_transparency_keeps_it_with_a_png_fallback():
+    rendered = processing.render(images.png((640, 400), alpha=True))
+
+    assert rendered.fallback == "png"
+    assert set(rendered.files) == {n.replace(".jpg", ".png") for n in FILES}
+    assert open_variant(rendered.files["small.png"]).mode == "RGBA"
+    assert open_variant(rendered.files["small.webp"]).mode == "RGBA"
+
+
+def test_an_opaque_png_gets_the_smaller_jpeg_fallback():
+    assert processing.render(images.png((640, 400))).fallback == "jpg"
+
+
+def test_only_the_first_frame_of_an_animation_is_kept():
+    rendered = processing.render(images.animated_gif())
+
+    variant = open_variant(rendered.files["small.webp"])
+    assert getattr(variant, "n_frames", 1) == 1
+    red, _green, blue = variant.convert("RGB").getpixel((10, 10))
+    assert red > 200
+    assert blue < 60
+
+
+def test_a_cmyk_jpeg_comes_out_in_rgb():
+    rendered = processing.render(images.encode(images.picture().convert("CMYK"), "JPEG"))
+
+    assert open_variant(rendered.files["medium.jpg"]).mode == "RGB"
+
+
+def test_a_small_picture_is_never_enlarged_except_to_fill_the_square_thumb():
+    rendered = processing.render(images.png((120, 90)))
+
+    assert rendered.sizes == {"thumb": (150, 150), "small": (120, 90), "medium": (120, 90)}
+
+
+def test_a_panorama_still_gets_a_full_square_thumb():
+    rendered = processing.render(images.jpeg((4000, 400)))
+
+    assert rendered.sizes["thumb"] == (150, 150)
+    assert rendered.sizes["small"] == (300, 30)
+
+
+def test_the_same_source_gives_the_same_names_and_bytes():
+    source = images.jpeg()
+
+    first, second = processing.render(source), processing.render(source)
+
+    assert first.content_hash == second.content_hash
+    assert first.files == second.files
+    assert processing.render(images.png()).content_hash != first.content_hash
+
+
+def test_a_picture_that_cannot_be_decoded_raises_pillows_error():
+    with pytest.raises((OSError, ValueError, SyntaxError)):
+        processing.render(images.truncated(images.webp((640, 400)), 0.9))

@@ -1,0 +1,334 @@
+"""Accepting, processing, replacing and cleaning up pictures (media.services and media.tasks)."""
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery.exceptions import Retry
+from django.conf import settings
+from django.utils import timezone
+
+from media import services, tasks
+from media.models import Image
+from media.storage import public_storage, upload_storage
+from media.validation import ImageRejected
+from tests.factories import UserFactory, WorkbookFactory
+from tests.media import images
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def upload(django_capture_on_commit_callbacks):
+    """Upload as a member would, with the processing that follows the commit."""
+
+    def upload(owner, data=None, *, kind="avatar", workbook=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            image = services.accept_upload(
+                owner=owner, kind=kind, workbook=workbook, file=io.BytesIO(data or images.jpeg())
+            )
+        image.refresh_from_db()
+        owner.refresh_from_db()
+        return image
+
+    return upload
+
+
+def media_files() -> set[str]:
+    root = Path(settings.MEDIA_ROOT)
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def originals() -> list[Path]:
+    return [p for p in Path(settings.MEDIA_UPLOAD_ROOT).rglob("*") if p.is_file()]
+
+
+def test_an_avatar_upload_is_processed_and_put_in_use(user, upload):
+    image = upload(user)
+
+    assert image.status == Image.Status.READY
+    assert user.avatar["key"] == f"avatars/{image.content_hash}"
+    assert user.picture.urls() == {
+        v: f"/media/avatars/{image.content_hash}-{v}.webp" for v in ("thumb", "small", "medium")
+    }
+    assert media_files() == {
+        f"avatars/{image.content_hash}-{v}.{ext}"
+        for v in ("thumb", "small", "medium")
+        for ext in ("webp", "jpg")
+    }
+    assert originals() == []  # the original goes once its variants exist
+    assert image.source == ""
+
+
+def test_the_original_is_stored_privately_under_a_generated_name_until_processed(user):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.png()))
+
+    assert image.status == Image.Status.PROCESSING
+    assert image.source == f"originals/{image.id.hex}.png"
+    assert upload_storage().exists(image.source)
+    assert not str(Path(settings.MEDIA_UPLOAD_ROOT)).startswith(str(settings.MEDIA_ROOT))
+    user.refresh_from_db()
+    assert user.avatar is None
+
+
+def test_a_refused_file_stores_nothing(user):
+    with pytest.raises(ImageRejected):
+        services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.html()))
+
+    assert not Image.objects.exists()
+    assert originals() == []
+
+
+def test_processing_twice_changes_nothing(user, upload):
+    image = upload(user)
+    before = {name: public_storage().get_modified_time(name) for name in media_files()}
+
+    tasks.process_image(str(image.id))
+
+    assert {name: public_storage().get_modified_time(name) for name in media_files()} == before
+    image.refresh_from_db()
+    assert image.status == Image.Status.READY
+
+
+def test_processing_a_deleted_image_is_not_an_error(user):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    Image.objects.filter(pk=image.pk).delete()
+
+    tasks.process_image(str(image.id))
+
+    assert media_files() == set()
+
+
+def test_a_new_avatar_replaces_the_old_one_and_its_files_go(user, upload):
+    old = upload(user, images.jpeg(colour=(200, 10, 10)))
+    old_files = media_files()
+
+    new = upload(user, images.png())
+
+    assert user.avatar["key"] == f"avatars/{new.content_hash}"
+    assert not Image.objects.filter(pk=old.pk).exists()
+    assert media_files().isdisjoint(old_files)
+    assert len(media_files()) == 6
+
+
+def test_an_older_upload_finishing_last_does_not_replace_a_newer_one(
+    user, django_capture_on_commit_callbacks
+):
+    older = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.png()))
+    newer = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    Image.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.process_image(str(newer.id))
+        tasks.process_image(str(older.id))
+
+    user.refresh_from_db()
+    newer.refresh_from_db()
+    assert user.avatar["id"] == str(newer.id)
+    assert not Image.objects.filter(pk=older.pk).exists()
+    assert {name.split("-")[0] for name in media_files()} == {f"avatars/{newer.content_hash}"}
+
+
+def test_the_same_picture_used_by_two_members_is_stored_once_and_kept_for_the_other(
+    upload, django_capture_on_commit_callbacks
+):
+    ada, grace = UserFactory(), UserFactory()
+    data = images.jpeg()
+    upload(ada, data)
+    upload(grace, data)
+    assert len(media_files()) == 6
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_avatar(ada)
+
+    grace.refresh_from_db()
+    assert grace.picture is not None
+    assert len(media_files()) == 6
+
+
+def test_removing_an_avatar_goes_back_to_initials_and_deletes_its_files(
+    user, upload, django_capture_on_commit_callbacks
+):
+    upload(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_avatar(user)
+
+    user.refresh_from_db()
+    assert user.avatar is None
+    assert media_files() == set()
+    assert not Image.objects.exists()
+
+
+def test_a_thumbnail_is_referenced_from_its_workbook(user, upload):
+    workbook = WorkbookFactory(author=user)
+
+    image = upload(user, images.png(), kind="thumbnail", workbook=workbook)
+
+    workbook.refresh_from_db()
+    assert workbook.thumbnail["key"] == f"thumbnails/{image.content_hash}"
+    assert workbook.picture.sizes["medium"] == [600, 375]
+
+
+def test_an_unrelated_save_of_a_stale_copy_keeps_the_new_picture(user, upload):
+    stale = type(user).objects.get(pk=user.pk)
+    upload(user)
+
+    stale.full_name = "Renamed"
+    stale.save()
+
+    user.refresh_from_db()
+    assert user.avatar is not None
+    assert user.full_name == "Renamed"
+
+
+def test_a_file_that_cannot_be_decoded_after_all_fails_with_a_message(
+    user, django_capture_on_commit_callbacks
+):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    # The stored original is damaged after the request's check (a storage fault, say).
+    with upload_storage().open(image.source, "wb") as handle:
+        handle.write(images.truncated(images.jpeg(), 0.3))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.process_image(str(image.id))
+
+    image.refresh_from_db()
+    user.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert "damaged or incomplete" in image.error
+    assert user.avatar is None
+    assert originals() == []
+
+
+def test_a_storage_error_is_retried_with_backoff_on_a_worker(user, monkeypatch):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    monkeypatch.setattr(services, "_store_variants", _raise(OSError("disk full")))
+    countdowns = []
+
+    def retry(*, exc, countdown):
+        countdowns.append(countdown)
+        return Retry(exc=exc)
+
+    monkeypatch.setattr(tasks.process_image, "retry", retry)
+    tasks.process_image.push_request(retries=2, is_eager=False)
+    try:
+        with pytest.raises(Retry):
+            tasks.process_image.run(str(image.id))
+    finally:
+        tasks.process_image.pop_request()
+
+    assert 10 <= countdowns[0] <= 20  # 5 s doubled per retry, with jitter
+    image.refresh_from_db()
+    assert image.status == Image.Status.PROCESSING  # not failed: it will be tried again
+
+
+def test_after_the_last_retry_the_image_fails_with_a_message(user, monkeypatch):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    monkeypatch.setattr(services, "_store_variants", _raise(OSError("disk full")))
+    tasks.process_image.push_request(retries=tasks.MAX_RETRIES, is_eager=False)
+    try:
+        tasks.process_image.run(str(image.id))
+    finally:
+        tasks.process_image.pop_request()
+
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert "Try again in a while" in image.error
+
+
+def test_the_task_has_a_time_limit():
+    assert tasks.process_image.soft_time_limit == 60
+    assert tasks.process_image.time_limit == 90
+
+
+def _raise(error):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
+
+
+# --- Cleanup ----------------------------------------------------------------------------------------
+
+
+def test_the_periodic_cleanup_removes_only_what_nothing_uses_and_is_over_a_day_old(user, upload):
+    in_use = upload(user)
+    stray = "avatars/" + "f" * 40 + "-thumb.webp"
+    public_storage().save(stray, io.BytesIO(b"left behind"))
+    stray_original = upload_storage().save("originals/lost.jpg", io.BytesIO(images.jpeg()))
+    stuck = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.png()))
+
+    assert services.remove_orphans() == {"images": 0, "originals": 0, "variants": 0}
+
+    removed = services.remove_orphans(now=timezone.now() + timedelta(days=2))
+
+    assert removed == {"images": 1, "originals": 1, "variants": 1}
+    assert not public_storage().exists(stray)
+    assert not upload_storage().exists(stray_original)
+    assert not Image.objects.filter(pk=stuck.pk).exists()
+    assert len(media_files()) == 6
+    assert Image.objects.get().pk == in_use.pk
+
+
+# --- Virus scan ---------------------------------------------------------------------------------------
+
+
+def test_with_a_scanner_configured_an_infected_upload_fails(user, settings, clamd_address, upload):
+    settings.CLAMD_ADDRESS = clamd_address
+    infected = images.jpeg() + EICAR
+
+    image = upload(user, infected)
+
+    assert image.status == Image.Status.FAILED
+    assert image.error == "The file was refused by the virus scanner."
+    assert user.avatar is None
+
+
+def test_with_a_scanner_configured_a_clean_upload_passes(user, settings, clamd_address, upload):
+    settings.CLAMD_ADDRESS = clamd_address
+
+    assert upload(user).status == Image.Status.READY
+
+
+def test_a_scanner_that_does_not_answer_leaves_the_image_failed_not_in_use(
+    user, settings, upload, tmp_path
+):
+    settings.CLAMD_ADDRESS = str(tmp_path / "no-such.sock")
+
+    image = upload(user)
+
+    assert image.status == Image.Status.FAILED
+    assert user.avatar is None
+
+
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+@pytest.fixture
+def clamd_address(tmp_path):
+    """A stand-in clamd on a unix socket that speaks INSTREAM and finds the EICAR test string."""
+    import socketserver
+    import struct
+    import threading
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            stream = self.request.makefile("rb")
+            assert stream.read(10) == b"zINSTREAM\0"
+            payload = b""
+            while size := struct.unpack(">I", stream.read(4))[0]:
+                payload += stream.read(size)
+            found = EICAR in payload
+            self.request.sendall(
+                b"stream: Eicar-Test-Signature FOUND\0" if found else b"stream: OK\0"
+            )
+
+    path = str(tmp_path / "clamd.sock")
+    server = socketserver.ThreadingUnixStreamServer(path, Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path
+    server.shutdown()
+    server.server_close()
