@@ -42,10 +42,8 @@ def worker(monkeypatch):
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
     process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue,
-            "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
-        ],  # fmt: skip
+        [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue]
+        + ["--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
