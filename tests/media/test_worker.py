@@ -25,7 +25,9 @@ def database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     user = db["USER"] or "postgres"
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return (
+        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 @pytest.fixture
@@ -41,9 +43,9 @@ def worker(monkeypatch):
         "MEDIA_UPLOAD_ROOT": str(settings.MEDIA_UPLOAD_ROOT),
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
+    options = ["--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue]
-        + ["--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"],
+        [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue, *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
