@@ -6,10 +6,12 @@ the allow-listed Sigma hosts, and no site may frame us.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.http import HttpRequest, HttpResponse
 
 
@@ -18,14 +20,21 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
+@functools.lru_cache(maxsize=4)
+def _media_origin(_storage_settings: str) -> str | None:
+    """Where pictures are served from: the CDN, the S3 endpoint, or this site. Asked of the storage
+    once per configuration (an S3 URL takes botocore a moment to build)."""
+    return _origin(storages["default"].url("probe.webp"))
+
+
 def build_policy() -> str:
     frame_src = [f"https://{host}" for host in settings.SIGMA_EMBED_HOSTS]
     if settings.SIGMA_EMBED_STANDIN:
         frame_src.append("'self'")  # the development stand-in for Sigma is served by this site
     img_src = ["'self'", "data:", "blob:"]  # blob: previews a chosen picture before upload
-    for url in (settings.MEDIA_URL, settings.STATIC_URL):
-        origin = _origin(url)
-        if origin:
+    media = _media_origin(repr(settings.STORAGES["default"]) + settings.MEDIA_URL)
+    for origin in (media, _origin(settings.STATIC_URL)):
+        if origin and origin not in img_src:
             img_src.append(origin)
     directives = {
         "default-src": ["'self'"],

@@ -252,3 +252,12 @@ def test_pictures_cost_no_queries(django_assert_num_queries, post, member_client
     with django_assert_num_queries(2):
         response = anonymous.get("/explore/?sort=latest&fresh=1")
     assertContains(response, "/media/thumbnails/")
+
+
+def test_pictures_from_a_cdn_are_allowed_by_the_content_security_policy(settings):
+    settings.MEDIA_URL = "https://cdn.example.com/media/"
+
+    policy = Client().get("/explore/")["Content-Security-Policy"]
+
+    img_src = next(d for d in policy.split("; ") if d.startswith("img-src"))
+    assert img_src == "img-src 'self' data: blob: https://cdn.example.com"
