@@ -158,10 +158,22 @@
     item.className = "notification notification--live" + (notification.read ? "" : " notification--unread");
     item.id = "notification-" + notification.id;
 
-    var avatar = document.createElement("span");
-    avatar.className = "avatar";
-    avatar.setAttribute("aria-hidden", "true");
-    avatar.textContent = actorName(notification).charAt(0).toUpperCase();
+    var picture = notification.actor && notification.actor.avatar;
+    var avatar;
+    if (picture && picture.thumb) {
+      // The actor's picture, as the server renders it (WebP thumb); the URL comes from our API.
+      avatar = document.createElement("img");
+      avatar.src = picture.thumb;
+      avatar.alt = "";
+      avatar.width = 150;
+      avatar.height = 150;
+      avatar.className = "avatar";
+    } else {
+      avatar = document.createElement("span");
+      avatar.className = "avatar";
+      avatar.setAttribute("aria-hidden", "true");
+      avatar.textContent = actorName(notification).charAt(0).toUpperCase();
+    }
 
     var main = document.createElement("div");
     main.className = "notification__main";
