@@ -261,3 +261,33 @@ def test_pictures_from_a_cdn_are_allowed_by_the_content_security_policy(settings
 
     img_src = next(d for d in policy.split("; ") if d.startswith("img-src"))
     assert img_src == "img-src 'self' data: blob: https://cdn.example.com"
+
+
+def test_page_uploads_share_the_apis_hourly_limit(member_client, user, post, settings):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "uploads": "2/hour"}
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = rates
+    try:
+        codes = [post(member_client, AVATAR_URL, images.jpeg()).status_code for _ in range(2)]
+        refused = post(member_client, AVATAR_URL, images.jpeg())
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+
+    assert codes == [302, 302]
+    assertContains(refused, "You have uploaded many pictures this hour.", status_code=429)
+
+
+def test_staff_see_uploads_in_the_admin(client, superuser, user, post):
+    member = Client()
+    member.force_login(user)
+    post(member, AVATAR_URL, images.jpeg())
+    image = Image.objects.get()
+    client.force_login(superuser)
+
+    listing = client.get("/admin/media/image/")
+    detail = client.get(f"/admin/media/image/{image.pk}/change/")
+
+    assertContains(listing, str(image.pk))
+    assertContains(detail, f"/media/avatars/{image.content_hash}-small.webp")
