@@ -175,6 +175,7 @@ ASGI_SERVER_START_SECONDS = 60
 class AsgiLiveServer:
     url: str  # e.g. http://127.0.0.1:41234
     log: Path  # the server's stderr: read it when a test fails
+    media_root: Path  # where the server stores and serves /media/ from (never the project's var/)
 
 
 @pytest.fixture(scope="session")
@@ -200,11 +201,14 @@ def asgi_live_server(
             )
         database = str(connection.settings_dict["NAME"])
     log_path = tmp_path_factory.mktemp("asgi-server") / "server.log"
+    media = tmp_path_factory.mktemp("asgi-media")
     environ = {key: value for key, value in os.environ.items() if key != ASYNC_UNSAFE}
     environ.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
         SIGMA_EMBED_STANDIN="true",
         SIGMA_EMBED_LOAD_TIMEOUT=str(SIGMA_LOAD_TIMEOUT_SECONDS),
+        MEDIA_ROOT=str(media / "media"),
+        MEDIA_UPLOAD_ROOT=str(media / "uploads"),
     )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -216,7 +220,9 @@ def asgi_live_server(
         )
     try:
         port = _read_port(process, log_path)
-        yield AsgiLiveServer(url=f"http://127.0.0.1:{port}", log=log_path)
+        yield AsgiLiveServer(
+            url=f"http://127.0.0.1:{port}", log=log_path, media_root=media / "media"
+        )
     finally:
         process.terminate()
         try:

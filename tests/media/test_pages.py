@@ -52,7 +52,7 @@ def test_a_member_uploads_an_avatar_and_sees_it_in_the_navigation_bar(member_cli
         f'<summary class="menu__toggle" data-testid="user-menu"><picture>'
         f'<source type="image/webp" srcset="{thumb}.webp 150w">'
         f'<img src="{thumb}.jpg" srcset="{thumb}.jpg 150w" class="avatar" alt="" width="150" '
-        f'height="150" loading="lazy" decoding="async"></picture>',
+        f'height="150" loading="eager" decoding="async"></picture>',
     )
     assertContains(response, "Remove picture")
 
