@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views import static
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import services
 from .api.views import UploadThrottle
@@ -84,7 +84,7 @@ def thumbnail(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("workbooks:edit", slug=workbook.slug)
 
 
-@require_GET
+@require_safe
 def serve(request: HttpRequest, path: str) -> HttpResponse:
     """Local media in development (DEBUG): only the variant folders, with the type from the name and
     X-Content-Type-Options: nosniff (SecurityMiddleware), so a file is never read as anything but a

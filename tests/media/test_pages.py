@@ -291,3 +291,14 @@ def test_staff_see_uploads_in_the_admin(client, superuser, user, post):
 
     assertContains(listing, str(image.pk))
     assertContains(detail, f"/media/avatars/{image.content_hash}-small.webp")
+
+
+def test_a_head_request_for_a_picture_answers_like_get(settings, tmp_path):
+    (tmp_path / "media" / "avatars").mkdir(parents=True)
+    (tmp_path / "media" / "avatars" / "a-thumb.webp").write_bytes(b"RIFF")
+    settings.DEBUG = True
+
+    response = Client().head("/media/avatars/a-thumb.webp")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/webp"
