@@ -333,7 +333,10 @@ def complete_direct_upload(image: Image) -> Image:
     except ImageRejected as rejected:
         fail(image, rejected.message)
         raise
-    Image.objects.filter(pk=image.pk).update(status=Image.Status.PROCESSING)
-    image.status = Image.Status.PROCESSING
-    _queue_processing(image)
+    # Only the call that moves it on queues it: two completes at once process it once.
+    if Image.objects.filter(pk=image.pk, status=Image.Status.UPLOADING).update(
+        status=Image.Status.PROCESSING
+    ):
+        _queue_processing(image)
+    image.refresh_from_db()
     return image

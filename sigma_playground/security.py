@@ -32,7 +32,16 @@ def build_policy() -> str:
     if settings.SIGMA_EMBED_STANDIN:
         frame_src.append("'self'")  # the development stand-in for Sigma is served by this site
     img_src = ["'self'", "data:", "blob:"]  # blob: previews a chosen picture before upload
-    media = _media_origin(repr(settings.STORAGES["default"]) + settings.MEDIA_URL)
+    media = _media_origin(
+        repr(
+            (
+                settings.STORAGES["default"],
+                settings.MEDIA_URL,
+                settings.AWS_STORAGE_BUCKET_NAME,
+                settings.AWS_S3_ENDPOINT_URL,
+            )
+        )
+    )
     for origin in (media, _origin(settings.STATIC_URL)):
         if origin and origin not in img_src:
             img_src.append(origin)

@@ -354,23 +354,21 @@ AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME") or None
 AWS_S3_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID") or None
 AWS_S3_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY") or None
 if AWS_STORAGE_BUCKET_NAME:
-    _s3 = {"BACKEND": "storages.backends.s3.S3Storage"}
     MEDIA_STORAGE = {
-        **_s3,
+        # With MEDIA_CDN_URL, its URLs are MEDIA_CDN_URL + name: the CDN maps it to media/ in the bucket.
+        "BACKEND": "media.storage.PublicS3Storage",
         "OPTIONS": {
             "location": "media",
             # Variant names are content hashes: a name never changes meaning, so caches keep it.
             "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
             "querystring_auth": False,
             "file_overwrite": True,
-            **(
-                {"custom_domain": MEDIA_CDN_URL.removeprefix("https://").rstrip("/")}
-                if MEDIA_CDN_URL
-                else {}
-            ),
         },
     }
-    UPLOAD_STORAGE = {**_s3, "OPTIONS": {"location": "uploads", "default_acl": "private"}}
+    UPLOAD_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"location": "uploads", "default_acl": "private"},
+    }
 else:
     MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     UPLOAD_STORAGE = {"BACKEND": "media.storage.UploadFileSystemStorage"}
