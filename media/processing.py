@@ -47,6 +47,16 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(PIPELINE_VERSION + data).hexdigest()[:40]
 
 
+def content_hash_of(file) -> str:
+    """content_hash() of a file read in chunks (an upload, without holding it all in memory)."""
+    digest = hashlib.sha256(PIPELINE_VERSION)
+    file.seek(0)
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()[:40]
+
+
 def render(data: bytes) -> Rendered:
     """Make the thumb, small and medium variants of an image already accepted by validation.inspect.
 
@@ -54,7 +64,7 @@ def render(data: bytes) -> Rendered:
     """
     with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as source:
         full_size = source.size
-        if source.format == "JPEG":
+        if source.format in ("JPEG", "MPO"):
             # Ask libjpeg for the smallest scale that still covers the medium variant.
             scale = MEDIUM / max(source.size)
             if scale < 1:
@@ -62,7 +72,10 @@ def render(data: bytes) -> Rendered:
         source.seek(0)  # GIF and animated WebP: the first frame only
         source.load()
         orientation = source.getexif().get(0x0112, 1)
-        upright = ImageOps.exif_transpose(source) if orientation != 1 else source
+        # Other formats decode at full size: shrink by a whole factor at once (cheap, a box
+        # filter) to about twice the largest variant, so later copies and conversions are small.
+        reduced = _reduce(source)
+        upright = ImageOps.exif_transpose(reduced) if orientation != 1 else reduced
         width, height = _upright_size(full_size, orientation)
         picture = _normalise_mode(upright)
 
@@ -86,6 +99,15 @@ def render(data: bytes) -> Rendered:
             variant, "PNG" if has_alpha else "JPEG"
         )
     return rendered
+
+
+def _reduce(image: Image.Image) -> Image.Image:
+    factor = max(image.size) // (MEDIUM * 2)
+    if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA"):
+        return image
+    reduced = image.reduce(factor)
+    reduced.info = image.info  # the transparency and EXIF the next steps read
+    return reduced
 
 
 def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

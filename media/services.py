@@ -12,7 +12,7 @@ from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 
@@ -44,6 +44,8 @@ def accept_upload(
     """Check an uploaded file and queue its processing; raises ImageRejected with a message to show."""
     info = validation.inspect(file, size)
     image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.PROCESSING)
+    # Known from the start, so the files of this content count as in use while it is processed.
+    image.content_hash = processing.content_hash_of(file)
     image.source = upload_storage().save(
         f"{UPLOADS_FOLDER}/{image.id.hex}.{info.extension}", File(file)
     )
@@ -53,10 +55,17 @@ def accept_upload(
 
 
 def _queue_processing(image: Image) -> None:
+    transaction.on_commit(lambda: _send_to_worker(image))
+
+
+def _send_to_worker(image: Image) -> None:
     from .tasks import process_image
 
-    image_id = str(image.id)
-    transaction.on_commit(lambda: process_image.delay(image_id))
+    try:
+        process_image.delay(str(image.id))
+    except Exception:  # the broker is down: say so now rather than leave it processing
+        logger.exception("Could not queue image %s", image.pk)
+        fail(image, "We could not start processing the picture. Try again in a while.")
 
 
 # --- Processing ------------------------------------------------------------------------------------
@@ -77,6 +86,9 @@ def process(image_id: str) -> None:
         return
     with source.open(image.source, "rb") as handle:
         data = handle.read()
+    if not image.content_hash:  # a direct upload: its content is known only now
+        image.content_hash = processing.content_hash(data)
+        Image.objects.filter(pk=image.pk).update(content_hash=image.content_hash)
 
     if settings.CLAMD_ADDRESS:
         try:
@@ -96,8 +108,19 @@ def process(image_id: str) -> None:
         fail(image, "The picture is damaged or incomplete. Try saving it again and re-uploading.")
         return
 
-    _store_variants(variant_key(image.kind, rendered.content_hash), rendered.files)
-    _put_in_use(image, rendered)
+    with transaction.atomic():
+        # Not while another job deletes the same content's files as unused (discard_variants).
+        _lock_content(image.kind, rendered.content_hash)
+        _store_variants(variant_key(image.kind, rendered.content_hash), rendered.files)
+        _put_in_use(image, rendered)
+
+
+def _lock_content(kind: str, content_hash: str) -> None:
+    """Serialises storing and deleting the files of one content, until the transaction ends.
+    PostgreSQL: an advisory lock. SQLite: its transactions take the one write lock at BEGIN."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{kind}:{content_hash}"])
 
 
 def _store_variants(key: str, files: dict[str, bytes]) -> None:
@@ -139,11 +162,15 @@ def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
 
 
 def fail(image: Image, message: str) -> None:
-    Image.objects.filter(pk=image.pk).update(
+    """Mark an unfinished image failed; one that became ready meanwhile stays as it is."""
+    changed = Image.objects.filter(
+        pk=image.pk, status__in=[Image.Status.PROCESSING, Image.Status.UPLOADING]
+    ).update(
         status=Image.Status.FAILED, error=message[:300], processed_at=timezone.now(), source=""
     )
-    source_name = image.source
-    transaction.on_commit(lambda: _delete_source(source_name))
+    if changed:
+        source_name = image.source
+        transaction.on_commit(lambda: _delete_source(source_name))
 
 
 def _lock_owner_row(image: Image) -> None:
@@ -208,17 +235,23 @@ def discard_variants(kind: str, content_hash: str) -> None:
     """Delete the files of a picture no longer in use, unless another image has the same content."""
     if not content_hash:
         return
-    if Image.objects.filter(
+    with transaction.atomic():
+        _lock_content(kind, content_hash)
+        if _content_in_use(kind, content_hash):
+            return
+        storage = public_storage()
+        key = variant_key(kind, content_hash)
+        for variant in processing.VARIANTS:
+            for ext in ("webp", "jpg", "png"):
+                storage.delete(f"{key}-{variant}.{ext}")
+
+
+def _content_in_use(kind: str, content_hash: str) -> bool:
+    return Image.objects.filter(
         kind=kind,
         content_hash=content_hash,
-        status__in=[Image.Status.READY, Image.Status.PROCESSING],
-    ).exists():
-        return
-    storage = public_storage()
-    key = variant_key(kind, content_hash)
-    for variant in processing.VARIANTS:
-        for ext in ("webp", "jpg", "png"):
-            storage.delete(f"{key}-{variant}.{ext}")
+        status__in=[Image.Status.READY, Image.Status.PROCESSING, Image.Status.UPLOADING],
+    ).exists()
 
 
 def _delete_source(name: str) -> None:
@@ -264,9 +297,13 @@ def remove_orphans(now=None) -> dict[str, int]:
         )
         for name in names:
             content_hash = name.rsplit("/", 1)[-1].split("-", 1)[0]
-            if content_hash not in in_use and public.get_modified_time(name) < cutoff:
-                public.delete(name)
-                removed["variants"] += 1
+            if content_hash in in_use or public.get_modified_time(name) >= cutoff:
+                continue
+            with transaction.atomic():
+                _lock_content(kind, content_hash)
+                if not _content_in_use(kind, content_hash):  # unless uploaded again just now
+                    public.delete(name)
+                    removed["variants"] += 1
     return removed
 
 
@@ -314,6 +351,11 @@ def start_direct_upload(
     )
     image.save()
     return image, post
+
+
+def direct_upload_expired(image: Image) -> bool:
+    """Past its presigned POST's life, with a margin for a slow last request."""
+    return timezone.now() - image.created_at > timedelta(seconds=DIRECT_UPLOAD_EXPIRES + 5 * 60)
 
 
 def complete_direct_upload(image: Image) -> Image:

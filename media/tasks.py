@@ -30,6 +30,9 @@ def process_image(self, image_id: str) -> None:
             return
         # Exponential backoff with jitter: 5 s, 10 s, 20 s... capped at 5 minutes.
         raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
+    except Exception:  # a bug or a misconfiguration: logged, and the member told, not left waiting
+        logger.exception("Processing image %s failed", image_id)
+        _give_up(image_id, "Something went wrong with this picture. Try again in a while.")
 
 
 def _backoff(retries: int) -> float:

@@ -100,7 +100,9 @@ def _inspect(file: IO[bytes]) -> SourceInfo:
         except (OSError, SyntaxError, ValueError, struct.error):
             raise _damaged() from None
         with image:
-            info = SourceInfo(image.format, *image.size)
+            # A JPEG with multi-picture data (many cameras write it) opens as MPO: a JPEG to us,
+            # whose first picture is the photo.
+            info = SourceInfo("JPEG" if image.format == "MPO" else image.format, *image.size)
             if info.format not in ALLOWED_FORMATS:  # defensive: formats= already limits this
                 raise unsupported
             if info.width < 1 or info.height < 1:
@@ -116,8 +118,27 @@ def _inspect(file: IO[bytes]) -> SourceInfo:
     return info
 
 
+# A progressive JPEG is decoded scan by scan; real ones have about ten. Thousands of tiny scans cost
+# seconds each thousand however few bytes they take, so they are refused before any decoding.
+MAX_JPEG_SCANS = 100
+
+
 def _check_complete(image: Image.Image, file: IO[bytes]) -> None:
-    if image.format == "JPEG":
+    if image.format in ("JPEG", "MPO"):
+        file.seek(0)
+        data = file.read()
+        # Counts every start-of-scan marker, an embedded EXIF thumbnail's too: an overestimate.
+        if data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+            raise ImageRejected(
+                "This JPEG is built in an unusual way we do not accept. Save it again as a "
+                "standard JPEG and re-upload it."
+            )
+        if "progression" in image.info or "progressive" in image.info:
+            # Decoding a progressive JPEG needs all its coefficients in memory, whatever the scale:
+            # the worker does it, under its time limit. Here only its end must be present.
+            if b"\xff\xd9" not in data[-1024 * 1024 :]:
+                raise OSError("truncated JPEG")
+            return
         image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
         image.load()
     elif image.format == "PNG":

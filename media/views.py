@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -19,6 +20,11 @@ from .forms import PictureForm
 from .models import Image
 from .storage import FOLDERS
 
+# Exactly the names variants get (as deploy/nginx.conf serves them): nothing else under MEDIA_ROOT.
+VARIANT_PATH = re.compile(
+    rf"(?:{'|'.join(FOLDERS.values())})/[0-9a-f]{{1,64}}-(?:thumb|small|medium)\.(?:webp|jpg|png)"
+)
+
 
 def _throttled(request: HttpRequest, form: PictureForm) -> bool:
     """The API's upload limit, counted together with it (per member per hour)."""
@@ -34,11 +40,14 @@ def _throttled(request: HttpRequest, form: PictureForm) -> bool:
 
 
 def _done_message(request: HttpRequest, image: Image, what: str) -> None:
-    image.refresh_from_db(fields=["status", "error"])
-    if image.status == Image.Status.READY:
+    # Gone already when a newer upload (another tab) finished first, or a removal came between.
+    state = Image.objects.filter(pk=image.pk).values("status", "error").first()
+    if state is None:
+        messages.info(request, f"A newer {what} replaced that one.")
+    elif state["status"] == Image.Status.READY:
         messages.success(request, f"Your new {what} is in place.")
-    elif image.status == Image.Status.FAILED:
-        messages.error(request, f"That picture could not be used: {image.error}")
+    elif state["status"] == Image.Status.FAILED:
+        messages.error(request, f"That picture could not be used: {state['error']}")
     else:
         messages.info(request, f"Your new {what} is being processed; it appears in a moment.")
 
@@ -89,6 +98,6 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     """Local media in development (DEBUG): only the variant folders, with the type from the name and
     X-Content-Type-Options: nosniff (SecurityMiddleware), so a file is never read as anything but a
     picture. In production a web server or a CDN serves media instead (deploy/nginx.conf)."""
-    if not settings.DEBUG or path.split("/", 1)[0] not in FOLDERS.values():
+    if not settings.DEBUG or not VARIANT_PATH.fullmatch(path):
         raise Http404
     return static.serve(request, path, document_root=settings.MEDIA_ROOT)

@@ -343,8 +343,13 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # Optional virus scan of every upload by ClamAV: clamd's unix socket path, or host:port.
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS")
-if CLAMD_ADDRESS and not (CLAMD_ADDRESS.startswith("/") or ":" in CLAMD_ADDRESS):
-    raise ImproperlyConfigured("CLAMD_ADDRESS must be a unix socket path or host:port.")
+if CLAMD_ADDRESS:
+    from media.clamd import parse_address  # standard library only
+
+    try:
+        parse_address(CLAMD_ADDRESS)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"CLAMD_ADDRESS: {error}") from None
 CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30, minimum=1)
 
 # S3-compatible object storage (AWS, MinIO, R2...) for media when a bucket is named.

@@ -210,7 +210,17 @@ class CompleteUploadView(APIView):
     @extend_schema(request=None, responses=UPLOAD_RESPONSES)
     def post(self, request: Request, pk: str) -> Response:
         """Check the stored file like any upload and start processing it."""
-        image = get_object_or_404(Image, pk=pk, owner=request.user)
+        image = get_object_or_404(
+            Image.objects.select_related("workbook"), pk=pk, owner=request.user
+        )
+        if image.workbook is not None and not image.workbook.editable_by(request.user):
+            services.fail(image, "You may no longer change this workbook.")
+            raise exceptions.NotFound("No such workbook.")
+        if image.status == Image.Status.UPLOADING and services.direct_upload_expired(image):
+            services.fail(image, "The upload took too long. Start again.")
+            raise exceptions.ValidationError(
+                {"image": ["The upload took too long. Start again."]}, code="expired"
+            )
         if image.status == Image.Status.FAILED:
             raise exceptions.ValidationError({"image": [image.error]}, code="invalid_image")
         try:

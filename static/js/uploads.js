@@ -54,10 +54,14 @@
     function check() {
       attempts += 1;
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (response) {
+          if (response.status === 404) return { status: "gone" };  // replaced or removed
+          return response.ok ? response.json() : null;
+        })
         .then(function (image) {
           if (image && image.status !== "processing") {
-            window.location.reload();
+            // A GET of the page, never a reload: this page may be the answer to a refused POST.
+            window.location.replace(notice.getAttribute("data-page-url"));
           } else if (attempts < 60) {
             window.setTimeout(check, Math.min(500 * attempts, 5000));
           }

@@ -245,3 +245,17 @@ def test_direct_uploads_need_s3(auth_client, user):
 
     assert response.status_code == 400
     assert response.json()["code"] == "direct_uploads_unavailable"
+
+
+def test_staff_who_may_change_but_not_delete_workbooks_may_remove_a_thumbnail(post):
+    from django.contrib.auth.models import Permission
+
+    author, editor = UserFactory(), UserFactory(is_staff=True)
+    editor.user_permissions.add(Permission.objects.get(codename="change_workbook"))
+    workbook = WorkbookFactory(author=author)
+    client = APIClient()
+    client.force_authenticate(editor)
+
+    assert post(client, thumbnail_url(workbook), images.jpeg()).status_code == 202
+    assert client.delete(thumbnail_url(workbook)).status_code == 204
+    assert client.delete(f"/api/v1/workbooks/{workbook.pk}/").status_code == 403

@@ -302,3 +302,28 @@ def test_a_head_request_for_a_picture_answers_like_get(settings, tmp_path):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["avatars/../notes.html", "avatars/%2e%2e/notes.html", "avatars/..%2fnotes.html", "notes.html"],
+)
+def test_nothing_but_variant_files_is_served_in_development(settings, tmp_path, path):
+    (tmp_path / "media" / "avatars").mkdir(parents=True)
+    (tmp_path / "media" / "notes.html").write_bytes(b"<script>alert(1)</script>")
+    settings.DEBUG = True
+
+    assert Client().get(f"/media/{path}").status_code == 404
+
+
+def test_a_staff_editor_sees_the_authors_processing_thumbnail_without_polling_it(
+    client, superuser, user
+):
+    workbook = WorkbookFactory(author=user)
+    Image.objects.create(kind="thumbnail", owner=user, workbook=workbook)
+    client.force_login(superuser)
+
+    response = client.get(f"/w/{workbook.slug}/edit/")
+
+    assertContains(response, "Processing your new picture")
+    assertNotContains(response, "data-image-poll")

@@ -107,3 +107,24 @@ def test_the_same_source_gives_the_same_names_and_bytes():
 def test_a_picture_that_cannot_be_decoded_raises_pillows_error():
     with pytest.raises((OSError, ValueError, SyntaxError)):
         processing.render(images.truncated(images.webp((640, 400)), 0.9))
+
+
+def test_a_camera_jpeg_with_multi_picture_data_is_processed_like_a_jpeg():
+    first, second = images.picture((1600, 1200)), images.picture((1600, 1200), colour=(0, 0, 200))
+    mpo = images.encode(first, "MPO", save_all=True, append_images=[second])
+
+    rendered = processing.render(mpo)
+
+    assert rendered.sizes["medium"] == (600, 450)
+    assert rendered.fallback == "jpg"
+
+
+def test_a_large_png_is_shrunk_early_and_keeps_its_orientation():
+    picture = images.picture((4000, 3000))
+    exif = picture.getexif()
+    exif[images.ORIENTATION] = 6
+
+    rendered = processing.render(images.encode(picture, "PNG", exif=exif))
+
+    assert rendered.sizes["medium"] == (450, 600)
+    assert (rendered.width, rendered.height) == (3000, 4000)

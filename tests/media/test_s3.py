@@ -688,3 +688,33 @@ def test_without_a_cdn_a_profile_page_may_load_its_s3_avatar_under_its_content_s
     sources = image_sources(response.content.decode(), processing.content_hash(RED))
     assert {origin(url) for url in sources} == {bucket.endpoint}
     assert bucket.endpoint in img_src(response)
+
+
+def test_completing_a_thumbnail_after_losing_the_right_to_edit_the_workbook_is_refused(
+    auth_client, user, bucket, django_capture_on_commit_callbacks
+):
+    workbook = WorkbookFactory(author=user)
+    image_id = uploaded(auth_client, bucket, GREEN, kind="thumbnail", workbook=workbook.pk)
+    Workbook.objects.filter(pk=workbook.pk).update(author=WorkbookFactory().author)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(auth_client, image_id)
+
+    assert response.status_code == 404
+    assert Image.objects.get(pk=image_id).status == Image.Status.FAILED
+    workbook.refresh_from_db()
+    assert workbook.thumbnail is None
+
+
+def test_completing_an_upload_long_after_it_started_is_refused(
+    auth_client, user, bucket, django_capture_on_commit_callbacks
+):
+    image_id = uploaded(auth_client, bucket, GREEN)
+    Image.objects.filter(pk=image_id).update(created_at=timezone.now() - timedelta(hours=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(auth_client, image_id)
+
+    assert response.status_code == 400
+    assert response.json()["image"] == ["The upload took too long. Start again."]
+    assert Image.objects.get(pk=image_id).status == Image.Status.FAILED

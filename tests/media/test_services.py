@@ -332,3 +332,55 @@ def clamd_address(tmp_path):
     yield path
     server.shutdown()
     server.server_close()
+
+
+# --- Races and faults ----------------------------------------------------------------------------------
+
+
+def test_a_late_failure_never_turns_a_ready_image_failed(user, upload):
+    image = upload(user)
+
+    services.fail(image, "a duplicate job found no original")
+
+    image.refresh_from_db()
+    assert image.status == Image.Status.READY
+
+
+def test_files_of_a_picture_uploaded_again_are_kept_by_a_pending_discard(
+    user, upload, django_capture_on_commit_callbacks
+):
+    first = upload(user, images.jpeg())
+    upload(user, images.png())  # replaces it; its files are deleted
+    again = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    public_storage().save(f"avatars/{first.content_hash}-thumb.webp", io.BytesIO(b"kept"))
+
+    services.discard_variants("avatar", first.content_hash)
+
+    assert again.content_hash == first.content_hash
+    assert public_storage().exists(f"avatars/{first.content_hash}-thumb.webp")
+
+
+def test_when_the_broker_is_down_the_upload_fails_with_a_message(user, monkeypatch, upload):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.process_image, "delay", unreachable)
+
+    image = upload(user)
+
+    assert image.status == Image.Status.FAILED
+    assert image.error == "We could not start processing the picture. Try again in a while."
+    assert originals() == []
+
+
+def test_an_unexpected_error_in_the_job_fails_the_image_instead_of_leaving_it_processing(
+    user, monkeypatch
+):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    monkeypatch.setattr(services, "_put_in_use", _raise(ValueError("a bug")))
+
+    tasks.process_image(str(image.id))
+
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == "Something went wrong with this picture. Try again in a while."

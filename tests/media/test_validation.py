@@ -126,3 +126,35 @@ def test_the_file_is_left_rewound_for_whoever_stores_it():
     inspect(stream)
 
     assert stream.tell() == 0
+
+
+def progressive_jpeg(size=(800, 500)) -> bytes:
+    return images.encode(images.picture(size), "JPEG", progressive=True, quality=85)
+
+
+def test_a_progressive_jpeg_is_accepted():
+    assert check(progressive_jpeg()).format == "JPEG"
+
+
+def test_a_truncated_progressive_jpeg_is_refused_without_decoding_it():
+    with pytest.raises(ImageRejected, match="damaged or incomplete"):
+        check(images.truncated(progressive_jpeg(), 0.6))
+
+
+def test_a_jpeg_of_thousands_of_tiny_scans_is_refused_before_decoding():
+    data = progressive_jpeg((640, 640))
+    last_scan = data.rindex(b"\xff\xda")
+    scan = data[last_scan:-2]  # the last scan, up to the end-of-image marker
+    bomb = data[:-2] + scan * 500 + b"\xff\xd9"
+
+    with pytest.raises(ImageRejected, match="unusual way") as refused:
+        check(bomb)
+
+    assert refused.value.status_code == 400
+
+
+def test_a_camera_jpeg_with_multi_picture_data_counts_as_a_jpeg():
+    first, second = images.picture((800, 600)), images.picture((800, 600), colour=(0, 0, 200))
+    mpo = images.encode(first, "MPO", save_all=True, append_images=[second])
+
+    assert check(mpo).format == "JPEG"

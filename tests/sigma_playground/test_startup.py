@@ -64,7 +64,14 @@ def test_it_refuses_to_start_with_debug_off_and_no_allowed_hosts():
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DEBUG", "sometimes"), ("DATABASE_CONN_MAX_AGE", "forever"), ("REDIS_URL", "localhost")],
+    [
+        ("DEBUG", "sometimes"),
+        ("DATABASE_CONN_MAX_AGE", "forever"),
+        ("REDIS_URL", "localhost"),
+        ("CLAMD_ADDRESS", "tcp://clamd"),
+        ("MEDIA_CDN_URL", "http://cdn.example.com/media"),
+        ("MEDIA_MAX_UPLOAD_MB", "0"),
+    ],
 )
 def test_a_bad_value_stops_the_start_with_a_message_naming_the_variable(variable, value):
     env = {**PRODUCTION, variable: value}

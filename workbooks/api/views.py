@@ -26,9 +26,9 @@ class IsAuthorOrStaff(permissions.BasePermission):
     def has_object_permission(self, request: Request, view, workbook: Workbook) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return workbook.editable_by(
-            request.user, "delete" if request.method == "DELETE" else "change"
-        )
+        # Removing a thumbnail changes the workbook; only deleting the workbook itself is "delete".
+        deleting = request.method == "DELETE" and getattr(view, "action", None) == "destroy"
+        return workbook.editable_by(request.user, "delete" if deleting else "change")
 
 
 class ListParams(serializers.Serializer):
