@@ -15,7 +15,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from .validation import ALLOWED_FORMATS
 
@@ -77,7 +77,7 @@ def render(data: bytes) -> Rendered:
         reduced = _reduce(source)
         upright = ImageOps.exif_transpose(reduced) if orientation != 1 else reduced
         width, height = _upright_size(full_size, orientation)
-        picture = _normalise_mode(upright)
+        picture = _normalise_mode(_to_srgb(upright, source.info.get("icc_profile")))
 
     has_alpha = picture.mode == "RGBA"
     base = _fit_long_side(picture, MEDIUM)
@@ -108,6 +108,23 @@ def _reduce(image: Image.Image) -> Image.Image:
     reduced = image.reduce(factor)
     reduced.info = image.info  # the transparency and EXIF the next steps read
     return reduced
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Colours as the camera or editor meant them: the variants carry no profile, and browsers read
+    untagged pictures as sRGB, so a wide-gamut (Display P3, Adobe RGB) or CMYK picture is converted."""
+    if not icc_profile or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.profileToProfile(
+            image, source, _SRGB, outputMode="RGBA" if image.mode == "RGBA" else "RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image  # a damaged or unusual profile: the pixels as they are
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

@@ -128,3 +128,29 @@ def test_a_large_png_is_shrunk_early_and_keeps_its_orientation():
 
     assert rendered.sizes["medium"] == (450, 600)
     assert (rendered.width, rendered.height) == (3000, 4000)
+
+
+def srgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_a_colour_profile_is_applied_and_not_carried_into_the_variants():
+    picture = Image.new("RGB", (400, 300), (200, 30, 40))
+    source = images.encode(picture, "JPEG", quality=95, icc_profile=srgb_profile())
+
+    rendered = processing.render(source)
+
+    variant = open_variant(rendered.files["small.jpg"])
+    assert "icc_profile" not in variant.info
+    red, green, blue = variant.getpixel((150, 100))
+    assert abs(red - 200) < 6
+    assert abs(green - 30) < 6
+    assert abs(blue - 40) < 6
+
+
+def test_a_damaged_colour_profile_does_not_stop_the_picture():
+    source = images.encode(images.picture(), "PNG", icc_profile=b"not a profile at all")
+
+    assert processing.render(source).sizes["medium"] == (600, 375)
