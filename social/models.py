@@ -24,8 +24,12 @@ class Follow(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["followee", "-created_at"], name="social_follow_followee_idx"),
-            models.Index(fields=["follower", "-created_at"], name="social_follow_follower_idx"),
+            models.Index(
+                fields=["followee", "-created_at", "-id"], name="social_follow_followee_idx"
+            ),
+            models.Index(
+                fields=["follower", "-created_at", "-id"], name="social_follow_follower_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -43,7 +47,9 @@ class Favorite(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "workbook"], name="social_favorite_unique"),
         ]
-        indexes = [models.Index(fields=["user", "-created_at"], name="social_favorite_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="social_favorite_user_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} ♥ {self.workbook_id}"

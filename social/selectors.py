@@ -66,13 +66,15 @@ def feed_for(user: User) -> QuerySet[Activity]:
 
 def followers_of(user: User) -> QuerySet[User]:
     return User.objects.filter(following_links__followee=user, is_active=True).order_by(
-        "-following_links__created_at"
+        # The link's id breaks ties: follows made in one instant still page in one fixed order.
+        "-following_links__created_at",
+        "-following_links__id",
     )
 
 
 def following_of(user: User) -> QuerySet[User]:
     return User.objects.filter(follower_links__follower=user, is_active=True).order_by(
-        "-follower_links__created_at"
+        "-follower_links__created_at", "-follower_links__id"
     )
 
 
@@ -82,7 +84,7 @@ def favorites_of(user: User) -> QuerySet[Workbook]:
         .filter(favorites__user=user)
         .select_related("author")
         .defer("description", "description_html", "search_vector")
-        .order_by("-favorites__created_at")
+        .order_by("-favorites__created_at", "-favorites__id")
     )
 
 

@@ -231,3 +231,24 @@ def test_the_lists_are_paginated(anonymous, owner):
     assert {m["username"] for m in first["results"] + second["results"]} == {
         f.username for f in followers
     }
+
+
+@pytest.mark.parametrize("what", ["followers", "following"])
+def test_follows_made_in_the_same_instant_page_in_one_fixed_order(anonymous, owner, what):
+    from social.models import Follow
+
+    for other in UserFactory.create_batch(7):
+        follower, followee = (other, owner) if what == "followers" else (owner, other)
+        services.follow(follower, followee)
+    Follow.objects.update(created_at=Follow.objects.first().created_at)
+
+    seen, page = [], anonymous.get(url("owner", what), {"page_size": 2}).json()
+    while True:
+        seen += [member["username"] for member in page["results"]]
+        if not page["next"]:
+            break
+        page = anonymous.get(page["next"]).json()
+
+    newest_link_first = Follow.objects.order_by("-id")
+    side = "follower" if what == "followers" else "followee"
+    assert seen == [getattr(link, side).username for link in newest_link_first]
