@@ -56,11 +56,22 @@ class OriginCheckMiddleware(BaseMiddleware):
 @database_sync_to_async
 def user_for_access_token(raw_token: str):
     """The active user an access JWT names, or None for a bad, expired or non-access token."""
+    return _user_and_expiry(raw_token)[0]
+
+
+@database_sync_to_async
+def user_and_expiry_for_access_token(raw_token: str):
+    """(user, expiry as a Unix time) for a good access JWT, else (None, None)."""
+    return _user_and_expiry(raw_token)
+
+
+def _user_and_expiry(raw_token: str):
     auth = JWTAuthentication()
     try:
-        return auth.get_user(auth.get_validated_token(raw_token.encode()))
-    except (InvalidToken, TokenError, AuthenticationFailed):
-        return None
+        token = auth.get_validated_token(raw_token.encode())
+        return auth.get_user(token), token["exp"]
+    except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
+        return None, None
 
 
 class BearerOrSessionAuthMiddleware(BaseMiddleware):
@@ -72,7 +83,10 @@ class BearerOrSessionAuthMiddleware(BaseMiddleware):
         if authorization is not None:
             kind, _, raw_token = authorization.partition(" ")
             if kind.lower() == "bearer" and raw_token.strip():
-                scope["user"] = await user_for_access_token(raw_token.strip()) or AnonymousUser()
+                user, expires_at = await user_and_expiry_for_access_token(raw_token.strip())
+                scope["user"] = user or AnonymousUser()
+                # The consumer closes the socket when the token expires, as an HTTP call would fail.
+                scope["auth_expires_at"] = expires_at
             else:
                 scope["user"] = AnonymousUser()
         else:

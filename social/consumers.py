@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Literal, TypedDict
@@ -188,14 +189,16 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     resuming: bool = False
     last_heard: float = 0.0  # event-loop time of the client's last message
     heartbeat: asyncio.Task[None] | None = None
+    expiry: asyncio.Task[None] | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             # Also when the server cancels the consumer without a disconnect message.
-            if self.heartbeat is not None:
-                self.heartbeat.cancel()
+            for task in (self.heartbeat, self.expiry):
+                if task is not None:
+                    task.cancel()
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -213,6 +216,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payloads.unread_count_message(await unread_count(user.pk)))
         self.last_heard = asyncio.get_running_loop().time()
         self.heartbeat = asyncio.create_task(self._beat())
+        expires_at = self.scope.get("auth_expires_at")
+        if expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at(expires_at))
 
     async def disconnect(self, code: int) -> None:
         if self.group_name is not None:
@@ -279,7 +285,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def push_unread_count(self, message: UnreadCountMessage) -> None:
         await self.send_json(message)
 
-    # --- Heartbeat --------------------------------------------------------------------------------
+    # --- Heartbeat and expiry ---------------------------------------------------------------------
+
+    async def _close_at(self, expires_at: float) -> None:
+        """A socket opened with a bearer token lives no longer than the token: then 4401, and the
+        client reconnects with a fresh one (a session's socket has no such end)."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        logger.info("closing the notification socket of user %s: token expired", self.user_id)
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _beat(self) -> None:
         loop = asyncio.get_running_loop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -21,7 +22,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from sigma_playground.websocket import user_for_access_token
+from sigma_playground.websocket import user_and_expiry_for_access_token
 
 from .consumers import Delivered, is_notification_id, missed_notifications, unread_count
 from .push import user_group
@@ -83,12 +84,13 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
     if authorization is not None:
         # A token, when given, decides: a bad one is not rescued by a session cookie.
         kind, _, raw_token = authorization.partition(" ")
-        user = None
+        user = ends_at = None
         if kind.lower() == "bearer" and raw_token.strip():
-            user = await user_for_access_token(raw_token.strip())
+            user, ends_at = await user_and_expiry_for_access_token(raw_token.strip())
         if user is None:
             return _error(401, "Given token not valid for any token type", "token_not_valid")
     else:
+        ends_at = None
         user = await request.auser()
         if not user.is_authenticated:
             return _error(401, "Authentication credentials were not provided.", "not_authenticated")
@@ -100,7 +102,9 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
             "Last-Event-ID (or after) must be a notification id: an integer, 0 or more.",
             "invalid",
         )
-    response = StreamingHttpResponse(events(user.pk, after), content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        events(user.pk, after, ends_at=ends_at), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
     return response
@@ -109,9 +113,13 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
 # --- The stream -----------------------------------------------------------------------------------
 
 
-async def events(user_id: int, after: int | None) -> AsyncIterator[str]:
+async def events(
+    user_id: int, after: int | None, *, ends_at: float | None = None
+) -> AsyncIterator[str]:
     """Missed notifications (when the client said where it was), the unread count, then live
-    events until the client goes away. Same rules as the websocket's resume (consumers.py)."""
+    events until the client goes away, or until `ends_at` (a Unix time: the expiry of the token it
+    was opened with; the client reconnects with a fresh one and Last-Event-ID). Same rules as the
+    websocket's resume (consumers.py)."""
     layer = get_channel_layer()
     group = user_group(user_id)
     channel = await layer.new_channel()
@@ -133,9 +141,16 @@ async def events(user_id: int, after: int | None) -> AsyncIterator[str]:
         # asyncio.wait_for would) can drop a message that channels-redis had just taken off Redis.
         receiving = asyncio.ensure_future(layer.receive(channel))
         while True:
-            done, _ = await asyncio.wait({receiving}, timeout=KEEPALIVE_SECONDS)
+            timeout = KEEPALIVE_SECONDS
+            if ends_at is not None:
+                left = ends_at - time.time()
+                if left <= 0:
+                    return
+                timeout = min(timeout, left)
+            done, _ = await asyncio.wait({receiving}, timeout=timeout)
             if not done:
-                yield KEEPALIVE
+                if ends_at is None or time.time() < ends_at:
+                    yield KEEPALIVE
                 continue
             received = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))

@@ -6,6 +6,7 @@ the same over a real server and Redis in test_consumer_redis.py.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -354,3 +355,24 @@ def test_it_keeps_a_socket_that_answers_its_pings_open(owner, monkeypatch):
         return pings
 
     assert async_to_sync(run)() >= 4
+
+
+def test_a_socket_opened_with_a_token_closes_with_4401_when_the_token_expires(owner):
+    token = AccessToken.for_user(owner)
+    token.set_exp(lifetime=timedelta(seconds=1))
+
+    async def run():
+        communicator = WebsocketCommunicator(
+            application, PATH, headers=[OWN_ORIGIN, bearer(str(token))]
+        )
+        connected, _ = await communicator.connect(timeout=3)
+        first = await communicator.receive_json_from(timeout=2)
+        closed = await communicator.receive_output(timeout=4)
+        await communicator.disconnect()
+        return connected, first, closed
+
+    connected, first, closed = async_to_sync(run)()
+
+    assert connected
+    assert first["type"] == "unread_count"
+    assert closed == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}

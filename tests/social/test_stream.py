@@ -2,6 +2,7 @@
 channel layer: who may listen, replay after Last-Event-ID, live events, keepalives, hanging up."""
 
 import json
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -236,3 +237,16 @@ def test_it_leaves_the_users_group_when_the_client_hangs_up(owner):
 
     assert while_listening == 1
     assert after_hanging_up == 0
+
+
+def test_a_stream_opened_with_a_token_ends_when_the_token_expires(owner):
+    async def run():
+        started = time.monotonic()
+        ends_at = time.time() + 0.5
+        seen = [event async for event in stream.events(owner.pk, None, ends_at=ends_at)]
+        return seen, time.monotonic() - started
+
+    seen, took = async_to_sync(run)()
+
+    assert seen[0].startswith("event: unread_count")
+    assert 0.4 < took < 3
