@@ -308,7 +308,8 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     back = next_url(request, reverse("social:notifications"))
     if request.POST.get("all"):
         services.mark_read(request.user)
-        messages.success(request, "All your notifications are marked read.")
+        if not _wants_json(request):  # a script says so on the page itself
+            messages.success(request, "All your notifications are marked read.")
     else:
         ids = _ids(request.POST.getlist("id"))
         if not ids:

@@ -115,3 +115,39 @@ def test_a_member_hears_of_favorites_and_comments_live_and_of_all_they_missed_of
             "Abe Reader favorited Revenue by region",
         ]
     )
+
+
+def test_a_member_marks_notifications_read_without_leaving_the_page(
+    new_asgi_page, asgi_live_server
+):
+    base = asgi_live_server.url
+    bea = UserFactory(username="bea", full_name="Bea Author")
+    for name in ("abe", "cy", "di"):
+        # Rows only: the push that services.follow schedules cannot run on Playwright's thread.
+        Notification.objects.create(
+            recipient=bea, actor=UserFactory(username=name), verb="followed"
+        )
+    page = new_asgi_page()
+    sign_in(page, base, "bea")
+    page.goto(f"{base}/notifications/")
+    page.evaluate("window.stillThisPage = true")
+    bell = page.locator("#notification-bell")
+    unread = page.locator(".notification--unread")
+    expect(bell).to_have_attribute("data-unread", "3")
+    expect(unread).to_have_count(3)
+
+    unread.first.get_by_role("button", name="Mark read").click()
+
+    expect(unread).to_have_count(2)
+    expect(bell).to_have_attribute("data-unread", "2")
+    assert page.evaluate("window.stillThisPage") is True
+
+    page.get_by_role("button", name="Mark all read").click()
+
+    expect(unread).to_have_count(0)
+    expect(bell.locator("[data-bell-count]")).to_be_hidden()
+    expect(page.get_by_role("button", name="Mark all read")).to_have_count(0)
+    assert page.evaluate("window.stillThisPage") is True
+    assert not Notification.objects.filter(recipient=bea, read=False).exists()
+    page.reload()
+    expect(page.locator(".messages")).to_have_count(0)  # no stale "marked read" message later
