@@ -72,12 +72,17 @@ def render(data: bytes) -> Rendered:
         source.seek(0)  # GIF and animated WebP: the first frame only
         source.load()
         orientation = source.getexif().get(0x0112, 1)
+        icc_profile = source.info.get("icc_profile")
+        # Transparency given as one key colour (or a palette entry) becomes an alpha channel before
+        # any resampling, which would otherwise blend the key colour into its neighbours.
+        picture = source.convert("RGBA") if "transparency" in source.info else source
         # Other formats decode at full size: shrink by a whole factor at once (cheap, a box
         # filter) to about twice the largest variant, so later copies and conversions are small.
-        reduced = _reduce(source)
-        upright = ImageOps.exif_transpose(reduced) if orientation != 1 else reduced
+        picture = _reduce(picture)
+        if orientation in _TRANSPOSE:
+            picture = picture.transpose(_TRANSPOSE[orientation])
         width, height = _upright_size(full_size, orientation)
-        picture = _normalise_mode(_to_srgb(upright, source.info.get("icc_profile")))
+        picture = _normalise_mode(_to_srgb(picture, icc_profile))
 
     has_alpha = picture.mode == "RGBA"
     base = _fit_long_side(picture, MEDIUM)
@@ -101,13 +106,23 @@ def render(data: bytes) -> Rendered:
     return rendered
 
 
+# EXIF orientation -> the transposition that makes the picture upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 def _reduce(image: Image.Image) -> Image.Image:
     factor = max(image.size) // (MEDIUM * 2)
     if factor < 2 or image.mode not in ("RGB", "RGBA", "L", "LA"):
         return image
-    reduced = image.reduce(factor)
-    reduced.info = image.info  # the transparency and EXIF the next steps read
-    return reduced
+    return image.reduce(factor)
 
 
 def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
@@ -133,7 +148,7 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 def _normalise_mode(image: Image.Image) -> Image.Image:
     """RGB, or RGBA when the picture has any transparency; CMYK, 16-bit and palettes converted."""
-    if image.mode == "RGBA" or image.mode == "LA" or "transparency" in image.info:
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         converted = image.convert("RGBA")
         # Fully opaque after all: JPEG is smaller.
         if converted.getchannel("A").getextrema() == (255, 255):

@@ -111,6 +111,9 @@ def process(image_id: str) -> None:
     with transaction.atomic():
         # Not while another job deletes the same content's files as unused (discard_variants).
         _lock_content(image.kind, rendered.content_hash)
+        # Removed (or finished by a twin job) while it was being made: store nothing.
+        if not Image.objects.filter(pk=image.pk, status=Image.Status.PROCESSING).exists():
+            return
         _store_variants(variant_key(image.kind, rendered.content_hash), rendered.files)
         _put_in_use(image, rendered)
 
@@ -354,7 +357,8 @@ def start_direct_upload(
 
 
 def direct_upload_expired(image: Image) -> bool:
-    """Past its presigned POST's life, with a margin for a slow last request."""
+    """Past its presigned POST's life, with a margin. Asked only while nothing is stored: an object
+    that is there was accepted by the storage while the POST was valid, however long it took."""
     return timezone.now() - image.created_at > timedelta(seconds=DIRECT_UPLOAD_EXPIRES + 5 * 60)
 
 
@@ -364,6 +368,9 @@ def complete_direct_upload(image: Image) -> Image:
         return image
     storage = upload_storage()
     if not storage.exists(image.source):
+        if direct_upload_expired(image):
+            fail(image, "The upload took too long. Start again.")
+            raise ImageRejected("The upload took too long. Start again.")
         raise ImageRejected("Nothing has been uploaded for this image yet.")
     limit = validation.max_upload_bytes()
     try:

@@ -7,13 +7,16 @@ import logging
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
 
 from . import clamd, services
 
 logger = logging.getLogger(__name__)
 
-# Worth another try later: the storage or the scanner did not answer.
-TRANSIENT_ERRORS = (OSError, BotoCoreError, ClientError, clamd.ScanError)
+# Worth another try later: the storage, the scanner or the database did not answer.
+TRANSIENT_ERRORS = (
+    OSError, BotoCoreError, ClientError, clamd.ScanError, OperationalError, InterfaceError
+)  # fmt: skip
 MAX_RETRIES = 6
 
 

@@ -126,18 +126,17 @@ MAX_JPEG_SCANS = 100
 def _check_complete(image: Image.Image, file: IO[bytes]) -> None:
     if image.format in ("JPEG", "MPO"):
         file.seek(0)
-        data = file.read()
-        # Counts every start-of-scan marker, an embedded EXIF thumbnail's too: an overestimate.
-        if data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+        scans, complete = jpeg_structure(file.read())
+        if scans > MAX_JPEG_SCANS:
             raise ImageRejected(
                 "This JPEG is built in an unusual way we do not accept. Save it again as a "
                 "standard JPEG and re-upload it."
             )
+        if not complete:
+            raise OSError("truncated JPEG")
         if "progression" in image.info or "progressive" in image.info:
             # Decoding a progressive JPEG needs all its coefficients in memory, whatever the scale:
-            # the worker does it, under its time limit. Here only its end must be present.
-            if b"\xff\xd9" not in data[-1024 * 1024 :]:
-                raise OSError("truncated JPEG")
+            # the worker does it, under its time limit.
             return
         image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
         image.load()
@@ -153,6 +152,48 @@ def _check_complete(image: Image.Image, file: IO[bytes]) -> None:
         file.seek(0, 2)
         if file.tell() < riff_size + 8:
             raise OSError("truncated WebP")
+
+
+def jpeg_structure(data: bytes) -> tuple[int, bool]:
+    """(scans counted, whether the picture reaches its end-of-image marker), walking the markers of
+    the main picture only: segments (an EXIF thumbnail, metadata) are skipped by their length, and
+    whatever follows the end (a phone's motion-photo video, appended text) is never looked at.
+    Counting stops past MAX_JPEG_SCANS."""
+    size, at, scans = len(data), 2, 0
+    while at + 1 < size:
+        if data[at] != 0xFF:
+            return scans, False
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xD9:  # end of image
+            return scans, True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            at += 2
+            continue
+        if at + 4 > size:
+            return scans, False
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker != 0xDA:
+            continue
+        scans += 1
+        if scans > MAX_JPEG_SCANS:
+            return scans, False
+        # Entropy-coded data runs to the next marker: 0xFF not followed by a stuffed 0x00 or a
+        # restart marker.
+        while True:
+            at = data.find(b"\xff", at)
+            if at == -1 or at + 1 >= size:
+                return scans, False
+            following = data[at + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                at += 2
+            elif following == 0xFF:
+                at += 1
+            else:
+                break
+    return scans, False
 
 
 def _damaged() -> ImageRejected:

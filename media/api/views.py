@@ -216,11 +216,6 @@ class CompleteUploadView(APIView):
         if image.workbook is not None and not image.workbook.editable_by(request.user):
             services.fail(image, "You may no longer change this workbook.")
             raise exceptions.NotFound("No such workbook.")
-        if image.status == Image.Status.UPLOADING and services.direct_upload_expired(image):
-            services.fail(image, "The upload took too long. Start again.")
-            raise exceptions.ValidationError(
-                {"image": ["The upload took too long. Start again."]}, code="expired"
-            )
         if image.status == Image.Status.FAILED:
             raise exceptions.ValidationError({"image": [image.error]}, code="invalid_image")
         try:

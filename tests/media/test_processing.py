@@ -154,3 +154,29 @@ def test_a_damaged_colour_profile_does_not_stop_the_picture():
     source = images.encode(images.picture(), "PNG", icc_profile=b"not a profile at all")
 
     assert processing.render(source).sizes["medium"] == (600, 375)
+
+
+def key_colour_png(size=(4000, 3000), *, icc_profile: bytes | None = None) -> bytes:
+    """An RGB PNG whose green stripes are transparent by key colour (a tRNS chunk), not alpha."""
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", size, (200, 100, 0))
+    draw = ImageDraw.Draw(picture)
+    for x in range(0, size[0], 40):
+        draw.rectangle([x, 0, x + 19, size[1]], fill=(0, 255, 1))
+    options = {"transparency": (0, 255, 1)}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    return images.encode(picture, "PNG", **options)
+
+
+@pytest.mark.parametrize("icc", [None, "srgb"], ids=["plain", "with-profile"])
+def test_key_colour_transparency_stays_transparent_with_no_tinted_fringe(icc):
+    rendered = processing.render(key_colour_png(icc_profile=srgb_profile() if icc else None))
+
+    assert rendered.fallback == "png"
+    medium = open_variant(rendered.files["medium.png"])
+    assert medium.mode == "RGBA"
+    for red, green, blue, alpha in medium.get_flattened_data():
+        # Opaque pixels are the orange; a pixel tinted by the green key never shows.
+        assert alpha < 250 or (green < 140 and red > 150), (red, green, blue, alpha)

@@ -384,3 +384,21 @@ def test_an_unexpected_error_in_the_job_fails_the_image_instead_of_leaving_it_pr
     image.refresh_from_db()
     assert image.status == Image.Status.FAILED
     assert image.error == "Something went wrong with this picture. Try again in a while."
+
+
+def test_an_avatar_removed_while_its_variants_are_made_leaves_no_files(user, monkeypatch):
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    render = services.processing.render
+
+    def render_then_removed(data):
+        rendered = render(data)
+        services.remove_avatar(user)  # the member removes it meanwhile
+        return rendered
+
+    monkeypatch.setattr(services.processing, "render", render_then_removed)
+
+    tasks.process_image(str(image.id))
+
+    assert media_files() == set()
+    user.refresh_from_db()
+    assert user.avatar is None

@@ -158,3 +158,20 @@ def test_a_camera_jpeg_with_multi_picture_data_counts_as_a_jpeg():
     mpo = images.encode(first, "MPO", save_all=True, append_images=[second])
 
     assert check(mpo).format == "JPEG"
+
+
+def test_a_motion_photo_with_video_appended_after_the_picture_is_accepted():
+    video_like = bytes(range(256)) * 4000 + b"\xff\xda" * 500  # scan-like bytes after the end
+    data = images.jpeg() + video_like
+
+    assert check(data).format == "JPEG"
+
+
+def test_a_truncated_progressive_jpeg_with_an_exif_thumbnail_is_refused():
+    picture = images.picture((1600, 1000))
+    exif = picture.getexif()
+    thumbnail = images.encode(images.picture((160, 100)), "JPEG")  # its own end-of-image marker
+    data = images.encode(picture, "JPEG", progressive=True, exif=exif.tobytes() + thumbnail)
+
+    with pytest.raises(ImageRejected, match="damaged or incomplete"):
+        check(images.truncated(data, 0.5))
