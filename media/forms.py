@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
+
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
 
 from . import services
@@ -23,8 +27,6 @@ class PictureForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.request = request
         self.status_code = 400
-        from django.conf import settings
-
         self.fields[
             "image"
         ].help_text = f"JPEG, PNG, WebP or GIF, up to {settings.MEDIA_MAX_UPLOAD_MB} MB."
@@ -40,9 +42,23 @@ class PictureForm(forms.Form):
             self.add_error("image", too_large_message())
             self.status_code = 413
 
+    def _throttled(self) -> bool:
+        """The API's upload limit, counted together with it (per member per hour)."""
+        from .api.views import UploadThrottle
+
+        throttle = UploadThrottle()
+        if throttle.allow_request(self.request, SimpleNamespace(throttle_scope="uploads")):
+            return False
+        minutes = max(1, math.ceil((throttle.wait() or 60) / 60))
+        self.add_error(
+            None, f"You have uploaded many pictures this hour. Try again in {minutes} minutes."
+        )
+        self.status_code = 429
+        return True
+
     def save(self, *, owner, kind: str, workbook=None) -> Image | None:
         """Accept the upload, or return None with the reason on the form."""
-        if not self.is_valid():
+        if self._throttled() or not self.is_valid():
             return None
         file = self.cleaned_data["image"]
         try:

@@ -23,7 +23,7 @@ from workbooks.models import Workbook
 from . import clamd, processing, validation
 from .models import Image
 from .storage import FOLDERS, UPLOADS_FOLDER, public_storage, upload_storage, variant_key
-from .validation import ImageRejected, ImageTooLarge, UnsupportedImage
+from .validation import ImageRejected, UnsupportedImage
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,6 @@ def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
         if image is None or image.status != Image.Status.PROCESSING:
             return
         current = _in_use(image).first()
-        image.content_hash = rendered.content_hash
         image.fallback = rendered.fallback
         image.width, image.height = rendered.width, rendered.height
         image.sizes = {name: list(size) for name, size in rendered.sizes.items()}
@@ -176,25 +175,29 @@ def fail(image: Image, message: str) -> None:
         transaction.on_commit(lambda: _delete_source(source_name))
 
 
-def _lock_owner_row(image: Image) -> None:
+def _shown_on(image: Image):
+    """The row that shows the picture (its owner, or its workbook), and the field referring to it."""
     if image.kind == Image.Kind.AVATAR:
-        list(User.objects.select_for_update().filter(pk=image.owner_id).values_list("pk"))
-    else:
-        list(Workbook.objects.select_for_update().filter(pk=image.workbook_id).values_list("pk"))
+        return User.objects.filter(pk=image.owner_id), "avatar"
+    return Workbook.objects.filter(pk=image.workbook_id), "thumbnail"
+
+
+def _lock_owner_row(image: Image) -> None:
+    rows, _field = _shown_on(image)
+    list(rows.select_for_update().values_list("pk"))
 
 
 def _in_use(image: Image):
-    ready = Image.objects.filter(kind=image.kind, status=Image.Status.READY)
-    if image.kind == Image.Kind.AVATAR:
-        return ready.filter(owner_id=image.owner_id)
-    return ready.filter(workbook_id=image.workbook_id)
+    """The ready picture of the same owner's avatar, or of the same workbook."""
+    same = {"owner_id": image.owner_id} if image.kind == Image.Kind.AVATAR else {}
+    return Image.objects.filter(
+        kind=image.kind, status=Image.Status.READY, workbook_id=image.workbook_id, **same
+    )
 
 
 def _set_ref(image: Image, ref: dict | None) -> None:
-    if image.kind == Image.Kind.AVATAR:
-        User.objects.filter(pk=image.owner_id).update(avatar=ref)
-    else:
-        Workbook.objects.filter(pk=image.workbook_id).update(thumbnail=ref)
+    rows, field = _shown_on(image)
+    rows.update(**{field: ref})
     # Cached gallery pages show avatars and thumbnails.
     gallery_cache.gallery_changed()
 
@@ -203,21 +206,19 @@ def _set_ref(image: Image, ref: dict | None) -> None:
 
 
 def remove_avatar(user: User) -> None:
-    _remove(Image.objects.filter(kind=Image.Kind.AVATAR, owner=user), user=user)
+    _remove(user, Image.objects.filter(kind=Image.Kind.AVATAR, owner=user), "avatar")
 
 
 def remove_thumbnail(workbook: Workbook) -> None:
-    _remove(Image.objects.filter(kind=Image.Kind.THUMBNAIL, workbook=workbook), workbook=workbook)
+    _remove(
+        workbook, Image.objects.filter(kind=Image.Kind.THUMBNAIL, workbook=workbook), "thumbnail"
+    )
 
 
-def _remove(images, *, user: User | None = None, workbook: Workbook | None = None) -> None:
+def _remove(shown_on: User | Workbook, images, field: str) -> None:
     with transaction.atomic():
-        if user is not None:
-            User.objects.filter(pk=user.pk).update(avatar=None)
-            user.avatar = None
-        else:
-            Workbook.objects.filter(pk=workbook.pk).update(thumbnail=None)
-            workbook.thumbnail = None
+        shown_on._meta.model.objects.filter(pk=shown_on.pk).update(**{field: None})
+        setattr(shown_on, field, None)
         for image in images.select_for_update():
             image.delete()
             kind, content_hash, source = image.kind, image.content_hash, image.source
@@ -291,15 +292,14 @@ def remove_orphans(now=None) -> dict[str, int]:
 
     public = public_storage()
     for kind, folder in FOLDERS.items():
-        names = _list(public, folder)
-        hashes = {name.rsplit("/", 1)[-1].split("-", 1)[0] for name in names}
+        # "<folder>/<content hash>-<variant>.<ext>" -> the content hash
+        hash_of = {name: name.rsplit("/", 1)[-1].split("-", 1)[0] for name in _list(public, folder)}
         in_use = set(
-            Image.objects.filter(kind=kind, content_hash__in=hashes)
+            Image.objects.filter(kind=kind, content_hash__in=set(hash_of.values()))
             .exclude(status=Image.Status.FAILED)
             .values_list("content_hash", flat=True)
         )
-        for name in names:
-            content_hash = name.rsplit("/", 1)[-1].split("-", 1)[0]
+        for name, content_hash in hash_of.items():
             if content_hash in in_use or public.get_modified_time(name) >= cutoff:
                 continue
             with transaction.atomic():
@@ -334,10 +334,7 @@ def start_direct_upload(
         raise DirectUploadsUnavailable
     if content_type not in validation.CONTENT_TYPES.values():
         raise UnsupportedImage("Upload a JPEG, PNG, WebP or GIF image.")
-    if size > validation.max_upload_bytes():
-        raise ImageTooLarge(validation.too_large_message())
-    if size < 1:
-        raise ImageRejected("The file is empty.")
+    validation.check_size(size)
     image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.UPLOADING)
     image.source = f"{UPLOADS_FOLDER}/{image.id.hex}"
     storage = upload_storage()
@@ -372,12 +369,10 @@ def complete_direct_upload(image: Image) -> Image:
             fail(image, "The upload took too long. Start again.")
             raise ImageRejected("The upload took too long. Start again.")
         raise ImageRejected("Nothing has been uploaded for this image yet.")
-    limit = validation.max_upload_bytes()
     try:
-        if storage.size(image.source) > limit:
-            raise ImageTooLarge(validation.too_large_message())
+        validation.check_size(storage.size(image.source))  # before reading it
         with storage.open(image.source, "rb") as handle:
-            data = handle.read(limit + 1)
+            data = handle.read()
         validation.inspect(io.BytesIO(data), len(data))
     except ImageRejected as rejected:
         fail(image, rejected.message)

@@ -65,6 +65,14 @@ def too_large_message() -> str:
     return f"The file is larger than {settings.MEDIA_MAX_UPLOAD_MB} MB. Choose a smaller picture."
 
 
+def check_size(size: int) -> None:
+    """Refuse an empty file or one over the limit: from the size alone, before reading anything."""
+    if size < 1:
+        raise ImageRejected("The file is empty.")
+    if size > max_upload_bytes():
+        raise ImageTooLarge(too_large_message())
+
+
 def inspect(file: IO[bytes], size: int | None = None) -> SourceInfo:
     """Return what the image is, or raise ImageRejected saying why it is not acceptable.
 
@@ -73,10 +81,7 @@ def inspect(file: IO[bytes], size: int | None = None) -> SourceInfo:
     if size is None:
         file.seek(0, 2)
         size = file.tell()
-    if size == 0:
-        raise ImageRejected("The file is empty.")
-    if size > max_upload_bytes():
-        raise ImageTooLarge(too_large_message())
+    check_size(size)
     file.seek(0)
     try:
         return _inspect(file)

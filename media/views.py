@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import re
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +13,6 @@ from django.views import static
 from django.views.decorators.http import require_POST, require_safe
 
 from . import services
-from .api.views import UploadThrottle
 from .forms import PictureForm
 from .models import Image
 from .storage import FOLDERS
@@ -24,19 +21,6 @@ from .storage import FOLDERS
 VARIANT_PATH = re.compile(
     rf"(?:{'|'.join(FOLDERS.values())})/[0-9a-f]{{1,64}}-(?:thumb|small|medium)\.(?:webp|jpg|png)"
 )
-
-
-def _throttled(request: HttpRequest, form: PictureForm) -> bool:
-    """The API's upload limit, counted together with it (per member per hour)."""
-    throttle = UploadThrottle()
-    if throttle.allow_request(request, SimpleNamespace(throttle_scope="uploads")):
-        return False
-    minutes = max(1, math.ceil((throttle.wait() or 60) / 60))
-    form.add_error(
-        None, f"You have uploaded many pictures this hour. Try again in {minutes} minutes."
-    )
-    form.status_code = 429
-    return True
 
 
 def _done_message(request: HttpRequest, image: Image, what: str) -> None:
@@ -62,8 +46,7 @@ def avatar(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your picture is removed.")
         return redirect("accounts:settings")
     form = PictureForm(request.POST, request.FILES, request=request)
-    throttled = _throttled(request, form)
-    image = None if throttled else form.save(owner=request.user, kind=Image.Kind.AVATAR)
+    image = form.save(owner=request.user, kind=Image.Kind.AVATAR)
     if image is None:
         return settings_page(request, picture_form=form, status=form.status_code)
     _done_message(request, image, "picture")
@@ -81,12 +64,7 @@ def thumbnail(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, "The thumbnail is removed.")
         return redirect("workbooks:edit", slug=workbook.slug)
     form = PictureForm(request.POST, request.FILES, request=request)
-    throttled = _throttled(request, form)
-    image = (
-        None
-        if throttled
-        else form.save(owner=request.user, kind=Image.Kind.THUMBNAIL, workbook=workbook)
-    )
+    image = form.save(owner=request.user, kind=Image.Kind.THUMBNAIL, workbook=workbook)
     if image is None:
         return edit_page(request, workbook, picture_form=form, status=form.status_code)
     _done_message(request, image, "thumbnail")
