@@ -131,8 +131,6 @@ class CodeForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
-    website = forms.URLField(max_length=200, required=False, assume_scheme="https")
-
     class Meta:
         model = User
         fields = ["full_name", "bio", "website"]

@@ -51,6 +51,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = SignUpForm(request.POST or None)
+    after = next_url(request, reverse("home"))
     if request.method == "POST" and form.is_valid():
         try:
             user = form.save()
@@ -59,10 +60,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, f"Welcome to Sigma Playground, {user.username}.")
-            return redirect(next_url(request, reverse("home")))
-    return render_form(
-        request, "accounts/signup.html", {"form": form, "next": next_url(request, reverse("home"))}
-    )
+            return redirect(after)
+    return render_form(request, "accounts/signup.html", {"form": form, "next": after})
 
 
 def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:

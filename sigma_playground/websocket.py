@@ -54,17 +54,6 @@ class OriginCheckMiddleware(BaseMiddleware):
 
 
 @database_sync_to_async
-def user_for_access_token(raw_token: str):
-    """The active user an access JWT names, or None for a bad, expired or non-access token."""
-    return _user_and_expiry(raw_token)[0]
-
-
-@database_sync_to_async
-def user_and_expiry_for_access_token(raw_token: str):
-    """(user, expiry as a Unix time) for a good access JWT, else (None, None)."""
-    return _user_and_expiry(raw_token)
-
-
 def _user_and_expiry(raw_token: str):
     auth = JWTAuthentication()
     try:
@@ -74,6 +63,15 @@ def _user_and_expiry(raw_token: str):
         return None, None
 
 
+async def bearer_user(authorization: str):
+    """(user, token expiry as a Unix time) for an `Authorization: Bearer <access JWT>` header with
+    a good token; (None, None) for any other value. Shared by the socket and the event stream."""
+    kind, _, raw_token = authorization.partition(" ")
+    if kind.lower() != "bearer" or not raw_token.strip():
+        return None, None
+    return await _user_and_expiry(raw_token.strip())
+
+
 class BearerOrSessionAuthMiddleware(BaseMiddleware):
     """Sets scope["user"] from a bearer token if the handshake carries one, else from the session."""
 
@@ -81,14 +79,10 @@ class BearerOrSessionAuthMiddleware(BaseMiddleware):
         scope = dict(scope)
         authorization = _header(scope, b"authorization")
         if authorization is not None:
-            kind, _, raw_token = authorization.partition(" ")
-            if kind.lower() == "bearer" and raw_token.strip():
-                user, expires_at = await user_and_expiry_for_access_token(raw_token.strip())
-                scope["user"] = user or AnonymousUser()
-                # The consumer closes the socket when the token expires, as an HTTP call would fail.
-                scope["auth_expires_at"] = expires_at
-            else:
-                scope["user"] = AnonymousUser()
+            user, expires_at = await bearer_user(authorization)
+            scope["user"] = user or AnonymousUser()
+            # The consumer closes the socket when the token expires, as an HTTP call would fail.
+            scope["auth_expires_at"] = expires_at
         else:
             scope["user"] = await get_user(scope)
         return await self.inner(scope, receive, send)

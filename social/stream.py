@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from sigma_playground.websocket import user_and_expiry_for_access_token
+from sigma_playground.websocket import bearer_user
 
 from .consumers import Delivered, is_notification_id, missed_notifications, unread_count
 from .push import user_group
@@ -83,10 +83,7 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         # A token, when given, decides: a bad one is not rescued by a session cookie.
-        kind, _, raw_token = authorization.partition(" ")
-        user = ends_at = None
-        if kind.lower() == "bearer" and raw_token.strip():
-            user, ends_at = await user_and_expiry_for_access_token(raw_token.strip())
+        user, ends_at = await bearer_user(authorization)
         if user is None:
             return _error(401, "Given token not valid for any token type", "token_not_valid")
     else:

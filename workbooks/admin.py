@@ -9,13 +9,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Exists, OuterRef
 
 from media.templatetags.media_tags import picture
 from sigma_playground.forms import https_url_fields
 
-from . import services
+from . import selectors, services
 from .models import Featured, Tag, Workbook
 
 
@@ -27,10 +26,7 @@ class FeaturedNowFilter(admin.SimpleListFilter):
         return [("yes", "Featured now"), ("no", "Not featured")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        open_ = Featured.objects.filter(workbook=OuterRef("pk"), starts_at__lte=now).filter(
-            Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-        )
+        open_ = selectors.open_featurings().filter(workbook=OuterRef("pk"))
         if self.value() == "yes":
             return queryset.filter(Exists(open_))
         if self.value() == "no":

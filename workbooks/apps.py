@@ -27,7 +27,9 @@ class WorkbooksConfig(AppConfig):
         )
 
 
-def _gallery_changed(sender, **kwargs) -> None:
+def _gallery_changed(sender, action: str = "post", **kwargs) -> None:
+    if action.startswith("pre_"):  # m2m_changed: the post_ signal of the same change follows
+        return
     from .cache import gallery_changed
 
     gallery_changed()
@@ -48,5 +50,4 @@ def _author_changed(sender, instance, update_fields=None, created=False, **kwarg
         refresh_search_vectors(workbooks)
         gallery_changed()
     if fields is None or "is_active" in fields:
-        refresh_tag_counts(tag_ids_of(workbooks.values("pk")))
-        gallery_changed()
+        refresh_tag_counts(tag_ids_of(workbooks.values("pk")))  # bumps the gallery itself

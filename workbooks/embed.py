@@ -38,12 +38,7 @@ def frame_for(workbook: Workbook, user) -> Frame:
     except sigma.InvalidSigmaUrl:
         # Saved when its host was allowed; SIGMA_EMBED_HOSTS has changed since. Never framed (the CSP
         # would refuse it anyway), and never a 500.
-        return Frame(
-            src=None,
-            expires_at=None,
-            open_url=workbook.embed_url,
-            reason="This site no longer shows workbooks from its Sigma host.",
-        )
+        return _card(workbook.embed_url, "This site no longer shows workbooks from its Sigma host.")
     if settings.SIGMA_EMBED_STANDIN:
         src = reverse("workbooks:standin", args=[workbook.sigma_id])
         return Frame(src=f"{src}?kind={parsed.kind.value}", expires_at=None, open_url=parsed.url)
@@ -52,17 +47,10 @@ def frame_for(workbook: Workbook, user) -> Frame:
             src=sigma.with_params(parsed, **FRAME_PARAMS), expires_at=None, open_url=parsed.url
         )
     if not secure_embedding_enabled():
-        return Frame(
-            src=None,
-            expires_at=None,
-            open_url=parsed.url,
-            reason="This workbook is private to its Sigma organisation.",
-        )
+        return _card(parsed.url, "This workbook is private to its Sigma organisation.")
     email = user.email if user.is_authenticated else settings.SIGMA_EMBED_GUEST_EMAIL
     if not email:
-        return Frame(
-            src=None, expires_at=None, open_url=parsed.url, reason="Sign in to view it here."
-        )
+        return _card(parsed.url, "Sign in to view it here.")
     try:
         src, expires_at = sigma.sign(
             parsed,
@@ -73,13 +61,13 @@ def frame_for(workbook: Workbook, user) -> Frame:
             extra_params=FRAME_PARAMS,
         )
     except sigma.SigningError:
-        return Frame(
-            src=None,
-            expires_at=None,
-            open_url=parsed.url,
-            reason="Sigma cannot show it to this account here.",
-        )
+        return _card(parsed.url, "Sigma cannot show it to this account here.")
     return Frame(src=src, expires_at=expires_at, open_url=parsed.url)
+
+
+def _card(open_url: str, reason: str) -> Frame:
+    """No frame: a card that says why and opens the workbook in Sigma."""
+    return Frame(src=None, expires_at=None, open_url=open_url, reason=reason)
 
 
 def frame_origins() -> list[str]:

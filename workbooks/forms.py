@@ -3,8 +3,6 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from sigma_playground.forms import https_url_fields
-
 from . import embed, services
 from .models import Workbook
 
@@ -33,7 +31,6 @@ class WorkbookForm(forms.ModelForm):
 
     class Meta:
         model = Workbook
-        formfield_callback = https_url_fields
         fields = ["title", "embed_url", "description", "tags", "status"]
         widgets = {"description": forms.Textarea(attrs={"rows": 8})}
 

@@ -61,7 +61,7 @@ def trending(limit: int = 12) -> list[Workbook]:
     )
 
 
-def _open_featurings() -> QuerySet[Featured]:
+def open_featurings() -> QuerySet[Featured]:
     now = timezone.now()
     return Featured.objects.filter(starts_at__lte=now).filter(
         Q(ends_at__isnull=True) | Q(ends_at__gt=now)
@@ -70,7 +70,7 @@ def _open_featurings() -> QuerySet[Featured]:
 
 def featured_queryset(base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
     """Workbooks featured now, each once, in curated order, with the curator's note."""
-    picks = _open_featurings().filter(workbook=OuterRef("pk")).order_by("position", "-starts_at")
+    picks = open_featurings().filter(workbook=OuterRef("pk")).order_by("position", "-starts_at")
     return (
         (cards(published()) if base is None else base)
         .filter(Exists(picks))
@@ -166,7 +166,7 @@ def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[W
     if params.author:
         workbooks = workbooks.filter(author__username__lower=params.author.lower())
     if params.featured:
-        workbooks = workbooks.filter(Exists(_open_featurings().filter(workbook=OuterRef("pk"))))
+        workbooks = workbooks.filter(Exists(open_featurings().filter(workbook=OuterRef("pk"))))
     terms = search_terms(params.query)
     order = SORTS.get(params.sort)
     if terms and connection.vendor == "postgresql":

@@ -41,8 +41,6 @@ DISPLAY_PARAMETERS = frozenset(
     }
 )
 MAX_SIGNED_LIFETIME = datetime.timedelta(days=30)
-# postMessage events are trusted only from these registrable domains (Sigma's SDK accepts both).
-SIGMA_MESSAGE_ORIGIN_DOMAINS = ("sigmacomputing.com", "sigmacomputing.io")
 
 _EXAMPLES = (
     "Paste a Sigma URL like https://app.sigmacomputing.com/embed/1-3UYrtvMY7HQPQgtIxBizvJ"

@@ -12,6 +12,7 @@
   var NEAR = 300; // pixels before the viewport at which a frame starts loading
   var MIN_HEIGHT = 320;
   var MAX_HEIGHT = 20000;
+  // postMessage events count only from these registrable domains (Sigma's SDK accepts both).
   var SIGMA_DOMAINS = ["sigmacomputing.com", "sigmacomputing.io"];
 
   function originAllowed(origin, allowed) {
