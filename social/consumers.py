@@ -68,7 +68,7 @@ def _notifications_after(user_id: int, after: int, limit: int) -> list[Notificat
 
 @database_sync_to_async
 def unread_count(user_id: int) -> int:
-    return selectors.unread_counts([user_id]).get(user_id, 0)
+    return selectors.unread_count(user_id)
 
 
 async def missed_notifications(user_id: int, after: int) -> AsyncIterator[NotificationMessage]:

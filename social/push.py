@@ -72,5 +72,5 @@ def notifications(ids: Iterable[int]) -> None:
 
 
 def unread_count(user_id: int) -> None:
-    count = selectors.unread_counts([user_id]).get(user_id, 0)
+    count = selectors.unread_count(user_id)
     _send_all([(user_id, payloads.unread_count_message(count))])

@@ -44,8 +44,8 @@ def unread_counts(user_ids: Iterable[int]) -> dict[int, int]:
     return {row["recipient_id"]: row["count"] for row in rows}
 
 
-def unread_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read=False).count()
+def unread_count(user_id: int) -> int:
+    return Notification.objects.filter(recipient_id=user_id, read=False).count()
 
 
 def feed_for(user: User) -> QuerySet[Activity]:

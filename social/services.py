@@ -304,7 +304,7 @@ def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> int | None:
                 verb=Verb.PUBLISHED, workbook=workbook, recipient_id__in=recipient_ids
             ).values_list("recipient_id", flat=True)
         )
-        Notification.objects.bulk_create(
+        created = Notification.objects.bulk_create(
             Notification(
                 recipient_id=recipient_id,
                 actor_id=workbook.author_id,
@@ -314,13 +314,7 @@ def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> int | None:
             for recipient_id in recipient_ids
             if recipient_id not in already
         )
-        fresh = list(
-            Notification.objects.filter(
-                verb=Verb.PUBLISHED, workbook=workbook, recipient_id__in=recipient_ids
-            )
-            .exclude(recipient_id__in=already)
-            .values_list("pk", flat=True)
-        )
+        fresh = [notification.pk for notification in created]  # PostgreSQL and SQLite return ids
         transaction.on_commit(lambda: push_task.delay(fresh))
     return batch[-1][0] if len(batch) == FAN_OUT_BATCH else None
 

@@ -316,7 +316,7 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
             return _problem(request, 400, "Say which notification to mark read.", back=back)
         services.mark_read(request.user, ids)
     if _wants_json(request):
-        return JsonResponse({"unread_count": selectors.unread_count(request.user)})
+        return JsonResponse({"unread_count": selectors.unread_count(request.user.pk)})
     return redirect(back)
 
 
