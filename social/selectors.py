@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from workbooks import selectors as workbook_selectors
 from workbooks.models import Workbook
 
 from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification
@@ -78,14 +79,11 @@ def following_of(user: User) -> QuerySet[User]:
     )
 
 
-def favorites_of(user: User) -> QuerySet[Workbook]:
-    return (
-        Workbook.objects.published()
-        .filter(favorites__user=user)
-        .select_related("author")
-        .defer("description", "description_html", "search_vector")
-        .order_by("-favorites__created_at", "-favorites__id")
-    )
+def favorites_of(user: User, base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
+    """A member's favorites, last favorited first; `base` says what is fetched of each (gallery
+    cards by default; workbook_selectors.api_list() for the API)."""
+    base = workbook_selectors.cards(workbook_selectors.published()) if base is None else base
+    return base.filter(favorites__user=user).order_by("-favorites__created_at", "-favorites__id")
 
 
 def is_following(viewer: User, user: User) -> bool:

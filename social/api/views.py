@@ -146,13 +146,7 @@ class MemberFavoritesView(MemberListView):
     serializer_class = WorkbookSerializer
 
     def get_queryset(self) -> QuerySet[Workbook]:
-        # The selector fetches what a card shows; the API serialises every field (and the tags).
-        workbooks = (
-            selectors.favorites_of(self.get_member())
-            .defer(None)
-            .defer("search_vector")
-            .prefetch_related("tags")
-        )
+        workbooks = selectors.favorites_of(self.get_member(), base=workbook_selectors.api_list())
         return selectors.with_is_favorited(workbooks, self.request.user)
 
 

@@ -113,6 +113,8 @@
     }
   }
 
+  window.SigmaBell = { setCount: setCount }; // social.js, after marking read
+
   function actorName(notification) {
     var actor = notification.actor;
     return (actor && (actor.full_name || actor.username)) || "Someone";
@@ -233,51 +235,6 @@
     showToast(describe(notification), linkFor(notification));
     prepend(notification);
   }
-
-  // --- Mark read without leaving the page -----------------------------------------------------------
-
-  function showRead(item) {
-    item.classList.remove("notification--unread");
-    var hint = item.querySelector(".notification__text .visually-hidden");
-    if (hint) hint.remove();
-    var form = item.querySelector("form.notification__read");
-    if (form) form.remove();
-  }
-
-  // One listener for the server's forms and the ones prepend() builds; a plain POST if this fails.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var one = form.classList && form.classList.contains("notification__read");
-    var all = form.hasAttribute && form.hasAttribute("data-mark-all-read");
-    if (!one && !all) return;
-    event.preventDefault();
-    if (form.getAttribute("aria-busy") === "true") return;
-    form.setAttribute("aria-busy", "true");
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-    })
-      .then(function (response) {
-        var type = response.headers.get("Content-Type") || "";
-        if (!response.ok || type.indexOf("application/json") !== 0) throw new Error("not marked");
-        return response.json();
-      })
-      .then(function (data) {
-        if (all) {
-          Array.prototype.forEach.call(document.querySelectorAll(".notification--unread"), showRead);
-          form.remove();
-        } else {
-          showRead(form.closest(".notification"));
-        }
-        if (typeof data.unread_count === "number") setCount(data.unread_count);
-      })
-      .catch(function () {
-        form.removeAttribute("aria-busy");
-        form.submit();
-      });
-  });
 
   // --- The connection -------------------------------------------------------------------------------
 

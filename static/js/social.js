@@ -1,7 +1,8 @@
-/* Follow and favorite without a page load; the viewer's favorites on the gallery's cards.
+/* Follow, favorite and mark notifications read without a page load; the viewer's favorites on the
+ * gallery's cards.
  *
- * Every form here works without this file: the follow and favorite buttons are POST forms that
- * redirect back with a message, and a card's ♥ opens a page that asks to confirm. This file sends
+ * Every form here works without this file: the follow, favorite and mark-read buttons are POST forms
+ * that redirect back with a message, and a card's ♥ opens a page that asks to confirm. This file sends
  * the same forms with fetch and `Accept: application/json` and shows the state the server answers
  * (aria-pressed, the button's text, the counts). Anything unexpected (signed out meanwhile, a network
  * error) falls back to the ordinary submission, so the member still learns what happened.
@@ -88,6 +89,43 @@
         });
     });
   }
+
+  // --- Mark notifications read -----------------------------------------------------------------------
+
+  function showRead(item) {
+    item.classList.remove("notification--unread");
+    var hint = item.querySelector(".notification__text .visually-hidden");
+    if (hint) hint.remove();
+    var form = item.querySelector("form.notification__read");
+    if (form) form.remove();
+  }
+
+  // Delegated: notifications.js adds read forms to live notifications after this runs.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var all = form.hasAttribute("data-mark-all-read");
+    if (!all && !form.classList.contains("notification__read")) return;
+    event.preventDefault();
+    if (form.getAttribute("aria-busy") === "true") return;
+    form.setAttribute("aria-busy", "true");
+    post(form.action, new FormData(form))
+      .then(function (result) {
+        if (!result.ok) throw new Error("not marked");
+        if (all) {
+          each(".notification--unread", showRead);
+          form.remove();
+        } else {
+          showRead(form.closest(".notification"));
+        }
+        if (window.SigmaBell && typeof result.data.unread_count === "number") {
+          window.SigmaBell.setCount(result.data.unread_count);
+        }
+      })
+      .catch(function () {
+        form.removeAttribute("aria-busy");
+        form.submit();
+      });
+  });
 
   // --- Follow ----------------------------------------------------------------------------------------
 
