@@ -180,3 +180,21 @@ def test_key_colour_transparency_stays_transparent_with_no_tinted_fringe(icc):
     for red, green, blue, alpha in medium.get_flattened_data():
         # Opaque pixels are the orange; a pixel tinted by the green key never shows.
         assert alpha < 250 or (green < 140 and red > 150), (red, green, blue, alpha)
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_size(monkeypatch):
+    from PIL import JpegImagePlugin
+
+    decoded = []
+    original = JpegImagePlugin.JpegImageFile.load
+
+    def spy(self):
+        decoded.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy)
+
+    processing.render(images.jpeg((4000, 3000)))
+
+    assert decoded
+    assert max(decoded) <= (1000, 750)  # 1/4 scale: the smallest that still covers 600 px

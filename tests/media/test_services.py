@@ -15,6 +15,7 @@ from media.storage import public_storage, upload_storage
 from media.validation import ImageRejected
 from tests.factories import UserFactory, WorkbookFactory
 from tests.media import images
+from tests.media.fake_clamd import EICAR
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,6 @@ def test_the_original_is_stored_privately_under_a_generated_name_until_processed
     assert image.status == Image.Status.PROCESSING
     assert image.source == f"originals/{image.id.hex}.png"
     assert upload_storage().exists(image.source)
-    assert not str(Path(settings.MEDIA_UPLOAD_ROOT)).startswith(str(settings.MEDIA_ROOT))
     user.refresh_from_db()
     assert user.avatar is None
 
@@ -275,8 +275,8 @@ def test_the_periodic_cleanup_removes_only_what_nothing_uses_and_is_over_a_day_o
 # --- Virus scan ---------------------------------------------------------------------------------------
 
 
-def test_with_a_scanner_configured_an_infected_upload_fails(user, settings, clamd_address, upload):
-    settings.CLAMD_ADDRESS = clamd_address
+def test_with_a_scanner_configured_an_infected_upload_fails(user, settings, fake_clamd, upload):
+    settings.CLAMD_ADDRESS = fake_clamd.address
     infected = images.jpeg() + EICAR
 
     image = upload(user, infected)
@@ -286,8 +286,8 @@ def test_with_a_scanner_configured_an_infected_upload_fails(user, settings, clam
     assert user.avatar is None
 
 
-def test_with_a_scanner_configured_a_clean_upload_passes(user, settings, clamd_address, upload):
-    settings.CLAMD_ADDRESS = clamd_address
+def test_with_a_scanner_configured_a_clean_upload_passes(user, settings, fake_clamd, upload):
+    settings.CLAMD_ADDRESS = fake_clamd.address
 
     assert upload(user).status == Image.Status.READY
 
@@ -301,37 +301,6 @@ def test_a_scanner_that_does_not_answer_leaves_the_image_failed_not_in_use(
 
     assert image.status == Image.Status.FAILED
     assert user.avatar is None
-
-
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-
-
-@pytest.fixture
-def clamd_address(tmp_path):
-    """A stand-in clamd on a unix socket that speaks INSTREAM and finds the EICAR test string."""
-    import socketserver
-    import struct
-    import threading
-
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            stream = self.request.makefile("rb")
-            assert stream.read(10) == b"zINSTREAM\0"
-            payload = b""
-            while size := struct.unpack(">I", stream.read(4))[0]:
-                payload += stream.read(size)
-            found = EICAR in payload
-            self.request.sendall(
-                b"stream: Eicar-Test-Signature FOUND\0" if found else b"stream: OK\0"
-            )
-
-    path = str(tmp_path / "clamd.sock")
-    server = socketserver.ThreadingUnixStreamServer(path, Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield path
-    server.shutdown()
-    server.server_close()
 
 
 # --- Races and faults ----------------------------------------------------------------------------------
@@ -402,3 +371,32 @@ def test_an_avatar_removed_while_its_variants_are_made_leaves_no_files(user, mon
     assert media_files() == set()
     user.refresh_from_db()
     assert user.avatar is None
+
+
+def test_the_old_avatar_stays_in_place_until_the_new_one_is_ready(user, upload):
+    old = upload(user, images.jpeg())
+    files_before = media_files()
+
+    pending = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.png()))
+
+    user.refresh_from_db()
+    assert pending.status == Image.Status.PROCESSING
+    assert user.avatar["id"] == str(old.id)
+    assert media_files() == files_before
+
+
+def test_the_orphan_cleanup_is_scheduled_and_registered():
+    from sigma_playground.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["remove-orphan-media"]
+    assert entry["task"] == tasks.remove_orphans.name
+    assert entry["task"] in app.tasks
+
+
+def test_without_a_scanner_configured_nothing_is_scanned(user, upload, monkeypatch):
+    from media import clamd
+
+    assert not settings.CLAMD_ADDRESS
+    monkeypatch.setattr(clamd, "scan", _raise(AssertionError("scanned")))
+
+    assert upload(user).status == Image.Status.READY

@@ -175,3 +175,32 @@ def test_a_truncated_progressive_jpeg_with_an_exif_thumbnail_is_refused():
 
     with pytest.raises(ImageRejected, match="damaged or incomplete"):
         check(images.truncated(data, 0.5))
+
+
+def test_a_tiff_is_never_handed_to_pillows_tiff_decoder(monkeypatch):
+    from PIL import TiffImagePlugin
+
+    opened = []
+    original = TiffImagePlugin.TiffImageFile._open
+
+    def spy(self):
+        opened.append(self)
+        return original(self)
+
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "_open", spy)
+
+    with pytest.raises(UnsupportedImage):
+        check(images.tiff())
+    assert opened == []
+
+
+def test_the_40_megapixel_limit_refuses_a_picture_pillow_alone_would_open():
+    with pytest.raises(ImageRejected, match="at most 40 megapixels"):
+        check(images.png_claiming(8000, 6000))  # 48 MP: under Pillow's own bomb limit
+
+
+def test_pillows_own_bomb_guard_stays_on_when_the_setting_is_raised(settings):
+    settings.MEDIA_MAX_PIXELS = 10**12
+
+    with pytest.raises(ImageRejected, match="too many pixels"):
+        check(images.png_claiming(100_000, 100_000))
