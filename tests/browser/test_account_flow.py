@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
+from tests.browser.helpers import sign_in
 from tests.factories import PASSWORD as MEMBER_PASSWORD
 from tests.factories import UserFactory
 
@@ -13,13 +14,6 @@ pytestmark = pytest.mark.browser
 
 USERNAME = "ada-browser"
 PASSWORD = "an unguessable browser passphrase"
-
-
-def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_it_signs_up_signs_out_and_signs_in_again(page: Page, live_server, artifacts_dir):

@@ -10,19 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from social.models import Notification
-from tests.factories import PASSWORD, UserFactory, WorkbookFactory
+from tests.browser.helpers import sign_in
+from tests.factories import UserFactory, WorkbookFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LIVE_MS = 2_000  # how soon a notification must show on the recipient's page
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
 
 
 def favorite(page: Page, base_url: str, workbook) -> None:

@@ -19,7 +19,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import User
 from media.models import Image
-from tests.factories import PASSWORD, UserFactory, WorkbookFactory
+from tests.browser.helpers import sign_in
+from tests.factories import UserFactory, WorkbookFactory
 from workbooks.models import Workbook
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,14 +29,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HASH = r"[0-9a-f]{40}"
 AVATAR_SRC = re.compile(rf"/media/avatars/{HASH}-thumb\.jpg$")
 AVATAR_CURRENT_SRC = re.compile(rf"/media/avatars/{HASH}-thumb\.(webp|jpg)$")
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
 
 
 def make_jpeg(path: Path, size: tuple[int, int] = (640, 480)) -> Path:

@@ -1,79 +1,40 @@
 """A real `celery -A sigma_playground worker` on Redis makes the variants of an upload."""
 
-import os
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from rest_framework.test import APIClient
 
 from media.models import Image
 from sigma_playground.celery import app
 from tests.media import images
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """The test database, for the worker process to share."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db["USER"] or "postgres"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return (
-        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
+from tests.processes import celery_worker, test_database_url
 
 
 @pytest.fixture
-def worker(monkeypatch):
-    queue = f"test-media-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sigma_playground.settings",
-        "DEBUG": "true",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "MEDIA_UPLOAD_ROOT": str(settings.MEDIA_UPLOAD_ROOT),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    options = ["--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue, *options],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    # The site's own queueing (services -> process_image.delay) goes to this worker's queue.
-    monkeypatch.setitem(app.conf, "task_always_eager", False)
-    monkeypatch.setitem(app.conf, "task_routes", {"media.tasks.*": {"queue": queue}})
-    app.amqp.__dict__.pop("router", None)
-    app.amqp.flush_routes()
-    try:
-        yield process
-    finally:
-        app.amqp.__dict__.pop("router", None)
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def worker(tmp_path, monkeypatch):
+    with celery_worker(
+        tmp_path,
+        DATABASE_URL=test_database_url(),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        MEDIA_UPLOAD_ROOT=str(settings.MEDIA_UPLOAD_ROOT),
+    ) as worker:
+        # The site's own queueing (services -> process_image.delay) goes to this worker's queue.
+        monkeypatch.setitem(app.conf, "task_always_eager", False)
+        monkeypatch.setitem(app.conf, "task_routes", {"media.tasks.*": {"queue": worker.queue}})
+        app.amqp.__dict__.pop("router", None)  # the router reads task_routes once, when made
         app.amqp.flush_routes()
+        try:
+            yield worker
+        finally:
+            app.amqp.__dict__.pop("router", None)
+            app.amqp.flush_routes()
 
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_redis_processes_an_avatar_uploaded_through_the_api(worker, user):
-    from rest_framework.test import APIClient
-
     client = APIClient()
     client.force_authenticate(user)
     upload = images.upload(images.jpeg((2400, 1600), gps=True) + images.APPENDED_HTML)
@@ -83,17 +44,11 @@ def test_a_worker_on_redis_processes_an_avatar_uploaded_through_the_api(worker, 
     assert response.status_code == 202
     assert response.json()["status"] == "processing"
     image_id = response.json()["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        image = Image.objects.get(pk=image_id)
-        if image.status != Image.Status.PROCESSING:
-            break
-        assert worker.poll() is None, worker.stdout.read()
-        time.sleep(0.2)
-    else:
-        worker.terminate()
-        pytest.fail("the worker did not process the upload in 60 s:\n" + worker.communicate()[0])
-
+    worker.wait_for(
+        lambda: Image.objects.get(pk=image_id).status != Image.Status.PROCESSING,
+        "process the upload",
+    )
+    image = Image.objects.get(pk=image_id)
     assert image.status == Image.Status.READY, image.error
     user.refresh_from_db()
     assert user.avatar["id"] == image_id

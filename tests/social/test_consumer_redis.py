@@ -14,7 +14,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -25,6 +24,7 @@ from websockets.sync.client import connect
 
 from social.consumers import CLOSE_UNAUTHENTICATED
 from tests.factories import UserFactory
+from tests.processes import test_database_url
 from tests.social.realtime import notify
 
 pytestmark = [
@@ -44,24 +44,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_database_url() -> str:
-    """The database this test run uses (test_<name>), as a URL for the server's settings."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory):
     """`python -m daphne` on the test database and Redis; its base URL (http://127.0.0.1:port)."""
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        pytest.skip("needs PostgreSQL and Redis")  # the markers say which, and fail under CI
+        pytest.fail("needs PostgreSQL and Redis")  # the markers skip it first, outside CI
     port = free_port()
     log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
     env = {

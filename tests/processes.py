@@ -1,0 +1,88 @@
+"""Real processes the tests start beside themselves: a Celery worker, and the test database's URL
+that such a process (or a Daphne server) needs to share the test's rows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_database_url() -> str:
+    """The database this test run uses (test_<name>), as a URL for another process's settings."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+@dataclass
+class Worker:
+    queue: str
+    process: subprocess.Popen
+    log: Path
+
+    def wait_for(self, done: Callable[[], bool], what: str, seconds: float = 60) -> None:
+        """Poll `done` until it is true; fail with the worker's log if it is not in time."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if done():
+                return
+            assert self.process.poll() is None, self.log.read_text()
+            time.sleep(0.2)
+        pytest.fail(f"the worker did not {what} in {seconds:.0f} s:\n{self.log.read_text()}")
+
+
+@contextmanager
+def celery_worker(log_dir: Path, **env: str) -> Iterator[Worker]:
+    """`celery -A sigma_playground worker` on Redis, consuming a queue of its own; `env` adds to the
+    project's settings (DEBUG on, tasks not eager). Its output goes to a file, never a pipe nobody
+    reads (which would block a chatty worker)."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log = log_dir / f"worker-{queue}.log"
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sigma_playground.settings",
+        "DEBUG": "true",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        **env,
+    }
+    command = [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue]
+    options = ["--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, *options],
+            cwd=ROOT,
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield Worker(queue=queue, process=process, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
