@@ -23,6 +23,7 @@ from django.db import connection
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.conftest import CHROMIUM
+from tests.processes import stop
 
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -224,12 +225,7 @@ def asgi_live_server(
             url=f"http://127.0.0.1:{port}", log=log_path, media_root=media / "media"
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 
 from social.consumers import CLOSE_UNAUTHENTICATED
 from tests.factories import UserFactory
-from tests.processes import test_database_url
+from tests.processes import stop, test_database_url
 from tests.social.realtime import notify
 
 pytestmark = [
@@ -82,12 +82,7 @@ def server(django_db_setup, tmp_path_factory):
             time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture
