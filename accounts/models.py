@@ -6,7 +6,7 @@ import zlib
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import MinLengthValidator, RegexValidator, URLValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 
 from media.storage import Picture
@@ -85,6 +85,26 @@ class User(MaintainedFieldsMixin, AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_is_active = instance.__dict__.get("is_active")
+        return instance
+
+    def save(self, *args, **kwargs) -> None:
+        # set_password() leaves the raw password in `_password` until the row is written.
+        password_changed = self._password is not None and not self._state.adding
+        deactivated = not self.is_active and getattr(self, "_loaded_is_active", None) is True
+        super().save(*args, **kwargs)
+        self._loaded_is_active = self.is_active
+        reason = "password" if password_changed else "deactivated" if deactivated else None
+        if reason is not None:
+            from .signals import sign_ins_ended
+
+            transaction.on_commit(
+                lambda: sign_ins_ended.send(sender=User, user=self, reason=reason)
+            )
 
     def get_full_name(self) -> str:
         return self.full_name
