@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -79,3 +80,13 @@ class Pagination(PageNumberPagination):
                 "results": schema,
             },
         }
+
+
+class Metadata(SimpleMetadata):
+    """What OPTIONS answers: the endpoint's name, description and media types (its methods are in the
+    Allow header). Request bodies are described once, by the OpenAPI schema. DRF's default also builds
+    a form for POST and PUT from the view's serializer, looking the object up first, which fails (a 500)
+    on views whose serializer describes only the response or that have no queryset."""
+
+    def determine_actions(self, request, view) -> dict:
+        return {}

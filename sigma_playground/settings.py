@@ -244,6 +244,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "sigma_playground.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sigma_playground.api.exception_handler",
+    "DEFAULT_METADATA_CLASS": "sigma_playground.api.Metadata",
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "register": "20/hour",

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from media import views as media_views
 from workbooks import views as workbook_views
@@ -19,7 +19,7 @@ api_v1 = [
     path("notifications/stream/", include("social.stream_urls")),
     path("", include("social.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [
