@@ -175,12 +175,10 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):
-    """Used by the reset-confirm page; ending the user's API logins goes through the service."""
+    """Used by the reset-confirm page; the new password goes through the service like every other."""
 
     def save(self, commit: bool = True) -> User:
-        services.change_password(
-            self.user, self.cleaned_data["new_password1"], reason="password_reset"
-        )
+        services.change_password(self.user, self.cleaned_data["new_password1"])
         return self.user
 
 

@@ -92,9 +92,18 @@ class User(MaintainedFieldsMixin, AbstractUser):
         instance._loaded_is_active = instance.__dict__.get("is_active")
         return instance
 
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        # Unlike set_password(), Django leaves no trace of this for save() to see; turning password
+        # sign-in off (the admin offers it) must end sign-ins like a new password does.
+        self._password_disabled = True
+
     def save(self, *args, **kwargs) -> None:
         # set_password() leaves the raw password in `_password` until the row is written.
-        password_changed = self._password is not None and not self._state.adding
+        password_disabled = self.__dict__.pop("_password_disabled", False)
+        password_changed = (
+            self._password is not None or password_disabled
+        ) and not self._state.adding
         deactivated = not self.is_active and getattr(self, "_loaded_is_active", None) is True
         super().save(*args, **kwargs)
         self._loaded_is_active = self.is_active

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -10,15 +14,33 @@ from django.http import HttpRequest
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
-from . import mfa, selectors, tokens
+from . import mfa, selectors
 from .models import User
-from .throttling import SignInThrottle, client_address
+from .throttling import SignInThrottle, SignUpThrottle, client_address
+
+# One line per sign-in attempt, whatever the path (site form, its code step, the API, the admin's
+# sign-in, which is the site's): who, from where, through which URL, and how it ended.
+audit = logging.getLogger("accounts.signin")
+
+# Set in a session signed in with the second factor (or that just proved one by turning MFA on);
+# the admin lets a member with MFA in only with it.
+SECOND_FACTOR_SESSION_KEY = "accounts:second_factor"
 
 
-class SignInThrottled(Exception):
+class Throttled(Exception):
+    message = "Too many attempts."
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed sign-ins. Try again in {retry_after} seconds.")
+        super().__init__(f"{self.message} Try again in {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+class SignInThrottled(Throttled):
+    message = "Too many failed sign-ins."
+
+
+class SignUpThrottled(Throttled):
+    message = "Too many sign-ups from your address."
 
 
 class SignInFailed(Exception):
@@ -38,6 +60,18 @@ class MfaStateError(Exception):
     pass
 
 
+def _audit(request: HttpRequest, username: str, outcome: str) -> None:
+    level = logging.INFO if outcome == "succeeded" else logging.WARNING
+    audit.log(
+        level,
+        "sign-in %s: username=%r address=%s path=%r",
+        outcome,
+        username,
+        client_address(request),
+        request.path,
+    )
+
+
 def _throttle(request: HttpRequest, username: str) -> SignInThrottle:
     throttle = SignInThrottle(username, client_address(request))
     wait = throttle.retry_after()
@@ -49,31 +83,80 @@ def _throttle(request: HttpRequest, username: str) -> SignInThrottle:
 def sign_in(request: HttpRequest, username: str, password: str, otp: str | None = None) -> User:
     """Check a sign-in attempt: throttle first, then password, then the second factor if MFA is on.
 
-    Wrong passwords and wrong codes count against the throttle; a missing code does not (it is the normal
-    first step of a two-step sign-in).
+    Every way in goes through here (the site's form, the token endpoint, and the admin, whose sign-in is
+    the site's). Wrong passwords and wrong codes count against the throttle; a missing code does not (it
+    is the normal first step of a two-step sign-in).
     """
-    throttle = _throttle(request, username)
+    try:
+        throttle = _throttle(request, username)
+    except SignInThrottled:
+        _audit(request, username, "throttled")
+        raise
     user = authenticate(request, username=username, password=password)
     if user is None:
         throttle.record_failure()
+        _audit(request, username, "failed: wrong username or password")
         raise SignInFailed
     if user.mfa_enabled:
         if not otp:
+            _audit(request, username, "needs the second factor")
             raise SecondFactorRequired(user, wrong_code=False)
         if not mfa.verify_second_factor(user, otp):
             throttle.record_failure()
+            _audit(request, username, "failed: wrong code")
             raise SecondFactorRequired(user, wrong_code=True)
     throttle.record_success()
+    _audit(request, username, "succeeded")
     return user
+
+
+def _check_code(request: HttpRequest, user: User, verify: Callable[[], bool]) -> None:
+    """A code check of any kind counts against the same lockout as sign-in (the same secret is being
+    guessed): 429 once it is reached, a failure counted for a wrong code."""
+    throttle = _throttle(request, user.username)
+    if not verify():
+        throttle.record_failure()
+        raise SignInFailed
+    throttle.record_success()
 
 
 def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
     """Second step of the HTML sign-in, after the password was checked."""
-    throttle = _throttle(request, user.username)
-    if not mfa.verify_second_factor(user, code):
-        throttle.record_failure()
-        raise SignInFailed
-    throttle.record_success()
+    try:
+        _check_code(request, user, lambda: mfa.verify_second_factor(user, code))
+    except SignInThrottled:
+        _audit(request, user.username, "throttled")
+        raise
+    except SignInFailed:
+        _audit(request, user.username, "failed: wrong code")
+        raise
+    _audit(request, user.username, "succeeded")
+
+
+def must_set_up_mfa(user: User) -> bool:
+    """Staff without two-factor sign-in, where the site requires it of them (MFA_REQUIRED_FOR_STAFF)."""
+    return settings.MFA_REQUIRED_FOR_STAFF and user.is_staff and not user.mfa_enabled
+
+
+def admin_refusal(request: HttpRequest) -> str | None:
+    """Why a signed-in staff member may not use the admin yet: "second_factor" (the account has MFA but
+    this session was not signed in with it) or "mfa_setup" (staff must have MFA); None when they may."""
+    user = request.user
+    if user.mfa_enabled and not request.session.get(SECOND_FACTOR_SESSION_KEY):
+        return "second_factor"
+    if must_set_up_mfa(user):
+        return "mfa_setup"
+    return None
+
+
+def spend_sign_up_attempt(request: HttpRequest) -> None:
+    """Count one account-creation attempt against its address's budget (page and API alike); raises
+    SignUpThrottled, counting nothing, once the budget is spent."""
+    throttle = SignUpThrottle(client_address(request))
+    wait = throttle.retry_after()
+    if wait is not None:
+        raise SignUpThrottled(wait)
+    throttle.record_attempt()
 
 
 def register(*, username: str, email: str, password: str) -> User:
@@ -101,12 +184,11 @@ def update_profile(user: User, *, full_name: str, bio: str, website: str) -> Use
     return user
 
 
-def change_password(user: User, new_password: str, *, reason: str = "password_change") -> None:
-    """Set a new password and end every API login; browser sessions end through Django's auth hash."""
-    with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        tokens.revoke_all_for_user(user, reason=reason)
+def change_password(user: User, new_password: str) -> None:
+    """Set a new password. Saving it ends the member's other sign-ins, as on every path that changes a
+    password (accounts.signals.sign_ins_ended: API tokens revoked, other sessions end)."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
 
 
 def user_for_reset_link(uidb64: str, token: str) -> User | None:
@@ -133,25 +215,25 @@ def start_mfa_setup(user: User) -> tuple[str, str]:
     return user.mfa_secret, mfa.provisioning_uri(user, user.mfa_secret)
 
 
-def confirm_mfa(user: User, code: str) -> list[str]:
-    """Turn MFA on once the user proves their app has the secret; returns the recovery codes."""
+def confirm_mfa(request: HttpRequest, user: User, code: str) -> list[str]:
+    """Turn MFA on once the user proves their app has the secret; returns the recovery codes.
+    Wrong codes count against the sign-in lockout (SignInThrottled once it is reached)."""
     if user.mfa_enabled:
         raise MfaStateError("Two-factor authentication is already on.")
     if not user.mfa_secret:
         raise MfaStateError("Start the setup first.")
-    if not mfa.verify_totp(user, code, secret=user.mfa_secret):
-        raise SignInFailed
+    _check_code(request, user, lambda: mfa.verify_totp(user, code, secret=user.mfa_secret))
     with transaction.atomic():
         user.mfa_enabled = True
         user.save(update_fields=["mfa_enabled"])
         return mfa.replace_recovery_codes(user)
 
 
-def disable_mfa(user: User, code: str) -> None:
+def disable_mfa(request: HttpRequest, user: User, code: str) -> None:
+    """Turn MFA off with a current TOTP or a recovery code; wrong codes count like confirm_mfa's."""
     if not user.mfa_enabled:
         raise MfaStateError("Two-factor authentication is not on.")
-    if not mfa.verify_second_factor(user, code):
-        raise SignInFailed
+    _check_code(request, user, lambda: mfa.verify_second_factor(user, code))
     with transaction.atomic():
         user.mfa_enabled = False
         user.mfa_secret = ""

@@ -1,8 +1,9 @@
-"""Brute-force guard for sign-in, shared by the HTML form and the token endpoint.
+"""Brute-force guards, counted in the cache (Redis in production, so every process sees the same counts).
 
-Failures are counted in the cache (Redis in production, so every process sees the same counts) per
-username and per client address, in a fixed window. Once either count reaches its limit, sign-in for that
-username or from that address answers 429 with Retry-After until the window ends, whatever the password.
+- `SignInThrottle`: failed sign-ins and wrong codes, per username and per client address, in a fixed window.
+  Once either count reaches its limit, every check of that account's secrets (password, TOTP or recovery
+  code, on any path) or from that address answers 429 with Retry-After until the window ends.
+- `SignUpThrottle`: account-creation attempts per client address, one budget for the page and the API.
 """
 
 from __future__ import annotations
@@ -39,21 +40,16 @@ class _Counter:
         return f"{self.key}:until"
 
 
-class SignInThrottle:
-    def __init__(self, username: str, address: str) -> None:
-        digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-        self._counters = (
-            _Counter(f"signin:user:{digest}", settings.SIGNIN_MAX_FAILURES_PER_USERNAME),
-            _Counter(f"signin:addr:{address}", settings.SIGNIN_MAX_FAILURES_PER_ADDRESS),
-        )
-        self._username_counter = self._counters[0]
+class _FixedWindows:
+    """Counters that each start a window at their first hit and refuse once they reach their limit,
+    until that window ends."""
 
-    @property
-    def window(self) -> int:
-        return int(settings.SIGNIN_FAILURE_WINDOW.total_seconds())
+    def __init__(self, counters: tuple[_Counter, ...], window: int) -> None:
+        self._counters = counters
+        self.window = window
 
     def retry_after(self) -> int | None:
-        """Seconds until sign-in may be tried again, or None when it may be tried now."""
+        """Seconds until the guarded action may be tried again, or None when it may be tried now."""
         now = time.time()
         values = cache.get_many([key for c in self._counters for key in (c.key, c.until_key)])
         waits = [
@@ -65,10 +61,10 @@ class SignInThrottle:
         waits = [wait for wait in waits if wait > 0]
         return max(waits) if waits else None
 
-    def record_failure(self) -> None:
+    def _hit(self) -> None:
         until = time.time() + self.window
         for counter in self._counters:
-            # add() only sets a key that is absent, so the window starts at the first failure.
+            # add() only sets a key that is absent, so the window starts at the first hit.
             cache.add(counter.until_key, until, timeout=self.window)
             cache.add(counter.key, 0, timeout=self.window)
             try:
@@ -76,6 +72,37 @@ class SignInThrottle:
             except ValueError:  # expired between add() and incr()
                 cache.set(counter.key, 1, timeout=self.window)
 
+
+class SignInThrottle(_FixedWindows):
+    def __init__(self, username: str, address: str) -> None:
+        digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+        self._username_counter = _Counter(
+            f"signin:user:{digest}", settings.SIGNIN_MAX_FAILURES_PER_USERNAME
+        )
+        super().__init__(
+            (
+                self._username_counter,
+                _Counter(f"signin:addr:{address}", settings.SIGNIN_MAX_FAILURES_PER_ADDRESS),
+            ),
+            int(settings.SIGNIN_FAILURE_WINDOW.total_seconds()),
+        )
+
+    def record_failure(self) -> None:
+        self._hit()
+
     def record_success(self) -> None:
         """A correct sign-in clears the username's count (not the address's: it may be shared)."""
         cache.delete_many([self._username_counter.key, self._username_counter.until_key])
+
+
+class SignUpThrottle(_FixedWindows):
+    """Every attempt counts, refused or not: a refused sign-up still says whether a name is taken."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            (_Counter(f"signup:addr:{address}", settings.SIGNUP_MAX_PER_ADDRESS),),
+            int(settings.SIGNUP_WINDOW.total_seconds()),
+        )
+
+    def record_attempt(self) -> None:
+        self._hit()

@@ -44,6 +44,12 @@ class InvalidFormIs400:
         return response
 
 
+def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -52,6 +58,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     after = next_url(request, reverse("home"))
+    if request.method == "POST":
+        try:
+            services.spend_sign_up_attempt(request)
+        except services.SignUpThrottled as error:
+            messages.error(request, str(error))
+            # Not validated: even a refused sign-up would say whether a name or address is taken.
+            form = SignUpForm(
+                initial={name: request.POST.get(name) for name in ("username", "email")}
+            )
+            return _throttled(
+                render_form(request, "accounts/signup.html", {"form": form, "next": after}),
+                error.retry_after,
+            )
     if request.method == "POST" and form.is_valid():
         try:
             user = form.save()
@@ -62,12 +81,6 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Welcome to Sigma Playground, {user.username}.")
             return redirect(after)
     return render_form(request, "accounts/signup.html", {"form": form, "next": after})
-
-
-def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
-    response.status_code = 429
-    response["Retry-After"] = str(retry_after)
-    return response
 
 
 @sensitive_post_parameters("password")
@@ -87,7 +100,7 @@ def signin(request: HttpRequest) -> HttpResponse:
                 }
                 return redirect("accounts:login-verify")
             login(request, form.user, backend=AUTH_BACKEND)
-            return redirect(context["next"])
+            return _after_sign_in(request, form.user, context["next"])
         if form.retry_after is not None:
             return _throttled(
                 render_form(request, "accounts/login.html", context), form.retry_after
@@ -125,8 +138,16 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
         else:
             del request.session[PENDING_SECOND_FACTOR]
             login(request, user, backend=AUTH_BACKEND)
-            return redirect(pending["next"])
+            request.session[services.SECOND_FACTOR_SESSION_KEY] = True
+            return _after_sign_in(request, user, pending["next"])
     return render_form(request, "accounts/login_verify.html", {"form": form})
+
+
+def _after_sign_in(request: HttpRequest, user: User, after: str) -> HttpResponse:
+    if services.must_set_up_mfa(user):
+        messages.warning(request, "Staff need two-factor sign-in. Set it up now to use the admin.")
+        return redirect("accounts:mfa")
+    return redirect(after)
 
 
 class SignOutView(auth_views.LogoutView):
@@ -168,6 +189,7 @@ def settings_page(
 
 
 @login_required
+@never_cache  # no-store: the page shows the secret, then the recovery codes
 @require_http_methods(["GET", "POST"])
 def mfa_view(request: HttpRequest) -> HttpResponse:
     """Turn two-factor authentication on (secret, QR code, confirm with a code) or off (with a code)."""
@@ -181,18 +203,29 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
                 services.start_mfa_setup(user)
                 return redirect("accounts:mfa")
             if form.is_valid() and action == "confirm":
-                context["recovery_codes"] = services.confirm_mfa(user, form.cleaned_data["code"])
+                context["recovery_codes"] = services.confirm_mfa(
+                    request, user, form.cleaned_data["code"]
+                )
+                # The code just proved the second factor in this session.
+                request.session[services.SECOND_FACTOR_SESSION_KEY] = True
                 messages.success(request, "Two-factor authentication is on.")
                 return render(request, "accounts/mfa_recovery_codes.html", context)
             if form.is_valid() and action == "disable":
-                services.disable_mfa(user, form.cleaned_data["code"])
+                services.disable_mfa(request, user, form.cleaned_data["code"])
                 messages.success(request, "Two-factor authentication is off.")
                 return redirect("accounts:settings")
         except services.MfaStateError as error:
             messages.error(request, str(error))
             return redirect("accounts:mfa")
+        except services.SignInThrottled as error:
+            form.add_error("code", str(error))
+            return _throttled(_mfa_page(request, user, context), error.retry_after)
         except services.SignInFailed:
             form.add_error("code", "That code is not valid. Check your app's clock and try again.")
+    return _mfa_page(request, user, context)
+
+
+def _mfa_page(request: HttpRequest, user: User, context: dict) -> HttpResponse:
     if not user.mfa_enabled and user.mfa_secret:
         uri = mfa.provisioning_uri(user, user.mfa_secret)
         context.update(secret=user.mfa_secret, qr_svg=mfa.qr_code_svg(uri))

@@ -47,7 +47,7 @@ SITE_NAME = "Sigma Playground"
 
 INSTALLED_APPS = [
     # Django
-    "django.contrib.admin",
+    "accounts.apps.AdminConfig",  # Django's admin, entered only through the site's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -213,10 +213,15 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 SIGNIN_MAX_FAILURES_PER_USERNAME = env.int("SIGNIN_MAX_FAILURES_PER_USERNAME", default=5, minimum=1)
 SIGNIN_MAX_FAILURES_PER_ADDRESS = env.int("SIGNIN_MAX_FAILURES_PER_ADDRESS", default=20, minimum=1)
 SIGNIN_FAILURE_WINDOW = timedelta(minutes=15)
+# One budget for every way to create an account (the sign-up page and the API), per client address.
+SIGNUP_MAX_PER_ADDRESS = env.int("SIGNUP_MAX_PER_ADDRESS_PER_HOUR", default=20, minimum=1)
+SIGNUP_WINDOW = timedelta(hours=1)
 # How many reverse proxies sit in front of the app; their X-Forwarded-For entries are trusted.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0, minimum=0)
 
 MFA_ISSUER = SITE_NAME
+# Staff enter the admin only with two-factor sign-in set up (sent to set it up first).
+MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=not DEBUG)
 
 # Per member per minute: one account cannot flood another with notifications.
 SOCIAL_RATE_LIMITS = {
@@ -247,7 +252,6 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "sigma_playground.api.Metadata",
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
-        "register": "20/hour",
         "password_reset": "10/hour",
         "uploads": f"{env.int('RATE_LIMIT_UPLOADS_PER_HOUR', default=60, minimum=1)}/hour",
     },

@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .. import services, tokens
@@ -50,13 +50,36 @@ def _rejected(error: tokens.RefreshRejected) -> Unauthorized:
     return Unauthorized(str(error), code=error.code)
 
 
-@extend_schema(request=RegisterSerializer, responses={201: RegisterSerializer}, tags=["auth"])
+class SignUpThrottle(BaseThrottle):
+    """The sign-up page's budget per address (accounts.services.spend_sign_up_attempt), shared."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if request.method != "POST":
+            return True
+        try:
+            services.spend_sign_up_attempt(request)
+        except services.SignUpThrottled as error:
+            self._wait = error.retry_after
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)
+
+
+@extend_schema(
+    request=RegisterSerializer,
+    responses={
+        201: RegisterSerializer,
+        429: OpenApiResponse(description="Too many sign-ups from this address; see Retry-After"),
+    },
+    tags=["auth"],
+)
 class RegisterView(generics.CreateAPIView):
     serializer_class = RegisterSerializer
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "register"
+    throttle_classes = [SignUpThrottle]
 
     def perform_create(self, serializer: RegisterSerializer) -> None:
         try:
@@ -150,7 +173,7 @@ class PasswordResetConfirmView(TokenEndpoint):
             password_validation.validate_password(data["new_password"], user)
         except DjangoValidationError as error:
             raise exceptions.ValidationError({"new_password": list(error.messages)}) from None
-        services.change_password(user, data["new_password"], reason="password_reset")
+        services.change_password(user, data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -189,6 +212,12 @@ def _bad_code() -> exceptions.ValidationError:
     return exceptions.ValidationError({"code": ["That code is not valid."]})
 
 
+def _secret(response: Response) -> Response:
+    # A secret or recovery codes: never kept by a browser or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @extend_schema(request=None, responses={200: MfaSetupSerializer}, tags=["me"])
 class MfaSetupView(MfaView):
     def post(self, request: Request) -> Response:
@@ -196,30 +225,43 @@ class MfaSetupView(MfaView):
             secret, url = services.start_mfa_setup(request.user)
         except services.MfaStateError as error:
             raise _state_error(error) from None
-        return Response({"secret": secret, "otpauth_url": url})
+        return _secret(Response({"secret": secret, "otpauth_url": url}))
 
 
-@extend_schema(request=MfaCodeSerializer, responses={200: RecoveryCodesSerializer}, tags=["me"])
+_CODE_THROTTLED = OpenApiResponse(
+    description="Too many wrong codes or failed sign-ins for this account; see Retry-After"
+)
+
+
+@extend_schema(
+    request=MfaCodeSerializer,
+    responses={200: RecoveryCodesSerializer, 429: _CODE_THROTTLED},
+    tags=["me"],
+)
 class MfaConfirmView(MfaView):
     def post(self, request: Request) -> Response:
         code = self._code(request)
         try:
-            codes = services.confirm_mfa(request.user, code)
+            codes = services.confirm_mfa(request, request.user, code)
         except services.MfaStateError as error:
             raise _state_error(error) from None
+        except services.SignInThrottled as error:
+            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             raise _bad_code() from None
-        return Response({"recovery_codes": codes})
+        return _secret(Response({"recovery_codes": codes}))
 
 
-@extend_schema(request=MfaCodeSerializer, responses={204: None}, tags=["me"])
+@extend_schema(request=MfaCodeSerializer, responses={204: None, 429: _CODE_THROTTLED}, tags=["me"])
 class MfaDisableView(MfaView):
     def post(self, request: Request) -> Response:
         code = self._code(request)
         try:
-            services.disable_mfa(request.user, code)
+            services.disable_mfa(request, request.user, code)
         except services.MfaStateError as error:
             raise _state_error(error) from None
+        except services.SignInThrottled as error:
+            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             raise _bad_code() from None
         return Response(status=status.HTTP_204_NO_CONTENT)

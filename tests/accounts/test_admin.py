@@ -19,7 +19,8 @@ def listed_usernames(response) -> set[str]:
 def test_it_sends_anonymous_visitors_to_the_admin_sign_in(client):
     response = client.get(USERS_URL)
 
-    assertRedirects(response, f"/admin/login/?next={USERS_URL}")
+    # The admin's sign-in sends on to the site's (tests/accounts/test_admin_sign_in.py).
+    assertRedirects(response, f"/admin/login/?next={USERS_URL}", target_status_code=302)
 
 
 @pytest.mark.django_db
@@ -28,7 +29,8 @@ def test_it_sends_a_member_who_is_not_staff_to_the_admin_sign_in(client, user):
 
     response = client.get(USERS_URL)
 
-    assertRedirects(response, f"/admin/login/?next={USERS_URL}")
+    # The admin's sign-in sends on to the site's (tests/accounts/test_admin_sign_in.py).
+    assertRedirects(response, f"/admin/login/?next={USERS_URL}", target_status_code=302)
 
 
 @pytest.mark.django_db

@@ -174,17 +174,18 @@ def test_it_signs_out_the_members_other_browsers_on_a_password_change(owner_clie
 
 @pytest.mark.django_db
 def test_it_revokes_the_members_api_tokens_on_a_password_change(
-    owner_client, user, other_user, password
+    owner_client, user, other_user, password, django_capture_on_commit_callbacks
 ):
     mine = tokens.issue_tokens(user)
     theirs = tokens.issue_tokens(other_user)
 
-    change_password(owner_client, password)
+    with django_capture_on_commit_callbacks(execute=True):
+        change_password(owner_client, password)
 
     with pytest.raises(tokens.RefreshRejected) as rejected:
         tokens.rotate(mine.refresh)
     assert rejected.value.code == "token_revoked"
-    assert TokenFamily.objects.get(user=user).revoked_reason == "password_change"
+    assert TokenFamily.objects.get(user=user).revoked_reason == "password"
     assert tokens.rotate(theirs.refresh).refresh
 
 

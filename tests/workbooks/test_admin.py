@@ -81,7 +81,7 @@ def test_visitors_who_are_not_staff_are_sent_to_the_admin_sign_in(client, user, 
 
     response = client.get(WORKBOOKS_URL)
 
-    assertRedirects(response, f"/admin/login/?next={WORKBOOKS_URL}")
+    assertRedirects(response, f"/admin/login/?next={WORKBOOKS_URL}", target_status_code=302)
 
 
 # --- A curator -------------------------------------------------------------------------------------
