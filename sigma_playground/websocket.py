@@ -2,11 +2,17 @@
 
 Browsers send the session cookie with the handshake, so a page on another site could open a socket as the
 signed-in user: the origin check refuses that. API clients authenticate with `Authorization: Bearer <access
-JWT>` instead. A consumer finds the result in `scope["user"]` (anonymous when a token is missing or bad).
+JWT>` instead. A consumer finds the result in `scope["user"]` (anonymous when a token is missing or bad)
+and how it was proved in `scope["sign_in"]`, which it asks again while the socket stays open: a socket
+lives no longer than the sign-in it was opened with.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
+from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +22,18 @@ from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
 from django.contrib.auth.models import AnonymousUser
-from django.http.request import validate_host
+from django.core.exceptions import ValidationError
+from django.http.request import split_domain_port, validate_host
+from django.utils.crypto import constant_time_compare
+from django.utils.http import is_same_domain
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -30,25 +46,67 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def origin_is_allowed(origin: str | None) -> bool:
-    """A browser always sends Origin on a websocket handshake; a missing one means a non-browser client,
-    which has no victim's cookies to ride on. A present Origin must be one of our own hosts."""
+def _is_secure(scope: dict[str, Any]) -> bool:
+    """As Django's `HttpRequest.is_secure()`: the proxy's header when SECURE_PROXY_SSL_HEADER says to
+    trust it, else the connection itself."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        meta_name, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        name = meta_name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin1")
+        value = _header(scope, name)
+        if value is not None:
+            return value.split(",", 1)[0].strip() == secure_value
+    return scope.get("scheme") in ("wss", "https")
+
+
+def _host(scope: dict[str, Any]) -> str | None:
+    """As Django's `HttpRequest.get_host()`: the Host header (else the server's address), if
+    ALLOWED_HOSTS allows it; None otherwise."""
+    host = _header(scope, b"host")
+    if host is None:
+        server = scope.get("server")
+        if not server or server[1] is None:
+            return None
+        host = f"{server[0]}:{server[1]}"
+    allowed_hosts = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed_hosts:
+        allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, allowed_hosts):
+        return None
+    return host
+
+
+def origin_is_allowed(origin: str | None, scope: dict[str, Any]) -> bool:
+    """The rule of Django's CSRF origin check (`CsrfViewMiddleware._origin_verified`), for the handshake.
+
+    A browser always sends Origin on a websocket handshake; a missing one means a non-browser client,
+    which has no victim's cookies to ride on. A present Origin must be exactly this site as the
+    handshake reached it, `scheme://host[:port]` (the scheme https when the connection or the trusted
+    proxy says it is secure; the Host one ALLOWED_HOSTS allows, so a rebound DNS name does not pass),
+    or one of CSRF_TRUSTED_ORIGINS (`https://*.example.com` matching subdomains, as for forms). A
+    matching host name is not enough: another port or scheme of one host is another origin."""
     if origin is None:
+        return True
+    host = _host(scope)
+    if host is not None and origin == f"{'https' if _is_secure(scope) else 'http'}://{host}":
         return True
     if origin in settings.CSRF_TRUSTED_ORIGINS:
         return True
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
         return False
-    allowed_hosts = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed_hosts:
-        allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
-    return validate_host(parts.hostname, allowed_hosts)
+    return any(
+        "*" in trusted
+        and urlsplit(trusted).scheme == parts.scheme
+        and is_same_domain(parts.netloc, urlsplit(trusted).netloc.lstrip("*"))
+        for trusted in settings.CSRF_TRUSTED_ORIGINS
+    )
 
 
 class OriginCheckMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
-        if not origin_is_allowed(_header(scope, b"origin")):
+        if not origin_is_allowed(_header(scope, b"origin"), scope):
             return await WebsocketDenier()(scope, receive, send)
         return await self.inner(scope, receive, send)
 
@@ -72,19 +130,89 @@ async def bearer_user(authorization: str):
     return await _user_and_expiry(raw_token.strip())
 
 
+# --- The sign-in a connection was opened with -------------------------------------------------------
+
+
+def session_digest(session_key: str) -> str:
+    """How a message names a session: a session key is a credential, and the channel layer's Redis is
+    shared with the cache and the broker."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How a socket or event stream proved who it is, so that it can ask again while it stays open:
+    the session it was opened with (`session_key`), or a bearer token (`expires_at`, a Unix time)."""
+
+    user_id: int
+    session_key: str | None = None
+    expires_at: float | None = None
+
+    def is_session(self, digest: str) -> bool:
+        """Was this opened with the session that `session_digest` named?"""
+        return self.session_key is not None and constant_time_compare(
+            session_digest(self.session_key), digest
+        )
+
+    async def is_current(self) -> bool:
+        """Would the same credential still sign the member in now?"""
+        if self.session_key is not None:
+            return await _session_signs_in(self.session_key, self.user_id)
+        if self.expires_at is not None and time.time() >= self.expires_at:
+            return False
+        return await _is_active(self.user_id)
+
+
+@database_sync_to_async
+def _session_signs_in(session_key: str, user_id: int) -> bool:
+    """django.contrib.auth.get_user's checks, read-only: the session exists and has not expired, it names
+    this member through a configured backend that still returns them (not when deactivated), and it
+    carries their current auth hash (a password change replaces it). Read-only, because get_user
+    would flush or re-key the session: that is for the browser's next request, whose response can
+    set the new cookie."""
+    # A fresh store: the handshake's copy of the session was read once and is kept.
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        session_user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return False
+    if session_user_id != user_id or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return False
+    user = load_backend(backend_path).get_user(session_user_id)
+    session_hash = session.get(HASH_SESSION_KEY)
+    if user is None or not session_hash:
+        return False
+    return any(
+        constant_time_compare(session_hash, known)
+        for known in [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    )
+
+
+@database_sync_to_async
+def _is_active(user_id: int) -> bool:
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
+
+
 class BearerOrSessionAuthMiddleware(BaseMiddleware):
-    """Sets scope["user"] from a bearer token if the handshake carries one, else from the session."""
+    """Sets scope["user"] from a bearer token if the handshake carries one, else from the session, and
+    scope["sign_in"] to how (None when anonymous)."""
 
     async def __call__(self, scope, receive, send):
         scope = dict(scope)
         authorization = _header(scope, b"authorization")
+        sign_in = None
         if authorization is not None:
             user, expires_at = await bearer_user(authorization)
+            if user is not None:
+                # The consumer closes the socket when the token expires, as an HTTP call would fail.
+                sign_in = SignIn(user.pk, expires_at=expires_at)
             scope["user"] = user or AnonymousUser()
-            # The consumer closes the socket when the token expires, as an HTTP call would fail.
-            scope["auth_expires_at"] = expires_at
         else:
             scope["user"] = await get_user(scope)
+            if scope["user"].is_authenticated:
+                sign_in = SignIn(scope["user"].pk, session_key=scope["session"].session_key)
+        scope["sign_in"] = sign_in
         return await self.inner(scope, receive, send)
 
 

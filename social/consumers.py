@@ -13,6 +13,11 @@ notification exactly once:
   id and comes live.
 
 The event stream (stream.py) keeps the same promise with the helpers at the top of this module.
+
+A socket lives no longer than the sign-in it was opened with (`scope["sign_in"]`): when that ends it
+closes with 4401. social.push tells the member's group when a session signs out or every sign-in ends
+(a password change, a deactivation); a periodic re-check catches the rest (session expiry, a push
+that never arrived).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from typing import Any, Literal, TypedDict
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from sigma_playground.websocket import SignIn
+
 from . import payloads, selectors
 from .payloads import NotificationMessage, UnreadCountMessage
 from .push import user_group
@@ -38,6 +45,10 @@ logger = logging.getLogger(__name__)
 # connection that died without a close frame (a laptop lid, a dropped Wi-Fi) is let go within three.
 # Read at run time, so tests can shorten it.
 HEARTBEAT_SECONDS: float = 25
+# A socket asks this often whether the sign-in it was opened with still holds, so one that ended
+# without a message reaching it (a session that expired, a push lost with Redis) closes within this
+# time. Read at run time, so tests can shorten it.
+AUTH_RECHECK_SECONDS: float = 60
 # A resume reads the missed notifications this many at a time, until a page comes back short.
 RESUME_PAGE_SIZE = 500
 # Ids are PostgreSQL bigints; a larger `after` would fail in the query instead of being refused.
@@ -151,6 +162,30 @@ class PushEvent(TypedDict):
     messages: list[NotificationMessage | UnreadCountMessage]
 
 
+class SignInsEndedEvent(TypedDict):
+    """What social.push sends to `user_<id>` when every sign-in of the member ended (a password
+    change by any path, a deactivation)."""
+
+    type: Literal["auth.sign_ins_ended"]
+
+
+class SignedOutEvent(TypedDict):
+    """What social.push sends to `user_<id>` when one session signed out; `session` is its
+    `session_digest`."""
+
+    type: Literal["auth.signed_out"]
+    session: str
+
+
+async def ends_sign_in(sign_in: SignIn, event: SignInsEndedEvent | SignedOutEvent) -> bool:
+    """Does this event end a connection opened with `sign_in`? (Shared with the event stream.)"""
+    if event["type"] == "auth.signed_out":
+        return sign_in.is_session(event["session"])
+    # Tokens are not checked against the database, so a token's connection cannot tell whether its
+    # own sign-in survived: it ends. A session's asks whether that session still signs the member in.
+    return sign_in.session_key is None or not await sign_in.is_current()
+
+
 class BadMessage(ValueError):
     """A client message the server cannot act on; its text is sent back as the error's detail."""
 
@@ -183,20 +218,21 @@ def parse_client_message(text: str | None) -> ClientMessage:
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
-    user_id: int | None = None
+    user_id: int | None = None  # None once closed: nothing more is sent or heard
+    sign_in: SignIn | None = None
     group_name: str | None = None
     delivered: Delivered
     resuming: bool = False
     last_heard: float = 0.0  # event-loop time of the client's last message
     heartbeat: asyncio.Task[None] | None = None
-    expiry: asyncio.Task[None] | None = None
+    watch: asyncio.Task[None] | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             # Also when the server cancels the consumer without a disconnect message.
-            for task in (self.heartbeat, self.expiry):
+            for task in (self.heartbeat, self.watch):
                 if task is not None:
                     task.cancel()
 
@@ -205,10 +241,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         # Accept first, then close: a close code reaches the client only on an accepted socket; a refused
         # handshake would look like a network error instead of "sign in again".
         await self.accept()
-        if not user.is_authenticated:
+        sign_in = self.scope.get("sign_in")
+        if not user.is_authenticated or sign_in is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
+        self.sign_in = sign_in
         self.delivered = Delivered()
         self.group_name = user_group(user.pk)
         # Join before counting, so a change made after the count is pushed to this socket.
@@ -216,13 +254,23 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payloads.unread_count_message(await unread_count(user.pk)))
         self.last_heard = asyncio.get_running_loop().time()
         self.heartbeat = asyncio.create_task(self._beat())
-        expires_at = self.scope.get("auth_expires_at")
-        if expires_at is not None:
-            self.expiry = asyncio.create_task(self._close_at(expires_at))
+        self.watch = asyncio.create_task(self._watch_sign_in(sign_in))
 
     async def disconnect(self, code: int) -> None:
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def end(self, code: int, why: str) -> None:
+        """Close, and from now on hear and send nothing: leave the group, stop the timers."""
+        logger.info("closing the notification socket of user %s: %s", self.user_id, why)
+        self.user_id = None
+        if self.group_name is not None:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            self.group_name = None
+        for task in (self.heartbeat, self.watch):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        await self.close(code=code)
 
     # --- From the client --------------------------------------------------------------------------
 
@@ -272,6 +320,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def push_message(self, event: PushEvent) -> None:
         """Messages sent to the user's group (social.push)."""
+        if self.user_id is None:
+            return  # closed; a push may still have been waiting in the channel
         for message in event["messages"]:
             if message["type"] == "notification":
                 await self.push_notification(message)
@@ -285,14 +335,28 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def push_unread_count(self, message: UnreadCountMessage) -> None:
         await self.send_json(message)
 
-    # --- Heartbeat and expiry ---------------------------------------------------------------------
+    async def auth_sign_ins_ended(self, event: SignInsEndedEvent) -> None:
+        if self.sign_in is not None and await ends_sign_in(self.sign_in, event):
+            await self.end(CLOSE_UNAUTHENTICATED, "sign-ins ended")
 
-    async def _close_at(self, expires_at: float) -> None:
-        """A socket opened with a bearer token lives no longer than the token: then 4401, and the
-        client reconnects with a fresh one (a session's socket has no such end)."""
-        await asyncio.sleep(max(0.0, expires_at - time.time()))
-        logger.info("closing the notification socket of user %s: token expired", self.user_id)
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+    async def auth_signed_out(self, event: SignedOutEvent) -> None:
+        if self.sign_in is not None and await ends_sign_in(self.sign_in, event):
+            await self.end(CLOSE_UNAUTHENTICATED, "signed out")
+
+    # --- Heartbeat and the sign-in's end ----------------------------------------------------------
+
+    async def _watch_sign_in(self, sign_in: SignIn) -> None:
+        """4401 when the sign-in ends without a message saying so: a bearer token at its expiry (the
+        client reconnects with a fresh one), a session once it has expired or no longer signs the
+        member in, found at the next re-check."""
+        while True:
+            wait = AUTH_RECHECK_SECONDS
+            if sign_in.expires_at is not None:
+                wait = min(wait, max(0.0, sign_in.expires_at - time.time()))
+            await asyncio.sleep(wait)
+            if not await sign_in.is_current():
+                await self.end(CLOSE_UNAUTHENTICATED, "sign-in ended")
+                return
 
     async def _beat(self) -> None:
         loop = asyncio.get_running_loop()
@@ -301,7 +365,6 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.sleep(interval)
             silent_for = loop.time() - self.last_heard
             if silent_for >= 2 * interval and not self.resuming:
-                logger.info("closing the notification socket of user %s: silent", self.user_id)
-                await self.close(code=CLOSE_SILENT)
+                await self.end(CLOSE_SILENT, "silent")
                 return
             await self.send_json(PingMessage(type="ping"))

@@ -1,7 +1,8 @@
 """Hints to connected clients, sent after the rows they describe are committed.
 
 Each member has one channel-layer group, `user_<id>`. Nothing depends on a message arriving: a client
-that missed one asks for everything after its last id (`resume`).
+that missed one asks for everything after its last id (`resume`), and a socket that missed the end of
+its sign-in finds out at its next re-check (consumers.AUTH_RECHECK_SECONDS).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from sigma_playground.websocket import session_digest
 
 from . import payloads, selectors
 
@@ -74,3 +77,28 @@ def notifications(ids: Iterable[int]) -> None:
 def unread_count(user_id: int) -> None:
     count = selectors.unread_count(user_id)
     _send_all([(user_id, payloads.unread_count_message(count))])
+
+
+# --- The end of a sign-in: the member's sockets and streams check theirs ---------------------------
+
+
+def _tell(user_id: int, event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(user_group(user_id), event)
+    except Exception as error:
+        # The change is committed and must not fail its request (Redis down, say); the sockets'
+        # periodic re-check closes them anyway.
+        logger.warning("could not tell the sockets of member %s: %r", user_id, error)
+
+
+def sign_ins_ended(user_id: int) -> None:
+    """Every sign-in of the member ended (accounts.signals.sign_ins_ended)."""
+    _tell(user_id, {"type": "auth.sign_ins_ended"})
+
+
+def signed_out(user_id: int, session_key: str) -> None:
+    """One session of the member signed out: the sockets and streams opened with it close."""
+    _tell(user_id, {"type": "auth.signed_out", "session": session_digest(session_key)})

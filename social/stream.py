@@ -4,6 +4,11 @@ Server-Sent Events for clients that cannot or would rather not hold a websocket:
 the same promise (every notification exactly once, in id order, across reconnects). `Last-Event-ID`
 (sent by the browser's EventSource when it reconnects) or `?after=` plays the part of `resume`.
 
+It ends when the sign-in it was opened with ends, as the socket closes (consumers.py): a bearer
+token's expiry, a sign-out of its session, a password change or deactivation, a session that expired.
+A foreign page cannot read it with the member's cookie: the session cookie is SameSite=Lax (not sent
+on another site's requests), and CORS never allows credentials, so the browser hides the response.
+
 It is an async view holding the request open, so it must be served by the ASGI processes: served by
 a WSGI worker it would hold that worker for as long as the client listens.
 """
@@ -22,9 +27,16 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from sigma_playground.websocket import bearer_user
+from sigma_playground.websocket import SignIn, bearer_user
 
-from .consumers import Delivered, is_notification_id, missed_notifications, unread_count
+from . import consumers
+from .consumers import (
+    Delivered,
+    ends_sign_in,
+    is_notification_id,
+    missed_notifications,
+    unread_count,
+)
 from .push import user_group
 
 # A comment line this often keeps proxies and load balancers from closing an idle stream, and lets
@@ -86,11 +98,12 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
         user, ends_at = await bearer_user(authorization)
         if user is None:
             return _error(401, "Given token not valid for any token type", "token_not_valid")
+        sign_in = SignIn(user.pk, expires_at=ends_at)
     else:
-        ends_at = None
         user = await request.auser()
         if not user.is_authenticated:
             return _error(401, "Authentication credentials were not provided.", "not_authenticated")
+        sign_in = SignIn(user.pk, session_key=request.session.session_key)
     try:
         after = resume_point(request)
     except BadResumePoint:
@@ -99,9 +112,7 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
             "Last-Event-ID (or after) must be a notification id: an integer, 0 or more.",
             "invalid",
         )
-    response = StreamingHttpResponse(
-        events(user.pk, after, ends_at=ends_at), content_type="text/event-stream"
-    )
+    response = StreamingHttpResponse(events(sign_in, after), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
     return response
@@ -110,13 +121,12 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
 # --- The stream -----------------------------------------------------------------------------------
 
 
-async def events(
-    user_id: int, after: int | None, *, ends_at: float | None = None
-) -> AsyncIterator[str]:
+async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
     """Missed notifications (when the client said where it was), the unread count, then live
-    events until the client goes away, or until `ends_at` (a Unix time: the expiry of the token it
-    was opened with; the client reconnects with a fresh one and Last-Event-ID). Same rules as the
-    websocket's resume (consumers.py)."""
+    events until the client goes away, or until the sign-in it was opened with ends (a token's
+    expiry: the client reconnects with a fresh one and Last-Event-ID). Same rules as the
+    websocket's resume and its sign-in checks (consumers.py)."""
+    user_id, ends_at = sign_in.user_id, sign_in.expires_at
     layer = get_channel_layer()
     group = user_group(user_id)
     channel = await layer.new_channel()
@@ -137,20 +147,30 @@ async def events(
         # One receive stays pending across keepalives: cancelling a receive on every timeout (as
         # asyncio.wait_for would) can drop a message that channels-redis had just taken off Redis.
         receiving = asyncio.ensure_future(layer.receive(channel))
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + consumers.AUTH_RECHECK_SECONDS
         while True:
-            timeout = KEEPALIVE_SECONDS
+            timeout = min(KEEPALIVE_SECONDS, max(0.0, next_check - loop.time()))
             if ends_at is not None:
                 left = ends_at - time.time()
                 if left <= 0:
                     return
                 timeout = min(timeout, left)
             done, _ = await asyncio.wait({receiving}, timeout=timeout)
+            if loop.time() >= next_check:
+                if not await sign_in.is_current():
+                    return
+                next_check = loop.time() + consumers.AUTH_RECHECK_SECONDS
             if not done:
                 if ends_at is None or time.time() < ends_at:
                     yield KEEPALIVE
                 continue
             received = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))
+            if received.get("type", "").startswith("auth."):
+                if await ends_sign_in(sign_in, received):  # type: ignore[arg-type]
+                    return
+                continue
             for message in received.get("messages") or []:
                 if message.get("type") == "notification":
                     notification = message["notification"]

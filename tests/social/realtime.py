@@ -18,6 +18,8 @@ from social.models import Verb
 
 PATH = "/ws/notifications/"
 STREAM_PATH = "/api/v1/notifications/stream/"
+# A browser's handshake names the host it went to and the page it came from: the same origin here.
+OWN_HOST = (b"host", b"localhost:8000")
 OWN_ORIGIN = (b"origin", b"http://localhost:8000")
 
 
@@ -50,7 +52,7 @@ anotify = database_sync_to_async(notify)
 async def open_socket(user, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
     """A socket of `user` (by bearer token), past the unread count it is sent on connect."""
     communicator = WebsocketCommunicator(
-        application, PATH, headers=[OWN_ORIGIN, bearer(access(user)), *headers]
+        application, PATH, headers=[OWN_HOST, OWN_ORIGIN, bearer(access(user)), *headers]
     )
     connected, _ = await communicator.connect(timeout=3)
     assert connected

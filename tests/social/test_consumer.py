@@ -23,6 +23,7 @@ from social.consumers import CLOSE_SILENT, CLOSE_UNAUTHENTICATED, user_group
 from social.models import Notification, Verb
 from tests.factories import UserFactory
 from tests.social.realtime import (
+    OWN_HOST,
     OWN_ORIGIN,
     PATH,
     anotify,
@@ -48,7 +49,7 @@ def first_output(headers):
     """Connect, and return (accepted, first message after the handshake)."""
 
     async def run():
-        communicator = WebsocketCommunicator(application, PATH, headers=headers)
+        communicator = WebsocketCommunicator(application, PATH, headers=[OWN_HOST, *headers])
         connected, _ = await communicator.connect(timeout=3)
         output = await communicator.receive_output(timeout=2) if connected else None
         await communicator.disconnect()
@@ -363,7 +364,7 @@ def test_a_socket_opened_with_a_token_closes_with_4401_when_the_token_expires(ow
 
     async def run():
         communicator = WebsocketCommunicator(
-            application, PATH, headers=[OWN_ORIGIN, bearer(str(token))]
+            application, PATH, headers=[OWN_HOST, OWN_ORIGIN, bearer(str(token))]
         )
         connected, _ = await communicator.connect(timeout=3)
         first = await communicator.receive_json_from(timeout=2)

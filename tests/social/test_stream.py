@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from accounts.tokens import issue_tokens
+from sigma_playground.websocket import SignIn
 from social import consumers, push, selectors, stream
 from social.models import Notification, Verb
 from social.push import user_group
@@ -243,7 +244,8 @@ def test_a_stream_opened_with_a_token_ends_when_the_token_expires(owner):
     async def run():
         started = time.monotonic()
         ends_at = time.time() + 0.5
-        seen = [event async for event in stream.events(owner.pk, None, ends_at=ends_at)]
+        sign_in = SignIn(owner.pk, expires_at=ends_at)
+        seen = [event async for event in stream.events(sign_in, None)]
         return seen, time.monotonic() - started
 
     seen, took = async_to_sync(run)()
