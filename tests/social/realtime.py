@@ -137,6 +137,19 @@ class StreamClient:
             await self.read_until("\0never\0", timeout=seconds)
         return self.body
 
+    async def ends_within(self, seconds: float) -> bool:
+        """Does the server end the body within `seconds` (reading what comes before the end)?"""
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    message = await self.messages.get()
+                    assert message["type"] == "http.response.body"
+                    self.body += message.get("body", b"").decode()
+                    if not message.get("more_body", False):
+                        return True
+        except TimeoutError:
+            return False
+
     async def hang_up(self, timeout: float = 5) -> None:
         """Disconnect, and wait for the application to finish."""
         self.hung_up.set()

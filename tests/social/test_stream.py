@@ -1,13 +1,19 @@
 """The notifications event stream (Server-Sent Events) on the ASGI application and the in-memory
-channel layer: who may listen, replay after Last-Event-ID, live events, keepalives, hanging up."""
+channel layer: who may listen, replay after Last-Event-ID, live events, keepalives, hanging up, and
+the end of the stream when the sign-in it was opened with ends."""
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tokens import issue_tokens
 from sigma_playground.websocket import SignIn
@@ -252,3 +258,73 @@ def test_a_stream_opened_with_a_token_ends_when_the_token_expires(owner):
 
     assert seen[0].startswith("event: unread_count")
     assert 0.4 < took < 3
+
+
+# --- The end of the sign-in it was opened with ----------------------------------------------------
+
+
+def signed_in_browser(user) -> tuple[Client, tuple[bytes, bytes]]:
+    browser = Client()
+    browser.force_login(user)
+    return browser, (b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode())
+
+
+def ends_when(headers, end_it, within: float = 2) -> tuple[bool, bool]:
+    """Open the stream, call `end_it` once it is live; (it was still open just before, it ended
+    within `within` seconds after)."""
+
+    async def run():
+        client = await StreamClient(STREAM_PATH, headers).start()
+        await client.read_until("event: unread_count")
+        open_before = not await client.ends_within(0.3)
+        await end_it()
+        ended = await client.ends_within(within)
+        await client.hang_up()
+        return open_before, ended
+
+    return async_to_sync(run)()
+
+
+def test_a_session_stream_ends_when_that_session_signs_out_and_no_other(owner):
+    leaving, leaving_cookie = signed_in_browser(owner)
+    _, staying_cookie = signed_in_browser(owner)
+
+    async def sign_out():
+        await sync_to_async(leaving.post)(reverse("accounts:logout"))
+
+    assert ends_when([leaving_cookie], sign_out) == (True, True)
+    assert ends_when([staying_cookie], sign_out) == (True, False)
+
+
+@pytest.mark.parametrize("opened_with", ["session", "token"])
+def test_a_password_change_ends_the_members_streams(owner, opened_with):
+    credential = signed_in_browser(owner)[1] if opened_with == "session" else bearer(access(owner))
+
+    @database_sync_to_async
+    def change_password():
+        owner.set_password("a-brand-new-passphrase")
+        owner.save()
+
+    assert ends_when([credential], change_password) == (True, True)
+
+
+def test_a_stream_whose_session_expired_ends_at_the_next_check(owner, monkeypatch):
+    monkeypatch.setattr(consumers, "AUTH_RECHECK_SECONDS", 0.2)
+    _, cookie = signed_in_browser(owner)
+
+    @database_sync_to_async
+    def expire():
+        Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+
+    # Open across several checks first: they find the session good.
+    assert ends_when([cookie], expire, within=1.5) == (True, True)
+
+
+def test_a_foreign_page_is_not_allowed_to_read_the_stream_with_the_members_cookie(client, owner):
+    # Unlike a websocket, a cross-origin read needs the server's CORS consent, with credentials.
+    response, _ = listen(
+        [session(client, owner), (b"origin", b"https://evil.example")], until="unread_count"
+    )
+
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-credentials" not in response.headers
