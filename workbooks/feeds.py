@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
@@ -47,7 +47,10 @@ class LatestWorkbooksFeed(Feed):
 
 class TagFeed(LatestWorkbooksFeed):
     def get_object(self, request, slug: str) -> Tag:
-        return get_object_or_404(Tag, slug=slug)
+        try:
+            return selectors.listed_tag(slug)
+        except Tag.DoesNotExist:
+            raise Http404("No such tag.") from None
 
     def title(self, tag: Tag) -> str:
         return f"Sigma Playground: workbooks tagged {tag.name}"

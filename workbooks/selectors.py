@@ -112,6 +112,16 @@ def by_author(author: User) -> QuerySet[Workbook]:
     return cards(published().filter(author=author)).order_by(*SORTS["latest"])
 
 
+def listed_tag(slug: str) -> Tag:
+    """A tag that has a page: one with published workbooks; raises Tag.DoesNotExist.
+
+    A tag used only by drafts answers exactly as no tag, so its page tells nobody it is in use.
+    """
+    return (
+        Tag.objects.filter(slug=slug).filter(Exists(published().filter(tags=OuterRef("pk")))).get()
+    )
+
+
 def with_tag(tag: Tag) -> QuerySet[Workbook]:
     return cards(published().filter(tags=tag)).order_by(*SORTS["latest"])
 

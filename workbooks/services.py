@@ -71,11 +71,33 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
 # --- Writes ---------------------------------------------------------------------------------------
 
 
-def _unique_slug(title: str) -> str:
-    base = slugify(title)[:100].strip("-") or "workbook"
-    if not Workbook.objects.filter(slug=base).exists():
+def _slug_for(workbook: Workbook, attempt: int) -> str:
+    """A draft's address is its own: the title's slug plus a random suffix, so it never depends on
+    (or reveals) anyone else's drafts. On first publication the workbook takes the title's bare slug
+    when nothing holds it; only workbooks that were once published can, so a suffix there says
+    nothing a reader could not have seen. After that the slug never changes."""
+    base = slugify(workbook.title)[:100].strip("-") or "workbook"
+    if not workbook.is_published:
+        return workbook.slug or f"{base}-{secrets.token_hex(3)}"
+    if attempt == 0 and not Workbook.objects.filter(slug=base).exclude(pk=workbook.pk).exists():
         return base
-    return f"{base}-{secrets.token_hex(3)}"
+    return (workbook.pk and workbook.slug) or f"{base}-{secrets.token_hex(3)}"
+
+
+def _save(workbook: Workbook) -> None:
+    """Save; a new workbook, or one published for the first time, gets its slug here."""
+    if workbook.pk is not None and not getattr(workbook, "_first_published", False):
+        workbook.save()
+        return
+    for attempt in range(3):
+        workbook.slug = _slug_for(workbook, attempt)
+        try:
+            with transaction.atomic():
+                workbook.save()
+            return
+        except IntegrityError:  # the same slug taken meanwhile
+            if attempt == 2:
+                raise
 
 
 def _apply(
@@ -149,15 +171,7 @@ def create_workbook(
 ) -> Workbook:
     workbook = Workbook(author=author)
     _apply(workbook, title=title, description=description, embed_url=embed_url, status=status)
-    for attempt in range(3):
-        workbook.slug = _unique_slug(title)
-        try:
-            with transaction.atomic():
-                workbook.save()
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
+    _save(workbook)
     set_tags(workbook, tags)
     refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
     _announce_if_first_published(workbook)
@@ -171,7 +185,7 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
         for name in ("title", "description", "embed_url", "status")
     }
     _apply(workbook, **values)
-    workbook.save()
+    _save(workbook)
     if tags is not None:
         set_tags(workbook, tags)
     else:  # the status may have changed

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
@@ -190,7 +190,10 @@ def _saved_message(workbook: Workbook) -> str:
 
 @require_GET
 def tag(request: HttpRequest, slug: str) -> HttpResponse:
-    tag = get_object_or_404(Tag, slug=slug)
+    try:
+        tag = selectors.listed_tag(slug)
+    except Tag.DoesNotExist:
+        raise Http404("No such tag.") from None
     page = paginate(selectors.with_tag(tag), page_number(request.GET.get("page")), PAGE_SIZE)
     return render(request, "workbooks/tag.html", {"tag": tag, "page": page})
 

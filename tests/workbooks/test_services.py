@@ -34,7 +34,7 @@ def create(author, **fields):
 
 @pytest.mark.django_db
 def test_it_makes_the_slug_from_the_title(user):
-    workbook = create(user, title="Quarterly Revenue: 2025, by Region!")
+    workbook = create(user, title="Quarterly Revenue: 2025, by Region!", status="published")
 
     assert workbook.slug == "quarterly-revenue-2025-by-region"
     assert workbook.get_absolute_url() == "/w/quarterly-revenue-2025-by-region/"
@@ -42,7 +42,7 @@ def test_it_makes_the_slug_from_the_title(user):
 
 @pytest.mark.django_db
 def test_it_keeps_the_slug_when_the_title_changes(user):
-    workbook = create(user, title="Quarterly revenue")
+    workbook = create(user, title="Quarterly revenue", status="published")
 
     services.update_workbook(workbook, title="Revenue per quarter")
 
@@ -53,9 +53,9 @@ def test_it_keeps_the_slug_when_the_title_changes(user):
 
 @pytest.mark.django_db
 def test_it_adds_a_unique_suffix_when_the_slug_is_taken(user, other_user):
-    first = create(user, title="Quarterly revenue")
-    second = create(other_user, title="Quarterly  Revenue")
-    third = create(user, title="quarterly revenue")
+    first = create(user, title="Quarterly revenue", status="published")
+    second = create(other_user, title="Quarterly  Revenue", status="published")
+    third = create(user, title="quarterly revenue", status="published")
 
     assert first.slug == "quarterly-revenue"
     assert second.slug.startswith("quarterly-revenue-")
@@ -65,7 +65,7 @@ def test_it_adds_a_unique_suffix_when_the_slug_is_taken(user, other_user):
 
 @pytest.mark.django_db
 def test_it_falls_back_to_a_generic_slug_for_a_title_without_letters(user):
-    workbook = create(user, title="📈 ✨")
+    workbook = create(user, title="📈 ✨", status="published")
 
     assert workbook.slug == "workbook"
 
