@@ -1,19 +1,37 @@
-"""Conventions shared by every API module: the error body and the list shape (API.md, "Conventions")."""
+"""Conventions shared by every API module: the error body, the list shape (API.md, "Conventions"),
+strict input, and JSON errors for whatever answers an /api/ request before or instead of DRF."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from rest_framework import exceptions
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import csrf, defaults
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .paging import page_number, paginate
+from .paging import paginate
+
+API_PREFIX = "/api/"
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than the server accepts."
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -24,6 +42,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound(*exc.args[:1])
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args[:1])
+    # Django's limits on a body, met while DRF parses it; unhandled they become an HTML 400 page.
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError("The request has too many fields.", code="too_many_fields")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request was refused as malformed.", code="bad_request")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -37,20 +62,37 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+class PageParams(serializers.Serializer):
+    """A page's query parameters, checked: a client that sends `page_size=null` learns it is wrong."""
+
+    page = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+
 class Pagination(PageNumberPagination):
-    """`{next, previous, results}`; no total count, which would cost a COUNT(*) on every page."""
+    """`{next, previous, results}`; no total count, which would cost a COUNT(*) on every page.
+
+    `page_size` above the maximum reads as the maximum (API.md: "max 100"); a page past 10,000
+    would cost an OFFSET no reader needs, and is refused."""
 
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
+    max_page = 10_000
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        self.page = paginate(
-            queryset,
-            page_number(request.query_params.get(self.page_query_param)),
-            self.get_page_size(request),
+        params = PageParams(
+            data={
+                name: request.query_params[name]
+                for name in (self.page_query_param, self.page_size_query_param)
+                if name in request.query_params
+            }
         )
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        size = min(data.get(self.page_size_query_param, self.page_size), self.max_page_size)
+        self.page = paginate(queryset, data.get(self.page_query_param, 1), size)
         return self.page.items
 
     def get_paginated_response(self, data):
@@ -80,6 +122,121 @@ class Pagination(PageNumberPagination):
                 "results": schema,
             },
         }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The page, from 1.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Results per page (default {self.page_size}); "
+                    f"more than {self.max_page_size} reads as {self.max_page_size}."
+                ),
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+
+# --- Input: strings are strings, bodies have a size ----------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text: DRF's CharField stores a JSON number or boolean as its string
+    (`0` as "0"), which the schema, saying `type: string`, promises to refuse."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The base of every API model serializer: model text fields become StrictCharFields."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
+
+class BodySizeLimit:
+    """Parsers that refuse a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413) from its Content-Length,
+    before reading it: Django checks that limit only when it parses a form itself, and DRF reads
+    JSON and url-encoded bodies from the raw stream."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None and limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise RequestTooLarge()
+        return super().parse(stream, media_type, parser_context)
+
+
+class JSONParser(BodySizeLimit, parsers.JSONParser):
+    pass
+
+
+class FormParser(BodySizeLimit, parsers.FormParser):
+    pass
+
+
+# --- Answers given outside DRF: JSON on /api/, the site's pages elsewhere ------------------------
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _error(detail: str, code: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code}, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return _error(RequestTooLarge.default_detail, RequestTooLarge.default_code, 413)
+        return _error("The request was refused as malformed.", "bad_request", 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return _error(
+            "You do not have permission to perform this action.", "permission_denied", 403
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return _error("Not found.", "not_found", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return _error("A server error occurred.", "server_error", 500)
+    return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api(request):
+        return _error(f"CSRF Failed: {reason}", "csrf_failed", 403)
+    return csrf.csrf_failure(request, reason)
 
 
 class Metadata(SimpleMetadata):

@@ -43,6 +43,8 @@ if not DEBUG:
         )
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+# A refused form gets the site's page; a refused /api/ request gets a JSON error like every other.
+CSRF_FAILURE_VIEW = "sigma_playground.api.csrf_failure"
 SITE_NAME = "Sigma Playground"
 
 INSTALLED_APPS = [
@@ -241,13 +243,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
+        # JSON and url-encoded bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are refused unread (413).
+        "sigma_playground.api.JSONParser",
+        "sigma_playground.api.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "sigma_playground.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents every error status an operation can answer, from the view's auth, throttles and parsers.
+    "DEFAULT_SCHEMA_CLASS": "sigma_playground.schema.AutoSchema",
     "EXCEPTION_HANDLER": "sigma_playground.api.exception_handler",
     "DEFAULT_METADATA_CLASS": "sigma_playground.api.Metadata",
     "NUM_PROXIES": NUM_PROXIES,

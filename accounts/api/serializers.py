@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from media.api.fields import PictureField
+from sigma_playground.api import ModelSerializer, StrictCharField
 
 from .. import selectors
 from ..models import User
 
 
-class RegisterSerializer(serializers.ModelSerializer):
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+class RegisterSerializer(ModelSerializer):
+    password = StrictCharField(write_only=True, style={"input_type": "password"})
 
     class Meta:
         model = User
@@ -45,9 +49,9 @@ class RegisterSerializer(serializers.ModelSerializer):
 
 
 class TokenObtainSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254)
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    otp = serializers.CharField(
+    username = StrictCharField(max_length=254)
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=20,
@@ -61,7 +65,7 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class PasswordResetSerializer(serializers.Serializer):
@@ -69,23 +73,61 @@ class PasswordResetSerializer(serializers.Serializer):
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):
-    uid = serializers.CharField(max_length=64)
-    token = serializers.CharField(max_length=128)
-    new_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    uid = StrictCharField(max_length=64)
+    token = StrictCharField(max_length=128)
+    new_password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
-class MeSerializer(serializers.ModelSerializer):
+class WebsiteField(serializers.URLField):
+    """A member's web site: an http(s) URL, or null when there is none (the row stores "").
+    On input, null and "" both clear it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", User._meta.get_field("website").max_length)
+        super().__init__(allow_blank=True, allow_null=True, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> str:
+        if data is None:
+            return ""
+        if data is not serializers.empty and not isinstance(data, str):
+            self.fail("invalid")
+        value = super().run_validation(data)
+        if value:
+            # DRF's URLValidator allows ftp; the model's allows http and https only.
+            User._meta.get_field("website").run_validators(value)
+        return value
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
+class WebsiteFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = WebsiteField
+
+    def map_serializer_field(self, auto_schema, direction: str) -> dict[str, Any]:
+        url = {
+            "type": "string",
+            "format": "uri",
+            "pattern": "^https?://",
+            "maxLength": self.target.max_length,
+        }
+        if direction == "response":
+            return {**url, "nullable": True, "description": "An http(s) URL, or null."}
+        return {
+            "oneOf": [url, {"type": "string", "maxLength": 0}],
+            "nullable": True,
+            "description": 'An http(s) URL; null or "" removes it.',
+        }
+
+
+class MeSerializer(ModelSerializer):
     avatar = PictureField()
+    website = WebsiteField(required=False)
 
     class Meta:
         model = User
         fields = ["id", "username", "email", "full_name", "bio", "website", "avatar", "mfa_enabled"]
         read_only_fields = ["id", "username", "email", "avatar", "mfa_enabled"]
-
-    def validate_website(self, value: str) -> str:
-        # DRF swaps the model's URLValidator (http and https only) for its own, which allows ftp.
-        User._meta.get_field("website").run_validators(value)
-        return value
 
 
 class MfaSetupSerializer(serializers.Serializer):
@@ -94,7 +136,7 @@ class MfaSetupSerializer(serializers.Serializer):
 
 
 class MfaCodeSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=20)
+    code = StrictCharField(max_length=20)
 
 
 class RecoveryCodesSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from sigma_playground.api import StrictCharField
 from workbooks.models import Workbook
 
 from .. import services
@@ -124,7 +125,7 @@ class DirectUploadSerializer(serializers.Serializer):
     workbook = serializers.IntegerField(
         required=False, help_text="The workbook's id; required for a thumbnail."
     )
-    content_type = serializers.CharField(max_length=100, help_text="image/jpeg, image/png, ...")
+    content_type = StrictCharField(max_length=100, help_text="image/jpeg, image/png, ...")
     size = serializers.IntegerField(min_value=0, help_text="The file's size in bytes.")
 
     def validate(self, data: dict) -> dict:
@@ -174,7 +175,14 @@ class DirectUploadView(APIView):
 
     @extend_schema(
         request=DirectUploadSerializer,
-        responses={201: PresignedPostSerializer, 400: None, 413: None, 415: None},
+        responses={
+            201: PresignedPostSerializer,
+            400: None,
+            403: OpenApiResponse(description="A thumbnail for a workbook you may not change"),
+            404: OpenApiResponse(description="A thumbnail for a workbook you cannot see"),
+            413: None,
+            415: None,
+        },
     )
     def post(self, request: Request) -> Response:
         """Start an upload straight to storage (S3 only): a presigned POST limited to the declared

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import WebsiteField
 from accounts.models import User
 from media.api.fields import PICTURE_SCHEMA
+from sigma_playground.api import ModelSerializer, StrictCharField
 from workbooks.api.serializers import AuthorSerializer
 
 from .. import payloads, services
@@ -26,6 +28,7 @@ class MemberSerializer(AuthorSerializer):
 class ProfileSerializer(MemberSerializer):
     """Expects `workbook_count` and `is_following` annotated (views.profiles)."""
 
+    website = WebsiteField(read_only=True)
     workbook_count = serializers.IntegerField(read_only=True, help_text="Published workbooks.")
     is_following = serializers.BooleanField(
         read_only=True, help_text="Whether the viewer follows this member (false when anonymous)."
@@ -149,12 +152,12 @@ class MarkReadSerializer(serializers.Serializer):
         return attrs
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(ModelSerializer):
     """Expects `author` and `workbook` loaded with the comment, and the request in the context."""
 
     author = MemberSerializer(read_only=True)
     workbook = serializers.IntegerField(source="workbook_id", read_only=True)
-    body = serializers.CharField(max_length=Comment.MAX_LENGTH)
+    body = StrictCharField(max_length=Comment.MAX_LENGTH)
     can_edit = serializers.SerializerMethodField(
         help_text="The viewer wrote it, less than 15 minutes ago."
     )

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -73,3 +75,176 @@ def test_cors_headers_are_not_sent_for_html_pages(client, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.partner.example"]
     response = client.get("/accounts/login/", HTTP_ORIGIN="https://app.partner.example")
     assert "Access-Control-Allow-Origin" not in response
+
+
+# --- The API answers as its schema says -----------------------------------------------------------
+
+
+@pytest.fixture
+def schema(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_every_operation_documents_its_errors_with_the_shared_error_body(schema):
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "400" in responses, (method, path)
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    body = response["content"]["application/json"]["schema"]
+                    assert body == error, (method, path, status)
+
+
+def test_statuses_are_derived_from_the_views_auth_throttles_parsers_and_path(schema):
+    paths = schema["paths"]
+    follow = paths["/api/v1/users/{username}/follow/"]["put"]["responses"]
+    assert {"400", "401", "403", "404", "429"} <= set(follow)
+    register = paths["/api/v1/auth/register/"]["post"]["responses"]
+    # No authentication on sign-up, but a throttle and a body.
+    assert {"400", "413", "415", "429"} <= set(register)
+    assert "401" not in register
+    assert "404" not in register
+    # The token endpoints authenticate nobody but answer 401 for a bad refresh token.
+    assert "401" in paths["/api/v1/auth/token/refresh/"]["post"]["responses"]
+    assert "413" not in paths["/api/v1/tags/"]["get"]["responses"]
+
+
+def test_list_parameters_are_constrained_in_the_schema(schema):
+    parameters = {
+        p["name"]: p["schema"] for p in schema["paths"]["/api/v1/tags/"]["get"]["parameters"]
+    }
+    assert parameters["page"] == {"type": "integer", "minimum": 1, "maximum": 10_000}
+    assert parameters["page_size"] == {"type": "integer", "minimum": 1}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query", ["page_size=null", "page_size=0", "page=0", "page=x", "page=10001"]
+)
+def test_an_invalid_page_parameter_is_a_400(api_client, query):
+    response = api_client.get(f"/api/v1/workbooks/?{query}")
+    assert response.status_code == 400
+    name = query.split("=")[0]
+    assert name in response.json()
+
+
+@pytest.mark.django_db
+def test_website_is_null_rather_than_empty_in_answers(auth_client, user):
+    assert user.website == ""
+    assert auth_client.get("/api/v1/me/").json()["website"] is None
+    assert auth_client.get(f"/api/v1/users/{user.username}/").json()["website"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cleared", ["", None])
+def test_website_is_cleared_by_an_empty_string_or_null(auth_client, user, cleared):
+    set_it = auth_client.patch("/api/v1/me/", {"website": "https://ada.example/"}, format="json")
+    assert set_it.json()["website"] == "https://ada.example/"
+    response = auth_client.patch("/api/v1/me/", {"website": cleared}, format="json")
+    assert response.status_code == 200
+    assert response.json()["website"] is None
+    user.refresh_from_db()
+    assert user.website == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("website", ["ftp://ada.example/", 12, "not a url"])
+def test_website_refuses_anything_but_an_http_url(auth_client, website):
+    response = auth_client.patch("/api/v1/me/", {"website": website}, format="json")
+    assert response.status_code == 400
+    assert "website" in response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [0, 12.5, True, ["text"], {"text": "x"}])
+def test_a_comment_body_that_is_not_a_string_is_refused_not_stored_as_text(
+    auth_client, other_user, body
+):
+    from social.models import Comment
+    from tests.factories import WorkbookFactory
+
+    workbook = WorkbookFactory(author=other_user)
+    response = auth_client.post(
+        f"/api/v1/workbooks/{workbook.pk}/comments/", {"body": body}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["body"] == ["Not a valid string."]
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_number_for_a_model_text_field_is_refused(auth_client):
+    response = auth_client.patch("/api/v1/me/", {"full_name": 0}, format="json")
+    assert response.status_code == 400
+    assert response.json()["full_name"] == ["Not a valid string."]
+
+
+@pytest.mark.django_db
+def test_a_json_body_over_the_limit_is_a_json_413_and_is_not_read(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"username": "' + "a" * 2000 + '", "password": "x"}'
+    response = api_client.post("/api/v1/auth/token/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+@pytest.mark.django_db
+def test_a_form_with_too_many_fields_is_a_json_400(api_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    body = "&".join(f"f{n}=x" for n in range(50))
+    response = api_client.post(
+        "/api/v1/auth/token/", body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "too_many_fields"
+
+
+@pytest.mark.django_db
+def test_a_multipart_form_with_oversized_fields_is_a_json_413(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": "a" * 2000, "password": "x"}, format="multipart"
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_path_is_a_json_404_and_a_page_elsewhere(client):
+    api = client.get("/api/v1/no-such-thing/")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "Not found.", "code": "not_found"}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert "text/html" in page["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_a_server_error_on_the_api_is_json(client, monkeypatch):
+    from workbooks.api import views
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.TagListView, "get_queryset", explode)
+    client.raise_request_exception = False
+    response = client.get("/api/v1/tags/")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "A server error occurred.", "code": "server_error"}
+
+
+def test_a_csrf_failure_on_the_api_is_json_and_a_page_elsewhere(rf):
+    from sigma_playground.api import csrf_failure
+
+    api = csrf_failure(rf.post("/api/v1/notifications/stream/"), reason="CSRF token missing.")
+    assert api.status_code == 403
+    assert api["Content-Type"] == "application/json"
+    assert json.loads(api.content)["code"] == "csrf_failed"
+    page = csrf_failure(rf.post("/accounts/login/"), reason="CSRF token missing.")
+    assert page.status_code == 403
+    assert "text/html" in page["Content-Type"]

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from media.api.fields import PictureField
+from sigma_playground.api import ModelSerializer, StrictCharField
 
 from .. import services
 from ..models import Tag, Workbook
@@ -29,11 +30,11 @@ class TagNamesField(serializers.ListField):
         return [tag.name for tag in tags.all()]
 
 
-class WorkbookSerializer(serializers.ModelSerializer):
+class WorkbookSerializer(ModelSerializer):
     url = serializers.SerializerMethodField()
     author = AuthorSerializer(read_only=True)
-    tags = TagNamesField(child=serializers.CharField(max_length=60), required=False, max_length=20)
-    embed_url = serializers.CharField(max_length=4096)
+    tags = TagNamesField(child=StrictCharField(max_length=60), required=False, max_length=20)
+    embed_url = StrictCharField(max_length=4096)
     status = serializers.ChoiceField(choices=Workbook.Status.choices, default=Workbook.Status.DRAFT)
     is_favorited = serializers.SerializerMethodField()
     thumbnail = PictureField()

@@ -53,8 +53,9 @@ LIST_PARAMETERS = [
     OpenApiParameter(
         "ordering",
         OpenApiTypes.STR,
-        enum=list(selectors.API_ORDERINGS),
-        description="Default: relevance when `q` is given, else `-published_at`.",
+        # "" is what a form with the default choice sends.
+        enum=["", *selectors.API_ORDERINGS],
+        description="Empty or absent: relevance when `q` is given, else `-published_at`.",
     ),
 ]
 
