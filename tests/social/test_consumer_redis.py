@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -146,6 +148,45 @@ def test_it_refuses_the_handshake_from_a_foreign_origin(socket_url, owner):
     with pytest.raises(InvalidStatus) as refused:
         connect(socket_url, origin="https://evil.example", additional_headers=bearer(owner))
     assert refused.value.response.status_code == 403
+
+
+def test_it_refuses_the_handshake_from_another_port_of_its_own_host(server, socket_url, owner):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(socket_url, origin="http://127.0.0.1:1", additional_headers=bearer(owner))
+    assert refused.value.response.status_code == 403
+
+
+def signed_in_browser(user) -> tuple[Client, dict[str, str]]:
+    browser = Client()
+    browser.force_login(user)
+    return browser, {"Cookie": f"sessionid={browser.cookies['sessionid'].value}"}
+
+
+def test_signing_out_here_closes_that_sessions_socket_on_the_server(server, socket_url, owner):
+    browser, cookie = signed_in_browser(owner)
+    with connect(socket_url, origin=server, additional_headers=cookie, open_timeout=5) as ws:
+        assert receive(ws) == {"type": "unread_count", "count": 0}
+        browser.post(reverse("accounts:logout"))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd.code == CLOSE_UNAUTHENTICATED
+
+
+def test_a_password_change_here_closes_the_members_sockets_on_the_server(server, socket_url, owner):
+    _, cookie = signed_in_browser(owner)
+    with (
+        connect(socket_url, origin=server, additional_headers=cookie, open_timeout=5) as by_session,
+        connect(socket_url, additional_headers=bearer(owner), open_timeout=5) as by_token,
+    ):
+        receive(by_session), receive(by_token)
+        owner.set_password("a-brand-new-passphrase")
+        owner.save()
+        codes = []
+        for ws in (by_session, by_token):
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            codes.append(closed.value.rcvd.code)
+    assert codes == [CLOSE_UNAUTHENTICATED, CLOSE_UNAUTHENTICATED]
 
 
 def test_a_notification_committed_here_arrives_through_redis(socket_url, owner, follower):
