@@ -8,6 +8,7 @@ The README has the full table of variables.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -319,6 +320,16 @@ if timedelta(days=30) < SIGMA_EMBED_TOKEN_LIFETIME:
     raise ImproperlyConfigured("SIGMA_EMBED_TOKEN_MINUTES must be at most 30 days (Sigma's limit).")
 # Who signed embeds are minted for when the viewer is not signed in; empty: such viewers get a link.
 SIGMA_EMBED_GUEST_EMAIL = env.str("SIGMA_EMBED_GUEST_EMAIL")
+# A member's signed embeds are minted for member-<id>@<this domain>: an identity the site controls,
+# never the address a member typed (it is not verified). Sigma refuses underscores and spaces in it.
+SIGMA_EMBED_MEMBER_DOMAIN = env.str("SIGMA_EMBED_MEMBER_DOMAIN").strip().lower()
+if SIGMA_EMBED_CLIENT_ID and not re.fullmatch(
+    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", SIGMA_EMBED_MEMBER_DOMAIN
+):
+    raise ImproperlyConfigured(
+        "SIGMA_EMBED_MEMBER_DOMAIN must be a domain name such as embed.example.com when"
+        f" SIGMA_EMBED_CLIENT_ID is set; got {SIGMA_EMBED_MEMBER_DOMAIN!r}."
+    )
 # Seconds the page waits for `workbook:loaded` before showing the fallback.
 SIGMA_EMBED_LOAD_TIMEOUT = env.int("SIGMA_EMBED_LOAD_TIMEOUT", default=20, minimum=1)
 # Development only: frames show a local page that speaks Sigma's postMessage events instead of Sigma.
