@@ -221,9 +221,13 @@ def can_edit_comment(user: User, comment: Comment) -> bool:
 
 
 def can_delete_comment(user: User, comment: Comment) -> bool:
+    """Its author, the workbook's author, or a moderator (the permission, not being staff: curators
+    are staff and have no say over comments)."""
     if not user.is_authenticated:
         return False
-    return user.pk in (comment.author_id, comment.workbook.author_id) or user.is_staff
+    return user.pk in (comment.author_id, comment.workbook.author_id) or user.has_perm(
+        "social.delete_comment"
+    )
 
 
 def edit_comment(user: User, comment: Comment, body: str) -> Comment:
@@ -238,7 +242,7 @@ def edit_comment(user: User, comment: Comment, body: str) -> Comment:
 def delete_comment(user: User, comment: Comment) -> None:
     if not can_delete_comment(user, comment):
         raise PermissionDenied(
-            "Only the comment's author, the workbook's author or staff may delete it."
+            "Only the comment's author, the workbook's author or a moderator may delete it."
         )
     with transaction.atomic():
         recipients = list(

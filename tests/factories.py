@@ -1,12 +1,12 @@
 from datetime import timedelta
 
 import factory
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from accounts.roles import CURATORS_GROUP
+from accounts.roles import CURATORS_GROUP, MODERATORS_GROUP
 from workbooks import services
 from workbooks.models import Featured, Tag, Workbook
 
@@ -42,20 +42,16 @@ class CuratorFactory(UserFactory):
             self.groups.add(Group.objects.get(name=CURATORS_GROUP))
 
 
-class StaffFactory(UserFactory):
-    """Staff who moderate workbooks: may change and delete anyone's (curators may not)."""
+class ModeratorFactory(UserFactory):
+    """Staff in the Moderators group (accounts.roles): reads drafts, changes and deletes anyone's
+    workbooks and comments."""
 
     is_staff = True
 
     @factory.post_generation
-    def moderator_permissions(self, create, extracted, **kwargs):
+    def moderator_group(self, create, extracted, **kwargs):
         if create:
-            self.user_permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="workbooks",
-                    codename__in=["change_workbook", "delete_workbook"],
-                )
-            )
+            self.groups.add(Group.objects.get(name=MODERATORS_GROUP))
 
 
 class TagFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,9 @@
 """The admin for curators: find workbooks, feature and unfeature them, unpublish what breaks the rules.
 
-Curators (accounts.roles) can view workbooks and tags, unpublish, and manage featured entries; they
-cannot edit workbooks or see members.
+Curators (accounts.roles) can view published workbooks and tags, unpublish, and manage featured
+entries; they cannot edit workbooks, read others' drafts or see members. Moderators also change,
+delete and read drafts. Approving a workbook for secure (signed) embedding takes its own permission,
+which no role carries: superusers, or whoever a superuser grants it to.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from media.templatetags.media_tags import picture
 from sigma_playground.forms import https_url_fields
 
 from . import selectors, services
 from .models import Featured, Tag, Workbook
+from .sigma import EmbedKind
 
 
 class FeaturedNowFilter(admin.SimpleListFilter):
@@ -31,6 +34,25 @@ class FeaturedNowFilter(admin.SimpleListFilter):
             return queryset.filter(Exists(open_))
         if self.value() == "no":
             return queryset.exclude(Exists(open_))
+        return queryset
+
+
+class SecureEmbedFilter(admin.SimpleListFilter):
+    title = "secure embedding"
+    parameter_name = "secure_embed"
+
+    def lookups(self, request, model_admin):
+        return [("awaiting", "Awaiting approval"), ("approved", "Approved")]
+
+    def queryset(self, request, queryset):
+        approved = Q(secure_embed_approved_at__isnull=False) & Q(
+            secure_embed_approved_url=F("embed_url")
+        )
+        signed_kinds = queryset.exclude(embed_kind=EmbedKind.PUBLIC.value)
+        if self.value() == "awaiting":
+            return signed_kinds.exclude(approved)
+        if self.value() == "approved":
+            return signed_kinds.filter(approved)
         return queryset
 
 
@@ -67,21 +89,39 @@ class WorkbookAdmin(admin.ModelAdmin):
         "title", "author", "status", "embed_kind", "published_at",
         "view_count", "favorite_count", "comment_count",
     ]  # fmt: skip
-    list_filter = ["status", FeaturedNowFilter, "embed_kind", "tags", "published_at"]
+    list_filter = [
+        "status", FeaturedNowFilter, SecureEmbedFilter, "embed_kind", "tags", "published_at",
+    ]  # fmt: skip
     search_fields = ["title", "author__username", "author__full_name", "tags__name"]
     list_select_related = ["author"]
     autocomplete_fields = ["author", "tags"]
     readonly_fields = [
         "slug", "embed_kind", "created_at", "updated_at", "view_count",
         "favorite_count", "comment_count", "trending_score", "thumbnail_preview",
+        "secure_embed_status",
     ]  # fmt: skip
     fields = [
         "title", "author", "status", "published_at", "embed_url", "description", "tags",
         *readonly_fields,
     ]  # fmt: skip
     inlines = [FeaturedInline]
-    actions = ["feature", "unfeature", "unpublish"]
+    actions = [
+        "feature", "unfeature", "unpublish", "approve_secure_embed", "withdraw_secure_embed",
+    ]  # fmt: skip
     date_hierarchy = "published_at"
+
+    def get_queryset(self, request):
+        # Others' drafts only with view_draft, as on the site: curators see what is published.
+        return super().get_queryset(request).visible_to(request.user)
+
+    @admin.display(description="Secure embedding")
+    def secure_embed_status(self, obj: Workbook) -> str:
+        if obj.embed_kind == EmbedKind.PUBLIC:
+            return "Not needed: a public embed is framed as it is."
+        if obj.secure_embed_approved:
+            by = obj.secure_embed_approved_by or "a deleted account"
+            return f"Approved by {by} on {obj.secure_embed_approved_at:%Y-%m-%d %H:%M} UTC."
+        return "Awaiting approval: shown as a link to Sigma until approved."
 
     @admin.display(description="Thumbnail")
     def thumbnail_preview(self, obj: Workbook) -> str:
@@ -129,6 +169,28 @@ class WorkbookAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         count = services.unpublish(queryset)
         self.message_user(request, f"{count} workbook(s) unpublished.", messages.SUCCESS)
+
+    @admin.action(
+        description="Approve the selected workbooks for secure embedding",
+        permissions=["approve_secure_embed"],
+    )
+    def approve_secure_embed(self, request, queryset):
+        count = services.approve_secure_embed(queryset, request.user)
+        self.message_user(
+            request,
+            f"{count} workbook(s) approved for secure embedding, for the Sigma URL each has now.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Withdraw secure embedding approval", permissions=["approve_secure_embed"]
+    )
+    def withdraw_secure_embed(self, request, queryset):
+        count = services.withdraw_secure_embed(queryset)
+        self.message_user(request, f"{count} approval(s) withdrawn.", messages.SUCCESS)
+
+    def has_approve_secure_embed_permission(self, request) -> bool:
+        return request.user.has_perm("workbooks.approve_secure_embed")
 
     def has_feature_permission(self, request) -> bool:
         return request.user.has_perms(["workbooks.add_featured", "workbooks.change_featured"])

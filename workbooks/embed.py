@@ -1,8 +1,11 @@
-"""What the frame of a workbook shows for one viewer: a Sigma URL to frame, or a reason not to.
+"""What the frame of a workbook shows for one viewer: a Sigma URL to frame, or a reason not to; and
+the snippet readers copy to embed it elsewhere.
 
 Public embeds are framed as they are. Workbook, page and element URLs are framed only through a
-JWT-signed URL minted here for this viewer and this view (never stored, cached or logged); without
-embed credentials they get a card that opens the workbook in Sigma.
+JWT-signed URL minted here for this viewer and this view (never stored, cached or logged), and only
+once staff have approved that workbook's URL for secure embedding: the embed secret opens whatever
+it signs, so an author's paste alone must never decide that. Otherwise they get a card that opens the
+workbook in Sigma.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import format_html
 
 from . import sigma
 from .models import Workbook
 
 # Sigma sends `workbook:pageheight:onchange` only with this parameter on.
 FRAME_PARAMS = {"responsive_height": "true"}
+AWAITING_APPROVAL = "Awaiting approval for secure embedding by the site's staff."
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,9 @@ def frame_for(workbook: Workbook, user) -> Frame:
         )
     if not secure_embedding_enabled():
         return _card(parsed.url, "This workbook is private to its Sigma organisation.")
-    email = user.email if user.is_authenticated else settings.SIGMA_EMBED_GUEST_EMAIL
+    if not workbook.secure_embed_approved:
+        return _card(parsed.url, AWAITING_APPROVAL)
+    email = viewer_identity(user)
     if not email:
         return _card(parsed.url, "Sign in to view it here.")
     try:
@@ -65,6 +72,28 @@ def frame_for(workbook: Workbook, user) -> Frame:
     return Frame(src=src, expires_at=expires_at, open_url=parsed.url)
 
 
+def approval_note(workbook: Workbook) -> str:
+    """What the author is told about secure embedding of their workbook ("" when it does not apply)."""
+    if not secure_embedding_enabled() or workbook.embed_kind == sigma.EmbedKind.PUBLIC:
+        return ""
+    if workbook.secure_embed_approved:
+        return "Approved for secure embedding: it is framed here for signed-in readers."
+    return (
+        "Awaiting approval: the site's staff approve each workbook, page or element URL before it is"
+        " framed here; until then readers get a link to open it in Sigma. Changing the URL"
+        " withdraws an approval."
+    )
+
+
+def viewer_identity(user) -> str:
+    """The `sub` a signed embed is minted for: an address the site controls, derived from the member's
+    id, never the email a member typed (unverified, and changeable to anyone's); for visitors who are
+    not signed in, the configured guest identity (empty: they get a card)."""
+    if not user.is_authenticated:
+        return settings.SIGMA_EMBED_GUEST_EMAIL
+    return f"member-{user.pk}@{settings.SIGMA_EMBED_MEMBER_DOMAIN}"
+
+
 def _card(open_url: str, reason: str) -> Frame:
     """No frame: a card that says why and opens the workbook in Sigma."""
     return Frame(src=None, expires_at=None, open_url=open_url, reason=reason)
@@ -75,3 +104,24 @@ def frame_origins() -> list[str]:
     if settings.SIGMA_EMBED_STANDIN:
         return ["self"]
     return [f"https://{host}" for host in settings.SIGMA_EMBED_HOSTS]
+
+
+def snippet(workbook: Workbook, share_url: str) -> str:
+    """The HTML readers copy to show this workbook on their own site.
+
+    Built here, not in a template, so that each attribute value and text is escaped exactly once for
+    where it ends up; the page then escapes the whole snippet once more for the textarea it sits in.
+    Only a public embed is offered as a frame (any site may frame it); anything else is a link here.
+    """
+    try:
+        parsed = sigma.parse(workbook.embed_url, settings.SIGMA_EMBED_HOSTS)
+    except sigma.InvalidSigmaUrl:
+        parsed = None
+    if parsed is not None and parsed.is_public:
+        return format_html(
+            '<iframe src="{}" title="{}" width="100%" height="600" style="border:0"'
+            ' allow="fullscreen"></iframe>',
+            parsed.url,
+            workbook.title,
+        )
+    return format_html('<a href="{}">{} on Sigma Playground</a>', share_url, workbook.title)

@@ -41,8 +41,10 @@ class WorkbookQuerySet(models.QuerySet):
         return self.filter(status=Workbook.Status.PUBLISHED, author__is_active=True)
 
     def visible_to(self, user) -> WorkbookQuerySet:
-        """What a user may open: everything published, plus their own drafts; staff see all."""
-        if user.is_authenticated and user.is_staff:
+        """What a user may open: everything published, plus their own drafts; others' drafts only
+        with the view_draft permission (moderators, superusers). Being staff is not enough: curators
+        are staff to enter the admin, and their role is curating what is published."""
+        if user.is_authenticated and user.has_perm("workbooks.view_draft"):
             return self.all()
         if user.is_authenticated:
             return self.filter(
@@ -92,6 +94,20 @@ class Workbook(MaintainedFieldsMixin, models.Model):
     # PostgreSQL only (a plain text column elsewhere): kept current by services in the same transaction.
     search_vector = SearchVectorField(null=True, editable=False)
 
+    # Workbook, page and element URLs are signed with the organisation's embed secret only once staff
+    # with approve_secure_embed have approved this URL (services.approve_secure_embed). The approved
+    # URL is kept so that an approval never covers a URL nobody looked at.
+    secure_embed_approved_url = models.URLField(max_length=2048, blank=True, editable=False)
+    secure_embed_approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    secure_embed_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
     objects = WorkbookQuerySet.as_manager()
 
     class Meta:
@@ -112,7 +128,11 @@ class Workbook(MaintainedFieldsMixin, models.Model):
                 name="workbook_published_has_date",
             ),
         ]
-        permissions = [("unpublish_workbook", "Can unpublish a workbook")]
+        permissions = [
+            ("unpublish_workbook", "Can unpublish a workbook"),
+            ("view_draft", "Can view others' draft workbooks"),
+            ("approve_secure_embed", "Can approve a workbook for secure (signed) embedding"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -127,6 +147,10 @@ class Workbook(MaintainedFieldsMixin, models.Model):
             "comment_count",
             "trending_score",
             "thumbnail",
+            # An approval withdrawn meanwhile must not come back from a stale instance.
+            "secure_embed_approved_url",
+            "secure_embed_approved_at",
+            "secure_embed_approved_by",
         }
     )
 
@@ -138,13 +162,19 @@ class Workbook(MaintainedFieldsMixin, models.Model):
         return self.status == self.Status.PUBLISHED
 
     def editable_by(self, user, action: str = "change") -> bool:
-        """May `user` change (or, with action="delete", delete) this workbook: its author, or staff with
-        that permission on every workbook (superusers). Not curators: they are staff only to enter the
-        admin, and their role is curation (accounts.roles)."""
+        """May `user` change (or, with action="delete", delete) this workbook: its author, or whoever
+        holds that permission on every workbook (moderators, superusers). Not curators: they are
+        staff only to enter the admin, and their role is curation (accounts.roles)."""
         if not user.is_authenticated:
             return False
-        return self.author_id == user.pk or (
-            user.is_staff and user.has_perm(f"workbooks.{action}_workbook")
+        return self.author_id == user.pk or user.has_perm(f"workbooks.{action}_workbook")
+
+    @property
+    def secure_embed_approved(self) -> bool:
+        """Approved for signed embedding, and for the URL it has now."""
+        return (
+            self.secure_embed_approved_at is not None
+            and self.secure_embed_approved_url == self.embed_url
         )
 
     @property

@@ -184,8 +184,12 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
         name: fields.get(name, getattr(workbook, name))
         for name in ("title", "description", "embed_url", "status")
     }
+    approved_for = workbook.embed_url
     _apply(workbook, **values)
     _save(workbook)
+    if workbook.embed_url != approved_for:
+        # Staff approved what the old URL showed, not whatever the new one points at.
+        withdraw_secure_embed(Workbook.objects.filter(pk=workbook.pk))
     if tags is not None:
         set_tags(workbook, tags)
     else:  # the status may have changed
@@ -278,6 +282,39 @@ def unpublish(workbooks: QuerySet[Workbook]) -> int:
         status=Workbook.Status.DRAFT
     )
     refresh_tag_counts(tag_ids_of(ids))
+    return count
+
+
+# --- Secure embedding ------------------------------------------------------------------------------
+
+
+def approve_secure_embed(workbooks: QuerySet[Workbook], approver: User) -> int:
+    """Let workbook, page and element URLs of these workbooks be signed with the organisation's embed
+    secret, for the URL each has now. Public embeds need no approval and are left alone."""
+    count = (
+        workbooks.exclude(embed_kind=sigma.EmbedKind.PUBLIC.value)
+        .order_by()
+        .update(
+            secure_embed_approved_url=F("embed_url"),
+            secure_embed_approved_at=timezone.now(),
+            secure_embed_approved_by=approver,
+        )
+    )
+    gallery_changed()
+    return count
+
+
+def withdraw_secure_embed(workbooks: QuerySet[Workbook]) -> int:
+    count = (
+        workbooks.exclude(secure_embed_approved_at=None)
+        .order_by()
+        .update(
+            secure_embed_approved_url="",
+            secure_embed_approved_at=None,
+            secure_embed_approved_by=None,
+        )
+    )
+    gallery_changed()
     return count
 
 

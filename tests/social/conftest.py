@@ -1,10 +1,10 @@
-"""The people of the social tests: the owner (author of the workbooks), an outsider, staff who
-moderate, and an anonymous visitor; each with an API client."""
+"""The people of the social tests: the owner (author of the workbooks), an outsider, a moderator
+(`staff`), and an anonymous visitor; each with an API client."""
 
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import StaffFactory, UserFactory, WorkbookFactory
+from tests.factories import ModeratorFactory, UserFactory, WorkbookFactory
 from tests.social.realtime import use_in_memory_layer
 
 
@@ -28,8 +28,8 @@ def outsider(other_user):
 
 @pytest.fixture
 def staff(db):
-    """Staff who may change and delete anyone's workbook and comments."""
-    return StaffFactory(username="staffer")
+    """A moderator (accounts.roles): may change and delete anyone's workbook and comments."""
+    return ModeratorFactory(username="staffer")
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 import pytest
 
-from tests.factories import StaffFactory
+from tests.factories import ModeratorFactory
 
 
 @pytest.fixture
 def staff(db):
-    """Staff who may change and delete any workbook (a superuser, or given those permissions)."""
-    return StaffFactory(username="staffer")
+    """A moderator (accounts.roles): reads drafts, changes and deletes any workbook."""
+    return ModeratorFactory(username="staffer")
 
 
 @pytest.fixture
@@ -16,3 +16,4 @@ def secure_embedding(settings):
     settings.SIGMA_EMBED_CLIENT_ID = "client"
     settings.SIGMA_EMBED_SECRET = "s3cret"
     settings.SIGMA_EMBED_GUEST_EMAIL = ""
+    settings.SIGMA_EMBED_MEMBER_DOMAIN = "embed.playground.example"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertRedirects
 
 from accounts.roles import CURATOR_PERMISSIONS, CURATORS_GROUP
-from tests.factories import FeaturedFactory, WorkbookFactory
+from tests.factories import FeaturedFactory, ModeratorFactory, WorkbookFactory
 from workbooks import selectors
 from workbooks.models import Featured, Workbook
 
@@ -87,8 +87,16 @@ def test_visitors_who_are_not_staff_are_sent_to_the_admin_sign_in(client, user, 
 # --- A curator -------------------------------------------------------------------------------------
 
 
-def test_a_curator_sees_every_workbook_including_drafts(curator_client, gallery):
-    assert listed(curator_client.get(WORKBOOKS_URL)) == {
+def test_a_curator_sees_the_published_workbooks_but_not_members_drafts(curator_client, gallery):
+    assert listed(curator_client.get(WORKBOOKS_URL)) == {"Quarterly revenue", "Customer churn"}
+    draft_page = curator_client.get(f"{WORKBOOKS_URL}{gallery['draft'].pk}/change/")
+    assert draft_page.status_code == 302  # the admin's "does not exist", back to the list
+
+
+def test_a_moderator_sees_every_workbook_including_drafts(client, gallery):
+    client.force_login(ModeratorFactory())
+
+    assert listed(client.get(WORKBOOKS_URL)) == {
         "Quarterly revenue",
         "Customer churn",
         "Draft plan",
@@ -99,7 +107,7 @@ def test_a_curator_sees_every_workbook_including_drafts(curator_client, gallery)
     ("query", "found"),
     [
         pytest.param("revenue", {"Quarterly revenue"}, id="title"),
-        pytest.param("owner", {"Quarterly revenue", "Draft plan"}, id="author"),
+        pytest.param("owner", {"Quarterly revenue"}, id="author"),
         pytest.param("saas", {"Customer churn"}, id="tag"),
     ],
 )
@@ -111,15 +119,15 @@ def test_a_curator_filters_by_status_tag_and_featured(curator_client, gallery):
     FeaturedFactory(workbook=gallery["churn"])
     finance = gallery["revenue"].tags.get()
 
-    drafts = curator_client.get(WORKBOOKS_URL, {"status__exact": "draft"})
+    published = curator_client.get(WORKBOOKS_URL, {"status__exact": "published"})
     tagged = curator_client.get(WORKBOOKS_URL, {"tags__id__exact": finance.pk})
     featured = curator_client.get(WORKBOOKS_URL, {"featured": "yes"})
     not_featured = curator_client.get(WORKBOOKS_URL, {"featured": "no"})
 
-    assert listed(drafts) == {"Draft plan"}
-    assert listed(tagged) == {"Quarterly revenue", "Draft plan"}
+    assert listed(published) == {"Quarterly revenue", "Customer churn"}
+    assert listed(tagged) == {"Quarterly revenue"}
     assert listed(featured) == {"Customer churn"}
-    assert listed(not_featured) == {"Quarterly revenue", "Draft plan"}
+    assert listed(not_featured) == {"Quarterly revenue"}
 
 
 def test_a_curator_features_workbooks_with_the_action(curator_client, curator, gallery):

@@ -15,6 +15,7 @@ from tests.factories import (
     UserFactory,
     WorkbookFactory,
 )
+from workbooks import services
 from workbooks.models import Workbook
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -444,16 +445,25 @@ def test_staff_may_change_and_delete_any_workbook(staff_client, published, user)
     assert not Workbook.objects.filter(pk=draft.pk).exists()
 
 
-@pytest.mark.parametrize("status", ["published", "draft"])
+@pytest.mark.parametrize(
+    ("status", "answers"),
+    [
+        pytest.param("published", (200, 403, 403), id="published"),
+        # Curators curate what is published: a member's draft does not exist for them.
+        pytest.param("draft", (404, 404, 404), id="draft"),
+    ],
+)
 @pytest.mark.django_db
-def test_a_curator_sees_but_cannot_change_or_delete_a_workbook(curator_client, user, status):
+def test_a_curator_cannot_change_or_delete_a_workbook_nor_read_a_draft(
+    curator_client, user, status, answers
+):
     workbook = WorkbookFactory(author=user, title="Mine", status=status)
 
     read = curator_client.get(detail_url(workbook))
     patch = curator_client.patch(detail_url(workbook), {"title": "Curated"}, format="json")
     delete = curator_client.delete(detail_url(workbook))
 
-    assert (read.status_code, patch.status_code, delete.status_code) == (200, 403, 403)
+    assert (read.status_code, patch.status_code, delete.status_code) == answers
     assert Workbook.objects.filter(pk=workbook.pk, title="Mine").exists()
 
 
@@ -548,16 +558,17 @@ def test_the_embed_of_a_public_workbook_is_its_url(api_client, published):
 
 @pytest.mark.django_db
 def test_the_embed_of_a_private_workbook_is_signed_for_the_caller_each_call(
-    outsider_client, other_user, user, secure_embedding
+    outsider_client, other_user, user, superuser, secure_embedding
 ):
     private = WorkbookFactory(author=user, embed_url=PRIVATE_WORKBOOK)
+    services.approve_secure_embed(Workbook.objects.filter(pk=private.pk), superuser)
 
     first, second = embed(outsider_client, private), embed(outsider_client, private)
 
     tokens = [dict(parse_qsl(urlsplit(body["src"]).query))[":jwt"] for body in (first, second)]
     claims = [jwt.decode(token, "s3cret", algorithms=["HS256"]) for token in tokens]
     assert jwt.get_unverified_header(tokens[0])["kid"] == "client"
-    assert claims[0]["sub"] == other_user.email
+    assert claims[0]["sub"] == f"member-{other_user.pk}@embed.playground.example"
     assert claims[0]["jti"] != claims[1]["jti"]
     assert first["expires_at"].endswith("Z")
     assert first["open_url"] == PRIVATE_WORKBOOK
@@ -565,9 +576,10 @@ def test_the_embed_of_a_private_workbook_is_signed_for_the_caller_each_call(
 
 @pytest.mark.django_db
 def test_the_embed_of_a_private_workbook_is_a_reason_for_anonymous_callers(
-    api_client, user, secure_embedding
+    api_client, user, superuser, secure_embedding
 ):
     private = WorkbookFactory(author=user, embed_url=PRIVATE_WORKBOOK)
+    services.approve_secure_embed(Workbook.objects.filter(pk=private.pk), superuser)
 
     body = embed(api_client, private)
 
