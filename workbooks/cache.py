@@ -16,10 +16,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
 VERSION_KEY = "gallery:version"
 FRAGMENT_TIMEOUT = 300
+# New entries one page (or fragment) may store per minute: at most five minutes' worth are alive.
+STORE_BUDGET_PER_MINUTE = 120
 
 
 def version() -> int:
@@ -53,15 +56,38 @@ def fragment(name: str, key_parts: str, render: Callable[[], str]) -> SafeString
     html = cache.get(key)
     if html is None:
         html = render()
-        cache.set(key, html, timeout=FRAGMENT_TIMEOUT)
+        if _may_store(name):
+            cache.set(key, html, timeout=FRAGMENT_TIMEOUT)
     return mark_safe(html)  # noqa: S308 - our own rendered template output
 
 
-def anonymous_page(name: str):
+def _may_store(name: str) -> bool:
+    """Whether `name` may store one more new entry this minute.
+
+    Keys hold known parameters only, but a search's text is bounded in length, not in number: without
+    a budget, a stream of distinct searches would fill the Redis that also carries the broker and the
+    channel layer. Past the budget a page is rendered as usual and not kept.
+    """
+    counter = f"gallery:stored:{name}:{minute()}"
+    cache.add(counter, 0, timeout=120)
+    try:
+        return cache.incr(counter) <= STORE_BUDGET_PER_MINUTE
+    except ValueError:  # the counter was evicted meanwhile: store nothing rather than guess
+        return False
+
+
+def _no_parameters(request: HttpRequest) -> str:
+    return ""
+
+
+def anonymous_page(name: str, key: Callable[[HttpRequest], str] = _no_parameters):
     """Serve a listing page to visitors who are not signed in from the cache, whole.
 
-    Such a page depends only on its URL and the gallery's version. Signed-in members, and anyone with
-    a message waiting, get it rendered (their navigation bar is their own).
+    Such a page depends only on the gallery's version and on what the view reads from the URL: `key`
+    returns that, built by the same code the view uses, so a parameter the view ignores (`/?junk=1`,
+    `/?junk=2`...) cannot make a new entry. Signed-in members, and anyone with a message waiting, get
+    it rendered (their navigation bar is their own). A hit answers with the headers the miss had,
+    `Vary: Cookie` included: the choice between the two depends on the cookies.
     """
 
     def decorator(view):
@@ -72,15 +98,23 @@ def anonymous_page(name: str):
                 or request.COOKIES.get(settings.SESSION_COOKIE_NAME)
                 or (request.COOKIES.get("messages"))
             ):
-                return view(request, *args, **kwargs)
-            digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-            key = f"gallery:{version()}:page:{name}:{minute()}:{digest}"
-            cached = cache.get(key)
+                response = view(request, *args, **kwargs)
+                patch_vary_headers(response, ("Cookie",))
+                return response
+            digest = hashlib.sha256(key(request).encode()).hexdigest()[:32]
+            cache_key = f"gallery:{version()}:page:{name}:{minute()}:{digest}"
+            cached = cache.get(cache_key)
             if cached is not None:
-                return HttpResponse(cached, content_type="text/html; charset=utf-8")
+                content, headers = cached
+                return HttpResponse(content, headers=headers)
             response = view(request, *args, **kwargs)
-            if response.status_code == 200 and not response.cookies:
-                cache.set(key, response.content, timeout=FRAGMENT_TIMEOUT)
+            patch_vary_headers(response, ("Cookie",))
+            if response.status_code == 200 and not response.cookies and _may_store(f"page:{name}"):
+                cache.set(
+                    cache_key,
+                    (response.content, dict(response.headers)),
+                    timeout=FRAGMENT_TIMEOUT,
+                )
             return response
 
         return wrapper

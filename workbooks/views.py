@@ -50,15 +50,22 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "workbooks/home.html", {"listings": listings})
 
 
-@require_GET
-@gallery_cache.anonymous_page("explore")
-def explore(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:200]
+def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int]:
+    """Everything the explore page reads from its URL: also its cache key, so nothing else is in it."""
     sort = request.GET.get("sort", "")
-    if sort not in selectors.SORTS:
-        sort = ""
-    params = selectors.Search(query=query, tag=request.GET.get("tag", "")[:50], sort=sort)
-    number = page_number(request.GET.get("page"))
+    params = selectors.Search(
+        query=request.GET.get("q", "")[:200],
+        tag=request.GET.get("tag", "")[:50],
+        sort=sort if sort in selectors.SORTS else "",
+    )
+    return params, page_number(request.GET.get("page"))
+
+
+@require_GET
+@gallery_cache.anonymous_page("explore", key=lambda request: repr(_explore_params(request)))
+def explore(request: HttpRequest) -> HttpResponse:
+    params, number = _explore_params(request)
+    query = params.query
 
     def render_results() -> str:
         page = paginate(selectors.search(params), number, PAGE_SIZE)
