@@ -3,16 +3,20 @@ from __future__ import annotations
 import uuid
 import zlib
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import MinLengthValidator, RegexValidator, URLValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from media.storage import Picture
 from sigma_playground.models import MaintainedFieldsMixin
 
 USERNAME_MAX_LENGTH = 30
+# Django's own salt, so sessions made before `sessions_generation` existed stay valid.
+_SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 username_validator = RegexValidator(
     regex=r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\Z",
     message=(
@@ -69,6 +73,10 @@ class User(MaintainedFieldsMixin, AbstractUser):
     # The picture in use (media.storage.Picture), written only by media.services.
     avatar = models.JSONField(null=True, blank=True, editable=False)
 
+    # Part of every session's auth hash; raised (accounts.receivers) when the account is deactivated,
+    # so its sessions stay ended even if it is reactivated. A new password ends them by itself.
+    sessions_generation = models.PositiveIntegerField(default=0, editable=False)
+
     objects = UserManager()
 
     REQUIRED_FIELDS = ["email"]
@@ -81,7 +89,9 @@ class User(MaintainedFieldsMixin, AbstractUser):
         ordering = ["username"]
 
     # Kept by social.services with database-side arithmetic; a full save must not write old values.
-    MAINTAINED_FIELDS = frozenset({"follower_count", "following_count", "favorite_count", "avatar"})
+    MAINTAINED_FIELDS = frozenset(
+        {"follower_count", "following_count", "favorite_count", "avatar", "sessions_generation"}
+    )
 
     def __str__(self) -> str:
         return self.username
@@ -114,6 +124,19 @@ class User(MaintainedFieldsMixin, AbstractUser):
             transaction.on_commit(
                 lambda: sign_ins_ended.send(sender=User, user=self, reason=reason)
             )
+
+    def _session_hash(self, secret: str | None = None) -> str:
+        value = self.password
+        if self.sessions_generation:  # zero: the hash Django makes, so no session ends at upgrade
+            value = f"{value}:{self.sessions_generation}"
+        return salted_hmac(_SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret)
 
     def get_full_name(self) -> str:
         return self.full_name

@@ -41,6 +41,15 @@ def test_it_answers_setup_with_a_secret_and_an_otpauth_url(auth_client, user):
     assert pyotp.TOTP(body["secret"]).now().isdigit()
 
 
+def test_no_cache_keeps_the_secret_or_the_recovery_codes(auth_client, user):
+    setup_answer = auth_client.post(SETUP_URL)
+    codes = confirm(auth_client, code_for(setup_answer.json()["secret"]))
+
+    assert setup_answer["Cache-Control"] == "no-store"
+    assert codes.status_code == 200
+    assert codes["Cache-Control"] == "no-store"
+
+
 def test_the_otpauth_url_describes_a_totp_for_the_user_with_the_same_secret(auth_client, user):
     body = setup(auth_client)
 

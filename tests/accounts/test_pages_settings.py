@@ -266,6 +266,30 @@ def test_it_shows_each_member_only_their_own_setup_key(client, user, other_user)
     assertContains(response, "Set up two-factor authentication")
 
 
+def cache_control(response) -> set[str]:
+    return {part.strip() for part in response.get("Cache-Control", "").split(",")}
+
+
+@pytest.mark.django_db
+def test_no_cache_keeps_the_page_that_shows_the_setup_key(owner_client, user):
+    start_setup(owner_client, user)
+
+    response = owner_client.get(MFA_URL)
+
+    assertContains(response, user.mfa_secret)
+    assert {"no-store", "private"} <= cache_control(response)
+
+
+@pytest.mark.django_db
+def test_no_cache_keeps_the_page_that_shows_the_recovery_codes(owner_client, user):
+    secret = start_setup(owner_client, user)
+
+    response = owner_client.post(MFA_URL, {"action": "confirm", "code": code_for(secret)})
+
+    assertContains(response, "<li><code>")
+    assert {"no-store", "private"} <= cache_control(response)
+
+
 @pytest.mark.django_db
 def test_it_turns_two_factor_on_with_a_code_and_shows_ten_recovery_codes(owner_client, user):
     codes = turn_on(owner_client, user)
