@@ -141,7 +141,7 @@ class DirectUploadSerializer(serializers.Serializer):
                 raise exceptions.NotFound("No such workbook.")
             if not workbook.editable_by(self.context["request"].user):
                 raise exceptions.PermissionDenied(
-                    "Only the author or staff may change this workbook."
+                    "Only the author or a moderator may change this workbook."
                 )
             data["workbook"] = workbook
         else:

@@ -162,7 +162,7 @@ class CommentSerializer(ModelSerializer):
         help_text="The viewer wrote it, less than 15 minutes ago."
     )
     can_delete = serializers.SerializerMethodField(
-        help_text="The viewer wrote it, wrote the workbook, or is staff."
+        help_text="The viewer wrote it, wrote the workbook, or is a moderator."
     )
 
     class Meta:

@@ -384,7 +384,7 @@ class MayChangeComment(permissions.BasePermission):
             return True
         if request.method == "DELETE":
             self.message = (
-                "Only the comment's author, the workbook's author or staff may delete it."
+                "Only the comment's author, the workbook's author or a moderator may delete it."
             )
             return services.can_delete_comment(request.user, comment)
         self.message = "A comment can be edited by its author for 15 minutes."

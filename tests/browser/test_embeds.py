@@ -270,3 +270,57 @@ def test_it_shows_the_copy_buttons_only_where_there_is_a_clipboard(
         expect(buttons).to_have_count(0)  # hidden: not in the accessibility tree
         for button in page.locator("button[data-copy]").all():
             expect(button).to_be_hidden()
+
+
+# A title that breaks out of an attribute, out of the textarea, and plants markup of its own: any of
+# them running sets `window.pwned` or opens a dialog.
+HOSTILE_TITLE = (
+    'x" onload="window.pwned=1;alert(1)" data-x="</textarea><img src=x onerror="window.pwned=2">'
+)
+FRAME_ATTRIBUTES = ["allow", "height", "src", "style", "title", "width"]
+ATTRIBUTES_OF = "element => [...element.attributes].map(attribute => attribute.name).sort()"
+
+
+@pytest.mark.parametrize(
+    ("embed_url", "tag", "attributes"),
+    [
+        pytest.param(
+            f"{SIGMA_ORIGIN}/embed/1-HostileTitle01", "iframe", FRAME_ATTRIBUTES, id="frame"
+        ),
+        pytest.param(
+            f"{SIGMA_ORIGIN}/acme/workbook/Plan-6pV2Fpd6FtMEyxLzHyArXW", "a", ["href"], id="link"
+        ),
+    ],
+)
+def test_the_copied_embed_snippet_runs_nothing_in_a_blank_page(
+    new_page, live_server, browser, embed_url, tag, attributes
+):
+    workbook = services.create_workbook(
+        UserFactory(), title=HOSTILE_TITLE, embed_url=embed_url, status=Workbook.Status.PUBLISHED
+    )
+    site = new_page()
+    site.goto(f"{live_server.url}{workbook.get_absolute_url()}")
+    snippet = site.locator("#embed-snippet").input_value()
+
+    # A reader's own page, with no policy of ours to stop a script. Nothing may leave the browser.
+    context = browser.new_context()
+    try:
+        blank = context.new_page()
+        blank.route("**/*", lambda route: route.abort())
+        dialogs: list[str] = []
+        blank.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        blank.set_content(f"<!doctype html><title>Reader's page</title><body>{snippet}</body>")
+        blank.evaluate(TWO_FRAMES)
+
+        assert blank.evaluate("window.pwned") is None
+        assert dialogs == []
+        elements = blank.locator("body *")
+        expect(elements).to_have_count(1)
+        assert elements.evaluate("element => element.localName") == tag
+        assert elements.evaluate(ATTRIBUTES_OF) == attributes
+        if tag == "iframe":
+            assert elements.get_attribute("title") == HOSTILE_TITLE
+        else:
+            expect(elements).to_have_text(f"{HOSTILE_TITLE} on Sigma Playground")
+    finally:
+        context.close()

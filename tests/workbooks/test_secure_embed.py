@@ -16,6 +16,7 @@ from tests.factories import (
     UserFactory,
     WorkbookFactory,
 )
+from tests.sigma_playground.test_startup import PRODUCTION, manage
 from tests.workbooks.markup import page
 from workbooks import embed, services
 from workbooks.models import Workbook
@@ -355,3 +356,26 @@ def test_the_admin_lists_what_awaits_approval(admin_client, private, author):
     assert [w.title for w in response.context["cl"].result_list] == ["Sales plan"]
     response = admin_client.get(f"{WORKBOOKS_ADMIN}?secure_embed=approved")
     assert [w.title for w in response.context["cl"].result_list] == [approved.title]
+
+
+# --- Configuration -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("domain", "starts"),
+    [
+        pytest.param(None, False, id="unset"),
+        pytest.param("under_score.example", False, id="an underscore"),
+        pytest.param("embed.example.com", True, id="a domain name"),
+    ],
+)
+def test_secure_embedding_needs_a_member_domain_to_start(domain, starts):
+    env = {**PRODUCTION, "SIGMA_EMBED_CLIENT_ID": "client", "SIGMA_EMBED_SECRET": "s3cret"}
+    if domain is not None:
+        env["SIGMA_EMBED_MEMBER_DOMAIN"] = domain
+
+    result = manage("check", **env)
+
+    assert (result.returncode == 0) is starts, result.stderr
+    if not starts:
+        assert "SIGMA_EMBED_MEMBER_DOMAIN" in result.stderr

@@ -21,7 +21,7 @@ from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
 
 
 class IsAuthorOrStaff(permissions.BasePermission):
-    message = "Only the author or staff may change this workbook."
+    message = "Only the author or a moderator may change this workbook."
 
     def has_object_permission(self, request: Request, view, workbook: Workbook) -> bool:
         if request.method in permissions.SAFE_METHODS:
