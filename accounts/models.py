@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -134,7 +135,7 @@ class User(MaintainedFieldsMixin, AbstractUser):
     def get_session_auth_hash(self) -> str:
         return self._session_hash()
 
-    def get_session_auth_fallback_hash(self):
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
         for secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret)
 

@@ -5,6 +5,7 @@ stays signed in."""
 import io
 
 import pytest
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.core.management import call_command
 from django.test import Client
@@ -200,3 +201,14 @@ def test_nothing_ends_when_a_member_only_edits_their_profile(client, user, elsew
 
     assert elsewhere.browser.get("/settings/").status_code == 200
     assert tokens.rotate(elsewhere.api.refresh).refresh
+
+
+def test_sessions_made_before_any_deactivation_keep_djangos_own_hash(user, settings):
+    # So no one is signed out when the generation is introduced, or by a key rotation.
+    settings.SECRET_KEY_FALLBACKS = ["an older secret key that is still accepted"]
+
+    assert user.sessions_generation == 0
+    assert user.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(user)
+    assert list(user.get_session_auth_fallback_hash()) == list(
+        AbstractBaseUser.get_session_auth_fallback_hash(user)
+    )
