@@ -4,11 +4,14 @@ What a reader can learn must be what they could see: published workbooks. A draf
 if it did not exist.
 """
 
+import importlib
+
 import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import WorkbookFactory
 from workbooks import services
+from workbooks.models import Workbook
 
 EMBED = "https://app.sigmacomputing.com/embed/1-Quarterly01"
 
@@ -55,6 +58,31 @@ def test_a_draft_gets_an_address_of_its_own(user, other_user):
         assert draft.slug.startswith("secret-merger-")
         assert len(draft.slug) == len("secret-merger-") + 6
     assert first.slug != second.slug
+
+
+@pytest.mark.django_db
+def test_drafts_made_before_addresses_of_their_own_get_one_and_stop_holding_the_bare_slug(
+    user, other_user
+):
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "workbooks.migrations.0005_drafts_get_addresses_of_their_own"
+    )
+    old_draft = create(other_user, status="draft")
+    Workbook.objects.filter(pk=old_draft.pk).update(slug="secret-merger")  # as the old scheme did
+    published = create(user, title="Quarterly revenue", status="published")
+    once_published = create(user, title="Taken back", status="published")
+    services.update_workbook(once_published, status="draft")
+
+    migration.give_drafts_their_own_addresses(apps, None)
+
+    old_draft.refresh_from_db()
+    assert old_draft.slug.startswith("secret-merger-")
+    assert len(old_draft.slug) == len("secret-merger-") + 6
+    assert Workbook.objects.get(pk=published.pk).slug == "quarterly-revenue"
+    assert Workbook.objects.get(pk=once_published.pk).slug == "taken-back"
+    assert create(user, status="published").slug == "secret-merger"
 
 
 @pytest.mark.django_db
