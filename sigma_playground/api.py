@@ -155,7 +155,33 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        # The schema's maxLength is of the text as sent; DRF would measure it after trimming.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
+
+
+class QueryBooleanField(serializers.Field):
+    """A boolean query parameter as the schema spells one: `true` or `false`. DRF's BooleanField
+    also takes `yes`, `1` or an empty value, which the schema does not allow."""
+
+    default_error_messages = {"invalid": 'Must be "true" or "false".'}
+
+    def get_value(self, dictionary: Any) -> Any:
+        # DRF reads an empty form value as "not sent"; here it is a value, and not a valid one.
+        return dictionary.get(self.field_name, serializers.empty)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data not in ("true", "false"):
+            self.fail("invalid")
+        return data == "true"
+
+    def to_representation(self, value: bool) -> bool:
+        return value
+
+
+# Ids are 64-bit: a larger number would overflow the database's integer, not find nothing.
+MAX_ID = 2**63 - 1
 
 
 class ModelSerializer(serializers.ModelSerializer):

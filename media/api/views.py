@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from sigma_playground.api import StrictCharField
+from sigma_playground.api import FormParser, StrictCharField
 from workbooks.models import Workbook
 
 from .. import services
@@ -91,7 +91,7 @@ class UploadThrottle(ScopedRateThrottle):
 
 class AvatarView(APIView):
     permission_classes = [permissions.IsAuthenticated]
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [parsers.MultiPartParser, FormParser]
     throttle_classes = [UploadThrottle]
     throttle_scope = "uploads"
 

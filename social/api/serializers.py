@@ -11,7 +11,7 @@ from rest_framework import serializers
 from accounts.api.serializers import WebsiteField
 from accounts.models import User
 from media.api.fields import PICTURE_SCHEMA
-from sigma_playground.api import ModelSerializer, StrictCharField
+from sigma_playground.api import MAX_ID, ModelSerializer, StrictCharField
 from workbooks.api.serializers import AuthorSerializer
 
 from .. import payloads, services
@@ -135,7 +135,7 @@ class NotificationSerializer(serializers.Serializer):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         allow_empty=False,
         max_length=1000,

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as accounts_selectors
 from accounts.models import User
-from sigma_playground.api import Pagination
+from sigma_playground.api import Pagination, QueryBooleanField
 from workbooks import selectors as workbook_selectors
 from workbooks.api.serializers import WorkbookSerializer
 from workbooks.models import Workbook
@@ -227,7 +227,7 @@ class FeedView(generics.ListAPIView):
 
 
 class NotificationListParams(serializers.Serializer):
-    unread = serializers.BooleanField(required=False, default=False)
+    unread = QueryBooleanField(required=False, default=False)
 
 
 class NotificationPagination(Pagination):

@@ -31,8 +31,9 @@ from accounts import tokens
 from social import services as social_services
 from tests.factories import UserFactory, WorkbookFactory
 
-# Per operation and per mode (valid, invalid input): about 45 operations, a few seconds each.
-MAX_EXAMPLES = 25
+# Per operation and per phase, valid and invalid input: some 5,000 requests over 43 operations,
+# about a minute on SQLite and two on PostgreSQL.
+MAX_EXAMPLES = 50
 
 CHECKS = [
     not_a_server_error,
@@ -98,6 +99,22 @@ def _real_rows(case, seeded) -> None:
     case.path_parameters = values
 
 
+def _has_an_empty_string(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_an_empty_string(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_an_empty_string(item) for item in value)
+    return value == ""
+
+
+def _encodable(case) -> None:
+    """Werkzeug's test client writes an empty multipart field with no line break before the next
+    boundary, which Django (rightly) does not read as a field: such a case goes url-encoded, with the
+    same fields, so what is tested is what a real client sends."""
+    if case.media_type == "multipart/form-data" and _has_an_empty_string(case.body):
+        case.media_type = "application/x-www-form-urlencoded"
+
+
 @pytest.mark.schemathesis
 @schema.parametrize()
 @hypothesis_settings(
@@ -106,4 +123,5 @@ def _real_rows(case, seeded) -> None:
 )
 def test_every_operation_answers_as_the_schema_says(case, seeded):
     _real_rows(case, seeded)
+    _encodable(case)
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded['token']}"}, checks=CHECKS)

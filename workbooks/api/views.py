@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from media import services as media_services
 from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
 from media.api.views import accept as accept_image
+from sigma_playground.api import FormParser, QueryBooleanField
 from social.selectors import with_is_favorited
 
 from .. import embed, selectors, services
@@ -35,7 +36,7 @@ class ListParams(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)
     tag = serializers.SlugField(required=False, allow_blank=True, max_length=50)
     author = serializers.CharField(required=False, allow_blank=True, max_length=30)
-    featured = serializers.BooleanField(required=False, default=False)
+    featured = QueryBooleanField(required=False, default=False)
     ordering = serializers.ChoiceField(
         choices=list(selectors.API_ORDERINGS), required=False, allow_blank=True
     )
@@ -116,7 +117,7 @@ class WorkbookViewSet(
         detail=True,
         methods=["post", "delete"],
         url_name="thumbnail",
-        parser_classes=[parsers.MultiPartParser, parsers.FormParser],
+        parser_classes=[parsers.MultiPartParser, FormParser],
         throttle_classes=[UploadThrottle],
     )
     def thumbnail(self, request: Request, pk: str | None = None) -> Response:
@@ -138,6 +139,10 @@ class WorkbookViewSet(
         return response
 
 
+class TagListParams(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True)
+
+
 @extend_schema(
     parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Part of a tag's name.")]
 )
@@ -146,7 +151,11 @@ class TagListView(ListAPIView):
     permission_classes = [permissions.AllowAny]
 
     def get_queryset(self):
-        return selectors.tags_with_counts(self.request.query_params.get("q", "")[:40])
+        # Checked like any text (a NUL byte is a 400, not a database error); past 40 characters
+        # nothing more is matched.
+        params = TagListParams(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.tags_with_counts(params.validated_data.get("q", "")[:40])
 
 
 class FeaturedListView(ListAPIView):
