@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .models import User
-from .roles import make_curator
+from .roles import make_curator, make_moderator
 
 DEMO_PASSWORD = "playground-demo"  # noqa: S105 - printed for the developer; never used with DEBUG off
 
@@ -11,6 +11,7 @@ DEMO_USERS = [
     # username, full name, bio, role
     ("admin", "Site Admin", "Keeps the lights on.", "superuser"),
     ("curator", "Casey Curator", "Picks the workbook of the day.", "curator"),
+    ("moderator", "Morgan Moderator", "Keeps the comments kind.", "moderator"),
     ("ada", "Ada Lovelace", "Analyses of engines, looms and numbers.", ""),
     ("grace", "Grace Hopper", "Compilers, queues and nanoseconds.", ""),
     ("katherine", "Katherine Johnson", "Trajectories and launch windows.", ""),
@@ -30,6 +31,8 @@ def ensure_demo_users() -> tuple[dict[str, User], int]:
             user.save()
             if role == "curator":
                 make_curator(user)
+            elif role == "moderator":
+                make_moderator(user)
             created += 1
         users[username] = user
     return users, created

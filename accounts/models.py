@@ -146,6 +146,23 @@ class User(MaintainedFieldsMixin, AbstractUser):
         return self.full_name.split(" ", 1)[0] if self.full_name else self.username
 
     @property
+    def powers_withheld(self) -> bool:
+        """Staff and superusers hold no permission until they have two-factor sign-in, where the site
+        requires it of them (MFA_REQUIRED_FOR_STAFF): a guessed or reused password alone must not
+        delete comments, read drafts or approve embeds, on any page or API path."""
+        return (
+            settings.MFA_REQUIRED_FOR_STAFF
+            and (self.is_staff or self.is_superuser)
+            and not self.mfa_enabled
+        )
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        return not self.powers_withheld and super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return not self.powers_withheld and super().has_module_perms(app_label)
+
+    @property
     def display_name(self) -> str:
         return self.full_name or self.username
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -133,18 +132,13 @@ def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
     _audit(request, user.username, "succeeded")
 
 
-def must_set_up_mfa(user: User) -> bool:
-    """Staff without two-factor sign-in, where the site requires it of them (MFA_REQUIRED_FOR_STAFF)."""
-    return settings.MFA_REQUIRED_FOR_STAFF and user.is_staff and not user.mfa_enabled
-
-
 def admin_refusal(request: HttpRequest) -> str | None:
     """Why a signed-in staff member may not use the admin yet: "second_factor" (the account has MFA but
     this session was not signed in with it) or "mfa_setup" (staff must have MFA); None when they may."""
     user = request.user
     if user.mfa_enabled and not request.session.get(SECOND_FACTOR_SESSION_KEY):
         return "second_factor"
-    if must_set_up_mfa(user):
+    if user.powers_withheld:
         return "mfa_setup"
     return None
 

@@ -144,8 +144,11 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
 
 
 def _after_sign_in(request: HttpRequest, user: User, after: str) -> HttpResponse:
-    if services.must_set_up_mfa(user):
-        messages.warning(request, "Staff need two-factor sign-in. Set it up now to use the admin.")
+    if user.powers_withheld:
+        messages.warning(
+            request,
+            "Staff need two-factor sign-in. Set it up now to use the admin and your staff powers.",
+        )
         return redirect("accounts:mfa")
     return redirect(after)
 

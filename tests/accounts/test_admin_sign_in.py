@@ -177,7 +177,10 @@ def test_staff_without_two_factor_are_sent_to_set_it_up_when_they_sign_in(
     )
 
     assert response.redirect_chain == [(MFA_URL, 302)]
-    assertContains(response, "Staff need two-factor sign-in. Set it up now to use the admin.")
+    assertContains(
+        response,
+        "Staff need two-factor sign-in. Set it up now to use the admin and your staff powers.",
+    )
 
 
 def test_staff_without_two_factor_cannot_use_the_admin_when_it_is_required(
