@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from sigma_playground.http import safe_url
+from sigma_playground.http import content_length, error_response, is_api, safe_url
 
 from .validation import max_upload_bytes, too_large_message
 
@@ -39,19 +39,17 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.content_type == "multipart/form-data":
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > max_upload_bytes() + FORM_OVERHEAD:
-                return too_large_response(request)
+        if (
+            request.content_type == "multipart/form-data"
+            and content_length(request) > max_upload_bytes() + FORM_OVERHEAD
+        ):
+            return too_large_response(request)
         return self.get_response(request)
 
 
 def too_large_response(request: HttpRequest) -> HttpResponse:
     message = too_large_message()
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message, "code": "file_too_large"}, status=413)
+    if is_api(request):
+        return error_response(413, message, "file_too_large")
     back = safe_url(request, request.headers.get("Referer", "")) or "/"
     return render(request, "media/too_large.html", {"message": message, "back": back}, status=413)

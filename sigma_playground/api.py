@@ -14,7 +14,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views import csrf, defaults
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.metadata import SimpleMetadata
@@ -23,9 +23,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .http import content_length, error_response, is_api
 from .paging import paginate
-
-API_PREFIX = "/api/"
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -62,23 +61,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+# A page past this would cost an OFFSET no reader needs.
+MAX_PAGE = 10_000
+
+
 class PageParams(serializers.Serializer):
     """A page's query parameters, checked: a client that sends `page_size=null` learns it is wrong."""
 
-    page = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
     page_size = serializers.IntegerField(required=False, min_value=1)
 
 
 class Pagination(PageNumberPagination):
     """`{next, previous, results}`; no total count, which would cost a COUNT(*) on every page.
 
-    `page_size` above the maximum reads as the maximum (API.md: "max 100"); a page past 10,000
-    would cost an OFFSET no reader needs, and is refused."""
+    `page_size` above the maximum reads as the maximum, as the schema says; a page past MAX_PAGE is
+    refused."""
 
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
-    max_page = 10_000
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -130,7 +132,7 @@ class Pagination(PageNumberPagination):
                 "required": False,
                 "in": "query",
                 "description": "The page, from 1.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
             },
             {
                 "name": self.page_size_query_param,
@@ -202,13 +204,8 @@ class BodySizeLimit:
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if request is not None and limit is not None:
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > limit:
-                raise RequestTooLarge()
+        if request is not None and limit is not None and content_length(request) > limit:
+            raise RequestTooLarge()
         return super().parse(stream, media_type, parser_context)
 
 
@@ -223,45 +220,37 @@ class FormParser(BodySizeLimit, parsers.FormParser):
 # --- Answers given outside DRF: JSON on /api/, the site's pages elsewhere ------------------------
 
 
-def is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
-
-
-def _error(detail: str, code: str, status_code: int) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status_code)
-
-
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         if isinstance(exception, RequestDataTooBig):
-            return _error(RequestTooLarge.default_detail, RequestTooLarge.default_code, 413)
-        return _error("The request was refused as malformed.", "bad_request", 400)
+            return error_response(413, RequestTooLarge.default_detail, RequestTooLarge.default_code)
+        return error_response(400, "The request was refused as malformed.", "bad_request")
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
-        return _error(
-            "You do not have permission to perform this action.", "permission_denied", 403
+        return error_response(
+            403, "You do not have permission to perform this action.", "permission_denied"
         )
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
-        return _error("Not found.", "not_found", 404)
+        return error_response(404, "Not found.", "not_found")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
-        return _error("A server error occurred.", "server_error", 500)
+        return error_response(500, "A server error occurred.", "server_error")
     return defaults.server_error(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api(request):
-        return _error(f"CSRF Failed: {reason}", "csrf_failed", 403)
+        return error_response(403, f"CSRF Failed: {reason}", "csrf_failed")
     return csrf.csrf_failure(request, reason)
 
 

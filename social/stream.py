@@ -23,10 +23,11 @@ from contextlib import aclosing
 from typing import Any
 
 from channels.layers import get_channel_layer
-from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from sigma_playground.http import error_response
 from sigma_playground.websocket import SignIn, bearer_user
 
 from . import consumers
@@ -66,13 +67,6 @@ def unread_count_event(count: int) -> str:
 # --- Who is asking, and from where --------------------------------------------------------------
 
 
-def _error(status: int, detail: str, code: str) -> JsonResponse:
-    response = JsonResponse({"detail": detail, "code": code}, status=status)
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
-
-
 class BadResumePoint(ValueError):
     pass
 
@@ -97,17 +91,21 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
         # A token, when given, decides: a bad one is not rescued by a session cookie.
         user, ends_at = await bearer_user(authorization)
         if user is None:
-            return _error(401, "Given token not valid for any token type", "token_not_valid")
+            return error_response(
+                401, "Given token not valid for any token type", "token_not_valid"
+            )
         sign_in = SignIn(user.pk, expires_at=ends_at)
     else:
         user = await request.auser()
         if not user.is_authenticated:
-            return _error(401, "Authentication credentials were not provided.", "not_authenticated")
+            return error_response(
+                401, "Authentication credentials were not provided.", "not_authenticated"
+            )
         sign_in = SignIn(user.pk, session_key=request.session.session_key)
     try:
         after = resume_point(request)
     except BadResumePoint:
-        return _error(
+        return error_response(
             400,
             "Last-Event-ID (or after) must be a notification id: an integer, 0 or more.",
             "invalid",
