@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.conf import settings
@@ -71,17 +71,23 @@ def clean_tag_names(names: Iterable[str]) -> list[str]:
 # --- Writes ---------------------------------------------------------------------------------------
 
 
-def _slug_for(workbook: Workbook, attempt: int) -> str:
-    """A draft's address is its own: the title's slug plus a random suffix, so it never depends on
-    (or reveals) anyone else's drafts. On first publication the workbook takes the title's bare slug
-    when nothing holds it; only workbooks that were once published can, so a suffix there says
-    nothing a reader could not have seen. After that the slug never changes."""
+def _slug_candidates(workbook: Workbook) -> Iterator[str]:
+    """The addresses to try, best first. A draft's address is its own: the title's slug plus a random
+    suffix, so it never depends on (or reveals) anyone else's drafts. On first publication the
+    workbook takes the title's bare slug when nothing holds it; only workbooks that were once
+    published can, so a suffix there says nothing a reader could not have seen. After that the slug
+    never changes."""
     base = slugify(workbook.title)[:100].strip("-") or "workbook"
-    if not workbook.is_published:
-        return workbook.slug or f"{base}-{secrets.token_hex(3)}"
-    if attempt == 0 and not Workbook.objects.filter(slug=base).exclude(pk=workbook.pk).exists():
-        return base
-    return (workbook.pk and workbook.slug) or f"{base}-{secrets.token_hex(3)}"
+    own = workbook.slug  # read now: trying a candidate overwrites it
+    if (
+        workbook.is_published
+        and not Workbook.objects.filter(slug=base).exclude(pk=workbook.pk).exists()
+    ):
+        yield base
+    if own:
+        yield own
+    while True:
+        yield f"{base}-{secrets.token_hex(3)}"
 
 
 def _save(workbook: Workbook) -> None:
@@ -89,13 +95,14 @@ def _save(workbook: Workbook) -> None:
     if workbook.pk is not None and not getattr(workbook, "_first_published", False):
         workbook.save()
         return
+    candidates = _slug_candidates(workbook)
     for attempt in range(3):
-        workbook.slug = _slug_for(workbook, attempt)
+        workbook.slug = next(candidates)
         try:
             with transaction.atomic():
                 workbook.save()
             return
-        except IntegrityError:  # the same slug taken meanwhile
+        except IntegrityError:  # the same slug taken meanwhile: the next candidate
             if attempt == 2:
                 raise
 

@@ -113,6 +113,28 @@ def test_a_first_publication_keeps_the_drafts_address_when_a_published_workbook_
     assert draft.slug == address
 
 
+@pytest.mark.django_db
+def test_a_first_publication_keeps_the_drafts_address_when_the_slug_is_taken_meanwhile(
+    user, other_user, monkeypatch
+):
+    draft = create(user, title="Quarterly revenue", status="draft")
+    address = draft.slug
+    rival = create(other_user, title="Rival", status="published")
+    save = Workbook.save
+
+    def save_after_a_rival_took_the_slug(self, *args, **kwargs):
+        # Between the check that the bare slug is free and this write, someone else publishes it.
+        if self.pk == draft.pk and self.slug == "quarterly-revenue":
+            Workbook.objects.filter(pk=rival.pk).update(slug="quarterly-revenue")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Workbook, "save", save_after_a_rival_took_the_slug)
+    services.update_workbook(draft, status="published")
+
+    draft.refresh_from_db()
+    assert (draft.status, draft.slug) == ("published", address)
+
+
 # --- Tags ----------------------------------------------------------------------------------------
 
 
