@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
@@ -31,9 +30,9 @@ from django.contrib.auth import (
 )
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.http.request import split_domain_port, validate_host
+from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
-from django.utils.http import is_same_domain
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -46,38 +45,26 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def _is_secure(scope: dict[str, Any]) -> bool:
-    """As Django's `HttpRequest.is_secure()`: the proxy's header when SECURE_PROXY_SSL_HEADER says to
-    trust it, else the connection itself."""
-    if settings.SECURE_PROXY_SSL_HEADER:
-        meta_name, secure_value = settings.SECURE_PROXY_SSL_HEADER
-        name = meta_name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin1")
-        value = _header(scope, name)
-        if value is not None:
-            return value.split(",", 1)[0].strip() == secure_value
-    return scope.get("scheme") in ("wss", "https")
+class _Handshake(HttpRequest):
+    """A websocket handshake as Django's request: its headers, the server's address, the scheme, so
+    that `get_host()` and `is_secure()` answer as they would for a page served on that connection."""
 
+    def __init__(self, scope: dict[str, Any]) -> None:
+        super().__init__()
+        for name, value in scope.get("headers", []):
+            key = name.decode("latin1").upper().replace("-", "_")
+            self.META.setdefault(f"HTTP_{key}", value.decode("latin1"))
+        server = scope.get("server") or ("", "")
+        # Without a Host header and a server address there is no origin of ours to match.
+        self.META["SERVER_NAME"], self.META["SERVER_PORT"] = server[0], str(server[1] or "")
+        self._scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
 
-def _host(scope: dict[str, Any]) -> str | None:
-    """As Django's `HttpRequest.get_host()`: the Host header (else the server's address), if
-    ALLOWED_HOSTS allows it; None otherwise."""
-    host = _header(scope, b"host")
-    if host is None:
-        server = scope.get("server")
-        if not server or server[1] is None:
-            return None
-        host = f"{server[0]}:{server[1]}"
-    allowed_hosts = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed_hosts:
-        allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
-    domain, _port = split_domain_port(host)
-    if not domain or not validate_host(domain, allowed_hosts):
-        return None
-    return host
+    def _get_scheme(self) -> str:
+        return self._scheme
 
 
 def origin_is_allowed(origin: str | None, scope: dict[str, Any]) -> bool:
-    """The rule of Django's CSRF origin check (`CsrfViewMiddleware._origin_verified`), for the handshake.
+    """Django's CSRF origin check (`CsrfViewMiddleware._origin_verified`), on the handshake.
 
     A browser always sends Origin on a websocket handshake; a missing one means a non-browser client,
     which has no victim's cookies to ride on. A present Origin must be exactly this site as the
@@ -87,21 +74,9 @@ def origin_is_allowed(origin: str | None, scope: dict[str, Any]) -> bool:
     matching host name is not enough: another port or scheme of one host is another origin."""
     if origin is None:
         return True
-    host = _host(scope)
-    if host is not None and origin == f"{'https' if _is_secure(scope) else 'http'}://{host}":
-        return True
-    if origin in settings.CSRF_TRUSTED_ORIGINS:
-        return True
-    try:
-        parts = urlsplit(origin)
-    except ValueError:
-        return False
-    return any(
-        "*" in trusted
-        and urlsplit(trusted).scheme == parts.scheme
-        and is_same_domain(parts.netloc, urlsplit(trusted).netloc.lstrip("*"))
-        for trusted in settings.CSRF_TRUSTED_ORIGINS
-    )
+    handshake = _Handshake(scope)
+    handshake.META["HTTP_ORIGIN"] = origin
+    return CsrfViewMiddleware(lambda request: None)._origin_verified(handshake)
 
 
 class OriginCheckMiddleware(BaseMiddleware):
