@@ -11,13 +11,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from media.templatetags.media_tags import picture
 from sigma_playground.forms import https_url_fields
 
 from . import selectors, services
-from .models import Featured, Tag, Workbook
+from .models import SECURE_EMBED_APPROVED, Featured, Tag, Workbook
 from .sigma import EmbedKind
 
 
@@ -45,14 +45,11 @@ class SecureEmbedFilter(admin.SimpleListFilter):
         return [("awaiting", "Awaiting approval"), ("approved", "Approved")]
 
     def queryset(self, request, queryset):
-        approved = Q(secure_embed_approved_at__isnull=False) & Q(
-            secure_embed_approved_url=F("embed_url")
-        )
         signed_kinds = queryset.exclude(embed_kind=EmbedKind.PUBLIC.value)
         if self.value() == "awaiting":
-            return signed_kinds.exclude(approved)
+            return signed_kinds.exclude(SECURE_EMBED_APPROVED)
         if self.value() == "approved":
-            return signed_kinds.filter(approved)
+            return signed_kinds.filter(SECURE_EMBED_APPROVED)
         return queryset
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -171,7 +171,7 @@ class Workbook(MaintainedFieldsMixin, models.Model):
 
     @property
     def secure_embed_approved(self) -> bool:
-        """Approved for signed embedding, and for the URL it has now."""
+        """Approved for signed embedding, and for the URL it has now (SECURE_EMBED_APPROVED in a query)."""
         return (
             self.secure_embed_approved_at is not None
             and self.secure_embed_approved_url == self.embed_url
@@ -185,6 +185,12 @@ class Workbook(MaintainedFieldsMixin, models.Model):
     def placeholder_variant(self) -> int:
         """One of eight colours for the generated thumbnail placeholder."""
         return (self.pk or 0) % 8
+
+
+# Workbook.secure_embed_approved, as a query.
+SECURE_EMBED_APPROVED = Q(
+    secure_embed_approved_at__isnull=False, secure_embed_approved_url=F("embed_url")
+)
 
 
 class Featured(models.Model):
