@@ -50,8 +50,9 @@ def _rejected(error: tokens.RefreshRejected) -> Unauthorized:
     return Unauthorized(str(error), code=error.code)
 
 
-class SignUpThrottle(BaseThrottle):
-    """The sign-up page's budget per address (accounts.services.spend_sign_up_attempt), shared."""
+class SignUpBudgetThrottle(BaseThrottle):
+    """DRF's door to the one sign-up budget per address that the page spends too
+    (accounts.services.spend_sign_up_attempt; counted by accounts.throttling.SignUpThrottle)."""
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         if request.method != "POST":
@@ -79,7 +80,7 @@ class RegisterView(generics.CreateAPIView):
     serializer_class = RegisterSerializer
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [SignUpThrottle]
+    throttle_classes = [SignUpBudgetThrottle]
 
     def perform_create(self, serializer: RegisterSerializer) -> None:
         try:
