@@ -1,4 +1,4 @@
-"""Conventions shared by every API module: the error body, the list shape (API.md, "Conventions"),
+"""Conventions shared by every API module: the error body, the list shape,
 strict input, and JSON errors for whatever answers an /api/ request before or instead of DRF."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The notifications websocket, `/ws/notifications/` (API.md, "WebSocket"; docs/realtime.md).
+"""The notifications websocket, `/ws/notifications/` (docs/realtime.md).
 
 One connection per browser tab, one channel-layer group per user. The database row is the truth and a
 pushed message is a hint: a client that was away sends `{"type": "resume", "after": <last id seen>}`

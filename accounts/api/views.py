@@ -1,4 +1,4 @@
-"""Accounts and auth API (API.md, "Accounts and auth")."""
+"""Accounts and auth API (the schema's "auth" and "me" operations)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Uploading avatars and thumbnails (API.md: `/me/avatar/`, `/workbooks/{id}/thumbnail/`), following an
+"""Uploading avatars and thumbnails (`/me/avatar/`, `/workbooks/{id}/thumbnail/`), following an
 image's processing, and direct-to-storage uploads when media is on S3."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> 
         )
     except ImageRejected as error:
         raise rejected(error) from None
-    # "processing" even where tasks run in the request and it is ready already: API.md's answer.
+    # "processing" even where tasks run in the request and it is ready already, as the schema says.
     return Response(
         {"id": image.id, "status": Image.Status.PROCESSING},
         status=status.HTTP_202_ACCEPTED,

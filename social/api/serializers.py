@@ -1,4 +1,4 @@
-"""What the social API reads and writes (API.md, "Users and the social graph")."""
+"""What the social API reads and writes: users and the social graph."""
 
 from __future__ import annotations
 

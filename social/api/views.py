@@ -1,4 +1,4 @@
-"""Social API (API.md, "Users and the social graph"; favorites and comments under "Workbooks").
+"""Social API: users and the social graph, and workbooks' favorites and comments.
 
 Every write goes through social.services; `service_errors` is the one table from the services'
 exceptions to HTTP answers. What a viewer may see is decided by the querysets: a member who is not

@@ -1,4 +1,4 @@
-/* The notification bell, live, over the websocket /ws/notifications/ (API.md, "WebSocket").
+/* The notification bell, live, over the websocket /ws/notifications/ (docs/realtime.md).
  *
  * The page is right without this file: the bell links to /notifications/ and shows the unread count
  * the server rendered. This keeps it right afterwards:

@@ -1,4 +1,4 @@
-"""POST /api/v1/auth/register/ (API.md, "Accounts and auth")."""
+"""POST /api/v1/auth/register/."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/me/avatar/, /workbooks/{id}/thumbnail/, GET /images/{id}/ (API.md)."""
+"""POST /api/v1/me/avatar/, /workbooks/{id}/thumbnail/, GET /images/{id}/."""
 
 import pytest
 from rest_framework.test import APIClient

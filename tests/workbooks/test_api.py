@@ -1,4 +1,4 @@
-"""The workbooks API (API.md, "Workbooks"): lists and filters, writes by the author or staff, tags,
+"""The workbooks API: lists and filters, writes by the author or a moderator, tags,
 featured workbooks and the embed source. Favorites, comments and thumbnails come later."""
 
 from datetime import timedelta

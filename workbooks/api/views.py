@@ -1,4 +1,4 @@
-"""Workbooks API (API.md, "Workbooks")."""
+"""Workbooks API."""
 
 from __future__ import annotations
 
