@@ -2,13 +2,12 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from media import views as media_views
+from workbooks import sitemaps
 from workbooks import views as workbook_views
-from workbooks.sitemaps import SITEMAPS
 
 from . import health, views
 
@@ -28,7 +27,8 @@ urlpatterns = [
     path("", include("workbooks.urls")),
     path("", include("social.urls")),
     path("", include("media.urls")),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", sitemaps.index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("healthz", health.healthz, name="healthz"),

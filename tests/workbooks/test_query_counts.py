@@ -38,8 +38,13 @@ ANONYMOUS = [
     # The tag or the member; their latest 30.
     pytest.param("/feeds/tags/finance/", 2, id="feed tag"),
     pytest.param("/feeds/u/ada/", 2, id="feed author"),
-    # COUNT and page of published workbooks; COUNT and page of authors with their last publication.
-    pytest.param("/sitemap.xml", 4, id="sitemap"),
+    # The sitemap index: per section (workbooks, authors, tags) its latest date and its COUNT.
+    pytest.param("/sitemap.xml", 6, id="sitemap index"),
+    # A section's page: the COUNT, then the page of rows (authors and tags with their last
+    # publication).
+    pytest.param("/sitemap-workbooks.xml", 2, id="sitemap workbooks"),
+    pytest.param("/sitemap-authors.xml", 2, id="sitemap authors"),
+    pytest.param("/sitemap-tags.xml", 2, id="sitemap tags"),
     # A page of workbooks with their authors; their tags (prefetch).
     pytest.param("/api/v1/workbooks/", 2, id="API list"),
     pytest.param("/api/v1/workbooks/?q=revenue", 2, id="API search"),
