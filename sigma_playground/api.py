@@ -209,8 +209,46 @@ class BodySizeLimit:
         return super().parse(stream, media_type, parser_context)
 
 
+# No request body of this API nests past three levels. Deeper ones are refused as malformed: a
+# thousand levels exhaust Python's recursion limit in the decoder (a 500), and fewer would still
+# strain whatever walks the result (validation, an error that echoes it back).
+MAX_JSON_DEPTH = 32
+
+
 class JSONParser(BodySizeLimit, parsers.JSONParser):
-    pass
+    """JSON bodies, nested at most MAX_JSON_DEPTH levels; deeper ones are a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise _too_deep() from None
+        if _depth_exceeds(data, MAX_JSON_DEPTH):
+            raise _too_deep()
+        return data
+
+
+def _too_deep() -> exceptions.ParseError:
+    return exceptions.ParseError(
+        f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.", code="parse_error"
+    )
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects in `data` nest deeper than `limit`; walked without recursion."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 class FormParser(BodySizeLimit, parsers.FormParser):
