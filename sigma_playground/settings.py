@@ -135,6 +135,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.redis_url("REDIS_URL")
 
+# The channel layer forgets a group member this long after it joined (both layers do). Sockets and
+# event streams join again well within it (social.consumers.rejoin_interval), so one open for days
+# keeps hearing its member's pushes.
+CHANNEL_LAYER_GROUP_EXPIRY = env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400, minimum=2)
+
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -167,12 +172,18 @@ if REDIS_URL:
                 # channel in Redis, so a fan-out to a thousand connected followers is a burst of
                 # thousands: the default 100 would drop the rest (clients then recover by resume).
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=20000, minimum=100),
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
             },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": CHANNEL_LAYER_GROUP_EXPIRY},
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------------------------
 

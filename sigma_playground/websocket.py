@@ -5,6 +5,9 @@ signed-in user: the origin check refuses that. API clients authenticate with `Au
 JWT>` instead. A consumer finds the result in `scope["user"]` (anonymous when a token is missing or bad)
 and how it was proved in `scope["sign_in"]`, which it asks again while the socket stays open: a socket
 lives no longer than the sign-in it was opened with.
+
+Long-lived connections use the database through `closing_database_sync_to_async`: each call closes its
+thread's connection when it returns, so a socket or event stream holds none between its queries.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import CookieMiddleware, SessionMiddleware
@@ -30,12 +33,40 @@ from django.contrib.auth import (
 )
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.db import close_old_connections, connections
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+
+class closing_database_sync_to_async(SyncToAsync):
+    """channels' `database_sync_to_async`, except that the thread's connections are closed after the
+    call whatever CONN_MAX_AGE says.
+
+    Under ASGI each event stream runs its database calls on a thread of its own (Django's
+    ThreadSensitiveContext per request), and a persistent connection there outlives the stream: one
+    PostgreSQL connection per listener, kept after it hangs up, until the server refuses new ones.
+    Sockets share one thread per process, whose connection would sit idle between their rare calls.
+    Closing after each call makes a listener cost a connection only while it queries; with Django's
+    psycopg pool (`OPTIONS["pool"]`) the same close hands the connection back to the pool. Persistent
+    connections stay right for the WSGI tier, whose few threads each reuse theirs, so this is done
+    per call rather than by a CONN_MAX_AGE of 0 for every process."""
+
+    def thread_handler(self, loop, *args, **kwargs):
+        close_old_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            connections.close_all()
+
+
+@closing_database_sync_to_async
+def release_database_connections() -> None:
+    """Close the connections of the thread this context's database calls run on (say, one that
+    `request.auser()` or channels' `get_user` opened)."""
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -86,7 +117,7 @@ class OriginCheckMiddleware(BaseMiddleware):
         return await self.inner(scope, receive, send)
 
 
-@database_sync_to_async
+@closing_database_sync_to_async
 def _user_and_expiry(raw_token: str):
     auth = JWTAuthentication()
     try:
@@ -138,7 +169,7 @@ class SignIn:
         return await _is_active(self.user_id)
 
 
-@database_sync_to_async
+@closing_database_sync_to_async
 def _session_signs_in(session_key: str, user_id: int) -> bool:
     """django.contrib.auth.get_user's checks, read-only: the session exists and has not expired, it names
     this member through a configured backend that still returns them (not when deactivated), and it
@@ -164,7 +195,7 @@ def _session_signs_in(session_key: str, user_id: int) -> bool:
     )
 
 
-@database_sync_to_async
+@closing_database_sync_to_async
 def _is_active(user_id: int) -> bool:
     return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
 
@@ -185,6 +216,8 @@ class BearerOrSessionAuthMiddleware(BaseMiddleware):
             scope["user"] = user or AnonymousUser()
         else:
             scope["user"] = await get_user(scope)
+            # get_user keeps its thread's connection for CONN_MAX_AGE; the socket needs it no more.
+            await release_database_connections()
             if scope["user"].is_authenticated:
                 sign_in = SignIn(scope["user"].pk, session_key=scope["session"].session_key)
         scope["sign_in"] = sign_in

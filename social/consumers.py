@@ -3,14 +3,21 @@
 One connection per browser tab, one channel-layer group per user. The database row is the truth and a
 pushed message is a hint: a client that was away sends `{"type": "resume", "after": <last id seen>}`
 and gets every newer notification in id order, then the unread count, then live messages, each
-notification exactly once:
+notification exactly once on that connection:
 
+- nothing is forwarded live until the first resume has been answered: a push that reached the socket
+  before the client's resume would otherwise go out first and again inside the resume. What came
+  meanwhile is in the table (each push follows its commit), so the resume sends it, in order (`Held`);
 - the consumer handles one message at a time, so live messages that arrive while a resume is being
   sent wait in the channel layer and are sent after it;
-- a live notification is dropped if the resume read it from the table (its id is not above the
-  resume's last) or it was sent live already (see `Delivered`). Per recipient, notifications commit in
-  id order (services lock the recipient), so one committed after the resume's last read has a larger
-  id and comes live.
+- a notification is sent only if this connection has not had it: not at or below what the client
+  said it has or a resume sent, not sent live already (see `Delivered`). Per recipient, notifications
+  commit in id order (services lock the recipient), so one committed after the resume's last read has
+  a larger id and comes live.
+
+The channel layer forgets a group member `group_expiry` seconds after it joined (channels-redis and
+the in-memory layer alike; CHANNEL_LAYER_GROUP_EXPIRY), so a connection joins again every quarter of
+that (`rejoin_interval`): a socket open for days keeps hearing pushes.
 
 The event stream (stream.py) keeps the same promise with the helpers at the top of this module.
 
@@ -30,10 +37,9 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Literal, TypedDict
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from sigma_playground.websocket import SignIn
+from sigma_playground.websocket import SignIn, closing_database_sync_to_async
 
 from . import payloads, selectors
 from .payloads import NotificationMessage, UnreadCountMessage
@@ -51,6 +57,9 @@ HEARTBEAT_SECONDS: float = 25
 AUTH_RECHECK_SECONDS: float = 60
 # A resume reads the missed notifications this many at a time, until a page comes back short.
 RESUME_PAGE_SIZE = 500
+# A client sends `resume` first; one that has sent none this long after connecting is taken to want
+# only what is new, and goes live from the first push it was held back from. Read at run time.
+RESUME_WAIT_SECONDS: float = 5
 # Ids are PostgreSQL bigints; a larger `after` would fail in the query instead of being refused.
 MAX_NOTIFICATION_ID = 2**63 - 1
 
@@ -69,7 +78,7 @@ def is_notification_id(value: object) -> bool:
     )
 
 
-@database_sync_to_async
+@closing_database_sync_to_async
 def _notifications_after(user_id: int, after: int, limit: int) -> list[NotificationMessage]:
     return [
         payloads.notification_message(item)
@@ -77,7 +86,7 @@ def _notifications_after(user_id: int, after: int, limit: int) -> list[Notificat
     ]
 
 
-@database_sync_to_async
+@closing_database_sync_to_async
 def unread_count(user_id: int) -> int:
     return selectors.unread_count(user_id)
 
@@ -116,11 +125,42 @@ class Delivered:
         }
 
     def first_time(self, notification_id: int) -> bool:
-        """True, once, for a live notification that has not been sent: send it."""
+        """True, once, for a notification this connection has not had: send it."""
         if notification_id <= self.floor or notification_id in self.live:
             return False
         self.live.add(notification_id)
         return True
+
+    def resume_from(self, after: int) -> int:
+        """Where a resume asked to start `after` reads from: never at or below what this connection
+        has had already (a second resume with an older id is not answered twice)."""
+        return max(after, self.floor)
+
+
+def rejoin_interval(layer: Any) -> float:
+    """How often a connection joins its member's group again: a quarter of the layer's group expiry,
+    so three attempts can fail (Redis restarting) before the membership lapses."""
+    return float(getattr(layer, "group_expiry", 86400)) / 4
+
+
+class Held:
+    """Pushes that reached a socket before its first resume was answered: not kept, only noted.
+
+    Each push follows its commit, so every held notification is in the table by then: the resume reads
+    it (or the client already had it), in id order. A client that sends no resume is sent the table
+    from the first notification held, so memory stays flat however long the wait."""
+
+    def __init__(self) -> None:
+        self.first_id: int | None = None
+        self.any = False
+
+    def add(self, messages: list[NotificationMessage | UnreadCountMessage]) -> None:
+        self.any = True
+        for message in messages:
+            if message["type"] == "notification":
+                notification_id = message["notification"]["id"]
+                if self.first_id is None or notification_id < self.first_id:
+                    self.first_id = notification_id
 
 
 # --- Message payloads -----------------------------------------------------------------------------
@@ -222,19 +262,26 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     sign_in: SignIn | None = None
     group_name: str | None = None
     delivered: Delivered
+    held: Held | None = None  # until the first resume has been answered: nothing goes out live
+    # Taken to send notifications: the no-resume timer runs beside the consumer's one-at-a-time
+    # handling of messages, and must not interleave with a resume or a push.
+    sending: asyncio.Lock
     resuming: bool = False
     last_heard: float = 0.0  # event-loop time of the client's last message
-    heartbeat: asyncio.Task[None] | None = None
-    watch: asyncio.Task[None] | None = None
+    # The heartbeat, the sign-in watch, the group re-join and the wait for a resume.
+    timers: tuple[asyncio.Task[None], ...] = ()
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             # Also when the server cancels the consumer without a disconnect message.
-            for task in (self.heartbeat, self.watch):
-                if task is not None:
-                    task.cancel()
+            self._stop_timers()
+
+    def _stop_timers(self) -> None:
+        for task in self.timers:
+            if task is not asyncio.current_task():
+                task.cancel()
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -248,28 +295,33 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user.pk
         self.sign_in = sign_in
         self.delivered = Delivered()
+        self.held = Held()
+        self.sending = asyncio.Lock()
         self.group_name = user_group(user.pk)
         # Join before counting, so a change made after the count is pushed to this socket.
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.send_json(payloads.unread_count_message(await unread_count(user.pk)))
         self.last_heard = asyncio.get_running_loop().time()
-        self.heartbeat = asyncio.create_task(self._beat())
-        self.watch = asyncio.create_task(self._watch_sign_in(sign_in))
+        self.timers = (
+            asyncio.create_task(self._beat()),
+            asyncio.create_task(self._watch_sign_in(sign_in)),
+            asyncio.create_task(self._stay_in_group()),
+            asyncio.create_task(self._go_live_without_resume()),
+        )
 
     async def disconnect(self, code: int) -> None:
+        self._stop_timers()  # first, so no re-join lands after the discard
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
     async def end(self, code: int, why: str) -> None:
-        """Close, and from now on hear and send nothing: leave the group, stop the timers."""
+        """Close, and from now on hear and send nothing: stop the timers, leave the group."""
         logger.info("closing the notification socket of user %s: %s", self.user_id, why)
         self.user_id = None
+        self._stop_timers()
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
             self.group_name = None
-        for task in (self.heartbeat, self.watch):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
         await self.close(code=code)
 
     # --- From the client --------------------------------------------------------------------------
@@ -291,24 +343,34 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.client_pong(message)
 
     async def client_resume(self, message: ResumeRequest) -> None:
-        """Every notification after `after`, in id order, then the unread count; live messages that
-        arrive meanwhile wait in the channel layer until this returns."""
+        """Every notification after `after` this connection has not sent, in id order, then the
+        unread count; from then on, live. Live messages that arrive meanwhile wait in the channel
+        layer until this returns."""
         user_id = self.user_id
         if user_id is None:
             return
         self.resuming = True
         try:
-            through = message["after"]
-            async with aclosing(missed_notifications(user_id, message["after"])) as missed:
-                async for item in missed:
-                    await self.send_json(item)
-                    through = item["notification"]["id"]
-            self.delivered.resumed(through)
-            await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
+            async with self.sending:
+                after = self.delivered.resume_from(message["after"])
+                self.delivered.resumed(await self._send_missed(user_id, after))
+                self.held = None  # whatever was held came from the table just now
+                await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
         finally:
             self.resuming = False
             # The client's own messages waited behind the resume too; don't count that as silence.
             self.last_heard = asyncio.get_running_loop().time()
+
+    async def _send_missed(self, user_id: int, after: int) -> int:
+        """Send the notifications after `after` that this connection has not had, in id order;
+        return the last id read."""
+        through = after
+        async with aclosing(missed_notifications(user_id, after)) as missed:
+            async for item in missed:
+                through = item["notification"]["id"]
+                if self.delivered.first_time(through):
+                    await self.send_json(item)
+        return through
 
     async def client_ping(self, message: PingRequest) -> None:
         await self.send_json(PongMessage(type="pong"))
@@ -322,11 +384,15 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         """Messages sent to the user's group (social.push)."""
         if self.user_id is None:
             return  # closed; a push may still have been waiting in the channel
-        for message in event["messages"]:
-            if message["type"] == "notification":
-                await self.push_notification(message)
-            else:
-                await self.push_unread_count(message)
+        async with self.sending:
+            if self.held is not None:
+                self.held.add(event["messages"])
+                return
+            for message in event["messages"]:
+                if message["type"] == "notification":
+                    await self.push_notification(message)
+                else:
+                    await self.push_unread_count(message)
 
     async def push_notification(self, message: NotificationMessage) -> None:
         if self.delivered.first_time(message["notification"]["id"]):
@@ -343,7 +409,31 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if self.sign_in is not None and await ends_sign_in(self.sign_in, event):
             await self.end(CLOSE_UNAUTHENTICATED, "signed out")
 
-    # --- Heartbeat and the sign-in's end ----------------------------------------------------------
+    # --- Timers: going live without a resume, staying in the group, the sign-in, the heartbeat -----
+
+    async def _go_live_without_resume(self) -> None:
+        """A client that has not resumed in RESUME_WAIT_SECONDS goes live, starting with what it was
+        held back from (read from the table, in id order) and the count."""
+        await asyncio.sleep(RESUME_WAIT_SECONDS)
+        async with self.sending:
+            held, self.held = self.held, None
+            user_id = self.user_id
+            if held is None or not held.any or user_id is None:
+                return
+            if held.first_id is not None:
+                await self._send_missed(user_id, held.first_id - 1)
+            await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
+
+    async def _stay_in_group(self) -> None:
+        """Join the member's group again before the channel layer forgets this socket in it."""
+        while True:
+            await asyncio.sleep(rejoin_interval(self.channel_layer))
+            if self.group_name is None:
+                return
+            try:
+                await self.channel_layer.group_add(self.group_name, self.channel_name)
+            except Exception as error:  # Redis away for now: the next attempt is well in time
+                logger.warning("could not re-join %s: %r", self.group_name, error)
 
     async def _watch_sign_in(self, sign_in: SignIn) -> None:
         """4401 when the sign-in ends without a message saying so: a bearer token at its expiry (the

@@ -10,13 +10,16 @@ A foreign page cannot read it with the member's cookie: the session cookie is Sa
 on another site's requests), and CORS never allows credentials, so the browser hides the response.
 
 It is an async view holding the request open, so it must be served by the ASGI processes: served by
-a WSGI worker it would hold that worker for as long as the client listens.
+a WSGI worker it would hold that worker for as long as the client listens. Held open, it holds no
+database connection: each of its calls closes the one its thread used (closing_database_sync_to_async),
+and it joins its member's group again as a socket does (consumers.rejoin_interval).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -28,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from sigma_playground.http import error_response
-from sigma_playground.websocket import SignIn, bearer_user
+from sigma_playground.websocket import SignIn, bearer_user, release_database_connections
 
 from . import consumers
 from .consumers import (
@@ -36,9 +39,12 @@ from .consumers import (
     ends_sign_in,
     is_notification_id,
     missed_notifications,
+    rejoin_interval,
     unread_count,
 )
 from .push import user_group
+
+logger = logging.getLogger(__name__)
 
 # A comment line this often keeps proxies and load balancers from closing an idle stream, and lets
 # the server notice a client that went away. Read at run time, so tests can shorten it.
@@ -97,6 +103,9 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
         sign_in = SignIn(user.pk, expires_at=ends_at)
     else:
         user = await request.auser()
+        # Reading the session kept a connection on this request's thread (CONN_MAX_AGE): let it go,
+        # or it would stay open for as long as the client listens, and after.
+        await release_database_connections()
         if not user.is_authenticated:
             return error_response(
                 401, "Authentication credentials were not provided.", "not_authenticated"
@@ -147,8 +156,16 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
         receiving = asyncio.ensure_future(layer.receive(channel))
         loop = asyncio.get_running_loop()
         next_check = loop.time() + consumers.AUTH_RECHECK_SECONDS
+        next_join = loop.time() + rejoin_interval(layer)
         while True:
-            timeout = min(KEEPALIVE_SECONDS, max(0.0, next_check - loop.time()))
+            if loop.time() >= next_join:
+                # Before the layer forgets this stream in the group (CHANNEL_LAYER_GROUP_EXPIRY).
+                try:
+                    await layer.group_add(group, channel)
+                except Exception as error:  # Redis away for now: the next attempt is well in time
+                    logger.warning("could not re-join %s: %r", group, error)
+                next_join = loop.time() + rejoin_interval(layer)
+            timeout = min(KEEPALIVE_SECONDS, max(0.0, min(next_check, next_join) - loop.time()))
             if ends_at is not None:
                 left = ends_at - time.time()
                 if left <= 0:

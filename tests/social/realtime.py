@@ -10,11 +10,12 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
+from django.db.models import Max
 from rest_framework_simplejwt.tokens import AccessToken
 
 from sigma_playground.asgi import application
 from social import services
-from social.models import Verb
+from social.models import Notification, Verb
 
 PATH = "/ws/notifications/"
 STREAM_PATH = "/api/v1/notifications/stream/"
@@ -49,8 +50,24 @@ def notify(recipient, actor, verb: str = Verb.FOLLOWED) -> int:
 anotify = database_sync_to_async(notify)
 
 
-async def open_socket(user, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
-    """A socket of `user` (by bearer token), past the unread count it is sent on connect."""
+@database_sync_to_async
+def newest_notification_id() -> int:
+    return Notification.objects.aggregate(newest=Max("pk"))["newest"] or 0
+
+
+async def resume_from_now(communicator: WebsocketCommunicator) -> None:
+    """As the site's page does on connect: resume after the newest notification it was rendered
+    with, so what follows is live. Past the count that answers it."""
+    await communicator.send_json_to({"type": "resume", "after": await newest_notification_id()})
+    answer = await communicator.receive_json_from(timeout=3)
+    assert answer["type"] == "unread_count"
+
+
+async def open_socket(
+    user, *headers: tuple[bytes, bytes], resume: bool = True
+) -> WebsocketCommunicator:
+    """A socket of `user` (by bearer token), past the unread count it is sent on connect and, with
+    `resume`, past a resume from now (a socket goes live once its first resume is answered)."""
     communicator = WebsocketCommunicator(
         application, PATH, headers=[OWN_HOST, OWN_ORIGIN, bearer(access(user)), *headers]
     )
@@ -58,6 +75,8 @@ async def open_socket(user, *headers: tuple[bytes, bytes]) -> WebsocketCommunica
     assert connected
     first = await communicator.receive_json_from(timeout=3)
     assert first["type"] == "unread_count"
+    if resume:
+        await resume_from_now(communicator)
     return communicator
 
 

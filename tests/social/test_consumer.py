@@ -174,7 +174,7 @@ def test_a_resume_after_a_gap_delivers_every_missed_notification_once_in_order(
             missed.append(await anotify(owner, follower))
             await anotify(outsider, follower)
 
-        communicator = await open_socket(owner)
+        communicator = await open_socket(owner, resume=False)
         await communicator.send_json_to({"type": "resume", "after": seen})
         messages = await receive_all(communicator)
         await communicator.disconnect()
@@ -205,7 +205,7 @@ def test_notifications_made_during_a_resume_arrive_once_in_order(owner, follower
     monkeypatch.setattr(selectors, "notifications_after", read_page_while_someone_notifies)
 
     async def run():
-        communicator = await open_socket(owner)
+        communicator = await open_socket(owner, resume=False)
         await communicator.send_json_to({"type": "resume", "after": 0})
         messages = await receive_all(communicator)
         await communicator.disconnect()
@@ -226,7 +226,7 @@ def test_a_live_copy_of_a_notification_the_resume_sent_is_dropped(owner, followe
     first, second = notify(owner, follower), notify(owner, follower)
 
     async def run():
-        communicator = await open_socket(owner)
+        communicator = await open_socket(owner, resume=False)
         await communicator.send_json_to({"type": "resume", "after": 0})
         resumed = await receive_all(communicator)
         # A push arriving late (a slow process, a retried task) repeats what the resume sent.
@@ -251,7 +251,7 @@ def test_live_notifications_arriving_out_of_id_order_are_each_sent_once(owner, f
         return Notification.objects.create(recipient=owner, actor=follower, verb=Verb.FOLLOWED).pk
 
     async def run():
-        communicator = await open_socket(owner)
+        communicator = await open_socket(owner, resume=False)
         await communicator.send_json_to({"type": "resume", "after": 0})
         await receive_all(communicator)
         earlier = await database_sync_to_async(saved_without_push)()
@@ -271,7 +271,7 @@ def test_a_resume_after_the_newest_id_sends_only_the_count(owner, follower):
     newest = notify(owner, follower)
 
     async def run():
-        communicator = await open_socket(owner)
+        communicator = await open_socket(owner, resume=False)
         await communicator.send_json_to({"type": "resume", "after": newest})
         messages = await receive_all(communicator)
         await communicator.disconnect()

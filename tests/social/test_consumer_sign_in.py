@@ -22,7 +22,15 @@ from sigma_playground.asgi import application
 from social import consumers, push
 from social.consumers import CLOSE_UNAUTHENTICATED, user_group
 from tests.factories import UserFactory
-from tests.social.realtime import OWN_HOST, OWN_ORIGIN, PATH, anotify, open_socket, receive_all
+from tests.social.realtime import (
+    OWN_HOST,
+    OWN_ORIGIN,
+    PATH,
+    anotify,
+    open_socket,
+    receive_all,
+    resume_from_now,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
 
@@ -42,11 +50,13 @@ def signed_in_browser(user) -> tuple[Client, tuple[bytes, bytes]]:
 
 
 async def session_socket(cookie: tuple[bytes, bytes]) -> WebsocketCommunicator:
-    """A socket opened with a session cookie, past the unread count it is sent on connect."""
+    """A socket opened with a session cookie, past the unread count it is sent on connect and a
+    resume from now (it goes live once that is answered)."""
     communicator = WebsocketCommunicator(application, PATH, headers=[OWN_HOST, OWN_ORIGIN, cookie])
     connected, _ = await communicator.connect(timeout=3)
     assert connected
     assert (await communicator.receive_json_from(timeout=3))["type"] == "unread_count"
+    await resume_from_now(communicator)
     return communicator
 
 
