@@ -4,9 +4,12 @@ that such a process (or a Daphne server) needs to share the test's rows."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -92,3 +95,63 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def procfile_command(process_type: str, port: int, **variables: str) -> list[str]:
+    """The Procfile's command for `process_type`, as production runs it, on 127.0.0.1:`port`.
+
+    `${NAME:-default}` takes `variables[NAME]`, else the default; the program is this virtualenv's."""
+    line = next(
+        line
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.startswith(f"{process_type}:")
+    )
+    variables = {"PORT": str(port), "WS_PORT": str(port), **variables}
+    expanded = re.sub(
+        r"\$\{(\w+):-([^}]*)\}",
+        lambda match: variables.get(match.group(1), match.group(2)),
+        line.split(":", 1)[1],
+    )
+    command = shlex.split(expanded)
+    command[0] = str(Path(sys.executable).with_name(command[0]))
+    command[command.index("--host") + 1] = "127.0.0.1"
+    return command
+
+
+@contextmanager
+def web_server(log_dir: Path, port: int, *, variables: dict[str, str], **env: str) -> Iterator[str]:
+    """The Procfile's `web` process (granian, WSGI) on the test database and test settings; its base
+    URL. `variables` fill the Procfile's `${...}`; `env` adds to the environment."""
+    log = log_dir / f"web-{port}.log"
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": test_database_url(),
+        **env,
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            procfile_command("web", port, **variables),
+            cwd=ROOT,
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(f"{base}/healthz"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the web server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        stop(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own server
+            return response.status == 200
+    except OSError:
+        return False
