@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from datetime import timedelta
 from typing import IO
 
@@ -22,7 +23,17 @@ from workbooks.models import Workbook
 
 from . import clamd, processing, validation
 from .models import Image
-from .storage import FOLDERS, UPLOADS_FOLDER, public_storage, upload_storage, variant_key
+from .storage import (
+    FOLDERS,
+    STORAGE_ERRORS,
+    UPLOADS_FOLDER,
+    holds,
+    public_storage,
+    unavailable,
+    upload_storage,
+    variant_key,
+    write_whole,
+)
 from .validation import ImageRejected, UnsupportedImage
 
 logger = logging.getLogger(__name__)
@@ -41,17 +52,29 @@ class DirectUploadsUnavailable(Exception):
 def accept_upload(
     *, owner: User, kind: str, file: IO[bytes], size: int | None = None, workbook=None
 ) -> Image:
-    """Check an uploaded file and queue its processing; raises ImageRejected with a message to show."""
+    """Check an uploaded file and queue its processing; raises ImageRejected with a message to show
+    (StorageUnavailable, a 503 or 507, when the file is fine but cannot be stored just now)."""
     info = validation.inspect(file, size)
     image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.PROCESSING)
     # Known from the start, so the files of this content count as in use while it is processed.
     image.content_hash = processing.content_hash_of(file)
-    image.source = upload_storage().save(
-        f"{UPLOADS_FOLDER}/{image.id.hex}.{info.extension}", File(file)
-    )
+    name = f"{UPLOADS_FOLDER}/{image.id.hex}.{info.extension}"
+    try:
+        write_whole(upload_storage(), name, File(file), _size_of(file))
+    except STORAGE_ERRORS as error:
+        logger.warning("Could not store an upload's original: %r", error)
+        raise unavailable(error) from None
+    image.source = name
     image.save()
     _queue_processing(image)
     return image
+
+
+def _size_of(file: IO[bytes]) -> int:
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    file.seek(0)
+    return size
 
 
 def _queue_processing(image: Image) -> None:
@@ -127,14 +150,14 @@ def _lock_content(kind: str, content_hash: str) -> None:
 
 
 def _store_variants(key: str, files: dict[str, bytes]) -> None:
+    """Every variant stored whole and checked before the image may become ready. A file already
+    there (an earlier run, the same picture uploaded before) is kept only if it holds exactly
+    these bytes: a run stopped by a full disk may have left one cut short by an earlier version."""
     storage = public_storage()
     for suffix, content in files.items():
         name = f"{key}-{suffix}"
-        if storage.exists(name):  # the same content, already stored by an earlier run or upload
-            continue
-        saved = storage.save(name, ContentFile(content))
-        if saved != name:  # another worker stored the same file a moment ago; keep theirs
-            storage.delete(saved)
+        if not holds(storage, name, content):
+            write_whole(storage, name, ContentFile(content), len(content))
 
 
 def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
@@ -173,6 +196,16 @@ def fail(image: Image, message: str) -> None:
     if changed:
         source_name = image.source
         transaction.on_commit(lambda: _delete_source(source_name))
+
+
+def give_up(image: Image, message: str) -> None:
+    """The job stops trying: the image fails with `message`, and the variants stored before the
+    fault go with it, unless another image shows the same content."""
+    fail(image, message)
+    try:
+        discard_variants(image.kind, image.content_hash)
+    except STORAGE_ERRORS:  # the storage is still failing: the hourly cleanup removes them
+        logger.warning("Could not remove the variants of failed image %s", image.pk, exc_info=True)
 
 
 def _shown_on(image: Image):

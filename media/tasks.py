@@ -9,7 +9,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from . import clamd, services
+from . import clamd, services, storage
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def process_image(self, image_id: str) -> None:
     except TRANSIENT_ERRORS as error:
         if self.request.is_eager or self.request.retries >= self.max_retries:
             logger.exception("Giving up on image %s", image_id)
-            _give_up(image_id, "We could not process the picture just now. Try again in a while.")
+            _give_up(image_id, _reason(error))
             return
         # Exponential backoff with jitter: 5 s, 10 s, 20 s... capped at 5 minutes.
         raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
@@ -49,7 +49,15 @@ def _give_up(image_id: str, message: str) -> None:
 
     image = Image.objects.filter(pk=image_id, status=Image.Status.PROCESSING).first()
     if image is not None:
-        services.fail(image, message)
+        services.give_up(image, message)
+
+
+def _reason(error: Exception) -> str:
+    """What the member is told when the retries are spent: a full disk is worth naming, since
+    trying again soon will not help."""
+    if storage.is_full(error):
+        return storage.FULL_MESSAGE
+    return "We could not process the picture just now. Try again in a while."
 
 
 @shared_task(

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from idempotency.api import idempotent
 from sigma_playground.api import FormParser, StrictCharField
 from workbooks.models import Workbook
 
@@ -42,7 +43,8 @@ class ImageStatusSerializer(serializers.Serializer):
 
 
 def rejected(error: ImageRejected) -> exceptions.APIException:
-    """400 as a field error on `image`, 413 and 415 as {detail, code}: DRF's usual bodies."""
+    """400 as a field error on `image`; 413, 415, and 503 or 507 when storage cannot take the file
+    (media.storage.StorageUnavailable), as {detail, code}: DRF's usual bodies."""
     if error.status_code == 400:
         return exceptions.ValidationError({"image": [error.message]}, code=error.code)
     exception = exceptions.APIException(error.message, code=error.code)
@@ -77,6 +79,8 @@ UPLOAD_RESPONSES = {
     400: OpenApiResponse(description="Not a usable picture: damaged, empty, too many pixels"),
     413: OpenApiResponse(description="Larger than the upload limit"),
     415: OpenApiResponse(description="Not a JPEG, PNG, WebP or GIF"),
+    503: OpenApiResponse(description="The picture cannot be stored just now; try again later"),
+    507: OpenApiResponse(description="No room to store the picture just now; try again later"),
 }
 
 
@@ -96,6 +100,7 @@ class AvatarView(APIView):
     throttle_scope = "uploads"
 
     @extend_schema(request=ImageUploadSerializer, responses=UPLOAD_RESPONSES)
+    @idempotent
     def post(self, request: Request) -> Response:
         """Upload a new avatar. The current one stays until the new one is ready."""
         return accept(request, kind=Image.Kind.AVATAR)
@@ -184,6 +189,7 @@ class DirectUploadView(APIView):
             415: None,
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         """Start an upload straight to storage (S3 only): a presigned POST limited to the declared
         type and the size limit. Then POST the file there, and call `/uploads/{id}/complete/`."""

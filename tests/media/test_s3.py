@@ -14,6 +14,7 @@ that completing an upload enforces the limits on an object moto accepted anyway.
 from __future__ import annotations
 
 import base64
+import errno
 import importlib.util
 import io
 import json
@@ -31,6 +32,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -730,3 +732,103 @@ def test_a_slow_upload_the_storage_accepted_is_completed_however_long_it_took(
 
     assert response.status_code == 202
     assert Image.objects.get(pk=image_id).status == Image.Status.READY
+
+
+# --- Writes that fail -------------------------------------------------------------------------------
+
+
+def put_fails_on(monkeypatch, storage: S3Storage, call: int, error: Exception) -> None:
+    """The `call`-th object stored by `storage` fails as a write to a full disk would (a gateway
+    spooling to local disk, a proxy), after the earlier ones were stored."""
+    save = storage._save
+    calls = []
+
+    def failing_save(name, content):
+        calls.append(name)
+        if len(calls) == call:
+            raise error
+        return save(name, content)
+
+    monkeypatch.setattr(storage, "_save", failing_save)
+
+
+def test_a_variant_write_that_fails_on_s3_leaves_no_variant_and_the_picture_fails_with_a_reason(
+    bucket, auth_client, user, django_capture_on_commit_callbacks, monkeypatch
+):
+    put_fails_on(monkeypatch, storages["default"], 3, OSError(errno.ENOSPC, "No space left"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_avatar(auth_client, RED)
+
+    assert response.status_code == 202
+    image = Image.objects.get(pk=response.json()["id"])
+    assert image.status == Image.Status.FAILED
+    assert image.error == "There is no room to store the picture just now. Try again later."
+    # The two variants stored before the fault went with it, and so did the original.
+    assert bucket.names("media/") == []
+    assert bucket.names("uploads/") == []
+    user.refresh_from_db()
+    assert user.avatar is None
+
+
+def test_a_variant_object_stored_short_is_never_served_as_ready(
+    bucket, auth_client, user, django_capture_on_commit_callbacks, monkeypatch
+):
+    storage = storages["default"]
+    save = storage._save
+
+    def cut_off_save(name, content):  # a store that acknowledges an object it kept only half of
+        data = content.read()
+        return save(name, ContentFile(data[: len(data) // 2]))
+
+    monkeypatch.setattr(storage, "_save", cut_off_save)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_avatar(auth_client, RED)
+
+    image = Image.objects.get(pk=response.json()["id"])
+    assert image.status == Image.Status.FAILED
+    assert bucket.names("media/") == []
+    user.refresh_from_db()
+    assert user.avatar is None
+
+
+def test_a_short_variant_object_left_by_an_earlier_run_is_stored_again_whole(
+    bucket, auth_client, user, django_capture_on_commit_callbacks
+):
+    rendered = processing.render(RED)
+    key = f"media/avatars/{rendered.content_hash}-medium.webp"
+    bucket.put(key, rendered.files["medium.webp"][:100])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_avatar(auth_client, RED)
+
+    assert Image.objects.get(pk=response.json()["id"]).status == Image.Status.READY
+    stored = bucket.client.get_object(Bucket=bucket.name, Key=key)["Body"].read()
+    assert stored == rendered.files["medium.webp"]
+
+
+def test_an_original_that_cannot_be_stored_on_s3_answers_507_in_json_and_keeps_nothing(
+    bucket, auth_client, user, monkeypatch
+):
+    put_fails_on(monkeypatch, storages["uploads"], 1, OSError(errno.ENOSPC, "No space left"))
+
+    response = upload_avatar(auth_client, RED)
+
+    assert response.status_code == 507
+    assert response.json()["code"] == "insufficient_storage"
+    assert bucket.names() == []
+    assert not Image.objects.exists()
+
+
+def test_an_original_the_storage_refuses_answers_503_in_json(
+    bucket, auth_client, user, monkeypatch
+):
+    refused = ClientError({"Error": {"Code": "SlowDown", "Message": "Slow down"}}, "PutObject")
+    put_fails_on(monkeypatch, storages["uploads"], 1, refused)
+
+    response = upload_avatar(auth_client, RED)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_unavailable"
+    assert not Image.objects.exists()

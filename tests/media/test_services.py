@@ -1,6 +1,9 @@
 """Accepting, processing, replacing and cleaning up pictures (media.services and media.tasks)."""
 
+import errno
 import io
+import os
+import stat
 from datetime import timedelta
 from pathlib import Path
 
@@ -400,3 +403,64 @@ def test_without_a_scanner_configured_nothing_is_scanned(user, upload, monkeypat
     monkeypatch.setattr(clamd, "scan", _raise(AssertionError("scanned")))
 
     assert upload(user).status == Image.Status.READY
+
+
+# --- Files written whole --------------------------------------------------------------------------
+
+
+def test_a_variant_cut_off_by_an_earlier_run_is_written_again_whole(user, upload):
+    """A retry after a full disk (or a crash) finds the files an earlier run began: their content
+    counts, not their existence."""
+    data = images.jpeg()
+    rendered = services.processing.render(data)
+    for suffix, content in rendered.files.items():
+        name = f"avatars/{rendered.content_hash}-{suffix}"
+        public_storage().save(name, io.BytesIO(content[: len(content) // 2]))
+
+    image = upload(user, data)
+
+    assert image.status == Image.Status.READY
+    for suffix, content in rendered.files.items():
+        name = f"avatars/{rendered.content_hash}-{suffix}"
+        with public_storage().open(name) as stored:
+            assert stored.read() == content, name
+
+
+def test_a_write_that_fails_midway_leaves_no_file_under_the_variants_name(user, monkeypatch):
+    """The bytes go to a temporary name and are moved into place only once all are on disk."""
+    image = services.accept_upload(owner=user, kind="avatar", file=io.BytesIO(images.jpeg()))
+    real_fsync = os.fsync
+    calls = []
+
+    def disk_full_at_the_third_file(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", disk_full_at_the_third_file)
+
+    with pytest.raises(OSError, match="No space left"):
+        services.process(str(image.id))
+
+    rendered = services.processing.render(images.jpeg())
+    for name in media_files():  # the two stored whole, and nothing else: no temporary file
+        suffix = name.split("-", 1)[1]
+        with public_storage().open(name) as stored:
+            assert stored.read() == rendered.files[suffix], name
+    assert len(media_files()) == 2
+
+
+def test_a_temporary_file_left_by_a_killed_write_is_removed_by_the_cleanup_a_day_later(user):
+    left = [
+        public_storage().save(
+            "avatars/." + "a" * 40 + "-thumb.webp.0123abcd.part", io.BytesIO(b"x")
+        ),
+        upload_storage().save("originals/.lost.jpg.0123abcd.part", io.BytesIO(b"x")),
+    ]
+
+    services.remove_orphans(now=timezone.now() + timedelta(days=2))
+
+    assert not public_storage().exists(left[0])
+    assert not upload_storage().exists(left[1])
