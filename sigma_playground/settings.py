@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "workbooks",
     "social",
     "media",
+    "idempotency",
 ]
 if DEBUG:
     # Daphne's runserver serves HTTP and websockets from one process for `make run`.
@@ -208,6 +209,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
     "refresh-trending": {"task": "workbooks.tasks.refresh_trending", "schedule": 600},
     "remove-orphan-media": {"task": "media.tasks.remove_orphans", "schedule": 3600},
+    "remove-expired-idempotency-keys": {
+        "task": "idempotency.tasks.remove_expired_keys",
+        "schedule": 3600,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

@@ -145,6 +145,8 @@ def unfollow(follower: User, followee: User) -> bool:
 
 
 def _daily_favorites(workbook: Workbook, delta: int) -> None:
+    """Called after the workbook's counter is updated: the workbook row is locked before its daily
+    activity, the order the view flush takes them in too, so the two never deadlock."""
     today = timezone.now().date()
     DailyActivity.objects.bulk_create(
         [DailyActivity(workbook=workbook, day=today)], ignore_conflicts=True

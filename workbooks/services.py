@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -14,7 +14,7 @@ from django.contrib.postgres.search import SearchVector
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, TextField, Value
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, TextField, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -215,6 +215,10 @@ def _announce_if_first_published(workbook: Workbook) -> None:
 @transaction.atomic
 def delete_workbook(workbook: Workbook) -> None:
     tag_ids = tag_ids_of([workbook.pk])
+    # The cascade would delete daily activity before the workbook row; taking pending views, then
+    # the row, first keeps the order the view flush and favoriting use, so neither deadlocks this.
+    PendingView.objects.filter(workbook=workbook).delete()
+    list(Workbook.objects.filter(pk=workbook.pk).select_for_update().values_list("pk", flat=True))
     workbook.delete()
     refresh_tag_counts(tag_ids)
 
@@ -364,35 +368,108 @@ def record_view(request: HttpRequest, workbook: Workbook) -> bool:
     return True
 
 
-@transaction.atomic
+# Views claimed per transaction: bounds how long a flush holds its row locks.
+FLUSH_BATCH = 10_000
+# Rows per multi-row statement: well under SQLite's limit of bound parameters.
+_ROWS_PER_STATEMENT = 500
+
+
 def flush_pending_views() -> int:
-    """Add pending views to the counters and the daily activity, then drop them."""
-    last_id = PendingView.objects.order_by("-id").values_list("id", flat=True).first()
-    if last_id is None:
-        return 0
-    pending = PendingView.objects.filter(id__lte=last_id)
-    per_day: dict[tuple[int, object], int] = {}
-    for workbook_id, viewed_at in pending.values_list("workbook_id", "viewed_at"):
-        key = (workbook_id, viewed_at.date())
-        per_day[key] = per_day.get(key, 0) + 1
-    per_workbook: dict[int, int] = {}
-    for (workbook_id, day), views in per_day.items():
-        per_workbook[workbook_id] = per_workbook.get(workbook_id, 0) + views
-        DailyActivity.objects.bulk_create(
-            [DailyActivity(workbook_id=workbook_id, day=day, views=0)], ignore_conflicts=True
-        )
-        DailyActivity.objects.filter(workbook_id=workbook_id, day=day).update(
-            views=F("views") + views
-        )
-    # Sorted, so two flushes running at once lock rows in the same order and cannot deadlock.
-    for workbook_id in sorted(per_workbook):
-        Workbook.objects.filter(pk=workbook_id).update(
-            view_count=F("view_count") + per_workbook[workbook_id]
-        )
-    total = sum(per_workbook.values())
-    pending.delete()
-    gallery_changed()  # view counts show on cards
+    """Add pending views to the counters and the daily activity, exactly once; returns how many.
+
+    Each batch is claimed by deleting it (`DELETE … RETURNING`), and only what a flush deleted is
+    what it counts, so flushes that overlap (a slow run and the next minute's) never count a view
+    twice. On PostgreSQL the claim skips rows another flush holds (`SKIP LOCKED`), so overlapping
+    flushes share the work instead of waiting; SQLite runs one write transaction at a time anyway.
+    A batch whose transaction fails is rolled back, views included, and counted by the next run.
+    """
+    total = 0
+    while True:
+        flushed = _flush_batch(FLUSH_BATCH)
+        total += flushed
+        if flushed < FLUSH_BATCH:  # what arrives meanwhile waits for the next run
+            break
+    if total:
+        gallery_changed()  # view counts show on cards
     return total
+
+
+@transaction.atomic
+def _flush_batch(limit: int) -> int:
+    """Claim up to `limit` pending views and count them; returns how many.
+
+    Locks follow the one order every writer of these rows uses (pending views, then workbook rows
+    by id, then daily activity by workbook and day; favoriting takes the workbook row before its
+    daily activity too): two writers then never wait on each other in a circle.
+    """
+    per_day = _claim_pending_views(limit)
+    if not per_day:
+        return 0
+    per_workbook: dict[int, int] = {}
+    for (workbook_id, _day), views in per_day.items():
+        per_workbook[workbook_id] = per_workbook.get(workbook_id, 0) + views
+    # The UPDATE below would lock rows in whatever order its join meets them.
+    list(
+        Workbook.objects.filter(pk__in=per_workbook)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+    workbooks = sorted(per_workbook.items())
+    activity = [
+        (workbook_id, connection.ops.adapt_datefield_value(day), views)
+        for (workbook_id, day), views in sorted(per_day.items())
+    ]
+    # One statement per chunk, not per row; only placeholders are formatted in, values are bound.
+    # VALUES columns are column1, column2… on both PostgreSQL and SQLite.
+    with connection.cursor() as cursor:
+        for rows in _chunks(workbooks):
+            cursor.execute(
+                "UPDATE workbooks_workbook SET view_count = view_count + v.column2"  # noqa: S608
+                f" FROM (VALUES {', '.join(['(%s, %s)'] * len(rows))}) AS v"
+                " WHERE workbooks_workbook.id = v.column1",
+                [value for row in rows for value in row],
+            )
+        for rows in _chunks(activity):
+            cursor.execute(
+                "INSERT INTO workbooks_dailyactivity (workbook_id, day, views, favorites)"  # noqa: S608
+                f" VALUES {', '.join(['(%s, %s, %s, 0)'] * len(rows))}"
+                " ON CONFLICT (workbook_id, day)"
+                " DO UPDATE SET views = workbooks_dailyactivity.views + excluded.views",
+                [value for row in rows for value in row],
+            )
+    return sum(per_workbook.values())
+
+
+def _claim_pending_views(limit: int) -> dict[tuple[int, date], int]:
+    """Delete up to `limit` of the oldest pending views; returns how many per workbook and day."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "WITH claimed AS ("
+            " DELETE FROM workbooks_pendingview WHERE id IN ("
+            "  SELECT id FROM workbooks_pendingview ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " RETURNING workbook_id, (viewed_at AT TIME ZONE 'UTC')::date AS day)"
+            " SELECT workbook_id, day, count(*) FROM claimed GROUP BY workbook_id, day"
+        )
+    else:  # SQLite stores UTC text; DELETE … RETURNING cannot feed an aggregate there
+        sql = (
+            "DELETE FROM workbooks_pendingview WHERE id IN ("
+            " SELECT id FROM workbooks_pendingview ORDER BY id LIMIT %s)"
+            " RETURNING workbook_id, date(viewed_at), 1"
+        )
+    per_day: dict[tuple[int, date], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        for workbook_id, day, views in cursor.fetchall():
+            if isinstance(day, str):
+                day = date.fromisoformat(day)
+            per_day[(workbook_id, day)] = per_day.get((workbook_id, day), 0) + views
+    return per_day
+
+
+def _chunks(rows: list[tuple]) -> Iterator[list[tuple]]:
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        yield rows[start : start + _ROWS_PER_STATEMENT]
 
 
 def refresh_trending(now=None) -> int:
@@ -412,6 +489,13 @@ def refresh_trending(now=None) -> int:
             TRENDING_DAILY_DECAY**age
         )
     with transaction.atomic():
+        # Locked in id order first, as the view flush locks them: the two never deadlock.
+        list(
+            Workbook.objects.filter(Q(pk__in=scores) | ~Q(trending_score=0))
+            .order_by("pk")
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
         Workbook.objects.exclude(pk__in=scores).exclude(trending_score=0).update(trending_score=0)
         changed = [Workbook(pk=pk, trending_score=round(score, 4)) for pk, score in scores.items()]
         Workbook.objects.bulk_update(changed, ["trending_score"], batch_size=1000)

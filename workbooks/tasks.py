@@ -12,7 +12,7 @@ def flush_views() -> int:
 @shared_task(time_limit=300, soft_time_limit=270)
 def refresh_trending() -> int:
     """Every ten minutes: recompute trending scores from the last seven days of activity, and the
-    tag counts."""
-    services.flush_pending_views()
+    tag counts. Views pending meanwhile are flush_views's alone (it runs every minute): a second
+    flusher here is what once counted views twice."""
     services.refresh_tag_counts()  # also catches authors deactivated since
     return services.refresh_trending()
