@@ -4,6 +4,10 @@
   Once either count reaches its limit, every check of that account's secrets (password, TOTP or recovery
   code, on any path) or from that address answers 429 with Retry-After until the window ends.
 - `SignUpThrottle`: account-creation attempts per client address, one budget for the page and the API.
+
+While Redis is down they neither lock everyone out nor let everyone through: each web process counts
+in its own memory (sigma_playground.cache.counted), so a limit holds per process, and an
+attacker gets at most the number of web processes times the limit until Redis is back.
 """
 
 from __future__ import annotations
@@ -11,11 +15,17 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache
 from django.http import HttpRequest
+
+from sigma_playground.cache import counted
+
+T = TypeVar("T")
 
 
 def client_address(request: HttpRequest) -> str:
@@ -28,6 +38,10 @@ def client_address(request: HttpRequest) -> str:
         if hops:
             return hops[-min(num_proxies, len(hops))]
     return remote
+
+
+def _counted(use: Callable[[BaseCache], T]) -> T:
+    return counted("accounts-throttling", use)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,8 @@ class _FixedWindows:
     def retry_after(self) -> int | None:
         """Seconds until the guarded action may be tried again, or None when it may be tried now."""
         now = time.time()
-        values = cache.get_many([key for c in self._counters for key in (c.key, c.until_key)])
+        keys = [key for c in self._counters for key in (c.key, c.until_key)]
+        values = _counted(lambda cache: cache.get_many(keys))
         waits = [
             math.ceil(values.get(c.until_key, now + 1) - now)
             for c in self._counters
@@ -62,6 +77,9 @@ class _FixedWindows:
         return max(waits) if waits else None
 
     def _hit(self) -> None:
+        _counted(self._hit_in)
+
+    def _hit_in(self, cache: BaseCache) -> None:
         until = time.time() + self.window
         for counter in self._counters:
             # add() only sets a key that is absent, so the window starts at the first hit.
@@ -92,7 +110,8 @@ class SignInThrottle(_FixedWindows):
 
     def record_success(self) -> None:
         """A correct sign-in clears the username's count (not the address's: it may be shared)."""
-        cache.delete_many([self._username_counter.key, self._username_counter.until_key])
+        keys = [self._username_counter.key, self._username_counter.until_key]
+        _counted(lambda cache: cache.delete_many(keys))
 
 
 class SignUpThrottle(_FixedWindows):

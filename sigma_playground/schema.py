@@ -16,6 +16,8 @@ from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from idempotency import api as idempotency
+
 ERROR_COMPONENT = "Error"
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -76,7 +78,23 @@ class AutoSchema(SpectacularAutoSchema):
             statuses[415] = "The body's Content-Type is not one this operation reads"
         if view.get_throttles():
             statuses[429] = "Too many requests; see Retry-After"
+        if self._is_idempotent():
+            statuses[409] = "A request with this Idempotency-Key is still being answered"
+            statuses[422] = "This Idempotency-Key was used for a different request"
         return statuses
+
+    def get_override_parameters(self) -> list:
+        parameters = super().get_override_parameters()
+        if self._is_idempotent():
+            parameters = [*parameters, idempotency.PARAMETER]
+        return parameters
+
+    def _is_idempotent(self) -> bool:
+        """Whether this operation takes an Idempotency-Key (its handler is idempotency.api's)."""
+        if self.method != "POST":
+            return False
+        handler = getattr(self.view, getattr(self.view, "action", None) or "post", None)
+        return idempotency.is_idempotent(handler)
 
     def _has_path_parameters(self) -> bool:
         return "{" in self.path

@@ -141,13 +141,20 @@ REDIS_URL = env.redis_url("REDIS_URL")
 # keeps hearing its member's pushes.
 CHANNEL_LAYER_GROUP_EXPIRY = env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400, minimum=2)
 
+# Every cache call waits at most this long: the cache is an optimisation, not worth a stalled page.
+_cache_timeout = env.int("CACHE_TIMEOUT_MS", default=250, minimum=10) / 1000
+
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails open: with Redis down or stalled, pages render uncached (sigma_playground.cache).
+            "BACKEND": "sigma_playground.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "sp",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {
+                "socket_connect_timeout": _cache_timeout,
+                "socket_timeout": _cache_timeout,
+            },
         }
     }
     CHANNEL_LAYERS = {

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from sigma_playground.cache import cache_recovered
+
 
 class WorkbooksConfig(AppConfig):
     name = "workbooks"
@@ -25,11 +27,20 @@ class WorkbooksConfig(AppConfig):
         m2m_changed.connect(
             _gallery_changed, sender=Workbook.tags.through, dispatch_uid="gallery.tags"
         )
+        cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
 
 
 def _gallery_changed(sender, action: str = "post", **kwargs) -> None:
     if action.startswith("pre_"):  # m2m_changed: the post_ signal of the same change follows
         return
+    from .cache import gallery_changed
+
+    gallery_changed()
+
+
+def _cache_recovered(sender, **kwargs) -> None:
+    """Changes made while Redis was down could not move the gallery's version: fragments cached
+    before the outage would come back as if current. A new version retires them."""
     from .cache import gallery_changed
 
     gallery_changed()

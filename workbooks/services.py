@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchVector
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, TextField, Value
@@ -22,6 +21,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.throttling import client_address
+from sigma_playground.cache import counted
 
 from . import markdown, sigma, signals
 from .cache import gallery_changed
@@ -357,7 +357,10 @@ def record_view(request: HttpRequest, workbook: Workbook) -> bool:
     if not workbook.is_published or is_bot(request):
         return False
     key = f"viewed:{workbook.pk}:{_viewer_key(request)}"
-    if not cache.add(key, 1, timeout=int(VIEW_WINDOW.total_seconds())):
+    # While Redis is down each web process tells its readers apart on its own: a reader may then
+    # be counted once per process, rather than on every reload or not at all.
+    timeout = int(VIEW_WINDOW.total_seconds())
+    if not counted("views", lambda seen: seen.add(key, 1, timeout=timeout)):
         return False
     PendingView.objects.create(workbook=workbook)
     if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
+from idempotency.api import idempotent
+
 from .. import services, tokens
 from ..forms import PasswordResetForm
 from ..models import User
@@ -81,6 +83,10 @@ class RegisterView(generics.CreateAPIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [SignUpBudgetThrottle]
+
+    @idempotent
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return self.create(request, *args, **kwargs)
 
     def perform_create(self, serializer: RegisterSerializer) -> None:
         try:

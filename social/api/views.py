@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as accounts_selectors
 from accounts.models import User
+from idempotency.api import idempotent
 from sigma_playground.api import Pagination, QueryBooleanField
 from workbooks import selectors as workbook_selectors
 from workbooks.api.serializers import WorkbookSerializer
@@ -365,6 +366,7 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
             429: THROTTLED,
         },
     )
+    @idempotent
     def post(self, request: Request, *args, **kwargs) -> Response:
         workbook = self.get_workbook()
         serializer = self.get_serializer(data=request.data)

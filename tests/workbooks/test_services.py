@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -299,13 +300,13 @@ def test_it_counts_one_view_per_address_and_browser_without_a_session(viewing, p
 @pytest.mark.django_db
 def test_it_remembers_a_viewer_for_24_hours(viewing, published, monkeypatch):
     timeouts = []
-    real_add = services.cache.add
+    real_add = cache.add
 
     def add(key, value, timeout=None, **kwargs):
         timeouts.append(timeout)
         return real_add(key, value, timeout=timeout, **kwargs)
 
-    monkeypatch.setattr(services.cache, "add", add)
+    monkeypatch.setattr(cache, "add", add)
 
     services.record_view(viewing(), published)
 

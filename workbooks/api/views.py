@@ -10,6 +10,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from idempotency.api import idempotent
 from media import services as media_services
 from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
 from media.api.views import accept as accept_image
@@ -98,6 +99,10 @@ class WorkbookViewSet(
             self.request.user,
         )
 
+    @idempotent
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: WorkbookSerializer) -> None:
         serializer.instance = services.create_workbook(
             self.request.user, **serializer.validated_data
@@ -120,6 +125,7 @@ class WorkbookViewSet(
         parser_classes=[parsers.MultiPartParser, FormParser],
         throttle_classes=[UploadThrottle],
     )
+    @idempotent
     def thumbnail(self, request: Request, pk: str | None = None) -> Response:
         """Upload the workbook's thumbnail (202; the current one stays until the new one is ready),
         or remove it (204; a generated placeholder is shown)."""
