@@ -6,14 +6,16 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from sigma_playground.celery import retry_policy
+
 from .models import TokenFamily
 
 
 @shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
+    **retry_policy(),
+    # Not idempotent: a pool process that died mid-send may have sent it, and one killed by what it
+    # was sending would get it again and again. A whole worker lost still gives it back (acks_late).
+    reject_on_worker_lost=False,
     time_limit=60,
     soft_time_limit=45,
 )
@@ -25,7 +27,7 @@ def send_email(subject: str, body: str, to: list[str], html_body: str | None = N
     message.send()
 
 
-@shared_task(time_limit=600, soft_time_limit=540)
+@shared_task(**retry_policy(), time_limit=300, soft_time_limit=270)
 def flush_expired_tokens() -> int:
     """Daily housekeeping: drop refresh tokens past their expiry and sign-ins past the absolute cap.
 

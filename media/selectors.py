@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .models import Image
 
 
@@ -15,3 +17,13 @@ def unfinished_upload(*, owner, kind: str, workbook=None) -> Image | None:
     if latest is None or latest.status == Image.Status.READY:
         return None
     return latest
+
+
+def stuck_images(*, older_than: datetime, limit: int = 500) -> list[Image]:
+    """Images still processing that were uploaded before `older_than`, oldest first (the
+    `image_status_idx` index); removed after a day by services.remove_orphans."""
+    return list(
+        Image.objects.filter(status=Image.Status.PROCESSING, created_at__lt=older_than)
+        .order_by("created_at")
+        .only("pk", "kind", "status", "source", "content_hash", "created_at")[:limit]
+    )

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from .env import Env
 
@@ -204,12 +205,41 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = timedelta(hours=1)
+# The hard limit of tasks without one of their own; no task sets a longer one (a test checks).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 30)
-CELERY_TASK_ACKS_LATE = True  # tasks are idempotent, so a worker lost mid-task means a retry
+# Acknowledged when done, and given back to the queue when the pool process running it dies (the
+# OOM killer, a crash, a SIGKILL): tasks are idempotent, so the cost of a second run is only time.
+# Without the second setting Celery acknowledges a task whose process died, and it is lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The longest a retried task waits before its next try (tasks.py: `retry_backoff_max`).
+TASK_RETRY_MAX_DELAY = 120
+# Redis gives an unacknowledged message to another worker after this many seconds. It must outlast
+# the longest task plus the longest retry wait (a retry waits, unacknowledged, in the worker that
+# took it), or one run starts beside another; any longer only delays recovery from a worker lost
+# whole, which the sweeps below also catch.
+_longest_task = max(CELERY_TASK_TIME_LIMIT, 300)  # 300: the longest limit a task sets itself
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _longest_task + TASK_RETRY_MAX_DELAY + 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+# One queue per kind of work, so a burst of pictures never delays a password-reset email or a
+# notification, and each can have workers sized for it (Procfile). A worker started without -Q
+# consumes all four.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "images", "notifications", "email")]
+CELERY_TASK_ROUTES = {
+    "media.tasks.process_image": {"queue": "images"},
+    "media.tasks.discard_variants": {"queue": "images"},
+    "social.tasks.*": {"queue": "notifications"},
+    "accounts.tasks.send_email": {"queue": "email"},
+}
+# A pool process is replaced after the task that took it past this resident size (in KiB): decoding a
+# 40-megapixel picture grows a process by a few hundred MB that it does not hand back. Only the
+# image workers come near it.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
+    env.int("CELERY_WORKER_MAX_MEMORY_MB", default=400, minimum=64) * 1024
+)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
@@ -220,6 +250,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "idempotency.tasks.remove_expired_keys",
         "schedule": 3600,
     },
+    # Work whose message was lost (a broker restarted without persistence, a worker lost whole)
+    # is found from the database and queued again; both sweeps are idempotent.
+    "resume-stuck-images": {"task": "media.tasks.resume_stuck_images", "schedule": 300},
+    "resume-fan-outs": {"task": "social.tasks.resume_fan_outs", "schedule": 300},
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

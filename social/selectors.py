@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -11,7 +12,7 @@ from accounts.models import User
 from workbooks import selectors as workbook_selectors
 from workbooks.models import Workbook
 
-from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification
+from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
 
 
 def notifications_by_id(ids: list[int]) -> list[Notification]:
@@ -150,3 +151,26 @@ def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:
 
 def muted_verbs(user: User) -> set[str]:
     return set(MutedVerb.objects.filter(user=user).values_list("verb", flat=True))
+
+
+def unfinished_fan_outs(*, published_after: datetime, published_before: datetime) -> list[int]:
+    """Workbooks first published in the window with a follower from before then (not muting
+    "published") who has no notification of it: their fan-out stopped short (a lost message, a
+    worker lost between batches). The same followers services.fan_out_published tells."""
+    told = Notification.objects.filter(
+        verb=Verb.PUBLISHED, workbook=OuterRef(OuterRef("pk")), recipient=OuterRef("follower")
+    )
+    muted = MutedVerb.objects.filter(user=OuterRef("follower"), verb=Verb.PUBLISHED)
+    untold = Follow.objects.filter(
+        followee=OuterRef("author"), created_at__lte=OuterRef("published_at")
+    ).exclude(Exists(muted) | Exists(told))
+    return list(
+        Workbook.objects.filter(
+            status=Workbook.Status.PUBLISHED,
+            published_at__gte=published_after,
+            published_at__lt=published_before,
+        )
+        .filter(Exists(untold))
+        .order_by("published_at")
+        .values_list("pk", flat=True)
+    )

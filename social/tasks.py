@@ -1,20 +1,24 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
-from . import push, services
+from sigma_playground.celery import retry_policy
+
+from . import push, selectors, services
+
+# A fan-out not finished this long after publication has lost its message (a broker restarted
+# without persistence, a worker lost whole): longer than the broker takes to hand a message back.
+FAN_OUT_STALE_AFTER = timedelta(minutes=15)
+# How far back the sweep looks; a follower not told in a day is not told late of old news.
+FAN_OUT_SWEEP_WINDOW = timedelta(days=1)
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-    time_limit=120,
-    soft_time_limit=100,
-)
-def fan_out_published(self, workbook_id: int, after_follow_id: int = 0) -> None:
+@shared_task(**retry_policy(), time_limit=120, soft_time_limit=100)
+def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> None:
     """Tell an author's followers of a new workbook, a batch at a time: publishing never waits on
-    how many followers there are. Each batch queues the next."""
+    how many followers there are. Each batch queues the next; a batch run twice tells nobody twice
+    (services), and resume_fan_outs finds a chain that stopped."""
     last = services.fan_out_published(workbook_id, after_follow_id)
     if last is not None:
         fan_out_published.delay(workbook_id, last)
@@ -24,3 +28,16 @@ def fan_out_published(self, workbook_id: int, after_follow_id: int = 0) -> None:
 def push_notifications(ids: list[int]) -> None:
     """Push a fan-out batch's notifications: on its own, so storing the next batch doesn't wait."""
     push.notifications(ids)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def resume_fan_outs() -> int:
+    """Every five minutes: start again, from the first follower, each fan-out of the last day that
+    stopped short. Idempotent: followers already told are skipped."""
+    now = timezone.now()
+    workbook_ids = selectors.unfinished_fan_outs(
+        published_after=now - FAN_OUT_SWEEP_WINDOW, published_before=now - FAN_OUT_STALE_AFTER
+    )
+    for workbook_id in workbook_ids:
+        fan_out_published.delay(workbook_id)
+    return len(workbook_ids)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -57,12 +58,15 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(log_dir: Path, **env: str) -> Iterator[Worker]:
-    """`celery -A sigma_playground worker` on Redis, consuming a queue of its own; `env` adds to the
-    project's settings (DEBUG on, tasks not eager). Its output goes to a file, never a pipe nobody
-    reads (which would block a chatty worker)."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    log = log_dir / f"worker-{queue}.log"
+def celery_worker(
+    log_dir: Path, *, queues: str | None = None, prefork: bool = False, **env: str
+) -> Iterator[Worker]:
+    """`celery -A sigma_playground worker` on Redis, consuming a queue of its own (or `queues`, on a
+    Redis of the test's own); `env` adds to the project's settings (DEBUG on, tasks not eager).
+    `prefork` runs the production pool (one process) instead of running tasks in the worker itself.
+    Its output goes to a file, never a pipe nobody reads (which would block a chatty worker)."""
+    queue = queues or f"test-{uuid.uuid4().hex[:8]}"
+    log = log_dir / f"worker-{uuid.uuid4().hex[:8]}.log"
     environ = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "sigma_playground.settings",
@@ -72,7 +76,8 @@ def celery_worker(log_dir: Path, **env: str) -> Iterator[Worker]:
         **env,
     }
     command = [sys.executable, "-m", "celery", "-A", "sigma_playground", "worker", "-Q", queue]
-    options = ["--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
+    pool = ["--pool", "prefork", "--concurrency", "1"] if prefork else ["--pool", "solo"]
+    options = [*pool, "--loglevel", "INFO", "--without-heartbeat", "--without-gossip"]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, *options],
@@ -85,6 +90,36 @@ def celery_worker(log_dir: Path, **env: str) -> Iterator[Worker]:
         yield Worker(queue=queue, process=process, log=log)
     finally:
         stop(process)
+
+
+def pool_processes(worker: Worker) -> list[int]:
+    """The ids of a prefork worker's pool processes (the children of its main process)."""
+    pid = worker.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+@contextmanager
+def site_broker(url: str) -> Iterator[None]:
+    """The site's own queueing (`task.delay()` in services and tasks) goes to the broker at `url`,
+    a Redis of the test's own, instead of running the task in the test."""
+    from sigma_playground.celery import app
+
+    def forget_connections() -> None:
+        # The producer pools are made from the broker URL once, on first use; kombu keeps them in
+        # a registry of its own, which reset() closes and empties.
+        kombu.pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    forget_connections()
+    app.conf.update(broker_url=url, task_always_eager=False)
+    try:
+        yield
+    finally:
+        forget_connections()
+        app.conf.update(saved)
 
 
 def stop(process: subprocess.Popen, timeout: float = 15) -> None:
