@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
@@ -12,6 +14,8 @@ from sigma_playground.forms import https_url_fields
 from . import selectors, services
 from .models import User
 from .tasks import send_email
+
+logger = logging.getLogger(__name__)
 
 
 class SignUpForm(forms.ModelForm):
@@ -171,7 +175,12 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             if html_email_template_name
             else None
         )
-        send_email.delay(subject, body, [to_email], html)
+        try:
+            send_email.delay(subject, body, [to_email], html)
+        except Exception:
+            # The broker is down: send it from here rather than lose it, or fail the request.
+            logger.warning("could not queue an email; sending it in the request", exc_info=True)
+            send_email(subject, body, [to_email], html)
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):

@@ -21,6 +21,10 @@ from . import payloads, selectors
 logger = logging.getLogger(__name__)
 
 PUSH_CONCURRENCY = 32
+# A push to a few members takes milliseconds. Past this deadline (plus a millisecond a member) Redis
+# is stalled: the request or task that committed the rows stops waiting, and clients catch up with
+# `resume`.
+PUSH_TIMEOUT_SECONDS = 1.0
 LOCK_NAMESPACE = 4_401  # advisory lock class for "notifications of one recipient"
 
 
@@ -50,9 +54,17 @@ def _send_all(messages: list[tuple[int, dict]]) -> None:
             await layer.group_send(user_group(uid), _envelope(queue))
 
     async def send() -> None:
-        results = await asyncio.gather(
-            *(send_to(uid, queue) for uid, queue in per_user.items()), return_exceptions=True
-        )
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(
+                    *(send_to(uid, queue) for uid, queue in per_user.items()),
+                    return_exceptions=True,
+                ),
+                timeout=PUSH_TIMEOUT_SECONDS + len(per_user) / 1000,
+            )
+        except TimeoutError:
+            logger.warning("could not push to %d members in time: Redis is slow", len(per_user))
+            return
         failed = [r for r in results if isinstance(r, Exception)]
         if failed:  # the rows are saved; clients will catch up with `resume`
             logger.warning(

@@ -87,7 +87,8 @@ def notify(
     notification = Notification.objects.create(
         recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, comment=comment
     )
-    transaction.on_commit(lambda: push.notifications([notification.pk]))
+    # Pushes are hints (resume recovers them): one that fails is logged, never the request's error.
+    transaction.on_commit(lambda: push.notifications([notification.pk]), robust=True)
     return notification
 
 
@@ -98,7 +99,7 @@ def _retract(recipient_id: int, actor: User, verb: str, workbook: Workbook | Non
         recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, created_at__gte=since
     ).delete()
     if deleted:
-        transaction.on_commit(lambda: push.unread_count(recipient_id))
+        transaction.on_commit(lambda: push.unread_count(recipient_id), robust=True)
 
 
 def _count(model, pk: int, **deltas: int) -> None:
@@ -255,7 +256,7 @@ def delete_comment(user: User, comment: Comment) -> None:
             return  # someone deleted it meanwhile, and counted it down
         _count(Workbook, comment.workbook_id, comment_count=-1)
         for recipient_id in recipients:
-            transaction.on_commit(lambda rid=recipient_id: push.unread_count(rid))
+            transaction.on_commit(lambda rid=recipient_id: push.unread_count(rid), robust=True)
 
 
 # --- Notifications --------------------------------------------------------------------------------
@@ -268,7 +269,7 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
         notifications = notifications.filter(pk__in=list(ids))
     changed = notifications.update(read=True)
     if changed:
-        transaction.on_commit(lambda: push.unread_count(user.pk))
+        transaction.on_commit(lambda: push.unread_count(user.pk), robust=True)
     return changed
 
 
@@ -330,7 +331,9 @@ def record_published(workbook: Workbook) -> None:
     from .tasks import fan_out_published as fan_out_task
 
     Activity.objects.create(actor_id=workbook.author_id, verb=Verb.PUBLISHED, workbook=workbook)
-    transaction.on_commit(lambda: fan_out_task.delay(workbook.pk))
+    # Published either way: a fan-out the broker could not take is logged, not the author's error;
+    # the sweep for unfinished fan-outs (tasks.resume_fan_outs) queues it again.
+    transaction.on_commit(lambda: fan_out_task.delay(workbook.pk), robust=True)
 
 
 def record_featured(workbook: Workbook, curator: User) -> None:
