@@ -23,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, transaction
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
-from rest_framework.request import Request
+from rest_framework.request import Empty, Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.utils import encoders
@@ -88,7 +88,14 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         if not KEY_PATTERN.fullmatch(key):
             raise InvalidKey()
         # Parsed before the transaction: a slow upload holds no lock while it arrives.
-        digest = services.fingerprint(request.method, request.path, _body(request))
+        try:
+            body = _body(request)
+        except Exception as error:
+            # Nothing can be created from a body that could not be read, so no key is held: the
+            # view answers the error as it would without a key (a full disk is its 507).
+            _fail_reads_with(request, error)
+            return handler(view, request, *args, **kwargs)
+        digest = services.fingerprint(request.method, request.path, body)
         scope = _scope(request)
         raised: Exception | None = None
         with transaction.atomic():
@@ -149,6 +156,17 @@ def _body(request: Request) -> Any:
             for name, value in data.items()
         }
     return data
+
+
+def _fail_reads_with(request: Request, error: Exception) -> None:
+    """Make the view's own read of the body meet `error` again. DRF keeps an empty body after a
+    failed parse, which the view would take for a request without its fields."""
+    request._full_data = request._data = request._files = Empty
+
+    def fail() -> None:
+        raise error
+
+    request._load_data_and_files = fail
 
 
 def _file(value: Any) -> Any:

@@ -387,3 +387,28 @@ def test_a_retry_that_waits_too_long_is_a_409_and_the_first_still_creates_once(m
     assert answers["first"].status_code == answers["third"].status_code == 201
     assert answers["third"].json() == answers["first"].json()
     assert Workbook.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_body_cannot_be_read_is_answered_as_without_a_key(
+    auth_client, settings, tmp_path
+):
+    # Spooled to a folder that is not there: reading the body fails with an OSError, which the
+    # upload view answers as storage unavailable (503 in JSON).
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "missing")
+    answers = [
+        post(
+            auth_client,
+            "/api/v1/me/avatar/",
+            {"image": images.upload(images.jpeg())},
+            retry_key,
+            format="multipart",
+        )
+        for retry_key in (None, key())
+    ]
+
+    assert answers[0].status_code == 503, answers[0].content
+    assert answers[1].status_code == answers[0].status_code
+    assert answers[1].json() == answers[0].json()
+    assert IdempotencyKey.objects.count() == 0
