@@ -36,6 +36,7 @@ from tests.processes import celery_worker, pool_processes, site_broker, test_dat
 def worker_env(redis_url: str) -> dict[str, str]:
     return {
         "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,  # over any broker of the machine's own environment
         "DATABASE_URL": test_database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "MEDIA_UPLOAD_ROOT": str(settings.MEDIA_UPLOAD_ROOT),
