@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from collections.abc import Callable, Mapping
+
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 
 
 def safe_url(request: HttpRequest, candidate: str | None) -> str | None:
@@ -43,3 +47,46 @@ def error_response(status_code: int, detail: str, code: str) -> JsonResponse:
     if status_code == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
+
+
+# --- NUL bytes --------------------------------------------------------------------------------------
+
+NUL = "\x00"
+
+
+def without_nul_cookies(cookies: Mapping[str, str]) -> dict[str, str]:
+    """The cookies, less any whose name or value holds a NUL byte (no cookie of ours ever does)."""
+    return {name: value for name, value in cookies.items() if NUL not in name + value}
+
+
+class RefuseNulBytesMiddleware:
+    """A NUL byte in the path or the query string is a 400; a cookie holding one is ignored.
+
+    PostgreSQL text cannot hold a NUL byte: handed to a query (a username in the path, a search, a
+    session key from the cookie, which `"\\000"` in a quoted cookie value spells) it fails that query
+    with a 500, on any page. No address of the site has a use for one, so it is refused at the door
+    rather than checked by every view. Forms and API bodies are checked by their fields already.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        if any(NUL in name + value for name, value in request.COOKIES.items()):
+            # Read before the session middleware looks its key up.
+            request.COOKIES = without_nul_cookies(request.COOKIES)
+        return self.get_response(request)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
+        params = [name for name, values in request.GET.lists() if NUL in name + "".join(values)]
+        if NUL not in request.path and not params:
+            return None
+        if not is_api(request):
+            return defaults.bad_request(request, BadRequest("A NUL byte in the address."))
+        if NUL in request.path or NUL in params[0]:
+            return error_response(400, "The request was refused as malformed.", "bad_request")
+        # The API's invalid-input body, naming the parameter as its own validation would.
+        return JsonResponse({params[0]: ["Null characters are not allowed."]}, status=400)

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "sigma_playground.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # A NUL byte in the address is a 400 and in a cookie ignored: PostgreSQL text cannot hold one.
+    "sigma_playground.http.RefuseNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "media.uploads.UploadSizeLimitMiddleware",

@@ -41,6 +41,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from .http import without_nul_cookies
+
 
 class closing_database_sync_to_async(SyncToAsync):
     """channels' `database_sync_to_async`, except that the thread's connections are closed after the
@@ -228,5 +230,17 @@ def websocket_origin_check(inner):
     return OriginCheckMiddleware(inner)
 
 
+class NulCookieFilter(BaseMiddleware):
+    """Drops cookies holding a NUL byte before the session is looked up, as the HTTP side does
+    (sigma_playground.http.RefuseNulBytesMiddleware): such a session key fails the query on
+    PostgreSQL, which would end the handshake in a server error instead of an anonymous socket."""
+
+    async def __call__(self, scope, receive, send):
+        cookies = without_nul_cookies(scope.get("cookies", {}))
+        return await self.inner({**scope, "cookies": cookies}, receive, send)
+
+
 def websocket_auth(inner):
-    return CookieMiddleware(SessionMiddleware(BearerOrSessionAuthMiddleware(inner)))
+    return CookieMiddleware(
+        NulCookieFilter(SessionMiddleware(BearerOrSessionAuthMiddleware(inner)))
+    )
