@@ -5,6 +5,8 @@ The origin check and the ways to authenticate are in tests/sigma_playground/test
 the same over a real server and Redis in test_consumer_redis.py.
 """
 
+import asyncio
+import random
 import time
 from datetime import timedelta
 
@@ -278,6 +280,116 @@ def test_a_resume_after_the_newest_id_sends_only_the_count(owner, follower):
         return messages
 
     assert async_to_sync(run)() == [{"type": "unread_count", "count": 1}]
+
+
+def test_a_push_that_arrives_before_the_resume_is_sent_once_in_order(owner, follower):
+    """A reconnecting client's resume reaches the server a moment after the handshake; pushes that
+    land in that moment are held back, not sent ahead of the resume and again inside it."""
+    seen = notify(owner, follower)
+
+    async def run():
+        communicator = await open_socket(owner, resume=False)
+        meanwhile = [await anotify(owner, follower) for _ in range(3)]
+        await asyncio.sleep(0.1)  # the pushes have reached the consumer
+        await communicator.send_json_to({"type": "resume", "after": seen})
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return meanwhile, messages
+
+    meanwhile, messages = async_to_sync(run)()
+
+    assert notification_ids(messages) == meanwhile
+    assert messages[-1] == {"type": "unread_count", "count": 4}
+
+
+def test_a_second_resume_sends_nothing_the_connection_has_had(owner, follower):
+    first, second = notify(owner, follower), notify(owner, follower)
+
+    async def run():
+        communicator = await open_socket(owner, resume=False)
+        await communicator.send_json_to({"type": "resume", "after": 0})
+        resumed = await receive_all(communicator)
+        third = await anotify(owner, follower)
+        live = await receive_all(communicator)
+        await communicator.send_json_to({"type": "resume", "after": 0})
+        again = await receive_all(communicator)
+        await communicator.disconnect()
+        return resumed, third, live, again
+
+    resumed, third, live, again = async_to_sync(run)()
+
+    assert notification_ids(resumed) == [first, second]
+    assert notification_ids(live) == [third]
+    assert again == [{"type": "unread_count", "count": 3}]
+
+
+def test_a_client_that_never_resumes_goes_live_with_what_it_was_held_back_from(
+    owner, follower, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RESUME_WAIT_SECONDS", 0.5)
+    before = notify(owner, follower)
+
+    async def run():
+        communicator = await open_socket(owner, resume=False)
+        held = [await anotify(owner, follower) for _ in range(2)]
+        waited = await receive_all(communicator, quiet=0.2)  # still held
+        after_the_wait = await receive_all(communicator, quiet=0.6)
+        live = await anotify(owner, follower)
+        then = await receive_all(communicator)
+        await communicator.disconnect()
+        return held, waited, after_the_wait, live, then
+
+    held, waited, after_the_wait, live, then = async_to_sync(run)()
+
+    assert waited == []
+    # From the first push held back, in id order; not what came before the socket opened.
+    assert notification_ids(after_the_wait) == held
+    assert before not in notification_ids(after_the_wait)
+    assert after_the_wait[-1] == {"type": "unread_count", "count": 3}
+    assert notification_ids(then) == [live]
+
+
+def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
+    """Twelve clients of four members drop and reconnect (resuming after the last id they saw, a
+    few milliseconds after the handshake, as over a real network) while notifications pour in."""
+    members = [UserFactory(username=f"member{n}") for n in range(4)]
+    rng = random.Random(7)  # noqa: S311 (timings, not secrets)
+
+    async def client(member, done: asyncio.Event) -> list[int]:
+        received: list[int] = []
+        while True:
+            finished = done.is_set()
+            communicator = await open_socket(member, resume=False)
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            await communicator.send_json_to({"type": "resume", "after": max(received, default=0)})
+            if finished:  # the last connection: everything, until it goes quiet
+                received += notification_ids(await receive_all(communicator))
+            else:
+                deadline = asyncio.get_running_loop().time() + rng.uniform(0.05, 0.2)
+                while asyncio.get_running_loop().time() < deadline:
+                    if not await communicator.receive_nothing(timeout=0.01):
+                        received += notification_ids([await communicator.receive_json_from()])
+            await communicator.disconnect()
+            if finished:
+                return received
+
+    async def run():
+        done = asyncio.Event()
+        clients = [
+            asyncio.create_task(client(member, done)) for member in members for _ in range(3)
+        ]
+        made: dict[int, list[int]] = {member.pk: [] for member in members}
+        for n in range(80):
+            member = members[n % len(members)]
+            made[member.pk].append(await anotify(member, follower))
+            await asyncio.sleep(0.005)
+        done.set()
+        return made, await asyncio.gather(*clients)
+
+    made, received = async_to_sync(run)()
+
+    expected = [made[member.pk] for member in members for _ in range(3)]
+    assert received == expected
 
 
 # --- Bad messages ---------------------------------------------------------------------------------
