@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from .env import Env
+from .env import Env, RedisLocation
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state of the embedded default: SQLite file, uploaded media
@@ -132,12 +132,46 @@ if _database is None:
 else:
     _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) lives on one
+    # server connection and its next fetch may reach another, where it does not exist.
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DATABASES = {"default": _database}
+
+# An optional read replica. Only the reads of gallery, search and feed pages go there, and only until
+# their request writes something (sigma_playground.db_router); everything else reads the primary.
+_replica = env.database("DATABASE_REPLICA_URL")
+if _replica is not None:
+    if _database["ENGINE"] != _replica["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must name the same kind of database as DATABASE_URL."
+        )
+    _replica.update(
+        {
+            key: _database[key]
+            for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS")
+            if key in _database
+        },
+        DISABLE_SERVER_SIDE_CURSORS=_database.get("DISABLE_SERVER_SIDE_CURSORS", False),
+        # The test suite reads the replica from the primary's test database.
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["sigma_playground.db_router.ReplicaRouter"]
+    MIDDLEWARE.append("sigma_playground.db_router.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker ---------------------------------------------------
 
+# REDIS_URL serves every use; each may have a Redis of its own instead, since they want different
+# servers: the cache evicts (allkeys-lru) and keeps nothing on disk, the broker must keep its queues
+# (appendonly yes) and never evict, the channel layer needs neither. Any of them may be a Sentinel URL
+# (sentinel://host:26379,host:26380/<master name>/<db>, sigma_playground.env.RedisLocation).
 REDIS_URL = env.redis_url("REDIS_URL")
+CACHE_REDIS_URL = env.redis_url("CACHE_REDIS_URL") or REDIS_URL
+CHANNEL_LAYER_REDIS_URL = env.redis_url("CHANNEL_LAYER_REDIS_URL") or REDIS_URL
+_broker = RedisLocation.parse(env.redis_url("CELERY_BROKER_URL") or REDIS_URL or "memory://")
 
 # The channel layer forgets a group member this long after it joined (both layers do). Sockets and
 # event streams join again well within it (social.consumers.rejoin_interval), so one open for days
@@ -147,12 +181,13 @@ CHANNEL_LAYER_GROUP_EXPIRY = env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400
 # Every cache call waits at most this long: the cache is an optimisation, not worth a stalled page.
 _cache_timeout = env.int("CACHE_TIMEOUT_MS", default=250, minimum=10) / 1000
 
-if REDIS_URL:
+if CACHE_REDIS_URL:
     CACHES = {
         "default": {
             # Fails open: with Redis down or stalled, pages render uncached (sigma_playground.cache).
             "BACKEND": "sigma_playground.cache.FailOpenRedisCache",
-            "LOCATION": REDIS_URL,
+            # A list, because Django splits a string location on commas (a Sentinel URL has them).
+            "LOCATION": [CACHE_REDIS_URL],
             "KEY_PREFIX": "sp",
             "OPTIONS": {
                 "socket_connect_timeout": _cache_timeout,
@@ -160,6 +195,13 @@ if REDIS_URL:
             },
         }
     }
+    if RedisLocation.parse(CACHE_REDIS_URL).is_sentinel:
+        # redis-py reads no Sentinel URL; this pool does, and follows the master on failover.
+        CACHES["default"]["OPTIONS"]["pool_class"] = "sigma_playground.sentinel.SentinelCachePool"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+if CHANNEL_LAYER_REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -167,16 +209,15 @@ if REDIS_URL:
                 # redis-py's asyncio pool holds 100 connections by default and fails the next
                 # caller; a burst of reconnecting browsers needs more (one per concurrent call).
                 "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": env.int(
+                    RedisLocation.parse(CHANNEL_LAYER_REDIS_URL).channels_host(
+                        max_connections=env.int(
                             "CHANNEL_LAYER_MAX_CONNECTIONS", default=2000, minimum=10
                         ),
                         # channels-redis blocks up to 5 s reading a channel (BZPOPMIN), and
                         # redis-py's default read timeout is also 5 s: under load the reply lands
                         # just after it and the consumer dies with 1011. Give reads room.
-                        "socket_timeout": 30,
-                    }
+                        socket_timeout=30,
+                    )
                 ],
                 "prefix": "sp:asgi",
                 # Messages waiting per channel. Every socket of one server process shares one
@@ -188,7 +229,6 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
@@ -198,9 +238,13 @@ else:
 
 # --- Celery ---------------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=REDIS_URL is None)
+CELERY_BROKER_URL = _broker.kombu_url()
+CELERY_RESULT_BACKEND = None if CELERY_BROKER_URL == "memory://" else CELERY_BROKER_URL
+if _broker.is_sentinel:
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"master_name": _broker.master_name}
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -223,6 +267,8 @@ TASK_RETRY_MAX_DELAY = 120
 # whole, which the sweeps below also catch.
 _longest_task = max(CELERY_TASK_TIME_LIMIT, 300)  # 300: the longest limit a task sets itself
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _longest_task + TASK_RETRY_MAX_DELAY + 60}
+if _broker.is_sentinel:
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = _broker.master_name
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per kind of work, so a burst of pictures never delays a password-reset email or a

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from sigma_playground.env import Env
+from sigma_playground.env import Env, RedisLocation
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,44 @@ def test_it_keeps_an_absolute_path_for_file_based_email():
     )
     assert config["EMAIL_FILE_PATH"] == "/var/mail/outbox"
     assert config["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+
+
+def test_it_reads_a_sentinel_url_into_sentinels_master_database_and_password():
+    location = RedisLocation.parse("sentinel://:s%40cret@10.0.0.1:26379,10.0.0.2:26380/main/2")
+    assert location.is_sentinel
+    assert location.sentinels == (("10.0.0.1", 26379), ("10.0.0.2", 26380))
+    assert (location.master_name, location.db, location.password) == ("main", 2, "s@cret")
+
+
+def test_it_spells_a_sentinel_url_as_celery_and_channels_redis_expect():
+    location = RedisLocation.parse("sentinel://:pw@a.internal:26379,b.internal:26379/main/1")
+    assert location.kombu_url() == (
+        "sentinel://:pw@a.internal:26379/1;sentinel://:pw@b.internal:26379/1"
+    )
+    host = location.channels_host(max_connections=10)
+    assert host["sentinels"] == [("a.internal", 26379), ("b.internal", 26379)]
+    assert (host["master_name"], host["db"], host["password"]) == ("main", 1, "pw")
+    assert host["max_connections"] == 10
+
+
+def test_it_leaves_a_plain_redis_url_as_it_is():
+    location = RedisLocation.parse("redis://cache.internal:6379/3")
+    assert not location.is_sentinel
+    assert location.kombu_url() == "redis://cache.internal:6379/3"
+    assert location.channels_host(socket_timeout=30) == {
+        "address": "redis://cache.internal:6379/3",
+        "socket_timeout": 30,
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "sentinel://10.0.0.1:26379",  # no master name
+        "sentinel://10.0.0.1:26379/main/zero",
+        "sentinel://10.0.0.1/main",  # no port
+    ],
+)
+def test_it_refuses_a_sentinel_url_it_cannot_use(raw):
+    with pytest.raises(ImproperlyConfigured, match="CELERY_BROKER_URL: a Sentinel URL"):
+        Env({"CELERY_BROKER_URL": raw}).redis_url("CELERY_BROKER_URL")

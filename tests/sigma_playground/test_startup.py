@@ -1,6 +1,7 @@
 """The settings module as a process sees it: production refuses to start half-configured, and a
 production configuration passes Django's deployment checklist with no warning."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -71,13 +72,111 @@ def test_it_refuses_to_start_with_debug_off_and_no_allowed_hosts():
         ("CLAMD_ADDRESS", "tcp://clamd"),
         ("MEDIA_CDN_URL", "http://cdn.example.com/media"),
         ("MEDIA_MAX_UPLOAD_MB", "0"),
+        ("CACHE_REDIS_URL", "cache.internal:6379"),
+        ("CHANNEL_LAYER_REDIS_URL", "sentinel://10.0.0.1:26379"),
+        ("CELERY_BROKER_URL", "amqp://rabbit"),
+        ("DATABASE_REPLICA_URL", "mysql://replica/db"),
+        ("DATABASE_DISABLE_SERVER_SIDE_CURSORS", "sometimes"),
     ],
 )
 def test_a_bad_value_stops_the_start_with_a_message_naming_the_variable(variable, value):
     env = {**PRODUCTION, variable: value}
-    if variable == "DATABASE_CONN_MAX_AGE":
+    if variable in {"DATABASE_CONN_MAX_AGE", "DATABASE_DISABLE_SERVER_SIDE_CURSORS"}:
         env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/unused"
     result = manage("check", **env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr
+
+
+def settings_seen(**env: str) -> dict:
+    """The settings a process started with `env` (on top of production's) ends up with."""
+    script = (
+        "import json; from django.conf import settings as s; print(json.dumps({"
+        "'cache': s.CACHES['default'], 'layer': s.CHANNEL_LAYERS['default'],"
+        "'broker': s.CELERY_BROKER_URL, 'results': s.CELERY_RESULT_BACKEND,"
+        "'broker_options': s.CELERY_BROKER_TRANSPORT_OPTIONS, 'eager': s.CELERY_TASK_ALWAYS_EAGER,"
+        "'databases': s.DATABASES, 'routers': s.DATABASE_ROUTERS, 'middleware': s.MIDDLEWARE},"
+        " default=str))"
+    )
+    result = manage("shell", "-c", script, **{**PRODUCTION, **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])  # after the shell's own messages
+
+
+def test_each_use_of_redis_may_have_a_server_of_its_own():
+    seen = settings_seen(
+        REDIS_URL="redis://shared.internal:6379/0",
+        CACHE_REDIS_URL="redis://cache.internal:6379/0",
+        CHANNEL_LAYER_REDIS_URL="redis://layer.internal:6379/0",
+        CELERY_BROKER_URL="redis://broker.internal:6379/0",
+    )
+    assert seen["cache"]["LOCATION"] == ["redis://cache.internal:6379/0"]
+    assert seen["layer"]["CONFIG"]["hosts"][0]["address"] == "redis://layer.internal:6379/0"
+    assert seen["broker"] == seen["results"] == "redis://broker.internal:6379/0"
+
+
+def test_redis_url_serves_every_use_not_given_its_own():
+    seen = settings_seen(
+        REDIS_URL="redis://shared.internal:6379/0",
+        CELERY_BROKER_URL="redis://broker.internal:6379/0",
+    )
+    assert seen["cache"]["LOCATION"] == ["redis://shared.internal:6379/0"]
+    assert seen["layer"]["CONFIG"]["hosts"][0]["address"] == "redis://shared.internal:6379/0"
+    assert seen["broker"] == "redis://broker.internal:6379/0"
+
+
+def test_a_broker_alone_switches_on_workers_and_nothing_else():
+    seen = settings_seen(CELERY_BROKER_URL="redis://broker.internal:6379/0")
+    assert seen["eager"] is False
+    assert seen["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert seen["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_a_sentinel_redis_url_reaches_cache_channel_layer_and_broker_in_their_spellings():
+    seen = settings_seen(REDIS_URL="sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/main/2")
+    assert seen["cache"]["LOCATION"] == ["sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/main/2"]
+    assert seen["cache"]["OPTIONS"]["pool_class"] == "sigma_playground.sentinel.SentinelCachePool"
+    [host] = seen["layer"]["CONFIG"]["hosts"]
+    assert (host["master_name"], host["db"], host["password"]) == ("main", 2, "pw")
+    assert host["sentinels"] == [["10.0.0.1", 26379], ["10.0.0.2", 26379]]
+    assert seen["broker"] == "sentinel://:pw@10.0.0.1:26379/2;sentinel://:pw@10.0.0.2:26379/2"
+    assert seen["broker_options"]["master_name"] == "main"
+
+
+def test_server_side_cursors_can_be_turned_off_for_pgbouncer_in_transaction_mode():
+    default = settings_seen(DATABASE_URL="postgres://app@db.internal:6432/playground")
+    assert default["databases"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is False
+    seen = settings_seen(
+        DATABASE_URL="postgres://app@db.internal:6432/playground",
+        DATABASE_REPLICA_URL="postgres://app@replica.internal:6432/playground",
+        DATABASE_DISABLE_SERVER_SIDE_CURSORS="true",
+    )
+    assert seen["databases"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert seen["databases"]["replica"]["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
+def test_a_replica_url_adds_the_replica_its_router_and_its_middleware():
+    without = settings_seen(DATABASE_URL="postgres://app@db.internal:5432/playground")
+    assert set(without["databases"]) == {"default"}
+    assert without["routers"] == []
+    seen = settings_seen(
+        DATABASE_URL="postgres://app@db.internal:5432/playground",
+        DATABASE_REPLICA_URL="postgres://reader@replica.internal:5432/playground",
+    )
+    replica = seen["databases"]["replica"]
+    assert (replica["HOST"], replica["USER"]) == ("replica.internal", "reader")
+    assert replica["CONN_MAX_AGE"] == seen["databases"]["default"]["CONN_MAX_AGE"]
+    assert seen["routers"] == ["sigma_playground.db_router.ReplicaRouter"]
+    assert seen["middleware"][-1] == "sigma_playground.db_router.ReplicaReadsMiddleware"
+
+
+def test_it_refuses_a_replica_of_another_kind_of_database():
+    result = manage(
+        "check",
+        **PRODUCTION,
+        DATABASE_URL="postgres://app@db.internal:5432/playground",
+        DATABASE_REPLICA_URL="sqlite:///replica.sqlite3",
+    )
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL must name the same kind of database" in result.stderr
