@@ -220,6 +220,22 @@ class FeaturedAdmin(admin.ModelAdmin):
     def is_current(self, featuring: Featured) -> bool:
         return featuring.is_current
 
+    def get_queryset(self, request):
+        # Entries of workbooks the viewer may open: a featured draft (unpublished since) is named in
+        # this list only to those who may read drafts, as in the workbooks' own list.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(workbook__in=Workbook.objects.visible_to(request.user))
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "workbook":
+            # Only what is published can be featured (as services.feature): a draft's id typed into
+            # the form is refused, instead of featuring it and showing its title to a curator.
+            kwargs["queryset"] = Workbook.objects.published()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change) -> None:
         if obj.curated_by_id is None:
             obj.curated_by = request.user

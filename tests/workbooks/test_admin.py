@@ -264,6 +264,40 @@ def test_a_curator_adds_a_featured_entry_and_is_recorded_as_its_curator(
     assert selectors.featured_workbooks()[0].featured_note == "Great use of cohorts."
 
 
+def test_a_curator_cannot_feature_a_members_draft_by_its_id(curator_client, gallery):
+    starts = timezone.now().replace(microsecond=0)
+
+    response = curator_client.post(
+        f"{FEATURED_URL}add/",
+        {
+            "workbook": gallery["draft"].pk,
+            "position": 1,
+            "starts_at_0": split(starts)[0],
+            "starts_at_1": split(starts)[1],
+            "note": "",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "workbook" in response.context["adminform"].form.errors
+    assert not Featured.objects.exists()
+    assert b"Draft plan" not in response.content
+
+
+def test_a_curator_is_not_shown_the_featured_entry_of_a_workbook_that_became_a_draft(
+    curator_client, gallery
+):
+    FeaturedFactory(workbook=gallery["churn"])
+    gone_back = FeaturedFactory(workbook=gallery["revenue"])
+    Workbook.objects.filter(pk=gallery["revenue"].pk).update(status=Workbook.Status.DRAFT)
+
+    response = curator_client.get(FEATURED_URL)
+
+    assert [f.workbook for f in response.context["cl"].result_list] == [gallery["churn"]]
+    assert b"Quarterly revenue" not in response.content
+    assert curator_client.get(f"{FEATURED_URL}{gone_back.pk}/change/").status_code == 302
+
+
 # --- A superuser -----------------------------------------------------------------------------------
 
 
