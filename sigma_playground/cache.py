@@ -38,6 +38,8 @@ RETRY_SECONDS = 5.0
 
 cache_recovered = Signal()
 
+_READS = frozenset({"get", "get_many", "has_key"})
+
 T = TypeVar("T")
 
 
@@ -115,6 +117,8 @@ class FailOpenRedisCache(RedisCache):
             return fallback()
         if self._circuit.answered():
             cache_recovered.send(sender=type(self), alias=self)
+            if operation in _READS:  # read again what the receivers may just have changed
+                return self._call(operation, call, fallback)
         return result
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None) -> bool:

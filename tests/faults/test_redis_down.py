@@ -1,0 +1,170 @@
+"""Redis stopped or stalled under a running site: pages, sign-in and social actions still answer.
+
+The Procfile's `web` process (granian, WSGI, one worker) runs on the test database with a private
+redis-server as its cache and channel layer (tasks run in the process, as in every test). Before, each
+of these answered 500 while Redis was stopped, and a stalled Redis held every request for 2 s per
+cache call. What users see meanwhile: pages rendered uncached, sign-in guarded per process, pushes
+missed (the bell catches up on resume). What is kept: every write. Recovery: the cache is tried again
+5 s after a failure, and listings cached before the outage are retired.
+"""
+
+import threading
+import time
+
+import pytest
+import redis as redis_client
+import requests
+
+from sigma_playground.cache import RETRY_SECONDS
+from tests.factories import PASSWORD, UserFactory, WorkbookFactory
+from tests.private_services import free_port, private_redis
+from tests.processes import web_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EMBED = "https://app.sigmacomputing.com/embed/1-{}"
+# Each answer may cost one short cache timeout (250 ms) before the process stops trying Redis.
+FAST = 1.5
+
+
+@pytest.fixture
+def redis(tmp_path):
+    with private_redis(tmp_path / "redis", appendonly=True) as server:
+        yield server
+
+
+@pytest.fixture
+def site(tmp_path, redis):
+    env = {
+        name: redis.url
+        for name in ("REDIS_URL", "CACHE_REDIS_URL", "CHANNEL_LAYER_REDIS_URL", "CELERY_BROKER_URL")
+    }
+    with web_server(tmp_path, free_port(), variables={"WEB_CONCURRENCY": "1"}, **env) as base:
+        yield base
+
+
+@pytest.fixture
+def author(db):
+    return UserFactory(username="author")
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory(username="member")
+
+
+@pytest.fixture
+def workbook(author):
+    return WorkbookFactory(author=author, title="Quarterly revenue")
+
+
+def timed(call, *args, **kwargs) -> tuple[requests.Response, float]:
+    started = time.monotonic()
+    response = call(*args, timeout=10, **kwargs)
+    return response, time.monotonic() - started
+
+
+def sign_in_page(base: str, username: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{base}/accounts/login/", timeout=10)
+    response, took = timed(
+        session.post,
+        f"{base}/accounts/login/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text[:500]
+    assert took < FAST
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    return session
+
+
+def test_pages_sign_in_favorite_comment_and_follow_answer_while_redis_is_stopped(
+    site, redis, workbook, author, member
+):
+    assert requests.get(f"{site}/", timeout=10).status_code == 200  # cached with Redis up
+
+    redis.stop()
+
+    for path in ("/", "/explore/?q=quarterly", f"/w/{workbook.slug}/", "/accounts/login/"):
+        response, took = timed(requests.get, site + path)
+        assert response.status_code == 200, path
+        assert took < FAST, f"{path} took {took:.1f} s"
+    session = sign_in_page(site, "member")
+    token, _ = timed(
+        requests.post,
+        f"{site}/api/v1/auth/token/",
+        json={"username": "member", "password": PASSWORD},
+    )
+    assert token.status_code == 200
+    actions = [
+        ("put", f"/api/v1/workbooks/{workbook.pk}/favorite/", None, 200),
+        ("post", f"/api/v1/workbooks/{workbook.pk}/comments/", {"body": "Still here"}, 201),
+        ("put", "/api/v1/users/author/follow/", None, 200),
+    ]
+    for method, path, body, expected in actions:
+        response, took = timed(getattr(session, method), site + path, json=body)
+        assert response.status_code == expected, (path, response.text[:500])
+        assert took < FAST, f"{method} {path} took {took:.1f} s"
+
+    assert member.favorites.filter(workbook=workbook).exists()
+    assert workbook.comments.filter(body="Still here").exists()
+    assert author.follower_links.filter(follower=member).exists()
+
+
+def test_a_stalled_redis_stalls_neither_health_nor_pages(site, redis, workbook):
+    for path in ("/", "/explore/", f"/w/{workbook.slug}/"):
+        assert requests.get(site + path, timeout=10).status_code == 200  # warm, with Redis up
+    paths = ["/healthz", "/", "/explore/?q=revenue", f"/w/{workbook.slug}/", "/healthz", "/"]
+    answers: dict[int, tuple[int, float]] = {}
+
+    def fetch(index: int, path: str) -> None:
+        response, took = timed(requests.get, site + path)
+        answers[index] = (response.status_code, took)
+
+    with redis.stalled():
+        threads = [threading.Thread(target=fetch, args=pair) for pair in enumerate(paths)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=15)
+
+    assert sorted(answers) == list(range(len(paths)))
+    for index, (status, took) in answers.items():
+        assert status == 200, paths[index]
+        assert took < FAST, f"{paths[index]} took {took:.1f} s while Redis was stalled"
+
+
+def test_what_changed_while_redis_was_down_shows_once_it_is_back(site, redis, workbook, author):
+    explore = f"{site}/explore/?q=revenue"
+    assert "Weekly revenue" not in requests.get(explore, timeout=10).text  # now cached
+    redis.stop()
+    token = requests.post(
+        f"{site}/api/v1/auth/token/",
+        json={"username": "author", "password": PASSWORD},
+        timeout=10,
+    ).json()["access"]
+
+    published = requests.post(
+        f"{site}/api/v1/workbooks/",
+        json={
+            "title": "Weekly revenue",
+            "embed_url": EMBED.format("Weekly01"),
+            "status": "published",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert published.status_code == 201, published.text[:500]
+    assert "Weekly revenue" in requests.get(explore, timeout=10).text  # rendered uncached
+
+    redis.start()  # with what it held before: the page and listings cached before the outage
+    time.sleep(RETRY_SECONDS + 0.5)
+
+    assert "Weekly revenue" in requests.get(explore, timeout=10).text
+    kept = redis_client.Redis.from_url(redis.url).keys("*gallery*")
+    assert kept, "the cache is in use again"
