@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from sigma_playground.http import content_length, error_response, is_api, safe_url
 
+from .storage import unavailable
 from .validation import max_upload_bytes, too_large_message
 
 # Room for the other fields of a multipart form (the CSRF token, a few names) around the file.
@@ -27,6 +28,15 @@ class SizeLimitUploadHandler(FileUploadHandler):
         return None
 
 
+def close_spooled(request: HttpRequest) -> None:
+    """Close the part of a file spooled before the disk filled: its space comes back now rather
+    than whenever the request and its traceback are collected."""
+    for handler in getattr(request, "_upload_handlers", ()):
+        spooled = getattr(handler, "file", None)
+        if spooled is not None:
+            spooled.close()
+
+
 def upload_too_large(request: HttpRequest) -> bool:
     return getattr(request, "upload_too_large", False)
 
@@ -44,7 +54,22 @@ class UploadSizeLimitMiddleware:
             and content_length(request) > max_upload_bytes() + FORM_OVERHEAD
         ):
             return too_large_response(request)
+        if request.content_type == "multipart/form-data" and not is_api(request):
+            # The CSRF check reads a page's form next, outside any view: a large file spools to
+            # the temporary folder as it arrives, and a full one would be an error page there.
+            try:
+                request.POST  # noqa: B018
+            except OSError as error:
+                close_spooled(request)
+                return storage_unavailable_response(request, error)
         return self.get_response(request)
+
+
+def storage_unavailable_response(request: HttpRequest, error: OSError) -> HttpResponse:
+    refusal = unavailable(error)
+    back = safe_url(request, request.headers.get("Referer", "")) or "/"
+    context = {"message": refusal.message, "back": back}
+    return render(request, "media/storage_unavailable.html", context, status=refusal.status_code)
 
 
 def too_large_response(request: HttpRequest) -> HttpResponse:

@@ -17,7 +17,8 @@ from workbooks.models import Workbook
 
 from .. import services
 from ..models import Image
-from ..uploads import upload_too_large
+from ..storage import unavailable
+from ..uploads import close_spooled, upload_too_large
 from ..validation import ImageRejected, ImageTooLarge, too_large_message
 from .fields import PictureField
 
@@ -54,7 +55,11 @@ def rejected(error: ImageRejected) -> exceptions.APIException:
 
 def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> Response:
     """Shared by the avatar and thumbnail endpoints: check the file, queue it, answer 202."""
-    data = request.data  # parsed here; the size-limit handler flags a file it stopped
+    try:
+        data = request.data  # parsed here; the size-limit handler flags a file it stopped
+    except OSError as error:  # a large file spools to the temporary folder as it arrives
+        close_spooled(request._request)
+        raise rejected(unavailable(error)) from None
     if upload_too_large(request._request):
         raise rejected(ImageTooLarge(too_large_message()))
     serializer = ImageUploadSerializer(data=data)
