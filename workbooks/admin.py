@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.template.response import TemplateResponse
 
 from media.templatetags.media_tags import picture
 from sigma_playground.forms import https_url_fields
@@ -111,6 +113,12 @@ class WorkbookAdmin(admin.ModelAdmin):
         # Others' drafts only with view_draft, as on the site: curators see what is published.
         return super().get_queryset(request).visible_to(request.user)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Who wrote a workbook is chosen when it is made, never changed after: a moderator can edit
+        # or remove a member's workbook but not put it under someone else's name.
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "author"] if obj is not None else fields
+
     @admin.display(description="Secure embedding")
     def secure_embed_status(self, obj: Workbook) -> str:
         if obj.embed_kind == EmbedKind.PUBLIC:
@@ -172,12 +180,29 @@ class WorkbookAdmin(admin.ModelAdmin):
         permissions=["approve_secure_embed"],
     )
     def approve_secure_embed(self, request, queryset):
-        count = services.approve_secure_embed(queryset, request.user)
-        self.message_user(
-            request,
-            f"{count} workbook(s) approved for secure embedding, for the Sigma URL each has now.",
-            messages.SUCCESS,
-        )
+        """Two steps, like deleting: first the URLs each workbook has now, then the approval of
+        exactly those URLs. A URL the author changed in between is not approved."""
+        candidates = queryset.exclude(embed_kind=EmbedKind.PUBLIC).select_related("author")
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/workbooks/workbook/approve_secure_embed.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Approve for secure embedding",
+                    "opts": self.model._meta,
+                    "workbooks": candidates.order_by("title"),
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        shown = {workbook.pk: request.POST.get(f"url-{workbook.pk}", "") for workbook in candidates}
+        count = services.approve_secure_embed(shown, request.user)
+        message = f"{count} workbook(s) approved for secure embedding, each for the URL shown."
+        changed = len(shown) - count
+        if changed:
+            message += f" {changed} changed its URL meanwhile and still awaits approval."
+        self.message_user(request, message, messages.SUCCESS if not changed else messages.WARNING)
+        return None
 
     @admin.action(
         description="Withdraw secure embedding approval", permissions=["approve_secure_embed"]

@@ -13,7 +13,7 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, TextField, Value
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, TextField, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -299,18 +299,22 @@ def unpublish(workbooks: QuerySet[Workbook]) -> int:
 # --- Secure embedding ------------------------------------------------------------------------------
 
 
-def approve_secure_embed(workbooks: QuerySet[Workbook], approver: User) -> int:
-    """Let workbook, page and element URLs of these workbooks be signed with the organisation's embed
-    secret, for the URL each has now. Public embeds need no approval and are left alone."""
-    count = (
-        workbooks.exclude(embed_kind=sigma.EmbedKind.PUBLIC.value)
-        .order_by()
-        .update(
-            secure_embed_approved_url=F("embed_url"),
-            secure_embed_approved_at=timezone.now(),
-            secure_embed_approved_by=approver,
+def approve_secure_embed(urls: dict[int, str], approver: User) -> int:
+    """Let these workbooks' workbook, page or element URLs be signed with the organisation's embed
+    secret. `urls` maps each workbook's id to the URL the approver was shown: a workbook whose URL has
+    changed since is left awaiting approval, so an approval never covers a URL nobody reviewed.
+    Public embeds need no approval and are left alone."""
+    now, count = timezone.now(), 0
+    for pk, url in urls.items():
+        count += (
+            Workbook.objects.filter(pk=pk, embed_url=url)
+            .exclude(embed_kind=sigma.EmbedKind.PUBLIC.value)
+            .update(
+                secure_embed_approved_url=url,
+                secure_embed_approved_at=now,
+                secure_embed_approved_by=approver,
+            )
         )
-    )
     gallery_changed()
     return count
 

@@ -44,7 +44,7 @@ def card_text(response) -> str:
 
 def approve(workbook: Workbook, approver=None) -> Workbook:
     approver = approver or UserFactory(is_staff=True, is_superuser=True)
-    services.approve_secure_embed(Workbook.objects.filter(pk=workbook.pk), approver)
+    services.approve_secure_embed({workbook.pk: workbook.embed_url}, approver)
     workbook.refresh_from_db()
     return workbook
 
@@ -285,12 +285,24 @@ def test_the_edit_page_says_nothing_of_approval_without_secure_embedding(client,
 # --- The admin ---------------------------------------------------------------------------------------
 
 
-def act(client, action: str, *workbooks):
+def act(client, action: str, *workbooks, **extra):
     return client.post(
         WORKBOOKS_ADMIN,
-        {"action": action, ACTION_CHECKBOX_NAME: [w.pk for w in workbooks], "index": 0},
+        {"action": action, ACTION_CHECKBOX_NAME: [w.pk for w in workbooks], "index": 0, **extra},
         follow=True,
     )
+
+
+def approve_in_admin(client, *workbooks):
+    """The approval's two steps: the page showing each URL, then confirming exactly those URLs."""
+    review = act(client, "approve_secure_embed", *workbooks)
+    shown = {
+        name: value
+        for field in page(review).find_all("input", type="hidden")
+        if (name := field.attrs.get("name", "")).startswith("url-")
+        for value in [field.attrs["value"]]
+    }
+    return act(client, "approve_secure_embed", *workbooks, confirm="yes", **shown)
 
 
 def offered_actions(client) -> set[str]:
@@ -303,7 +315,7 @@ def offered_actions(client) -> set[str]:
 def test_a_superuser_approves_and_withdraws_with_the_admin_actions(
     admin_client, superuser, private
 ):
-    act(admin_client, "approve_secure_embed", private)
+    approve_in_admin(admin_client, private)
     private.refresh_from_db()
     assert private.secure_embed_approved
     assert private.secure_embed_approved_by == superuser
@@ -325,7 +337,7 @@ def test_staff_given_the_approval_permission_may_approve(client, private):
     client.force_login(approver)
 
     assert "approve_secure_embed" in offered_actions(client)
-    act(client, "approve_secure_embed", private)
+    approve_in_admin(client, private)
 
     private.refresh_from_db()
     assert private.secure_embed_approved_by == approver
@@ -339,7 +351,7 @@ def test_curators_and_moderators_cannot_approve(client, private, role):
 
     assert not user.has_perm("workbooks.approve_secure_embed")
     assert {"approve_secure_embed", "withdraw_secure_embed"}.isdisjoint(offered_actions(client))
-    response = act(client, "approve_secure_embed", private)
+    response = act(client, "approve_secure_embed", private, confirm="yes")
 
     assert response.status_code == 200  # the admin answers "no action selected"
     private.refresh_from_db()
@@ -379,3 +391,58 @@ def test_secure_embedding_needs_a_member_domain_to_start(domain, starts):
     assert (result.returncode == 0) is starts, result.stderr
     if not starts:
         assert "SIGMA_EMBED_MEMBER_DOMAIN" in result.stderr
+
+
+@pytest.mark.django_db
+def test_approving_first_shows_each_url_and_approves_nothing_until_confirmed(admin_client, private):
+    review = act(admin_client, "approve_secure_embed", private)
+
+    shown = [code.text for code in page(review).find_all("code", data_testid="approve-url")]
+    assert shown == [PRIVATE_WORKBOOK]
+    private.refresh_from_db()
+    assert private.secure_embed_approved_at is None
+
+
+@pytest.mark.django_db
+def test_a_url_changed_between_review_and_confirmation_is_not_approved(admin_client, private):
+    review = act(admin_client, "approve_secure_embed", private)
+    assert review.status_code == 200
+    services.update_workbook(private, embed_url=f"{PRIVATE_WORKBOOK}/page/Finances")
+
+    response = act(
+        admin_client,
+        "approve_secure_embed",
+        private,
+        confirm="yes",
+        **{f"url-{private.pk}": PRIVATE_WORKBOOK},
+    )
+
+    private.refresh_from_db()
+    assert private.secure_embed_approved_at is None
+    assert "still awaits approval" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_moderator_cannot_put_a_workbook_under_someone_elses_name(client, private):
+    moderator = ModeratorFactory()
+    client.force_login(moderator)
+    url = f"{WORKBOOKS_ADMIN}{private.pk}/change/"
+    form = client.get(url)
+    assert form.status_code == 200
+
+    client.post(
+        url,
+        {
+            "title": private.title,
+            "author": moderator.pk,
+            "status": private.status,
+            "embed_url": private.embed_url,
+            "description": private.description,
+            "featured_set-TOTAL_FORMS": 0,
+            "featured_set-INITIAL_FORMS": 0,
+        },
+    )
+
+    private.refresh_from_db()
+    assert private.author.username == "author"
+    assert "author" not in form.context["adminform"].form.fields
