@@ -9,12 +9,14 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from . import mfa, selectors
 from .models import User
+from .signals import sign_ins_ended
 from .throttling import SignInThrottle, SignUpThrottle, client_address
 
 # One line per sign-in attempt, whatever the path (site form, its code step, the API, the admin's
@@ -218,8 +220,16 @@ def confirm_mfa(request: HttpRequest, user: User, code: str) -> list[str]:
         raise MfaStateError("Start the setup first.")
     _check_code(request, user, lambda: mfa.verify_totp(user, code, secret=user.mfa_secret))
     with transaction.atomic():
+        # Sign-ins made with the password alone end: a session or token opened before, by the member
+        # or by whoever had the password, must not keep the powers the second factor now guards.
+        # The caller keeps its own session with update_session_auth_hash.
         user.mfa_enabled = True
-        user.save(update_fields=["mfa_enabled"])
+        user.sessions_generation = F("sessions_generation") + 1
+        user.save(update_fields=["mfa_enabled", "sessions_generation"])
+        user.refresh_from_db(fields=["sessions_generation"])
+        transaction.on_commit(
+            lambda: sign_ins_ended.send(sender=User, user=user, reason="second_factor_on")
+        )
         return mfa.replace_recovery_codes(user)
 
 

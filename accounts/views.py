@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -209,7 +209,9 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
                 context["recovery_codes"] = services.confirm_mfa(
                     request, user, form.cleaned_data["code"]
                 )
-                # The code just proved the second factor in this session.
+                # The code just proved the second factor in this session, which stays signed in
+                # while every other sign-in ends.
+                update_session_auth_hash(request, user)
                 request.session[services.SECOND_FACTOR_SESSION_KEY] = True
                 messages.success(request, "Two-factor authentication is on.")
                 return render(request, "accounts/mfa_recovery_codes.html", context)

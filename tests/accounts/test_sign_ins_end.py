@@ -212,3 +212,45 @@ def test_sessions_made_before_any_deactivation_keep_djangos_own_hash(user, setti
     assert list(user.get_session_auth_fallback_hash()) == list(
         AbstractBaseUser.get_session_auth_fallback_hash(user)
     )
+
+
+# --- Turning two-factor on ----------------------------------------------------------------------
+
+
+def test_turning_two_factor_on_ends_the_sign_ins_made_with_the_password_alone(
+    client, user, elsewhere, bystander, on_commit
+):
+    from tests.accounts.helpers import code_for
+
+    client.force_login(user)
+    client.post("/settings/two-factor/", {"action": "start"})
+    user.refresh_from_db()
+
+    with on_commit():
+        response = client.post(
+            "/settings/two-factor/", {"action": "confirm", "code": code_for(user.mfa_secret)}
+        )
+
+    assert response.status_code == 200  # the recovery codes
+    elsewhere.assert_ended()
+    assert client.get("/settings/").status_code == 200
+    assert tokens.rotate(bystander.refresh).refresh
+
+
+def test_turning_two_factor_on_through_the_api_revokes_the_password_only_tokens(
+    user, elsewhere, on_commit
+):
+    from rest_framework.test import APIClient
+
+    from tests.accounts.helpers import code_for
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {elsewhere.api.access}")
+    api.post("/api/v1/me/mfa/setup/")
+    user.refresh_from_db()
+
+    with on_commit():
+        response = api.post("/api/v1/me/mfa/confirm/", {"code": code_for(user.mfa_secret)})
+
+    assert response.status_code == 200
+    elsewhere.assert_ended()
