@@ -98,6 +98,8 @@ async def connect_all(ws_base: str, user_ids: list[int], on_message) -> list:
             open_timeout=60,
             ping_interval=None,
         )
+        # As the site's page does: a socket goes live once its first resume is answered.
+        await socket.send(json.dumps({"type": "resume", "after": 0}))
 
         async def read() -> None:
             try:

@@ -192,6 +192,8 @@ def test_a_password_change_here_closes_the_members_sockets_on_the_server(server,
 def test_a_notification_committed_here_arrives_through_redis(socket_url, owner, follower):
     with connect(socket_url, additional_headers=bearer(owner), open_timeout=5) as ws:
         assert receive(ws) == {"type": "unread_count", "count": 0}
+        ws.send(json.dumps({"type": "resume", "after": 0}))  # live once it is answered
+        assert receive(ws) == {"type": "unread_count", "count": 0}
         notification_id = notify(owner, follower)
         messages = receive_all(ws)
 
@@ -204,6 +206,8 @@ def test_a_resume_after_a_gap_delivers_every_notification_once_in_order(
     socket_url, owner, outsider, follower
 ):
     with connect(socket_url, additional_headers=bearer(owner), open_timeout=5) as ws:
+        receive(ws)
+        ws.send(json.dumps({"type": "resume", "after": 0}))  # live once it is answered
         receive(ws)
         seen = notify(owner, follower)
         assert notification_ids(receive_all(ws)) == [seen]
