@@ -84,7 +84,11 @@ def _reason(error: Exception) -> str:
     return "We could not process the picture just now. Try again in a while."
 
 
-@shared_task(**{**retry_policy(MAX_RETRIES), "autoretry_for": TRANSIENT_ERRORS}, time_limit=120)
+@shared_task(
+    **{**retry_policy(MAX_RETRIES), "autoretry_for": TRANSIENT_ERRORS},
+    time_limit=120,
+    soft_time_limit=100,
+)
 def discard_variants(kind: str, content_hash: str) -> None:
     services.discard_variants(kind, content_hash)
 

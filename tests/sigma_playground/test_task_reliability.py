@@ -52,6 +52,15 @@ def test_the_visibility_timeout_outlasts_every_task_and_its_longest_retry_wait()
     assert visibility <= longest + settings.TASK_RETRY_MAX_DELAY + 60
 
 
+def test_every_task_can_be_queued_with_its_time_limits():
+    """Celery refuses, at `delay()`, a soft limit above the hard one; a task that only sets its hard
+    limit below the global soft limit could never be queued."""
+    for task in project_tasks():
+        hard = task.time_limit or app.conf.task_time_limit
+        soft = task.soft_time_limit or app.conf.task_soft_time_limit
+        assert soft <= hard, task.name
+
+
 def test_each_kind_of_work_has_its_own_queue_and_a_plain_worker_takes_them_all():
     def queue_of(name: str) -> str:
         return app.amqp.router.route({}, name)["queue"].name
