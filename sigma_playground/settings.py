@@ -266,7 +266,14 @@ TASK_RETRY_MAX_DELAY = 120
 # took it), or one run starts beside another; any longer only delays recovery from a worker lost
 # whole, which the sweeps below also catch.
 _longest_task = max(CELERY_TASK_TIME_LIMIT, 300)  # 300: the longest limit a task sets itself
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _longest_task + TASK_RETRY_MAX_DELAY + 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _longest_task + TASK_RETRY_MAX_DELAY + 60,
+    # Without a read timeout, queueing a task to a stalled Redis waits as long as the stall lasts, in
+    # the request that queues it. With one it fails in seconds, and the caller logs it or does the
+    # work another way. (Consumers are unaffected: their BRPOP asks Redis to answer within 1 s.)
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+}
 if _broker.is_sentinel:
     CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = _broker.master_name
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -14,6 +14,8 @@ import time
 import pytest
 import redis as redis_client
 import requests
+from celery import Celery
+from kombu.exceptions import OperationalError
 
 from sigma_playground.cache import RETRY_SECONDS
 from tests.factories import PASSWORD, UserFactory, WorkbookFactory
@@ -168,3 +170,35 @@ def test_what_changed_while_redis_was_down_shows_once_it_is_back(site, redis, wo
     assert "Weekly revenue" in requests.get(explore, timeout=10).text
     kept = redis_client.Redis.from_url(redis.url).keys("*gallery*")
     assert kept, "the cache is in use again"
+
+
+def test_queueing_a_task_to_a_stalled_broker_fails_in_seconds_not_for_the_stall(redis):
+    """The web process's Celery, on a broker that accepts and never answers: the request that queues
+    the task gets an error it handles (logged, or the work done another way) within seconds."""
+    app = Celery("stalled-broker")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.update(broker_url=redis.url, task_always_eager=False)
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(
+            max_retries=1
+        )  # connected before the stall, as a web process is
+    outcome: list[BaseException | None] = []
+
+    def queue() -> None:
+        try:
+            app.send_task("social.tasks.fan_out_published", args=[1])
+        except OperationalError as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    with redis.stalled():
+        started = time.monotonic()
+        sender = threading.Thread(target=queue, daemon=True)
+        sender.start()
+        sender.join(timeout=15)
+        took = time.monotonic() - started
+
+    assert outcome, "queueing waited on the stalled broker for 15 s and more"
+    assert isinstance(outcome[0], OperationalError)
+    assert took < 8
