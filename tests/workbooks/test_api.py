@@ -561,7 +561,7 @@ def test_the_embed_of_a_private_workbook_is_signed_for_the_caller_each_call(
     outsider_client, other_user, user, superuser, secure_embedding
 ):
     private = WorkbookFactory(author=user, embed_url=PRIVATE_WORKBOOK)
-    services.approve_secure_embed(Workbook.objects.filter(pk=private.pk), superuser)
+    services.approve_secure_embed({private.pk: private.embed_url}, superuser)
 
     first, second = embed(outsider_client, private), embed(outsider_client, private)
 
@@ -579,7 +579,7 @@ def test_the_embed_of_a_private_workbook_is_a_reason_for_anonymous_callers(
     api_client, user, superuser, secure_embedding
 ):
     private = WorkbookFactory(author=user, embed_url=PRIVATE_WORKBOOK)
-    services.approve_secure_embed(Workbook.objects.filter(pk=private.pk), superuser)
+    services.approve_secure_embed({private.pk: private.embed_url}, superuser)
 
     body = embed(api_client, private)
 

@@ -425,7 +425,7 @@ def test_a_draft_is_visible_to_its_author_and_moderators(client, draft, who):
 def private(user, superuser):
     """A workbook URL that staff have approved for secure embedding."""
     workbook = WorkbookFactory(author=user, title="Sales plan", embed_url=PRIVATE_WORKBOOK)
-    services.approve_secure_embed(Workbook.objects.filter(pk=workbook.pk), superuser)
+    services.approve_secure_embed({workbook.pk: workbook.embed_url}, superuser)
     workbook.refresh_from_db()
     return workbook
 
