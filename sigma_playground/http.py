@@ -49,7 +49,7 @@ def error_response(status_code: int, detail: str, code: str) -> JsonResponse:
     return response
 
 
-# --- NUL bytes --------------------------------------------------------------------------------------
+# --- Malformed addresses --------------------------------------------------------------------------
 
 NUL = "\x00"
 
@@ -59,20 +59,24 @@ def without_nul_cookies(cookies: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in cookies.items() if NUL not in name + value}
 
 
-class RefuseNulBytesMiddleware:
-    """A NUL byte in the path or the query string is a 400; a cookie holding one is ignored.
+class RefuseMalformedAddressesMiddleware:
+    """Addresses no part of the site can use are refused at the door, not checked by every view.
 
-    PostgreSQL text cannot hold a NUL byte: handed to a query (a username in the path, a search, a
-    session key from the cookie, which `"\\000"` in a quoted cookie value spells) it fails that query
-    with a 500, on any page. No address of the site has a use for one, so it is refused at the door
-    rather than checked by every view. Forms and API bodies are checked by their fields already.
+    - A NUL byte in the path or the query string is a 400, and a cookie holding one is ignored.
+      PostgreSQL text cannot hold a NUL byte: handed to a query (a username in the path, a search, a
+      session key from the cookie, which `"\\000"` in a quoted cookie value spells) it fails that query
+      with a 500, on any page.
+    - On the API, a query parameter given twice is a 400: the API takes no parameter as a list (its
+      schema says so), and reading one of the values silently would answer a request nobody sent.
+
+    Forms and API bodies are checked by their fields already.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refused = self._refusal(request)
+        refused = self._nul_refusal(request) or self._repeat_refusal(request)
         if refused is not None:
             return refused
         if any(NUL in name + value for name, value in request.COOKIES.items()):
@@ -80,7 +84,7 @@ class RefuseNulBytesMiddleware:
             request.COOKIES = without_nul_cookies(request.COOKIES)
         return self.get_response(request)
 
-    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
+    def _nul_refusal(self, request: HttpRequest) -> HttpResponse | None:
         params = [name for name, values in request.GET.lists() if NUL in name + "".join(values)]
         if NUL not in request.path and not params:
             return None
@@ -90,3 +94,11 @@ class RefuseNulBytesMiddleware:
             return error_response(400, "The request was refused as malformed.", "bad_request")
         # The API's invalid-input body, naming the parameter as its own validation would.
         return JsonResponse({params[0]: ["Null characters are not allowed."]}, status=400)
+
+    def _repeat_refusal(self, request: HttpRequest) -> HttpResponse | None:
+        if not is_api(request):
+            return None
+        repeated = next((name for name, values in request.GET.lists() if len(values) > 1), None)
+        if repeated is None:
+            return None
+        return JsonResponse({repeated: ["Give this parameter once."]}, status=400)

@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # A NUL byte in the address is a 400 and in a cookie ignored: PostgreSQL text cannot hold one.
-    "sigma_playground.http.RefuseNulBytesMiddleware",
+    "sigma_playground.http.RefuseMalformedAddressesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "media.uploads.UploadSizeLimitMiddleware",

@@ -232,7 +232,7 @@ def websocket_origin_check(inner):
 
 class NulCookieFilter(BaseMiddleware):
     """Drops cookies holding a NUL byte before the session is looked up, as the HTTP side does
-    (sigma_playground.http.RefuseNulBytesMiddleware): such a session key fails the query on
+    (sigma_playground.http.RefuseMalformedAddressesMiddleware): such a session key fails the query on
     PostgreSQL, which would end the handshake in a server error instead of an anonymous socket."""
 
     async def __call__(self, scope, receive, send):

@@ -133,6 +133,24 @@ def test_an_invalid_page_parameter_is_a_400(api_client, query):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    ["page=x&page=2", "page_size=5&page_size=10", "q=a&q=b", "tag=x&ordering=trending&tag=y"],
+)
+def test_a_query_parameter_given_twice_is_a_400_naming_it(api_client, query):
+    response = api_client.get(f"/api/v1/workbooks/?{query}")
+
+    assert response.status_code == 400
+    repeated = next(name for name in query.split("&") if query.count(name.split("=")[0] + "=") > 1)
+    assert list(response.json()) == [repeated.split("=")[0]]
+
+
+@pytest.mark.django_db
+def test_pages_take_a_repeated_parameter_as_before(client):
+    assert client.get("/explore/?tag=x&tag=y").status_code == 200
+
+
+@pytest.mark.django_db
 def test_website_is_null_rather_than_empty_in_answers(auth_client, user):
     assert user.website == ""
     assert auth_client.get("/api/v1/me/").json()["website"] is None
