@@ -24,7 +24,19 @@ import pytest
 
 from tests.conftest import IN_CI
 
-POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _postgres_bin() -> Path:
+    """Debian keeps each PostgreSQL version's programs apart; the newest installed one, unless
+    POSTGRES_BIN names a folder."""
+    if os.environ.get("POSTGRES_BIN"):
+        return Path(os.environ["POSTGRES_BIN"])
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name)
+    )
+    return versions[-1] if versions else Path(shutil.which("initdb") or "initdb").parent
+
+
+POSTGRES_BIN = _postgres_bin()
 
 
 def free_port() -> int:
