@@ -10,10 +10,13 @@ notification exactly once on that connection:
   meanwhile is in the table (each push follows its commit), so the resume sends it, in order (`Held`);
 - the consumer handles one message at a time, so live messages that arrive while a resume is being
   sent wait in the channel layer and are sent after it;
-- a notification is sent only if this connection has not had it: not at or below what the client
-  said it has or a resume sent, not sent live already (see `Delivered`). Per recipient, notifications
-  commit in id order (services lock the recipient), so one committed after the resume's last read has
-  a larger id and comes live.
+- a connection sends the member's notifications in increasing id order with no gap: whatever it
+  sends, every lower id of the member was sent before, or the client said it has it (`Delivered`).
+  A client keeps the largest id it saw and resumes after it, so a gap it saw past would be lost.
+  Per recipient, notifications commit in id order (services lock the recipient), so when one is
+  pushed every lower id is in the table; a push says which came before it (`previous`), and one that
+  arrives before that one was sent is taken as a hint to read the table after the last sent
+  (`in_turn`).
 
 The channel layer forgets a group member `group_expiry` seconds after it joined (channels-redis and
 the in-memory layer alike; CHANNEL_LAYER_GROUP_EXPIRY), so a connection joins again every quarter of
@@ -42,7 +45,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from sigma_playground.websocket import SignIn, closing_database_sync_to_async
 
 from . import payloads, selectors
-from .payloads import NotificationMessage, UnreadCountMessage
+from .payloads import NotificationMessage, PushedNotification, UnreadCountMessage
 from .push import user_group
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,11 @@ def unread_count(user_id: int) -> int:
     return selectors.unread_count(user_id)
 
 
+@closing_database_sync_to_async
+def unread_count_and_newest(user_id: int) -> tuple[int, int]:
+    return selectors.unread_count_and_newest(user_id)
+
+
 async def missed_notifications(user_id: int, after: int) -> AsyncIterator[NotificationMessage]:
     """Every notification of the user with an id above `after`, oldest first, read a page at a time
     until a page comes back short (so rows committed while reading are included too)."""
@@ -105,36 +113,49 @@ async def missed_notifications(user_id: int, after: int) -> AsyncIterator[Notifi
 
 
 class Delivered:
-    """Which notifications a connection has had, so each is sent once.
+    """How far a connection has sent its member's notifications: every one up to `floor` was sent
+    (or the client said it has it), and none above it.
 
-    Everything up to `floor` is accounted for by the table: the client said it has it, or a resume
-    read it. Above the floor, the ids sent live. Live pushes for one member can arrive out of id order
-    (two processes push two commits a moment apart), so a live id below the largest sent is not
-    necessarily a duplicate: dropping it would lose it until the next resume.
+    Live pushes for one member can arrive out of id order (two processes push two commits a moment
+    apart). Sending 101 as it comes and 100 after it would break the client's resume: it keeps the
+    largest id it saw, and a connection dropped between the two would resume after 101, losing 100
+    for good. So nothing is sent above a gap (`in_turn`), and one number says what was sent.
     """
 
     def __init__(self, floor: int = 0) -> None:
         self.floor = floor
-        self.live: set[int] = set()
 
-    def resumed(self, through: int) -> None:
-        """A resume sent (or the client has) everything up to `through`."""
-        self.floor = max(self.floor, through)
-        self.live = {
-            notification_id for notification_id in self.live if notification_id > self.floor
-        }
-
-    def first_time(self, notification_id: int) -> bool:
-        """True, once, for a notification this connection has not had: send it."""
-        if notification_id <= self.floor or notification_id in self.live:
-            return False
-        self.live.add(notification_id)
-        return True
+    def through(self, notification_id: int) -> None:
+        """Everything up to `notification_id` has now been sent, or the client has it."""
+        self.floor = max(self.floor, notification_id)
 
     def resume_from(self, after: int) -> int:
         """Where a resume asked to start `after` reads from: never at or below what this connection
         has had already (a second resume with an older id is not answered twice)."""
         return max(after, self.floor)
+
+
+async def in_turn(
+    user_id: int, delivered: Delivered, pushed: PushedNotification
+) -> AsyncIterator[NotificationMessage]:
+    """What a connection sends for a notification pushed to it, in id order with no gap: nothing
+    when it was sent already; the notification itself when the member's one before it was sent; and
+    otherwise every notification after the floor, read from the table. The missing ones are there
+    (they committed before the pushed one), except any withdrawn since, which are no longer waited
+    for; their own pushes, when they come, are dropped as sent."""
+    notification = pushed["notification"]
+    if notification["id"] <= delivered.floor:
+        return
+    # A push from before `previous` was carried (a deploy) has none: the table answers it too.
+    previous = pushed.get("previous")
+    if is_notification_id(previous) and previous <= delivered.floor:
+        delivered.through(notification["id"])
+        yield {"type": "notification", "notification": notification}
+        return
+    async with aclosing(missed_notifications(user_id, delivered.floor)) as missed:
+        async for message in missed:
+            delivered.through(message["notification"]["id"])
+            yield message
 
 
 def rejoin_interval(layer: Any) -> float:
@@ -148,19 +169,12 @@ class Held:
 
     Each push follows its commit, so every held notification is in the table by then: the resume reads
     it (or the client already had it), in id order. A client that sends no resume is sent the table
-    from the first notification held, so memory stays flat however long the wait."""
+    after the newest notification when it connected (`since`), so memory stays flat however long the
+    wait."""
 
-    def __init__(self) -> None:
-        self.first_id: int | None = None
-        self.any = False
-
-    def add(self, messages: list[NotificationMessage | UnreadCountMessage]) -> None:
-        self.any = True
-        for message in messages:
-            if message["type"] == "notification":
-                notification_id = message["notification"]["id"]
-                if self.first_id is None or notification_id < self.first_id:
-                    self.first_id = notification_id
+    def __init__(self, since: int) -> None:
+        self.since = since
+        self.any = False  # was anything pushed meanwhile
 
 
 # --- Message payloads -----------------------------------------------------------------------------
@@ -199,7 +213,7 @@ class PushEvent(TypedDict):
     """What social.push sends to the group `user_<id>`: one member's messages, in order."""
 
     type: Literal["push.message"]
-    messages: list[NotificationMessage | UnreadCountMessage]
+    messages: list[PushedNotification | UnreadCountMessage]
 
 
 class SignInsEndedEvent(TypedDict):
@@ -295,12 +309,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user.pk
         self.sign_in = sign_in
         self.delivered = Delivered()
-        self.held = Held()
         self.sending = asyncio.Lock()
         self.group_name = user_group(user.pk)
         # Join before counting, so a change made after the count is pushed to this socket.
         await self.channel_layer.group_add(self.group_name, self.channel_name)
-        await self.send_json(payloads.unread_count_message(await unread_count(user.pk)))
+        count, newest = await unread_count_and_newest(user.pk)
+        self.held = Held(since=newest)
+        await self.send_json(payloads.unread_count_message(count))
         self.last_heard = asyncio.get_running_loop().time()
         self.timers = (
             asyncio.create_task(self._beat()),
@@ -353,7 +368,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         try:
             async with self.sending:
                 after = self.delivered.resume_from(message["after"])
-                self.delivered.resumed(await self._send_missed(user_id, after))
+                self.delivered.through(after)  # the client has those
+                await self._send_missed(user_id, after)
                 self.held = None  # whatever was held came from the table just now
                 await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
         finally:
@@ -361,16 +377,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             # The client's own messages waited behind the resume too; don't count that as silence.
             self.last_heard = asyncio.get_running_loop().time()
 
-    async def _send_missed(self, user_id: int, after: int) -> int:
-        """Send the notifications after `after` that this connection has not had, in id order;
-        return the last id read."""
-        through = after
+    async def _send_missed(self, user_id: int, after: int) -> None:
+        """Send the notifications after `after` (at or above the floor), in id order."""
         async with aclosing(missed_notifications(user_id, after)) as missed:
             async for item in missed:
-                through = item["notification"]["id"]
-                if self.delivered.first_time(through):
-                    await self.send_json(item)
-        return through
+                self.delivered.through(item["notification"]["id"])
+                await self.send_json(item)
 
     async def client_ping(self, message: PingRequest) -> None:
         await self.send_json(PongMessage(type="pong"))
@@ -386,7 +398,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return  # closed; a push may still have been waiting in the channel
         async with self.sending:
             if self.held is not None:
-                self.held.add(event["messages"])
+                self.held.any = True
                 return
             for message in event["messages"]:
                 if message["type"] == "notification":
@@ -394,9 +406,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 else:
                     await self.push_unread_count(message)
 
-    async def push_notification(self, message: NotificationMessage) -> None:
-        if self.delivered.first_time(message["notification"]["id"]):
-            await self.send_json(message)
+    async def push_notification(self, message: PushedNotification) -> None:
+        user_id = self.user_id
+        if user_id is None:
+            return
+        async with aclosing(in_turn(user_id, self.delivered, message)) as sendable:
+            async for item in sendable:
+                await self.send_json(item)
 
     async def push_unread_count(self, message: UnreadCountMessage) -> None:
         await self.send_json(message)
@@ -412,16 +428,19 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     # --- Timers: going live without a resume, staying in the group, the sign-in, the heartbeat -----
 
     async def _go_live_without_resume(self) -> None:
-        """A client that has not resumed in RESUME_WAIT_SECONDS goes live, starting with what it was
-        held back from (read from the table, in id order) and the count."""
+        """A client that has not resumed in RESUME_WAIT_SECONDS goes live as if it had resumed after
+        the newest notification when it connected: what it was held back from is read from the
+        table, in id order, then the count."""
         await asyncio.sleep(RESUME_WAIT_SECONDS)
         async with self.sending:
             held, self.held = self.held, None
             user_id = self.user_id
-            if held is None or not held.any or user_id is None:
+            if held is None or user_id is None:
+                return  # resumed, or closed
+            self.delivered.through(held.since)
+            if not held.any:
                 return
-            if held.first_id is not None:
-                await self._send_missed(user_id, held.first_id - 1)
+            await self._send_missed(user_id, self.delivered.floor)
             await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
 
     async def _stay_in_group(self) -> None:

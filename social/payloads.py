@@ -16,6 +16,14 @@ class NotificationMessage(TypedDict):
     notification: dict[str, Any]
 
 
+class PushedNotification(NotificationMessage):
+    """A notification as social.push sends it to the member's connections: with `previous`, the id
+    of the member's notification before it when it was pushed (0: none). The connections send
+    clients the `NotificationMessage` without it."""
+
+    previous: int
+
+
 class UnreadCountMessage(TypedDict):
     type: Literal["unread_count"]
     count: int
@@ -60,6 +68,11 @@ def notification(item: Notification) -> dict[str, Any]:
 
 def notification_message(item: Notification) -> NotificationMessage:
     return {"type": "notification", "notification": notification(item)}
+
+
+def pushed_notification(item: Notification) -> PushedNotification:
+    """`item` comes from selectors.notifications_by_id, which annotates `previous`."""
+    return {"type": "notification", "notification": notification(item), "previous": item.previous}
 
 
 def unread_count_message(count: int) -> UnreadCountMessage:

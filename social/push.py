@@ -75,13 +75,16 @@ def _send_all(messages: list[tuple[int, dict]]) -> None:
 
 
 def notifications(ids: Iterable[int]) -> None:
-    """Push saved notifications to their recipients, then each recipient's new unread count."""
+    """Push saved notifications to their recipients, then each recipient's new unread count.
+
+    Each carries the id of its recipient's notification before it: pushes from two processes can
+    reach a connection out of id order, and that is how it notices one is still on its way."""
     items = selectors.notifications_by_id(list(ids))
     if not items:
         return
     recipients = {item.recipient_id for item in items}
     counts = selectors.unread_counts(recipients)
-    messages = [(item.recipient_id, payloads.notification_message(item)) for item in items]
+    messages = [(item.recipient_id, payloads.pushed_notification(item)) for item in items]
     messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
     _send_all(messages)
 

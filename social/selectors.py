@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -16,8 +16,17 @@ from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification
 
 
 def notifications_by_id(ids: list[int]) -> list[Notification]:
+    """The notifications to push, each with `previous`: the id of its recipient's notification
+    before it (0 for the first). A connection that has sent up to `previous` can send this one at
+    once; otherwise one in between has not reached it yet (consumers.in_turn)."""
+    before = Notification.objects.filter(
+        recipient_id=OuterRef("recipient_id"), pk__lt=OuterRef("pk")
+    ).order_by("-pk")
     return list(
-        Notification.objects.filter(pk__in=ids).select_related("actor", "workbook").order_by("pk")
+        Notification.objects.filter(pk__in=ids)
+        .annotate(previous=Coalesce(Subquery(before.values("pk")[:1]), 0))
+        .select_related("actor", "workbook")
+        .order_by("pk")
     )
 
 
@@ -48,6 +57,14 @@ def unread_counts(user_ids: Iterable[int]) -> dict[int, int]:
 
 def unread_count(user_id: int) -> int:
     return Notification.objects.filter(recipient_id=user_id, read=False).count()
+
+
+def unread_count_and_newest(user_id: int) -> tuple[int, int]:
+    """In one query: the member's unread count, and their newest notification id (0 for none)."""
+    row = Notification.objects.filter(recipient_id=user_id).aggregate(
+        unread=Count("pk", filter=Q(read=False)), newest=Coalesce(Max("pk"), 0)
+    )
+    return row["unread"], row["newest"]
 
 
 def feed_for(user: User) -> QuerySet[Activity]:

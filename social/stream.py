@@ -37,10 +37,12 @@ from . import consumers
 from .consumers import (
     Delivered,
     ends_sign_in,
+    in_turn,
     is_notification_id,
     missed_notifications,
     rejoin_interval,
     unread_count,
+    unread_count_and_newest,
 )
 from .push import user_group
 
@@ -141,15 +143,18 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
     try:
         # Join before reading, so whatever commits while we read waits in the channel for us.
         await layer.group_add(group, channel)
-        delivered = Delivered()
-        if after is not None:
-            through = after
+        if after is None:
+            # A client that has nothing is sent what is new from now on.
+            count, newest = await unread_count_and_newest(user_id)
+            delivered = Delivered(newest)
+        else:
+            delivered = Delivered(after)
             async with aclosing(missed_notifications(user_id, after)) as missed:
                 async for message in missed:
+                    delivered.through(message["notification"]["id"])
                     yield notification_event(message["notification"])
-                    through = message["notification"]["id"]
-            delivered.resumed(through)
-        yield unread_count_event(await unread_count(user_id))
+            count = await unread_count(user_id)
+        yield unread_count_event(count)
 
         # One receive stays pending across keepalives: cancelling a receive on every timeout (as
         # asyncio.wait_for would) can drop a message that channels-redis had just taken off Redis.
@@ -188,9 +193,10 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
                 continue
             for message in received.get("messages") or []:
                 if message.get("type") == "notification":
-                    notification = message["notification"]
-                    if delivered.first_time(notification["id"]):
-                        yield notification_event(notification)
+                    # In id order with no gap, as the socket sends them (consumers.in_turn).
+                    async with aclosing(in_turn(user_id, delivered, message)) as sendable:
+                        async for item in sendable:
+                            yield notification_event(item["notification"])
                 elif message.get("type") == "unread_count":
                     yield unread_count_event(message["count"])
     finally:

@@ -14,7 +14,7 @@ from django.db.models import Max
 from rest_framework_simplejwt.tokens import AccessToken
 
 from sigma_playground.asgi import application
-from social import services
+from social import payloads, push, selectors, services
 from social.models import Notification, Verb
 
 PATH = "/ws/notifications/"
@@ -48,6 +48,38 @@ def notify(recipient, actor, verb: str = Verb.FOLLOWED) -> int:
 
 # From async test code: in a worker thread, like a sync view under ASGI.
 anotify = database_sync_to_async(notify)
+
+
+@database_sync_to_async
+def save_unpushed(recipient, actor, count: int = 1) -> list[int]:
+    """Notifications saved as the services save them but not pushed yet: the test pushes them
+    (push.notifications) in the order it wants them to arrive."""
+    return [
+        Notification.objects.create(recipient=recipient, actor=actor, verb=Verb.FOLLOWED).pk
+        for _ in range(count)
+    ]
+
+
+@database_sync_to_async
+def push_each(ids: list[int]) -> None:
+    """One push per notification, in the order given, as separate processes would."""
+    for notification_id in ids:
+        push.notifications([notification_id])
+
+
+@database_sync_to_async
+def pushed_then_withdrawn(pushed: int, withdrawn: int) -> dict:
+    """The push of `pushed` as it was made while `withdrawn` (the one before it) still existed,
+    with `withdrawn` deleted before the push is delivered (an unfollow within the undo window)."""
+    event = {
+        "type": "push.message",
+        "messages": [
+            payloads.pushed_notification(item) for item in selectors.notifications_by_id([pushed])
+        ],
+    }
+    assert event["messages"][0]["previous"] == withdrawn
+    Notification.objects.filter(pk=withdrawn).delete()
+    return event
 
 
 @database_sync_to_async

@@ -33,7 +33,10 @@ from tests.social.realtime import (
     notification_ids,
     notify,
     open_socket,
+    push_each,
+    pushed_then_withdrawn,
     receive_all,
+    save_unpushed,
 )
 
 # Channels closes the thread's connection around each database call, which would end the test's
@@ -246,27 +249,69 @@ def test_a_live_copy_of_a_notification_the_resume_sent_is_dropped(owner, followe
     assert notification_ids(live) == [third]
 
 
-def test_live_notifications_arriving_out_of_id_order_are_each_sent_once(owner, follower):
+def test_live_notifications_arriving_out_of_id_order_are_each_sent_once_in_id_order(
+    owner, follower
+):
     """Two processes push two commits a moment apart: the later id may arrive first."""
 
-    def saved_without_push():
-        return Notification.objects.create(recipient=owner, actor=follower, verb=Verb.FOLLOWED).pk
-
     async def run():
-        communicator = await open_socket(owner, resume=False)
-        await communicator.send_json_to({"type": "resume", "after": 0})
-        await receive_all(communicator)
-        earlier = await database_sync_to_async(saved_without_push)()
-        later = await database_sync_to_async(saved_without_push)()
-        for pushed in [later, earlier, later, earlier]:
-            await database_sync_to_async(push.notifications)([pushed])
+        communicator = await open_socket(owner)
+        earlier, later = await save_unpushed(owner, follower, 2)
+        await push_each([later, earlier, later, earlier])
         messages = await receive_all(communicator)
         await communicator.disconnect()
         return earlier, later, messages
 
     earlier, later, messages = async_to_sync(run)()
 
-    assert notification_ids(messages) == [later, earlier]
+    assert notification_ids(messages) == [earlier, later]
+
+
+def test_a_push_ahead_of_an_earlier_one_sends_both_in_order_so_a_reconnect_misses_nothing(
+    owner, follower
+):
+    """The push of 101 arrives; 100's is still on its way when the connection drops. The client
+    resumes after the largest id it saw, so 101 sent alone would have lost 100 for good."""
+
+    async def run():
+        communicator = await open_socket(owner)
+        earlier, later = await save_unpushed(owner, follower, 2)
+        await push_each([later])
+        before_the_drop = await receive_all(communicator)
+        await communicator.disconnect()
+
+        communicator = await open_socket(owner, resume=False)
+        seen = max(notification_ids(before_the_drop))
+        await communicator.send_json_to({"type": "resume", "after": seen})
+        after_the_drop = await receive_all(communicator)
+        await communicator.disconnect()
+        return earlier, later, before_the_drop, after_the_drop
+
+    earlier, later, before_the_drop, after_the_drop = async_to_sync(run)()
+
+    assert notification_ids(before_the_drop) == [earlier, later]
+    assert notification_ids(before_the_drop + after_the_drop) == [earlier, later]
+
+
+def test_a_notification_withdrawn_in_the_gap_holds_nothing_up(owner, follower):
+    """The push of a notification names the one before it, which is withdrawn (an unfollow within
+    the undo window) before its own push arrives: the later one is sent, and so is what follows."""
+
+    async def run():
+        communicator = await open_socket(owner)
+        withdrawn, pushed = await save_unpushed(owner, follower, 2)
+        event = await pushed_then_withdrawn(pushed, withdrawn)
+        await get_channel_layer().group_send(user_group(owner.pk), event)
+        first = await receive_all(communicator)
+        following = await anotify(owner, follower)
+        then = await receive_all(communicator)
+        await communicator.disconnect()
+        return pushed, first, following, then
+
+    pushed, first, following, then = async_to_sync(run)()
+
+    assert notification_ids(first) == [pushed]
+    assert notification_ids(then) == [following]
 
 
 def test_a_resume_after_the_newest_id_sends_only_the_count(owner, follower):
@@ -390,6 +435,52 @@ def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_orde
 
     expected = [made[member.pk] for member in members for _ in range(3)]
     assert received == expected
+
+
+def test_clients_reconnecting_while_pushes_arrive_out_of_order_get_every_notification_once_in_order(
+    follower,
+):
+    """As above, but each member's notifications are pushed in a shuffled order, one push each (as
+    from several processes), while their clients drop and resume after the largest id they saw."""
+    members = [UserFactory(username=f"member{n}") for n in range(4)]
+    rng = random.Random(13)  # noqa: S311 (timings and orders, not secrets)
+
+    async def client(member, done: asyncio.Event) -> list[int]:
+        received: list[int] = []
+        while True:
+            finished = done.is_set()
+            communicator = await open_socket(member, resume=False)
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            await communicator.send_json_to({"type": "resume", "after": max(received, default=0)})
+            if finished:
+                received += notification_ids(await receive_all(communicator))
+            else:
+                deadline = asyncio.get_running_loop().time() + rng.uniform(0.05, 0.2)
+                while asyncio.get_running_loop().time() < deadline:
+                    if not await communicator.receive_nothing(timeout=0.01):
+                        received += notification_ids([await communicator.receive_json_from()])
+            await communicator.disconnect()
+            if finished:
+                return received
+
+    async def run():
+        done = asyncio.Event()
+        clients = [
+            asyncio.create_task(client(member, done)) for member in members for _ in range(3)
+        ]
+        made: dict[int, list[int]] = {member.pk: [] for member in members}
+        for n in range(20):
+            member = members[n % len(members)]
+            batch = await save_unpushed(member, follower, 4)
+            made[member.pk] += batch
+            await push_each(rng.sample(batch, len(batch)))
+            await asyncio.sleep(0.02)
+        done.set()
+        return made, await asyncio.gather(*clients)
+
+    made, received = async_to_sync(run)()
+
+    assert received == [made[member.pk] for member in members for _ in range(3)]
 
 
 # --- Bad messages ---------------------------------------------------------------------------------

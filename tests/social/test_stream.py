@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from accounts.tokens import issue_tokens
 from sigma_playground.websocket import SignIn
-from social import consumers, push, selectors, stream
-from social.models import Notification, Verb
+from social import consumers, selectors, stream
 from social.push import user_group
 from tests.factories import UserFactory
 from tests.social.realtime import (
@@ -31,6 +30,9 @@ from tests.social.realtime import (
     bearer,
     notify,
     parse_events,
+    push_each,
+    pushed_then_withdrawn,
+    save_unpushed,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
@@ -198,27 +200,70 @@ def test_notifications_made_during_the_replay_arrive_once_in_order(owner, follow
     assert notification_events(events) == missed + made_meanwhile
 
 
-def test_live_events_arriving_out_of_id_order_are_each_sent_once(owner, follower):
+def test_live_events_arriving_out_of_id_order_are_each_sent_once_in_id_order(owner, follower):
     """Two processes push two commits a moment apart: the later id may arrive first."""
-
-    def saved_without_push():
-        return Notification.objects.create(recipient=owner, actor=follower, verb=Verb.FOLLOWED).pk
 
     async def run():
         client = await StreamClient(STREAM_PATH, [bearer(access(owner))]).start()
         await client.read_until("event: unread_count")
-        earlier = await database_sync_to_async(saved_without_push)()
-        later = await database_sync_to_async(saved_without_push)()
-        for pushed in [later, earlier, later, earlier]:
-            await database_sync_to_async(push.notifications)([pushed])
-        await client.read_until(f"id: {earlier}\n")
+        earlier, later = await save_unpushed(owner, follower, 2)
+        await push_each([later, earlier, later, earlier])
+        await client.read_until(f"id: {later}\n")
         await client.read_for(0.3)
         await client.hang_up()
         return earlier, later, parse_events(client.body)
 
     earlier, later, events = async_to_sync(run)()
 
-    assert notification_events(events) == [later, earlier]
+    assert notification_events(events) == [earlier, later]
+
+
+def test_an_event_pushed_ahead_of_an_earlier_one_sends_both_in_order_so_a_reconnect_misses_nothing(
+    owner, follower
+):
+    """The push of 101 arrives; 100's is still on its way when the client hangs up. EventSource
+    reconnects with the last id it saw, so 101 sent alone would have lost 100 for good."""
+
+    async def run():
+        client = await StreamClient(STREAM_PATH, [bearer(access(owner))]).start()
+        await client.read_until("event: unread_count")
+        earlier, later = await save_unpushed(owner, follower, 2)
+        await push_each([later])
+        await client.read_until(f"id: {later}\n")
+        await client.read_for(0.3)
+        await client.hang_up()
+        before = notification_events(parse_events(client.body))
+
+        headers = [bearer(access(owner)), last_event_id(before[-1])]
+        client = await StreamClient(STREAM_PATH, headers).start()
+        await client.read_until("event: unread_count")
+        await client.read_for(0.3)
+        await client.hang_up()
+        return earlier, later, before, notification_events(parse_events(client.body))
+
+    earlier, later, before, after = async_to_sync(run)()
+
+    assert before == [earlier, later]
+    assert before + after == [earlier, later]
+
+
+def test_an_event_withdrawn_in_the_gap_holds_nothing_up(owner, follower):
+    async def run():
+        client = await StreamClient(STREAM_PATH, [bearer(access(owner))]).start()
+        await client.read_until("event: unread_count")
+        withdrawn, pushed = await save_unpushed(owner, follower, 2)
+        event = await pushed_then_withdrawn(pushed, withdrawn)
+        await get_channel_layer().group_send(user_group(owner.pk), event)
+        await client.read_until(f"id: {pushed}\n")
+        following = await anotify(owner, follower)
+        await client.read_until(f"id: {following}\n")
+        await client.read_for(0.3)
+        await client.hang_up()
+        return pushed, following, parse_events(client.body)
+
+    pushed, following, events = async_to_sync(run)()
+
+    assert notification_events(events) == [pushed, following]
 
 
 def test_streams_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
@@ -253,6 +298,49 @@ def test_streams_reconnecting_during_a_burst_get_every_notification_once_in_orde
             member = members[n % len(members)]
             made[member.pk].append(await anotify(member, follower))
             await asyncio.sleep(0.005)
+        done.set()
+        return made, await asyncio.gather(*listeners)
+
+    made, received = async_to_sync(run)()
+
+    assert received == [made[member.pk] for member in members for _ in range(3)]
+
+
+def test_streams_reconnecting_while_pushes_arrive_out_of_order_get_every_notification_once_in_order(
+    follower,
+):
+    """As above, but each member's notifications are pushed in a shuffled order, one push each (as
+    from several processes)."""
+    members = [UserFactory(username=f"member{n}") for n in range(4)]
+    rng = random.Random(17)  # noqa: S311 (timings and orders, not secrets)
+
+    def ids(body: str) -> list[int]:
+        return [int(e["id"]) for e in parse_events(body) if e.get("event") == "notification"]
+
+    async def listener(member, done: asyncio.Event) -> list[int]:
+        received: list[int] = []
+        while True:
+            finished = done.is_set()
+            headers = [bearer(access(member)), last_event_id(received[-1] if received else 0)]
+            client = await StreamClient(STREAM_PATH, headers).start()
+            body = await client.read_for(0.5 if finished else rng.uniform(0.05, 0.2))
+            await client.hang_up()
+            received += ids(body[: body.rfind("\n\n") + 2])
+            if finished:
+                return received
+
+    async def run():
+        done = asyncio.Event()
+        listeners = [
+            asyncio.create_task(listener(member, done)) for member in members for _ in range(3)
+        ]
+        made: dict[int, list[int]] = {member.pk: [] for member in members}
+        for n in range(20):
+            member = members[n % len(members)]
+            batch = await save_unpushed(member, follower, 4)
+            made[member.pk] += batch
+            await push_each(rng.sample(batch, len(batch)))
+            await asyncio.sleep(0.02)
         done.set()
         return made, await asyncio.gather(*listeners)
 
