@@ -175,6 +175,9 @@ class Held:
     def __init__(self, since: int) -> None:
         self.since = since
         self.any = False  # was anything pushed meanwhile
+        # RESUME_WAIT_SECONDS passed with nothing pushed: the first push sends it live, unless a late
+        # resume comes first (and is answered in full: nothing was sent above what it asks for).
+        self.waited = False
 
 
 # --- Message payloads -----------------------------------------------------------------------------
@@ -398,8 +401,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return  # closed; a push may still have been waiting in the channel
         async with self.sending:
             if self.held is not None:
-                self.held.any = True
-                return
+                if not self.held.waited:
+                    self.held.any = True
+                    return
+                self.delivered.through(self.held.since)
+                self.held = None
             for message in event["messages"]:
                 if message["type"] == "notification":
                     await self.push_notification(message)
@@ -433,13 +439,14 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         table, in id order, then the count."""
         await asyncio.sleep(RESUME_WAIT_SECONDS)
         async with self.sending:
-            held, self.held = self.held, None
-            user_id = self.user_id
+            held, user_id = self.held, self.user_id
             if held is None or user_id is None:
                 return  # resumed, or closed
-            self.delivered.through(held.since)
             if not held.any:
+                held.waited = True
                 return
+            self.held = None
+            self.delivered.through(held.since)
             await self._send_missed(user_id, self.delivered.floor)
             await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
 

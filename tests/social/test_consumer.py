@@ -394,6 +394,47 @@ def test_a_client_that_never_resumes_goes_live_with_what_it_was_held_back_from(
     assert notification_ids(then) == [live]
 
 
+def test_a_client_that_never_resumes_and_was_pushed_nothing_goes_live_with_the_first_push(
+    owner, follower, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RESUME_WAIT_SECONDS", 0.2)
+    notify(owner, follower)
+
+    async def run():
+        communicator = await open_socket(owner, resume=False)
+        await asyncio.sleep(0.4)
+        earlier, later = await save_unpushed(owner, follower, 2)
+        await push_each([later])
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return earlier, later, messages
+
+    earlier, later, messages = async_to_sync(run)()
+
+    # From where it connected: what came before is not sent, what came after is, in order.
+    assert notification_ids(messages) == [earlier, later]
+
+
+def test_a_resume_that_comes_late_but_before_any_push_is_answered_in_full(
+    owner, follower, monkeypatch
+):
+    monkeypatch.setattr(consumers, "RESUME_WAIT_SECONDS", 0.2)
+    missed = [notify(owner, follower) for _ in range(2)]
+
+    async def run():
+        communicator = await open_socket(owner, resume=False)
+        await asyncio.sleep(0.4)
+        await communicator.send_json_to({"type": "resume", "after": 0})
+        messages = await receive_all(communicator)
+        await communicator.disconnect()
+        return messages
+
+    messages = async_to_sync(run)()
+
+    assert notification_ids(messages) == missed
+    assert messages[-1] == {"type": "unread_count", "count": 2}
+
+
 def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
     """Twelve clients of four members drop and reconnect (resuming after the last id they saw, a
     few milliseconds after the handshake, as over a real network) while notifications pour in."""
