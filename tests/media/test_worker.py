@@ -22,12 +22,16 @@ def worker(tmp_path, monkeypatch):
     ) as worker:
         # The site's own queueing (services -> process_image.delay) goes to this worker's queue.
         monkeypatch.setitem(app.conf, "task_always_eager", False)
-        monkeypatch.setitem(app.conf, "task_routes", {"media.tasks.*": {"queue": worker.queue}})
+        routes = app.conf.task_routes
+        app.conf.task_routes = {"media.tasks.*": {"queue": worker.queue}}
         app.amqp.__dict__.pop("router", None)  # the router reads task_routes once, when made
         app.amqp.flush_routes()
         try:
             yield worker
         finally:
+            # The project's routes back before the router is made again, for the tests after this.
+            app.conf.task_routes = routes
+            app.amqp.queues.pop(worker.queue, None)  # declared when a task was routed to it
             app.amqp.__dict__.pop("router", None)
             app.amqp.flush_routes()
 

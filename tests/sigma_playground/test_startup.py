@@ -13,12 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What the process is given by each test alone: the suite's own services (DATABASE_URL, REDIS_URL in
+# CI) must not decide what a test of the settings sees.
+_OWN_VARIABLES = {
+    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "DATABASE_URL",
+    "DATABASE_REPLICA_URL", "REDIS_URL", "CACHE_REDIS_URL", "CHANNEL_LAYER_REDIS_URL",
+    "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
+}  # fmt: skip
+
+
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
-    }
+    environ = {key: value for key, value in os.environ.items() if key not in _OWN_VARIABLES}
     environ.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
