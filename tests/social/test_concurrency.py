@@ -1,40 +1,20 @@
 """Counters stay exact when many requests arrive at once: races only a real database with row locks
 shows. Each request runs in its own thread, with its own connection, closed when it is done."""
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from social import services
 from social.models import Comment, Favorite, Follow, Notification
 from tests.factories import UserFactory, WorkbookFactory
+from tests.threads import in_parallel
 from workbooks.models import DailyActivity
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def in_parallel(calls: list[Callable[[], object]]) -> list[object]:
-    """Run every call at the same moment, each in its own thread and connection; returns what each
-    returned, or the exception it raised, in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> object:
-        try:
-            barrier.wait()
-            return call()
-        except Exception as error:  # reported to the test, which asserts on it
-            return error
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def request(user: User, method: str, url: str, data: dict | None = None) -> Callable[[], int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -17,25 +16,9 @@ from django.utils import timezone
 
 from social import services as social
 from tests.factories import UserFactory, WorkbookFactory
+from tests.threads import in_parallel
 from workbooks import services, tasks
 from workbooks.models import DailyActivity, PendingView, Workbook
-
-
-def in_parallel(calls: list[Callable[[], object]]) -> list[object]:
-    """Start every call at the same moment; returns what each returned, or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> object:
-        try:
-            barrier.wait()
-            return call()
-        except Exception as error:  # reported to the test, which asserts on it
-            return error
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def pend_views(workbooks: list[Workbook], total: int) -> dict[tuple[int, object], int]:
