@@ -417,7 +417,7 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
-# --- Sigma embeds (SIGMA.md) -----------------------------------------------------------------------
+# --- Sigma embeds (docs/embeds.md) --------------------------------------------------------------------
 
 # Hosts whose URLs authors may publish and whose pages we frame; the CSP's frame-src is exactly these.
 SIGMA_EMBED_HOSTS = env.list("SIGMA_EMBED_HOSTS", default=["app.sigmacomputing.com"])

@@ -1,4 +1,4 @@
-"""Secure (JWT) embed URLs, as SIGMA.md "Secure embeds" describes them."""
+"""Secure (JWT) embed URLs, as Sigma documents its secure embeds (docs/embeds.md)."""
 
 import datetime
 from urllib.parse import parse_qsl, urlsplit

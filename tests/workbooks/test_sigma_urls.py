@@ -1,4 +1,4 @@
-"""Which pasted Sigma URLs are accepted, how they are normalised, and which are refused (SIGMA.md)."""
+"""Which pasted Sigma URLs are accepted, how they are normalised, and which are refused (docs/embeds.md)."""
 
 import pytest
 
