@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
@@ -220,3 +223,43 @@ def parse_events(body: str) -> list[dict[str, str]]:
             fields[name or "comment"] = value.removeprefix(" ")
         events.append(fields)
     return events
+
+
+# --- Clients reconnecting while notifications pour in ----------------------------------------------
+
+Client = Callable[[Any, asyncio.Event], Awaitable[list[int]]]
+
+
+def through_a_burst(
+    follower, client: Client, rng: random.Random, *, shuffled: bool
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Three clients for each of four members keep dropping and reconnecting (`client(member, done)`
+    returns the ids it received, once `done` is set and it has caught up) while notifications pour
+    in: 80 pushed as each commits, or, `shuffled`, 20 batches of four pushed one by one in a
+    shuffled order, as several processes would. Returns (the ids each client should have, in
+    order; the ids each received)."""
+    from tests.factories import UserFactory
+
+    members = [UserFactory(username=f"member{n}") for n in range(4)]
+
+    async def run():
+        done = asyncio.Event()
+        clients = [
+            asyncio.create_task(client(member, done)) for member in members for _ in range(3)
+        ]
+        made: dict[int, list[int]] = {member.pk: [] for member in members}
+        for n in range(20 if shuffled else 80):
+            member = members[n % len(members)]
+            if shuffled:
+                batch = await save_unpushed(member, follower, 4)
+                made[member.pk] += batch
+                await push_each(rng.sample(batch, len(batch)))
+                await asyncio.sleep(0.02)
+            else:
+                made[member.pk].append(await anotify(member, follower))
+                await asyncio.sleep(0.005)
+        done.set()
+        return made, await asyncio.gather(*clients)
+
+    made, received = async_to_sync(run)()
+    return [made[member.pk] for member in members for _ in range(3)], received

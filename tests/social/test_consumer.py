@@ -37,6 +37,7 @@ from tests.social.realtime import (
     pushed_then_withdrawn,
     receive_all,
     save_unpushed,
+    through_a_burst,
 )
 
 # Channels closes the thread's connection around each database call, which would end the test's
@@ -435,11 +436,10 @@ def test_a_resume_that_comes_late_but_before_any_push_is_answered_in_full(
     assert messages[-1] == {"type": "unread_count", "count": 2}
 
 
-def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
-    """Twelve clients of four members drop and reconnect (resuming after the last id they saw, a
-    few milliseconds after the handshake, as over a real network) while notifications pour in."""
-    members = [UserFactory(username=f"member{n}") for n in range(4)]
-    rng = random.Random(7)  # noqa: S311 (timings, not secrets)
+def reconnecting_socket(rng: random.Random):
+    """A client that drops and reconnects, resuming after the largest id it saw, a few milliseconds
+    after the handshake as over a real network; once `done` is set, its last connection reads
+    everything until it goes quiet."""
 
     async def client(member, done: asyncio.Event) -> list[int]:
         received: list[int] = []
@@ -448,7 +448,7 @@ def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_orde
             communicator = await open_socket(member, resume=False)
             await asyncio.sleep(rng.uniform(0, 0.03))
             await communicator.send_json_to({"type": "resume", "after": max(received, default=0)})
-            if finished:  # the last connection: everything, until it goes quiet
+            if finished:
                 received += notification_ids(await receive_all(communicator))
             else:
                 deadline = asyncio.get_running_loop().time() + rng.uniform(0.05, 0.2)
@@ -459,22 +459,15 @@ def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_orde
             if finished:
                 return received
 
-    async def run():
-        done = asyncio.Event()
-        clients = [
-            asyncio.create_task(client(member, done)) for member in members for _ in range(3)
-        ]
-        made: dict[int, list[int]] = {member.pk: [] for member in members}
-        for n in range(80):
-            member = members[n % len(members)]
-            made[member.pk].append(await anotify(member, follower))
-            await asyncio.sleep(0.005)
-        done.set()
-        return made, await asyncio.gather(*clients)
+    return client
 
-    made, received = async_to_sync(run)()
 
-    expected = [made[member.pk] for member in members for _ in range(3)]
+def test_clients_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
+    """Twelve clients of four members drop and reconnect while notifications pour in."""
+    rng = random.Random(7)  # noqa: S311 (timings, not secrets)
+
+    expected, received = through_a_burst(follower, reconnecting_socket(rng), rng, shuffled=False)
+
     assert received == expected
 
 
@@ -483,45 +476,11 @@ def test_clients_reconnecting_while_pushes_arrive_out_of_order_get_every_notific
 ):
     """As above, but each member's notifications are pushed in a shuffled order, one push each (as
     from several processes), while their clients drop and resume after the largest id they saw."""
-    members = [UserFactory(username=f"member{n}") for n in range(4)]
     rng = random.Random(13)  # noqa: S311 (timings and orders, not secrets)
 
-    async def client(member, done: asyncio.Event) -> list[int]:
-        received: list[int] = []
-        while True:
-            finished = done.is_set()
-            communicator = await open_socket(member, resume=False)
-            await asyncio.sleep(rng.uniform(0, 0.03))
-            await communicator.send_json_to({"type": "resume", "after": max(received, default=0)})
-            if finished:
-                received += notification_ids(await receive_all(communicator))
-            else:
-                deadline = asyncio.get_running_loop().time() + rng.uniform(0.05, 0.2)
-                while asyncio.get_running_loop().time() < deadline:
-                    if not await communicator.receive_nothing(timeout=0.01):
-                        received += notification_ids([await communicator.receive_json_from()])
-            await communicator.disconnect()
-            if finished:
-                return received
+    expected, received = through_a_burst(follower, reconnecting_socket(rng), rng, shuffled=True)
 
-    async def run():
-        done = asyncio.Event()
-        clients = [
-            asyncio.create_task(client(member, done)) for member in members for _ in range(3)
-        ]
-        made: dict[int, list[int]] = {member.pk: [] for member in members}
-        for n in range(20):
-            member = members[n % len(members)]
-            batch = await save_unpushed(member, follower, 4)
-            made[member.pk] += batch
-            await push_each(rng.sample(batch, len(batch)))
-            await asyncio.sleep(0.02)
-        done.set()
-        return made, await asyncio.gather(*clients)
-
-    made, received = async_to_sync(run)()
-
-    assert received == [made[member.pk] for member in members for _ in range(3)]
+    assert received == expected
 
 
 # --- Bad messages ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from tests.social.realtime import (
     push_each,
     pushed_then_withdrawn,
     save_unpushed,
+    through_a_burst,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
@@ -266,11 +267,9 @@ def test_an_event_withdrawn_in_the_gap_holds_nothing_up(owner, follower):
     assert notification_events(events) == [pushed, following]
 
 
-def test_streams_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
-    """Twelve listeners of four members hang up and reconnect with Last-Event-ID, as EventSource
-    does, while notifications pour in."""
-    members = [UserFactory(username=f"member{n}") for n in range(4)]
-    rng = random.Random(11)  # noqa: S311 (timings, not secrets)
+def reconnecting_stream(rng: random.Random):
+    """A listener that hangs up and reconnects with Last-Event-ID, as EventSource does; once `done`
+    is set, its last connection reads for half a second."""
 
     def ids(body: str) -> list[int]:
         return [int(e["id"]) for e in parse_events(body) if e.get("event") == "notification"]
@@ -288,22 +287,16 @@ def test_streams_reconnecting_during_a_burst_get_every_notification_once_in_orde
             if finished:
                 return received
 
-    async def run():
-        done = asyncio.Event()
-        listeners = [
-            asyncio.create_task(listener(member, done)) for member in members for _ in range(3)
-        ]
-        made: dict[int, list[int]] = {member.pk: [] for member in members}
-        for n in range(80):
-            member = members[n % len(members)]
-            made[member.pk].append(await anotify(member, follower))
-            await asyncio.sleep(0.005)
-        done.set()
-        return made, await asyncio.gather(*listeners)
+    return listener
 
-    made, received = async_to_sync(run)()
 
-    assert received == [made[member.pk] for member in members for _ in range(3)]
+def test_streams_reconnecting_during_a_burst_get_every_notification_once_in_order(follower):
+    """Twelve listeners of four members hang up and reconnect while notifications pour in."""
+    rng = random.Random(11)  # noqa: S311 (timings, not secrets)
+
+    expected, received = through_a_burst(follower, reconnecting_stream(rng), rng, shuffled=False)
+
+    assert received == expected
 
 
 def test_streams_reconnecting_while_pushes_arrive_out_of_order_get_every_notification_once_in_order(
@@ -311,42 +304,11 @@ def test_streams_reconnecting_while_pushes_arrive_out_of_order_get_every_notific
 ):
     """As above, but each member's notifications are pushed in a shuffled order, one push each (as
     from several processes)."""
-    members = [UserFactory(username=f"member{n}") for n in range(4)]
     rng = random.Random(17)  # noqa: S311 (timings and orders, not secrets)
 
-    def ids(body: str) -> list[int]:
-        return [int(e["id"]) for e in parse_events(body) if e.get("event") == "notification"]
+    expected, received = through_a_burst(follower, reconnecting_stream(rng), rng, shuffled=True)
 
-    async def listener(member, done: asyncio.Event) -> list[int]:
-        received: list[int] = []
-        while True:
-            finished = done.is_set()
-            headers = [bearer(access(member)), last_event_id(received[-1] if received else 0)]
-            client = await StreamClient(STREAM_PATH, headers).start()
-            body = await client.read_for(0.5 if finished else rng.uniform(0.05, 0.2))
-            await client.hang_up()
-            received += ids(body[: body.rfind("\n\n") + 2])
-            if finished:
-                return received
-
-    async def run():
-        done = asyncio.Event()
-        listeners = [
-            asyncio.create_task(listener(member, done)) for member in members for _ in range(3)
-        ]
-        made: dict[int, list[int]] = {member.pk: [] for member in members}
-        for n in range(20):
-            member = members[n % len(members)]
-            batch = await save_unpushed(member, follower, 4)
-            made[member.pk] += batch
-            await push_each(rng.sample(batch, len(batch)))
-            await asyncio.sleep(0.02)
-        done.set()
-        return made, await asyncio.gather(*listeners)
-
-    made, received = async_to_sync(run)()
-
-    assert received == [made[member.pk] for member in members for _ in range(3)]
+    assert received == expected
 
 
 # --- Keeping the connection -----------------------------------------------------------------------
