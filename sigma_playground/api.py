@@ -1,65 +1,21 @@
-"""Conventions shared by every API module: the error body, the list shape,
-strict input, and JSON errors for whatever answers an /api/ request before or instead of DRF."""
+"""Conventions shared by every API module: the list shape, strict input and what OPTIONS answers.
+Error answers are in errors.py, request parsers in parsers.py.
+
+DRF reads DEFAULT_METADATA_CLASS while it defines APIView, so this module must never import
+rest_framework.views: see parsers.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import (
-    PermissionDenied,
-    RequestDataTooBig,
-    SuspiciousOperation,
-    TooManyFieldsSent,
-    TooManyFilesSent,
-)
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
-from django.views import csrf, defaults
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import serializers
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from .http import content_length, error_response, is_api
 from .paging import paginate
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "request_too_large"
-    default_detail = "The request body is larger than the server accepts."
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, with a machine-readable `code` next to every `detail`."""
-    # Django's own 404 and 403 (from shared helpers such as accounts.selectors.active_user_or_404)
-    # as DRF's, so they get their code too.
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound(*exc.args[:1])
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(*exc.args[:1])
-    # Django's limits on a body, met while DRF parses it; unhandled they become an HTML 400 page.
-    elif isinstance(exc, RequestDataTooBig):
-        exc = RequestTooLarge()
-    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        exc = exceptions.ParseError("The request has too many fields.", code="too_many_fields")
-    elif isinstance(exc, SuspiciousOperation):
-        exc = exceptions.ParseError("The request was refused as malformed.", code="bad_request")
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    data = response.data
-    if isinstance(data, dict) and "detail" in data and "code" not in data:
-        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
-        if isinstance(codes, dict):
-            codes = codes.get("detail")
-        if isinstance(codes, str):
-            data["code"] = codes
-    return response
-
 
 # A page past this would cost an OFFSET no reader needs.
 MAX_PAGE = 10_000
@@ -194,102 +150,6 @@ class ModelSerializer(serializers.ModelSerializer):
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
     }
-
-
-class BodySizeLimit:
-    """Parsers that refuse a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413) from its Content-Length,
-    before reading it: Django checks that limit only when it parses a form itself, and DRF reads
-    JSON and url-encoded bodies from the raw stream."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if request is not None and limit is not None and content_length(request) > limit:
-            raise RequestTooLarge()
-        return super().parse(stream, media_type, parser_context)
-
-
-# No request body of this API nests past three levels. Deeper ones are refused as malformed: a
-# thousand levels exhaust Python's recursion limit in the decoder (a 500), and fewer would still
-# strain whatever walks the result (validation, an error that echoes it back).
-MAX_JSON_DEPTH = 32
-
-
-class JSONParser(BodySizeLimit, parsers.JSONParser):
-    """JSON bodies, nested at most MAX_JSON_DEPTH levels; deeper ones are a 400."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise _too_deep() from None
-        if _depth_exceeds(data, MAX_JSON_DEPTH):
-            raise _too_deep()
-        return data
-
-
-def _too_deep() -> exceptions.ParseError:
-    return exceptions.ParseError(
-        f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.", code="parse_error"
-    )
-
-
-def _depth_exceeds(data: Any, limit: int) -> bool:
-    """Whether arrays and objects in `data` nest deeper than `limit`; walked without recursion."""
-    pending = [(data, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-class FormParser(BodySizeLimit, parsers.FormParser):
-    pass
-
-
-# --- Answers given outside DRF: JSON on /api/, the site's pages elsewhere ------------------------
-
-
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if is_api(request):
-        if isinstance(exception, RequestDataTooBig):
-            return error_response(413, RequestTooLarge.default_detail, RequestTooLarge.default_code)
-        return error_response(400, "The request was refused as malformed.", "bad_request")
-    return defaults.bad_request(request, exception)
-
-
-def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if is_api(request):
-        return error_response(
-            403, "You do not have permission to perform this action.", "permission_denied"
-        )
-    return defaults.permission_denied(request, exception)
-
-
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if is_api(request):
-        return error_response(404, "Not found.", "not_found")
-    return defaults.page_not_found(request, exception)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    if is_api(request):
-        return error_response(500, "A server error occurred.", "server_error")
-    return defaults.server_error(request)
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if is_api(request):
-        return error_response(403, f"CSRF Failed: {reason}", "csrf_failed")
-    return csrf.csrf_failure(request, reason)
 
 
 class Metadata(SimpleMetadata):

@@ -46,7 +46,7 @@ if not DEBUG:
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 # A refused form gets the site's page; a refused /api/ request gets a JSON error like every other.
-CSRF_FAILURE_VIEW = "sigma_playground.api.csrf_failure"
+CSRF_FAILURE_VIEW = "sigma_playground.errors.csrf_failure"
 SITE_NAME = "Sigma Playground"
 
 INSTALLED_APPS = [
@@ -358,15 +358,15 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         # JSON and url-encoded bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are refused unread (413).
-        "sigma_playground.api.JSONParser",
-        "sigma_playground.api.FormParser",
+        "sigma_playground.parsers.JSONParser",
+        "sigma_playground.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "sigma_playground.api.Pagination",
     # Documents every error status an operation can answer, from the view's auth, throttles and parsers.
     "DEFAULT_SCHEMA_CLASS": "sigma_playground.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "sigma_playground.api.exception_handler",
+    "EXCEPTION_HANDLER": "sigma_playground.errors.exception_handler",
     "DEFAULT_METADATA_CLASS": "sigma_playground.api.Metadata",
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {

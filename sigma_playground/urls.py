@@ -37,10 +37,10 @@ urlpatterns = [
 ]
 
 # Errors answered outside any view's own handling: JSON under /api/, the site's pages elsewhere.
-handler400 = "sigma_playground.api.bad_request"
-handler403 = "sigma_playground.api.permission_denied"
-handler404 = "sigma_playground.api.page_not_found"
-handler500 = "sigma_playground.api.server_error"
+handler400 = "sigma_playground.errors.bad_request"
+handler403 = "sigma_playground.errors.permission_denied"
+handler404 = "sigma_playground.errors.page_not_found"
+handler500 = "sigma_playground.errors.server_error"
 
 if settings.MEDIA_URL.startswith("/"):  # local media; the view serves it only with DEBUG on
     urlpatterns.append(

@@ -12,7 +12,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from idempotency.api import idempotent
-from sigma_playground.api import FormParser, StrictCharField
+from sigma_playground.api import StrictCharField
+from sigma_playground.parsers import FormParser
 from workbooks.models import Workbook
 
 from .. import services

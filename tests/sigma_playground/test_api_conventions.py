@@ -257,7 +257,7 @@ def test_a_server_error_on_the_api_is_json(client, monkeypatch):
 
 
 def test_a_csrf_failure_on_the_api_is_json_and_a_page_elsewhere(rf):
-    from sigma_playground.api import csrf_failure
+    from sigma_playground.errors import csrf_failure
 
     api = csrf_failure(rf.post("/api/v1/notifications/stream/"), reason="CSRF token missing.")
     assert api.status_code == 403

@@ -5,7 +5,7 @@ import io
 import pytest
 from rest_framework import views  # noqa: F401 - DRF's settings first: they import our parser
 
-from sigma_playground.api import MAX_JSON_DEPTH, JSONParser
+from sigma_playground.parsers import MAX_JSON_DEPTH, JSONParser
 
 
 def nested(depth: int, inner: str = "1") -> str:

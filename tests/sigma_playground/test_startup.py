@@ -185,3 +185,30 @@ def test_it_refuses_a_replica_of_another_kind_of_database():
     )
     assert result.returncode != 0
     assert "DATABASE_REPLICA_URL must name the same kind of database" in result.stderr
+
+
+def _dotted_paths_in_settings() -> list[str]:
+    """Every class or view of ours that the settings and the root URLconf name by a dotted path."""
+    from django.conf import settings
+
+    from sigma_playground import urls
+
+    named = [settings.CSRF_FAILURE_VIEW]
+    named += [getattr(urls, f"handler{status}") for status in (400, 403, 404, 500)]
+    for value in settings.REST_FRAMEWORK.values():
+        named += value if isinstance(value, list) else [value]
+    ours = ("sigma_playground.", "accounts.", "workbooks.", "social.", "media.", "idempotency.")
+    return sorted({path for path in named if isinstance(path, str) and path.startswith(ours)})
+
+
+@pytest.mark.parametrize("path", _dotted_paths_in_settings())
+def test_each_dotted_path_the_settings_name_imports_first_in_a_new_process(path):
+    # Django runs its system checks in no fixed order; when the CSRF view's check came first, its
+    # module imported DRF's views, which read the default parsers from that same half-built module.
+    result = manage(
+        "shell",
+        "-c",
+        f"from django.utils.module_loading import import_string; import_string({path!r})",
+        DEBUG="true",
+    )
+    assert result.returncode == 0, result.stderr

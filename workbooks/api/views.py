@@ -14,7 +14,8 @@ from idempotency.api import idempotent
 from media import services as media_services
 from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
 from media.api.views import accept as accept_image
-from sigma_playground.api import FormParser, QueryBooleanField
+from sigma_playground.api import QueryBooleanField
+from sigma_playground.parsers import FormParser
 from social.selectors import with_is_favorited
 
 from .. import embed, selectors, services

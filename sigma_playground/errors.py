@@ -1,0 +1,84 @@
+"""Error answers: the API's exception handler, and Django's error views (400, 403, 404, 500 and a
+CSRF failure) that answer JSON on /api/ and the site's pages elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import csrf, defaults
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .http import error_response, is_api
+from .parsers import RequestTooLarge
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, with a machine-readable `code` next to every `detail`."""
+    # Django's own 404 and 403 (from shared helpers such as accounts.selectors.active_user_or_404)
+    # as DRF's, so they get their code too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args[:1])
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args[:1])
+    # Django's limits on a body, met while DRF parses it; unhandled they become an HTML 400 page.
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError("The request has too many fields.", code="too_many_fields")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request was refused as malformed.", code="bad_request")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, dict) and "detail" in data and "code" not in data:
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+        if isinstance(codes, dict):
+            codes = codes.get("detail")
+        if isinstance(codes, str):
+            data["code"] = codes
+    return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(413, RequestTooLarge.default_detail, RequestTooLarge.default_code)
+        return error_response(400, "The request was refused as malformed.", "bad_request")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return error_response(
+            403, "You do not have permission to perform this action.", "permission_denied"
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return error_response(404, "Not found.", "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return error_response(500, "A server error occurred.", "server_error")
+    return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if is_api(request):
+        return error_response(403, f"CSRF Failed: {reason}", "csrf_failed")
+    return csrf.csrf_failure(request, reason)
