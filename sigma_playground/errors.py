@@ -3,6 +3,7 @@ CSRF failure) that answer JSON on /api/ and the site's pages elsewhere."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import (
@@ -18,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .database import busy_response, is_out_of_connections
 from .http import error_response, is_api
 from .parsers import RequestTooLarge
 
@@ -73,6 +75,10 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: one that says the database had no connection
+    # to give (raised outside a view, where DatabaseBusyMiddleware does not see it) is a 503.
+    if is_out_of_connections(sys.exc_info()[1]):
+        return busy_response(request)
     if is_api(request):
         return error_response(500, "A server error occurred.", "server_error")
     return defaults.server_error(request)

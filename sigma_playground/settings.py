@@ -15,6 +15,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from .connections import check_budget as check_connection_budget
+from .connections import plan as connection_plan
 from .env import Env, RedisLocation
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +89,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # A NUL byte in the address is a 400 and in a cookie ignored: PostgreSQL text cannot hold one.
     "sigma_playground.http.RefuseMalformedAddressesMiddleware",
+    # No database connection to be had within the pool's timeout: 503, not 500 (docs/scaling.md).
+    "sigma_playground.database.DatabaseBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "media.uploads.UploadSizeLimitMiddleware",
@@ -132,12 +136,35 @@ if _database is None:
 else:
     _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
+    # Each Procfile process that serves requests sets its own pool size from the variable that sets
+    # its threads (docs/scaling.md): the process then never holds more connections than that,
+    # whatever its threads do, and a request that finds them all taken waits up to the timeout for
+    # one, then answers 503 (sigma_playground.database). Unset: one persistent connection per thread.
+    _pool_size = env.int("DATABASE_POOL_SIZE", default=0, minimum=0)
+    if _pool_size:
+        _database["CONN_MAX_AGE"] = 0  # Django hands a pooled connection back after each request
+        _database["OPTIONS"] = {
+            **_database.get("OPTIONS", {}),
+            "pool": {
+                "min_size": 1,
+                "max_size": _pool_size,
+                "timeout": env.int("DATABASE_POOL_TIMEOUT", default=5, minimum=1),
+            },
+        }
     # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) lives on one
     # server connection and its next fetch may reach another, where it does not exist.
     _database["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
     )
 DATABASES = {"default": _database}
+
+# The connections every process of the deployment could hold together (sigma_playground.connections):
+# with a budget set, no process starts when they could exceed it. The release's `migrate` also checks
+# them against PostgreSQL's own max_connections (sigma_playground.checks).
+CONNECTION_PLAN = connection_plan(env)
+_connection_budget = env.int("DATABASE_MAX_CONNECTIONS", default=0, minimum=0)
+if _connection_budget:
+    check_connection_budget(CONNECTION_PLAN, _connection_budget, "DATABASE_MAX_CONNECTIONS")
 
 # An optional read replica. Only the reads of gallery, search and feed pages go there, and only until
 # their request writes something (sigma_playground.db_router); everything else reads the primary.

@@ -135,7 +135,8 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
 def procfile_command(process_type: str, port: int, **variables: str) -> list[str]:
     """The Procfile's command for `process_type`, as production runs it, on 127.0.0.1:`port`.
 
-    `${NAME:-default}` takes `variables[NAME]`, else the default; the program is this virtualenv's."""
+    `${NAME:-default}` takes `variables[NAME]`, else the default; the program is this virtualenv's.
+    Variables the line sets before its program are passed through `env`."""
     line = next(
         line
         for line in (ROOT / "Procfile").read_text().splitlines()
@@ -148,9 +149,14 @@ def procfile_command(process_type: str, port: int, **variables: str) -> list[str
         line.split(":", 1)[1],
     )
     command = shlex.split(expanded)
+    # A line may start with variables for its process alone (`DATABASE_POOL_SIZE=8 granian ...`),
+    # which the shell that runs a Procfile line sets: `env` does the same here.
+    assignments = []
+    while re.fullmatch(r"\w+=\S*", command[0]):
+        assignments.append(command.pop(0))
     command[0] = str(Path(sys.executable).with_name(command[0]))
     command[command.index("--host") + 1] = "127.0.0.1"
-    return command
+    return ["/usr/bin/env", *assignments, *command] if assignments else command
 
 
 @contextmanager

@@ -1,0 +1,190 @@
+"""The Procfile's `web` process never holds more PostgreSQL connections than its budget, and a request
+that can get none answers 503, on a private cluster with max_connections = 20.
+
+granian stops a blocking thread idle for 30 s (5 s here, through its own environment variable, so the
+test takes seconds) and starts new ones under the next burst. With one persistent connection per
+thread, a stopped thread's connection stayed open (Django's connection objects hold reference cycles,
+so only a garbage collection closes them): every burst after a quiet spell added connections, 8, 14,
+20, until PostgreSQL refused them. Each worker now has a pool of WEB_THREADS connections.
+"""
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+import requests
+from django.db import OperationalError
+
+from sigma_playground.database import is_out_of_connections
+from tests.factories import WorkbookFactory
+from tests.private_services import free_port, private_postgres
+from tests.processes import test_database_url, web_server
+
+pytestmark = pytest.mark.postgres
+
+MAX_CONNECTIONS = 20
+WORKERS, THREADS = 2, 4
+BUDGET = WORKERS * THREADS
+CLIENTS = 16  # concurrent requests: twice the threads
+PATHS = ("/api/v1/workbooks/", "/explore/", "/readyz", "/api/v1/tags/")
+
+
+@pytest.fixture
+def small_postgres(transactional_db):
+    """A private cluster with max_connections = 20 holding a copy of the test database (schema and
+    rows, three workbooks among them); its URL for the app's database."""
+    WorkbookFactory.create_batch(3)
+    with private_postgres() as server:
+        with psycopg.connect(server.url(), autocommit=True) as admin:
+            admin.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+            admin.execute("CREATE DATABASE app")
+        server.restart()
+        dump = subprocess.run(
+            ["pg_dump", "--no-owner", "--no-privileges", test_database_url()],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        subprocess.run(
+            ["psql", "--quiet", "-v", "ON_ERROR_STOP=1", server.url("app")],
+            input=dump.stdout,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        yield server.url("app")
+
+
+def web_connections(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as probe:
+        return probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
+@contextmanager
+def peak_connections(url: str) -> Iterator[list[int]]:
+    """The most connections the web process held while the block ran, sampled every 20 ms."""
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(url, autocommit=True) as probe:
+            while not done.is_set():
+                count = probe.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                ).fetchone()[0]
+                peak[0] = max(peak[0], count)
+                done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join(timeout=5)
+
+
+def burst(base: str, rounds: int = 2) -> list[int]:
+    """CLIENTS clients at once, each asking for every path `rounds` times; every status."""
+    statuses: list[int] = []
+
+    def client() -> None:
+        with requests.Session() as session:
+            for _ in range(rounds):
+                for path in PATHS:
+                    statuses.append(session.get(base + path, timeout=20).status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+def take_every_connection(url: str) -> list[psycopg.Connection]:
+    """Connections opened until PostgreSQL refuses one for having too many clients."""
+    taken: list[psycopg.Connection] = []
+    while True:
+        try:
+            taken.append(psycopg.connect(url, autocommit=True))
+        except psycopg.OperationalError as refused:
+            if "too many clients" not in str(refused):
+                raise
+            # A process without a pool meets this refusal itself; it is a 503 there too.
+            wrapped = OperationalError(str(refused))
+            wrapped.__cause__ = refused
+            if not is_out_of_connections(wrapped):
+                pytest.fail(f"a full server's refusal not recognised: {refused.sqlstate}")
+            return taken
+
+
+def server_env(url: str, **env: str) -> dict[str, str]:
+    # The cache and channel layer in memory: this test is about the database alone.
+    return {"DATABASE_URL": url, "REDIS_URL": "", **env}
+
+
+def test_bursts_after_idle_spells_stay_within_workers_times_threads_with_no_5xx(
+    tmp_path, small_postgres
+):
+    port = free_port()
+    variables = {"WEB_CONCURRENCY": str(WORKERS), "WEB_THREADS": str(THREADS)}
+    env = server_env(small_postgres, GRANIAN_BLOCKING_THREADS_IDLE_TIMEOUT="5")
+    with web_server(tmp_path, port, variables=variables, **env) as base:
+        for spell in range(2):
+            if spell:
+                time.sleep(6.5)  # every blocking thread has been idle long enough to be stopped
+            with peak_connections(small_postgres) as peak:
+                statuses = burst(base)
+            assert len(statuses) == CLIENTS * 2 * len(PATHS)
+            assert {status for status in statuses if status >= 500} == set(), spell
+            assert set(statuses) == {200}
+            assert peak[0] <= BUDGET, f"{peak[0]} connections after {spell} idle spells"
+        assert web_connections(small_postgres) <= BUDGET
+
+
+def test_no_connection_to_be_had_is_a_503_with_retry_after_then_service_resumes(
+    tmp_path, small_postgres
+):
+    port = free_port()
+    variables = {"WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
+    env = server_env(small_postgres, DATABASE_POOL_TIMEOUT="1")
+    with web_server(tmp_path, port, variables=variables, **env) as base:
+        # Other clients take every connection PostgreSQL has (the pool has opened none yet: /healthz,
+        # which the start waits for, does not query).
+        taken = take_every_connection(small_postgres)
+        assert len(taken) >= MAX_CONNECTIONS - 3
+        try:
+            started = time.monotonic()
+            api = requests.get(base + "/api/v1/workbooks/", timeout=20)
+            page = requests.get(base + "/explore/", timeout=20)
+            elapsed = time.monotonic() - started
+
+            assert api.status_code == 503
+            assert api.headers["Content-Type"] == "application/json"
+            assert api.json() == {
+                "detail": "The site is busy. Try again in a few seconds.",
+                "code": "database_busy",
+            }
+            assert api.headers["Retry-After"] == "5"
+            assert page.status_code == 503
+            assert page.headers["Content-Type"].startswith("text/html")
+            assert "The site is busy" in page.text
+            assert page.headers["Retry-After"] == "5"
+            assert elapsed < 8, "each request waited about the pool's timeout (1 s), no longer"
+        finally:
+            for held in taken:
+                held.close()
+        # Once PostgreSQL has room again, the pool connects and requests are answered.
+        deadline = time.monotonic() + 20
+        while requests.get(base + "/api/v1/workbooks/", timeout=20).status_code != 200:
+            assert time.monotonic() < deadline, "the pool did not connect again within 20 s"
+            time.sleep(0.2)
