@@ -149,6 +149,7 @@ class WorkbookAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         services.refresh_tag_counts(before | services.tag_ids_of([form.instance.pk]))
         services.refresh_search_vectors(Workbook.objects.filter(pk=form.instance.pk))
+        services.related_changed([form.instance.pk])
 
     def save_formset(self, request, form, formset, change) -> None:
         for featuring in formset.save(commit=False):

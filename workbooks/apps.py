@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
 from sigma_playground.cache import cache_recovered
 
@@ -28,6 +28,7 @@ class WorkbooksConfig(AppConfig):
             _gallery_changed, sender=Workbook.tags.through, dispatch_uid="gallery.tags"
         )
         cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
+        pre_delete.connect(_tag_deleted, sender=Tag, dispatch_uid="workbooks.related.tag_deleted")
 
 
 def _gallery_changed(sender, action: str = "post", **kwargs) -> None:
@@ -53,7 +54,7 @@ def _author_changed(sender, instance, update_fields=None, created=False, **kwarg
         return
     from .cache import gallery_changed
     from .models import Workbook
-    from .services import refresh_search_vectors, refresh_tag_counts, tag_ids_of
+    from .services import refresh_search_vectors, refresh_tag_counts, related_changed, tag_ids_of
 
     fields = None if update_fields is None else set(update_fields)
     workbooks = Workbook.objects.filter(author=instance)
@@ -62,3 +63,16 @@ def _author_changed(sender, instance, update_fields=None, created=False, **kwarg
         gallery_changed()
     if fields is None or "is_active" in fields:
         refresh_tag_counts(tag_ids_of(workbooks.values("pk")))  # bumps the gallery itself
+        # Their workbooks leave (or come back to) other workbooks' related lists.
+        related_changed(
+            workbooks.filter(status=Workbook.Status.PUBLISHED).values_list("pk", flat=True)
+        )
+
+
+def _tag_deleted(sender, instance, **kwargs) -> None:
+    """Deleting a tag changes the set of tags of every workbook that had it: their lists are
+    recomputed once it is gone."""
+    from .models import Workbook
+    from .services import related_changed
+
+    related_changed(Workbook.objects.filter(tags=instance).values_list("pk", flat=True))

@@ -242,11 +242,50 @@ class PendingView(models.Model):
     A page view only inserts here: it never updates the workbook row, so it never waits on its lock.
     """
 
-    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="+")
+    # No constraint in the database: its check would lock the workbook row (FOR KEY SHARE) on every
+    # counted view, so a reader would wait behind whoever holds that row, and on a popular workbook
+    # behind the other readers. The flush drops views of workbooks deleted meanwhile.
+    workbook = models.ForeignKey(
+        Workbook, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     viewed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"view of {self.workbook_id} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+def related_key(tag_ids) -> str:
+    """A set of tags as RelatedWorkbook.tag_set: the ids ascending, comma-separated."""
+    return ",".join(str(pk) for pk in sorted(set(tag_ids)))
+
+
+class RelatedWorkbook(models.Model):
+    """One of the workbooks suggested beside those whose tags are exactly `tag_set`.
+
+    Kept per set of tags, not per workbook: what a workbook's page suggests depends only on its tags
+    (less itself), and many workbooks share a set. Recomputed by services.refresh_related when tags
+    or visibility change, so the page reads a handful of rows instead of ranking every workbook that
+    shares a tag. Which ones are kept follows the trending order of the last computation; the page
+    orders the kept ones by the current one.
+    """
+
+    # The tags' ids, ascending, comma-separated (related_key).
+    tag_set = models.CharField(max_length=200)
+    workbook = models.ForeignKey(
+        Workbook, on_delete=models.CASCADE, related_name="related_listings"
+    )
+    # How many of the set's tags the workbook has.
+    shared = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tag_set", "workbook"], name="related_set_workbook_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workbook_id} for tags {self.tag_set} ({self.shared} shared)"
 
 
 class DailyActivity(models.Model):

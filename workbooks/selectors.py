@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 
-from .models import Featured, Tag, Workbook
+from .models import Featured, Tag, Workbook, related_key
 
 SORTS = {
     "latest": ("-published_at", "-id"),
@@ -30,6 +30,7 @@ API_ORDERINGS = {
     "-view_count": "views",
 }
 RANK_CANDIDATES = 500
+RELATED_SHOWN = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
 _START, _STOP = "\x02", "\x03"
@@ -97,15 +98,24 @@ def detail(slug: str, user) -> Workbook:
     )
 
 
-def related(workbook: Workbook, limit: int = 4) -> list[Workbook]:
-    tag_ids = [tag.pk for tag in workbook.tags.all()]
-    if not tag_ids:
-        return []
-    return list(
-        cards(published().filter(tags__in=tag_ids).exclude(pk=workbook.pk))
-        .annotate(shared=Count("tags"))
-        .order_by("-shared", "-trending_score", "-published_at")[:limit]
+def related_queryset(workbook: Workbook, limit: int = RELATED_SHOWN) -> QuerySet[Workbook]:
+    """The published workbooks sharing the most tags with this one, from the list kept for its set
+    of tags (services.refresh_related): one indexed read of at most RELATED_KEPT rows, never a scan
+    of the workbooks sharing a tag. Visibility is checked here too, so a workbook hidden since the
+    list was computed is never shown. Reads the tags from `workbook.tags.all()` (prefetched by
+    `detail`)."""
+    key = related_key(tag.pk for tag in workbook.tags.all())
+    return (
+        cards(published().filter(related_listings__tag_set=key).exclude(pk=workbook.pk))
+        .annotate(shared=F("related_listings__shared"))
+        .order_by("-shared", "-trending_score", "-published_at", "-id")[:limit]
     )
+
+
+def related(workbook: Workbook, limit: int = RELATED_SHOWN) -> list[Workbook]:
+    if not workbook.tags.all():
+        return []
+    return list(related_queryset(workbook, limit))
 
 
 def by_author(author: User) -> QuerySet[Workbook]:
@@ -130,7 +140,8 @@ def tags_with_counts(query: str = "") -> QuerySet[Tag]:
     tags = Tag.objects.filter(workbook_count__gt=0)
     if query.strip():
         tags = tags.filter(name__icontains=query.strip())
-    return tags.order_by("-workbook_count", "name")
+    # The id last: a total order for the API's cursor pages (names are unique, but not as a key).
+    return tags.order_by("-workbook_count", "name", "id")
 
 
 def popular_tags(limit: int = 20) -> list[Tag]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
@@ -25,7 +26,15 @@ from sigma_playground.cache import counted
 
 from . import markdown, sigma, signals
 from .cache import gallery_changed
-from .models import DailyActivity, Featured, PendingView, Tag, Workbook
+from .models import (
+    DailyActivity,
+    Featured,
+    PendingView,
+    RelatedWorkbook,
+    Tag,
+    Workbook,
+    related_key,
+)
 
 MAX_TAGS = 8
 TAG_PATTERN = re.compile(r"^[\w][\w +#.-]{0,39}$")
@@ -181,6 +190,7 @@ def create_workbook(
     _save(workbook)
     set_tags(workbook, tags)
     refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    related_changed([workbook.pk])
     _announce_if_first_published(workbook)
     return workbook
 
@@ -192,6 +202,8 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
         for name in ("title", "description", "embed_url", "status")
     }
     approved_for = workbook.embed_url
+    # What related workbooks depend on: its tags and whether it is published.
+    related_before = (workbook.status, tag_ids_of([workbook.pk]))
     _apply(workbook, **values)
     _save(workbook)
     if workbook.embed_url != approved_for:
@@ -202,6 +214,8 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
     else:  # the status may have changed
         refresh_tag_counts(tag_ids_of([workbook.pk]))
     refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    if (workbook.status, tag_ids_of([workbook.pk])) != related_before:
+        related_changed([workbook.pk])
     _announce_if_first_published(workbook)
     return workbook
 
@@ -215,6 +229,8 @@ def _announce_if_first_published(workbook: Workbook) -> None:
 @transaction.atomic
 def delete_workbook(workbook: Workbook) -> None:
     tag_ids = tag_ids_of([workbook.pk])
+    # The lists it is in lose it with the cascade below: they are recomputed once it is gone.
+    related_changed([], holding=related_lists_holding([workbook.pk]))
     # The cascade would delete daily activity before the workbook row; taking pending views, then
     # the row, first keeps the order the view flush and favoriting use, so neither deadlocks this.
     PendingView.objects.filter(workbook=workbook).delete()
@@ -293,7 +309,175 @@ def unpublish(workbooks: QuerySet[Workbook]) -> int:
         status=Workbook.Status.DRAFT
     )
     refresh_tag_counts(tag_ids_of(ids))
+    related_changed(ids)
     return count
+
+
+# --- Related workbooks ----------------------------------------------------------------------------
+#
+# What a workbook's page suggests depends only on its set of tags (less itself): the published
+# workbooks sharing the most of them, then the most trending, then the newest. So lists are kept per
+# set of tags (RelatedWorkbook), and recomputed after a change by a task, never per view.
+
+# Workbooks kept per set of tags. The page shows 4, less the workbook itself; the rest stands in for
+# those hidden between a change and the task that follows it (the page filters them out).
+RELATED_KEPT = 8
+# Lists a change recomputes besides the changed workbooks' own: those that held one of them. Each
+# costs one ranking over the workbooks sharing a tag with the set (about 20 ms at 50,000 workbooks);
+# past this many, the workbook is only taken out of the others, which then show one fewer until
+# they are next computed (by another change, or `manage.py refresh_related`).
+RELATED_RECOMPUTE_LIMIT = 50
+
+
+def _key_tags(key: str) -> list[int]:
+    return [int(part) for part in key.split(",") if part]
+
+
+def related_changed(workbook_ids: Iterable[int], holding: Iterable[str] = ()) -> None:
+    """Recompute related lists once this transaction commits: these workbooks' tags or visibility
+    changed. `holding`: lists of workbooks deleted meanwhile (related_lists_holding)."""
+    ids, sets = sorted(set(workbook_ids)), sorted(set(holding))
+    if not ids and not sets:
+        return
+    from .tasks import refresh_related
+
+    # robust: a broker that is down must not undo the change; the lists wait for the next change
+    # or `manage.py refresh_related`, and the page hides what is no longer published meanwhile.
+    transaction.on_commit(lambda: refresh_related.delay(ids, sets), robust=True)
+
+
+def related_lists_holding(workbook_ids: Iterable[int]) -> list[str]:
+    return list(
+        RelatedWorkbook.objects.filter(workbook_id__in=list(workbook_ids))
+        .order_by()
+        .values_list("tag_set", flat=True)
+        .distinct()
+    )
+
+
+def _related_ranking(key: str) -> list[tuple[int, int]]:
+    """(id, shared tags) of the RELATED_KEPT published workbooks sharing the most of these tags."""
+    return list(
+        Workbook.objects.published()
+        .filter(tags__in=_key_tags(key))
+        .values("pk")
+        .annotate(shared=Count("tags"))
+        .order_by("-shared", "-trending_score", "-published_at", "-pk")
+        .values_list("pk", "shared")[:RELATED_KEPT]
+    )
+
+
+def _store_related(keys: Iterable[str]) -> int:
+    """Recompute these sets' lists: rank first, then replace each list in a short transaction."""
+    rankings = {key: _related_ranking(key) for key in sorted(set(keys)) if key}
+    with transaction.atomic():
+        RelatedWorkbook.objects.filter(tag_set__in=list(rankings)).delete()
+        RelatedWorkbook.objects.bulk_create(
+            [
+                RelatedWorkbook(tag_set=key, workbook_id=pk, shared=shared)
+                for key, ranked in rankings.items()
+                for pk, shared in ranked
+            ],
+            ignore_conflicts=True,  # a list recomputed at the same moment by another task
+        )
+        gallery_changed()  # workbook pages are cached whole, suggestions included
+    return len(rankings)
+
+
+def _keys_of(workbook_ids: list[int]) -> dict[int, str]:
+    """Each existing workbook's set of tags, as a key ("" without tags)."""
+    tags: dict[int, list[int]] = {
+        pk: [] for pk in Workbook.objects.filter(pk__in=workbook_ids).values_list("pk", flat=True)
+    }
+    through = Workbook.tags.through.objects.filter(workbook_id__in=list(tags))
+    for workbook_id, tag_id in through.values_list("workbook_id", "tag_id"):
+        tags[workbook_id].append(tag_id)
+    return {pk: related_key(ids) for pk, ids in tags.items()}
+
+
+def _rank(shared: int, trending: float, published_at, pk: int) -> tuple:
+    return (shared, trending, published_at.timestamp() if published_at else 0.0, pk)
+
+
+def refresh_related(workbook_ids: Iterable[int], holding: Iterable[str] = ()) -> int:
+    """Bring related lists up to date after these workbooks' tags or visibility changed, or after
+    workbooks that `holding` lists held were deleted. Returns how many lists were recomputed.
+
+    - each workbook's own set of tags is recomputed;
+    - the lists that held one of them are recomputed (up to RELATED_RECOMPUTE_LIMIT), since it may
+      have left them and the next candidate is not kept;
+    - a published one is put into the other lists of sets sharing a tag with it where it now ranks
+      among the kept, dropping their last: found from the lists themselves, without ranking again.
+    """
+    ids = sorted(set(workbook_ids))
+    keys_of = _keys_of(ids)
+    own = {key for key in keys_of.values() if key}
+    held = (set(holding) | set(related_lists_holding(ids))) - own
+    recompute = own | set(sorted(held)[:RELATED_RECOMPUTE_LIMIT])
+    RelatedWorkbook.objects.filter(workbook_id__in=ids, tag_set__in=held - recompute).delete()
+    recomputed = _store_related(recompute)
+    published = Workbook.objects.published().filter(pk__in=list(keys_of))
+    for pk, trending, published_at in published.values_list("pk", "trending_score", "published_at"):
+        _enter_related(pk, _key_tags(keys_of[pk]), (trending, published_at), skip=recompute)
+    return recomputed
+
+
+def _enter_related(workbook_id: int, tag_ids: list[int], order: tuple, skip: set[str]) -> None:
+    """Put a published workbook into the kept lists of other sets of tags it now ranks in."""
+    if not tag_ids:
+        return
+    through = Workbook.tags.through.objects
+    # The sets of tags in use that share a tag with it: drafts' included, their pages suggest too.
+    sharing = through.filter(
+        workbook_id__in=through.filter(tag_id__in=tag_ids).values("workbook_id")
+    )
+    sets: dict[int, list[int]] = defaultdict(list)
+    for other, tag_id in sharing.values_list("workbook_id", "tag_id").iterator(chunk_size=10_000):
+        sets[other].append(tag_id)
+    keys = {related_key(ids) for ids in sets.values()} - skip
+    kept: dict[str, list[tuple]] = {key: [] for key in keys}
+    rows = RelatedWorkbook.objects.filter(tag_set__in=list(keys)).values_list(
+        "tag_set", "workbook_id", "shared", "workbook__trending_score", "workbook__published_at"
+    )
+    for key, pk, shared, trending, published_at in rows:
+        kept[key].append(_rank(shared, trending, published_at, pk))
+    mine = set(tag_ids)
+    added, dropped = [], Q(pk__in=[])
+    for key, entries in kept.items():
+        if any(entry[3] == workbook_id for entry in entries):
+            continue
+        shared = len(mine & set(_key_tags(key)))
+        entry = _rank(shared, *order, workbook_id)
+        entries.sort(reverse=True)
+        if len(entries) < RELATED_KEPT or entry > entries[-1]:
+            added.append(RelatedWorkbook(tag_set=key, workbook_id=workbook_id, shared=shared))
+            for last in entries[RELATED_KEPT - 1 :]:
+                dropped |= Q(tag_set=key, workbook_id=last[3])
+    if not added:
+        return
+    with transaction.atomic():
+        RelatedWorkbook.objects.filter(dropped).delete()
+        RelatedWorkbook.objects.bulk_create(added, ignore_conflicts=True)
+        gallery_changed()
+
+
+def rebuild_related(batch: int = 200, progress=None) -> int:
+    """Recompute every set of tags in use, `batch` sets per transaction, and drop lists of sets no
+    longer in use. The backfill (`manage.py refresh_related`); returns how many sets."""
+    tags: dict[int, list[int]] = defaultdict(list)
+    rows = Workbook.tags.through.objects.values_list("workbook_id", "tag_id")
+    for workbook_id, tag_id in rows.iterator(chunk_size=10_000):
+        tags[workbook_id].append(tag_id)
+    keys = sorted({related_key(ids) for ids in tags.values()})
+    del tags
+    unused = set(RelatedWorkbook.objects.values_list("tag_set", flat=True).distinct()) - set(keys)
+    RelatedWorkbook.objects.filter(tag_set__in=list(unused)).delete()
+    gallery_changed()
+    for start in range(0, len(keys), batch):
+        _store_related(keys[start : start + batch])
+        if progress:
+            progress(min(start + batch, len(keys)), len(keys))
+    return len(keys)
 
 
 # --- Secure embedding ------------------------------------------------------------------------------
@@ -392,9 +576,9 @@ def flush_pending_views() -> int:
     """
     total = 0
     while True:
-        flushed = _flush_batch(FLUSH_BATCH)
+        claimed, flushed = _flush_batch(FLUSH_BATCH)
         total += flushed
-        if flushed < FLUSH_BATCH:  # what arrives meanwhile waits for the next run
+        if claimed < FLUSH_BATCH:  # what arrives meanwhile waits for the next run
             break
     if total:
         gallery_changed()  # view counts show on cards
@@ -402,8 +586,9 @@ def flush_pending_views() -> int:
 
 
 @transaction.atomic
-def _flush_batch(limit: int) -> int:
-    """Claim up to `limit` pending views and count them; returns how many.
+def _flush_batch(limit: int) -> tuple[int, int]:
+    """Claim up to `limit` pending views and count them; returns how many were claimed, and how
+    many counted (views of workbooks deleted meanwhile are dropped).
 
     Locks follow the one order every writer of these rows uses (pending views, then workbook rows
     by id, then daily activity by workbook and day; favoriting takes the workbook row before its
@@ -411,21 +596,24 @@ def _flush_batch(limit: int) -> int:
     """
     per_day = _claim_pending_views(limit)
     if not per_day:
-        return 0
+        return 0, 0
     per_workbook: dict[int, int] = {}
     for (workbook_id, _day), views in per_day.items():
         per_workbook[workbook_id] = per_workbook.get(workbook_id, 0) + views
     # The UPDATE below would lock rows in whatever order its join meets them.
-    list(
+    existing = set(
         Workbook.objects.filter(pk__in=per_workbook)
         .order_by("pk")
         .select_for_update(no_key=True)
         .values_list("pk", flat=True)
     )
-    workbooks = sorted(per_workbook.items())
+    # Views of a workbook deleted meanwhile (pending views have no foreign key constraint, so that
+    # recording one never locks the workbook row) are claimed and dropped.
+    workbooks = sorted(item for item in per_workbook.items() if item[0] in existing)
     activity = [
         (workbook_id, connection.ops.adapt_datefield_value(day), views)
         for (workbook_id, day), views in sorted(per_day.items())
+        if workbook_id in existing
     ]
     # One statement per chunk, not per row; only placeholders are formatted in, values are bound.
     # VALUES columns are column1, column2… on both PostgreSQL and SQLite.
@@ -445,7 +633,7 @@ def _flush_batch(limit: int) -> int:
                 " DO UPDATE SET views = workbooks_dailyactivity.views + excluded.views",
                 [value for row in rows for value in row],
             )
-    return sum(per_workbook.values())
+    return sum(per_day.values()), sum(views for _, views in workbooks)
 
 
 def _claim_pending_views(limit: int) -> dict[tuple[int, date], int]:

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from sigma_playground.celery import retry_policy
+
 from . import services
 
 
@@ -16,3 +18,10 @@ def refresh_trending() -> int:
     flusher here is what once counted views twice."""
     services.refresh_tag_counts()  # also catches authors deactivated since
     return services.refresh_trending()
+
+
+@shared_task(**retry_policy(), time_limit=300, soft_time_limit=270)
+def refresh_related(workbook_ids: list[int], holding: list[str] | None = None) -> int:
+    """On commit of a change to workbooks' tags or visibility: their related lists, and the lists
+    they enter or leave (services.refresh_related). Idempotent: a retry computes the same lists."""
+    return services.refresh_related(workbook_ids, holding or ())

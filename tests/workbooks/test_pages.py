@@ -321,13 +321,19 @@ def test_a_workbook_page_shows_its_counts_tags_and_description(client, user):
 
 
 @pytest.mark.django_db
-def test_a_workbook_page_suggests_published_workbooks_sharing_the_most_tags(client, user):
-    workbook = WorkbookFactory(author=user, title="Main", tags=["finance", "saas", "forecasting"])
-    WorkbookFactory(title="Shares one", tags=["finance"])
-    WorkbookFactory(title="Shares three", tags=["forecasting", "saas", "finance", "extra"])
-    WorkbookFactory(title="Shares two", tags=["saas", "finance"])
-    WorkbookFactory(title="Shares none", tags=["transport"])
-    WorkbookFactory(title="Shares as a draft", tags=["finance"], status="draft")
+def test_a_workbook_page_suggests_published_workbooks_sharing_the_most_tags(
+    client, user, django_capture_on_commit_callbacks
+):
+    # Suggestions are computed by a task on commit of each change (tests/workbooks/test_related.py).
+    with django_capture_on_commit_callbacks(execute=True):
+        workbook = WorkbookFactory(
+            author=user, title="Main", tags=["finance", "saas", "forecasting"]
+        )
+        WorkbookFactory(title="Shares one", tags=["finance"])
+        WorkbookFactory(title="Shares three", tags=["forecasting", "saas", "finance", "extra"])
+        WorkbookFactory(title="Shares two", tags=["saas", "finance"])
+        WorkbookFactory(title="Shares none", tags=["transport"])
+        WorkbookFactory(title="Shares as a draft", tags=["finance"], status="draft")
 
     response = client.get(workbook.get_absolute_url())
 

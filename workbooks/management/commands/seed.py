@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from workbooks import markdown, services
-from workbooks.models import Tag, Workbook
+from workbooks.models import RelatedWorkbook, Tag, Workbook
 
 BATCH_SIZE = 2000
 WORDS = """
@@ -120,6 +120,10 @@ class Command(BaseCommand):
                 services.refresh_search_vectors(
                     Workbook.objects.filter(pk__in=[w.pk for w in created])
                 )
+        if count > have or not RelatedWorkbook.objects.exists():
+            # Bulk inserts bypass the services that keep related workbooks: compute them all.
+            sets = services.rebuild_related()
+            self.stdout.write(f"Related workbooks: computed for {sets} sets of tags.")
         if connection.vendor == "postgresql":
             # Fresh statistics, or the planner guesses and skips the GIN index.
             with connection.cursor() as cursor:
