@@ -123,6 +123,17 @@ async def receive_all(communicator: WebsocketCommunicator, quiet: float = 0.3) -
     return messages
 
 
+async def receive_resumed(communicator: WebsocketCommunicator, timeout: float = 5) -> list[dict]:
+    """After a resume: every message up to the unread count that answers it, however slow the
+    server is to replay (a busy machine can take longer than `receive_all`'s quiet spell to send the
+    first), then every message until none arrives for a while."""
+    messages = []
+    async with asyncio.timeout(timeout):
+        while not messages or messages[-1]["type"] != "unread_count":
+            messages.append(await communicator.receive_json_from(timeout=timeout))
+    return messages + await receive_all(communicator)
+
+
 def notification_ids(messages: list[dict]) -> list[int]:
     return [m["notification"]["id"] for m in messages if m["type"] == "notification"]
 

@@ -36,6 +36,7 @@ from tests.social.realtime import (
     push_each,
     pushed_then_withdrawn,
     receive_all,
+    receive_resumed,
     save_unpushed,
     through_a_burst,
 )
@@ -449,7 +450,7 @@ def reconnecting_socket(rng: random.Random):
             await asyncio.sleep(rng.uniform(0, 0.03))
             await communicator.send_json_to({"type": "resume", "after": max(received, default=0)})
             if finished:
-                received += notification_ids(await receive_all(communicator))
+                received += notification_ids(await receive_resumed(communicator))
             else:
                 deadline = asyncio.get_running_loop().time() + rng.uniform(0.05, 0.2)
                 while asyncio.get_running_loop().time() < deadline:
