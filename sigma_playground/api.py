@@ -9,16 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.metadata import SimpleMetadata
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from .paging import paginate
-
-# A page past this would cost an OFFSET no reader needs.
-MAX_PAGE = 10_000
+from . import paging
+from .paging import MAX_NUMBERED_PAGE, MAX_PAGE
 
 
 class PageParams(serializers.Serializer):
@@ -26,49 +24,88 @@ class PageParams(serializers.Serializer):
 
     page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
     page_size = serializers.IntegerField(required=False, min_value=1)
+    cursor = serializers.CharField(required=False, max_length=1000)
 
 
-class Pagination(PageNumberPagination):
+class BadPage(exceptions.APIException):
+    status_code = 400
+    default_code = "invalid_cursor"
+
+
+class Pagination(BasePagination):
     """`{next, previous, results}`; no total count, which would cost a COUNT(*) on every page.
 
-    `page_size` above the maximum reads as the maximum, as the schema says; a page past MAX_PAGE is
-    refused."""
+    Keyset (cursor) pages, in the list's own order (paging.keyset_page): `next` and `previous`
+    carry an opaque `cursor`, and every page costs what the first does. `page=N` still answers up
+    to paging.MAX_NUMBERED_PAGE (its `next` carries a cursor); deeper is a 400 `page_too_deep`.
+
+    A view whose order is a per-request rank (search by relevance) says so with a
+    `ranked_paging(request) -> bool` method: its pages are then numbered (up to MAX_PAGE; the
+    search caps what it ranks) and a cursor is refused.
+
+    `page_size` above the maximum reads as the maximum, as the schema says."""
 
     page_size = 24
     page_size_query_param = "page_size"
+    page_query_param = "page"
+    cursor_query_param = "cursor"
     max_page_size = 100
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
+        names = (self.page_query_param, self.page_size_query_param, self.cursor_query_param)
         params = PageParams(
             data={
-                name: request.query_params[name]
-                for name in (self.page_query_param, self.page_size_query_param)
-                if name in request.query_params
+                name: request.query_params[name] for name in names if name in request.query_params
             }
         )
         params.is_valid(raise_exception=True)
         data = params.validated_data
         size = min(data.get(self.page_size_query_param, self.page_size), self.max_page_size)
-        self.page = paginate(queryset, data.get(self.page_query_param, 1), size)
+        number, cursor = data.get(self.page_query_param), data.get(self.cursor_query_param)
+        ranked = view is not None and hasattr(view, "ranked_paging") and view.ranked_paging(request)
+        if number is not None and cursor is not None:
+            raise BadPage("Send `page` or `cursor`, not both.", code="page_and_cursor")
+        try:
+            if ranked:
+                if cursor is not None:
+                    raise paging.BadPage(
+                        "Results ranked by relevance are paged by `page`, not `cursor`.",
+                        "invalid_cursor",
+                    )
+                self.page = paging.paginate(queryset, number or 1, size)
+            elif number is not None and number > 1:
+                self.page = paging.numbered_keyset_page(queryset, number, size)
+            else:
+                self.page = paging.keyset_page(queryset, size, cursor)
+        except paging.BadPage as error:
+            raise BadPage(str(error), code=error.code) from None
         return self.page.items
 
     def get_paginated_response(self, data):
+        page = self.page
         return Response(
             {
-                "next": self._link(self.page.next_number) if self.page.has_next else None,
+                "next": self._link(page.next_params or {"page": page.next_number})
+                if page.has_next
+                else None,
                 "previous": (
-                    self._link(self.page.previous_number) if self.page.has_previous else None
+                    self._link(page.previous_params or {"page": page.previous_number})
+                    if page.has_previous
+                    else None
                 ),
                 "results": data,
             }
         )
 
-    def _link(self, number: int) -> str:
+    def _link(self, params: dict) -> str:
         url = self.request.build_absolute_uri()
-        if number == 1:
-            return remove_query_param(url, self.page_query_param)
-        return replace_query_param(url, self.page_query_param, number)
+        for name in (self.page_query_param, self.cursor_query_param):
+            url = remove_query_param(url, name)
+        for name, value in params.items():
+            if not (name == self.page_query_param and str(value) == "1"):
+                url = replace_query_param(url, name, value)
+        return url
 
     def get_paginated_response_schema(self, schema):
         return {
@@ -82,13 +119,36 @@ class Pagination(PageNumberPagination):
         }
 
     def get_schema_operation_parameters(self, view):
+        ranked = hasattr(view, "ranked_paging")
+        page_description = (
+            f"The page, from 1, by number: for results ranked by relevance up to {MAX_PAGE}; "
+            f"otherwise up to {MAX_NUMBERED_PAGE} (deeper is a 400 `page_too_deep`: follow "
+            "`next`)."
+            if ranked
+            else f"The page, from 1, by number, up to {MAX_NUMBERED_PAGE}; deeper is a 400 "
+            "`page_too_deep`: follow `next`, which carries a cursor."
+        )
         return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    "Where the page starts: the opaque value in a `next` or `previous` link. "
+                    "A cursor this list did not give out is a 400 `invalid_cursor`."
+                ),
+                "schema": {"type": "string", "maxLength": 1000},
+            },
             {
                 "name": self.page_query_param,
                 "required": False,
                 "in": "query",
-                "description": "The page, from 1.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                "description": page_description,
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE if ranked else MAX_NUMBERED_PAGE,
+                },
             },
             {
                 "name": self.page_size_query_param,

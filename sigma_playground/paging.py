@@ -1,38 +1,280 @@
-"""Pages of a list without COUNT(*): one row more than the page says whether there is a next one."""
+"""Pages of a list without COUNT(*): one row more than the page says whether there is another.
+
+Two kinds. Keyset (cursor) pages, for every list in a fixed order: the next page is "the rows after
+this one" in the list's order, a range read of the index that serves the order, so page 10,000
+costs what page 1 costs. An OFFSET would read and throw away every row before the page. Numbered
+pages remain for lists ranked per request (search by relevance), whose depth the search caps, and,
+up to MAX_NUMBERED_PAGE, for `?page=N` links made before lists had cursors.
+
+A cursor is opaque to clients: the boundary row's values of the ordering's fields, the direction,
+and the ordering itself, signed (a cursor cannot be forged into a value the query cannot compare,
+nor carried from one ordering to another). An ordering must be total: its last field is a unique
+key (`id`, `pk`, or an annotation named `*_pk`), so no row is skipped or shown twice between pages.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
+
+from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q, QuerySet
+
+# `?page=N` on a keyset list: up to this many pages by OFFSET (at most 10 pages of 100 rows skipped), for
+# links made before cursors; deeper is refused with a pointer to the cursors.
+MAX_NUMBERED_PAGE = 10
+# Numbered pages of ranked lists (the search caps what is ranked).
+MAX_PAGE = 10_000
+
+_SALT = "sigma_playground.paging.cursor"
+FORWARD, BACKWARD = "n", "p"
 
 
-@dataclass(frozen=True)
+class BadPage(ValueError):
+    """A page that cannot be answered: `code` says why, the message says so to people."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def bad_cursor() -> BadPage:
+    return BadPage(
+        "This cursor is not one this list gave out (or the list's order changed): "
+        "start again from the first page.",
+        "invalid_cursor",
+    )
+
+
+def too_deep() -> BadPage:
+    return BadPage(
+        f"Pages past {MAX_NUMBERED_PAGE} are not numbered: follow the list's next links, which "
+        "carry a cursor, from the first page.",
+        "page_too_deep",
+    )
+
+
+@dataclass
 class Page:
+    """One page. `next_params`/`previous_params` are the query parameters that reach the pages
+    beside it (for links: `next_query`, `previous_query`); numbered pages also have `number`."""
+
     items: list[Any]
-    number: int
+    number: int | None
     has_next: bool
+    has_previous_page: bool | None = None
+    next_params: dict[str, str] = field(default_factory=dict)
+    previous_params: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_previous(self) -> bool:
-        return self.number > 1
+        if self.has_previous_page is not None:
+            return self.has_previous_page
+        return (self.number or 1) > 1
 
     @property
     def next_number(self) -> int:
-        return self.number + 1
+        return (self.number or 0) + 1
 
     @property
     def previous_number(self) -> int:
-        return self.number - 1
+        return (self.number or 2) - 1
+
+    @property
+    def next_query(self) -> str:
+        return urlencode(self.next_params or {"page": self.next_number})
+
+    @property
+    def previous_query(self) -> str:
+        return urlencode(self.previous_params or {"page": self.previous_number})
 
 
 def page_number(raw: str | None) -> int:
     try:
-        return max(1, min(int(raw or 1), 10_000))
+        return max(1, min(int(raw or 1), MAX_PAGE))
     except ValueError:
         return 1
 
 
 def paginate(queryset, number: int, size: int) -> Page:
+    """A numbered page (OFFSET): for ranked lists, whose depth is capped where they are ranked."""
     offset = (number - 1) * size
     rows = list(queryset[offset : offset + size + 1])
     return Page(items=rows[:size], number=number, has_next=len(rows) > size)
+
+
+# --- Keyset pages ---------------------------------------------------------------------------------
+
+
+def ordering_of(queryset: QuerySet) -> list[tuple[str, bool]]:
+    """The queryset's explicit order as (name, descending) pairs; it must end with a unique key."""
+    order = []
+    for term in queryset.query.order_by:
+        if not isinstance(term, str) or term.startswith("?") or "__" in term:
+            # A join in the order (`favorites__created_at`) would be joined again by the filter
+            # the cursor adds; selectors annotate such a value under a name of its own instead.
+            raise ImproperlyConfigured(f"A keyset list orders by plain names, not {term!r}.")
+        order.append((term.lstrip("-"), term.startswith("-")))
+    if not order:
+        raise ImproperlyConfigured("A keyset list needs an explicit order_by().")
+    last = order[-1][0]
+    if last not in ("id", "pk") and not last.endswith("_pk"):
+        raise ImproperlyConfigured(f"A keyset order must end with a unique key, not {last!r}.")
+    return order
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"dec": str(value)}
+    if value is None or isinstance(value, int | float | str | bool):
+        return value
+    raise ImproperlyConfigured(f"A keyset value of type {type(value).__name__} is not supported.")
+
+
+def _load(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "dt" in value:
+            return datetime.datetime.fromisoformat(value["dt"])
+        if "d" in value:
+            return datetime.date.fromisoformat(value["d"])
+        return Decimal(value["dec"])
+    return value
+
+
+def _signature(order: list[tuple[str, bool]]) -> str:
+    return ",".join(("-" if descending else "") + name for name, descending in order)
+
+
+def encode_cursor(row: Any, order: list[tuple[str, bool]], direction: str) -> str:
+    values = [_dump(getattr(row, name)) for name, _ in order]
+    payload = {"o": _signature(order), "d": direction, "v": values}
+    return signing.Signer(salt=_SALT).sign_object(payload, compress=True)
+
+
+def decode_cursor(raw: str, order: list[tuple[str, bool]]) -> tuple[str, list[Any]]:
+    if len(raw) > 1000:
+        raise bad_cursor()
+    try:
+        payload = signing.Signer(salt=_SALT).unsign_object(raw)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise bad_cursor() from None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("o") != _signature(order)
+        or payload.get("d") not in (FORWARD, BACKWARD)
+        or not isinstance(payload.get("v"), list)
+        or len(payload["v"]) != len(order)
+    ):
+        raise bad_cursor()
+    values = [_load(value) for value in payload["v"]]
+    if any(value is None for value in values):
+        raise bad_cursor()
+    return payload["d"], values
+
+
+def _beyond(order: list[tuple[str, bool]], values: list[Any]) -> Q:
+    """Rows strictly after `values` in `order`: (a, b) after (x, y) is a beyond x, or a = x and b
+    beyond y. The first field's bound (a ≤ x, descending) is repeated on its own so the index
+    range starts at the boundary instead of being filtered row by row."""
+    first, first_descending = order[0]
+    bound = Q(**{f"{first}__{'lte' if first_descending else 'gte'}": values[0]})
+    alternatives = Q()
+    for index, (name, descending) in enumerate(order):
+        equal = {order[i][0]: values[i] for i in range(index)}
+        beyond = {f"{name}__{'lt' if descending else 'gt'}": values[index]}
+        alternatives |= Q(**equal, **beyond)
+    return bound & alternatives
+
+
+def keyset_page(queryset: QuerySet, size: int, cursor: str | None = None) -> Page:
+    """The page after (or, for a backward cursor, before) the cursor's row; the first page
+    without one. One query: `size + 1` rows from the index range."""
+    order = ordering_of(queryset)
+    direction, values = (FORWARD, None) if not cursor else decode_cursor(cursor, order)
+    if direction == BACKWARD:
+        reverse = [(name, not descending) for name, descending in order]
+        rows = list(
+            queryset.filter(_beyond(reverse, values)).order_by(
+                *(("-" if descending else "") + name for name, descending in reverse)
+            )[: size + 1]
+        )
+        if len(rows) < size:
+            # The start of the list (rows before the cursor were removed, or it never lined up
+            # with the first page): the first page, full, rather than a short one.
+            return keyset_page(queryset, size)
+        return _keyset(rows[:size][::-1], order, has_next=True, has_previous=len(rows) > size)
+    if values is not None:
+        queryset = queryset.filter(_beyond(order, values))
+    rows = list(queryset[: size + 1])
+    return _keyset(rows[:size], order, has_next=len(rows) > size, has_previous=cursor is not None)
+
+
+def numbered_keyset_page(queryset: QuerySet, number: int, size: int) -> Page:
+    """`?page=N` on a keyset list (N ≤ MAX_NUMBERED_PAGE): that page by OFFSET, with a cursor to
+    the next, so whoever follows the links leaves OFFSET behind."""
+    if number > MAX_NUMBERED_PAGE:
+        raise too_deep()
+    order = ordering_of(queryset)
+    page = paginate(queryset, number, size)
+    next_params = {"cursor": encode_cursor(page.items[-1], order, FORWARD)} if page.items else {}
+    previous_params = {"page": str(number - 1)} if number > 2 else {}
+    return Page(
+        items=page.items,
+        number=number,
+        has_next=page.has_next,
+        has_previous_page=number > 1,
+        next_params=next_params,
+        previous_params=previous_params or {},
+    )
+
+
+def _keyset(items: list[Any], order, *, has_next: bool, has_previous: bool) -> Page:
+    return Page(
+        items=items,
+        number=None,
+        has_next=has_next and bool(items),
+        # An empty page after a cursor (its rows were removed) still leads back to the first.
+        has_previous_page=has_previous,
+        next_params={"cursor": encode_cursor(items[-1], order, FORWARD)} if items else {},
+        previous_params={"cursor": encode_cursor(items[0], order, BACKWARD)} if items else {},
+    )
+
+
+def html_page(request, queryset: QuerySet, size: int) -> Page:
+    """The page an HTML list's query string asks for (`cursor`, or `page` up to
+    MAX_NUMBERED_PAGE); BadPage, for `bad_page_response`, if it cannot be answered."""
+    return page_from(request.GET, queryset, size)
+
+
+def bad_page_response(request, error: BadPage):
+    """A clear 400 page: what is wrong, and a link to the list's first page."""
+    from django.shortcuts import render  # the paging itself needs no templates
+
+    context = {"message": str(error), "first": request.path}
+    return render(request, "paging/bad_page.html", context, status=400)
+
+
+def page_from(params, queryset: QuerySet, size: int) -> Page:
+    """The page a page's query string (`cursor`, or `page`) asks for; BadPage if it cannot be
+    answered. For the site's HTML lists; the API's Pagination checks its parameters itself."""
+    cursor = params.get("cursor")
+    if cursor:
+        return keyset_page(queryset, size, cursor)
+    raw = params.get("page")
+    if raw in (None, "", "1"):
+        return keyset_page(queryset, size)
+    try:
+        number = int(raw)
+    except ValueError:
+        raise BadPage("The page must be a number.", "invalid_page") from None
+    if number < 1:
+        raise BadPage("The page must be a number from 1.", "invalid_page")
+    return numbered_keyset_page(queryset, number, size)

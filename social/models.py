@@ -70,7 +70,8 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
-            models.Index(fields=["workbook", "created_at"], name="social_comment_workbook_idx")
+            # The id too: the comments' pages follow (created_at, id) from a cursor, read in order.
+            models.Index(fields=["workbook", "created_at", "id"], name="social_comment_page_idx")
         ]
 
     def __str__(self) -> str:
@@ -107,6 +108,12 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "-id"], name="social_notif_recipient_idx"),
             models.Index(
                 fields=["recipient"], condition=Q(read=False), name="social_notif_unread_idx"
+            ),
+            # `?unread=true` pages newest first from a cursor without walking read ones.
+            models.Index(
+                fields=["recipient", "-id"],
+                condition=Q(read=False),
+                name="social_notif_unread_page_idx",
             ),
         ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -84,16 +84,21 @@ def feed_for(user: User) -> QuerySet[Activity]:
 
 
 def followers_of(user: User) -> QuerySet[User]:
-    return User.objects.filter(following_links__followee=user, is_active=True).order_by(
-        # The link's id breaks ties: follows made in one instant still page in one fixed order.
-        "-following_links__created_at",
-        "-following_links__id",
+    """Newest follow first. The link's time and id are annotated under names of their own so a
+    page's cursor filters on this join rather than adding another (sigma_playground.paging); the
+    link's id breaks ties, and the index (followee, -created_at, -id) serves the order."""
+    return (
+        User.objects.filter(following_links__followee=user, is_active=True)
+        .annotate(followed_at=F("following_links__created_at"), follow_pk=F("following_links__id"))
+        .order_by("-followed_at", "-follow_pk")
     )
 
 
 def following_of(user: User) -> QuerySet[User]:
-    return User.objects.filter(follower_links__follower=user, is_active=True).order_by(
-        "-follower_links__created_at", "-follower_links__id"
+    return (
+        User.objects.filter(follower_links__follower=user, is_active=True)
+        .annotate(followed_at=F("follower_links__created_at"), follow_pk=F("follower_links__id"))
+        .order_by("-followed_at", "-follow_pk")
     )
 
 
@@ -101,7 +106,12 @@ def favorites_of(user: User, base: QuerySet[Workbook] | None = None) -> QuerySet
     """A member's favorites, last favorited first; `base` says what is fetched of each (gallery
     cards by default; workbook_selectors.api_list() for the API)."""
     base = workbook_selectors.cards(workbook_selectors.published()) if base is None else base
-    return base.filter(favorites__user=user).order_by("-favorites__created_at", "-favorites__id")
+    return (
+        base.filter(favorites__user=user)
+        # Named, so a page's cursor filters on this join (see followers_of).
+        .annotate(favorited_at=F("favorites__created_at"), favorite_pk=F("favorites__id"))
+        .order_by("-favorited_at", "-favorite_pk")
+    )
 
 
 def is_following(viewer: User, user: User) -> bool:

@@ -17,9 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
+from sigma_playground import paging
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url, safe_url
-from sigma_playground.paging import page_number, paginate
 from workbooks.models import Workbook
 
 from . import selectors, services
@@ -145,7 +145,10 @@ def _people(request: HttpRequest, username: str, which: str) -> HttpResponse:
     people = (
         selectors.followers_of(person) if which == "followers" else selectors.following_of(person)
     )
-    page = paginate(people, page_number(request.GET.get("page")), LIST_PAGE_SIZE)
+    try:
+        page = paging.html_page(request, people, LIST_PAGE_SIZE)
+    except paging.BadPage as error:
+        return paging.bad_page_response(request, error)
     return render(request, "social/people.html", {"person": person, "page": page, "which": which})
 
 
@@ -215,9 +218,10 @@ def favorites(request: HttpRequest, username: str) -> HttpResponse:
     person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("social:favorites", username=person.username, permanent=True)
-    page = paginate(
-        selectors.favorites_of(person), page_number(request.GET.get("page")), CARDS_PAGE_SIZE
-    )
+    try:
+        page = paging.html_page(request, selectors.favorites_of(person), CARDS_PAGE_SIZE)
+    except paging.BadPage as error:
+        return paging.bad_page_response(request, error)
     return render(request, "social/favorites.html", {"person": person, "page": page})
 
 
@@ -279,18 +283,18 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def feed(request: HttpRequest) -> HttpResponse:
-    page = paginate(
-        selectors.feed_for(request.user), page_number(request.GET.get("page")), LIST_PAGE_SIZE
-    )
+    try:
+        page = paging.html_page(request, selectors.feed_for(request.user), LIST_PAGE_SIZE)
+    except paging.BadPage as error:
+        return paging.bad_page_response(request, error)
     return render(request, "social/feed.html", {"page": page})
 
 
 def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> HttpResponse:
-    page = paginate(
-        selectors.notifications_for(request.user),
-        page_number(request.GET.get("page")),
-        LIST_PAGE_SIZE,
-    )
+    try:
+        page = paging.html_page(request, selectors.notifications_for(request.user), LIST_PAGE_SIZE)
+    except paging.BadPage as error:
+        return paging.bad_page_response(request, error)
     return render_form(request, "social/notifications.html", {"page": page, "form": mute_form})
 
 

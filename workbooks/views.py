@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import selectors as accounts_selectors
 from media import selectors as media_selectors
 from media.forms import PictureForm
+from sigma_playground import paging
 from sigma_playground.forms import render_form
 from sigma_playground.paging import page_number, paginate
 
@@ -201,7 +202,10 @@ def tag(request: HttpRequest, slug: str) -> HttpResponse:
         tag = selectors.listed_tag(slug)
     except Tag.DoesNotExist:
         raise Http404("No such tag.") from None
-    page = paginate(selectors.with_tag(tag), page_number(request.GET.get("page")), PAGE_SIZE)
+    try:
+        page = paging.html_page(request, selectors.with_tag(tag), PAGE_SIZE)
+    except paging.BadPage as error:
+        return paging.bad_page_response(request, error)
     return render(request, "workbooks/tag.html", {"tag": tag, "page": page})
 
 
@@ -210,7 +214,10 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
     person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("workbooks:author", username=person.username, permanent=True)
-    page = paginate(selectors.by_author(person), page_number(request.GET.get("page")), PAGE_SIZE)
+    try:
+        page = paging.html_page(request, selectors.by_author(person), PAGE_SIZE)
+    except paging.BadPage as error:
+        return paging.bad_page_response(request, error)
     drafts = []
     if request.user == person:
         drafts = list(

@@ -117,8 +117,16 @@ def test_list_parameters_are_constrained_in_the_schema(schema):
     parameters = {
         p["name"]: p["schema"] for p in schema["paths"]["/api/v1/tags/"]["get"]["parameters"]
     }
-    assert parameters["page"] == {"type": "integer", "minimum": 1, "maximum": 10_000}
+    # Tags are paged by cursor: numbered pages only as deep as an OFFSET stays cheap.
+    assert parameters["page"] == {"type": "integer", "minimum": 1, "maximum": 10}
     assert parameters["page_size"] == {"type": "integer", "minimum": 1}
+    assert parameters["cursor"] == {"type": "string", "maxLength": 1000}
+    workbooks = {
+        p["name"]: p["schema"] for p in schema["paths"]["/api/v1/workbooks/"]["get"]["parameters"]
+    }
+    # Search ranked by relevance is paged by number, as deep as the search ranks.
+    assert workbooks["page"] == {"type": "integer", "minimum": 1, "maximum": 10_000}
+    assert workbooks["cursor"] == {"type": "string", "maxLength": 1000}
 
 
 @pytest.mark.django_db

@@ -233,12 +233,26 @@ def test_the_people_lists_are_paginated(client, owner):
         Follow.objects.create(follower=follower, followee=owner)
 
     first = client.get("/u/owner/followers/")
-    second = client.get("/u/owner/followers/?page=2")
+    # "Older" carries a cursor (where the next page starts), not a page number (an OFFSET).
+    older = page(first).find("a", rel="next").attrs["href"]
+    assert older.startswith("?cursor=")
+    second = client.get(f"/u/owner/followers/{older}")
+    by_number = client.get("/u/owner/followers/?page=2")  # links made before cursors still work
 
     assert len(page(first).find_all("li", class_="person")) == 30
-    assertContains(first, 'rel="next" href="?page=2"')
     assert len(page(second).find_all("li", class_="person")) == 1
+    assert (
+        page(second).find("li", class_="person").text
+        == page(by_number).find("li", class_="person").text
+    )
     assertNotContains(second, 'rel="next"')
+    newer = page(second).find("a", rel="prev").attrs["href"]
+    assert newer.startswith("?cursor=")
+    back = client.get(f"/u/owner/followers/{newer}")
+    assert [li.text for li in page(back).find_all("li", class_="person")] == [
+        li.text for li in page(first).find_all("li", class_="person")
+    ]
+    assertNotContains(back, 'rel="prev"')
 
 
 @pytest.mark.django_db

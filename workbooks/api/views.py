@@ -100,6 +100,12 @@ class WorkbookViewSet(
             self.request.user,
         )
 
+    def ranked_paging(self, request: Request) -> bool:
+        """Searching with no ordering ranks by relevance, per request: numbered pages (the search
+        caps how deep they go); every other listing is paged by cursor (sigma_playground.api)."""
+        query, ordering = request.query_params.get("q", ""), request.query_params.get("ordering")
+        return bool(selectors.search_terms(query)) and not ordering
+
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:
         return super().create(request, *args, **kwargs)
