@@ -35,3 +35,27 @@ class PrivateCacheMiddleware:
             if "private" not in directives and "no-store" not in directives:
                 patch_cache_control(response, private=True)  # also drops a `public`
         return response
+
+
+class ComposeMiddleware:
+    """Fill in each viewer's parts of an HTML page (workbooks.slots): after the view, so a page taken
+    whole from the cache gets them too, and before the messages middleware (messages shown here are
+    marked read) and the private-cache one (the viewer is looked up here)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from workbooks import slots
+
+        response = self.get_response(request)
+        if (
+            not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and slots.has_markers(response.content)
+        ):
+            charset = response.charset
+            response.content = slots.compose(request, response.content.decode(charset)).encode(
+                charset
+            )
+        return response

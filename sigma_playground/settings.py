@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sigma_playground.caching.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Each viewer's parts of a page shared by everyone (templates' {% slot %}, workbooks/slots.py).
+    "sigma_playground.caching.ComposeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

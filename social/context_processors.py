@@ -14,4 +14,7 @@ def notification_bell(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"bell": SimpleLazyObject(lambda: selectors.bell(user))}
+    # One per request: a page's composed parts (workbooks/slots.py) are rendered apart from it.
+    if not hasattr(request, "_bell"):
+        request._bell = SimpleLazyObject(lambda: selectors.bell(user))
+    return {"bell": request._bell}

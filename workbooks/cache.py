@@ -7,12 +7,15 @@ expires; fragments expire on their own.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -80,46 +83,79 @@ def _no_parameters(request: HttpRequest) -> str:
     return ""
 
 
-def anonymous_page(name: str, key: Callable[[HttpRequest], str] = _no_parameters):
-    """Serve a listing page to visitors who are not signed in from the cache, whole.
+def as_visitor(request: HttpRequest) -> HttpRequest:
+    """The same request as seen by a visitor who is not signed in, for renderings shared by everyone:
+    no user, session, cookies or messages, so nothing of the member asking can reach the copy."""
+    visitor = copy.copy(request)
+    visitor.user = AnonymousUser()
+    visitor.COOKIES = {}
+    visitor.META = {
+        name: value
+        for name, value in request.META.items()
+        if name not in ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "CSRF_COOKIE")
+    }
+    visitor.session = import_module(settings.SESSION_ENGINE).SessionStore()  # empty: no query
+    visitor._messages = []
+    for remembered in ("_cached_user", "_bell"):  # what a member's own request has looked up
+        visitor.__dict__.pop(remembered, None)
+    return visitor
 
-    Such a page depends only on the gallery's version and on what the view reads from the URL: `key`
-    returns that, built by the same code the view uses, so a parameter the view ignores (`/?junk=1`,
-    `/?junk=2`...) cannot make a new entry. Signed-in members, and anyone with a message waiting, get
-    it rendered (their navigation bar is their own). A hit answers with the headers the miss had,
-    `Vary: Cookie` included: the choice between the two depends on the cookies.
+
+def shared_page(
+    name: str,
+    key: Callable[..., str] = _no_parameters,
+    personal: Callable[..., bool] | None = None,
+):
+    """Serve a page from one rendering shared by every viewer, visitors and members alike.
+
+    The view renders as for a visitor (`as_visitor`); each viewer's parts are `{% slot %}`s, filled
+    in per request after the view (workbooks.slots), so the cached copy holds no one's state, CSRF
+    token or messages. The entry is keyed on the gallery's version and on what the view reads from
+    the URL: `key(request, **view_kwargs)` returns that, built by the same code the view uses, so a
+    parameter the view ignores (`/?junk=1`, `/?junk=2`...) cannot make a new entry. `personal`
+    (request, **view_kwargs) says when a viewer sees more than visitors do (their own profile, with
+    drafts): the page is then rendered for them and not kept. A hit answers with the headers the
+    miss had; `Vary: Cookie` stays, since the composed parts depend on the cookies.
     """
 
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if (
-                request.method != "GET"
-                or request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-                or (request.COOKIES.get("messages"))
-            ):
+            if request.method != "GET" or (personal is not None and personal(request, **kwargs)):
                 response = view(request, *args, **kwargs)
                 patch_vary_headers(response, ("Cookie",))
                 return response
-            digest = hashlib.sha256(key(request).encode()).hexdigest()[:32]
-            cache_key = f"gallery:{version()}:page:{name}:{minute()}:{digest}"
-            cached = cache.get(cache_key)
-            if cached is not None:
-                content, headers = cached
-                return HttpResponse(content, headers=headers)
-            response = view(request, *args, **kwargs)
-            patch_vary_headers(response, ("Cookie",))
-            if response.status_code == 200 and not response.cookies and _may_store(f"page:{name}"):
-                cache.set(
-                    cache_key,
-                    (response.content, dict(response.headers)),
-                    timeout=FRAGMENT_TIMEOUT,
-                )
-            return response
+            return shared(
+                request,
+                name,
+                key(request, **kwargs),
+                lambda visitor: view(visitor, *args, **kwargs),
+            )
 
         return wrapper
 
     return decorator
+
+
+def shared(
+    request: HttpRequest,
+    name: str,
+    key: str,
+    render: Callable[[HttpRequest], HttpResponse],
+) -> HttpResponse:
+    """The page `name` for `key` from the cache, or `render(as_visitor(request))` kept there (an
+    answer of 200 that sets no cookie). Either way its `{% slot %}`s are still to be composed."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    cache_key = f"gallery:{version()}:page:{name}:{minute()}:{digest}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        content, headers = cached
+        return HttpResponse(content, headers=headers)
+    response = render(as_visitor(request))
+    patch_vary_headers(response, ("Cookie",))
+    if response.status_code == 200 and not response.cookies and _may_store(f"page:{name}"):
+        cache.set(cache_key, (response.content, dict(response.headers)), timeout=FRAGMENT_TIMEOUT)
+    return response
 
 
 def minute() -> int:

@@ -20,7 +20,7 @@ from sigma_playground.forms import render_form
 from sigma_playground.paging import page_number, paginate
 
 from . import cache as gallery_cache
-from . import embed, selectors, services
+from . import embed, selectors, services, sigma
 from .forms import WorkbookForm
 from .models import Tag, Workbook
 
@@ -35,7 +35,7 @@ SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1
 
 
 @require_GET
-@gallery_cache.anonymous_page("home")
+@gallery_cache.shared_page("home")
 def home(request: HttpRequest) -> HttpResponse:
     def render_listings() -> str:
         featured = selectors.featured_workbooks()
@@ -63,7 +63,7 @@ def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int]:
 
 
 @require_GET
-@gallery_cache.anonymous_page("explore", key=lambda request: repr(_explore_params(request)))
+@gallery_cache.shared_page("explore", key=lambda request: repr(_explore_params(request)))
 def explore(request: HttpRequest) -> HttpResponse:
     params, number = _explore_params(request)
     query = params.query
@@ -111,6 +111,35 @@ def owned_workbook(request: HttpRequest, slug: str, action: str = "change") -> W
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     workbook = _viewable(request, slug)
     services.record_view(request, workbook)
+    if workbook.is_published and _same_for_every_reader(request, workbook):
+        # One rendering for every reader; the buttons and comments are slots, made per viewer. The
+        # key holds what the page shows that a change to the workbook's row or its author's does not
+        # always announce by the gallery's version (counts, the author's card).
+        author = workbook.author
+        key = "|".join(
+            str(part)
+            for part in (
+                workbook.pk, workbook.slug, workbook.updated_at, workbook.view_count,
+                workbook.favorite_count, workbook.comment_count, author.pk, author.username,
+                author.display_name, author.bio, author.follower_count, author.avatar,
+            )
+        )  # fmt: skip
+        return gallery_cache.shared(
+            request, "workbook", key, lambda visitor: _detail_page(visitor, workbook)
+        )
+    return _detail_page(request, workbook)
+
+
+def _same_for_every_reader(request: HttpRequest, workbook: Workbook) -> bool:
+    """Whether this reader sees the page any reader sees: not its author or a moderator (they get
+    Edit and Delete), and a frame that is not signed for each viewer."""
+    per_viewer_frame = (
+        embed.secure_embedding_enabled() and workbook.embed_kind != sigma.EmbedKind.PUBLIC
+    )
+    return not per_viewer_frame and not workbook.editable_by(request.user)
+
+
+def _detail_page(request: HttpRequest, workbook: Workbook) -> HttpResponse:
     frame = embed.frame_for(workbook, request.user)
     context = {
         "workbook": workbook,
@@ -196,7 +225,13 @@ def _saved_message(workbook: Workbook) -> str:
     return f"“{workbook.title}” is saved as a draft. Only you can see it."
 
 
+def _paging_key(request: HttpRequest, **kwargs) -> str:
+    """What a listing paged by sigma_playground.paging reads from its URL (its cache key)."""
+    return repr((sorted(kwargs.items()), request.GET.get("page"), request.GET.get("cursor")))
+
+
 @require_GET
+@gallery_cache.shared_page("tag", key=_paging_key)
 def tag(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         tag = selectors.listed_tag(slug)
@@ -214,6 +249,18 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
     person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("workbooks:author", username=person.username, permanent=True)
+    if request.user == person:  # their drafts, and "Edit profile": theirs alone
+        return _author_page(request, person)
+    # The key holds what the header shows that the gallery's version does not follow (counts, bio).
+    shown = (person.pk, person.display_name, person.bio, person.website, person.avatar)
+    counts = (person.follower_count, person.following_count, person.favorite_count)
+    key = repr((shown, counts, _paging_key(request)))
+    return gallery_cache.shared(
+        request, "author", key, lambda visitor: _author_page(visitor, person)
+    )
+
+
+def _author_page(request: HttpRequest, person) -> HttpResponse:
     try:
         page = paging.html_page(request, selectors.by_author(person), PAGE_SIZE)
     except paging.BadPage as error:

@@ -1,0 +1,263 @@
+"""Gallery pages are rendered once for everyone, members included; each viewer's parts (the account
+menu and bell, messages, favorite and follow buttons, comments with their forms) are composed in per
+request, and never land in the shared copy."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from social import services as social_services
+from social.models import Favorite, Follow, Notification
+from tests.factories import BROWSER, UserFactory, WorkbookFactory
+from workbooks import cache as gallery_cache
+
+PAGES = ["/", "/explore/", "/explore/?q=revenue", "/tags/finance/", "/u/ada/", "detail"]
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class RecordingCache:
+    """The gallery's cache, keeping what each page stores."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.pages: dict[str, str] = {}
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def set(self, key, value, *args, **kwargs):
+        if ":page:" in key:
+            self.pages[key] = value[0].decode()
+        return self.real.set(key, value, *args, **kwargs)
+
+
+@pytest.fixture
+def stored(monkeypatch) -> RecordingCache:
+    recording = RecordingCache(gallery_cache.cache)
+    monkeypatch.setattr(gallery_cache, "cache", recording)
+    return recording
+
+
+@pytest.fixture
+def gallery(db):
+    ada = UserFactory(username="ada", full_name="Ada Lovelace")
+    workbook = WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
+    WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
+    return workbook
+
+
+def url_of(page: str, workbook) -> str:
+    return workbook.get_absolute_url() if page == "detail" else page
+
+
+def get(client, url: str):
+    response = client.get(url, HTTP_USER_AGENT=BROWSER)
+    assert response.status_code == 200, url
+    return response
+
+
+def member(full_name: str, username: str):
+    person = UserFactory(username=username, full_name=full_name)
+    actor = UserFactory()
+    theirs = WorkbookFactory(author=person, status="draft")
+    for _ in range(3):  # unread notifications: the bell shows 3
+        Notification.objects.create(recipient=person, actor=actor, verb="followed")
+    return person, theirs
+
+
+def served_from_the_shared_copy(response) -> bool:
+    """Only the composed parts were rendered: not the page's own template."""
+    names = {template.name for template in response.templates}
+    return not names & {
+        "workbooks/home.html",
+        "workbooks/explore.html",
+        "workbooks/tag.html",
+        "workbooks/author.html",
+        "workbooks/detail.html",
+    }
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_member_is_served_the_copy_a_visitor_made_with_their_own_parts(client, gallery, page):
+    url = url_of(page, gallery)
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    get(client, url)  # a visitor: rendered and kept
+    client.force_login(zelda)
+
+    response = get(client, url)
+
+    assert served_from_the_shared_copy(response)
+    html = response.content.decode()
+    assert "Zelda Fitzgerald" in html  # their menu
+    assert 'data-unread="3"' in html  # their bell
+    assert "Sign out" in html
+    assert "Sign in</a>" not in html
+    assert "<!--slot:" not in html
+    assert CSRF_INPUT.search(html)
+    assert "private" in response["Cache-Control"]
+    assert "Cookie" in response["Vary"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_shared_copy_holds_nothing_of_the_member_whose_request_made_it(
+    client, gallery, stored, page
+):
+    zelda, draft = member("Zelda Fitzgerald", "zelda")
+    social_services.favorite(zelda, gallery)
+    social_services.follow(zelda, gallery.author)
+    client.force_login(zelda)
+
+    response = get(client, url_of(page, gallery))
+
+    assert "Zelda Fitzgerald" in response.content.decode()
+    token = CSRF_INPUT.search(response.content.decode()).group(1)
+    assert stored.pages, "the page was kept for everyone"
+    for html in stored.pages.values():
+        assert "Zelda" not in html
+        assert "zelda" not in html
+        assert draft.title not in html
+        assert token not in html
+        assert "csrfmiddlewaretoken" not in html
+        assert "notification-bell" not in html
+        assert 'aria-pressed="true"' not in html  # neither their favorite nor their follow
+        assert "Sign out" not in html
+
+
+def test_member_b_never_sees_member_a_state_on_the_copy_a_made(client, gallery):
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    bob, _ = member("Bob Dylan", "bob")
+    Notification.objects.create(recipient=bob, actor=zelda, verb="followed")  # 4 unread
+    social_services.favorite(zelda, gallery)
+    social_services.follow(zelda, gallery.author)
+    client.force_login(zelda)
+    first = get(client, gallery.get_absolute_url()).content.decode()
+    assert first.count('aria-pressed="true"') == 2  # favorited, following
+    assert "Favorited" in first
+    assert "Following" in first
+
+    client.force_login(bob)
+    response = get(client, gallery.get_absolute_url())
+
+    assert served_from_the_shared_copy(response)
+    html = response.content.decode()
+    assert "Bob Dylan" in html
+    assert "Zelda" not in html
+    assert 'data-unread="4"' in html
+    assert 'aria-pressed="true"' not in html
+    assert CSRF_INPUT.search(html).group(1) != CSRF_INPUT.search(first).group(1)
+
+
+def test_a_change_shows_at_once_on_a_shared_workbook_page(client, gallery):
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    client.force_login(zelda)
+    url = gallery.get_absolute_url()
+    get(client, url)
+    assert served_from_the_shared_copy(get(client, url))
+
+    social_services.favorite(zelda, gallery)
+    social_services.follow(zelda, gallery.author)
+    social_services.add_comment(zelda, gallery, "Lovely regional split")
+    html = get(client, url).content.decode()
+
+    assert "Lovely regional split" in html
+    assert "1 favorite</span>" in html
+    assert "1 follower</a>" in html
+    assert html.count('aria-pressed="true"') == 2
+    # Their own fresh comment: theirs to edit and delete.
+    assert "your comment" in html
+
+
+def test_a_message_reaches_only_its_member_and_never_the_copy(client, gallery, stored):
+    url = gallery.get_absolute_url()
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    UserFactory(username="grace", full_name="Grace Hopper")
+    get(client, url)  # kept
+    client.force_login(zelda)
+    # Without JavaScript: the form posts, and the page it returns to says so.
+    client.post("/u/grace/follow/", {"follow": "1", "next": url})
+
+    response = get(client, url)
+
+    assert served_from_the_shared_copy(response)
+    assert "You follow Grace Hopper." in response.content.decode()
+    assert "You follow Grace Hopper." not in get(client, url).content.decode()  # shown once
+    assert stored.pages
+    for html in stored.pages.values():
+        assert "You follow" not in html
+
+
+def test_the_author_and_the_profile_owner_get_their_own_rendering(client, gallery):
+    WorkbookFactory(author=gallery.author, title="Unfinished draft", status="draft")
+    reader, _ = member("Zelda Fitzgerald", "zelda")
+    client.force_login(reader)
+    get(client, gallery.get_absolute_url())  # their view is counted: a new copy
+    assert served_from_the_shared_copy(get(client, gallery.get_absolute_url()))
+    get(client, "/u/ada/")
+    assert served_from_the_shared_copy(get(client, "/u/ada/"))
+    client.force_login(gallery.author)
+
+    page = get(client, gallery.get_absolute_url())
+    profile = get(client, "/u/ada/")
+
+    assert not served_from_the_shared_copy(page)
+    assert f"{gallery.get_absolute_url()}edit/" in page.content.decode()
+    assert "Unfinished draft" in profile.content.decode()
+    assert "Edit profile" in profile.content.decode()
+
+
+def test_text_written_by_members_cannot_make_a_slot(client, gallery):
+    from workbooks import slots
+
+    forged = slots.marker("account", [])
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    social_services.add_comment(zelda, gallery, f"look {forged} here")
+
+    html = get(client, gallery.get_absolute_url()).content.decode()
+
+    assert "look &lt;!--slot:" in html
+    assert html.count("Sign in</a>") == 1  # the visitor's menu, once
+
+
+def grow_member(person, gallery, count: int) -> None:
+    """`count` more favorites, follows and notifications for `person`."""
+    for n in range(count):
+        author = UserFactory()
+        workbook = WorkbookFactory(author=author, title=f"Revenue part {n}", tags=["finance"])
+        Favorite.objects.create(user=person, workbook=workbook)  # past the flood limits
+        Follow.objects.create(follower=person, followee=author)
+        Notification.objects.create(recipient=person, actor=author, verb="followed")
+
+
+# On the shared copy, what a member's page costs: the session and the user; the workbook's row with
+# its tags (prefetch), or the profile's member; the viewer's favorite and follow state in one query;
+# the comments; the bell. (The view, counted once a day per reader, is not counted again here.)
+MEMBER_QUERIES = [
+    pytest.param("/", 3, id="home"),
+    pytest.param("/explore/", 3, id="explore"),
+    pytest.param("/explore/?q=revenue", 3, id="search"),
+    pytest.param("/tags/finance/", 3, id="tag"),
+    pytest.param("/u/ada/", 5, id="profile"),
+    pytest.param("detail", 7, id="workbook"),
+]
+
+
+@pytest.mark.parametrize(("page", "expected"), MEMBER_QUERIES)
+def test_a_member_page_costs_the_same_few_queries_however_much_they_have(
+    client, gallery, page, expected
+):
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    client.force_login(zelda)
+    url = url_of(page, gallery)
+    counts = []
+    for more in (3, 30):
+        grow_member(zelda, gallery, more)
+        get(client, url)  # the copy for this version of the gallery
+        with CaptureQueriesContext(connection) as captured:
+            response = get(client, url)
+        assert served_from_the_shared_copy(response)
+        counts.append(len(captured))
+
+    sql = "\n".join(query["sql"] for query in captured.captured_queries)
+    assert counts == [expected, expected], sql

@@ -1,0 +1,239 @@
+"""Pages rendered once for everyone, with each viewer's own parts composed in per request.
+
+A template marks what depends on the viewer (the navigation's account menu and bell, flash messages,
+favorite and follow buttons, the comments with their forms) with `{% slot "name" args %}`, which
+renders only a marker. `compose()` (run for every HTML response by
+sigma_playground.caching.ComposeMiddleware) replaces each marker with that slot rendered for the
+request's viewer. Everything around the markers is the same for every viewer, so one rendering of a
+page, cached by the gallery's version (workbooks.cache.shared_page), serves visitors and members
+alike; a member's state, CSRF tokens and messages are only ever in the composed copy.
+
+Markers carry a token derived from SECRET_KEY: text that members write (escaped as it is) cannot
+forge one, and a marker is only ever made by the `slot` tag.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from functools import cache
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+from django.template.loader import get_template
+
+Args = list
+Renderer = Callable[[HttpRequest, Args, "Composition"], str]
+
+_RENDERERS: dict[str, Renderer] = {}
+
+
+@cache
+def _token() -> str:
+    return hashlib.sha256(f"page-slots:{settings.SECRET_KEY}".encode()).hexdigest()[:16]
+
+
+@cache
+def _pattern() -> re.Pattern[str]:
+    return re.compile(rf"<!--slot:{_token()}:([a-z_]+):([A-Za-z0-9_=-]*)-->")
+
+
+def marker(name: str, args: Args) -> str:
+    if name not in _RENDERERS:
+        raise ValueError(f"no page slot named {name!r}")
+    encoded = base64.urlsafe_b64encode(json.dumps(args, separators=(",", ":")).encode()).decode()
+    return f"<!--slot:{_token()}:{name}:{encoded}-->"
+
+
+def has_markers(content: bytes) -> bool:
+    return f"<!--slot:{_token()}:".encode() in content
+
+
+class Composition:
+    """One response's slots: all markers are read first, so slots of one kind share a query."""
+
+    def __init__(self, request: HttpRequest, found: list[tuple[str, Args]]) -> None:
+        self.request = request
+        self.found = found
+        self.memo: dict[str, object] = {}
+
+    def args_of(self, name: str) -> list[Args]:
+        return [args for found, args in self.found if found == name]
+
+    def once(self, key: str, compute: Callable[[], object]):
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+
+def compose(request: HttpRequest, html: str) -> str:
+    pattern = _pattern()
+    found = [
+        (name, json.loads(base64.urlsafe_b64decode(raw))) for name, raw in pattern.findall(html)
+    ]
+    if not found:
+        return html
+    composition = Composition(request, found)
+    in_order = iter(found)
+    return pattern.sub(
+        lambda match: _RENDERERS[match.group(1)](request, next(in_order)[1], composition), html
+    )
+
+
+def slot(name: str) -> Callable[[Renderer], Renderer]:
+    def register(renderer: Renderer) -> Renderer:
+        _RENDERERS[name] = renderer
+        return renderer
+
+    return register
+
+
+def _render(template: str, request: HttpRequest, **context) -> str:
+    return get_template(template).render(context, request)
+
+
+# --- The navigation and messages (every page) ------------------------------------------------------
+
+
+@slot("nav_links")
+def nav_links(request: HttpRequest, args: Args, composition: Composition) -> str:
+    if not request.user.is_authenticated:
+        return ""
+    return _render("inc/nav_links.html", request)
+
+
+@slot("account")
+def account(request: HttpRequest, args: Args, composition: Composition) -> str:
+    return _render("inc/nav_account.html", request)
+
+
+@slot("live")
+def live(request: HttpRequest, args: Args, composition: Composition) -> str:
+    """The toasts and the live scripts, for members."""
+    if not request.user.is_authenticated:
+        return ""
+    return _render("inc/nav_live.html", request)
+
+
+@slot("messages")
+def messages(request: HttpRequest, args: Args, composition: Composition) -> str:
+    # Read (and so marked shown) only here: a cached page never holds anyone's message.
+    shown = list(get_messages(request))
+    if not shown:
+        return ""
+    return _render("inc/messages.html", request, messages=shown)
+
+
+@slot("join")
+def join(request: HttpRequest, args: Args, composition: Composition) -> str:
+    """The home page's call to action: publish for members, sign up for visitors."""
+    return _render("workbooks/inc/join.html", request)
+
+
+# --- Favorite and follow buttons, comments (workbook and profile pages) -----------------------------
+
+
+def _workbook(args: Args):
+    """What the buttons and comments use of a published workbook, from the marker: no query."""
+    from .models import Workbook
+
+    pk, slug, title, author_id = args
+    return Workbook(
+        pk=pk, slug=slug, title=title, author_id=author_id, status=Workbook.Status.PUBLISHED
+    )
+
+
+class _Person:
+    def __init__(self, pk: int, username: str, display_name: str) -> None:
+        self.pk = self.id = pk
+        self.username = username
+        self.display_name = display_name
+
+
+def _viewer_state(composition: Composition) -> dict[str, set[int]]:
+    """Which of the page's workbooks the viewer has favorited and which of its people they follow,
+    in one query for all of the page's buttons (none for a visitor)."""
+
+    def compute() -> dict[str, set[int]]:
+        from accounts.models import User
+        from social.models import Favorite, Follow
+
+        viewer = composition.request.user
+        workbooks = {args[0] for args in composition.args_of("favorite")}
+        people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
+        if not viewer.is_authenticated or not (workbooks or people):
+            return {"favorited": set(), "following": set()}
+        checks = {
+            **{
+                f"w{pk}": Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook_id=pk))
+                for pk in workbooks
+            },
+            **{
+                f"p{pk}": Exists(Follow.objects.filter(follower=OuterRef("pk"), followee_id=pk))
+                for pk in people
+            },
+        }
+        row = User.objects.filter(pk=viewer.pk).values(**checks).get()
+        return {
+            "favorited": {pk for pk in workbooks if row[f"w{pk}"]},
+            "following": {pk for pk in people if row[f"p{pk}"]},
+        }
+
+    return composition.once("viewer_state", compute)
+
+
+def _button_context(request: HttpRequest) -> dict:
+    return {"next": request.get_full_path()}
+
+
+@slot("favorite")
+def favorite(request: HttpRequest, args: Args, composition: Composition) -> str:
+    favorited = args[0] in _viewer_state(composition)["favorited"]
+    return _render(
+        "social/inc/favorite_button.html",
+        request,
+        workbook=_workbook(args),
+        favorited=favorited,
+        **_button_context(request),
+    )
+
+
+@slot("follow")
+def follow(request: HttpRequest, args: Args, composition: Composition) -> str:
+    pk, username, display_name = args
+    following = pk in _viewer_state(composition)["following"]
+    return _render(
+        "social/inc/follow_button.html",
+        request,
+        person=_Person(pk, username, display_name),
+        following=following,
+        **_button_context(request),
+    )
+
+
+@slot("comments")
+def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
+    """A workbook's comments (one query) with what this viewer may do to each, and the form."""
+    from social import selectors, services
+    from social.forms import CommentForm
+
+    workbook = _workbook(args)
+    viewer = request.user
+    shown = list(selectors.comments_for(workbook))
+    for comment in shown:
+        comment.workbook = workbook  # who may delete depends on the workbook's author
+        comment.viewer_can_edit = services.can_edit_comment(viewer, comment)
+        comment.viewer_can_delete = services.can_delete_comment(viewer, comment)
+    return _render(
+        "social/inc/comments.html",
+        request,
+        workbook=workbook,
+        comments=shown,
+        form=CommentForm(),
+        **_button_context(request),
+    )
