@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,8 +50,13 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
 
 @contextmanager
 def serve(
-    interface: str, port: int, workers: int = 2, env: dict[str, str] | None = None
+    interface: str,
+    port: int,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    blocking_threads: int | None = None,
 ) -> Iterator[str]:
+    """`blocking_threads`: granian's `--blocking-threads` per worker, as the Procfile sets it."""
     target = {
         "wsgi": "sigma_playground.wsgi:application",
         "asgi": "sigma_playground.asgi:application",
@@ -80,6 +86,7 @@ def serve(
             str(workers),
             "--log-level",
             "warning",
+            *(["--blocking-threads", str(blocking_threads)] if blocking_threads else []),
             target[interface],
         ]
     server = subprocess.Popen(
@@ -103,13 +110,41 @@ def serve(
 
 def wrk(url: str, seconds: int = 10, connections: int = 32) -> float:
     """Requests per second, after a short warm-up."""
-    subprocess.run(["wrk", "-t2", "-c8", "-d2s", url], capture_output=True, check=True)
+    return wrk_load(url, seconds, connections).rate
+
+
+@dataclass(frozen=True)
+class Load:
+    rate: float  # requests per second
+    p50: float  # latency, ms
+    p99: float
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _latency_ms(output: str, percent: int) -> float:
+    value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M).groups()
+    return float(value) * _UNITS_MS[unit]
+
+
+def wrk_load(
+    url: str, seconds: int = 10, connections: int = 32, headers: dict[str, str] | None = None
+) -> Load:
+    """Requests per second and latency percentiles, after a short warm-up; `headers` are sent with
+    every request (a session cookie, a bearer token). Any answer but a 2xx stops the benchmark."""
+    sent = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    subprocess.run(["wrk", "-t2", "-c8", "-d2s", *sent, url], capture_output=True, check=True)
     result = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *sent, url],
         capture_output=True,
         text=True,
         check=True,
     )
     if "Non-2xx" in result.stdout:
         raise RuntimeError(f"{url} answered errors under load:\n{result.stdout}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+    return Load(
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1)),
+        p50=_latency_ms(result.stdout, 50),
+        p99=_latency_ms(result.stdout, 99),
+    )
