@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
+from django.template import engines
 from django.template.loader import get_template
 
 Args = list
@@ -79,6 +80,7 @@ def compose(request: HttpRequest, html: str) -> str:
     if not found:
         return html
     composition = Composition(request, found)
+    request._composition = composition
     in_order = iter(found)
     return pattern.sub(
         lambda match: _RENDERERS[match.group(1)](request, next(in_order)[1], composition), html
@@ -94,7 +96,17 @@ def slot(name: str) -> Callable[[Renderer], Renderer]:
 
 
 def _render(template: str, request: HttpRequest, **context) -> str:
-    return get_template(template).render(context, request)
+    """`template` with what the context processors give (run once per response, not per slot)."""
+    composition: Composition = request._composition
+    base = composition.once("context", lambda: _processed(request))
+    return get_template(template).render({**base, **context})
+
+
+def _processed(request: HttpRequest) -> dict:
+    values: dict = {}
+    for processor in engines["django"].engine.template_context_processors:
+        values.update(processor(request))
+    return values
 
 
 # --- The navigation and messages (every page) ------------------------------------------------------
