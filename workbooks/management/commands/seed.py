@@ -120,16 +120,16 @@ class Command(BaseCommand):
                 services.refresh_search_vectors(
                     Workbook.objects.filter(pk__in=[w.pk for w in created])
                 )
-        if count > have or not RelatedWorkbook.objects.exists():
-            # Bulk inserts bypass the services that keep related workbooks: compute them all.
-            sets = services.rebuild_related()
-            self.stdout.write(f"Related workbooks: computed for {sets} sets of tags.")
         if connection.vendor == "postgresql":
             # Fresh statistics, or the planner guesses and skips the GIN index.
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE workbooks_workbook")
                 cursor.execute("ANALYZE workbooks_workbook_tags")
                 cursor.execute("ANALYZE accounts_user")
+        if count > have or not RelatedWorkbook.objects.exists():
+            # Bulk inserts bypass the services that keep related workbooks: compute them all.
+            sets = services.rebuild_related()
+            self.stdout.write(f"Related workbooks: computed for {sets} sets of tags.")
         self.stdout.write(
             f"Workbooks: {max(0, count - have)} created, {min(have, count)} already there."
         )
