@@ -1,8 +1,9 @@
 """System check: the processes' planned connections fit PostgreSQL's max_connections.
 
 A database check, so it runs where Django is given a database to check: the release's `migrate` (and
-`manage.py check --database default`). It asks the server itself, so it holds even when
-DATABASE_MAX_CONNECTIONS is not set (the settings check that one, in every process).
+`manage.py check --database default`). It asks the server itself, so it holds when
+DATABASE_MAX_CONNECTIONS is not set; when it is (behind PgBouncer, whose clients are not the server's),
+the settings check that budget instead, in every process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _SERVER_LIMITS = """
 
 @register(Tags.database)
 def connections_fit_the_server(databases: list[str] | None = None, **kwargs: Any) -> list[Error]:
+    if settings.DATABASE_MAX_CONNECTIONS:
+        return []  # the budget given instead (PgBouncer's), already checked by the settings
     errors = []
     for alias in databases or []:
         connection = connections[alias]

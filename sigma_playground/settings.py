@@ -163,10 +163,11 @@ DATABASES = {"default": _database}
 # The connections every process of the deployment could hold together (sigma_playground.connections):
 # with a budget set, no process starts when they could exceed it. The release's `migrate` also checks
 # them against PostgreSQL's own max_connections (sigma_playground.checks).
+# Set it behind PgBouncer: the server's max_connections then says nothing of what the app may open.
 CONNECTION_PLAN = connection_plan(env)
-_connection_budget = env.int("DATABASE_MAX_CONNECTIONS", default=0, minimum=0)
-if _connection_budget:
-    check_connection_budget(CONNECTION_PLAN, _connection_budget, "DATABASE_MAX_CONNECTIONS")
+DATABASE_MAX_CONNECTIONS = env.int("DATABASE_MAX_CONNECTIONS", default=0, minimum=0)
+if DATABASE_MAX_CONNECTIONS:
+    check_connection_budget(CONNECTION_PLAN, DATABASE_MAX_CONNECTIONS, "DATABASE_MAX_CONNECTIONS")
 
 # An optional read replica. Only the reads of gallery, search and feed pages go there, and only until
 # their request writes something (sigma_playground.db_router); everything else reads the primary.

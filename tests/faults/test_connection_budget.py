@@ -8,21 +8,25 @@ so only a garbage collection closes them): every burst after a quiet spell added
 20, until PostgreSQL refused them. Each worker now has a pool of WEB_THREADS connections.
 """
 
+import os
+import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import psycopg
 import pytest
 import requests
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from rest_framework_simplejwt.tokens import AccessToken
 
 from sigma_playground.database import is_out_of_connections
-from tests.factories import WorkbookFactory
+from tests.factories import UserFactory, WorkbookFactory
 from tests.private_services import free_port, private_postgres
-from tests.processes import test_database_url, web_server
+from tests.processes import ROOT, procfile_command, stop, test_database_url, web_server
+from tests.social.realtime import notify
 
 pytestmark = pytest.mark.postgres
 
@@ -188,3 +192,79 @@ def test_no_connection_to_be_had_is_a_503_with_retry_after_then_service_resumes(
         while requests.get(base + "/api/v1/workbooks/", timeout=20).status_code != 200:
             assert time.monotonic() < deadline, "the pool did not connect again within 20 s"
             time.sleep(0.2)
+
+
+STREAMS = 40
+WS_POOL = 3
+
+
+@contextmanager
+def ws_server(tmp_path, port: int, url: str) -> Iterator[None]:
+    """The Procfile's `ws` process (granian, ASGI) with a pool of WS_POOL, on `url`."""
+    log = tmp_path / "ws.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **server_env(url)}
+    command = procfile_command("ws", port, WS_DATABASE_CONNECTIONS=str(WS_POOL))
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, f"granian did not start:\n{log.read_text()}"
+                time.sleep(0.1)
+        yield
+    finally:
+        stop(process)
+
+
+def open_stream(port: int, token: str) -> tuple[socket.socket, bytes]:
+    """An event stream, read until its first unread count; the socket and what it read."""
+    stream = socket.create_connection(("127.0.0.1", port), timeout=20)
+    stream.sendall(
+        f"GET /api/v1/notifications/stream/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    received = b""
+    while b"event: unread_count" not in received:
+        chunk = stream.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    return stream, received
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forty_event_streams_opening_at_once_share_the_ws_process_pool(tmp_path):
+    """Each stream runs its queries on a thread of its own: opened together, they once took a
+    connection each; the pool makes them take turns on WS_DATABASE_CONNECTIONS."""
+    members = UserFactory.create_batch(4)
+    notify(members[0], members[1])
+    tokens = [str(AccessToken.for_user(member)) for member in members]
+    url = test_database_url()
+    connection.close()  # the test's own: only the ws process's are counted
+    port = free_port()
+    with ws_server(tmp_path, port, url), ExitStack() as streams:
+        opened: list[bytes] = []
+
+        def listen(n: int) -> None:
+            stream, received = open_stream(port, tokens[n % len(tokens)])
+            streams.callback(stream.close)
+            opened.append(received)
+
+        with peak_connections(url) as peak:
+            threads = [threading.Thread(target=listen, args=(n,)) for n in range(STREAMS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+
+        assert len(opened) == STREAMS
+        assert all(received.startswith(b"HTTP/1.1 200") for received in opened)
+        assert all(b"event: unread_count" in received for received in opened)
+        assert peak[0] <= WS_POOL, f"{peak[0]} connections for {STREAMS} streams"

@@ -190,6 +190,13 @@ def test_the_release_migrate_check_refuses_a_plan_larger_than_the_servers_max_co
     fits = manage("check", "--database", "default", **database)
     assert fits.returncode == 0, fits.stderr
 
+    # Behind PgBouncer the budget given is PgBouncer's clients, and the server's is not asked.
+    pgbouncer = manage(
+        "check", "--database", "default", **database, WEB_THREADS=str(max_connections),
+        DATABASE_MAX_CONNECTIONS=str(4 * max_connections),
+    )  # fmt: skip
+    assert pgbouncer.returncode == 0, pgbouncer.stderr
+
 
 def busy_answer(path: str):
     request = RequestFactory().get(path)
