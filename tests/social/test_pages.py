@@ -724,7 +724,11 @@ def test_the_feed_is_paginated(client, outsider):
     )
     client.force_login(outsider)
 
-    assert len(page(client.get("/feed/")).find_all("li", class_="activity__item")) == 30
+    first = client.get("/feed/")
+    older = page(first).find("a", rel="next").attrs["href"]
+    assert older.startswith("?cursor=")  # where the next page starts, not an OFFSET
+    assert len(page(first).find_all("li", class_="activity__item")) == 30
+    assert len(page(client.get(f"/feed/{older}")).find_all("li", class_="activity__item")) == 1
     assert len(page(client.get("/feed/?page=2")).find_all("li", class_="activity__item")) == 1
 
 
