@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from tests.factories import BROWSER, UserFactory, WorkbookFactory
 from tests.workbooks.markup import page
+from tests.workbooks.test_admin import WORKBOOKS_URL, workbook_form
 from workbooks import selectors, services
 from workbooks.models import RelatedWorkbook, Tag, Workbook
 
@@ -207,3 +208,27 @@ def test_the_related_query_reads_a_handful_of_rows_however_many_share_a_tag(user
     read = sum(n["Actual Rows"] * n["Actual Loops"] for n in scans)
     assert read <= 3 * services.RELATED_KEPT, plan
     assert len(list(queryset)) == selectors.RELATED_SHOWN
+
+
+@pytest.mark.django_db
+def test_tags_changed_or_deleted_in_the_admin_move_the_suggestions(
+    admin_client, client, user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        main = WorkbookFactory(author=user, title="Main", tags=["finance", "saas"])
+        other = WorkbookFactory(title="Other", tags=["energy"])
+        WorkbookFactory(title="Finance", tags=["finance"])
+    assert related_titles(client, main) == ["Finance"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        saas = Tag.objects.get(slug="saas")
+        response = admin_client.post(
+            f"{WORKBOOKS_URL}{other.pk}/change/", workbook_form(other, tags=[saas.pk])
+        )
+    assert response.status_code == 302
+    assert related_titles(client, main) == ["Finance", "Other"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/workbooks/tag/{saas.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert related_titles(client, main) == ["Finance"]
