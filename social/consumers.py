@@ -8,8 +8,8 @@ notification exactly once on that connection:
 - nothing is forwarded live until the first resume has been answered: a push that reached the socket
   before the client's resume would otherwise go out first and again inside the resume. What came
   meanwhile is in the table (each push follows its commit), so the resume sends it, in order (`Held`);
-- the consumer handles one message at a time, so live messages that arrive while a resume is being
-  sent wait in the channel layer and are sent after it;
+- live messages that arrive while a resume is being sent wait for it (the `sending` lock), in
+  arrival order (the socket's inbox, social.hub), and are sent after it;
 - a connection sends the member's notifications in increasing id order with no gap: whatever it
   sends, every lower id of the member was sent before, or the client said it has it (`Delivered`).
   A client keeps the largest id it saw and resumes after it, so a gap it saw past would be lost.
@@ -19,8 +19,9 @@ notification exactly once on that connection:
   (`in_turn`).
 
 The channel layer forgets a group member `group_expiry` seconds after it joined (channels-redis and
-the in-memory layer alike; CHANNEL_LAYER_GROUP_EXPIRY), so a connection joins again every quarter of
-that (`rejoin_interval`): a socket open for days keeps hearing pushes.
+the in-memory layer alike; CHANNEL_LAYER_GROUP_EXPIRY), so the process's hub (social.hub), which is in
+the group for all of the member's connections here, joins again every quarter of that
+(`rejoin_interval`): a socket open for days keeps hearing pushes.
 
 The event stream (stream.py) keeps the same promise with the helpers at the top of this module.
 
@@ -36,17 +37,20 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, Literal, TypedDict
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from sigma_playground.websocket import SignIn, closing_database_sync_to_async
 
 from . import payloads, selectors
+from .hub import Hub, Inbox, hub
+from .hub import user_group as user_group  # the member's group, as before
 from .payloads import NotificationMessage, PushedNotification, UnreadCountMessage
-from .push import user_group
 
 logger = logging.getLogger(__name__)
 
@@ -275,37 +279,118 @@ def parse_client_message(text: str | None) -> ClientMessage:
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    """One socket. What it costs while idle is kept small, since a process holds thousands: no
+    channel of its own in the layer and no task waiting on it (the process's hub reads the layer
+    and hands it this member's events, `deliver`), no task per timer (event-loop timers, which start
+    a short task when they fire), and nothing of the handshake kept past `connect`."""
+
     user_id: int | None = None  # None once closed: nothing more is sent or heard
     sign_in: SignIn | None = None
-    group_name: str | None = None
     delivered: Delivered
     held: Held | None = None  # until the first resume has been answered: nothing goes out live
-    # Taken to send notifications: the no-resume timer runs beside the consumer's one-at-a-time
-    # handling of messages, and must not interleave with a resume or a push.
+    # Taken to send notifications: the hub's events, the client's resume and the no-resume timer
+    # each run on their own, and must not interleave their sends.
     sending: asyncio.Lock
     resuming: bool = False
+    closed: bool = False  # sent the close, or heard the client's: send nothing more
     last_heard: float = 0.0  # event-loop time of the client's last message
-    # The heartbeat, the sign-in watch, the group re-join and the wait for a resume.
-    timers: tuple[asyncio.Task[None], ...] = ()
+    channel_layer = None  # the hub reads the layer (social.hub), not the socket
+    # The heartbeat, the sign-in watch and the wait for a resume, by name, and the short tasks they
+    # started that are still running.
+    timers: dict[str, asyncio.TimerHandle] | None = None
+    chores: set[asyncio.Task[None]] | None = None
+    hub: Hub | None = None
+    inbox: Inbox | None = None
 
     async def __call__(self, scope, receive, send) -> None:
+        """The client's messages, one at a time; the member's events come through `deliver`."""
+        self.scope = scope
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # Also when the server cancels the consumer without a disconnect message.
-            self._stop_timers()
+            self._let_go()
 
-    def _stop_timers(self) -> None:
-        for task in self.timers:
-            if task is not asyncio.current_task():
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels' dispatch also closes the thread's database connections before every message, a
+        # hop to the database thread each time: every database call here closes its own instead
+        # (closing_database_sync_to_async).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        if self.closed:
+            return  # an event or a timer that finished after the close has nothing to say
+        await super().send(text_data, bytes_data, close)
+
+    async def close(self, code=None, reason=None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await super().close(code, reason)
+
+    def _let_go(self) -> None:
+        """Hear nothing more: leave the hub, stop the timers and whatever they started."""
+        if self.hub is not None:
+            self.hub.remove(self)
+            self.hub = None
+        if self.inbox is not None:
+            self.inbox.close()
+        for handle in (self.timers or {}).values():
+            handle.cancel()
+        self.timers = None
+        current = asyncio.current_task()
+        for task in self.chores or ():
+            if task is not current:
                 task.cancel()
+        self.chores = None
+
+    # --- Timers -----------------------------------------------------------------------------------
+
+    def _after(self, name: str, delay: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` in `delay` seconds, in a task of its own only then."""
+        if self.user_id is None:
+            return
+        if self.timers is None:
+            self.timers = {}
+        loop = asyncio.get_running_loop()
+        self.timers[name] = loop.call_later(delay, self._start_chore, name, job)
+
+    def _start_chore(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        if self.timers is not None:
+            self.timers.pop(name, None)
+        if self.user_id is None:
+            return
+        if self.chores is None:
+            self.chores = set()
+        task = asyncio.get_running_loop().create_task(job())
+        self.chores.add(task)
+        task.add_done_callback(self._chore_done)
+
+    def _chore_done(self, task: asyncio.Task[None]) -> None:
+        if self.chores is not None:
+            self.chores.discard(task)
+            if not self.chores:
+                self.chores = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("notification socket chore failed", exc_info=task.exception())
+
+    # --- The connection ---------------------------------------------------------------------------
 
     async def connect(self) -> None:
         user = self.scope["user"]
+        sign_in = self.scope.get("sign_in")
+        # Nothing of the handshake is needed from here on (headers, cookies, the user object).
+        self.scope = {"type": "websocket"}
         # Accept first, then close: a close code reaches the client only on an accepted socket; a refused
         # handshake would look like a network error instead of "sign in again".
         await self.accept()
-        sign_in = self.scope.get("sign_in")
         if not user.is_authenticated or sign_in is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -313,34 +398,45 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.sign_in = sign_in
         self.delivered = Delivered()
         self.sending = asyncio.Lock()
-        self.group_name = user_group(user.pk)
+        self.inbox = Inbox(self._handle_event)
+        # Held from before joining: a push that comes before the count is noted, not sent.
+        self.held = Held(since=0)
         # Join before counting, so a change made after the count is pushed to this socket.
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        self.hub = hub()
+        await self.hub.add(self)
         count, newest = await unread_count_and_newest(user.pk)
-        self.held = Held(since=newest)
+        self.held.since = newest
         await self.send_json(payloads.unread_count_message(count))
         self.last_heard = asyncio.get_running_loop().time()
-        self.timers = (
-            asyncio.create_task(self._beat()),
-            asyncio.create_task(self._watch_sign_in(sign_in)),
-            asyncio.create_task(self._stay_in_group()),
-            asyncio.create_task(self._go_live_without_resume()),
-        )
+        self._after("beat", HEARTBEAT_SECONDS, self._beat)
+        self._watch_sign_in()
+        self._after("resume", RESUME_WAIT_SECONDS, self._go_live_without_resume)
 
     async def disconnect(self, code: int) -> None:
-        self._stop_timers()  # first, so no re-join lands after the discard
-        if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        self.closed = True
+        self._let_go()
 
     async def end(self, code: int, why: str) -> None:
-        """Close, and from now on hear and send nothing: stop the timers, leave the group."""
+        """Close, and from now on hear and send nothing: stop the timers, leave the hub."""
         logger.info("closing the notification socket of user %s: %s", self.user_id, why)
         self.user_id = None
-        self._stop_timers()
-        if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
-            self.group_name = None
+        self._let_go()
         await self.close(code=code)
+
+    # --- From the hub -----------------------------------------------------------------------------
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """An event for this member (social.hub): handled after those before it, not waited for."""
+        if self.inbox is not None and self.user_id is not None:
+            self.inbox.put(event)
+
+    async def _handle_event(self, event: dict[str, Any]) -> None:
+        try:
+            await self.dispatch(event)
+        except Exception:
+            # The client reconnects and resumes: nothing is lost, as the table is the truth.
+            logger.exception("a notification socket failed on %s", event.get("type"))
+            await self.end(1011, "failed")
 
     # --- From the client --------------------------------------------------------------------------
 
@@ -423,6 +519,19 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def push_unread_count(self, message: UnreadCountMessage) -> None:
         await self.send_json(message)
 
+    async def push_catch_up(self, event: dict[str, Any]) -> None:
+        """The hub lost the channel layer for a while (social.hub): pushes may be missing, so the
+        table answers instead, as for a push that overtook an earlier one."""
+        user_id = self.user_id
+        if user_id is None:
+            return
+        async with self.sending:
+            if self.held is not None:
+                self.held.any = True  # the resume, or the wait for one, reads the table
+                return
+            await self._send_missed(user_id, self.delivered.floor)
+            await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
+
     async def auth_sign_ins_ended(self, event: SignInsEndedEvent) -> None:
         if self.sign_in is not None and await ends_sign_in(self.sign_in, event):
             await self.end(CLOSE_UNAUTHENTICATED, "sign-ins ended")
@@ -431,13 +540,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if self.sign_in is not None and await ends_sign_in(self.sign_in, event):
             await self.end(CLOSE_UNAUTHENTICATED, "signed out")
 
-    # --- Timers: going live without a resume, staying in the group, the sign-in, the heartbeat -----
+    # --- Timers: going live without a resume, the sign-in, the heartbeat -------------------------
 
     async def _go_live_without_resume(self) -> None:
         """A client that has not resumed in RESUME_WAIT_SECONDS goes live as if it had resumed after
         the newest notification when it connected: what it was held back from is read from the
         table, in id order, then the count."""
-        await asyncio.sleep(RESUME_WAIT_SECONDS)
         async with self.sending:
             held, user_id = self.held, self.user_id
             if held is None or user_id is None:
@@ -450,37 +558,32 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self._send_missed(user_id, self.delivered.floor)
             await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
 
-    async def _stay_in_group(self) -> None:
-        """Join the member's group again before the channel layer forgets this socket in it."""
-        while True:
-            await asyncio.sleep(rejoin_interval(self.channel_layer))
-            if self.group_name is None:
-                return
-            try:
-                await self.channel_layer.group_add(self.group_name, self.channel_name)
-            except Exception as error:  # Redis away for now: the next attempt is well in time
-                logger.warning("could not re-join %s: %r", self.group_name, error)
-
-    async def _watch_sign_in(self, sign_in: SignIn) -> None:
+    def _watch_sign_in(self) -> None:
         """4401 when the sign-in ends without a message saying so: a bearer token at its expiry (the
         client reconnects with a fresh one), a session once it has expired or no longer signs the
         member in, found at the next re-check."""
-        while True:
-            wait = AUTH_RECHECK_SECONDS
-            if sign_in.expires_at is not None:
-                wait = min(wait, max(0.0, sign_in.expires_at - time.time()))
-            await asyncio.sleep(wait)
-            if not await sign_in.is_current():
-                await self.end(CLOSE_UNAUTHENTICATED, "sign-in ended")
-                return
+        sign_in = self.sign_in
+        if sign_in is None:
+            return
+        wait = AUTH_RECHECK_SECONDS
+        if sign_in.expires_at is not None:
+            wait = min(wait, max(0.0, sign_in.expires_at - time.time()))
+        self._after("sign_in", wait, self._check_sign_in)
+
+    async def _check_sign_in(self) -> None:
+        sign_in = self.sign_in
+        if sign_in is None or self.user_id is None:
+            return
+        if not await sign_in.is_current():
+            await self.end(CLOSE_UNAUTHENTICATED, "sign-in ended")
+            return
+        self._watch_sign_in()
 
     async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            interval = HEARTBEAT_SECONDS
-            await asyncio.sleep(interval)
-            silent_for = loop.time() - self.last_heard
-            if silent_for >= 2 * interval and not self.resuming:
-                await self.end(CLOSE_SILENT, "silent")
-                return
-            await self.send_json(PingMessage(type="ping"))
+        interval = HEARTBEAT_SECONDS
+        silent_for = asyncio.get_running_loop().time() - self.last_heard
+        if silent_for >= 2 * interval and not self.resuming:
+            await self.end(CLOSE_SILENT, "silent")
+            return
+        await self.send_json(PingMessage(type="ping"))
+        self._after("beat", interval, self._beat)

@@ -1,6 +1,8 @@
 """Hints to connected clients, sent after the rows they describe are committed.
 
-Each member has one channel-layer group, `user_<id>`. Nothing depends on a message arriving: a client
+Each member has one channel-layer group, `user_<id>`, which each process holding their connections is
+in (social.hub); every such process is also in `hub.BROADCAST_GROUP`, through which a push to many
+members goes as one message. Nothing depends on a message arriving: a client
 that missed one asks for everything after its last id (`resume`), and a socket that missed the end of
 its sign-in finds out at its next re-check (consumers.AUTH_RECHECK_SECONDS).
 """
@@ -17,24 +19,36 @@ from channels.layers import get_channel_layer
 from sigma_playground.websocket import session_digest
 
 from . import payloads, selectors
+from .hub import BROADCAST_GROUP, user_group
 
 logger = logging.getLogger(__name__)
 
-PUSH_CONCURRENCY = 32
-# A push to a few members takes milliseconds. Past this deadline (plus a millisecond a member) Redis
-# is stalled: the request or task that committed the rows stops waiting, and clients catch up with
-# `resume`.
+# A push to many members travels as one message per this many members (a fan-out batch is 1,000).
+BATCH_MEMBERS = 1000
+# A push takes milliseconds. Past this deadline (plus a millisecond a member) Redis is stalled: the
+# request or task that committed the rows stops waiting, and clients catch up with `resume`.
 PUSH_TIMEOUT_SECONDS = 1.0
 LOCK_NAMESPACE = 4_401  # advisory lock class for "notifications of one recipient"
 
 
-def user_group(user_id: int) -> str:
-    return f"user_{user_id}"
-
-
 def _envelope(messages: list[dict]) -> dict:
-    # One channel-layer message per member per push: half the Redis traffic of a fan-out.
+    # One member's messages travel together, in order: a notification, then the new count.
     return {"type": "push.message", "messages": messages}
+
+
+def _batches(per_user: dict[int, list[dict]]) -> list[tuple[str, dict]]:
+    """(group, message) pairs carrying every member's messages: one member's go to their own group,
+    reaching only the processes that hold their connections; many members' go as one message a
+    batch to every process with connections (social.hub), not one `group_send` per member: a
+    fan-out to 10,000 followers was 10,000 of them, each several Redis round trips."""
+    if len(per_user) == 1:
+        [(uid, queue)] = per_user.items()
+        return [(user_group(uid), _envelope(queue))]
+    pushes = [[uid, queue] for uid, queue in per_user.items()]
+    return [
+        (BROADCAST_GROUP, {"type": "push.batch", "pushes": pushes[start : start + BATCH_MEMBERS]})
+        for start in range(0, len(pushes), BATCH_MEMBERS)
+    ]
 
 
 def _send_all(messages: list[tuple[int, dict]]) -> None:
@@ -45,31 +59,16 @@ def _send_all(messages: list[tuple[int, dict]]) -> None:
     per_user: dict[int, list[dict]] = {}
     for uid, message in messages:
         per_user.setdefault(uid, []).append(message)
-    # A few dozen sends at a time reuse the pool's connections; thousands at once would each open
-    # one. Each member's messages travel together, in order: a notification, then the new count.
-    limit = asyncio.Semaphore(PUSH_CONCURRENCY)
-
-    async def send_to(uid: int, queue: list[dict]) -> None:
-        async with limit:
-            await layer.group_send(user_group(uid), _envelope(queue))
 
     async def send() -> None:
         try:
-            results = await asyncio.wait_for(
-                asyncio.gather(
-                    *(send_to(uid, queue) for uid, queue in per_user.items()),
-                    return_exceptions=True,
-                ),
-                timeout=PUSH_TIMEOUT_SECONDS + len(per_user) / 1000,
-            )
+            async with asyncio.timeout(PUSH_TIMEOUT_SECONDS + len(per_user) / 1000):
+                for group, message in _batches(per_user):
+                    await layer.group_send(group, message)
         except TimeoutError:
             logger.warning("could not push to %d members in time: Redis is slow", len(per_user))
-            return
-        failed = [r for r in results if isinstance(r, Exception)]
-        if failed:  # the rows are saved; clients will catch up with `resume`
-            logger.warning(
-                "could not push to %d of %d members: %r", len(failed), len(results), failed[0]
-            )
+        except Exception as error:  # the rows are saved; clients will catch up with `resume`
+            logger.warning("could not push to %d members: %r", len(per_user), error)
 
     async_to_sync(send)()
 

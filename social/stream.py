@@ -12,7 +12,7 @@ on another site's requests), and CORS never allows credentials, so the browser h
 It is an async view holding the request open, so it must be served by the ASGI processes: served by
 a WSGI worker it would hold that worker for as long as the client listens. Held open, it holds no
 database connection: each of its calls closes the one its thread used (closing_database_sync_to_async),
-and it joins its member's group again as a socket does (consumers.rejoin_interval).
+and it hears its member's events through the process's hub, as a socket does (social.hub).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -40,11 +39,10 @@ from .consumers import (
     in_turn,
     is_notification_id,
     missed_notifications,
-    rejoin_interval,
     unread_count,
     unread_count_and_newest,
 )
-from .push import user_group
+from .hub import INBOX_CAPACITY, hub
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +125,24 @@ async def notification_stream(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
+class StreamListener:
+    """An event stream as the process's hub sees it (social.hub): its member's events, queued until
+    the stream reads them; past the hub's inbox capacity they are dropped, and the next push reads
+    the table (consumers.in_turn)."""
+
+    __slots__ = ("events", "user_id")
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(INBOX_CAPACITY)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        try:
+            self.events.put_nowait(event)
+        except asyncio.QueueFull:
+            logger.warning("an event stream is %d events behind; dropping one", INBOX_CAPACITY)
+
+
 # --- The stream -----------------------------------------------------------------------------------
 
 
@@ -136,13 +152,11 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
     expiry: the client reconnects with a fresh one and Last-Event-ID). Same rules as the
     websocket's resume and its sign-in checks (consumers.py)."""
     user_id, ends_at = sign_in.user_id, sign_in.expires_at
-    layer = get_channel_layer()
-    group = user_group(user_id)
-    channel = await layer.new_channel()
-    receiving: asyncio.Future[dict[str, Any]] | None = None
+    listener = StreamListener(user_id)
+    live = hub()
     try:
-        # Join before reading, so whatever commits while we read waits in the channel for us.
-        await layer.group_add(group, channel)
+        # Join before reading, so whatever commits while we read waits in the inbox for us.
+        await live.add(listener)
         if after is None:
             # A client that has nothing is sent what is new from now on.
             count, newest = await unread_count_and_newest(user_id)
@@ -156,40 +170,39 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
             count = await unread_count(user_id)
         yield unread_count_event(count)
 
-        # One receive stays pending across keepalives: cancelling a receive on every timeout (as
-        # asyncio.wait_for would) can drop a message that channels-redis had just taken off Redis.
-        receiving = asyncio.ensure_future(layer.receive(channel))
         loop = asyncio.get_running_loop()
         next_check = loop.time() + consumers.AUTH_RECHECK_SECONDS
-        next_join = loop.time() + rejoin_interval(layer)
         while True:
-            if loop.time() >= next_join:
-                # Before the layer forgets this stream in the group (CHANNEL_LAYER_GROUP_EXPIRY).
-                try:
-                    await layer.group_add(group, channel)
-                except Exception as error:  # Redis away for now: the next attempt is well in time
-                    logger.warning("could not re-join %s: %r", group, error)
-                next_join = loop.time() + rejoin_interval(layer)
-            timeout = min(KEEPALIVE_SECONDS, max(0.0, min(next_check, next_join) - loop.time()))
+            timeout = min(KEEPALIVE_SECONDS, max(0.0, next_check - loop.time()))
             if ends_at is not None:
                 left = ends_at - time.time()
                 if left <= 0:
                     return
                 timeout = min(timeout, left)
-            done, _ = await asyncio.wait({receiving}, timeout=timeout)
+            # Waiting on the queue's own getter: nothing is taken off it unless it is returned.
+            try:
+                received = await asyncio.wait_for(listener.events.get(), timeout=timeout)
+            except TimeoutError:
+                received = None
             if loop.time() >= next_check:
                 if not await sign_in.is_current():
                     return
                 next_check = loop.time() + consumers.AUTH_RECHECK_SECONDS
-            if not done:
+            if received is None:
                 if ends_at is None or time.time() < ends_at:
                     yield KEEPALIVE
                 continue
-            received = receiving.result()
-            receiving = asyncio.ensure_future(layer.receive(channel))
             if received.get("type", "").startswith("auth."):
                 if await ends_sign_in(sign_in, received):  # type: ignore[arg-type]
                     return
+                continue
+            if received.get("type") == "push.catch_up":
+                # The hub lost the layer for a while: the table answers for what was missed.
+                async with aclosing(missed_notifications(user_id, delivered.floor)) as missed:
+                    async for item in missed:
+                        delivered.through(item["notification"]["id"])
+                        yield notification_event(item["notification"])
+                yield unread_count_event(await unread_count(user_id))
                 continue
             for message in received.get("messages") or []:
                 if message.get("type") == "notification":
@@ -201,6 +214,4 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
                     yield unread_count_event(message["count"])
     finally:
         # The client went away (Django cancels the response) or the server is stopping.
-        if receiving is not None:
-            receiving.cancel()
-        await layer.group_discard(group, channel)
+        live.remove(listener)
