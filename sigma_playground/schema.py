@@ -48,7 +48,7 @@ class AutoSchema(SpectacularAutoSchema):
         for status, description in self.error_statuses().items():
             responses.setdefault(str(status), {"description": description})
         for status, response in responses.items():
-            if status.startswith("4"):
+            if status.startswith("4") or status == "503":
                 # A view's own description ("`self_follow`: ...") is kept; the body is the shared one.
                 response.setdefault("content", {"application/json": {"schema": self._error_ref()}})
         return responses
@@ -61,6 +61,8 @@ class AutoSchema(SpectacularAutoSchema):
             400: "Invalid input (see the fields named in the body)",
             # Only JSON is rendered; a client that accepts nothing else is refused.
             406: "The Accept header allows no JSON",
+            # Every operation reads the database (docs/scaling.md, sigma_playground.database).
+            503: "No database connection within the pool's timeout; see Retry-After",
         }
         authenticators = view.get_authenticators()
         # A view that names its own auth scheme (the token endpoints) answers 401 itself.

@@ -222,3 +222,15 @@ def test_the_500_handler_answers_503_when_no_connection_could_be_had():
         raise OperationalError("something else")
     except OperationalError:
         assert errors.server_error(request).status_code == 500
+
+
+@pytest.mark.django_db
+def test_every_api_operation_documents_the_503_with_the_shared_error_body():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            busy = operation["responses"]["503"]  # a view's own 503 (storage) keeps its words
+            body = busy["content"]["application/json"]["schema"]
+            assert body == {"$ref": "#/components/schemas/Error"}, (method, path)
