@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.template import engines
 from django.template.loader import get_template
+from django.utils.html import escape
 
 Args = list
 Renderer = Callable[[HttpRequest, Args, "Composition"], str]
@@ -139,6 +140,15 @@ def messages(request: HttpRequest, args: Args, composition: Composition) -> str:
     if not shown:
         return ""
     return _render("inc/messages.html", request, messages=shown)
+
+
+@slot("csrf")
+def csrf(request: HttpRequest, args: Args, composition: Composition) -> str:
+    """The viewer's CSRF token field, for forms inside a rendering kept for reuse."""
+    from django.middleware.csrf import get_token
+
+    token = composition.once("csrf", lambda: get_token(request))
+    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
 
 
 @slot("join")
