@@ -4,8 +4,9 @@ that can get none answers 503, on a private cluster with max_connections = 20.
 granian stops a blocking thread idle for 30 s (5 s here, through its own environment variable, so the
 test takes seconds) and starts new ones under the next burst. With one persistent connection per
 thread, a stopped thread's connection stayed open (Django's connection objects hold reference cycles,
-so only a garbage collection closes them): every burst after a quiet spell added connections, 8, 14,
-20, until PostgreSQL refused them. Each worker now has a pool of WEB_THREADS connections.
+so only a garbage collection closes them): every burst after a quiet spell added connections (8, then
+14 here; 16, 30, 44 at 2 x 8 in tests/perf/bench_connections.py) until PostgreSQL refused them. Each
+worker now has a pool of WEB_THREADS connections.
 """
 
 import os
