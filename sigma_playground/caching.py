@@ -48,6 +48,7 @@ class ComposeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from workbooks import slots
 
+        setattr(request, slots.COMPOSED_LATER, True)
         response = self.get_response(request)
         if (
             not response.streaming

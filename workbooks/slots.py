@@ -29,6 +29,9 @@ from django.template import engines
 from django.template.loader import get_template
 from django.utils.html import escape
 
+# Set on a request by ComposeMiddleware: its markers are filled in after the view.
+COMPOSED_LATER = "_slots_composed_later"
+
 Args = list
 Renderer = Callable[[HttpRequest, Args, "Composition"], str]
 
@@ -80,6 +83,11 @@ def compose(request: HttpRequest, html: str) -> str:
     ]
     if not found:
         return html
+    if not hasattr(request, "user"):
+        # Answered by a middleware before authentication (a refused upload): as to a visitor.
+        from django.contrib.auth.models import AnonymousUser
+
+        request.user = AnonymousUser()
     composition = Composition(request, found)
     request._composition = composition
     in_order = iter(found)

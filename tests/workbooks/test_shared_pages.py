@@ -261,3 +261,23 @@ def test_a_member_page_costs_the_same_few_queries_however_much_they_have(
 
     sql = "\n".join(query["sql"] for query in captured.captured_queries)
     assert counts == [expected, expected], sql
+
+
+def test_a_page_made_before_the_composing_middleware_has_its_slots_filled(client, db):
+    """The refused-upload page comes from a middleware outside the one that composes, and before
+    authentication: its slots are filled in as it is rendered, as for a visitor (as before)."""
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    client.force_login(zelda)
+
+    response = client.post(
+        "/settings/avatar/",
+        {},
+        CONTENT_LENGTH=str(500 * 1024 * 1024),
+        HTTP_REFERER="http://testserver/settings/",
+    )
+
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "That file is too large" in html
+    assert "Sign in</a>" in html
+    assert "<!--slot:" not in html
