@@ -1,10 +1,11 @@
 """A request that finds no database connection to be had answers 503, never a 500 or a hang.
 
 With a pool (`DATABASE_POOL_SIZE`, docs/scaling.md) a request waits up to `DATABASE_POOL_TIMEOUT` for a
-connection and then gets psycopg_pool's PoolTimeout; without one, PostgreSQL refuses a connection past
-its max_connections with SQLSTATE 53300. Both mean "busy, try again shortly": a 503 with Retry-After,
-in JSON on /api/. Views meet it on their first query (no middleware of the site queries before them),
-so the middleware below answers it; errors.server_error answers it anywhere else.
+connection and then gets psycopg_pool's PoolTimeout: whether every connection of the pool is taken or
+PostgreSQL refuses new ones (the pool keeps trying in the background), it means "busy, try again
+shortly": a 503 with Retry-After, in JSON on /api/. Views meet it on their first query (no middleware of
+the site queries before them), so the middleware below answers it; errors.server_error answers it
+anywhere else.
 """
 
 from __future__ import annotations
@@ -21,21 +22,13 @@ from .http import error_response, is_api
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-TOO_MANY_CONNECTIONS = "53300"  # PostgreSQL's too_many_connections
 
 DETAIL = "The site is busy. Try again in a few seconds."
 
 
 def is_out_of_connections(exc: BaseException | None) -> bool:
-    """Whether `exc` (Django's wrapper, or psycopg's own error) says no connection could be had."""
-    if not isinstance(exc, OperationalError):
-        return False
-    for error in (exc, exc.__cause__):
-        if isinstance(error, PoolTimeout):
-            return True
-        if getattr(error, "sqlstate", None) == TOO_MANY_CONNECTIONS:
-            return True
-    return False
+    """Whether `exc` (Django's wrapper of psycopg's error) says the pool had no connection to give."""
+    return isinstance(exc, OperationalError) and isinstance(exc.__cause__, PoolTimeout)
 
 
 def busy_response(request: HttpRequest) -> HttpResponse:
