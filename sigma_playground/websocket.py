@@ -22,7 +22,6 @@ from asgiref.sync import SyncToAsync
 from channels.auth import get_user
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
-from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth import (
     BACKEND_SESSION_KEY,
@@ -35,6 +34,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connections
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
@@ -173,6 +173,10 @@ class SignIn:
 
 @closing_database_sync_to_async
 def _session_signs_in(session_key: str, user_id: int) -> bool:
+    return _session_signs_in_now(session_key, user_id)
+
+
+def _session_signs_in_now(session_key: str, user_id: int) -> bool:
     """django.contrib.auth.get_user's checks, read-only: the session exists and has not expired, it names
     this member through a configured backend that still returns them (not when deactivated), and it
     carries their current auth hash (a password change replaces it). Read-only, because get_user
@@ -202,45 +206,102 @@ def _is_active(user_id: int) -> bool:
     return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
 
 
-class BearerOrSessionAuthMiddleware(BaseMiddleware):
-    """Sets scope["user"] from a bearer token if the handshake carries one, else from the session, and
-    scope["sign_in"] to how (None when anonymous)."""
+# Members whose token sign-ins one query checks at a time.
+_ACTIVE_CHUNK = 1000
+
+
+@closing_database_sync_to_async
+def sign_ins_current(sign_ins: list[SignIn]) -> list[bool]:
+    """`SignIn.is_current` for many at once, on one database connection and one query for all the
+    token sign-ins: a process holding 10,000 sockets re-checks 170 a second, and a connection set
+    up for each was more than its database thread could do."""
+    now = time.time()
+    members = sorted({s.user_id for s in sign_ins if s.session_key is None})
+    active: set[int] = set()
+    for start in range(0, len(members), _ACTIVE_CHUNK):
+        active.update(
+            get_user_model()
+            .objects.filter(pk__in=members[start : start + _ACTIVE_CHUNK], is_active=True)
+            .values_list("pk", flat=True)
+        )
+    return [
+        _session_signs_in_now(s.session_key, s.user_id)
+        if s.session_key is not None
+        else (s.expires_at is None or now < s.expires_at) and s.user_id in active
+        for s in sign_ins
+    ]
+
+
+# What a consumer keeps of the handshake's scope: what routing and the protocol need, not the
+# headers, cookies or session (a process holds thousands of sockets, each for hours).
+_KEPT_SCOPE_KEYS = (
+    "type",
+    "asgi",
+    "http_version",
+    "scheme",
+    "path",
+    "raw_path",
+    "root_path",
+    "query_string",
+    "subprotocols",
+    "extensions",
+)
+
+
+def _session_key(scope: dict[str, Any]) -> str | None:
+    """The session cookie's value, unless it holds a NUL byte: such a key fails the query on
+    PostgreSQL, which would end the handshake in a server error instead of an anonymous socket (the
+    HTTP side drops such cookies too, sigma_playground.http.RefuseMalformedAddressesMiddleware)."""
+    header = _header(scope, b"cookie")
+    if header is None:
+        return None
+    return without_nul_cookies(parse_cookie(header)).get(settings.SESSION_COOKIE_NAME) or None
+
+
+async def authenticate(scope: dict[str, Any]) -> tuple[Any, SignIn | None]:
+    """(user, how they proved it) for a handshake: a bearer token if it carries one, else the
+    session cookie; (AnonymousUser, None) when neither signs anyone in."""
+    authorization = _header(scope, b"authorization")
+    if authorization is not None:
+        user, expires_at = await bearer_user(authorization)
+        if user is None:
+            return AnonymousUser(), None
+        # The consumer closes the socket when the token expires, as an HTTP call would fail.
+        return user, SignIn(user.pk, expires_at=expires_at)
+    session_key = _session_key(scope)
+    if session_key is None:
+        return AnonymousUser(), None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = await get_user({"session": session})
+    # get_user keeps its thread's connection for CONN_MAX_AGE; the socket needs it no more.
+    await release_database_connections()
+    if not user.is_authenticated or session.session_key is None:
+        return user, None
+    return user, SignIn(user.pk, session_key=session.session_key)
+
+
+class WebsocketAuthMiddleware:
+    """Sets scope["user"] from a bearer token if the handshake carries one, else from the session
+    cookie, and scope["sign_in"] to how (None when anonymous).
+
+    One middleware rather than channels' cookie, session and auth middlewares in a row: each of those
+    stays suspended for as long as the socket is open, holding its own copy of the scope (headers,
+    cookies, a session object), a few kilobytes a socket. The application gets a scope with only
+    what routing and the consumer need."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        scope = dict(scope)
-        authorization = _header(scope, b"authorization")
-        sign_in = None
-        if authorization is not None:
-            user, expires_at = await bearer_user(authorization)
-            if user is not None:
-                # The consumer closes the socket when the token expires, as an HTTP call would fail.
-                sign_in = SignIn(user.pk, expires_at=expires_at)
-            scope["user"] = user or AnonymousUser()
-        else:
-            scope["user"] = await get_user(scope)
-            # get_user keeps its thread's connection for CONN_MAX_AGE; the socket needs it no more.
-            await release_database_connections()
-            if scope["user"].is_authenticated:
-                sign_in = SignIn(scope["user"].pk, session_key=scope["session"].session_key)
-        scope["sign_in"] = sign_in
-        return await self.inner(scope, receive, send)
+        user, sign_in = await authenticate(scope)
+        kept = {key: scope[key] for key in _KEPT_SCOPE_KEYS if key in scope}
+        kept["user"], kept["sign_in"] = user, sign_in
+        return await self.inner(kept, receive, send)
 
 
 def websocket_origin_check(inner):
     return OriginCheckMiddleware(inner)
 
 
-class NulCookieFilter(BaseMiddleware):
-    """Drops cookies holding a NUL byte before the session is looked up, as the HTTP side does
-    (sigma_playground.http.RefuseMalformedAddressesMiddleware): such a session key fails the query on
-    PostgreSQL, which would end the handshake in a server error instead of an anonymous socket."""
-
-    async def __call__(self, scope, receive, send):
-        cookies = without_nul_cookies(scope.get("cookies", {}))
-        return await self.inner({**scope, "cookies": cookies}, receive, send)
-
-
 def websocket_auth(inner):
-    return CookieMiddleware(
-        NulCookieFilter(SessionMiddleware(BearerOrSessionAuthMiddleware(inner)))
-    )
+    return WebsocketAuthMiddleware(inner)

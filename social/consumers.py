@@ -339,6 +339,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         """Hear nothing more: leave the hub, stop the timers and whatever they started."""
         if self.hub is not None:
             self.hub.remove(self)
+            self.hub.sign_ins.forget(self)
             self.hub = None
         if self.inbox is not None:
             self.inbox.close()
@@ -568,16 +569,26 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         wait = AUTH_RECHECK_SECONDS
         if sign_in.expires_at is not None:
             wait = min(wait, max(0.0, sign_in.expires_at - time.time()))
-        self._after("sign_in", wait, self._check_sign_in)
+        if self.timers is None:
+            self.timers = {}
+        self.timers["sign_in"] = asyncio.get_running_loop().call_later(wait, self._check_sign_in)
 
-    async def _check_sign_in(self) -> None:
-        sign_in = self.sign_in
-        if sign_in is None or self.user_id is None:
+    def _check_sign_in(self) -> None:
+        # Asked of the hub, which checks every socket that falls due at about the same time in one
+        # database call, and answers in `sign_in_checked`.
+        if self.sign_in is not None and self.user_id is not None and self.hub is not None:
+            self.hub.sign_ins.check(self, self.sign_in)
+
+    def sign_in_checked(self, current: bool) -> None:
+        if self.user_id is None:
             return
-        if not await sign_in.is_current():
-            await self.end(CLOSE_UNAUTHENTICATED, "sign-in ended")
-            return
-        self._watch_sign_in()
+        if current:
+            self._watch_sign_in()
+        else:
+            self._start_chore("end", self._sign_in_ended)
+
+    async def _sign_in_ended(self) -> None:
+        await self.end(CLOSE_UNAUTHENTICATED, "sign-in ended")
 
     async def _beat(self) -> None:
         interval = HEARTBEAT_SECONDS

@@ -32,6 +32,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from sigma_playground.websocket import SignIn
+
 logger = logging.getLogger(__name__)
 
 # Every process with connections is in this group: a push to many members is sent to it once, and
@@ -44,6 +46,9 @@ INBOX_CAPACITY = 1000
 REJOIN_CONCURRENCY = 32
 # The longest wait between attempts when the reader cannot reach the layer.
 READ_RETRY_MAX_SECONDS = 5.0
+# Sign-in re-checks that fall due within this many seconds are made together, in one database call
+# (sigma_playground.websocket.sign_ins_current). Read at run time.
+SIGN_IN_BATCH_SECONDS: float = 0.25
 
 
 def user_group(user_id: int) -> str:
@@ -56,6 +61,44 @@ class Listener(Protocol):
     user_id: int
 
     def deliver(self, event: dict[str, Any]) -> None: ...
+
+
+class SignInWatcher(Protocol):
+    def sign_in_checked(self, current: bool) -> None: ...
+
+
+class SignInChecks:
+    """Sign-in re-checks of the process's sockets, made a batch at a time by one task that runs only
+    while some are due: a socket asks (`check`) and is told (`sign_in_checked`)."""
+
+    def __init__(self) -> None:
+        self.due: dict[SignInWatcher, SignIn] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def check(self, watcher: SignInWatcher, sign_in: SignIn) -> None:
+        self.due[watcher] = sign_in
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def forget(self, watcher: SignInWatcher) -> None:
+        self.due.pop(watcher, None)
+
+    async def _run(self) -> None:
+        from sigma_playground.websocket import sign_ins_current
+
+        try:
+            while self.due:
+                await asyncio.sleep(SIGN_IN_BATCH_SECONDS)
+                batch, self.due = self.due, {}
+                try:
+                    results = await sign_ins_current(list(batch.values()))
+                except Exception as error:  # the database away: ask again at the next interval
+                    logger.warning("could not re-check %d sign-ins: %r", len(batch), error)
+                    results = [True] * len(batch)
+                for watcher, current in zip(batch, results, strict=True):
+                    watcher.sign_in_checked(current)
+        finally:
+            self._task = None
 
 
 class Inbox:
@@ -110,6 +153,7 @@ class Hub:
         self.prefix = f"specific.hub{uuid.uuid4().hex}!"
         self.broadcast = f"{self.prefix}all"
         self.members: dict[int, _Member] = {}
+        self.sign_ins = SignInChecks()
         self._tasks: set[asyncio.Task[None]] = set()  # the reader and the re-joiner
         self._chores: set[asyncio.Task[None]] = set()  # groups being left
         self._channel_readers: dict[str, asyncio.Task[None]] = {}  # layers without a shared key

@@ -9,6 +9,7 @@ keeps no task of its own beyond the one serving it.
 """
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -242,3 +243,47 @@ def test_pushes_lost_while_the_hub_could_not_read_redis_are_read_from_the_table(
 
     assert notification_ids(messages) == [missed]
     assert messages[-1] == {"type": "unread_count", "count": 1}
+
+
+def test_sign_in_rechecks_that_fall_due_together_are_one_database_call(
+    owner, outsider, monkeypatch
+):
+    """A process with 10,000 sockets re-checks about 170 sign-ins a second: one database
+    connection set up for each was more than its database thread could do."""
+    from sigma_playground import websocket
+    from social.hub import SignInChecks
+
+    outsider.is_active = False
+    outsider.save()
+    calls = []
+    batch_check = websocket.sign_ins_current
+
+    async def counted(sign_ins):
+        calls.append(len(sign_ins))
+        return await batch_check(sign_ins)
+
+    monkeypatch.setattr(websocket, "sign_ins_current", counted)
+
+    class Watcher:
+        answer: bool | None = None
+
+        def sign_in_checked(self, current: bool) -> None:
+            self.answer = current
+
+    async def run():
+        checks = SignInChecks()
+        watchers = [Watcher() for _ in range(50)]
+        for n, watcher in enumerate(watchers):
+            member = outsider if n == 7 else owner
+            checks.check(watcher, websocket.SignIn(member.pk, expires_at=time.time() + 60))
+        expired = Watcher()
+        checks.check(expired, websocket.SignIn(owner.pk, expires_at=time.time() - 1))
+        while any(w.answer is None for w in [*watchers, expired]):
+            await asyncio.sleep(0.05)
+        return [w.answer for w in watchers], expired.answer
+
+    answers, expired = async_to_sync(run)()
+
+    assert calls == [51]
+    assert answers == [n != 7 for n in range(50)]  # the deactivated member's sign-in ended
+    assert expired is False
