@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     # Local
     "accounts",
     "workbooks",
+    "search",
     "social",
     "media",
     "idempotency",

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
+from search.models import Entry
+from sigma_playground.paging import Page
 
 from .models import Featured, Tag, Workbook, related_key
 
@@ -29,7 +45,12 @@ API_ORDERINGS = {
     "-favorite_count": "favorites",
     "-view_count": "views",
 }
-RANK_CANDIDATES = 500
+# What a search keeps (the newest matches) and how deep any explore page goes: past this, readers
+# are asked to narrow the search (docs/search.md).
+SEARCH_RESULTS = 500
+# How many of the newest published workbooks a search looks through before older ones.
+SEARCH_WINDOW = 10_000
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 RELATED_SHOWN = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
@@ -164,67 +185,141 @@ def search_terms(query: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(query)][:12]
 
 
-def _tsquery(terms: list[str]) -> str:
-    """Every word must match; the last one as a prefix, since it may be half-typed."""
-    return " & ".join([*terms[:-1], f"{terms[-1]}:*"])
+def _tsquery(terms: list[str]) -> RawSQL:
+    """The search query from the words (PostgreSQL's search_tsquery, search/migrations): every
+    word must match; the last one as a prefix, since it may be half-typed (a stop word too:
+    "revenue s" narrows); a word no workbook holds also matches its nearest known word ("revnue"
+    finds revenue). In a sub-select, so it is worked out once per query, not per row."""
+    return RawSQL(
+        "(SELECT search_tsquery(%s::regconfig, %s::text[]))",
+        (settings.SEARCH_CONFIG, terms),
+        output_field=SearchQueryField(),
+    )
+
+
+class _Matches(Func):
+    """vector @@ query, as a condition."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+class TooDeep(Exception):
+    """A page past the SEARCH_RESULTS a search or listing keeps: a narrower search finds it."""
+
+
+def search_page(params: Search, number: int, size: int, base: QuerySet[Workbook] | None = None):
+    """One numbered page of a search; past SEARCH_RESULTS, TooDeep, before any query: no page
+    reads more rows than it shows plus a constant."""
+    offset = (number - 1) * size
+    if offset >= SEARCH_RESULTS:
+        raise TooDeep
+    shown = min(size, SEARCH_RESULTS - offset)
+    rows = list(search(params, base)[offset : offset + shown + 1])
+    return Page(
+        items=rows[:shown],
+        number=number,
+        # Past the kept results there is no next page, only TooDeep.
+        has_next=len(rows) > shown and offset + shown < SEARCH_RESULTS,
+    )
 
 
 def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
     """Published workbooks matching a search, in the order asked for.
 
-    On PostgreSQL: the stored, weighted search vector with a GIN index, ranked, and a highlighted
-    snippet (`headline`). Elsewhere: a case-insensitive match on the same fields, newest first.
-    `base` narrows or widens what is fetched per row (default: what a card shows).
+    On PostgreSQL: the newest SEARCH_RESULTS matches in the narrow search table (search.Entry),
+    ranked by the weighted vector (title, then tags, then the rest), or in the sort asked for,
+    with a highlighted snippet (`headline`). Elsewhere: a case-insensitive match on the same
+    fields, newest first. `base` narrows or widens what is fetched per row (default: what a card
+    shows).
     """
     base = cards(published()) if base is None else base
+    terms = search_terms(params.query)
+    order = SORTS.get(params.sort)
+    if terms and connection.vendor == "postgresql":
+        return _full_text(params, terms, order, base)
     workbooks = base
     if params.tag:
-        # EXISTS on the tag's id (not a join): lets PostgreSQL intersect it with the text match
-        # instead of walking every workbook of a popular tag.
-        tag_id = Subquery(Tag.objects.filter(slug=params.tag).values("pk")[:1])
-        through = Workbook.tags.through.objects.filter(workbook_id=OuterRef("pk"), tag_id=tag_id)
-        workbooks = workbooks.filter(Exists(through))
+        workbooks = workbooks.filter(_tagged(params.tag, OuterRef("pk")))
     if params.author:
         workbooks = workbooks.filter(author__username__lower=params.author.lower())
     if params.featured:
         workbooks = workbooks.filter(Exists(open_featurings().filter(workbook=OuterRef("pk"))))
-    terms = search_terms(params.query)
-    order = SORTS.get(params.sort)
-    if terms and connection.vendor == "postgresql":
-        query = SearchQuery(_tsquery(terms), search_type="raw", config=settings.SEARCH_CONFIG)
-        workbooks = workbooks.filter(search_vector=query)
-        if order is None:
-            # Ranking costs per matching row; a broad query matches thousands. Rank the newest
-            # RANK_CANDIDATES matches only: the GIN index finds them, and a gallery favours fresh work.
-            newest = workbooks.order_by("-published_at", "-id").values("pk")[:RANK_CANDIDATES]
-            workbooks = base.filter(pk__in=Subquery(newest))
-        workbooks = workbooks.annotate(
-            rank=SearchRank(F("search_vector"), query),
-            headline=SearchHeadline(
-                "description_text",
-                query,
-                config=settings.SEARCH_CONFIG,
-                start_sel=_START,
-                stop_sel=_STOP,
-                max_words=30,
-                min_words=12,
-            ),
-        )
-        return workbooks.order_by(*(order or ("-rank", "-published_at", "-id")))
-    if terms:
-        for term in terms:
-            workbooks = workbooks.filter(
-                Q(title__icontains=term)
-                | Q(description_text__icontains=term)
-                | Q(author__full_name__icontains=term)
-                | Q(author__username__icontains=term)
-                | Q(
-                    pk__in=Workbook.tags.through.objects.filter(tag__name__icontains=term).values(
-                        "workbook_id"
-                    )
+    for term in terms:
+        workbooks = workbooks.filter(
+            Q(title__icontains=term)
+            | Q(description_text__icontains=term)
+            | Q(author__full_name__icontains=term)
+            | Q(author__username__icontains=term)
+            | Q(
+                pk__in=Workbook.tags.through.objects.filter(tag__name__icontains=term).values(
+                    "workbook_id"
                 )
             )
+        )
     return workbooks.order_by(*(order or SORTS["latest"]))
+
+
+def _tagged(slug: str, workbook_id) -> Exists:
+    # EXISTS on the tag's id (not a join): lets PostgreSQL intersect it with the text match
+    # instead of walking every workbook of a popular tag.
+    tag_id = Subquery(Tag.objects.filter(slug=slug).values("pk")[:1])
+    return Exists(Workbook.tags.through.objects.filter(workbook_id=workbook_id, tag_id=tag_id))
+
+
+def _full_text(
+    params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
+) -> QuerySet[Workbook]:
+    # The candidates: the newest SEARCH_RESULTS matches, from the narrow search table, looked for
+    # first among the newest SEARCH_WINDOW entries (the GIN index's matches ANDed with the date
+    # index's range: only matches in the window are read), and among older ones only if those
+    # were too few. A word found in thousands of workbooks then costs its matches in the window,
+    # not all its matches; a rare word costs its few matches. Ranking costs SEARCH_RESULTS rows.
+    entries = Entry.objects.filter(_Matches(F("vector"), _tsquery(terms)))
+    if params.tag:
+        entries = entries.filter(_tagged(params.tag, OuterRef("workbook_id")))
+    if params.author:
+        entries = entries.filter(
+            author_id__in=User.objects.filter(username__lower=params.author.lower()).values("pk")
+        )
+    if params.featured:
+        entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
+    window_start = Coalesce(
+        Subquery(
+            Entry.objects.filter(published_at__isnull=False)
+            .order_by("-published_at")
+            .values("published_at")[SEARCH_WINDOW - 1 : SEARCH_WINDOW]
+        ),
+        Value(_LONG_AGO),
+    )
+    newest = "-published_at", "-workbook_id"
+    recent = entries.filter(published_at__gte=window_start).order_by(*newest)
+    older = entries.filter(published_at__lt=window_start).order_by(*newest)
+    recent_sql, recent_params = recent.values("workbook_id")[
+        :SEARCH_RESULTS
+    ].query.sql_with_params()
+    older_sql, older_params = older.values("workbook_id")[:SEARCH_RESULTS].query.sql_with_params()
+    # Every recent match is newer than every older one, and PostgreSQL reads the second part
+    # only while the LIMIT still wants rows.
+    candidates = RawSQL(  # noqa: S611 - the ORM's SQL, every value a parameter
+        f"SELECT workbook_id FROM (({recent_sql}) UNION ALL ({older_sql})) AS candidates LIMIT %s",  # noqa: S608
+        (*recent_params, *older_params, SEARCH_RESULTS),
+    )
+    query = _tsquery(terms)
+    workbooks = base.filter(pk__in=candidates).annotate(
+        rank=SearchRank(F("search_entry__vector"), query),
+        headline=SearchHeadline(
+            "description_text",
+            query,
+            config=settings.SEARCH_CONFIG,
+            start_sel=_START,
+            stop_sel=_STOP,
+            max_words=30,
+            min_words=12,
+        ),
+    )
+    return workbooks.order_by(*(order or ("-rank", "-published_at", "-id")))
 
 
 def snippet(workbook: Workbook, query: str, length: int = 180) -> SafeString:

@@ -17,7 +17,7 @@ from media import selectors as media_selectors
 from media.forms import PictureForm
 from sigma_playground import paging
 from sigma_playground.forms import render_form
-from sigma_playground.paging import page_number, paginate
+from sigma_playground.paging import Page, page_number
 
 from . import cache as gallery_cache
 from . import embed, selectors, services, sigma
@@ -69,7 +69,11 @@ def explore(request: HttpRequest) -> HttpResponse:
     query = params.query
 
     def render_results() -> str:
-        page = paginate(selectors.search(params), number, PAGE_SIZE)
+        try:
+            page = selectors.search_page(params, number, PAGE_SIZE)
+        except selectors.TooDeep:
+            # Past what a search keeps: a page that says so, not an OFFSET that reads everything.
+            page = Page(items=[], number=number, has_next=False)
         for workbook in page.items:
             workbook.snippet = selectors.snippet(workbook, query) if query else ""
         # Only what the fragment's key holds: the rendering is shared by everyone asking.
@@ -79,6 +83,8 @@ def explore(request: HttpRequest) -> HttpResponse:
             "query_string": urlencode({name: value for name, value in kept.items() if value}),
             "params": params,
             "page": page,
+            "too_deep": (number - 1) * PAGE_SIZE >= selectors.SEARCH_RESULTS,
+            "kept_results": selectors.SEARCH_RESULTS,
             "sorts": SORT_CHOICES_SEARCH if query else SORT_CHOICES,
             "tags": selectors.popular_tags(),
             "people": (

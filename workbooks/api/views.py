@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -14,7 +14,7 @@ from idempotency.api import idempotent
 from media import services as media_services
 from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
 from media.api.views import accept as accept_image
-from sigma_playground.api import QueryBooleanField
+from sigma_playground.api import Pagination, QueryBooleanField
 from sigma_playground.parsers import FormParser
 from social.selectors import with_is_favorited
 
@@ -44,9 +44,36 @@ class ListParams(serializers.Serializer):
     )
 
 
+class RefineSearch(exceptions.APIException):
+    status_code = 400
+    default_code = "refine_search"
+
+
+def _refuse_past_kept_results(request: Request) -> None:
+    """A search keeps its first SEARCH_RESULTS results: a page past them is a 400 that says to
+    narrow the search, before any query, instead of an OFFSET reading rows it would throw away."""
+    try:
+        number = int(request.query_params.get("page") or 1)
+        size = min(int(request.query_params.get("page_size") or Pagination.page_size), 100)
+    except ValueError:
+        return  # the pagination answers its own 400 for these
+    if number >= 1 and size >= 1 and (number - 1) * size >= selectors.SEARCH_RESULTS:
+        raise RefineSearch(
+            f"A search lists its first {selectors.SEARCH_RESULTS} results only: refine it "
+            "(more words, a tag or an author) to find more."
+        )
+
+
 LIST_PARAMETERS = [
     OpenApiParameter(
-        "q", OpenApiTypes.STR, description="Full-text search; the last word matches as a prefix."
+        "q",
+        OpenApiTypes.STR,
+        description=(
+            "Full-text search; the last word matches as a prefix, and a word no workbook holds "
+            "also matches its nearest known word (a typo). The newest "
+            f"{selectors.SEARCH_RESULTS} matches are ranked; ranked by relevance, a page past "
+            "them is a 400 `refine_search`."
+        ),
     ),
     OpenApiParameter("tag", OpenApiTypes.STR, description="A tag's slug."),
     OpenApiParameter("author", OpenApiTypes.STR, description="A username."),
@@ -105,6 +132,11 @@ class WorkbookViewSet(
         caps how deep they go); every other listing is paged by cursor (sigma_playground.api)."""
         query, ordering = request.query_params.get("q", ""), request.query_params.get("ordering")
         return bool(selectors.search_terms(query)) and not ordering
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        if self.ranked_paging(request):
+            _refuse_past_kept_results(request)
+        return super().list(request, *args, **kwargs)
 
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:
