@@ -63,10 +63,11 @@ def copy_rows(total: int) -> None:
             return
         cursor.execute("SELECT min(id) FROM workbooks_workbook WHERE slug LIKE 'seed-%%'")
         (first_seed,) = cursor.fetchone()
+        copied = ("id", "slug", "sigma_id", "embed_url", "published_at")
         columns = [
-            c.column
+            c.name
             for c in connection.introspection.get_table_description(cursor, "workbooks_workbook")
-            if c.name not in ("id", "slug", "sigma_id", "embed_url", "published_at")
+            if c.name not in copied
         ]
         search_table = "search_entry" in connection.introspection.table_names(cursor)
     started = time.perf_counter()
