@@ -48,8 +48,9 @@ API_ORDERINGS = {
 # What a search keeps (the newest matches) and how deep any explore page goes: past this, readers
 # are asked to narrow the search (docs/search.md).
 SEARCH_RESULTS = 500
-# How many of the newest published workbooks a search looks through before older ones.
-SEARCH_WINDOW = 10_000
+# A search looks for matches among the newest 10,000 published workbooks, then the newest 100,000,
+# then all, stopping as soon as it has SEARCH_RESULTS.
+SEARCH_WINDOWS = (10_000, 100_000)
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 RELATED_SHOWN = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -272,10 +273,10 @@ def _full_text(
     params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
 ) -> QuerySet[Workbook]:
     # The candidates: the newest SEARCH_RESULTS matches, from the narrow search table, looked for
-    # first among the newest SEARCH_WINDOW entries (the GIN index's matches ANDed with the date
-    # index's range: only matches in the window are read), and among older ones only if those
-    # were too few. A word found in thousands of workbooks then costs its matches in the window,
-    # not all its matches; a rare word costs its few matches. Ranking costs SEARCH_RESULTS rows.
+    # first among the newest published entries, then among more (SEARCH_WINDOWS), then all: the GIN
+    # index's matches ANDed with the date index's range, so only matches in the window are read. A
+    # word found in thousands of workbooks costs its matches in the first window, not all its
+    # matches; a rare word costs its few matches. Ranking costs SEARCH_RESULTS rows at most.
     entries = Entry.objects.filter(_Matches(F("vector"), _tsquery(terms)))
     if params.tag:
         entries = entries.filter(_tagged(params.tag, OuterRef("workbook_id")))
@@ -285,26 +286,35 @@ def _full_text(
         )
     if params.featured:
         entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
-    window_start = Coalesce(
-        Subquery(
-            Entry.objects.filter(published_at__isnull=False)
-            .order_by("-published_at")
-            .values("published_at")[SEARCH_WINDOW - 1 : SEARCH_WINDOW]
-        ),
-        Value(_LONG_AGO),
-    )
-    newest = "-published_at", "-workbook_id"
-    recent = entries.filter(published_at__gte=window_start).order_by(*newest)
-    older = entries.filter(published_at__lt=window_start).order_by(*newest)
-    recent_sql, recent_params = recent.values("workbook_id")[
-        :SEARCH_RESULTS
-    ].query.sql_with_params()
-    older_sql, older_params = older.values("workbook_id")[:SEARCH_RESULTS].query.sql_with_params()
-    # Every recent match is newer than every older one, and PostgreSQL reads the second part
-    # only while the LIMIT still wants rows.
+    parts, newer_than = [], None
+    for window in SEARCH_WINDOWS:
+        # Where the newest `window` published entries start (the date index, read backwards).
+        start = Coalesce(
+            Subquery(
+                Entry.objects.filter(published_at__isnull=False)
+                .order_by("-published_at")
+                .values("published_at")[window - 1 : window]
+            ),
+            Value(_LONG_AGO),
+        )
+        part = entries.filter(published_at__gte=start)
+        parts.append(part if newer_than is None else part.filter(published_at__lt=newer_than))
+        newer_than = start
+    parts.append(entries.filter(published_at__lt=newer_than))
+    sqls, params_ = [], []
+    for part in parts:
+        sql, part_params = (
+            part.order_by("-published_at", "-workbook_id")
+            .values("workbook_id")[:SEARCH_RESULTS]
+            .query.sql_with_params()
+        )
+        sqls.append(f"({sql})")
+        params_.extend(part_params)
+    # Each part's matches are all newer than the next part's, and PostgreSQL starts a part (and
+    # works out where its window starts) only while the LIMIT still wants rows.
     candidates = RawSQL(  # noqa: S611 - the ORM's SQL, every value a parameter
-        f"SELECT workbook_id FROM (({recent_sql}) UNION ALL ({older_sql})) AS candidates LIMIT %s",  # noqa: S608
-        (*recent_params, *older_params, SEARCH_RESULTS),
+        f"SELECT workbook_id FROM ({' UNION ALL '.join(sqls)}) AS candidates LIMIT %s",  # noqa: S608
+        (*params_, SEARCH_RESULTS),
     )
     query = _tsquery(terms)
     workbooks = base.filter(pk__in=candidates).annotate(

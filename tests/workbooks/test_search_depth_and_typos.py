@@ -112,6 +112,26 @@ def test_an_unpublished_workbook_leaves_the_search(gallery):
     assert Entry.objects.get(workbook=gallery["churn"]).published_at is None
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("windows", [(2, 4), (3, 100), (100, 1000)])
+def test_a_search_keeps_the_newest_matches_whatever_windows_it_looks_through(
+    db, monkeypatch, windows
+):
+    monkeypatch.setattr(selectors, "SEARCH_WINDOWS", windows)
+    monkeypatch.setattr(selectors, "SEARCH_RESULTS", 4)
+    made = []
+    for n in range(12):
+        # Every third one matches; the others fill the windows.
+        made.append(WorkbookFactory(title=f"Revenue {n}" if n % 3 == 0 else f"Budget {n}"))
+    expected = [w.title for w in reversed(made) if w.title.startswith("Revenue")]
+    found = selectors.search(selectors.Search(query="revenue", sort="latest"))
+    assert [w.title for w in found] == expected  # all 4, newest first, none twice
+    others = selectors.search(selectors.Search(query="budget", sort="latest"))
+    assert [w.title for w in others] == [
+        w.title for w in reversed(made) if w.title.startswith("Budget")
+    ][:4]
+
+
 # --- Deep pages: both databases ------------------------------------------------------------------
 
 
