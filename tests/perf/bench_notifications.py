@@ -1,14 +1,18 @@
 """Live notifications at volume, on PostgreSQL and Redis.
 
-1. 1,000 websocket clients (one member each) on ONE ASGI server process; members follow them through
-   the API (granian WSGI); time from the API call to the notification's arrival: p50, p99.
+0. granian's own cost: 1,000 idle websockets on an ASGI application that keeps nothing
+   (bare_websocket_app.py), resident memory per socket, as the floor of the figure below.
+1. 10,000 websocket clients (one member each, signed in with a token, resumed and idle) on ONE ASGI
+   server process (granian, 1 worker): the process's resident memory per socket (the growth from the
+   first 100 sockets to all of them, divided by the sockets added); then members follow them through
+   the API (granian WSGI) and the time from the API call to the notification's arrival: p50, p99.
 2. An author with 10,000 followers publishes through the API with a real Celery worker: the publish
    request's own time (next to the same request with 10 followers), and the time until every
-   follower's notification exists and until 1,000 connected followers have received theirs.
+   follower's notification exists and until the last 1,000 connected followers have received theirs.
 
-Usage (a database of its own; it is filled with benchmark members):
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_bench_rt REDIS_URL=redis://127.0.0.1:6379/6 \\
-    .venv/bin/python tests/perf/bench_notifications.py
+Usage (a database of its own; it is filled with benchmark members; benchmarks one at a time):
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sp_rt_perf REDIS_URL=redis://127.0.0.1:6379/14 \\
+    flock /tmp/bench.lock .venv/bin/python tests/perf/bench_notifications.py
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from harness import ROOT, production_env, serve
+from harness import GRANIAN, ROOT, production_env, serve, wait_until_up
 
 SECRET = "bench-" + "x" * 60
 
@@ -72,6 +77,42 @@ def access_token(user_id: int) -> str:
     return str(AccessToken.for_user(User(pk=user_id)))
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            found += [int(child) for child in children.read().split()]
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def server_rss(port: int) -> int:
+    """Resident bytes of the server listening on `port`: granian's main process and its workers."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                argv = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--port" in argv and argv[argv.index(b"--port") + 1] == str(port).encode():
+            pids, total = [int(entry)], 0
+            while pids:
+                pid = pids.pop()
+                total += _rss_bytes(pid)
+                pids += _children(pid)
+            return total
+    raise RuntimeError(f"no server on port {port}")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -88,7 +129,8 @@ def http(method: str, url: str, token: str, body: dict | None = None) -> float:
     return time.perf_counter() - started
 
 
-async def connect_all(ws_base: str, user_ids: list[int], on_message) -> list:
+async def connect_all(ws_base: str, user_ids: list[int], on_message) -> dict:
+    """{member id: open socket}, for those whose handshake succeeded."""
     import websockets
 
     async def one(user_id: int):
@@ -114,13 +156,54 @@ async def connect_all(ws_base: str, user_ids: list[int], on_message) -> list:
         asyncio.get_running_loop().create_task(read())
         return socket
 
-    sockets = []
+    sockets, failed = {}, 0
     for start in range(0, len(user_ids), 100):  # in waves, so the accept queue never overflows
-        sockets += await asyncio.gather(*(one(uid) for uid in user_ids[start : start + 100]))
+        wave = user_ids[start : start + 100]
+        results = await asyncio.gather(*(one(uid) for uid in wave), return_exceptions=True)
+        for uid, result in zip(wave, results, strict=True):
+            if isinstance(result, Exception):
+                failed += 1  # an overloaded server: the handshake timed out or was refused
+            else:
+                sockets[uid] = result
+    if failed:
+        print(f"  {failed:,} of {len(user_ids):,} handshakes failed")
     return sockets
 
 
-async def latency(http_base: str, ws_base: str, clients: int, samples: int) -> list[float]:
+async def bare_server_floor(sockets: int) -> float:
+    """KB per idle socket of granian's ASGI interface running an application that keeps nothing
+    (bare_websocket_app.py): the part of the site's figure that is the server's own."""
+    import websockets
+
+    port = 8712
+    server = subprocess.Popen(
+        [GRANIAN, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "bare_websocket_app:app"],
+        cwd=Path(__file__).parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        url = f"ws://127.0.0.1:{port}/"
+        opened = [await websockets.connect(url, ping_interval=None) for _ in range(50)]
+        await asyncio.sleep(1)
+        base = server_rss(port)
+        for _ in range(0, sockets, 100):
+            opened += await asyncio.gather(
+                *(websockets.connect(url, ping_interval=None) for _ in range(100))
+            )
+        await asyncio.sleep(2)
+        grown = server_rss(port) - base
+        for socket in opened:
+            await socket.close()
+        return grown / (len(opened) - 50) / 1024
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def latency(
+    http_base: str, ws_base: str, ws_port: int, clients: int, samples: int
+) -> list[float]:
     from accounts.models import User
     from social.models import Follow
 
@@ -139,14 +222,27 @@ async def latency(http_base: str, ws_base: str, clients: int, samples: int) -> l
         if message.get("type") == "notification" and future is not None and not future.done():
             future.set_result(at)
 
-    sockets = await connect_all(ws_base, recipients, on_message)
-    await asyncio.sleep(1)
-    print(f"  {len(sockets)} websocket clients connected to one ASGI process")
+    # The first hundred warm the process up (imports, pools, caches); the rest show what a socket costs.
+    first = min(100, clients // 10)
+    started = time.perf_counter()
+    sockets = await connect_all(ws_base, recipients[:first], on_message)
+    await asyncio.sleep(2)
+    base = server_rss(ws_port)
+    sockets |= await connect_all(ws_base, recipients[first:], on_message)
+    connecting = time.perf_counter() - started
+    await asyncio.sleep(5)  # resumes answered, the process idle
+    grown = server_rss(ws_port) - base
+    print(
+        f"  {len(sockets):,} websocket clients connected to one ASGI process in {connecting:.0f} s; "
+        f"resident memory {server_rss(ws_port) / 2**20:.0f} MB, "
+        f"{grown / (len(sockets) - first) / 1024:.1f} KB per socket"
+    )
     figures = []
     pool = ThreadPoolExecutor(max_workers=4)
     loop = asyncio.get_running_loop()
+    connected = list(sockets)
     for i in range(samples):
-        recipient = recipients[(i * 7) % len(recipients)]
+        recipient = connected[(i * 7) % len(connected)]
         arrived[recipient] = loop.create_future()
         token = access_token(actors[i])
         started = time.perf_counter()
@@ -155,7 +251,7 @@ async def latency(http_base: str, ws_base: str, clients: int, samples: int) -> l
         )
         at = await asyncio.wait_for(arrived[recipient], timeout=10)
         figures.append((at - started) * 1000)
-    for socket in sockets:
+    for socket in sockets.values():
         await socket.close()
     return figures
 
@@ -227,7 +323,7 @@ async def fan_out(http_base: str, ws_base: str, followers: int, connected: int) 
         f"  every follower's notification stored after {stored:.2f} s; "
         f"{len(received):,}/{connected:,} connected followers had theirs after {pushed:.2f} s"
     )
-    for socket in sockets:
+    for socket in sockets.values():
         await socket.close()
 
 
@@ -235,7 +331,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--followers", type=int, default=10_000)
     parser.add_argument("--connected-followers", type=int, default=1000)
@@ -264,8 +360,14 @@ def main() -> None:
             serve(os.environ.get("BENCH_WS_SERVER", "asgi"), 8711, workers=1, env=env()) as ws,
         ):
             ws_base = ws.replace("http://", "ws://")
+            floor = asyncio.run(bare_server_floor(1000))
+            print(
+                f"granian's own cost, 1,000 idle sockets of an empty ASGI app: {floor:.1f} KB each"
+            )
             print(f"latency, {options.clients:,} clients, {options.samples} notifications:")
-            figures = asyncio.run(latency(http_base, ws_base, options.clients, options.samples))
+            figures = asyncio.run(
+                latency(http_base, ws_base, 8711, options.clients, options.samples)
+            )
             print(
                 f"  API call to arrival: p50 {statistics.median(figures):.1f} ms, "
                 f"p99 {percentile(figures, 0.99):.1f} ms, max {max(figures):.1f} ms"
