@@ -335,9 +335,10 @@ def unpublish(workbooks: QuerySet[Workbook]) -> int:
 # those hidden between a change and the task that follows it (the page filters them out).
 RELATED_KEPT = 8
 # Lists a change recomputes besides the changed workbooks' own: those that held one of them. Each
-# costs one ranking over the workbooks sharing a tag with the set (about 20 ms at 50,000 workbooks);
-# past this many, the workbook is only taken out of the others, which then show one fewer until
-# they are next computed (by another change, or `manage.py refresh_related`).
+# costs one ranking over the workbooks sharing a tag with the set (150-330 ms at 50,000 workbooks,
+# so at most about 15 s of a worker's time per change); past this many, the workbook is only taken
+# out of the others, which then show one fewer until they are next computed (by another change,
+# or `manage.py refresh_related`).
 RELATED_RECOMPUTE_LIMIT = 50
 
 
