@@ -52,6 +52,7 @@ SEARCH_RESULTS = 500
 # then all, stopping as soon as it has SEARCH_RESULTS.
 SEARCH_WINDOWS = (10_000, 100_000)
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR_AHEAD = datetime(9999, 1, 1, tzinfo=UTC)
 RELATED_SHOWN = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
@@ -269,6 +270,12 @@ def _tagged(slug: str, workbook_id) -> Exists:
     return Exists(Workbook.tags.through.objects.filter(workbook_id=workbook_id, tag_id=tag_id))
 
 
+def _newest_date(index: int) -> Subquery:
+    """The date of the index-th newest published entry (the date index, read backwards)."""
+    published = Entry.objects.filter(published_at__isnull=False).order_by("-published_at")
+    return Subquery(published.values("published_at")[index : index + 1])
+
+
 def _full_text(
     params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
 ) -> QuerySet[Workbook]:
@@ -288,17 +295,17 @@ def _full_text(
         entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
     parts, newer_than = [], None
     for window in SEARCH_WINDOWS:
-        # Where the newest `window` published entries start (the date index, read backwards).
-        start = Coalesce(
-            Subquery(
-                Entry.objects.filter(published_at__isnull=False)
-                .order_by("-published_at")
-                .values("published_at")[window - 1 : window]
-            ),
-            Value(_LONG_AGO),
-        )
+        # Where the newest `window` published entries start.
+        start = Coalesce(_newest_date(window - 1), Value(_LONG_AGO))
         part = entries.filter(published_at__gte=start)
-        parts.append(part if newer_than is None else part.filter(published_at__lt=newer_than))
+        if newer_than is None:
+            # A bound on both sides, though nothing is newer than the newest: PostgreSQL then
+            # estimates the range as narrow (its values are unknown when it plans) and ANDs the
+            # date index's range with the GIN match instead of reading every match of the word.
+            part = part.filter(published_at__lte=Coalesce(_newest_date(0), Value(_FAR_AHEAD)))
+        else:
+            part = part.filter(published_at__lt=newer_than)
+        parts.append(part)
         newer_than = start
     parts.append(entries.filter(published_at__lt=newer_than))
     sqls, params_ = [], []
