@@ -33,8 +33,8 @@ class Entry(models.Model):
         db_table = "search_entry"
         indexes = [
             GinIndex(fields=["vector"], name="search_entry_vector_idx"),
-            # Where the newest entries start, and which they are (selectors.SEARCH_WINDOWS): its
-            # range, ANDed with the vector's matches, keeps a common word's older matches unread.
+            # Newest first: a common word's search walks it backwards and stops at the last
+            # match it keeps (selectors.SEARCH_RESULTS), leaving the older matches unread.
             models.Index(
                 F("published_at").desc(),
                 F("workbook").desc(),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -21,8 +22,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -31,6 +31,7 @@ from accounts.models import User
 from search.models import Entry
 from sigma_playground.paging import Page
 
+from . import cache as gallery_cache
 from .models import Featured, Tag, Workbook, related_key
 
 SORTS = {
@@ -45,14 +46,15 @@ API_ORDERINGS = {
     "-favorite_count": "favorites",
     "-view_count": "views",
 }
-# What a search keeps (the newest matches) and how deep any explore page goes: past this, readers
-# are asked to narrow the search (docs/search.md).
-SEARCH_RESULTS = 500
-# A search looks for matches among the newest 10,000 published workbooks, then the newest 100,000,
-# then all, stopping as soon as it has SEARCH_RESULTS.
-SEARCH_WINDOWS = (10_000, 100_000)
-_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR_AHEAD = datetime(9999, 1, 1, tzinfo=UTC)
+# What a search keeps (the newest matches, then ranked) and how deep any explore page goes: past
+# this, readers are asked to narrow the search. 500 cost twice the time of 200 at the database
+# (10 against 5 ms for a common word at 50,000 workbooks, docs/search.md).
+SEARCH_RESULTS = 200
+# A last word this short, after others, narrows the other words' matches instead of being looked
+# up in the full-text index, where "s:*" expands to every indexed word starting with "s".
+SHORT_PREFIX = 2
+# How long a search's query (its typo corrections) is kept, within one version of the gallery.
+QUERY_TIMEOUT = 3600
 RELATED_SHOWN = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
@@ -187,16 +189,48 @@ def search_terms(query: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(query)][:12]
 
 
-def _tsquery(terms: list[str]) -> RawSQL:
-    """The search query from the words (PostgreSQL's search_tsquery, search/migrations): every
-    word must match; the last one as a prefix, since it may be half-typed (a stop word too:
-    "revenue s" narrows); a word no workbook holds also matches its nearest known word ("revnue"
-    finds revenue). In a sub-select, so it is worked out once per query, not per row."""
-    return RawSQL(
-        "(SELECT search_tsquery(%s::regconfig, %s::text[]))",
-        (settings.SEARCH_CONFIG, terms),
-        output_field=SearchQueryField(),
-    )
+@dataclass(frozen=True)
+class _Query:
+    """A search's tsquery text: `match` is looked up in the full-text index; `narrow` (a short
+    last word after others), only checked on the rows `match` finds."""
+
+    match: str | None
+    narrow: str | None = None
+
+    @property
+    def whole(self) -> str | None:
+        parts = [part for part in (self.match, self.narrow) if part]
+        return " & ".join(f"( {part} )" for part in parts) or None
+
+
+def _query(terms: list[str]) -> _Query:
+    """The search query from the words, built once per search by PostgreSQL's search_query_parts
+    (search/migrations/0002) and cached by the words within the gallery's version (a new word
+    published can change a correction): every word must match; the last one as a prefix, since
+    it may be half-typed (a stop word too: "revenue s" narrows); a word no workbook holds also
+    matches its nearest known word ("revnue" finds revenue)."""
+    digest = hashlib.sha256("\0".join([settings.SEARCH_CONFIG, *terms]).encode()).hexdigest()
+    key = f"search:{gallery_cache.version()}:query:{digest[:32]}"
+    found = cache.get(key)
+    if found is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT search_query_parts(%s::regconfig, %s::text[])",
+                (settings.SEARCH_CONFIG, terms),
+            )
+            parts = cursor.fetchone()[0] or []
+        head, last = [p for p in parts[:-1] if p], parts[-1] if parts else None
+        if head and last and len(terms[-1]) <= SHORT_PREFIX:
+            found = _Query(" & ".join(f"( {p} )" for p in head), last)
+        else:
+            found = _Query(" & ".join(f"( {p} )" for p in [*head, last] if p) or None)
+        cache.set(key, found, QUERY_TIMEOUT)
+    return found
+
+
+def _tsquery(text: str) -> Cast:
+    # A constant in the SQL (not a sub-select): PostgreSQL plans with the words' frequencies.
+    return Cast(Value(text), SearchQueryField())
 
 
 class _Matches(Func):
@@ -270,21 +304,24 @@ def _tagged(slug: str, workbook_id) -> Exists:
     return Exists(Workbook.tags.through.objects.filter(workbook_id=workbook_id, tag_id=tag_id))
 
 
-def _newest_date(index: int) -> Subquery:
-    """The date of the index-th newest published entry (the date index, read backwards)."""
-    published = Entry.objects.filter(published_at__isnull=False).order_by("-published_at")
-    return Subquery(published.values("published_at")[index : index + 1])
-
-
 def _full_text(
     params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
 ) -> QuerySet[Workbook]:
-    # The candidates: the newest SEARCH_RESULTS matches, from the narrow search table, looked for
-    # first among the newest published entries, then among more (SEARCH_WINDOWS), then all: the GIN
-    # index's matches ANDed with the date index's range, so only matches in the window are read. A
-    # word found in thousands of workbooks costs its matches in the first window, not all its
-    # matches; a rare word costs its few matches. Ranking costs SEARCH_RESULTS rows at most.
-    entries = Entry.objects.filter(_Matches(F("vector"), _tsquery(terms)))
+    query = _query(terms)
+    if query.match is None:  # nothing searchable was typed (say, "_")
+        return base.none()
+    # The candidates: the newest SEARCH_RESULTS matches in the narrow search table. With the query
+    # a constant, PostgreSQL chooses by the words' frequencies: for a common word, it walks the
+    # date index backwards and stops at the SEARCH_RESULTS-th match; for a rare one, it reads its
+    # few matches from the GIN index and sorts them. Ranking costs SEARCH_RESULTS rows at most.
+    entries = Entry.objects.filter(
+        _Matches(F("vector"), _tsquery(query.match)), published_at__isnull=False
+    )
+    if query.narrow:
+        # IS TRUE: a condition no index answers, so it is checked on the other words' matches.
+        entries = entries.filter(
+            _IsTrue(_Matches(F("vector"), _tsquery(query.narrow)), output_field=BooleanField())
+        )
     if params.tag:
         entries = entries.filter(_tagged(params.tag, OuterRef("workbook_id")))
     if params.author:
@@ -293,42 +330,13 @@ def _full_text(
         )
     if params.featured:
         entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
-    parts, newer_than = [], None
-    for window in SEARCH_WINDOWS:
-        # Where the newest `window` published entries start.
-        start = Coalesce(_newest_date(window - 1), Value(_LONG_AGO))
-        part = entries.filter(published_at__gte=start)
-        if newer_than is None:
-            # A bound on both sides, though nothing is newer than the newest: PostgreSQL then
-            # estimates the range as narrow (its values are unknown when it plans) and ANDs the
-            # date index's range with the GIN match instead of reading every match of the word.
-            part = part.filter(published_at__lte=Coalesce(_newest_date(0), Value(_FAR_AHEAD)))
-        else:
-            part = part.filter(published_at__lt=newer_than)
-        parts.append(part)
-        newer_than = start
-    parts.append(entries.filter(published_at__lt=newer_than))
-    sqls, params_ = [], []
-    for part in parts:
-        sql, part_params = (
-            part.order_by("-published_at", "-workbook_id")
-            .values("workbook_id")[:SEARCH_RESULTS]
-            .query.sql_with_params()
-        )
-        sqls.append(f"({sql})")
-        params_.extend(part_params)
-    # Each part's matches are all newer than the next part's, and PostgreSQL starts a part (and
-    # works out where its window starts) only while the LIMIT still wants rows.
-    candidates = RawSQL(  # noqa: S611 - the ORM's SQL, every value a parameter
-        f"SELECT workbook_id FROM ({' UNION ALL '.join(sqls)}) AS candidates LIMIT %s",  # noqa: S608
-        (*params_, SEARCH_RESULTS),
-    )
-    query = _tsquery(terms)
-    workbooks = base.filter(pk__in=candidates).annotate(
-        rank=SearchRank(F("search_entry__vector"), query),
+    candidates = entries.order_by("-published_at", "-workbook_id").values("workbook_id")
+    whole = _tsquery(query.whole)
+    workbooks = base.filter(pk__in=candidates[:SEARCH_RESULTS]).annotate(
+        rank=SearchRank(F("search_entry__vector"), whole),
         headline=SearchHeadline(
             "description_text",
-            query,
+            whole,
             config=settings.SEARCH_CONFIG,
             start_sel=_START,
             stop_sel=_STOP,
@@ -337,6 +345,10 @@ def _full_text(
         ),
     )
     return workbooks.order_by(*(order or ("-rank", "-published_at", "-id")))
+
+
+class _IsTrue(Func):
+    template = "(%(expressions)s) IS TRUE"
 
 
 def snippet(workbook: Workbook, query: str, length: int = 180) -> SafeString:

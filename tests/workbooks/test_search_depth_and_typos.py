@@ -113,23 +113,93 @@ def test_an_unpublished_workbook_leaves_the_search(gallery):
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("windows", [(2, 4), (3, 100), (100, 1000)])
-def test_a_search_keeps_the_newest_matches_whatever_windows_it_looks_through(
-    db, monkeypatch, windows
-):
-    monkeypatch.setattr(selectors, "SEARCH_WINDOWS", windows)
+@pytest.mark.parametrize("narrow", ["", "w"], ids=["words", "a short prefix narrowing them"])
+def test_a_search_keeps_the_newest_matches(db, monkeypatch, narrow):
     monkeypatch.setattr(selectors, "SEARCH_RESULTS", 4)
     made = []
     for n in range(12):
-        # Every third one matches; the others fill the windows.
+        # Every third one matches; every description has a word starting with "w" (workbook).
         made.append(WorkbookFactory(title=f"Revenue {n}" if n % 3 == 0 else f"Budget {n}"))
     expected = [w.title for w in reversed(made) if w.title.startswith("Revenue")]
-    found = selectors.search(selectors.Search(query="revenue", sort="latest"))
+    found = selectors.search(selectors.Search(query=f"revenue {narrow}", sort="latest"))
     assert [w.title for w in found] == expected  # all 4, newest first, none twice
-    others = selectors.search(selectors.Search(query="budget", sort="latest"))
+    others = selectors.search(selectors.Search(query=f"budget {narrow}", sort="latest"))
     assert [w.title for w in others] == [
         w.title for w in reversed(made) if w.title.startswith("Budget")
     ][:4]
+
+
+def copies(source: Workbook, count: int, every: int, offset: int) -> None:
+    """`count` copies of a workbook with its search entry, the n-th published n * `every` + `offset`
+    seconds before it: many rows in a statement or two, not a factory call each."""
+    with connection.cursor() as cursor:
+        columns = [
+            c.name
+            for c in connection.introspection.get_table_description(cursor, "workbooks_workbook")
+            if c.name not in ("id", "slug", "sigma_id", "embed_url", "published_at")
+        ]
+        listed = ", ".join(columns)
+        cursor.execute(
+            f"""
+            INSERT INTO workbooks_workbook (slug, sigma_id, embed_url, published_at, {listed})
+            SELECT 'copy-' || g || '-' || slug, sigma_id || 'c' || g, embed_url || 'c' || g,
+                   published_at - make_interval(secs => g * %(every)s + %(offset)s), {listed}
+            FROM workbooks_workbook, generate_series(1, %(count)s) AS g WHERE id = %(id)s
+            """,  # noqa: S608 - column names from the database itself
+            {"count": count, "every": every, "offset": offset, "id": source.pk},
+        )
+        cursor.execute(
+            """
+            INSERT INTO search_entry (workbook_id, author_id, published_at, vector)
+            SELECT w.id, w.author_id, w.published_at, e.vector
+            FROM workbooks_workbook w, search_entry e
+            WHERE w.slug LIKE 'copy-%%-' || %(slug)s AND e.workbook_id = %(id)s
+            """,
+            {"slug": source.slug, "id": source.pk},
+        )
+
+
+def plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.postgres
+def test_a_common_words_first_page_reads_its_newest_matches_not_all(db, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_RESULTS", 20)
+    # 2,000 workbooks, a fifth of them with the word: 400 matches, of which a search keeps 20.
+    copies(WorkbookFactory(title="Quarterly revenue"), 400, every=5, offset=0)
+    copies(WorkbookFactory(title="Quarterly budget"), 1600, every=5, offset=1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_entry")
+    assert Entry.objects.filter(published_at__isnull=False).count() == 2002
+
+    page = selectors.search(selectors.Search(query="revenue"))[:24]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()[0]
+    nodes = list(plan_nodes(plan["Plan"]))
+    entries = [n for n in nodes if n.get("Relation Name") == "search_entry" and "Actual Rows" in n]
+    # Newest first, straight from the date index, stopping at the 20th match...
+    walks = [
+        n
+        for n in nodes
+        if n["Node Type"] == "Limit"
+        and any(
+            child.get("Index Name") == "search_entry_newest_idx"
+            and child["Node Type"] == "Index Scan"
+            for child in n.get("Plans", ())
+        )
+    ]
+    assert walks, "no Limit over the date index"
+    # ... so no read of search entries returns more rows than the search keeps.
+    assert entries
+    assert all(n["Actual Rows"] * n["Actual Loops"] <= 20 for n in entries), [
+        (n["Node Type"], n.get("Index Name"), n["Actual Rows"]) for n in entries
+    ]
+    assert len(list(selectors.search(selectors.Search(query="revenue")))) == 20
 
 
 # --- Deep pages: both databases ------------------------------------------------------------------
