@@ -102,6 +102,12 @@ def count_queries(client, url: str) -> tuple[int, list[str]]:
     return len(sql), sql
 
 
+def search_query(url: str) -> int:
+    """On PostgreSQL, a search's query (its typo corrections) is built by one small query the first
+    time its words are searched in a version of the gallery, then read from the cache."""
+    return int(connection.vendor == "postgresql" and "q=" in url)
+
+
 def few_and_many(client, url: str, *, signed_in: bool = False) -> tuple[int, int, str]:
     ada = UserFactory(username="ada", full_name="Ada Lovelace")
     if signed_in:
@@ -121,8 +127,8 @@ def test_an_anonymous_page_costs_the_same_few_queries_for_3_and_for_30_workbooks
     few, many, sql = few_and_many(client, url)
 
     assert few == many, sql
-    assert many <= ANONYMOUS_LIMIT, sql
-    assert many == expected, sql
+    assert many <= ANONYMOUS_LIMIT + search_query(url), sql
+    assert many == expected + search_query(url), sql
 
 
 @pytest.mark.parametrize(("url", "expected"), SIGNED_IN)
@@ -131,4 +137,4 @@ def test_a_signed_in_page_costs_the_same_queries_for_3_and_for_30_workbooks(clie
     few, many, sql = few_and_many(client, url, signed_in=True)
 
     assert few == many, sql
-    assert many == expected, sql
+    assert many == expected + search_query(url), sql

@@ -248,3 +248,19 @@ def test_the_search_api_answers_pages_within_the_kept_results(many):
     answer = APIClient().get("/api/v1/workbooks/", {"q": "revenue", "page": 2, "page_size": 5})
     assert answer.status_code == 200
     assert len(answer.json()["results"]) == 5
+
+
+@pytest.mark.postgres
+def test_a_search_builds_its_query_once_then_reads_it_from_the_cache(gallery):
+    def sent(query: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert titles(query) == {"Customer churn"}
+        return [q["sql"] for q in queries.captured_queries]
+
+    first, again = sent("chrun"), sent("chrun")
+    assert len(first) == 2
+    assert "search_query_parts" in first[0]
+    # The same words again: only the search, its query (corrected: "churn") a constant in it.
+    assert len(again) == 1
+    assert "search_query_parts" not in again[0]
+    assert "'churn'" in again[0]
