@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
 from django.core.cache import cache
 from django.db import connection
@@ -16,7 +14,6 @@ from django.db.models import (
     BooleanField,
     Exists,
     F,
-    FloatField,
     Func,
     OuterRef,
     Prefetch,
@@ -58,7 +55,6 @@ SEARCH_RESULTS = 200
 SHORT_PREFIX = 2
 # How long a search's query (its typo corrections) is kept, within one version of the gallery.
 QUERY_TIMEOUT = 3600
-_FAR_AHEAD = datetime(9999, 1, 1, tzinfo=UTC)
 RELATED_SHOWN = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
@@ -196,12 +192,10 @@ def search_terms(query: str) -> list[str]:
 @dataclass(frozen=True)
 class _Query:
     """A search's tsquery text: `match` is looked up in the full-text index; `narrow` (a short
-    last word after others), only checked on the rows `match` finds. `dated`: the database has
-    the RUM index that holds each entry's date beside its words (search/migrations/0003)."""
+    last word after others), only checked on the rows `match` finds."""
 
     match: str | None
     narrow: str | None = None
-    dated: bool = False
 
     @property
     def whole(self) -> str | None:
@@ -221,17 +215,15 @@ def _query(terms: list[str]) -> _Query:
     if found is None:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT search_query_parts(%s::regconfig, %s::text[]),"
-                " to_regclass('search_entry_rum_idx') IS NOT NULL",
+                "SELECT search_query_parts(%s::regconfig, %s::text[])",
                 (settings.SEARCH_CONFIG, terms),
             )
-            parts, dated = cursor.fetchone()
-        parts = parts or []
+            parts = cursor.fetchone()[0] or []
         head, last = [p for p in parts[:-1] if p], parts[-1] if parts else None
         if head and last and len(terms[-1]) <= SHORT_PREFIX:
-            found = _Query(" & ".join(f"( {p} )" for p in head), last, dated)
+            found = _Query(" & ".join(f"( {p} )" for p in head), last)
         else:
-            found = _Query(" & ".join(f"( {p} )" for p in [*head, last] if p) or None, None, dated)
+            found = _Query(" & ".join(f"( {p} )" for p in [*head, last] if p) or None)
         cache.set(key, found, QUERY_TIMEOUT)
     return found
 
@@ -319,10 +311,9 @@ def _full_text(
     if query.match is None:  # nothing searchable was typed (say, "_")
         return base.none()
     # The candidates: the newest SEARCH_RESULTS matches in the narrow search table. With the query
-    # a constant, PostgreSQL chooses by the words' frequencies: for a common word, it reads the
-    # matches newest first from the RUM index (dates beside the words) or, without it, walks the
-    # date index backwards testing each entry, and stops at the SEARCH_RESULTS-th match; for a
-    # rare one, it reads its few matches and sorts them. Ranking costs SEARCH_RESULTS rows at most.
+    # a constant, PostgreSQL chooses by the words' frequencies: for a common word, it walks the
+    # date index backwards and stops at the SEARCH_RESULTS-th match; for a rare one, it reads its
+    # few matches from the GIN index and sorts them. Ranking costs SEARCH_RESULTS rows at most.
     entries = Entry.objects.filter(
         _Matches(F("vector"), _tsquery(query.match)), published_at__isnull=False
     )
@@ -339,17 +330,9 @@ def _full_text(
         )
     if params.featured:
         entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
-    if query.dated:
-        # Distance to a date after every other: newest first, in the RUM index's own order.
-        newest_first = (_DistanceBefore(F("published_at"), Value(_FAR_AHEAD)).asc(),)
-    else:
-        newest_first = ("-published_at", "-workbook_id")
-    candidates = entries.order_by(*newest_first).values("workbook_id")
+    candidates = entries.order_by("-published_at", "-workbook_id").values("workbook_id")
     whole = _tsquery(query.whole)
-    # = ANY(ARRAY(...)): the candidates are found once (an InitPlan), then their workbooks by
-    # primary key; as an IN, PostgreSQL may run the candidates' scan again per workbook it reads.
-    found = _AnyOf(F("pk"), ArraySubquery(candidates[:SEARCH_RESULTS]))
-    workbooks = base.filter(found).annotate(
+    workbooks = base.filter(pk__in=candidates[:SEARCH_RESULTS]).annotate(
         rank=SearchRank(F("search_entry__vector"), whole),
         headline=SearchHeadline(
             "description_text",
@@ -364,28 +347,8 @@ def _full_text(
     return workbooks.order_by(*(order or ("-rank", "-published_at", "-id")))
 
 
-class _AnyOf(Func):
-    """lhs = ANY(array), as a condition."""
-
-    output_field = BooleanField()
-
-    def as_sql(self, compiler, connection, **extra):
-        (lhs, lhs_params), (rhs, rhs_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
-
-
 class _IsTrue(Func):
     template = "(%(expressions)s) IS TRUE"
-
-
-class _DistanceBefore(Func):
-    """RUM's <=| : how long before the given time (ordered from the RUM index)."""
-
-    arg_joiner = " <=| "
-    template = "(%(expressions)s)"
-    output_field = FloatField()
 
 
 def snippet(workbook: Workbook, query: str, length: int = 180) -> SafeString:
