@@ -7,22 +7,30 @@ pages remain for lists ranked per request (search by relevance), whose depth the
 up to MAX_NUMBERED_PAGE, for `?page=N` links made before lists had cursors.
 
 A cursor is opaque to clients: the boundary row's values of the ordering's fields, the direction,
-and the ordering itself, signed (a cursor cannot be forged into a value the query cannot compare,
-nor carried from one ordering to another). An ordering must be total: its last field is a unique
-key (`id`, `pk`, or an annotation named `*_pk`), so no row is skipped or shown twice between pages.
+and the ordering itself, encrypted and authenticated (Fernet, keyed from SECRET_KEY). Authenticated:
+a cursor cannot be forged into a value the query cannot compare, nor carried from one ordering to
+another. Encrypted: those values are not always shown by the list (the time a member favorited a
+workbook or followed someone, a link row's id), and a signed cursor is only base64 to anyone.
+An ordering must be total: its last field is a unique key (`id`, `pk`, or an annotation named
+`*_pk`), so no row is skipped or shown twice between pages.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
+import functools
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core import signing
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
+from django.utils.crypto import salted_hmac
 
 # `?page=N` on a keyset list: up to this many pages by OFFSET (at most 10 pages of 100 rows skipped), for
 # links made before cursors; deeper is refused with a pointer to the cursors.
@@ -153,19 +161,39 @@ def _signature(order: list[tuple[str, bool]]) -> str:
     return ",".join(("-" if descending else "") + name for name, descending in order)
 
 
+def _fernet() -> MultiFernet:
+    """Keys derived from SECRET_KEY (then its fallbacks, so cursors outlive a key rotation)."""
+    return _fernet_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(secret: str, fallbacks: tuple[str, ...]) -> MultiFernet:
+    keys = [
+        salted_hmac(_SALT, "cursor", secret=key, algorithm="sha256").digest()
+        for key in (secret, *fallbacks)
+    ]
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
+
+
 def encode_cursor(row: Any, order: list[tuple[str, bool]], direction: str) -> str:
     values = [_dump(getattr(row, name)) for name, _ in order]
     payload = {"o": _signature(order), "d": direction, "v": values}
-    return signing.Signer(salt=_SALT).sign_object(payload, compress=True)
+    token = _fernet().encrypt(json.dumps(payload, separators=(",", ":")).encode())
+    return token.decode().rstrip("=")  # Fernet's padding would only be escaped in every link
 
 
-def decode_cursor(raw: str, order: list[tuple[str, bool]]) -> tuple[str, list[Any]]:
+def _open(raw: str) -> Any:
+    """The payload of a cursor this site made; BadPage if it is not one."""
     if len(raw) > 1000:
         raise bad_cursor()
     try:
-        payload = signing.Signer(salt=_SALT).unsign_object(raw)
-    except (signing.BadSignature, ValueError, TypeError):
+        return json.loads(_fernet().decrypt((raw + "=" * (-len(raw) % 4)).encode()))
+    except (InvalidToken, ValueError, TypeError):
         raise bad_cursor() from None
+
+
+def decode_cursor(raw: str, order: list[tuple[str, bool]]) -> tuple[str, list[Any]]:
+    payload = _open(raw)
     if (
         not isinstance(payload, dict)
         or payload.get("o") != _signature(order)
@@ -262,19 +290,40 @@ def bad_page_response(request, error: BadPage):
     return render(request, "paging/bad_page.html", context, status=400)
 
 
-def page_from(params, queryset: QuerySet, size: int) -> Page:
-    """The page a page's query string (`cursor`, or `page`) asks for; BadPage if it cannot be
-    answered. For the site's HTML lists; the API's Pagination checks its parameters itself."""
-    cursor = params.get("cursor")
-    if cursor:
-        return keyset_page(queryset, size, cursor)
-    raw = params.get("page")
-    if raw in (None, "", "1"):
-        return keyset_page(queryset, size)
+def _page_param(raw: str | None) -> int:
+    """`?page=` as a number: absent or empty is 1; so are `01`, `+1`, ` 1` and other scripts' 1."""
+    if raw in (None, ""):
+        return 1
     try:
         number = int(raw)
     except ValueError:
         raise BadPage("The page must be a number.", "invalid_page") from None
     if number < 1:
         raise BadPage("The page must be a number from 1.", "invalid_page")
+    return number
+
+
+def page_from(params, queryset: QuerySet, size: int) -> Page:
+    """The page a page's query string (`cursor`, or `page`) asks for; BadPage if it cannot be
+    answered. For the site's HTML lists; the API's Pagination checks its parameters itself."""
+    cursor = params.get("cursor")
+    if cursor:
+        return keyset_page(queryset, size, cursor)
+    number = _page_param(params.get("page"))
+    if number == 1:
+        return keyset_page(queryset, size)
     return numbered_keyset_page(queryset, number, size)
+
+
+def page_key(params) -> str:
+    """What `page_from` reads from a query string, spelled one way: the cache key of a page that
+    reads it. Each spelling of one page (`?page=01`, `+1`, another script's 1; an encrypted
+    cursor, which differs at every encryption of one boundary) is then one entry, not one each. A
+    parameter that cannot be answered keys the 400, which is never kept."""
+    try:
+        cursor = params.get("cursor")
+        if cursor:
+            return "cursor:" + json.dumps(_open(cursor), sort_keys=True)
+        return f"page:{_page_param(params.get('page'))}"
+    except BadPage as error:
+        return f"bad:{error.code}"

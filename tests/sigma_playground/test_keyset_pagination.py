@@ -7,6 +7,10 @@ same number of queries on every page. Bad cursors and pages too deep for an OFFS
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import re
+import zlib
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -369,3 +373,51 @@ def test_on_postgresql_an_html_list_s_older_page_is_an_index_range_with_a_limit(
     assert plan.splitlines()[0].startswith("Limit")
     sorts = [line for line in plan.splitlines() if line.strip().lstrip("-> ").startswith("Sort  (")]
     assert not sorts, plan
+
+
+def _every_reading(cursor: str) -> list[bytes]:
+    """What anyone can get out of a cursor without the key: the text, and each part of it read as
+    (optionally zlib-compressed) base64, as a signed (not encrypted) payload would be."""
+    readings = [cursor.encode()]
+    for part in re.split(r"[:.]", cursor):
+        try:
+            data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        readings.append(data)
+        with contextlib.suppress(zlib.error):
+            readings.append(zlib.decompress(data))
+    return readings
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "model"),
+    [
+        ("/api/v1/users/author/favorites/", Favorite),
+        ("/api/v1/users/author/followers/", Follow),
+        ("/api/v1/users/author/following/", Follow),
+    ],
+    ids=["favorites", "followers", "following"],
+)
+def test_a_public_list_s_cursor_reveals_no_time_of_a_favorite_or_follow(gallery, url, model):
+    Favorite.objects.update(created_at=timezone.now() - timedelta(hours=3, microseconds=123457))
+    Follow.objects.update(created_at=timezone.now() - timedelta(hours=3, microseconds=123457))
+    response = APIClient().get(url, {"page_size": 1})  # anyone: no sign-in
+    body = response.json()
+    cursors = [parse_qs(urlsplit(body["next"]).query)["cursor"][0]]
+    second = APIClient().get(body["next"]).json()
+    cursors.append(parse_qs(urlsplit(second["previous"]).query)["cursor"][0])
+
+    times = {row.created_at for row in model.objects.all()}
+    leaks = set()
+    for when in times:
+        leaks |= {when.isoformat(), when.isoformat(timespec="seconds")[:16], str(when.timestamp())}
+    leaks |= {when.strftime("%Y-%m-%d") for when in times}
+    for cursor in cursors:
+        for reading in _every_reading(cursor):
+            text = reading.decode("latin-1")
+            assert not any(leak in text for leak in leaks), (cursor, text)
+            assert '"dt"' not in text
+            assert "favorited_at" not in text
+            assert "followed_at" not in text
