@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -45,6 +46,24 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must list the site's host names (comma-separated) when DEBUG is off."
         )
+
+# The site's own origin (scheme://host[:port]): absolute links in pages shared by every reader (a
+# workbook's canonical, og:url, share link and embed snippet) are built from it, never from the Host
+# a request sent, since any name in ALLOWED_HOSTS would otherwise reach every reader of the copy.
+_site_hosts = [host for host in ALLOWED_HOSTS if not host.startswith((".", "*"))]
+SITE_URL = env.str(
+    "SITE_URL",
+    default="http://127.0.0.1:8000" if DEBUG or not _site_hosts else f"https://{_site_hosts[0]}",
+).rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.netloc or _site.path or _site.query:
+    raise ImproperlyConfigured(
+        f"SITE_URL must be the site's origin, like https://gallery.example.com; got {SITE_URL!r}."
+    )
+if not DEBUG and not env.is_set("SITE_URL") and not _site_hosts:
+    raise ImproperlyConfigured(
+        "SITE_URL must be set when ALLOWED_HOSTS holds only wildcards (.example.com, *)."
+    )
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 # A refused form gets the site's page; a refused /api/ request gets a JSON error like every other.

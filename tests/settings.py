@@ -16,6 +16,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run in the test's process unless a test starts a real worker on purpose.
 CELERY_TASK_ALWAYS_EAGER = True
+# The test client's own origin, so shared pages' absolute links read as the client's requests do.
+SITE_URL = "http://testserver"
 if REDIS_URL:
     # Keys of the test run are kept apart so clearing them between tests leaves nothing else behind.
     CACHES["default"]["KEY_PREFIX"] = "sp-test"

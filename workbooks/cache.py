@@ -85,7 +85,8 @@ def _no_parameters(request: HttpRequest) -> str:
 
 def as_visitor(request: HttpRequest) -> HttpRequest:
     """The same request as seen by a visitor who is not signed in, for renderings shared by everyone:
-    no user, session, cookies or messages, so nothing of the member asking can reach the copy."""
+    no user, session, cookies or messages, so nothing of the member asking can reach the copy, and
+    reached through SITE_URL, whatever Host it came with."""
     visitor = copy.copy(request)
     visitor.user = AnonymousUser()
     visitor.COOKIES = {}
@@ -96,6 +97,11 @@ def as_visitor(request: HttpRequest) -> HttpRequest:
     }
     visitor.session = import_module(settings.SESSION_ENGINE).SessionStore()  # empty: no query
     visitor._messages = []
+    # Absolute URLs (request.build_absolute_uri: canonical, og:url, share link, pictures) come from
+    # the configured origin, not from the Host this request sent: any allowed name (an internal
+    # address, a wildcard subdomain) would otherwise reach every reader of the copy. Django builds
+    # them all from this one cached property of the request.
+    visitor.__dict__["_current_scheme_host"] = settings.SITE_URL
     for remembered in ("_cached_user", "_bell"):  # what a member's own request has looked up
         visitor.__dict__.pop(remembered, None)
     return visitor

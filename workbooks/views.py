@@ -233,7 +233,7 @@ def _saved_message(workbook: Workbook) -> str:
 
 def _paging_key(request: HttpRequest, **kwargs) -> str:
     """What a listing paged by sigma_playground.paging reads from its URL (its cache key)."""
-    return repr((sorted(kwargs.items()), request.GET.get("page"), request.GET.get("cursor")))
+    return repr((sorted(kwargs.items()), paging.page_key(request.GET)))
 
 
 @require_GET

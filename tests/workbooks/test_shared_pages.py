@@ -281,3 +281,49 @@ def test_a_page_made_before_the_composing_middleware_has_its_slots_filled(client
     assert "That file is too large" in html
     assert "Sign in</a>" in html
     assert "<!--slot:" not in html
+
+
+@pytest.mark.django_db
+def test_a_shared_page_made_through_one_allowed_host_is_not_served_with_its_urls_to_another(
+    gallery, client, settings, stored
+):
+    # Two names for one site (an internal or health-check address beside the public one): the copy
+    # made for whoever asks first holds the configured origin, whichever Host they sent.
+    settings.ALLOWED_HOSTS = ["sigma.example", "10.0.0.5"]
+    settings.SITE_URL = "https://sigma.example"
+    url = gallery.get_absolute_url()
+    bob, _ = member("Bob Stone", "bob")
+    assert client.get(url, HTTP_HOST="10.0.0.5", HTTP_USER_AGENT=BROWSER).status_code == 200
+
+    client.force_login(bob)
+    page = client.get(url, HTTP_HOST="sigma.example", HTTP_USER_AGENT=BROWSER).content.decode()
+
+    assert len(stored.pages) == 1  # the member was served the copy made through the other host
+    assert "10.0.0.5" not in page
+    canonical = re.search(r'<link rel="canonical" href="([^"]+)"', page).group(1)
+    share = re.search(r'id="share-link" type="text" readonly value="([^"]+)"', page).group(1)
+    assert canonical == share == f"https://sigma.example{url}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/tags/finance/", "/u/ada/"])
+def test_every_spelling_of_one_page_number_is_one_shared_entry(gallery, client, stored, path):
+    spellings = [
+        "",
+        "1",
+        "01",
+        "001",
+        "+1",
+        " 1",
+        "1 ",
+        "\uff11",
+        "\u0661",
+    ]  # fullwidth, Arabic-Indic
+    for raw in spellings:
+        get(client, f"{path}?page={raw}")
+    assert len(stored.pages) == 1
+
+    # Another page is another entry; its spellings are that one entry again.
+    get(client, f"{path}?page=2")
+    get(client, f"{path}?page=02")
+    assert len(stored.pages) == 2
