@@ -82,6 +82,8 @@ def test_it_refuses_to_start_with_debug_off_and_no_allowed_hosts():
         ("CELERY_BROKER_URL", "amqp://rabbit"),
         ("DATABASE_REPLICA_URL", "mysql://replica/db"),
         ("DATABASE_DISABLE_SERVER_SIDE_CURSORS", "sometimes"),
+        ("SITE_URL", "playground.example.com"),
+        ("SITE_URL", "https://playground.example.com/gallery/"),
     ],
 )
 def test_a_bad_value_stops_the_start_with_a_message_naming_the_variable(variable, value):
@@ -212,3 +214,25 @@ def test_each_dotted_path_the_settings_name_imports_first_in_a_new_process(path)
         DEBUG="true",
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "origin"),
+    [
+        ({}, "https://playground.example.com"),
+        ({"ALLOWED_HOSTS": ".example.com,10.0.0.5"}, "https://10.0.0.5"),
+        ({"SITE_URL": "https://gallery.example.com/"}, "https://gallery.example.com"),
+    ],
+    ids=["first allowed host", "first plain name", "set"],
+)
+def test_site_url_is_the_origin_shared_pages_link_to(env, origin):
+    script = "from django.conf import settings; print(settings.SITE_URL)"
+    result = manage("shell", "-c", script, **{**PRODUCTION, **env})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == origin
+
+
+def test_it_refuses_to_guess_the_site_url_from_wildcard_hosts_only():
+    result = manage("check", **{**PRODUCTION, "ALLOWED_HOSTS": ".example.com"})
+    assert result.returncode != 0
+    assert "SITE_URL must be set" in result.stderr
