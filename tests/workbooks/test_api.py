@@ -622,3 +622,18 @@ def test_the_embed_of_a_workbook_whose_host_is_no_longer_allowed_is_a_reason(
     assert body["src"] is None
     assert body["open_url"] == published.embed_url
     assert body["reason"]
+
+
+@pytest.mark.parametrize("query", ["_", "___", "①②"])
+@pytest.mark.parametrize("ordering", ["", "-view_count", "trending", "-published_at"])
+def test_a_search_of_no_searchable_word_is_an_empty_list_in_any_ordering(
+    db, api_client, query, ordering
+):
+    # Text with no word in it makes no search at all: an empty list, paged like any other.
+    WorkbookFactory(title="Revenue by region")
+    params = {"q": query, **({"ordering": ordering} if ordering else {})}
+
+    response = api_client.get(LIST, params)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"next": None, "previous": None, "results": []}
