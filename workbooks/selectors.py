@@ -308,8 +308,10 @@ def _full_text(
     params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
 ) -> QuerySet[Workbook]:
     query = _query(terms)
-    if query.match is None:  # nothing searchable was typed (say, "_")
-        return base.none()
+    if query.match is None:
+        # Nothing searchable was typed (say, "_"): no rows, in the order asked for (a keyset page
+        # needs one).
+        return base.none().order_by(*(order or SORTS["latest"]))
     # The candidates: the newest SEARCH_RESULTS matches in the narrow search table. With the query
     # a constant, PostgreSQL chooses by the words' frequencies: for a common word, it walks the
     # date index backwards and stops at the SEARCH_RESULTS-th match; for a rare one, it reads its
