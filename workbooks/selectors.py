@@ -22,6 +22,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.html import escape
@@ -196,6 +197,7 @@ class _Query:
 
     match: str | None
     narrow: str | None = None
+    tag_id: int | None = None  # the tag filtered on, if any
 
     @property
     def whole(self) -> str | None:
@@ -203,27 +205,31 @@ class _Query:
         return " & ".join(f"( {part} )" for part in parts) or None
 
 
-def _query(terms: list[str]) -> _Query:
+def _query(terms: list[str], tag: str = "") -> _Query:
     """The search query from the words, built once per search by PostgreSQL's search_query_parts
     (search/migrations/0002) and cached by the words within the gallery's version (a new word
     published can change a correction): every word must match; the last one as a prefix, since
     it may be half-typed (a stop word too: "revenue s" narrows); a word no workbook holds also
-    matches its nearest known word ("revnue" finds revenue)."""
-    digest = hashlib.sha256("\0".join([settings.SEARCH_CONFIG, *terms]).encode()).hexdigest()
+    matches its nearest known word ("revnue" finds revenue). With the id of the tag filtered on,
+    if any, so the search's plan knows how common the tag is."""
+    digest = hashlib.sha256("\0".join([settings.SEARCH_CONFIG, tag, *terms]).encode()).hexdigest()
     key = f"search:{gallery_cache.version()}:query:{digest[:32]}"
     found = cache.get(key)
     if found is None:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT search_query_parts(%s::regconfig, %s::text[])",
-                (settings.SEARCH_CONFIG, terms),
+                "SELECT search_query_parts(%s::regconfig, %s::text[]),"
+                " (SELECT id FROM workbooks_tag WHERE slug = %s)",
+                (settings.SEARCH_CONFIG, terms, tag),
             )
-            parts = cursor.fetchone()[0] or []
+            parts, tag_id = cursor.fetchone()
+        parts = parts or []
         head, last = [p for p in parts[:-1] if p], parts[-1] if parts else None
         if head and last and len(terms[-1]) <= SHORT_PREFIX:
-            found = _Query(" & ".join(f"( {p} )" for p in head), last)
+            found = _Query(" & ".join(f"( {p} )" for p in head), last, tag_id)
         else:
-            found = _Query(" & ".join(f"( {p} )" for p in [*head, last] if p) or None)
+            whole = " & ".join(f"( {p} )" for p in [*head, last] if p) or None
+            found = _Query(whole, None, tag_id)
         cache.set(key, found, QUERY_TIMEOUT)
     return found
 
@@ -307,10 +313,10 @@ def _tagged(slug: str, workbook_id) -> Exists:
 def _full_text(
     params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
 ) -> QuerySet[Workbook]:
-    query = _query(terms)
-    if query.match is None:
-        # Nothing searchable was typed (say, "_"): no rows, in the order asked for (a keyset page
-        # needs one).
+    query = _query(terms, params.tag)
+    if query.match is None or (params.tag and query.tag_id is None):
+        # Nothing searchable was typed (say, "_"), or no such tag: no rows, in the order asked for
+        # (a keyset page needs one).
         return base.none().order_by(*(order or SORTS["latest"]))
     # The candidates: the newest SEARCH_RESULTS matches in the narrow search table. With the query
     # a constant, PostgreSQL chooses by the words' frequencies: for a common word, it walks the
@@ -325,7 +331,11 @@ def _full_text(
             _IsTrue(_Matches(F("vector"), _tsquery(query.narrow)), output_field=BooleanField())
         )
     if params.tag:
-        entries = entries.filter(_tagged(params.tag, OuterRef("workbook_id")))
+        # The entry's own tag ids: tested on the row already read, or a GIN match of its own.
+        # Unqualified: this sub-select's only table with the column is search_entry.
+        entries = entries.filter(
+            RawSQL("tags @> %s::integer[]", ([query.tag_id],), output_field=BooleanField())
+        )
     if params.author:
         entries = entries.filter(
             author_id__in=User.objects.filter(username__lower=params.author.lower()).values("pk")

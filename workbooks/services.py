@@ -240,7 +240,8 @@ def delete_workbook(workbook: Workbook) -> None:
 
 def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
     """Recompute what search reads (PostgreSQL), inside the caller's transaction: each workbook's
-    search entry (search.models.Entry) and any new words in the typo vocabulary.
+    search entry (search.models.Entry, with its tag ids for a search's tag filter) and any new
+    words in the typo vocabulary.
 
     Title weighs most, then tags, then the description and the author's names. The entry holds a
     date only while the workbook is published, so drafts never reach the search's index range.
@@ -252,8 +253,10 @@ def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
         cursor.execute(
             f"""
             WITH changed AS (
-            INSERT INTO search_entry (workbook_id, author_id, published_at, vector)
+            INSERT INTO search_entry (workbook_id, author_id, published_at, tags, vector)
             SELECT w.id, w.author_id, CASE WHEN w.status = %s THEN w.published_at END,
+                   ARRAY(SELECT wt.tag_id FROM workbooks_workbook_tags wt
+                         WHERE wt.workbook_id = w.id ORDER BY 1),
                    setweight(to_tsvector(%s::regconfig, coalesce(w.title, '')), 'A')
                    || setweight(to_tsvector(%s::regconfig, coalesce(
                           (SELECT string_agg(t.name, ' ') FROM workbooks_workbook_tags wt
@@ -265,7 +268,7 @@ def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
             FROM workbooks_workbook w JOIN accounts_user u ON u.id = w.author_id
             WHERE w.id IN ({ids_sql})
             ON CONFLICT (workbook_id) DO UPDATE SET author_id = EXCLUDED.author_id,
-                published_at = EXCLUDED.published_at, vector = EXCLUDED.vector
+                published_at = EXCLUDED.published_at, tags = EXCLUDED.tags, vector = EXCLUDED.vector
             RETURNING vector
             )
             -- New words in sorted order: two transactions adding the same ones wait for each

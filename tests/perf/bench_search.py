@@ -70,6 +70,11 @@ def copy_rows(total: int) -> None:
             if c.name not in copied
         ]
         search_table = "search_entry" in connection.introspection.table_names(cursor)
+        # Copied as they are, tag ids included where the table has them (search/migrations/0003).
+        tags = ""
+        if search_table:
+            entry = connection.introspection.get_table_description(cursor, "search_entry")
+            tags = "tags, " if any(c.name == "tags" for c in entry) else ""
     started = time.perf_counter()
     while have < total:
         rows = min(SEED_ROWS, total - have)
@@ -97,13 +102,13 @@ def copy_rows(total: int) -> None:
             )
             if search_table:
                 cursor.execute(
-                    """
-                    INSERT INTO search_entry (workbook_id, author_id, published_at, vector)
+                    f"""
+                    INSERT INTO search_entry (workbook_id, author_id, published_at, {tags}vector)
                     SELECT workbook_id + %(offset)s, author_id,
-                           published_at - make_interval(mins => %(shift)s), vector
+                           published_at - make_interval(mins => %(shift)s), {tags}vector
                     FROM search_entry
                     WHERE workbook_id >= %(first)s AND workbook_id < %(first)s + %(rows)s
-                    """,
+                    """,  # noqa: S608 - a column name of our own
                     {"offset": offset, "first": first_seed, "rows": rows, "shift": have},
                 )
             cursor.execute("SELECT max(id) FROM workbooks_workbook")

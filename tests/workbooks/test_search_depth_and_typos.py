@@ -264,3 +264,28 @@ def test_a_search_builds_its_query_once_then_reads_it_from_the_cache(gallery):
     assert len(again) == 1
     assert "search_query_parts" not in again[0]
     assert "'churn'" in again[0]
+
+
+@pytest.mark.postgres
+def test_a_tag_filter_reads_the_search_entrys_own_tags(gallery):
+    churn = gallery["churn"]
+    services.update_workbook(churn, tags=["retention", "saas"])
+    assert titles("customer", tag="retention") == {"Customer churn"}
+    # Kept with the vector, in the same transaction as the change.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tags FROM search_entry WHERE workbook_id = %s", [churn.pk])
+        (tags,) = cursor.fetchone()
+    assert sorted(tags) == sorted(churn.tags.values_list("pk", flat=True))
+    services.update_workbook(churn, tags=["saas"])
+    assert titles("customer", tag="retention") == set()
+    assert titles("customer", tag="saas") == {"Customer churn"}
+    assert titles("customer", tag="no-such-tag") == set()
+
+    page = selectors.search(selectors.Search(query="customer", tag="saas"))[:24]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()[0]
+    # The tag is tested on the entry's row: the workbook-tag table is not read per match.
+    relations = {n.get("Relation Name") for n in plan_nodes(plan["Plan"])}
+    assert "workbooks_workbook_tags" not in relations
