@@ -15,7 +15,11 @@ from django.db.models.functions import Left, Length
 
 
 class Entry(models.Model):
-    """A workbook as search sees it: `published_at` is set only while it is published."""
+    """A workbook as search sees it: `published_at` is set only while it is published.
+
+    On PostgreSQL the table also has `tags` (integer[], GIN-indexed, search/migrations/0003), the
+    workbook's tag ids for a search's tag filter: a column, not a field, as SQLite has no arrays.
+    """
 
     workbook = models.OneToOneField(
         "workbooks.Workbook",
