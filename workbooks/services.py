@@ -240,8 +240,8 @@ def delete_workbook(workbook: Workbook) -> None:
 
 def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
     """Recompute what search reads (PostgreSQL), inside the caller's transaction: each workbook's
-    search entry (search.models.Entry, with its tag ids for a search's tag filter) and any new
-    words in the typo vocabulary.
+    search entry (search.models.Entry, with its tag ids for a search's tag filter) and, for a
+    published one, any new words in the typo vocabulary.
 
     Title weighs most, then tags, then the description and the author's names. The entry holds a
     date only while the workbook is published, so drafts never reach the search's index range.
@@ -269,12 +269,14 @@ def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
             WHERE w.id IN ({ids_sql})
             ON CONFLICT (workbook_id) DO UPDATE SET author_id = EXCLUDED.author_id,
                 published_at = EXCLUDED.published_at, tags = EXCLUDED.tags, vector = EXCLUDED.vector
-            RETURNING vector
+            RETURNING published_at, vector
             )
-            -- New words in sorted order: two transactions adding the same ones wait for each
-            -- other in one order, never in a cycle.
+            -- New words of published workbooks only (a draft's words must not change what a
+            -- search corrects), in sorted order: two transactions adding the same ones wait for
+            -- each other in one order, never in a cycle.
             INSERT INTO search_lexeme (lexeme)
-            SELECT DISTINCT unnest(tsvector_to_array(vector)) FROM changed ORDER BY 1
+            SELECT DISTINCT unnest(tsvector_to_array(vector)) FROM changed
+            WHERE published_at IS NOT NULL ORDER BY 1
             ON CONFLICT DO NOTHING
             """,  # noqa: S608 - the ids' SQL is the ORM's, its values are parameters
             [Workbook.Status.PUBLISHED, *[settings.SEARCH_CONFIG] * 5, *ids_params],
