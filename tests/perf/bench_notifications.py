@@ -11,8 +11,8 @@
    follower's notification exists and until the last 1,000 connected followers have received theirs.
 
 Usage (a database of its own; it is filled with benchmark members; benchmarks one at a time):
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sp_rt_perf REDIS_URL=redis://127.0.0.1:6379/14 \\
-    flock /tmp/bench.lock .venv/bin/python tests/perf/bench_notifications.py
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_bench_rt REDIS_URL=redis://127.0.0.1:6379/14 \\
+    .venv/bin/python tests/perf/bench_notifications.py
 """
 
 from __future__ import annotations

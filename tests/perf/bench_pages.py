@@ -7,7 +7,7 @@ requests/s as a share of /healthz's on the same server in the same run, and p50/
 visitor and for that member (session cookie on pages, bearer token on the API).
 
 Usage (a database and a Redis db of their own: both are filled, the Redis db is emptied first):
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sp_pages_perf REDIS_URL=redis://127.0.0.1:6379/9 \\
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_pages REDIS_URL=redis://127.0.0.1:6379/9 \\
     .venv/bin/python tests/perf/bench_pages.py [--only home,workbook] [--seconds 10]
 `--rows 1000000` seeds and measures a million workbooks in a database of that name plus `_1000000`
 (created if missing), leaving the 50,000-row one as it is.

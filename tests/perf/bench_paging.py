@@ -9,8 +9,8 @@ page (or page 10,000 where the list is that long) by OFFSET and by cursor, each 
 first page; and, through granian, the API's first and deepest page's requests/s next to /healthz's.
 
 Usage (a database of its own, filled with seed data once):
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sp_keyset_perf \\
-      flock /tmp/bench.lock .venv/bin/python tests/perf/bench_paging.py
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_paging \\
+      .venv/bin/python tests/perf/bench_paging.py
 """
 
 from __future__ import annotations

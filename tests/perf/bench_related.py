@@ -11,7 +11,7 @@ computes the related lists), then prints:
   again and again, and a different page each request (every one a counted view, rendered afresh).
 
 Usage (a database of its own, it is filled with seed data):
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sp_related_perf .venv/bin/python tests/perf/bench_related.py
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_related .venv/bin/python tests/perf/bench_related.py
 `--pages-only` measures only the pages (to run the same load against an older checkout).
 """
 
