@@ -148,24 +148,6 @@ def bell(user: User) -> dict[str, int]:
     )
 
 
-def viewer_state(viewer: User, workbook: Workbook) -> dict[str, bool]:
-    """On a workbook's page, in one query: has the viewer favorited it, do they follow its author."""
-    if not viewer.is_authenticated:
-        return {"favorited": False, "following": False}
-    state = (
-        User.objects.filter(pk=viewer.pk)
-        .annotate(
-            favorited=Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook=workbook)),
-            following=Exists(
-                Follow.objects.filter(follower=OuterRef("pk"), followee_id=workbook.author_id)
-            ),
-        )
-        .values("favorited", "following")
-        .first()
-    )
-    return state or {"favorited": False, "following": False}
-
-
 def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:
     """Which of these workbooks the user has favorited (gallery cards are shared by every viewer,
     so their state is asked for separately)."""

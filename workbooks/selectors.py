@@ -300,6 +300,10 @@ def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[W
                 )
             )
         )
+    if terms:
+        # As on PostgreSQL, a search keeps its newest SEARCH_RESULTS matches and orders those.
+        newest = workbooks.order_by(*SORTS["latest"]).values("pk")[:SEARCH_RESULTS]
+        workbooks = base.filter(pk__in=newest)
     return workbooks.order_by(*(order or SORTS["latest"]))
 
 

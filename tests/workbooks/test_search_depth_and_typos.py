@@ -264,6 +264,28 @@ def test_the_search_api_answers_pages_within_the_kept_results(many):
     assert len(answer.json()["results"]) == 5
 
 
+def test_the_last_kept_api_page_of_a_search_has_no_next_link(many):
+    # 10 kept, 4 a page: the third page holds the last 2, and leads nowhere (not to a 400).
+    answer = APIClient().get("/api/v1/workbooks/", {"q": "revenue", "page": 3, "page_size": 4})
+    assert answer.status_code == 200
+    assert len(answer.json()["results"]) == 2
+    assert answer.json()["next"] is None
+
+
+@pytest.mark.parametrize("ordering", ["-view_count", "trending", "-published_at"])
+def test_an_ordered_search_sorts_the_same_kept_matches_on_every_database(many, ordering):
+    # A search keeps its newest 10 matches whatever the order asked for, on SQLite as on PostgreSQL.
+    api = APIClient()
+    pages, params = [], {"q": "revenue", "ordering": ordering, "page_size": 4}
+    url = "/api/v1/workbooks/"
+    while url:
+        answer = api.get(url, params).json()
+        pages.append(answer["results"])
+        url, params = answer["next"], None
+    found = {row["title"] for page in pages for row in page}
+    assert found == {f"Revenue report {n}" for n in range(20, 30)}
+
+
 @pytest.mark.postgres
 def test_a_search_builds_its_query_once_then_reads_it_from_the_cache(gallery):
     def sent(query: str) -> list[str]:
