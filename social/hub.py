@@ -92,7 +92,9 @@ class SignInChecks:
                 batch, self.due = self.due, {}
                 try:
                     results = await sign_ins_current(list(batch.values()))
-                except Exception as error:  # the database away: ask again at the next interval
+                except Exception as error:
+                    # The database away: each socket stays up and asks again at its next interval
+                    # (a sign-out still closes it at once by message, docs/realtime.md).
                     logger.warning("could not re-check %d sign-ins: %r", len(batch), error)
                     results = [True] * len(batch)
                 for watcher, current in zip(batch, results, strict=True):
