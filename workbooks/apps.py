@@ -29,6 +29,7 @@ class WorkbooksConfig(AppConfig):
         )
         cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
         pre_delete.connect(_tag_deleted, sender=Tag, dispatch_uid="workbooks.related.tag_deleted")
+        post_save.connect(_tag_saved, sender=Tag, dispatch_uid="workbooks.search.tag_saved")
 
 
 def _gallery_changed(sender, action: str = "post", **kwargs) -> None:
@@ -75,4 +76,30 @@ def _tag_deleted(sender, instance, **kwargs) -> None:
     from .models import Workbook
     from .services import related_changed
 
-    related_changed(Workbook.objects.filter(tags=instance).values_list("pk", flat=True))
+    ids = list(Workbook.objects.filter(tags=instance).values_list("pk", flat=True))
+    related_changed(ids)
+    _research_once_committed(ids)
+
+
+def _tag_saved(sender, instance, created: bool = False, update_fields=None, **kwargs) -> None:
+    """A tag renamed (in the admin) renames it in its workbooks' search entries."""
+    if created or (update_fields is not None and "name" not in update_fields):
+        return
+    from .models import Workbook
+
+    _research_once_committed(
+        list(Workbook.objects.filter(tags=instance).values_list("pk", flat=True))
+    )
+
+
+def _research_once_committed(ids: list[int]) -> None:
+    """Their search entries hold their tags' names: made again once the change is committed (a
+    deleted tag's links are gone only then)."""
+    if not ids:
+        return
+    from django.db import transaction
+
+    from .models import Workbook
+    from .services import refresh_search_vectors
+
+    transaction.on_commit(lambda: refresh_search_vectors(Workbook.objects.filter(pk__in=ids)))

@@ -325,3 +325,21 @@ def test_a_tag_filter_reads_the_search_entrys_own_tags(gallery):
     # The tag is tested on the entry's row: the workbook-tag table is not read per match.
     relations = {n.get("Relation Name") for n in plan_nodes(plan["Plan"])}
     assert "workbooks_workbook_tags" not in relations
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the entries are made again once the change commits
+def test_a_tag_renamed_or_deleted_in_the_admin_is_renamed_or_gone_in_search():
+    from workbooks.models import Tag
+
+    WorkbookFactory(title="Quarterly numbers", description="Per quarter.", tags=["Zeppelin"])
+    assert titles("zeppelin") == {"Quarterly numbers"}
+
+    tag = Tag.objects.get(slug="zeppelin")
+    tag.name = "Dirigible"
+    tag.save()
+    assert titles("zeppelin") == set()
+    assert titles("dirigible") == {"Quarterly numbers"}
+
+    tag.delete()
+    assert titles("dirigible") == set()
