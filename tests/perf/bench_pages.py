@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from harness import ROOT, Load, production_env, require_wrk, serve, wrk_load
+from harness import Load, manage, production_env, require_wrk, serve, setup_django, wrk_load
 
 MEMBER = "seed000001"
 AUTHOR = "seed000002"  # whose profile is measured; the member follows them
@@ -59,10 +59,6 @@ def pages(workbook_path: str) -> list[Page]:
     ]
 
 
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=production_env(), check=True)
-
-
 def database_for(rows: int) -> str:
     """DATABASE_URL for the default 50,000 rows; another database, created on demand, for others."""
     url = os.environ["DATABASE_URL"]
@@ -83,12 +79,7 @@ def database_for(rows: int) -> str:
 def seed_member() -> tuple[str, str, str]:
     """Follows, favorites, notifications and feed activity for MEMBER (added once); returns the
     member's session cookie value, an API access token, and the path of a workbook page."""
-    import django
-
-    os.environ.update(production_env())
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sigma_playground.settings"
-    sys.path.insert(0, str(ROOT))
-    django.setup()
+    setup_django()
     from django.conf import settings
     from django.test import Client
 

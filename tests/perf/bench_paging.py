@@ -21,8 +21,8 @@ import statistics
 import sys
 import time
 
-from bench_search import SEED_ROWS, at_the_database, copy_rows, manage, setup_django
-from harness import require_wrk, serve, wrk
+from bench_search import SEED_ROWS, at_the_database, copy_rows
+from harness import manage, require_wrk, serve, setup_django, wrk
 
 READER, STAR, COLLECTOR = "paging-reader", "paging-star", "paging-collector"
 

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 
-from harness import ROOT, production_env, require_wrk, serve, wrk
+from harness import manage, percentile, require_wrk, serve, setup_django, wrk
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 # A different page each request: wrk runs this in each of its threads.
@@ -44,24 +44,6 @@ request = function()
   return wrk.format("GET", paths[counter])
 end
 """
-
-
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=production_env(), check=True)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def setup_django() -> None:
-    os.environ.update(production_env())
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sigma_playground.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def per_view_query(workbook):

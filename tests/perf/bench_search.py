@@ -26,12 +26,11 @@ import functools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 
-from harness import ROOT, production_env, require_wrk, serve, wrk
+from harness import manage, percentile, require_wrk, serve, setup_django, wrk
 
 SEED_ROWS = 50_000  # made by the seed command; more are copies of these
 BROAD = ["revenue", "churn", "pipeline", "forecast", "margin"]
@@ -41,15 +40,6 @@ TYPOS = ["revnue", "chrun", "forcast", "pipelnie", "revnue growht"]
 SAMPLED = 40  # queries typed by "readers": words and prefixes taken from random titles
 HTML_PAGE_SIZE = 24
 API_PAGE_SIZE = 100
-
-
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=production_env(), check=True)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def copy_rows(total: int) -> None:
@@ -196,15 +186,6 @@ def report(label: str, figures: list[tuple[float, float]]) -> None:
         f"{percentile(database, 0.95):7.2f} ms | ORM p50 {statistics.median(wall):7.2f} ms  p95 "
         f"{percentile(wall, 0.95):7.2f} ms"
     )
-
-
-def setup_django() -> None:
-    os.environ.update(production_env())
-    os.environ["DJANGO_SETTINGS_MODULE"] = "sigma_playground.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def search_times(repeat: int) -> dict[str, list[tuple[float, float]]]:

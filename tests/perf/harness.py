@@ -31,6 +31,26 @@ def production_env(**extra: str) -> dict[str, str]:
     }
 
 
+def manage(*args: str) -> None:
+    """A manage.py command with the benchmarks' production settings."""
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=production_env(), check=True)
+
+
+def setup_django(**extra: str) -> None:
+    """Django in this process, with the benchmarks' production settings (plus `extra`)."""
+    os.environ.update(production_env(**extra))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sigma_playground.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
 def require_wrk() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
