@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from sigma_playground.cache import cache_recovered
 
@@ -29,6 +29,7 @@ class WorkbooksConfig(AppConfig):
         )
         cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
         pre_delete.connect(_tag_deleted, sender=Tag, dispatch_uid="workbooks.related.tag_deleted")
+        pre_save.connect(_tag_saving, sender=Tag, dispatch_uid="workbooks.search.tag_saving")
         post_save.connect(_tag_saved, sender=Tag, dispatch_uid="workbooks.search.tag_saved")
 
 
@@ -81,9 +82,22 @@ def _tag_deleted(sender, instance, **kwargs) -> None:
     _research_once_committed(ids)
 
 
-def _tag_saved(sender, instance, created: bool = False, update_fields=None, **kwargs) -> None:
-    """A tag renamed (in the admin) renames it in its workbooks' search entries."""
-    if created or (update_fields is not None and "name" not in update_fields):
+def _tag_saving(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
+    """The name a saved tag had, read before the save, so `_tag_saved` knows if it was renamed."""
+    instance._name_before_save = None
+    if raw or instance.pk is None or (update_fields is not None and "name" not in update_fields):
+        return
+    instance._name_before_save = (
+        sender.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
+    )
+
+
+def _tag_saved(sender, instance, created: bool = False, **kwargs) -> None:
+    """A tag renamed (in the admin) renames it in its workbooks' search entries; a tag saved
+    under the same name (its slug changed, or nothing) leaves them as they are."""
+    before = getattr(instance, "_name_before_save", None)
+    instance._name_before_save = None
+    if created or before is None or before == instance.name:
         return
     from .models import Workbook
 
