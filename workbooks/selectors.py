@@ -251,12 +251,22 @@ class TooDeep(Exception):
     """A page past the SEARCH_RESULTS a search or listing keeps: a narrower search finds it."""
 
 
+def refuse_past_kept_results(number: int, size: int) -> None:
+    """TooDeep if page `number` of `size` results starts past the SEARCH_RESULTS a search keeps.
+    The one place that decides it, before any query: the explore page (through `search_page`)
+    and the API's ranked pages ask here."""
+    if (number - 1) * size >= SEARCH_RESULTS:
+        raise TooDeep(
+            f"A search lists its first {SEARCH_RESULTS} results only: refine it "
+            "(more words, a tag or an author) to find more."
+        )
+
+
 def search_page(params: Search, number: int, size: int, base: QuerySet[Workbook] | None = None):
     """One numbered page of a search; past SEARCH_RESULTS, TooDeep, before any query: no page
     reads more rows than it shows plus a constant."""
+    refuse_past_kept_results(number, size)
     offset = (number - 1) * size
-    if offset >= SEARCH_RESULTS:
-        raise TooDeep
     shown = min(size, SEARCH_RESULTS - offset)
     rows = list(search(params, base)[offset : offset + shown + 1])
     return Page(

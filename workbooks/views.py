@@ -17,7 +17,7 @@ from media import selectors as media_selectors
 from media.forms import PictureForm
 from sigma_playground import paging
 from sigma_playground.forms import render_form
-from sigma_playground.paging import Page, page_number
+from sigma_playground.paging import Page
 
 from . import cache as gallery_cache
 from . import embed, selectors, services, sigma
@@ -51,29 +51,43 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "workbooks/home.html", {"listings": listings})
 
 
-def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int]:
-    """Everything the explore page reads from its URL: also its cache key, so nothing else is in it."""
+def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int | paging.BadPage]:
+    """Everything the explore page reads from its URL: also its cache key, so nothing else is in it.
+    A `page` that is not a number from 1 to paging.MAX_PAGE comes back as the BadPage to answer
+    (a 400, never kept), as the API answers it."""
     sort = request.GET.get("sort", "")
     params = selectors.Search(
         query=request.GET.get("q", "")[:200],
         tag=request.GET.get("tag", "")[:50],
         sort=sort if sort in selectors.SORTS else "",
     )
-    return params, page_number(request.GET.get("page"))
+    raw = request.GET.get("page")
+    try:
+        number = 1 if raw in (None, "") else int(raw)
+    except ValueError:
+        return params, paging.BadPage("The page must be a number.", "invalid_page")
+    if not 1 <= number <= paging.MAX_PAGE:
+        return params, paging.BadPage(
+            f"The page must be a number from 1 to {paging.MAX_PAGE}.", "invalid_page"
+        )
+    return params, number
 
 
 @require_GET
 @gallery_cache.shared_page("explore", key=lambda request: repr(_explore_params(request)))
 def explore(request: HttpRequest) -> HttpResponse:
     params, number = _explore_params(request)
+    if isinstance(number, paging.BadPage):
+        return paging.bad_page_response(request, number)
     query = params.query
 
     def render_results() -> str:
+        too_deep = False
         try:
             page = selectors.search_page(params, number, PAGE_SIZE)
         except selectors.TooDeep:
             # Past what a search keeps: a page that says so, not an OFFSET that reads everything.
-            page = Page(items=[], number=number, has_next=False)
+            page, too_deep = Page(items=[], number=number, has_next=False), True
         for workbook in page.items:
             workbook.snippet = selectors.snippet(workbook, query) if query else ""
         # Only what the fragment's key holds: the rendering is shared by everyone asking.
@@ -83,7 +97,7 @@ def explore(request: HttpRequest) -> HttpResponse:
             "query_string": urlencode({name: value for name, value in kept.items() if value}),
             "params": params,
             "page": page,
-            "too_deep": (number - 1) * PAGE_SIZE >= selectors.SEARCH_RESULTS,
+            "too_deep": too_deep,
             "kept_results": selectors.SEARCH_RESULTS,
             "sorts": SORT_CHOICES_SEARCH if query else SORT_CHOICES,
             "tags": selectors.popular_tags(),

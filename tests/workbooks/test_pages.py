@@ -194,13 +194,16 @@ def test_explore_pages_by_24(client, user):
 
 
 @pytest.mark.django_db
-def test_explore_shows_no_pager_for_one_page_and_reads_a_bad_page_number_as_the_first(client):
+def test_explore_shows_no_pager_for_one_page_and_answers_a_bad_page_number_with_a_400(client):
     WorkbookFactory(title="Only one")
 
-    response = client.get("/explore/", {"page": "not-a-number"})
+    response = client.get("/explore/", {"page": "1"})
+    bad = client.get("/explore/", {"page": "not-a-number"})
     beyond = client.get("/explore/", {"page": "50"})
 
     assert card_titles(section(response, "results-title")) == ["Only one"]
+    assert bad.status_code == 400
+    assert "The page must be a number." in bad.content.decode()
     assert page(response).find_all("nav", class_="pager") == []
     assert beyond.status_code == 200
     assert card_titles(section(beyond, "results-title")) == []

@@ -57,11 +57,11 @@ def _refuse_past_kept_results(request: Request) -> None:
         size = min(int(request.query_params.get("page_size") or Pagination.page_size), 100)
     except ValueError:
         return  # the pagination answers its own 400 for these
-    if number >= 1 and size >= 1 and (number - 1) * size >= selectors.SEARCH_RESULTS:
-        raise RefineSearch(
-            f"A search lists its first {selectors.SEARCH_RESULTS} results only: refine it "
-            "(more words, a tag or an author) to find more."
-        )
+    if number >= 1 and size >= 1:
+        try:
+            selectors.refuse_past_kept_results(number, size)
+        except selectors.TooDeep as error:
+            raise RefineSearch(str(error)) from None
 
 
 LIST_PARAMETERS = [
