@@ -4,11 +4,27 @@ from django.db import migrations
 
 
 class AddIndexOnPostgres(migrations.AddIndex):
-    """An index type only PostgreSQL has (GIN on the search vector); a no-op on SQLite."""
+    """An index type only PostgreSQL has (GIN); a no-op on SQLite."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexOnPostgres(migrations.RemoveIndex):
+    """Removes an index AddIndexOnPostgres made. SQLite never had it as such, but a table rebuilt
+    there (an altered column) recreates every index of the model's state as a plain one, so it
+    may have it under the same name: dropped if it is there."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":

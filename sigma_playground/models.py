@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class MaintainedFieldsMixin:
-    """Fields written only by database-side updates (counters, search vectors): a full `save()` of
+    """Fields written only by database-side updates (counters, say): a full `save()` of
     an instance loaded before they changed must not put the old values back."""
 
     MAINTAINED_FIELDS: frozenset[str] = frozenset()

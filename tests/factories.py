@@ -64,7 +64,7 @@ class TagFactory(factory.django.DjangoModelFactory):
 
 class WorkbookFactory(factory.django.DjangoModelFactory):
     """A workbook made the way the site makes them (services.create_workbook): the description is
-    rendered and sanitised, the Sigma URL parsed, tags attached and the search vector set.
+    rendered and sanitised, the Sigma URL parsed, tags attached and the search entry made.
 
     Fields the service does not take (published_at, view_count, trending_score...) are written
     afterwards, directly, for tests that need a given past or given counters.

@@ -148,7 +148,7 @@ class WorkbookAdmin(admin.ModelAdmin):
         before = services.tag_ids_of([form.instance.pk])
         super().save_related(request, form, formsets, change)
         services.refresh_tag_counts(before | services.tag_ids_of([form.instance.pk]))
-        services.refresh_search_vectors(Workbook.objects.filter(pk=form.instance.pk))
+        services.refresh_search_entries(Workbook.objects.filter(pk=form.instance.pk))
         services.related_changed([form.instance.pk])
 
     def save_formset(self, request, form, formset, change) -> None:
@@ -278,5 +278,5 @@ class TagAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if (
             change and "name" in form.changed_data
-        ):  # tag names are in their workbooks' search vectors
-            services.refresh_search_vectors(Workbook.objects.filter(tags=obj))
+        ):  # tag names are in their workbooks' search entries
+            services.refresh_search_entries(Workbook.objects.filter(tags=obj))

@@ -50,18 +50,18 @@ def _cache_recovered(sender, **kwargs) -> None:
 
 
 def _author_changed(sender, instance, update_fields=None, created=False, **kwargs) -> None:
-    """Keep what depends on an author current: their names are in their workbooks' search vectors,
+    """Keep what depends on an author current: their names are in their workbooks' search entries,
     and a deactivated author's workbooks no longer count towards tags."""
     if created:
         return
     from .cache import gallery_changed
     from .models import Workbook
-    from .services import refresh_search_vectors, refresh_tag_counts, related_changed, tag_ids_of
+    from .services import refresh_search_entries, refresh_tag_counts, related_changed, tag_ids_of
 
     fields = None if update_fields is None else set(update_fields)
     workbooks = Workbook.objects.filter(author=instance)
     if fields is None or fields & {"full_name", "username"}:
-        refresh_search_vectors(workbooks)
+        refresh_search_entries(workbooks)
         gallery_changed()
     if fields is None or "is_active" in fields:
         refresh_tag_counts(tag_ids_of(workbooks.values("pk")))  # bumps the gallery itself
@@ -114,6 +114,6 @@ def _research_once_committed(ids: list[int]) -> None:
     from django.db import transaction
 
     from .models import Workbook
-    from .services import refresh_search_vectors
+    from .services import refresh_search_entries
 
-    transaction.on_commit(lambda: refresh_search_vectors(Workbook.objects.filter(pk__in=ids)))
+    transaction.on_commit(lambda: refresh_search_entries(Workbook.objects.filter(pk__in=ids)))

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -91,9 +89,6 @@ class Workbook(MaintainedFieldsMixin, models.Model):
     # Recomputed by a periodic task from the last 7 days of activity (services.refresh_trending).
     trending_score = models.FloatField(default=0, editable=False)
 
-    # PostgreSQL only (a plain text column elsewhere): kept current by services in the same transaction.
-    search_vector = SearchVectorField(null=True, editable=False)
-
     # Workbook, page and element URLs are signed with the organisation's embed secret only once staff
     # with approve_secure_embed have approved this URL (services.approve_secure_embed). The approved
     # URL is kept so that an approval never covers a URL nobody looked at.
@@ -120,7 +115,6 @@ class Workbook(MaintainedFieldsMixin, models.Model):
             ),
             models.Index(fields=["status", "-view_count", "-id"], name="workbook_views_idx"),
             models.Index(fields=["author", "status", "-published_at"], name="workbook_author_idx"),
-            GinIndex(fields=["search_vector"], name="workbook_search_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -141,7 +135,6 @@ class Workbook(MaintainedFieldsMixin, models.Model):
     # must not put old values back.
     MAINTAINED_FIELDS = frozenset(
         {
-            "search_vector",
             "view_count",
             "favorite_count",
             "comment_count",

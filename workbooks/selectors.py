@@ -64,9 +64,7 @@ _START, _STOP = "\x02", "\x03"
 
 def cards(queryset: QuerySet[Workbook]) -> QuerySet[Workbook]:
     """What a gallery card shows: the workbook and its author, in one query."""
-    return queryset.select_related("author").defer(
-        "description", "description_html", "search_vector"
-    )
+    return queryset.select_related("author").defer("description", "description_html")
 
 
 def published() -> QuerySet[Workbook]:
@@ -75,7 +73,7 @@ def published() -> QuerySet[Workbook]:
 
 def api_list() -> QuerySet[Workbook]:
     """What the API serialises per workbook: all its fields, the author and the tags."""
-    return published().select_related("author").prefetch_related("tags").defer("search_vector")
+    return published().select_related("author").prefetch_related("tags")
 
 
 def latest(limit: int = 12) -> list[Workbook]:

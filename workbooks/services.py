@@ -188,7 +188,7 @@ def create_workbook(
     _apply(workbook, title=title, description=description, embed_url=embed_url, status=status)
     _save(workbook)
     set_tags(workbook, tags)
-    refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    refresh_search_entries(Workbook.objects.filter(pk=workbook.pk))
     related_changed([workbook.pk])
     _announce_if_first_published(workbook)
     return workbook
@@ -212,7 +212,7 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
         set_tags(workbook, tags)
     else:  # the status may have changed
         refresh_tag_counts(tag_ids_of([workbook.pk]))
-    refresh_search_vectors(Workbook.objects.filter(pk=workbook.pk))
+    refresh_search_entries(Workbook.objects.filter(pk=workbook.pk))
     if (workbook.status, tag_ids_of([workbook.pk])) != related_before:
         related_changed([workbook.pk])
     _announce_if_first_published(workbook)
@@ -238,7 +238,7 @@ def delete_workbook(workbook: Workbook) -> None:
     refresh_tag_counts(tag_ids)
 
 
-def refresh_search_vectors(workbooks: QuerySet[Workbook]) -> None:
+def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
     """Recompute what search reads (PostgreSQL), inside the caller's transaction: each workbook's
     search entry (search.models.Entry, with its tag ids for a search's tag filter) and, for a
     published one, any new words in the typo vocabulary.
@@ -326,7 +326,7 @@ def unpublish(workbooks: QuerySet[Workbook]) -> int:
     )
     refresh_tag_counts(tag_ids_of(ids))
     related_changed(ids)
-    refresh_search_vectors(Workbook.objects.filter(pk__in=ids))  # out of search's index range
+    refresh_search_entries(Workbook.objects.filter(pk__in=ids))  # out of search's index range
     return count
 
 

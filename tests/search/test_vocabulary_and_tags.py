@@ -17,7 +17,7 @@ def test_a_tag_saved_under_the_same_name_does_not_index_its_workbooks_again(monk
     WorkbookFactory(title="Quarterly numbers", tags=["Zeppelin"])
     tag = Tag.objects.get(slug="zeppelin")
     refreshed = []
-    monkeypatch.setattr(services, "refresh_search_vectors", lambda w: refreshed.append(list(w)))
+    monkeypatch.setattr(services, "refresh_search_entries", lambda w: refreshed.append(list(w)))
 
     tag.slug = "zeppelins"
     tag.save()  # as the admin saves: every field, the name unchanged

@@ -117,13 +117,14 @@ class Command(BaseCommand):
                     ],
                     ignore_conflicts=True,
                 )
-                services.refresh_search_vectors(
+                services.refresh_search_entries(
                     Workbook.objects.filter(pk__in=[w.pk for w in created])
                 )
         if connection.vendor == "postgresql":
-            # Fresh statistics, or the planner guesses and skips the GIN index.
+            # Fresh statistics, or the planner guesses and skips the search's GIN index.
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE workbooks_workbook")
+                cursor.execute("VACUUM ANALYZE search_entry")
                 cursor.execute("ANALYZE workbooks_workbook_tags")
                 cursor.execute("ANALYZE accounts_user")
         if count > have or not RelatedWorkbook.objects.exists():
