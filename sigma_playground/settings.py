@@ -350,6 +350,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
     "refresh-trending": {"task": "workbooks.tasks.refresh_trending", "schedule": 600},
+    # Every related list recomputed (about 50 s at 50,000 workbooks): lists a lost refresh_related
+    # left behind are put right, and the kept lists follow trending again.
+    "rebuild-related": {"task": "workbooks.tasks.rebuild_related", "schedule": 24 * 3600},
     "remove-orphan-media": {"task": "media.tasks.remove_orphans", "schedule": 3600},
     "remove-expired-idempotency-keys": {
         "task": "idempotency.tasks.remove_expired_keys",

@@ -25,3 +25,12 @@ def refresh_related(workbook_ids: list[int], holding: list[str] | None = None) -
     """On commit of a change to workbooks' tags or visibility: their related lists, and the lists
     they enter or leave (services.refresh_related). Idempotent: a retry computes the same lists."""
     return services.refresh_related(workbook_ids, holding or ())
+
+
+@shared_task(**retry_policy(max_retries=2), time_limit=300, soft_time_limit=270)
+def rebuild_related() -> int:
+    """Nightly, from beat: recompute every set of tags' related list, as `manage.py
+    refresh_related` does. The safety net under refresh_related: a change whose task was lost (the
+    broker down when it committed) is put right, and the kept lists follow trending again. Returns
+    how many sets of tags."""
+    return services.rebuild_related()

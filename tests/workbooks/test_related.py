@@ -12,6 +12,7 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.db import connection
@@ -163,6 +164,24 @@ def test_the_backfill_fills_every_list_and_drops_unused_ones(
 
     assert related_titles(client, main) == ["Both", "One"]
     assert not RelatedWorkbook.objects.filter(tag_set="999999").exists()
+
+
+@pytest.mark.django_db
+def test_beat_recomputes_every_list_nightly_as_a_safety_net_under_lost_refreshes(client, user):
+    from sigma_playground.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["rebuild-related"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] <= 24 * 3600
+    main = WorkbookFactory(author=user, title="Main", tags=["finance"])
+    WorkbookFactory(title="Lost", tags=["finance"])
+    RelatedWorkbook.objects.all().delete()  # the change's refresh_related never ran
+    assert related_titles(client, main) == []
+
+    app.tasks[entry["task"]].apply().get()
+
+    assert related_titles(client, main) == ["Lost"]
 
 
 @pytest.mark.postgres
