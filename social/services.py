@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
 
 from . import push
@@ -106,6 +107,8 @@ def _count(model, pk: int, **deltas: int) -> None:
     model.objects.filter(pk=pk).update(
         **{field: F(field) + delta for field, delta in deltas.items()}
     )
+    # Pages kept for visitors show the counts (and a workbook's comments): they are retired.
+    gallery_cache.object_changed(model._meta.model_name, pk)
 
 
 # --- Follow ---------------------------------------------------------------------------------------
@@ -239,6 +242,7 @@ def edit_comment(user: User, comment: Comment, body: str) -> Comment:
     comment.body = clean_comment_body(body)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "edited_at"])
+    gallery_cache.object_changed("workbook", comment.workbook_id)
     return comment
 
 

@@ -16,6 +16,9 @@ class WorkbooksConfig(AppConfig):
         post_save.connect(
             _author_changed, sender=get_user_model(), dispatch_uid="workbooks.author_changed"
         )
+        post_save.connect(
+            _member_saved, sender=get_user_model(), dispatch_uid="workbooks.member_saved"
+        )
         # Any saved or deleted row of these can change a listing (the admin included).
         for model in (Workbook, Featured, Tag):
             post_save.connect(
@@ -47,6 +50,15 @@ def _cache_recovered(sender, **kwargs) -> None:
     from .cache import gallery_changed
 
     gallery_changed()
+
+
+def _member_saved(sender, instance, created: bool = False, **kwargs) -> None:
+    """A member's bio, website or name shows on pages kept for visitors (their profile, their
+    workbooks' author card): those copies are retired."""
+    if not created:
+        from .cache import object_changed
+
+        object_changed("user", instance.pk)
 
 
 def _author_changed(sender, instance, update_fields=None, created=False, **kwargs) -> None:

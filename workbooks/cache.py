@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from importlib import import_module
+from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -53,9 +56,18 @@ def gallery_changed() -> None:
     transaction.on_commit(_bump)
 
 
+def _slot_token() -> str:
+    """The page slots' token (derived from SECRET_KEY), part of every key of a rendering that may
+    hold slot markers: a copy made under another key holds markers no longer recognised, and would
+    be served with its slots left out."""
+    from . import slots
+
+    return slots._token()
+
+
 def fragment(name: str, key_parts: str, render: Callable[[], str]) -> SafeString:
     digest = hashlib.sha256(key_parts.encode()).hexdigest()[:32]
-    key = f"gallery:{version()}:{name}:{digest}"
+    key = f"gallery:{version()}:{name}:{_slot_token()}:{digest}"
     html = cache.get(key)
     if html is None:
         html = render()
@@ -102,7 +114,8 @@ def as_visitor(request: HttpRequest) -> HttpRequest:
     # address, a wildcard subdomain) would otherwise reach every reader of the copy. Django builds
     # them all from this one cached property of the request.
     visitor.__dict__["_current_scheme_host"] = settings.SITE_URL
-    for remembered in ("_cached_user", "_bell"):  # what a member's own request has looked up
+    # What a member's own request has looked up or composed.
+    for remembered in ("_cached_user", "_bell", "_composition"):
         visitor.__dict__.pop(remembered, None)
     return visitor
 
@@ -111,6 +124,7 @@ def shared_page(
     name: str,
     key: Callable[..., str] = _no_parameters,
     personal: Callable[..., bool] | None = None,
+    params: Iterable[str] = (),
 ):
     """Serve a page from one rendering shared by every viewer, visitors and members alike.
 
@@ -122,7 +136,11 @@ def shared_page(
     (request, **view_kwargs) says when a viewer sees more than visitors do (their own profile, with
     drafts): the page is then rendered for them and not kept. A hit answers with the headers the
     miss had; `Vary: Cookie` stays, since the composed parts depend on the cookies.
+
+    A visitor's request (`is_visitor`) whose query holds only `params` (those the view reads) is
+    answered from the page composed once for visitors (`for_visitor`), when there is one.
     """
+    known = frozenset(params)
 
     def decorator(view):
         @wraps(view)
@@ -131,12 +149,14 @@ def shared_page(
                 response = view(request, *args, **kwargs)
                 patch_vary_headers(response, ("Cookie",))
                 return response
-            return shared(
-                request,
-                name,
-                key(request, **kwargs),
-                lambda visitor: view(visitor, *args, **kwargs),
+            page_key = key(request, **kwargs)
+            kept = for_visitor(request, name, page_key)
+            if kept is not None:
+                return kept
+            response = shared(
+                request, name, page_key, lambda visitor: view(visitor, *args, **kwargs)
             )
+            return keep_for_visitors(request, response, name, page_key, params=known)
 
         return wrapper
 
@@ -152,7 +172,7 @@ def shared(
     """The page `name` for `key` from the cache, or `render(as_visitor(request))` kept there (an
     answer of 200 that sets no cookie). Either way its `{% slot %}`s are still to be composed."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"gallery:{version()}:page:{name}:{minute()}:{digest}"
+    cache_key = f"gallery:{version()}:page:{name}:{minute()}:{_slot_token()}:{digest}"
     cached = cache.get(cache_key)
     if cached is not None:
         content, headers = cached
@@ -167,3 +187,194 @@ def shared(
 def minute() -> int:
     # Featured windows open and close with no write to mark it: keys change every minute.
     return int(time.time() // 60)
+
+
+# --- What a page shows that the gallery's version does not follow ---------------------------------
+
+# How long an object's token lives unread; a token lost (expired, evicted) is made anew, which only
+# retires the copies that depended on the old one.
+DEPENDS_TIMEOUT = 3600
+
+
+def _depends_key(kind: str, pk: int) -> str:
+    return f"gallery:depends:{kind}:{pk}"
+
+
+def object_changed(kind: str, pk: int) -> None:
+    """Call when a workbook's (`kind` "workbook") or member's ("user") row changes in a way the
+    gallery's version does not announce: a count (favorites, comments, followers), a comment, a bio.
+    Every copy kept for visitors that shows that object (`depends` of `keep_for_visitors`) is
+    retired. A new random token, not a counter: a token lost from the cache and made again can never
+    equal the one a copy was kept with. Now and again once committed, as `gallery_changed`."""
+    key = _depends_key(kind, pk)
+
+    def renew() -> None:
+        cache.set(key, secrets.token_hex(8), timeout=DEPENDS_TIMEOUT)
+
+    renew()
+    transaction.on_commit(renew)
+
+
+def depends_on(*objects: tuple[str, int]) -> dict[str, str] | None:
+    """The current tokens of these (kind, pk) objects, to keep a copy with; read before the copy is
+    rendered. None when the cache cannot say (a copy is then not kept)."""
+    keys = [_depends_key(kind, pk) for kind, pk in objects]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, secrets.token_hex(8), timeout=DEPENDS_TIMEOUT)
+            found[key] = cache.get(key)
+    if any(value is None for value in found.values()):
+        return None
+    return found
+
+
+# --- Pages composed once for visitors ---------------------------------------------------------------
+
+# Set on a response whose slots are already filled in (ComposeMiddleware leaves it as it is).
+COMPOSED = "_slots_composed"
+# Set on a response to be composed once for every visitor and kept (ComposeMiddleware does it).
+KEEP_FOR_VISITORS = "_keep_for_visitors"
+
+
+def is_visitor(request: HttpRequest) -> bool:
+    """A GET with no cookie and no Authorization header: no session, no sign-in, no messages, no
+    CSRF cookie. Everything in its answer is what any other such request gets."""
+    if request.method != "GET" or request.COOKIES or "HTTP_AUTHORIZATION" in request.META:
+        return False
+    # Signed in by no header (a test client's forced sign-in, a middleware's): not a visitor. For a
+    # request with no cookie, asking costs no query.
+    user = getattr(request, "user", None)
+    return user is None or not user.is_authenticated
+
+
+def _visitor_key(name: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"gallery:{version()}:visitor:{name}:{minute()}:{_slot_token()}:{digest}"
+
+
+def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | None:
+    """The page `name` for `key` as composed for visitors, if this is a visitor's request for the
+    very address it was composed for (its links to sign in carry the address) and no object it
+    depends on has changed since; else None. Two cache reads, no query, no composition."""
+    if not is_visitor(request):
+        return None
+    entry = cache.get(_visitor_key(name, key))
+    if entry is None:
+        return None
+    path, content, headers, depends, extra = entry
+    if path != request.get_full_path():
+        return None
+    if depends and cache.get_many(list(depends)) != depends:
+        return None
+    response = HttpResponse(content, headers=headers)
+    setattr(response, COMPOSED, True)
+    response.kept_extra = extra
+    return response
+
+
+def keep_for_visitors(
+    request: HttpRequest,
+    response: HttpResponse,
+    name: str,
+    key: str,
+    *,
+    params: Iterable[str] = (),
+    depends: Mapping[str, str] | None = MappingProxyType({}),
+    extra: object = None,
+) -> HttpResponse:
+    """Have `response` (slots not yet filled in) composed once for every visitor and kept beside
+    the shared copy, to be served by `for_visitor(request, name, key)`: when this is a visitor's
+    request, a 200 that sets no cookie, for an address whose query holds only `params`. A page with
+    other parameters is answered as before and keeps nothing, so they cannot add entries. `depends`
+    (from `depends_on`, read before rendering; None keeps nothing) are the objects whose change
+    retires the copy;
+    `extra` is handed back with it (`response.kept_extra`)."""
+    if (
+        is_visitor(request)
+        and response.status_code == 200
+        and not response.cookies
+        and set(request.GET) <= set(params)
+        and depends is not None
+    ):
+        setattr(response, KEEP_FOR_VISITORS, (_visitor_key(name, key), name, dict(depends), extra))
+    return response
+
+
+def visitor_request(request: HttpRequest) -> HttpRequest:
+    """What a visitor's copy is composed from: `as_visitor`, and the `Host` of SITE_URL too, so
+    nothing the request's own Host header says can reach the copy served to others."""
+    visitor = as_visitor(request)
+    visitor.META["HTTP_HOST"] = urlsplit(settings.SITE_URL).netloc
+    return visitor
+
+
+def store_for_visitors(request: HttpRequest, response: HttpResponse) -> None:
+    """Keep the composed `response` for visitors (ComposeMiddleware, once its slots are filled in
+    from `visitor_request` and hold nothing of one viewer)."""
+    cache_key, name, depends, extra = getattr(response, KEEP_FOR_VISITORS)
+    if _may_store(f"visitor:{name}"):
+        entry = (request.get_full_path(), response.content, dict(response.headers), depends, extra)
+        cache.set(cache_key, entry, timeout=FRAGMENT_TIMEOUT)
+
+
+# --- API lists for visitors ------------------------------------------------------------------------
+
+
+class SharedForVisitors:
+    """For a DRF list view: its answer to a visitor (`is_visitor`: no Authorization header, no
+    cookie) is kept as JSON bytes, shared by every visitor, under the gallery's version, the minute
+    and what the list reads from its address (`shared_params`, the URL's own arguments, and the page
+    or cursor spelled one way); a query holding anything else is answered as before and keeps
+    nothing. Authentication, permissions and throttles run first as for any request; only a 200
+    that sets no cookie is kept, at most STORE_BUDGET_PER_MINUTE new ones per list per minute.
+    Its links (`next`, `previous`, pictures) are built from SITE_URL, never the request's Host."""
+
+    shared_name: str
+    shared_params: tuple[str, ...] = ()
+
+    def list(self, request, *args, **kwargs):
+        from sigma_playground import paging
+
+        asked = request._request
+        cache_key = None
+        if (
+            is_visitor(asked)
+            and request.auth is None
+            and not request.user.is_authenticated
+            and set(asked.GET) <= {*self.shared_params, *paging_params()}
+        ):
+            read = sorted(
+                (name, values)
+                for name, values in asked.GET.lists()
+                if name not in ("page", "cursor")  # in page_key, spelled one way
+            )
+            key = repr((sorted(kwargs.items()), read, paging.page_key(asked.GET)))
+            cache_key = _visitor_key(f"api:{self.shared_name}", key)
+            cached = cache.get(cache_key)
+            if cached is not None:
+                content, headers = cached
+                return HttpResponse(content, headers=headers)
+            asked.__dict__["_current_scheme_host"] = settings.SITE_URL
+        response = super().list(request, *args, **kwargs)
+        response.shared_as = cache_key
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        cache_key = getattr(response, "shared_as", None)
+        if (
+            cache_key is not None
+            and response.status_code == 200
+            and not response.cookies
+            and _may_store(f"api:{self.shared_name}")
+        ):
+            response.render()
+            entry = (response.content, dict(response.headers))
+            cache.set(cache_key, entry, timeout=FRAGMENT_TIMEOUT)
+        return response
+
+
+def paging_params() -> tuple[str, ...]:
+    """The page, its size and the cursor: what the API's pagination reads."""
+    return ("page", "page_size", "cursor")

@@ -66,6 +66,9 @@ class Composition:
         self.request = request
         self.found = found
         self.memo: dict[str, object] = {}
+        # Whether a slot put in something of this viewer's own (a CSRF token, a message), so the
+        # composed page is for them alone even when they are a visitor (workbooks.cache).
+        self.per_viewer = False
 
     def args_of(self, name: str) -> list[Args]:
         return [args for found, args in self.found if found == name]
@@ -89,6 +92,11 @@ def compose(request: HttpRequest, html: str) -> str:
 
         request.user = AnonymousUser()
     composition = Composition(request, found)
+    previous = getattr(request, "_composition", None)
+    if previous is not None and "context" in previous.memo:
+        # The same request's slots composed one by one (a page answered before ComposeMiddleware,
+        # as an error page can be): the context processors still run once.
+        composition.memo["context"] = previous.memo["context"]
     request._composition = composition
     in_order = iter(found)
     return pattern.sub(
@@ -147,6 +155,7 @@ def messages(request: HttpRequest, args: Args, composition: Composition) -> str:
     shown = list(get_messages(request))
     if not shown:
         return ""
+    composition.per_viewer = True
     return _render("inc/messages.html", request, messages=shown)
 
 
@@ -156,6 +165,7 @@ def csrf(request: HttpRequest, args: Args, composition: Composition) -> str:
     from django.middleware.csrf import get_token
 
     token = composition.once("csrf", lambda: get_token(request))
+    composition.per_viewer = True
     return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
 
 

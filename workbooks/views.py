@@ -35,7 +35,7 @@ SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1
 
 
 @require_GET
-@gallery_cache.shared_page("home")
+@gallery_cache.shared_page("home")  # reads no parameter
 def home(request: HttpRequest) -> HttpResponse:
     def render_listings() -> str:
         featured = selectors.featured_workbooks()
@@ -74,7 +74,11 @@ def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int | pagin
 
 
 @require_GET
-@gallery_cache.shared_page("explore", key=lambda request: repr(_explore_params(request)))
+@gallery_cache.shared_page(
+    "explore",
+    key=lambda request: repr(_explore_params(request)),
+    params=("q", "tag", "sort", "page"),
+)
 def explore(request: HttpRequest) -> HttpResponse:
     params, number = _explore_params(request)
     if isinstance(number, paging.BadPage):
@@ -129,6 +133,13 @@ def owned_workbook(request: HttpRequest, slug: str, action: str = "change") -> W
 
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    kept = gallery_cache.for_visitor(request, "workbook", slug)
+    if kept is not None:
+        # The page as composed for visitors, kept while the gallery, the workbook and its author
+        # are as they were: no query. The view is counted as on a rendered page (one cache write).
+        published = Workbook(pk=kept.kept_extra, slug=slug, status=Workbook.Status.PUBLISHED)
+        services.record_view(request, published)
+        return kept
     workbook = _viewable(request, slug)
     services.record_view(request, workbook)
     if workbook.is_published and _same_for_every_reader(request, workbook):
@@ -144,8 +155,18 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
                 author.display_name, author.bio, author.follower_count, author.avatar,
             )
         )  # fmt: skip
-        return gallery_cache.shared(
+        # Counts and comments change without the gallery's version: a visitor's copy (keyed by
+        # the slug alone, so it is found before any query) is retired when either row changes.
+        depends = (
+            gallery_cache.depends_on(("workbook", workbook.pk), ("user", author.pk))
+            if gallery_cache.is_visitor(request)
+            else None
+        )
+        response = gallery_cache.shared(
             request, "workbook", key, lambda visitor: _detail_page(visitor, workbook)
+        )
+        return gallery_cache.keep_for_visitors(
+            request, response, "workbook", slug, depends=depends, extra=workbook.pk
         )
     return _detail_page(request, workbook)
 
@@ -245,13 +266,17 @@ def _saved_message(workbook: Workbook) -> str:
     return f"“{workbook.title}” is saved as a draft. Only you can see it."
 
 
+# What a listing paged by sigma_playground.paging reads from its URL.
+PAGING_PARAMS = ("page", "cursor")
+
+
 def _paging_key(request: HttpRequest, **kwargs) -> str:
     """What a listing paged by sigma_playground.paging reads from its URL (its cache key)."""
     return repr((sorted(kwargs.items()), paging.page_key(request.GET)))
 
 
 @require_GET
-@gallery_cache.shared_page("tag", key=_paging_key)
+@gallery_cache.shared_page("tag", key=_paging_key, params=PAGING_PARAMS)
 def tag(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         tag = selectors.listed_tag(slug)
@@ -266,6 +291,11 @@ def tag(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def author(request: HttpRequest, username: str) -> HttpResponse:
+    # A visitor's copy is keyed by the address alone, so it is found before the member's row is read.
+    visitor_key = repr((username, _paging_key(request)))
+    kept = gallery_cache.for_visitor(request, "author", visitor_key)
+    if kept is not None:
+        return kept
     person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("workbooks:author", username=person.username, permanent=True)
@@ -275,8 +305,14 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
     shown = (person.pk, person.display_name, person.bio, person.website, person.avatar)
     counts = (person.follower_count, person.following_count, person.favorite_count)
     key = repr((shown, counts, _paging_key(request)))
-    return gallery_cache.shared(
+    depends = (
+        gallery_cache.depends_on(("user", person.pk)) if gallery_cache.is_visitor(request) else None
+    )
+    response = gallery_cache.shared(
         request, "author", key, lambda visitor: _author_page(visitor, person)
+    )
+    return gallery_cache.keep_for_visitors(
+        request, response, "author", visitor_key, params=PAGING_PARAMS, depends=depends
     )
 
 

@@ -19,6 +19,7 @@ from sigma_playground.parsers import FormParser
 from social.selectors import with_is_favorited
 
 from .. import embed, selectors, services
+from ..cache import SharedForVisitors
 from ..models import Workbook
 from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
 
@@ -92,6 +93,7 @@ LIST_PARAMETERS = [
 
 @extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
 class WorkbookViewSet(
+    SharedForVisitors,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -103,6 +105,9 @@ class WorkbookViewSet(
     permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrStaff]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scope = "uploads"  # read only by the thumbnail action's throttle
+    # The list, answered to visitors, is shared (workbooks.cache.SharedForVisitors).
+    shared_name = "workbooks"
+    shared_params = tuple(ListParams().fields)
 
     def get_queryset(self):
         if self.action == "list":
