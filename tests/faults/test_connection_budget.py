@@ -24,6 +24,7 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.factories import UserFactory, WorkbookFactory
+from tests.pg_connections import connections_held, peak_connections
 from tests.private_services import free_port, private_postgres
 from tests.processes import ROOT, procfile_command, stop, test_database_url, web_server
 from tests.social.realtime import notify
@@ -61,39 +62,6 @@ def small_postgres(transactional_db):
             timeout=60,
         )
         yield server.url("app")
-
-
-def web_connections(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as probe:
-        return probe.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        ).fetchone()[0]
-
-
-@contextmanager
-def peak_connections(url: str) -> Iterator[list[int]]:
-    """The most connections the web process held while the block ran, sampled every 20 ms."""
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        with psycopg.connect(url, autocommit=True) as probe:
-            while not done.is_set():
-                count = probe.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                ).fetchone()[0]
-                peak[0] = max(peak[0], count)
-                done.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield peak
-    finally:
-        done.set()
-        sampler.join(timeout=5)
 
 
 def burst(base: str, rounds: int = 2) -> list[int]:
@@ -147,7 +115,7 @@ def test_bursts_after_idle_spells_stay_within_workers_times_threads_with_no_5xx(
             assert {status for status in statuses if status >= 500} == set(), spell
             assert set(statuses) == {200}
             assert peak[0] <= BUDGET, f"{peak[0]} connections after {spell} idle spells"
-        assert web_connections(small_postgres) <= BUDGET
+        assert connections_held(small_postgres) <= BUDGET
 
 
 def test_no_connection_to_be_had_is_a_503_with_retry_after_then_service_resumes(

@@ -17,19 +17,17 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from harness import production_env, require_wrk, wait_until_up  # noqa: E402
 
+from tests.pg_connections import connections_held, peak_connections  # noqa: E402
 from tests.processes import procfile_command  # noqa: E402
 
 WORKERS, THREADS = 2, 8
@@ -55,39 +53,6 @@ def seed(env: dict[str, str]) -> None:
         "    WorkbookFactory.create_batch(200)\n"
     )
     subprocess.run([*manage, "shell", "-c", script], cwd=ROOT, env=env, check=True)
-
-
-COUNT = (
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-)
-
-
-def held(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as probe:
-        return probe.execute(COUNT).fetchone()[0]
-
-
-@contextmanager
-def peak(url: str) -> Iterator[list[int]]:
-    """The most connections held while the block runs. One probe connection throughout: a probe
-    per sample would count the previous one's backend, still exiting."""
-    most = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        with psycopg.connect(url, autocommit=True) as probe:
-            while not done.is_set():
-                most[0] = max(most[0], probe.execute(COUNT).fetchone()[0])
-                done.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield most
-    finally:
-        done.set()
-        sampler.join()
 
 
 def wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float, int]:
@@ -132,7 +97,7 @@ def run(mode: str, env: dict[str, str], url: str, seconds: int, connections: int
         subprocess.run(["wrk", "-t2", "-c8", "-d2s", f"{base}/readyz"], capture_output=True)
         healthz = None
         for path in ("/healthz", "/readyz", "/api/v1/workbooks/"):
-            with peak(url) as most:
+            with peak_connections(url, every=0.05) as most:
                 rate, p50, p99, errors = wrk(base + path, seconds, connections)
             healthz = healthz or rate
             print(
@@ -144,7 +109,7 @@ def run(mode: str, env: dict[str, str], url: str, seconds: int, connections: int
         for _ in range(3):
             wrk(f"{base}/readyz", 2, connections)
             time.sleep(7)  # longer than the threads' idle timeout: granian stops them
-            after.append(held(url))
+            after.append(connections_held(url))
         print(f"  connections after bursts with 7 s idle spells: {after} (budget {BUDGET})")
 
 
