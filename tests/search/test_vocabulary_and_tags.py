@@ -3,9 +3,10 @@ workbooks, and a tag's workbooks are indexed again only when its name changes.""
 
 import pytest
 
+from search.models import Lexeme
 from tests.factories import WorkbookFactory
 from workbooks import selectors, services
-from workbooks.models import Tag
+from workbooks.models import Tag, Workbook
 
 
 def titles(query: str, **params) -> set[str]:
@@ -27,3 +28,46 @@ def test_a_tag_saved_under_the_same_name_does_not_index_its_workbooks_again(monk
     tag.name = "Dirigible"
     tag.save()
     assert [[w.title for w in workbooks] for workbooks in refreshed] == [["Quarterly numbers"]]
+
+
+def vocabulary(*words: str) -> set[str]:
+    return set(Lexeme.objects.filter(lexeme__in=words).values_list("lexeme", flat=True))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", ["unpublished", "deleted", "edited"])
+def test_a_word_no_published_workbook_holds_leaves_the_vocabulary(db, how):
+    WorkbookFactory(title="Pipeline forecast", description="Next quarter.")
+    kept = WorkbookFactory(title="Zeppelin fleet", description="Next quarter.")
+    gone = WorkbookFactory(title="Pipelinx secret plan", description="Zeppelin route.")
+    assert vocabulary("pipelinx", "secret", "zeppelin", "quarter") == {
+        "pipelinx", "secret", "zeppelin", "quarter",
+    }  # fmt: skip
+    # A known word: not corrected, so it finds only the workbook holding it.
+    assert titles("pipelinx") == {"Pipelinx secret plan"}
+
+    if how == "unpublished":
+        services.unpublish(Workbook.objects.filter(pk=gone.pk))
+    elif how == "deleted":
+        services.delete_workbook(gone)
+    else:
+        services.update_workbook(gone, title="Route plan")
+
+    # Its own words are gone; words another published workbook holds stay.
+    assert vocabulary("pipelinx", "secret", "zeppelin", "quarter") == {"zeppelin", "quarter"}
+    # A typo again: corrected to the word meant, and nothing tells that a workbook held it.
+    assert titles("pipelinx") == {"Pipeline forecast"}
+    assert titles("zeppelin") >= {kept.title}
+
+
+@pytest.mark.postgres
+def test_a_word_two_workbooks_hold_stays_while_one_still_does(db):
+    first = WorkbookFactory(title="Zeppelin fleet")
+    second = WorkbookFactory(title="Zeppelin routes")
+
+    services.unpublish(Workbook.objects.filter(pk=first.pk))
+    assert vocabulary("zeppelin") == {"zeppelin"}
+    services.delete_workbook(second)
+    assert vocabulary("zeppelin") == set()
+    services.update_workbook(Workbook.objects.get(pk=first.pk), status=Workbook.Status.PUBLISHED)
+    assert vocabulary("zeppelin") == {"zeppelin"}  # published again: known again
