@@ -246,14 +246,20 @@ def keyset_page(queryset: QuerySet, size: int, cursor: str | None = None) -> Pag
 
 
 def numbered_keyset_page(queryset: QuerySet, number: int, size: int) -> Page:
-    """`?page=N` on a keyset list (N ≤ MAX_NUMBERED_PAGE): that page by OFFSET, with a cursor to
-    the next, so whoever follows the links leaves OFFSET behind."""
+    """`?page=N` on a keyset list (N ≤ MAX_NUMBERED_PAGE): that page by OFFSET, with cursors to
+    the pages beside it, so whoever follows the links leaves OFFSET behind. A link to `?page=N-1`
+    would count again from the top of the list as it is then: with rows added or gone above this
+    page since (a member followed or unfollowed, for the feed), it would skip rows or show this
+    page's again."""
     if number > MAX_NUMBERED_PAGE:
         raise too_deep()
     order = ordering_of(queryset)
     page = paginate(queryset, number, size)
     next_params = {"cursor": encode_cursor(page.items[-1], order, FORWARD)} if page.items else {}
-    previous_params = {"page": str(number - 1)} if number > 2 else {}
+    if page.items:
+        previous_params = {"cursor": encode_cursor(page.items[0], order, BACKWARD)}
+    else:  # past the end, no row to start from: the page before by number
+        previous_params = {"page": str(number - 1)} if number > 2 else {}
     return Page(
         items=page.items,
         number=number,
