@@ -249,21 +249,39 @@ def is_visitor(request: HttpRequest) -> bool:
 
 
 def _visitor_key(name: str, key: str) -> str:
+    """Without the gallery's version: the entry holds the version it was made at, so one read of
+    both answers a visitor (a newer version's copy replaces an older one's)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return f"gallery:{version()}:visitor:{name}:{minute()}:{_slot_token()}:{digest}"
+    return f"gallery:visitor:{name}:{minute()}:{_slot_token()}:{digest}"
+
+
+def _current(entry_key: str) -> tuple[int, object]:
+    """The gallery's version and the entry at `entry_key`, in one cache read."""
+    found = cache.get_many([VERSION_KEY, entry_key])
+    current = found.get(VERSION_KEY)
+    return (version() if current is None else current), found.get(entry_key)
+
+
+# Where for_visitor leaves, on the request, the entry's key and the version it read, for
+# keep_for_visitors: a copy is kept under the version read before it was rendered, so a change
+# made meanwhile retires it.
+_LOOKED_UP = "_visitor_copy_looked_up"
 
 
 def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | None:
     """The page `name` for `key` as composed for visitors, if this is a visitor's request for the
-    very address it was composed for (its links to sign in carry the address) and no object it
-    depends on has changed since; else None. Two cache reads, no query, no composition."""
+    very address it was composed for (its links to sign in carry the address), under the gallery's
+    current version, and no object it depends on has changed since; else None. One cache read (two
+    with what it depends on), no query, no composition."""
     if not is_visitor(request):
         return None
-    entry = cache.get(_visitor_key(name, key))
+    entry_key = _visitor_key(name, key)
+    current, entry = _current(entry_key)
+    request.__dict__[_LOOKED_UP] = (entry_key, current)
     if entry is None:
         return None
-    path, content, headers, depends, extra = entry
-    if path != request.get_full_path():
+    made_at, path, content, headers, depends, extra = entry
+    if made_at != current or path != request.get_full_path():
         return None
     if depends and cache.get_many(list(depends)) != depends:
         return None
@@ -290,14 +308,18 @@ def keep_for_visitors(
     (from `depends_on`, read before rendering; None keeps nothing) are the objects whose change
     retires the copy;
     `extra` is handed back with it (`response.kept_extra`)."""
+    looked_up = request.__dict__.get(_LOOKED_UP)
     if (
-        is_visitor(request)
+        looked_up is not None
+        and looked_up[0] == _visitor_key(name, key)
+        and is_visitor(request)
         and response.status_code == 200
         and not response.cookies
         and set(request.GET) <= set(params)
         and depends is not None
     ):
-        setattr(response, KEEP_FOR_VISITORS, (_visitor_key(name, key), name, dict(depends), extra))
+        entry_key, made_at = looked_up
+        setattr(response, KEEP_FOR_VISITORS, (entry_key, made_at, name, dict(depends), extra))
     return response
 
 
@@ -312,10 +334,11 @@ def visitor_request(request: HttpRequest) -> HttpRequest:
 def store_for_visitors(request: HttpRequest, response: HttpResponse) -> None:
     """Keep the composed `response` for visitors (ComposeMiddleware, once its slots are filled in
     from `visitor_request` and hold nothing of one viewer)."""
-    cache_key, name, depends, extra = getattr(response, KEEP_FOR_VISITORS)
+    entry_key, made_at, name, depends, extra = getattr(response, KEEP_FOR_VISITORS)
     if _may_store(f"visitor:{name}"):
-        entry = (request.get_full_path(), response.content, dict(response.headers), depends, extra)
-        cache.set(cache_key, entry, timeout=FRAGMENT_TIMEOUT)
+        path, headers = request.get_full_path(), dict(response.headers)
+        entry = (made_at, path, response.content, headers, depends, extra)
+        cache.set(entry_key, entry, timeout=FRAGMENT_TIMEOUT)
 
 
 # --- API lists for visitors ------------------------------------------------------------------------
@@ -337,7 +360,7 @@ class SharedForVisitors:
         from sigma_playground import paging
 
         asked = request._request
-        cache_key = None
+        shared_as = None
         if (
             is_visitor(asked)
             and request.auth is None
@@ -350,28 +373,29 @@ class SharedForVisitors:
                 if name not in ("page", "cursor")  # in page_key, spelled one way
             )
             key = repr((sorted(kwargs.items()), read, paging.page_key(asked.GET)))
-            cache_key = _visitor_key(f"api:{self.shared_name}", key)
-            cached = cache.get(cache_key)
-            if cached is not None:
-                content, headers = cached
-                return HttpResponse(content, headers=headers)
+            entry_key = _visitor_key(f"api:{self.shared_name}", key)
+            current, cached = _current(entry_key)
+            if cached is not None and cached[0] == current:
+                return HttpResponse(cached[1], headers=cached[2])
+            shared_as = (entry_key, current)  # the version read before the answer is made
             asked.__dict__["_current_scheme_host"] = settings.SITE_URL
         response = super().list(request, *args, **kwargs)
-        response.shared_as = cache_key
+        response.shared_as = shared_as
         return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        cache_key = getattr(response, "shared_as", None)
+        shared_as = getattr(response, "shared_as", None)
         if (
-            cache_key is not None
+            shared_as is not None
             and response.status_code == 200
             and not response.cookies
             and _may_store(f"api:{self.shared_name}")
         ):
+            entry_key, made_at = shared_as
             response.render()
-            entry = (response.content, dict(response.headers))
-            cache.set(cache_key, entry, timeout=FRAGMENT_TIMEOUT)
+            entry = (made_at, response.content, dict(response.headers))
+            cache.set(entry_key, entry, timeout=FRAGMENT_TIMEOUT)
         return response
 
 

@@ -65,7 +65,7 @@ def visit(url: str, agent: str = BROWSER, **extra):
 
 def kept_for_visitors(name: str) -> int:
     """Entries kept for visitors of `name`."""
-    pattern = re.compile(rf"gallery:\d+:visitor:{name}:")
+    pattern = re.compile(rf"gallery:visitor:{name}:")
     if settings.REDIS_URL:
         keys = cache._cache.get_client(write=False).scan_iter(match="*gallery:*")
         return sum(1 for key in keys if pattern.search(key.decode()))
