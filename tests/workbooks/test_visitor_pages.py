@@ -96,6 +96,38 @@ def test_a_visitor_s_page_is_served_without_a_query_or_composing_it(
     assert set(again.headers) == set(first.headers)
 
 
+class CountingCache:
+    def __init__(self, real) -> None:
+        self.real = real
+        self.reads: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def get(self, *args, **kwargs):
+        self.reads.append("get")
+        return self.real.get(*args, **kwargs)
+
+    def get_many(self, *args, **kwargs):
+        self.reads.append("get_many")
+        return self.real.get_many(*args, **kwargs)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/", "/u/ada/", "detail"])
+def test_a_kept_page_is_served_with_one_cache_read(gallery, one_minute, monkeypatch, page):
+    """The gallery's version, the copy and the tokens of what it depends on, read together."""
+    url = url_of(page, gallery)
+    for _ in range(3):  # kept, then served once: this process knows what it depends on
+        visit(url)
+    counting = CountingCache(gallery_cache.cache)
+    monkeypatch.setattr(gallery_cache, "cache", counting)
+
+    visit(url)
+
+    assert counting.reads == ["get_many"]
+
+
 @pytest.mark.django_db
 def test_a_new_visitor_s_view_of_a_kept_workbook_page_is_counted(gallery, one_minute):
     url = gallery.get_absolute_url()
