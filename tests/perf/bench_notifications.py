@@ -1,7 +1,8 @@
 """Live notifications at volume, on PostgreSQL and Redis.
 
 0. granian's own cost: 1,000 idle websockets on an ASGI application that keeps nothing
-   (bare_websocket_app.py), resident memory per socket, as the floor of the figure below.
+   (bare_websocket_app.py), resident memory per socket, as the floor of the figure below; again
+   with each `--floor-env` setting (`--floor-env MALLOC_ARENA_MAX=2`) in the server's environment.
 1. 10,000 websocket clients (one member each, signed in with a token, resumed and idle) on ONE ASGI
    server process (granian, 1 worker): the process's resident memory per socket (the growth from the
    first 100 sockets to all of them, divided by the sockets added); then members follow them through
@@ -170,16 +171,18 @@ async def connect_all(ws_base: str, user_ids: list[int], on_message) -> dict:
     return sockets
 
 
-async def bare_server_floor(sockets: int) -> float:
+async def bare_server_floor(sockets: int, extra_env: dict[str, str] | None = None) -> float:
     """KB per idle socket of granian's ASGI interface running an application that keeps nothing
-    (bare_websocket_app.py): the part of the site's figure that is the server's own."""
+    (bare_websocket_app.py): the part of the site's figure that is the server's own. `extra_env`:
+    settings for the server process (an allocator's, say)."""
     import websockets
 
     port = 8712
     server = subprocess.Popen(
         [GRANIAN, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--log-level", "warning", "bare_websocket_app:app"],
-        cwd=Path(__file__).parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).parent, env={**os.environ, **(extra_env or {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
@@ -202,7 +205,7 @@ async def bare_server_floor(sockets: int) -> float:
 
 
 async def latency(
-    http_base: str, ws_base: str, ws_port: int, clients: int, samples: int
+    http_base: str, ws_base: str, ws_port: int, clients: int, samples: int, floor: float
 ) -> list[float]:
     from accounts.models import User
     from social.models import Follow
@@ -232,10 +235,11 @@ async def latency(
     connecting = time.perf_counter() - started
     await asyncio.sleep(5)  # resumes answered, the process idle
     grown = server_rss(ws_port) - base
+    per_socket = grown / (len(sockets) - first) / 1024
     print(
         f"  {len(sockets):,} websocket clients connected to one ASGI process in {connecting:.0f} s; "
         f"resident memory {server_rss(ws_port) / 2**20:.0f} MB, "
-        f"{grown / (len(sockets) - first) / 1024:.1f} KB per socket"
+        f"{per_socket:.1f} KB per socket ({per_socket - floor:.1f} KB above granian's own)"
     )
     figures = []
     pool = ThreadPoolExecutor(max_workers=4)
@@ -335,7 +339,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--followers", type=int, default=10_000)
     parser.add_argument("--connected-followers", type=int, default=1000)
+    parser.add_argument(
+        "--floor-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="measure granian's own cost again with this in its environment (repeatable)",
+    )
     options = parser.parse_args()
+    floor_envs = [dict([setting.split("=", 1)]) for setting in options.floor_env]
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
         "REDIS_URL"
     ):
@@ -364,9 +376,11 @@ def main() -> None:
             print(
                 f"granian's own cost, 1,000 idle sockets of an empty ASGI app: {floor:.1f} KB each"
             )
+            for extra in floor_envs:
+                print(f"  with {extra}: {asyncio.run(bare_server_floor(1000, extra)):.1f} KB each")
             print(f"latency, {options.clients:,} clients, {options.samples} notifications:")
             figures = asyncio.run(
-                latency(http_base, ws_base, 8711, options.clients, options.samples)
+                latency(http_base, ws_base, 8711, options.clients, options.samples, floor)
             )
             print(
                 f"  API call to arrival: p50 {statistics.median(figures):.1f} ms, "
