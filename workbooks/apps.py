@@ -63,7 +63,7 @@ def _member_saved(sender, instance, created: bool = False, **kwargs) -> None:
 
 def _author_changed(sender, instance, update_fields=None, created=False, **kwargs) -> None:
     """Keep what depends on an author current: their names are in their workbooks' search entries,
-    and a deactivated author's workbooks no longer count towards tags."""
+    and a deactivated author's workbooks no longer count towards tags nor are searched."""
     if created:
         return
     from .cache import gallery_changed
@@ -72,7 +72,7 @@ def _author_changed(sender, instance, update_fields=None, created=False, **kwarg
 
     fields = None if update_fields is None else set(update_fields)
     workbooks = Workbook.objects.filter(author=instance)
-    if fields is None or fields & {"full_name", "username"}:
+    if fields is None or fields & {"full_name", "username", "is_active"}:
         refresh_search_entries(workbooks)
         gallery_changed()
     if fields is None or "is_active" in fields:

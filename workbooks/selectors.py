@@ -266,7 +266,7 @@ def search_page(params: Search, number: int, size: int, base: QuerySet[Workbook]
     refuse_past_kept_results(number, size)
     offset = (number - 1) * size
     shown = min(size, SEARCH_RESULTS - offset)
-    rows = list(search(params, base)[offset : offset + shown + 1])
+    rows = list(search(params, base, window=offset + shown + 1)[offset : offset + shown + 1])
     return Page(
         items=rows[:shown],
         number=number,
@@ -275,20 +275,23 @@ def search_page(params: Search, number: int, size: int, base: QuerySet[Workbook]
     )
 
 
-def search(params: Search, base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
+def search(
+    params: Search, base: QuerySet[Workbook] | None = None, window: int | None = None
+) -> QuerySet[Workbook]:
     """Published workbooks matching a search, in the order asked for.
 
     On PostgreSQL: the newest SEARCH_RESULTS matches in the narrow search table (search.Entry),
     ranked by the weighted vector (title, then tags, then the rest), or in the sort asked for,
     with a highlighted snippet (`headline`). Elsewhere: a case-insensitive match on the same
     fields, newest first. `base` narrows or widens what is fetched per row (default: what a card
-    shows).
+    shows). `window`: how many of the ranked results the caller reads at most (a page's offset,
+    its size and one more); ranked by relevance, only those are read as workbook rows.
     """
     base = cards(published()) if base is None else base
     terms = search_terms(params.query)
     order = SORTS.get(params.sort)
     if terms and connection.vendor == "postgresql":
-        return _full_text(params, terms, order, base)
+        return _full_text(params, terms, order, base, window)
     workbooks = base
     if params.tag:
         workbooks = workbooks.filter(_tagged(params.tag, OuterRef("pk")))
@@ -323,7 +326,11 @@ def _tagged(slug: str, workbook_id) -> Exists:
 
 
 def _full_text(
-    params: Search, terms: list[str], order: tuple[str, ...] | None, base: QuerySet[Workbook]
+    params: Search,
+    terms: list[str],
+    order: tuple[str, ...] | None,
+    base: QuerySet[Workbook],
+    window: int | None = None,
 ) -> QuerySet[Workbook]:
     query = _query(terms, params.tag)
     if query.match is None or (params.tag and query.tag_id is None):
@@ -354,9 +361,23 @@ def _full_text(
         )
     if params.featured:
         entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
-    candidates = entries.order_by("-published_at", "-workbook_id").values("workbook_id")
+    candidates = entries.order_by("-published_at", "-workbook_id")
     whole = _tsquery(query.whole)
-    workbooks = base.filter(pk__in=candidates[:SEARCH_RESULTS]).annotate(
+    if order is None and window is not None:
+        # Ranked in the search table, on the vectors the walk has read: only the `window` best
+        # of the kept matches become workbook, author and entry rows (a page's 25, not 200).
+        # The same rank and ties as the order below, so the rows are the page's.
+        newest = candidates.values("workbook_id", "published_at", "vector")[:SEARCH_RESULTS]
+        kept, kept_params = newest.query.sql_with_params()
+        chosen = RawSQL(  # noqa: S611 - the ORM's SQL, values as parameters
+            f"SELECT kept.workbook_id FROM ({kept}) kept ORDER BY "  # noqa: S608
+            "ts_rank(kept.vector, %s::tsquery) DESC, kept.published_at DESC, "
+            "kept.workbook_id DESC LIMIT %s",
+            (*kept_params, query.whole, max(0, min(window, SEARCH_RESULTS))),
+        )
+    else:
+        chosen = candidates.values("workbook_id")[:SEARCH_RESULTS]
+    workbooks = base.filter(pk__in=chosen).annotate(
         rank=SearchRank(F("search_entry__vector"), whole),
         headline=SearchHeadline(
             "description_text",

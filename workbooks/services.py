@@ -244,7 +244,8 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
     published one, any new words in the typo vocabulary.
 
     Title weighs most, then tags, then the description and the author's names. The entry holds a
-    date only while the workbook is published, so drafts never reach the search's index range.
+    date only while the workbook is published by an active author (as `published()` lists it),
+    so drafts and deactivated authors' workbooks never reach the search's index range.
     """
     if connection.vendor != "postgresql":
         return
@@ -254,7 +255,8 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
             f"""
             WITH changed AS (
             INSERT INTO search_entry (workbook_id, author_id, published_at, tags, vector)
-            SELECT w.id, w.author_id, CASE WHEN w.status = %s THEN w.published_at END,
+            SELECT w.id, w.author_id,
+                   CASE WHEN w.status = %s AND u.is_active THEN w.published_at END,
                    ARRAY(SELECT wt.tag_id FROM workbooks_workbook_tags wt
                          WHERE wt.workbook_id = w.id ORDER BY 1),
                    setweight(to_tsvector(%s::regconfig, coalesce(w.title, '')), 'A')

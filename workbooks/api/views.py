@@ -50,15 +50,23 @@ class RefineSearch(exceptions.APIException):
     default_code = "refine_search"
 
 
+def _ranked_page(request: Request) -> tuple[int, int] | None:
+    """The (number, size) of a numbered page, or None when they are not numbers from 1 (the
+    pagination answers its own 400 for these)."""
+    try:
+        number = int(request.query_params.get("page") or 1)
+        size = int(request.query_params.get("page_size") or Pagination.page_size)
+    except ValueError:
+        return None
+    return (number, min(size, Pagination.max_page_size)) if number >= 1 and size >= 1 else None
+
+
 def _refuse_past_kept_results(request: Request) -> None:
     """A search keeps its first SEARCH_RESULTS results: a page past them is a 400 that says to
     narrow the search, before any query, instead of an OFFSET reading rows it would throw away."""
-    try:
-        number = int(request.query_params.get("page") or 1)
-        size = min(int(request.query_params.get("page_size") or Pagination.page_size), 100)
-    except ValueError:
-        return  # the pagination answers its own 400 for these
-    if number >= 1 and size >= 1:
+    page = _ranked_page(request)
+    if page is not None:
+        number, size = page
         try:
             selectors.refuse_past_kept_results(number, size)
         except selectors.TooDeep as error:
@@ -121,8 +129,12 @@ class WorkbookViewSet(
                 featured=data["featured"],
                 sort=selectors.API_ORDERINGS.get(data.get("ordering") or "", ""),
             )
+            # Ranked by relevance, a page reads only the ranked rows up to its end.
+            page = _ranked_page(self.request) if self.ranked_paging(self.request) else None
+            window = page[0] * page[1] + 1 if page else None
             return with_is_favorited(
-                selectors.search(search, base=selectors.api_list()), self.request.user
+                selectors.search(search, base=selectors.api_list(), window=window),
+                self.request.user,
             )
         # Drafts are only in their author's (and staff's) queryset: to anyone else they are a 404.
         return with_is_favorited(
