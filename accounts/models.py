@@ -77,6 +77,9 @@ class User(MaintainedFieldsMixin, AbstractUser):
     # Part of every session's auth hash; raised (accounts.receivers) when the account is deactivated,
     # so its sessions stay ended even if it is reactivated. A new password ends them by itself.
     sessions_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Raised whenever one of the member's sessions ends or its cached copy may be out of date: a
+    # cached copy is used only under the fence it was made with (accounts.sessions).
+    session_fence = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -91,7 +94,14 @@ class User(MaintainedFieldsMixin, AbstractUser):
 
     # Kept by social.services with database-side arithmetic; a full save must not write old values.
     MAINTAINED_FIELDS = frozenset(
-        {"follower_count", "following_count", "favorite_count", "avatar", "sessions_generation"}
+        {
+            "follower_count",
+            "following_count",
+            "favorite_count",
+            "avatar",
+            "sessions_generation",
+            "session_fence",
+        }
     )
 
     def __str__(self) -> str:

@@ -105,6 +105,8 @@ class FailOpenRedisCache(RedisCache):
         return not self._circuit.is_open()
 
     def _call(self, operation: str, call: Callable[[], T], fallback: Callable[[], T]) -> T:
+        # Django makes one backend object per thread, so this is the caller's own last call.
+        self.last_call_failed = True
         if self._circuit.is_open():
             return fallback()
         try:
@@ -115,6 +117,7 @@ class FailOpenRedisCache(RedisCache):
         except RedisError as error:  # answering, but refusing: out of memory, read-only replica
             self._circuit.trip(error, operation, unreachable=False)
             return fallback()
+        self.last_call_failed = False
         if self._circuit.answered():
             cache_recovered.send(sender=type(self), alias=self)
             if operation in _READS:  # read again what the receivers may just have changed
@@ -189,6 +192,12 @@ def _false() -> bool:
 
 def _none() -> None:
     return None
+
+
+def last_call_failed(backend: BaseCache) -> bool:
+    """Whether this thread's last call to `backend` did not reach Redis (never, for other backends):
+    for a caller that must know a write or delete did not happen (accounts.sessions)."""
+    return getattr(backend, "last_call_failed", False)
 
 
 def is_available(backend: BaseCache) -> bool:

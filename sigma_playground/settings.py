@@ -115,7 +115,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "media.uploads.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, trusting a cached session only as far as the member's row vouches for it.
+    "accounts.middleware.AuthenticationMiddleware",
     "sigma_playground.caching.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Each viewer's parts of a page shared by everyone (templates' {% slot %}, workbooks/slots.py).
@@ -377,6 +378,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+# Sessions in the database, read from a copy in the cache that the member's row vouches for
+# (accounts.sessions): a signed-in page reads the member's row and no session row.
+SESSION_ENGINE = "accounts.sessions"
 
 # Brute-force guard for both sign-in paths (HTML form and token endpoint), counted in the cache.
 SIGNIN_MAX_FAILURES_PER_USERNAME = env.int("SIGNIN_MAX_FAILURES_PER_USERNAME", default=5, minimum=1)

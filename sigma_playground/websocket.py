@@ -35,6 +35,7 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connections
 from django.http import HttpRequest
@@ -234,8 +235,13 @@ def _session_signs_in_now(session_key: str, user_id: int) -> bool:
     carries their current auth hash (a password change replaces it). Read-only, because get_user
     would flush or re-key the session: that is for the browser's next request, whose response can
     set the new cookie."""
-    # A fresh store: the handshake's copy of the session was read once and is kept.
-    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    # A fresh store: the handshake's copy of the session was read once and is kept. The row itself,
+    # not a cached copy of it (accounts.sessions): once a minute per connection, and it sees an end
+    # the cache was not told of.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if issubclass(store, DatabaseSessionStore):
+        store = DatabaseSessionStore
+    session = store(session_key)
     try:
         session_user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
         backend_path = session[BACKEND_SESSION_KEY]
@@ -251,6 +257,18 @@ def _session_signs_in_now(session_key: str, user_id: int) -> bool:
         constant_time_compare(session_hash, known)
         for known in [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
     )
+
+
+@closing_database_sync_to_async
+def _vouched(session, user) -> bool:
+    """Whether the session still names `user` once their row has vouched for it: a copy the
+    cache kept of a session that has ended does not (accounts.sessions)."""
+    vouch = getattr(session, "vouch", None)
+    if vouch is None:
+        return True
+    named = session.get(SESSION_KEY)
+    vouch(user)
+    return named is not None and session.get(SESSION_KEY) == named
 
 
 @closing_database_sync_to_async
@@ -325,6 +343,8 @@ async def authenticate(scope: dict[str, Any]) -> tuple[Any, SignIn | None]:
         return AnonymousUser(), None
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = await get_user({"session": session})
+    if user.is_authenticated and not await _vouched(session, user):
+        user = AnonymousUser()
     # get_user keeps its thread's connection for CONN_MAX_AGE; the socket needs it no more.
     await release_database_connections()
     if not user.is_authenticated or session.session_key is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -140,12 +141,33 @@ def comments_for(workbook: Workbook) -> QuerySet[Comment]:
 # --- What the HTML pages show the viewer ---------------------------------------------------------
 
 
+# The bell is on every page a member opens, so it is kept in the cache; every write that changes it
+# forgets it (services.bell_changed). What no service sees (a deleted workbook taking its
+# notifications with it) and a forgetting that the cache missed (Redis away at that moment) last no
+# longer than this.
+BELL_SECONDS = 60
+
+
+def _bell_key(user_id: int) -> str:
+    return f"social:bell:{user_id}"
+
+
 def bell(user: User) -> dict[str, int]:
-    """The navigation's bell in one query: the unread count, and the newest notification id (where
-    the page's live connection resumes from)."""
-    return Notification.objects.filter(recipient=user).aggregate(
+    """The navigation's bell: the unread count, and the newest notification id (where the page's
+    live connection resumes from). From the cache, or one query."""
+    kept = cache.get(_bell_key(user.pk))
+    if kept is not None:
+        return kept
+    counted = Notification.objects.filter(recipient=user).aggregate(
         unread=Count("pk", filter=Q(read=False)), last_id=Coalesce(Max("pk"), 0)
     )
+    cache.set(_bell_key(user.pk), counted, BELL_SECONDS)
+    return counted
+
+
+def forget_bells(user_ids: Iterable[int]) -> None:
+    """The next page of each of these members counts their bell again."""
+    cache.delete_many([_bell_key(user_id) for user_id in set(user_ids)])
 
 
 def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:

@@ -22,7 +22,7 @@ from accounts.models import User
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
 
-from . import push
+from . import push, selectors
 from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
 
 # Undoing an action this soon removes the notification it caused, so nobody is told of a favorite
@@ -71,6 +71,14 @@ def _lock_recipients(user_ids: Iterable[int]) -> None:
             )
 
 
+def bell_changed(user_ids: Iterable[int]) -> None:
+    """These members' bells (unread count, newest id) changed: forgotten now, for this
+    transaction's own next read, and once it commits, for a read that raced it."""
+    ids = list(user_ids)
+    selectors.forget_bells(ids)
+    transaction.on_commit(lambda: selectors.forget_bells(ids), robust=True)
+
+
 def notify(
     recipient: User | int,
     actor: User,
@@ -88,6 +96,7 @@ def notify(
     notification = Notification.objects.create(
         recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, comment=comment
     )
+    bell_changed([recipient_id])
     # Pushes are hints (resume recovers them): one that fails is logged, never the request's error.
     transaction.on_commit(lambda: push.notifications([notification.pk]), robust=True)
     return notification
@@ -100,6 +109,7 @@ def _retract(recipient_id: int, actor: User, verb: str, workbook: Workbook | Non
         recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, created_at__gte=since
     ).delete()
     if deleted:
+        bell_changed([recipient_id])
         transaction.on_commit(lambda: push.unread_count(recipient_id), robust=True)
 
 
@@ -259,6 +269,7 @@ def delete_comment(user: User, comment: Comment) -> None:
         if not deleted.get(Comment._meta.label):
             return  # someone deleted it meanwhile, and counted it down
         _count(Workbook, comment.workbook_id, comment_count=-1)
+        bell_changed(recipients)
         for recipient_id in recipients:
             transaction.on_commit(lambda rid=recipient_id: push.unread_count(rid), robust=True)
 
@@ -273,6 +284,7 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
         notifications = notifications.filter(pk__in=list(ids))
     changed = notifications.update(read=True)
     if changed:
+        bell_changed([user.pk])
         transaction.on_commit(lambda: push.unread_count(user.pk), robust=True)
     return changed
 
@@ -326,6 +338,7 @@ def fan_out_published(workbook_id: int, after_follow_id: int = 0) -> int | None:
             if recipient_id not in already
         )
         fresh = [notification.pk for notification in created]  # PostgreSQL and SQLite return ids
+        bell_changed(notification.recipient_id for notification in created)
         transaction.on_commit(lambda: push_task.delay(fresh))
     return batch[-1][0] if len(batch) == FAN_OUT_BATCH else None
 
