@@ -18,8 +18,11 @@ import base64
 import hashlib
 import json
 import re
+import secrets
+from collections import namedtuple
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -126,6 +129,63 @@ def _processed(request: HttpRequest) -> dict:
     return values
 
 
+# The navigation and the buttons are the same HTML for every request that shows the same viewer,
+# bell, page and state: rendered once per process for each, keyed on exactly what they are given
+# (not the request or the user object, so a template cannot show what its key does not hold), with
+# a stand-in where the request's own CSRF token goes.
+_CSRF_STAND_IN = f"csrf-{secrets.token_hex(12)}"
+
+
+def _render_for_viewer(template: str, request: HttpRequest, **values) -> str:
+    composition: Composition = request._composition
+    user = request.user
+    viewer: tuple = ()
+    bell: tuple = ()
+    if user.is_authenticated:
+        viewer = (user.pk, user.username, user.full_name, user.is_staff, json.dumps(user.avatar))
+        shown = composition.once("context", lambda: _processed(request)).get("bell") or {}
+        bell = (shown.get("unread", 0), shown.get("last_id", 0))
+    match = request.resolver_match
+    place = (match.view_name, match.app_name) if match is not None else ("", "")
+    html = _rendered(template, viewer, bell, place, tuple(sorted(values.items())))
+    if _CSRF_STAND_IN not in html:
+        return html
+    from django.middleware.csrf import get_token
+
+    composition.per_viewer = True
+    token = composition.once("csrf", lambda: get_token(request))
+    return html.replace(_CSRF_STAND_IN, escape(token))
+
+
+@lru_cache(maxsize=4096)
+def _rendered(template: str, viewer: tuple, bell: tuple, place: tuple, values: tuple) -> str:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    if viewer:
+        pk, username, full_name, is_staff, avatar = viewer
+        user = get_user_model()(
+            pk=pk,
+            username=username,
+            full_name=full_name,
+            is_staff=is_staff,
+            avatar=json.loads(avatar),
+        )
+    else:
+        user = AnonymousUser()
+    stand_in = SimpleNamespace(
+        user=user, resolver_match=SimpleNamespace(view_name=place[0], app_name=place[1])
+    )
+    context = {
+        "user": user,
+        "request": stand_in,
+        "bell": {"unread": bell[0], "last_id": bell[1]} if bell else {},
+        "csrf_token": _CSRF_STAND_IN,
+        **dict(values),
+    }
+    return get_template(template).render(context)
+
+
 # --- The navigation and messages (every page) ------------------------------------------------------
 
 
@@ -133,12 +193,12 @@ def _processed(request: HttpRequest) -> dict:
 def nav_links(request: HttpRequest, args: Args, composition: Composition) -> str:
     if not request.user.is_authenticated:
         return ""
-    return _render("inc/nav_links.html", request)
+    return _render_for_viewer("inc/nav_links.html", request)
 
 
 @slot("account")
 def account(request: HttpRequest, args: Args, composition: Composition) -> str:
-    return _render("inc/nav_account.html", request)
+    return _render_for_viewer("inc/nav_account.html", request)
 
 
 @slot("live")
@@ -146,7 +206,7 @@ def live(request: HttpRequest, args: Args, composition: Composition) -> str:
     """The toasts and the live scripts, for members."""
     if not request.user.is_authenticated:
         return ""
-    return _render("inc/nav_live.html", request)
+    return _render_for_viewer("inc/nav_live.html", request)
 
 
 @slot("messages")
@@ -172,7 +232,7 @@ def csrf(request: HttpRequest, args: Args, composition: Composition) -> str:
 @slot("join")
 def join(request: HttpRequest, args: Args, composition: Composition) -> str:
     """The home page's call to action: publish for members, sign up for visitors."""
-    return _render("workbooks/inc/join.html", request)
+    return _render_for_viewer("workbooks/inc/join.html", request)
 
 
 # --- Favorite and follow buttons, comments (workbook and profile pages) -----------------------------
@@ -188,11 +248,9 @@ def _workbook(args: Args):
     )
 
 
-class _Person:
-    def __init__(self, pk: int, username: str, display_name: str) -> None:
-        self.pk = self.id = pk
-        self.username = username
-        self.display_name = display_name
+# What a button shows of its workbook or person: hashable, so a rendering can be kept per button.
+_ShownWorkbook = namedtuple("_ShownWorkbook", "pk slug title author_id")
+_ShownPerson = namedtuple("_ShownPerson", "pk id username display_name")
 
 
 def _viewer_state(composition: Composition) -> dict[str, set[int]]:
@@ -234,10 +292,10 @@ def _button_context(request: HttpRequest) -> dict:
 @slot("favorite")
 def favorite(request: HttpRequest, args: Args, composition: Composition) -> str:
     favorited = args[0] in _viewer_state(composition)["favorited"]
-    return _render(
+    return _render_for_viewer(
         "social/inc/favorite_button.html",
         request,
-        workbook=_workbook(args),
+        workbook=_ShownWorkbook(*args),
         favorited=favorited,
         **_button_context(request),
     )
@@ -247,10 +305,10 @@ def favorite(request: HttpRequest, args: Args, composition: Composition) -> str:
 def follow(request: HttpRequest, args: Args, composition: Composition) -> str:
     pk, username, display_name = args
     following = pk in _viewer_state(composition)["following"]
-    return _render(
+    return _render_for_viewer(
         "social/inc/follow_button.html",
         request,
-        person=_Person(pk, username, display_name),
+        person=_ShownPerson(pk, pk, username, display_name),
         following=following,
         **_button_context(request),
     )
