@@ -8,6 +8,7 @@ expires; fragments expire on their own.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import secrets
 import time
@@ -60,9 +61,16 @@ def _slot_token() -> str:
     """The page slots' token (derived from SECRET_KEY), part of every key of a rendering that may
     hold slot markers: a copy made under another key holds markers no longer recognised, and would
     be served with its slots left out."""
+    return _slots()._token()
+
+
+@functools.cache
+def _slots():
+    """workbooks.slots, imported once on first use (an import statement per call cost more than the
+    rest of a visitor's hit)."""
     from . import slots
 
-    return slots._token()
+    return slots
 
 
 def fragment(name: str, key_parts: str, render: Callable[[], str]) -> SafeString:
