@@ -163,8 +163,9 @@ else:
     # its threads (docs/scaling.md): the process then never holds more connections than that,
     # whatever its threads do, and a request that finds them all taken waits up to the timeout for
     # one, then answers 503 (sigma_playground.database). Unset: one persistent connection per thread.
+    # Only PostgreSQL pools: a SQLite file given as DATABASE_URL (a test's server) ignores the size.
     _pool_size = env.int("DATABASE_POOL_SIZE", default=0, minimum=0)
-    if _pool_size:
+    if _pool_size and _database["ENGINE"] == "django.db.backends.postgresql":
         _database["CONN_MAX_AGE"] = 0  # Django hands a pooled connection back after each request
         _database["OPTIONS"] = {
             **_database.get("OPTIONS", {}),

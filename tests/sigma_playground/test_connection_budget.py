@@ -173,6 +173,13 @@ def test_a_pool_size_gives_each_database_a_bounded_pool_and_no_persistent_connec
         assert database["CONN_MAX_AGE"] == 0  # Django refuses a pool with persistent connections
 
 
+def test_a_pool_size_leaves_a_sqlite_database_as_it_is():
+    """The Procfile's lines set a pool size; a server started by them on a SQLite file (the tests'
+    own servers on the embedded default) must start, and SQLite takes no pool."""
+    seen = settings_seen(DATABASE_URL="sqlite:///playground.sqlite3", DATABASE_POOL_SIZE="6")
+    assert "pool" not in seen["databases"]["default"].get("OPTIONS", {})
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_release_migrate_check_refuses_a_plan_larger_than_the_servers_max_connections():
