@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
@@ -373,6 +374,59 @@ def test_running_the_fan_out_again_notifies_nobody_twice(monkeypatch, workbook, 
 
     assert published_to(workbook) == told
     assert len(told) == 4
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement batch")
+def test_a_fan_out_batch_stores_its_notifications_in_one_statement_on_postgresql(
+    django_capture_on_commit_callbacks, workbook, followers
+):
+    """The followers go as one array: no query for the ones already told, no parameter a row."""
+    first, second = [m for m in followers if m != followers[2]][:2]
+    services.notify(first, workbook.author, Verb.PUBLISHED, workbook=workbook)  # told already
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        services.fan_out_published(workbook.pk)
+
+    touching = [q["sql"] for q in queries.captured_queries if "social_notification" in q["sql"]]
+    assert len(touching) == 1
+    assert touching[0].lstrip().startswith("INSERT")
+    assert len(queries.captured_queries) <= 6  # workbook, batch, savepoint, lock, insert, release
+    assert len(callbacks) == 2  # the bells forgotten, then the push queued
+    stored = Notification.objects.filter(verb=Verb.PUBLISHED, workbook=workbook)
+    assert sorted(stored.values_list("recipient_id", flat=True)) == sorted(
+        m.pk for m in followers if m != followers[2]
+    )
+    assert stored.filter(recipient=second).get().created_at > timezone.now() - timedelta(minutes=1)
+    assert not stored.filter(read=True).exists()
+
+
+def test_a_fan_out_batch_pushes_and_forgets_the_bells_of_the_followers_it_told_only(
+    monkeypatch, django_capture_on_commit_callbacks, workbook, followers
+):
+    told_before = followers[0]
+    earlier = services.notify(told_before, workbook.author, Verb.PUBLISHED, workbook=workbook)
+    pushed, forgotten = [], []
+    monkeypatch.setattr(tasks.push_notifications, "delay", pushed.append)
+    monkeypatch.setattr(services.selectors, "forget_bells", lambda ids: forgotten.extend(ids))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fan_out_published(workbook.pk)
+
+    fresh = Notification.objects.filter(verb=Verb.PUBLISHED, workbook=workbook).exclude(
+        pk=earlier.pk
+    )
+    assert pushed == [sorted(fresh.values_list("pk", flat=True))]
+    assert sorted(forgotten) == sorted(fresh.values_list("recipient_id", flat=True))
+    assert told_before.pk not in forgotten
+    assert followers[2].pk not in forgotten
+
+    pushed.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fan_out_published(workbook.pk)  # everyone told: nothing to push
+
+    assert pushed == []
 
 
 def test_the_fan_out_tells_nobody_of_a_draft_or_a_deleted_workbook(draft, followers):
