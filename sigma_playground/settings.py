@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -353,8 +354,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
     "refresh-trending": {"task": "workbooks.tasks.refresh_trending", "schedule": 600},
     # Every related list recomputed (about 50 s at 50,000 workbooks): lists a lost refresh_related
-    # left behind are put right, and the kept lists follow trending again.
-    "rebuild-related": {"task": "workbooks.tasks.rebuild_related", "schedule": 24 * 3600},
+    # left behind are put right, and the kept lists follow trending again. At 03:30 UTC, a quiet
+    # hour, whenever beat started (an interval would count from beat's start, at any hour).
+    "rebuild-related": {
+        "task": "workbooks.tasks.rebuild_related",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "remove-orphan-media": {"task": "media.tasks.remove_orphans", "schedule": 3600},
     "remove-expired-idempotency-keys": {
         "task": "idempotency.tasks.remove_expired_keys",

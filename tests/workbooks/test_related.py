@@ -173,7 +173,12 @@ def test_beat_recomputes_every_list_nightly_as_a_safety_net_under_lost_refreshes
     entry = settings.CELERY_BEAT_SCHEDULE["rebuild-related"]
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
-    assert entry["schedule"] <= 24 * 3600
+    # Once a day at a quiet hour (03:30 UTC), whenever beat started: not an interval from its start.
+    schedule = entry["schedule"]
+    assert (schedule.hour, schedule.minute) == ({3}, {30})
+    assert schedule.remaining_estimate(timezone.now()) <= timedelta(hours=24)
+    # Room for the estimated 1,000,000 workbooks (about 50 s at 50,000, growing linearly).
+    assert app.tasks[entry["task"]].time_limit >= 20 * 50 * 2
     main = WorkbookFactory(author=user, title="Main", tags=["finance"])
     WorkbookFactory(title="Lost", tags=["finance"])
     RelatedWorkbook.objects.all().delete()  # the change's refresh_related never ran
