@@ -273,10 +273,4 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        if (
-            change and "name" in form.changed_data
-        ):  # tag names are in their workbooks' search entries
-            services.refresh_search_entries(Workbook.objects.filter(tags=obj))
+    # A renamed tag's workbooks are indexed again by the Tag signals (workbooks.apps), once.

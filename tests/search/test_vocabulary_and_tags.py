@@ -30,6 +30,22 @@ def test_a_tag_saved_under_the_same_name_does_not_index_its_workbooks_again(monk
     assert [[w.title for w in workbooks] for workbooks in refreshed] == [["Quarterly numbers"]]
 
 
+@pytest.mark.django_db(transaction=True)  # the entries are made again once the change commits
+def test_a_tag_renamed_in_the_admin_indexes_its_workbooks_once(admin_client, monkeypatch):
+    WorkbookFactory(title="Quarterly numbers", tags=["Zeppelin"])
+    tag = Tag.objects.get(slug="zeppelin")
+    refreshed = []
+    monkeypatch.setattr(services, "refresh_search_entries", lambda w: refreshed.append(list(w)))
+
+    response = admin_client.post(
+        f"/admin/workbooks/tag/{tag.pk}/change/", {"name": "Dirigible", "slug": "zeppelin"}
+    )
+
+    assert response.status_code == 302
+    assert Tag.objects.get(pk=tag.pk).name == "Dirigible"
+    assert [[w.title for w in workbooks] for workbooks in refreshed] == [["Quarterly numbers"]]
+
+
 def vocabulary(*words: str) -> set[str]:
     return set(Lexeme.objects.filter(lexeme__in=words).values_list("lexeme", flat=True))
 
