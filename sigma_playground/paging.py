@@ -101,13 +101,6 @@ class Page:
         return urlencode(self.previous_params or {"page": self.previous_number})
 
 
-def page_number(raw: str | None) -> int:
-    try:
-        return max(1, min(int(raw or 1), MAX_PAGE))
-    except ValueError:
-        return 1
-
-
 def paginate(queryset, number: int, size: int) -> Page:
     """A numbered page (OFFSET): for ranked lists, whose depth is capped where they are ranked."""
     offset = (number - 1) * size
@@ -296,14 +289,17 @@ def bad_page_response(request, error: BadPage):
     return render(request, "paging/bad_page.html", context, status=400)
 
 
-def _page_param(raw: str | None) -> int:
-    """`?page=` as a number: absent or empty is 1; so are `01`, `+1`, ` 1` and other scripts' 1."""
+def page_param(raw: str | None, maximum: int | None = None) -> int:
+    """`?page=` as a number: absent or empty is 1; so are `01`, `+1`, ` 1` and other scripts' 1.
+    BadPage if it is not a number from 1 (to `maximum`, when given)."""
     if raw in (None, ""):
         return 1
     try:
         number = int(raw)
     except ValueError:
         raise BadPage("The page must be a number.", "invalid_page") from None
+    if maximum is not None and not 1 <= number <= maximum:
+        raise BadPage(f"The page must be a number from 1 to {maximum}.", "invalid_page")
     if number < 1:
         raise BadPage("The page must be a number from 1.", "invalid_page")
     return number
@@ -315,7 +311,7 @@ def page_from(params, queryset: QuerySet, size: int) -> Page:
     cursor = params.get("cursor")
     if cursor:
         return keyset_page(queryset, size, cursor)
-    number = _page_param(params.get("page"))
+    number = page_param(params.get("page"))
     if number == 1:
         return keyset_page(queryset, size)
     return numbered_keyset_page(queryset, number, size)
@@ -330,6 +326,6 @@ def page_key(params) -> str:
         cursor = params.get("cursor")
         if cursor:
             return "cursor:" + json.dumps(_open(cursor), sort_keys=True)
-        return f"page:{_page_param(params.get('page'))}"
+        return f"page:{page_param(params.get('page'))}"
     except BadPage as error:
         return f"bad:{error.code}"

@@ -61,16 +61,10 @@ def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int | pagin
         tag=request.GET.get("tag", "")[:50],
         sort=sort if sort in selectors.SORTS else "",
     )
-    raw = request.GET.get("page")
     try:
-        number = 1 if raw in (None, "") else int(raw)
-    except ValueError:
-        return params, paging.BadPage("The page must be a number.", "invalid_page")
-    if not 1 <= number <= paging.MAX_PAGE:
-        return params, paging.BadPage(
-            f"The page must be a number from 1 to {paging.MAX_PAGE}.", "invalid_page"
-        )
-    return params, number
+        return params, paging.page_param(request.GET.get("page"), maximum=paging.MAX_PAGE)
+    except paging.BadPage as error:
+        return params, error
 
 
 @require_GET
@@ -143,6 +137,15 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     workbook = _viewable(request, slug)
     services.record_view(request, workbook)
     if workbook.is_published and _same_for_every_reader(request, workbook):
+        # Counts and comments change without the gallery's version: a visitor's copy (keyed by
+        # the slug alone, so it is found before any query) is retired when either row changes.
+        depends = gallery_cache.visitor_depends(
+            request, ("workbook", workbook.pk), ("user", workbook.author_id)
+        )
+        if depends:
+            # The rows again, read after their tokens: a change committed since the first read
+            # (a favorite) is then in the copy, not kept stale under its own new token.
+            workbook = _viewable(request, slug)
         # One rendering for every reader; the buttons and comments are slots, made per viewer. The
         # key holds what the page shows that a change to the workbook's row or its author's does not
         # always announce by the gallery's version (counts, the author's card).
@@ -155,18 +158,14 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
                 author.display_name, author.bio, author.follower_count, author.avatar,
             )
         )  # fmt: skip
-        # Counts and comments change without the gallery's version: a visitor's copy (keyed by
-        # the slug alone, so it is found before any query) is retired when either row changes.
-        depends = (
-            gallery_cache.depends_on(("workbook", workbook.pk), ("user", author.pk))
-            if gallery_cache.is_visitor(request)
-            else None
-        )
-        response = gallery_cache.shared(
-            request, "workbook", key, lambda visitor: _detail_page(visitor, workbook)
-        )
-        return gallery_cache.keep_for_visitors(
-            request, response, "workbook", slug, depends=depends, extra=workbook.pk
+        return gallery_cache.shared_and_kept(
+            request,
+            "workbook",
+            key,
+            lambda visitor: _detail_page(visitor, workbook),
+            visitor_key=slug,
+            depends=depends,
+            extra=workbook.pk,
         )
     return _detail_page(request, workbook)
 
@@ -301,18 +300,23 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
         return redirect("workbooks:author", username=person.username, permanent=True)
     if request.user == person:  # their drafts, and "Edit profile": theirs alone
         return _author_page(request, person)
+    depends = gallery_cache.visitor_depends(request, ("user", person.pk))
+    if depends:
+        # The row again, read after its token: a follow committed since the first read is then in
+        # the copy, not kept stale under its own new token.
+        person = accounts_selectors.active_user_or_404(person.username)
     # The key holds what the header shows that the gallery's version does not follow (counts, bio).
     shown = (person.pk, person.display_name, person.bio, person.website, person.avatar)
     counts = (person.follower_count, person.following_count, person.favorite_count)
     key = repr((shown, counts, _paging_key(request)))
-    depends = (
-        gallery_cache.depends_on(("user", person.pk)) if gallery_cache.is_visitor(request) else None
-    )
-    response = gallery_cache.shared(
-        request, "author", key, lambda visitor: _author_page(visitor, person)
-    )
-    return gallery_cache.keep_for_visitors(
-        request, response, "author", visitor_key, params=PAGING_PARAMS, depends=depends
+    return gallery_cache.shared_and_kept(
+        request,
+        "author",
+        key,
+        lambda visitor: _author_page(visitor, person),
+        visitor_key=visitor_key,
+        params=PAGING_PARAMS,
+        depends=depends,
     )
 
 
