@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from sigma_playground.websocket import session_digest
+from workbooks.models import Workbook
 
 from . import payloads, selectors
 from .hub import BROADCAST_GROUP, user_group
+from .models import Notification, Verb
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,38 @@ def notifications(ids: Iterable[int]) -> None:
     recipients = {item.recipient_id for item in items}
     counts = selectors.unread_counts(recipients)
     messages = [(item.recipient_id, payloads.pushed_notification(item)) for item in items]
+    messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
+    _send_all(messages)
+
+
+def published(workbook_id: int, created_at: datetime, rows: Iterable[Sequence[int]]) -> None:
+    """Push one fan-out batch of `published`, given as stored: (id, recipient, previous) each, all
+    by the workbook's author at `created_at`. The notification is the same for every follower but
+    its id, so it is made once, not read back and made a thousand times; then the new counts."""
+    rows = list(rows)
+    workbook = Workbook.objects.select_related("author").filter(pk=workbook_id).first()
+    if not rows or workbook is None or not workbook.is_published:
+        return  # unpublished or deleted since: the followers' notifications show no workbook
+    shared = payloads.notification(
+        Notification(
+            id=0,
+            recipient_id=0,
+            actor=workbook.author,
+            verb=Verb.PUBLISHED,
+            workbook=workbook,
+            created_at=created_at,
+            read=False,
+        )
+    )
+    recipients = [recipient_id for _, recipient_id, _ in rows]
+    counts = selectors.unread_counts(recipients)
+    messages: list[tuple[int, dict]] = [
+        (
+            recipient_id,
+            {"type": "notification", "notification": {**shared, "id": pk}, "previous": previous},
+        )
+        for pk, recipient_id, previous in rows
+    ]
     messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
     _send_all(messages)
 

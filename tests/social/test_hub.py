@@ -72,6 +72,7 @@ def stored_fan_out(author) -> list[int]:
     here) but not pushed; the test pushes them. Their ids."""
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(push, "notifications", lambda ids: None)
+        patched.setattr(push, "published", lambda workbook_id, created_at, rows: None)
         workbook = WorkbookFactory(author=author)
     return list(
         Notification.objects.filter(workbook=workbook, verb=Verb.PUBLISHED).values_list(

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from social import services, tasks
+from social import push, services, tasks
 from social.models import Activity, Comment, Favorite, Follow, Notification, Verb
 from tests.factories import UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
@@ -408,7 +408,10 @@ def test_a_fan_out_batch_pushes_and_forgets_the_bells_of_the_followers_it_told_o
     told_before = followers[0]
     earlier = services.notify(told_before, workbook.author, Verb.PUBLISHED, workbook=workbook)
     pushed, forgotten = [], []
-    monkeypatch.setattr(tasks.push_notifications, "delay", pushed.append)
+    monkeypatch.setattr(push, "notifications", lambda ids: pushed.append(list(ids)))
+    monkeypatch.setattr(  # PostgreSQL's batch is pushed as stored: (id, recipient, previous) rows
+        push, "published", lambda wid, at, rows: pushed.append([row[0] for row in rows])
+    )
     monkeypatch.setattr(services.selectors, "forget_bells", lambda ids: forgotten.extend(ids))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -427,6 +430,58 @@ def test_a_fan_out_batch_pushes_and_forgets_the_bells_of_the_followers_it_told_o
         services.fan_out_published(workbook.pk)  # everyone told: nothing to push
 
     assert pushed == []
+
+
+def test_a_fan_out_batch_pushes_what_pushing_its_stored_notifications_would(
+    monkeypatch, django_capture_on_commit_callbacks, workbook, followers
+):
+    """On PostgreSQL the batch is pushed from what the insert returned, not read back: the same
+    messages, `previous` included (a follower told of something else before has it)."""
+    earlier = services.notify(followers[0], UserFactory(), Verb.FOLLOWED)
+    sent = []
+    monkeypatch.setattr(push, "_send_all", sent.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fan_out_published(workbook.pk)
+    ids = Notification.objects.filter(verb=Verb.PUBLISHED, workbook=workbook).values_list(
+        "pk", flat=True
+    )
+    [pushed] = [messages for messages in sent if len(messages) > 2]
+
+    push.notifications(sorted(ids))
+
+    def per_member(messages):  # a member's messages in order; members may come in any order
+        grouped = {}
+        for uid, message in messages:
+            grouped.setdefault(uid, []).append(message)
+        return grouped
+
+    assert per_member(pushed) == per_member(sent[-1])
+    previous = {
+        uid: message["previous"] for uid, message in pushed if message["type"] == "notification"
+    }
+    assert previous[followers[0].pk] == earlier.pk
+    assert previous[followers[1].pk] == 0
+
+
+def test_one_fan_out_task_stores_batch_after_batch_and_queues_the_rest_only_when_out_of_time(
+    monkeypatch, workbook, followers
+):
+    """A hand-off between tasks waits for the broker and a free worker: one task goes on."""
+    monkeypatch.setattr(services, "FAN_OUT_BATCH", 2)
+    queued = []
+    monkeypatch.setattr(tasks.fan_out_published, "delay", lambda *args: queued.append(args))
+
+    tasks.fan_out_published(workbook.pk)
+
+    assert len(published_to(workbook)) == 4
+    assert queued == []
+
+    Notification.objects.all().delete()
+    monkeypatch.setattr(tasks, "FAN_OUT_TASK_SECONDS", 0)
+    tasks.fan_out_published(workbook.pk)
+
+    assert len(published_to(workbook)) == 2
+    assert len(queued) == 1
 
 
 def test_the_fan_out_tells_nobody_of_a_draft_or_a_deleted_workbook(draft, followers):
