@@ -161,10 +161,13 @@ def shared_page(
             kept = for_visitor(request, name, page_key)
             if kept is not None:
                 return kept
-            response = shared(
-                request, name, page_key, lambda visitor: view(visitor, *args, **kwargs)
+            return shared_and_kept(
+                request,
+                name,
+                page_key,
+                lambda visitor: view(visitor, *args, **kwargs),
+                params=known,
             )
-            return keep_for_visitors(request, response, name, page_key, params=known)
 
         return wrapper
 
@@ -190,6 +193,32 @@ def shared(
     if response.status_code == 200 and not response.cookies and _may_store(f"page:{name}"):
         cache.set(cache_key, (response.content, dict(response.headers)), timeout=FRAGMENT_TIMEOUT)
     return response
+
+
+def shared_and_kept(
+    request: HttpRequest,
+    name: str,
+    key: str,
+    render: Callable[[HttpRequest], HttpResponse],
+    *,
+    visitor_key: str | None = None,
+    params: Iterable[str] = (),
+    depends: Mapping[str, str] | None = MappingProxyType({}),
+    extra: object = None,
+) -> HttpResponse:
+    """What a view does after `for_visitor(request, name, visitor_key)` missed: the `shared` page
+    for `key`, to be kept for visitors under `visitor_key` (`key` when not given) by
+    `keep_for_visitors` with `params`, `depends` and `extra`."""
+    response = shared(request, name, key, render)
+    return keep_for_visitors(
+        request,
+        response,
+        name,
+        key if visitor_key is None else visitor_key,
+        params=params,
+        depends=depends,
+        extra=extra,
+    )
 
 
 def minute() -> int:
@@ -224,8 +253,10 @@ def object_changed(kind: str, pk: int) -> None:
 
 
 def depends_on(*objects: tuple[str, int]) -> dict[str, str] | None:
-    """The current tokens of these (kind, pk) objects, to keep a copy with; read before the copy is
-    rendered. None when the cache cannot say (a copy is then not kept)."""
+    """The current tokens of these (kind, pk) objects, to keep a copy with. Read before the rows the
+    copy shows are read (or read those rows again after): a change committed between the rows and
+    the tokens would otherwise be kept under its own, fresh, token. None when the cache cannot say
+    (a copy is then not kept)."""
     keys = [_depends_key(kind, pk) for kind, pk in objects]
     found = cache.get_many(keys)
     for key in keys:
@@ -235,6 +266,12 @@ def depends_on(*objects: tuple[str, int]) -> dict[str, str] | None:
     if any(value is None for value in found.values()):
         return None
     return found
+
+
+def visitor_depends(request: HttpRequest, *objects: tuple[str, int]) -> dict[str, str] | None:
+    """`depends_on(*objects)` for a visitor's request (whose copy is kept), None for any other (whose
+    answer is not kept, so no token is read)."""
+    return depends_on(*objects) if is_visitor(request) else None
 
 
 # --- Pages composed once for visitors ---------------------------------------------------------------
