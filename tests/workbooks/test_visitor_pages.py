@@ -202,6 +202,45 @@ def test_a_favorite_shows_at_once_in_the_count_visitors_see(gallery, one_minute)
     assert ">1 favorite</span>" in visit(url).content.decode()
 
 
+def change_before_the_tokens_are_read(monkeypatch, change) -> None:
+    """`change()` commits just before a visitor's miss reads the tokens of what its copy shows: after
+    the view read the rows."""
+    real = gallery_cache.depends_on
+
+    def late(*objects):
+        monkeypatch.setattr(gallery_cache, "depends_on", real)
+        change()
+        return real(*objects)
+
+    monkeypatch.setattr(gallery_cache, "depends_on", late)
+
+
+@pytest.mark.django_db
+def test_a_favorite_made_while_a_visitor_s_copy_is_made_is_not_kept_stale(
+    gallery, one_minute, monkeypatch
+):
+    fan, url = UserFactory(), gallery.get_absolute_url()
+    visit(url)
+    gallery_cache.gallery_changed()  # the next visit makes the copy anew
+    change_before_the_tokens_are_read(monkeypatch, lambda: social_services.favorite(fan, gallery))
+
+    visit(url)
+
+    assert ">1 favorite</span>" in visit(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_follow_made_while_a_visitor_s_copy_is_made_is_not_kept_stale(
+    gallery, one_minute, monkeypatch
+):
+    ada, fan = gallery.author, UserFactory()
+    change_before_the_tokens_are_read(monkeypatch, lambda: social_services.follow(fan, ada))
+
+    visit("/u/ada/")
+
+    assert 'data-follower-count="ada">1 follower<' in visit("/u/ada/").content.decode()
+
+
 # --- Nothing of one visitor's own is kept ---------------------------------------------------------
 
 
