@@ -274,6 +274,42 @@ def visitor_depends(request: HttpRequest, *objects: tuple[str, int]) -> dict[str
     return depends_on(*objects) if is_visitor(request) else None
 
 
+def kept_while(
+    kind: str,
+    pk: int,
+    name: str,
+    key: str,
+    compute: Callable[[], object],
+    *,
+    with_version: bool = False,
+):
+    """`compute()`, kept in the cache for as long as the (`kind`, `pk`) object's token
+    (`object_changed`) and, `with_version`, the gallery's version are what they were read as before
+    it was computed: a hit is one cache read (the token, the version and the entry together), no
+    query. `key` is what else the value depends on; it holds what the site rendered (ids from a
+    page's markers, the minute), never text a client chose. Nothing is kept when the cache cannot
+    say what the token is."""
+    token_key = _depends_key(kind, pk)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    entry_key = f"gallery:kept:{name}:{kind}:{pk}:{digest}"
+    found = cache.get_many([token_key, entry_key, *([VERSION_KEY] if with_version else [])])
+    token = found.get(token_key)
+    current = found.get(VERSION_KEY) if with_version else None
+    entry = found.get(entry_key)
+    if entry is not None and token is not None and (current is not None or not with_version):
+        made_with, value = entry
+        if made_with == (token, current):
+            return value
+    if token is None:
+        token = (depends_on((kind, pk)) or {}).get(token_key)
+    if with_version and current is None:
+        current = version()
+    value = compute()
+    if token is not None:
+        cache.set(entry_key, ((token, current), value), timeout=FRAGMENT_TIMEOUT)
+    return value
+
+
 # --- Pages composed once for visitors ---------------------------------------------------------------
 
 # Set on a response whose slots are already filled in (ComposeMiddleware leaves it as it is).

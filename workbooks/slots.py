@@ -31,6 +31,7 @@ from django.http import HttpRequest
 from django.template import engines
 from django.template.loader import get_template
 from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 # Set on a request by ComposeMiddleware: its markers are filled in after the view.
 COMPOSED_LATER = "_slots_composed_later"
@@ -255,34 +256,45 @@ _ShownPerson = namedtuple("_ShownPerson", "pk id username display_name")
 
 def _viewer_state(composition: Composition) -> dict[str, set[int]]:
     """Which of the page's workbooks the viewer has favorited and which of its people they follow,
-    in one query for all of the page's buttons (none for a visitor)."""
+    in one query for all of the page's buttons (none for a visitor), kept in the cache for this
+    member and these buttons under the member's token, which each of their favorites and follows
+    (and unfavorites, unfollows) renews (social.services `_count`): a reload is one cache read."""
 
     def compute() -> dict[str, set[int]]:
-        from accounts.models import User
-        from social.models import Favorite, Follow
+        from workbooks.cache import kept_while
 
         viewer = composition.request.user
         workbooks = {args[0] for args in composition.args_of("favorite")}
         people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
         if not viewer.is_authenticated or not (workbooks or people):
             return {"favorited": set(), "following": set()}
-        checks = {
-            **{
-                f"w{pk}": Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook_id=pk))
-                for pk in workbooks
-            },
-            **{
-                f"p{pk}": Exists(Follow.objects.filter(follower=OuterRef("pk"), followee_id=pk))
-                for pk in people
-            },
-        }
-        row = User.objects.filter(pk=viewer.pk).values(**checks).get()
-        return {
-            "favorited": {pk for pk in workbooks if row[f"w{pk}"]},
-            "following": {pk for pk in people if row[f"p{pk}"]},
-        }
+        key = f"{sorted(workbooks)}|{sorted(people)}"
+        return kept_while(
+            "user", viewer.pk, "viewer_state", key, lambda: _query_state(viewer, workbooks, people)
+        )
 
     return composition.once("viewer_state", compute)
+
+
+def _query_state(viewer, workbooks: set[int], people: set[int]) -> dict[str, set[int]]:
+    from accounts.models import User
+    from social.models import Favorite, Follow
+
+    checks = {
+        **{
+            f"w{pk}": Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook_id=pk))
+            for pk in workbooks
+        },
+        **{
+            f"p{pk}": Exists(Follow.objects.filter(follower=OuterRef("pk"), followee_id=pk))
+            for pk in people
+        },
+    }
+    row = User.objects.filter(pk=viewer.pk).values(**checks).get()
+    return {
+        "favorited": {pk for pk in workbooks if row[f"w{pk}"]},
+        "following": {pk for pk in people if row[f"p{pk}"]},
+    }
 
 
 def _button_context(request: HttpRequest) -> dict:
@@ -316,22 +328,81 @@ def follow(request: HttpRequest, args: Args, composition: Composition) -> str:
 
 @slot("comments")
 def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
-    """A workbook's comments (one query) with what this viewer may do to each, and the form."""
-    from social import selectors, services
+    """A workbook's comments with what this viewer may do to each, and the form.
+
+    The list is the same for every viewer but for each comment's Edit and Delete: it is rendered
+    without them (from no request, so nothing of any viewer's), with a marker where they go, and
+    kept while the workbook's token (renewed by every comment written, edited or deleted), the
+    gallery's version (a commenter's name or picture) and the minute ("5 minutes ago") are as
+    they were. A reload is one cache read; each viewer's controls are filled in per request."""
     from social.forms import CommentForm
 
+    from .cache import kept_while
+
     workbook = _workbook(args)
-    viewer = request.user
-    shown = list(selectors.comments_for(workbook))
-    for comment in shown:
-        comment.workbook = workbook  # who may delete depends on the workbook's author
-        comment.viewer_can_edit = services.can_edit_comment(viewer, comment)
-        comment.viewer_can_delete = services.can_delete_comment(viewer, comment)
+    shown, listed = kept_while(
+        "workbook",
+        workbook.pk,
+        "comments",
+        str(_minute()),
+        lambda: _comment_list(workbook),
+        with_version=True,
+    )
+    for pk, author_id, created_at, author_name in shown:
+        listed = listed.replace(
+            _actions_marker(pk),
+            _comment_actions(request, workbook, pk, author_id, created_at, author_name),
+        )
     return _render(
         "social/inc/comments.html",
         request,
         workbook=workbook,
-        comments=shown,
+        listed=mark_safe(listed),  # noqa: S308 - our own rendered template output
         form=CommentForm(),
         **_button_context(request),
     )
+
+
+def _minute() -> int:
+    from .cache import minute
+
+    return minute()
+
+
+def _actions_marker(pk: int) -> str:
+    # Comment bodies and names are escaped: no member can write one.
+    return f"<!--comment-actions:{_token()}:{pk}-->"
+
+
+def _comment_list(workbook) -> tuple[list[tuple], str]:
+    """The comments (one query) rendered for no one in particular, and what each one's controls
+    depend on: (id, author id, written at, author's name)."""
+    from social import selectors
+
+    shown = list(selectors.comments_for(workbook))
+    for comment in shown:
+        comment.actions_marker = mark_safe(_actions_marker(comment.pk))  # noqa: S308
+    html = get_template("social/inc/comment_list.html").render({"comments": shown})
+    facts = [(c.pk, c.author_id, c.created_at, c.author.display_name) for c in shown]
+    return facts, html
+
+
+def _comment_actions(request, workbook, pk, author_id, created_at, author_name) -> str:
+    """This viewer's Edit and Delete for one comment: the rules of social.services."""
+    from social import services
+
+    viewer = request.user
+    if not viewer.is_authenticated:
+        return ""
+    comment = SimpleNamespace(
+        pk=pk,
+        author_id=author_id,
+        created_at=created_at,
+        workbook=workbook,  # who may delete depends on the workbook's author
+        author=SimpleNamespace(display_name=author_name),
+    )
+    comment.viewer_can_edit = services.can_edit_comment(viewer, comment)
+    comment.viewer_can_delete = services.can_delete_comment(viewer, comment)
+    if not (comment.viewer_can_edit or comment.viewer_can_delete):
+        return ""
+    return _render("social/inc/comment_actions.html", request, comment=comment)
