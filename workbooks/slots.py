@@ -148,7 +148,10 @@ def _render_for_viewer(template: str, request: HttpRequest, **values) -> str:
         bell = (shown.get("unread", 0), shown.get("last_id", 0))
     match = request.resolver_match
     place = (match.view_name, match.app_name) if match is not None else ("", "")
-    html = _rendered(template, viewer, bell, place, tuple(sorted(values.items())))
+    key = (template, viewer, bell, place, tuple(sorted(values.items())))
+    # A page asked for with a query string (any one, junk included) is rendered for that request
+    # only: its address, in `next`, would add an entry of its length per distinct query.
+    html = (_rendered.__wrapped__ if "?" in values.get("next", "") else _rendered)(*key)
     if _CSRF_STAND_IN not in html:
         return html
     from django.middleware.csrf import get_token

@@ -101,3 +101,18 @@ def test_each_page_carries_the_requests_own_csrf_token(user):
     assert not any(token.startswith("csrf-") for token in tokens)
     response = client.post("/accounts/logout/", {"csrfmiddlewaretoken": tokens.pop()})
     assert response.status_code == 302
+
+
+def test_pages_asked_for_with_a_query_string_add_no_renderings_to_keep(client):
+    """The buttons carry the page's address (`next`): one asked for with any query string, junk
+    included, is rendered for that request only, so what each process keeps stays bounded."""
+    workbook = WorkbookFactory(author=UserFactory(username="author"))
+    assert client.get(workbook.get_absolute_url()).status_code == 200
+    kept = slots._rendered.cache_info().currsize
+
+    for n in range(5):
+        response = client.get(f"{workbook.get_absolute_url()}?junk={'x' * 2000}{n}")
+        assert response.status_code == 200
+        assert f"{'x' * 2000}{n}" in response.content.decode()  # the buttons still go back there
+
+    assert slots._rendered.cache_info().currsize == kept
