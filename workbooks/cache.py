@@ -329,18 +329,38 @@ def is_visitor(request: HttpRequest) -> bool:
     return user is None or not user.is_authenticated
 
 
+# The layout of an entry kept for visitors (`_store_entry`), part of its key: a release that changes
+# it changes this number, so a copy of the old layout (another release still running, or the same
+# minute before a deploy) is never read as the new one. Bump it with any change of what is stored.
+ENTRY_FORMAT = 2
+
+
 def _visitor_key(name: str, key: str) -> str:
     """Without the gallery's version: the entry holds the version it was made at, so one read of
     both answers a visitor (a newer version's copy replaces an older one's)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return f"gallery:visitor:{name}:{minute()}:{_slot_token()}:{digest}"
+    return f"gallery:visitor:{name}:v{ENTRY_FORMAT}:{minute()}:{_slot_token()}:{digest}"
 
 
-def _current(entry_key: str, *more: str) -> tuple[int, object, dict]:
-    """The gallery's version, the entry at `entry_key` and the values of `more`, in one cache read."""
+def _read_entry(entry_key: str, size: int, *more: str) -> tuple[int, tuple | None, dict]:
+    """The gallery's version, the `size` values stored at `entry_key` by `_store_entry` if made at
+    that version (else None), and the values of `more`: one cache read. An entry of another shape
+    (any layout this code did not write) is a miss, never an error."""
     found = cache.get_many([VERSION_KEY, entry_key, *more])
     current = found.get(VERSION_KEY)
-    return (version() if current is None else current), found.get(entry_key), found
+    if current is None:
+        current = version()
+    entry = found.get(entry_key)
+    if not isinstance(entry, tuple) or len(entry) != 1 + size or entry[0] != current:
+        return current, None, found
+    return current, entry[1:], found
+
+
+def _store_entry(entry_key: str, name: str, made_at: int, *values: object) -> None:
+    """Keep `values` at `entry_key` with the gallery's version they were made at (read before they
+    were made), for `_read_entry`, within `name`'s budget of new entries."""
+    if _may_store(name):
+        cache.set(entry_key, (made_at, *values), timeout=FRAGMENT_TIMEOUT)
 
 
 # Which objects' tokens an entry depended on when this process last served it, by entry key: read
@@ -366,12 +386,12 @@ def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | Non
         return None
     entry_key = _visitor_key(name, key)
     guessed = _DEPENDS_SEEN.get(entry_key, ())
-    current, entry, found = _current(entry_key, *guessed)
+    current, entry, found = _read_entry(entry_key, 5, *guessed)
     request.__dict__[_LOOKED_UP] = (entry_key, current)
     if entry is None:
         return None
-    made_at, path, content, headers, depends, extra = entry
-    if made_at != current or path != request.get_full_path():
+    path, content, headers, depends, extra = entry
+    if path != request.get_full_path():
         return None
     if depends:
         if not depends.keys() <= set(guessed):
@@ -431,10 +451,10 @@ def store_for_visitors(request: HttpRequest, response: HttpResponse) -> None:
     """Keep the composed `response` for visitors (ComposeMiddleware, once its slots are filled in
     from `visitor_request` and hold nothing of one viewer)."""
     entry_key, made_at, name, depends, extra = getattr(response, KEEP_FOR_VISITORS)
-    if _may_store(f"visitor:{name}"):
-        path, headers = request.get_full_path(), dict(response.headers)
-        entry = (made_at, path, response.content, headers, depends, extra)
-        cache.set(entry_key, entry, timeout=FRAGMENT_TIMEOUT)
+    path, headers = request.get_full_path(), dict(response.headers)
+    _store_entry(
+        entry_key, f"visitor:{name}", made_at, path, response.content, headers, depends, extra
+    )
 
 
 # --- API lists for visitors ------------------------------------------------------------------------
@@ -470,9 +490,10 @@ class SharedForVisitors:
             )
             key = repr((sorted(kwargs.items()), read, paging.page_key(asked.GET)))
             entry_key = _visitor_key(f"api:{self.shared_name}", key)
-            current, cached, _ = _current(entry_key)
-            if cached is not None and cached[0] == current:
-                return HttpResponse(cached[1], headers=cached[2])
+            current, cached, _ = _read_entry(entry_key, 2)
+            if cached is not None:
+                content, headers = cached
+                return HttpResponse(content, headers=headers)
             shared_as = (entry_key, current)  # the version read before the answer is made
             asked.__dict__["_current_scheme_host"] = settings.SITE_URL
         response = super().list(request, *args, **kwargs)
@@ -482,16 +503,11 @@ class SharedForVisitors:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         shared_as = getattr(response, "shared_as", None)
-        if (
-            shared_as is not None
-            and response.status_code == 200
-            and not response.cookies
-            and _may_store(f"api:{self.shared_name}")
-        ):
+        if shared_as is not None and response.status_code == 200 and not response.cookies:
             entry_key, made_at = shared_as
             response.render()
-            entry = (made_at, response.content, dict(response.headers))
-            cache.set(entry_key, entry, timeout=FRAGMENT_TIMEOUT)
+            name = f"api:{self.shared_name}"
+            _store_entry(entry_key, name, made_at, response.content, dict(response.headers))
         return response
 
 

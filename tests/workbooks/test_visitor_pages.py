@@ -241,6 +241,32 @@ def test_a_follow_made_while_a_visitor_s_copy_is_made_is_not_kept_stale(
     assert 'data-follower-count="ada">1 follower<' in visit("/u/ada/").content.decode()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("shape", ["older", "newer", "not a tuple"])
+def test_a_kept_entry_of_another_layout_is_a_miss_not_an_error(gallery, one_minute, shape):
+    """A release that stores another layout under the same key (one still running beside this one,
+    or a change that forgot to bump ENTRY_FORMAT) costs a rendering, never a 500."""
+    url = gallery.get_absolute_url()
+    visit(url)
+    expected = visit(url).content
+    entry_key = gallery_cache._visitor_key("workbook", gallery.slug)
+    kept = cache.get(entry_key)
+    assert isinstance(kept, tuple)
+    other = {"older": kept[:-1], "newer": (*kept, "more"), "not a tuple": "<html>"}[shape]
+    cache.set(entry_key, other)
+
+    again = visit(url)
+
+    assert again.content == expected
+    assert isinstance(cache.get(entry_key), tuple) and len(cache.get(entry_key)) == len(kept)
+
+
+def test_the_kept_entry_s_layout_is_in_its_key():
+    key = gallery_cache._visitor_key("workbook", "revenue")
+
+    assert f":v{gallery_cache.ENTRY_FORMAT}:" in key
+
+
 # --- Nothing of one visitor's own is kept ---------------------------------------------------------
 
 
