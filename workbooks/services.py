@@ -272,13 +272,27 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
             ON CONFLICT (workbook_id) DO UPDATE SET author_id = EXCLUDED.author_id,
                 published_at = EXCLUDED.published_at, tags = EXCLUDED.tags, vector = EXCLUDED.vector
             RETURNING published_at, vector
+            ),
+            -- The words of published workbooks only (a draft's words must not change what a
+            -- search corrects).
+            words AS (
+            SELECT DISTINCT unnest(tsvector_to_array(vector)) AS lexeme FROM changed
+            WHERE published_at IS NOT NULL
+            ),
+            -- Those already known are locked until this transaction ends, so the vocabulary
+            -- triggers cannot forget one meanwhile: a concurrent unpublish of another holder
+            -- waits in search_lexeme_forget (FOR UPDATE) and then sees this entry committed. A
+            -- word such an unpublish has already removed is not locked (it is gone once the
+            -- unpublish commits) and is added again below.
+            held AS MATERIALIZED (
+            SELECT l.lexeme FROM search_lexeme l WHERE l.lexeme IN (SELECT lexeme FROM words)
+            ORDER BY 1 FOR KEY SHARE
             )
-            -- New words of published workbooks only (a draft's words must not change what a
-            -- search corrects), in sorted order: two transactions adding the same ones wait for
-            -- each other in one order, never in a cycle.
+            -- The new ones added; both in sorted order, as the triggers take them: two
+            -- transactions wanting the same words wait for each other in one order, never in a
+            -- cycle.
             INSERT INTO search_lexeme (lexeme)
-            SELECT DISTINCT unnest(tsvector_to_array(vector)) FROM changed
-            WHERE published_at IS NOT NULL ORDER BY 1
+            SELECT lexeme FROM words WHERE lexeme NOT IN (SELECT lexeme FROM held) ORDER BY 1
             ON CONFLICT DO NOTHING
             """,  # noqa: S608 - the ids' SQL is the ORM's, its values are parameters
             [Workbook.Status.PUBLISHED, *[settings.SEARCH_CONFIG] * 5, *ids_params],

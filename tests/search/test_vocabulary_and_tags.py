@@ -1,6 +1,9 @@
 """What search keeps beside the entries: the typo vocabulary holds only words of published
 workbooks, and a tag's workbooks are indexed again only when its name changes."""
 
+import threading
+import time
+
 import pytest
 
 from search.models import Lexeme
@@ -87,3 +90,87 @@ def test_a_word_two_workbooks_hold_stays_while_one_still_does(db):
     assert vocabulary("zeppelin") == set()
     services.update_workbook(Workbook.objects.get(pk=first.pk), status=Workbook.Status.PUBLISHED)
     assert vocabulary("zeppelin") == {"zeppelin"}  # published again: known again
+
+
+def _waits_for_a_lock(seconds: float = 10.0) -> bool:
+    """Whether another connection is waiting for a lock within `seconds` (polled)."""
+    from django.db import connection
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def _in_thread(
+    work, *, hold: threading.Event | None = None, holding: threading.Event | None = None
+):
+    """Run `work` in a thread of its own, so on a connection of its own, in one transaction that
+    (with `hold`) stays open after `work` until `hold` is set."""
+    from django.db import connection, transaction
+
+    errors = []
+
+    def run():
+        try:
+            with transaction.atomic():
+                work()
+                if hold is not None:
+                    holding.set()
+                    assert hold.wait(30)
+        except Exception as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+            if holding is not None:
+                holding.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # two connections: each sees what the other committed
+@pytest.mark.parametrize("first", ["publish", "unpublish"])
+def test_a_word_published_anew_while_its_last_holder_is_unpublished_stays_known(first):
+    """One transaction unpublishes the only published holder of a word while another publishes a
+    workbook holding it: whichever comes first, the word is known once both commit."""
+    leaving = WorkbookFactory(title="Zeppelin fleet")
+    coming = WorkbookFactory(title="Zeppelin routes", status=Workbook.Status.DRAFT)
+    assert vocabulary("zeppelin") == {"zeppelin"}
+
+    def publish():
+        services.update_workbook(
+            Workbook.objects.get(pk=coming.pk), status=Workbook.Status.PUBLISHED
+        )
+
+    def unpublish():
+        services.unpublish(Workbook.objects.filter(pk=leaving.pk))
+
+    held, second = (publish, unpublish) if first == "publish" else (unpublish, publish)
+    hold, holding = threading.Event(), threading.Event()
+    # The first has done its statements and stays open; the second then runs on.
+    first_thread, first_errors = _in_thread(held, hold=hold, holding=holding)
+    assert holding.wait(30)
+    second_thread, second_errors = _in_thread(second)
+    # The second either finishes (it took no lock the first holds) or waits for the first.
+    second_thread.join(timeout=0.5)
+    if second_thread.is_alive():
+        assert _waits_for_a_lock()
+    hold.set()
+    first_thread.join(30)
+    second_thread.join(30)
+
+    assert first_errors == []
+    assert second_errors == []
+    assert set(Workbook.objects.published().values_list("title", flat=True)) == {"Zeppelin routes"}
+    assert vocabulary("zeppelin") == {"zeppelin"}
+    assert titles("zeppelin") == {"Zeppelin routes"}
