@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -61,7 +62,8 @@ def unread_count(user_id: int) -> int:
 
 
 def unread_count_and_newest(user_id: int) -> tuple[int, int]:
-    """In one query: the member's unread count, and their newest notification id (0 for none)."""
+    """In one query: the member's unread count, and their newest notification id (0 for none). The
+    bell's one definition: `bell` keeps it for pages; the live connections ask it afresh."""
     row = Notification.objects.filter(recipient_id=user_id).aggregate(
         unread=Count("pk", filter=Q(read=False)), newest=Coalesce(Max("pk"), 0)
     )
@@ -146,28 +148,53 @@ def comments_for(workbook: Workbook) -> QuerySet[Comment]:
 # notifications with it) and a forgetting that the cache missed (Redis away at that moment) last no
 # longer than this.
 BELL_SECONDS = 60
+# How long a member's bell generation lives unread (a lost one is made anew: it only retires the
+# bell kept under the old one).
+BELL_GENERATION_SECONDS = 3600
 
 
 def _bell_key(user_id: int) -> str:
     return f"social:bell:{user_id}"
 
 
+def _bell_generation_key(user_id: int) -> str:
+    return f"social:bell-generation:{user_id}"
+
+
 def bell(user: User) -> dict[str, int]:
     """The navigation's bell: the unread count, and the newest notification id (where the page's
-    live connection resumes from). From the cache, or one query."""
-    kept = cache.get(_bell_key(user.pk))
-    if kept is not None:
-        return kept
-    counted = Notification.objects.filter(recipient=user).aggregate(
-        unread=Count("pk", filter=Q(read=False)), last_id=Coalesce(Max("pk"), 0)
-    )
-    cache.set(_bell_key(user.pk), counted, BELL_SECONDS)
+    live connection resumes from). From the cache (one read: the bell and the member's bell
+    generation), or one query. The bell is kept with the generation read before the query, and used
+    only while that generation is current: a change committed between the query and the store
+    (`forget_bells` makes a new generation) retires it, where a plain delete would be undone by the
+    store that follows."""
+    key, generation_key = _bell_key(user.pk), _bell_generation_key(user.pk)
+    found = cache.get_many([key, generation_key])
+    generation, kept = found.get(generation_key), found.get(key)
+    if generation is not None and isinstance(kept, tuple) and len(kept) == 2:
+        made_with, counted = kept
+        if made_with == generation:
+            return counted
+    if generation is None:
+        cache.add(generation_key, secrets.token_hex(8), BELL_GENERATION_SECONDS)
+        generation = cache.get(generation_key)
+    unread, last_id = unread_count_and_newest(user.pk)
+    counted = {"unread": unread, "last_id": last_id}
+    if generation is not None:  # else the cache cannot say: nothing is kept
+        cache.set(key, (generation, counted), BELL_SECONDS)
     return counted
 
 
 def forget_bells(user_ids: Iterable[int]) -> None:
-    """The next page of each of these members counts their bell again."""
-    cache.delete_many([_bell_key(user_id) for user_id in set(user_ids)])
+    """The next page of each of these members counts their bell again: a new generation for each
+    (a random token, so a generation lost and made again never equals an old one), which also
+    retires a bell stored by a page that counted before this change."""
+    ids = set(user_ids)
+    cache.set_many(
+        {_bell_generation_key(user_id): secrets.token_hex(8) for user_id in ids},
+        BELL_GENERATION_SECONDS,
+    )
+    cache.delete_many([_bell_key(user_id) for user_id in ids])
 
 
 def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from social import services
+from social import selectors, services
 from social.models import Notification
 from tests.factories import UserFactory, WorkbookFactory
 
@@ -86,3 +86,35 @@ def test_a_published_workbook_reaches_the_followers_bell(
         WorkbookFactory(author=author)
 
     assert bell(member)[0] == 1
+
+
+class StoreAfter:
+    """The cache, but `change()` commits just before the first bell is stored: after the page
+    counted it, as a notification committing between a page's count and its store would."""
+
+    def __init__(self, real, change) -> None:
+        self.real, self.change = real, change
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def set(self, key, *args, **kwargs):
+        if key.startswith("social:bell:") and self.change is not None:
+            change, self.change = self.change, None
+            change()
+        return self.real.set(key, *args, **kwargs)
+
+
+def test_a_notification_committed_while_a_page_counts_the_bell_is_not_hidden(
+    member, user, monkeypatch
+):
+    monkeypatch.setattr(
+        selectors,
+        "cache",
+        StoreAfter(selectors.cache, lambda: services.follow(UserFactory(), user)),
+    )
+
+    assert bell(member) == (0, 0)  # counted before the follow, and stored after it was forgotten
+
+    newest = Notification.objects.get(recipient=user).pk
+    assert bell(member) == (1, newest)
