@@ -21,6 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -112,14 +113,23 @@ def featured_workbooks(limit: int = 12) -> list[Workbook]:
     return list(featured_queryset()[:limit])
 
 
-def detail(slug: str, user) -> Workbook:
-    """The workbook page's object, with author and tags; raises Workbook.DoesNotExist."""
-    return (
-        Workbook.objects.visible_to(user)
-        .select_related("author")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-        .get(slug=slug)
-    )
+def detail(slug: str, user, *, tags: bool = True) -> Workbook:
+    """The workbook page's object, with author and (unless `tags` is False: `with_tags` reads them
+    when needed) its tags; raises Workbook.DoesNotExist."""
+    found = Workbook.objects.visible_to(user).select_related("author")
+    if tags:
+        found = found.prefetch_related(_tags_by_name())
+    return found.get(slug=slug)
+
+
+def _tags_by_name() -> Prefetch:
+    return Prefetch("tags", queryset=Tag.objects.order_by("name"))
+
+
+def with_tags(workbook: Workbook) -> Workbook:
+    """`workbook` with its tags by name (one query, none if they were read already)."""
+    prefetch_related_objects([workbook], _tags_by_name())
+    return workbook
 
 
 def related_queryset(workbook: Workbook, limit: int = RELATED_SHOWN) -> QuerySet[Workbook]:

@@ -110,9 +110,9 @@ def explore(request: HttpRequest) -> HttpResponse:
     return render(request, "workbooks/explore.html", {"query": query, "results": results})
 
 
-def _viewable(request: HttpRequest, slug: str) -> Workbook:
+def _viewable(request: HttpRequest, slug: str, *, tags: bool = True) -> Workbook:
     try:
-        return selectors.detail(slug, request.user)
+        return selectors.detail(slug, request.user, tags=tags)
     except Workbook.DoesNotExist:
         raise Http404("No such workbook.") from None
 
@@ -134,7 +134,8 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         published = Workbook(pk=kept.kept_extra, slug=slug, status=Workbook.Status.PUBLISHED)
         services.record_view(request, published)
         return kept
-    workbook = _viewable(request, slug)
+    # The tags only when the page is rendered: a member's page is mostly the shared copy.
+    workbook = _viewable(request, slug, tags=False)
     services.record_view(request, workbook)
     if workbook.is_published and _same_for_every_reader(request, workbook):
         # Counts and comments change without the gallery's version: a visitor's copy (keyed by
@@ -145,7 +146,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         if depends:
             # The rows again, read after their tokens: a change committed since the first read
             # (a favorite) is then in the copy, not kept stale under its own new token.
-            workbook = _viewable(request, slug)
+            workbook = _viewable(request, slug, tags=False)
         # One rendering for every reader; the buttons and comments are slots, made per viewer. The
         # key holds what the page shows that a change to the workbook's row or its author's does not
         # always announce by the gallery's version (counts, the author's card).
@@ -180,6 +181,7 @@ def _same_for_every_reader(request: HttpRequest, workbook: Workbook) -> bool:
 
 
 def _detail_page(request: HttpRequest, workbook: Workbook) -> HttpResponse:
+    selectors.with_tags(workbook)
     frame = embed.frame_for(workbook, request.user)
     context = {
         "workbook": workbook,
