@@ -77,9 +77,14 @@ def _acached_user(request: HttpRequest):
 
 
 class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
-    """Django's, with the user from `get_user` above."""
+    """Django's, with the user from `get_user` above, looked up at once whenever a session cookie is
+    sent: the session's cached copy is vouched for before any view reads or writes it, so `login()`
+    never decides on an unchecked copy, and a write is never made to data `vouch` then replaces (or
+    saved over a newer row). A request with no session cookie is looked up lazily, as Django does."""
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)  # checks the session middleware is there
         request.user = SimpleLazyObject(lambda: _cached_user(request))
         request.auser = sync_to_async(lambda: _acached_user(request))
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            _cached_user(request)  # the member's row is read on such a request anyway

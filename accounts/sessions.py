@@ -10,9 +10,14 @@ from the database on every request anyway, vouches for it:
 - each copy carries the member's `session_fence` as it was read *before* the session row the copy
   was made from (`vouch`);
 - ending a signed-in session (sign-out, a new key at sign-in) deletes the row, then raises the
-  member's fence, whatever became of the cached copy; so does a copy the cache failed to update;
+  member's fence, whatever became of the cached copy; so does a save whose copy the cache failed to
+  update (a failed write of a copy just read again leaves nothing under the current fence, and
+  raises nothing: while Redis refuses writes, pages do not write the member's row);
 - a copy whose fence is not the member's current one is not used: the row is read again, after the
-  member's (so a sign-out between the two reads is seen), and cached with that fence.
+  member's (so a sign-out between the two reads is seen), and cached with that fence;
+- a new key gets no copy until the data saved under it is final (not the visitor's data at sign-in);
+- the copy is checked against the member's row before any view runs, whenever a session cookie is
+  sent (accounts.middleware), so no view decides on, writes into, or saves an unchecked copy.
 
 A signed-out session therefore never comes back from the cache, after an outage or a failed
 delete, in any process: the database says the fence moved. Password changes and deactivations end
@@ -71,13 +76,19 @@ class SessionStore(DBStore):
         self._from_database = True
         self._fence = fence
         if row is not None and (fence is not None or SESSION_KEY not in data):
-            # A member's copy only with the fence read before this row; a visitor's as it is.
-            self._keep(data, fence, self.get_expiry_age(expiry=row.expire_date))
+            # A member's copy only with the fence read before this row; a visitor's as it is. A
+            # failed write here leaves no copy under this fence (what the cache may still hold was
+            # made under an older one, or it would not have been read again), so it raises nothing.
+            self._keep(data, fence, self.get_expiry_age(expiry=row.expire_date), on_failure=False)
         return data
 
     def save(self, must_create: bool = False) -> None:
         super().save(must_create)
-        self._keep(self._session, self._fence, self.get_expiry_age())
+        if not must_create:
+            # Not the data create() puts under a new key (at sign-in, the visitor's, before the
+            # member's are saved): were only the member's copy to fail, that one would be left
+            # under the key. The key's next read takes the row.
+            self._keep(self._session, self._fence, self.get_expiry_age())
 
     def delete(self, session_key: str | None = None) -> None:
         member = None
@@ -103,12 +114,14 @@ class SessionStore(DBStore):
         if member is not None:
             _raise_fence(member)
 
-    def _keep(self, data: dict[str, Any], fence: int | None, seconds: int) -> None:
+    def _keep(
+        self, data: dict[str, Any], fence: int | None, seconds: int, on_failure: bool = True
+    ) -> None:
         if self.session_key is None:
             return
         self._cache.set(self._cache_key(self.session_key), (data, fence), seconds)
         member = data.get(SESSION_KEY)
-        if member is not None and last_call_failed(self._cache):
+        if on_failure and member is not None and last_call_failed(self._cache):
             # An older copy may still be there under the same fence.
             _raise_fence(member)
 

@@ -4,16 +4,24 @@ change and a deactivation end the session at its next request whatever the cache
 
 import pytest
 import redis as redis_client
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db import connection
-from django.test import Client
+from django.db.models import F
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from accounts import sessions
+from accounts.middleware import AuthenticationMiddleware
 from accounts.models import User
+from tests.factories import PASSWORD
 from tests.private_services import private_redis
 
 pytestmark = pytest.mark.django_db
 
+LOGIN_URL = "/accounts/login/"
 LOGOUT_URL = "/accounts/logout/"
 
 
@@ -118,3 +126,109 @@ def test_a_signed_out_session_does_not_come_back_with_redis(tmp_path, settings, 
         assert kept, "the copy the delete missed is back in Redis"
         assert not signed_in(thief)
         assert User.objects.get(pk=user.pk).session_fence > 0
+
+
+def test_a_sign_in_whose_last_cache_write_failed_is_signed_in(client, user, monkeypatch):
+    """Sign-in puts the data under a new key twice (the new key, then the member's data); if only the
+    second write fails, no copy naming no member is left under the new key to show them signed out
+    now and sign them in again once the cache forgets it."""
+    backend = caches["default"]
+    real_set = backend.set
+    failed = {"last": False}
+
+    def members_copy_fails(key, value, *args, **kwargs):
+        if key.startswith(sessions.KEY_PREFIX) and SESSION_KEY in value[0]:
+            failed["last"] = True
+            return None
+        failed["last"] = False
+        return real_set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "set", members_copy_fails)
+    monkeypatch.setattr(sessions, "last_call_failed", lambda cache: failed["last"])
+    response = client.post(LOGIN_URL, {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    monkeypatch.setattr(backend, "set", real_set)  # the cache answers again
+
+    assert signed_in(client)
+    backend.delete(sessions.KEY_PREFIX + client.cookies["sessionid"].value)  # evicted
+    assert signed_in(client)
+    client.post(LOGOUT_URL)
+    assert not signed_in(client)
+
+
+def test_a_sign_in_over_an_ended_sessions_cookie_gets_a_new_session(
+    member_client, user, monkeypatch
+):
+    """A cookie of a session that ended while the cache kept its copy (an old tab, or one planted):
+    signing in with it is decided on what the database holds, so it gets a new key, not a 400."""
+    old_key = member_client.cookies["sessionid"].value
+    monkeypatch.setattr(caches["default"], "delete", lambda *args, **kwargs: False)
+    member_client.post(LOGOUT_URL)
+    monkeypatch.undo()
+
+    browser = Client()
+    browser.cookies["sessionid"] = old_key
+    response = browser.post(LOGIN_URL, {"username": user.username, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert browser.cookies["sessionid"].value != old_key
+    assert signed_in(browser)
+
+
+def _through_the_middleware(client: Client):
+    """A request with the client's session cookie, past the session and authentication middleware,
+    where a view would get it."""
+    request = RequestFactory().get("/")
+    request.COOKIES["sessionid"] = client.cookies["sessionid"].value
+    SessionMiddleware(lambda r: None).process_request(request)
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+def test_a_session_write_made_before_the_user_is_looked_up_is_kept(member_client, user):
+    # One of the member's other sessions ended: the copy this one reads is not vouched for any more.
+    User.objects.filter(pk=user.pk).update(session_fence=F("session_fence") + 1)
+    request = _through_the_middleware(member_client)
+
+    request.session["cart"] = "kept"  # a view writes first...
+    assert request.user.is_authenticated  # ...and the navigation looks the member up afterwards
+
+    assert request.session.get("cart") == "kept"
+
+
+def test_a_session_write_never_puts_a_stale_copy_over_the_row(member_client, user):
+    key = member_client.cookies["sessionid"].value
+    row = Session.objects.get(session_key=key)
+    data = row.get_decoded()
+    data["newer"] = "in the row only"  # written while the cache refused the copy's update...
+    Session.objects.save(key, data, row.expire_date)
+    User.objects.filter(pk=user.pk).update(
+        session_fence=F("session_fence") + 1
+    )  # ...so the fence moved
+    request = _through_the_middleware(member_client)
+
+    request.session["cart"] = "kept"  # a view writes, and never asks who is signed in
+    request.session.save()
+
+    saved = Session.objects.get(session_key=key).get_decoded()
+    assert saved["newer"] == "in the row only"
+    assert saved["cart"] == "kept"
+
+
+def test_a_members_page_writes_no_row_while_the_cache_refuses_writes(member_client, monkeypatch):
+    backend = caches["default"]
+    monkeypatch.setattr(backend, "get", lambda key, default=None, version=None: default)
+    monkeypatch.setattr(backend, "set", lambda *args, **kwargs: None)
+    monkeypatch.setattr(sessions, "last_call_failed", lambda cache: True)
+
+    writes = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in(member_client)
+        writes += [
+            q["sql"]
+            for q in queries.captured_queries
+            if "session_fence" in q["sql"] and q["sql"].startswith("UPDATE")
+        ]
+
+    assert writes == []
