@@ -232,9 +232,10 @@ def grow_member(person, gallery, count: int) -> None:
 
 # On the shared copy, what a member's page costs: the member's row (the session and the bell come
 # from the cache, accounts.sessions and social.selectors.bell); the workbook's row (its tags are read
-# only when the page is rendered: one query fewer), or the profile's member. The viewer's favorite and follow state and the comments were
-# read on the first request and are kept (workbooks.cache.kept_while: one query each before, none on
-# a reload now). (The view, counted once a day per reader, is not counted again here.)
+# only when the page is rendered: one query fewer), or the profile's member. The viewer's favorite
+# and follow state and the comments were read on the first request and are kept
+# (workbooks.cache.kept_while: one query each before, none on a reload now). (The view, counted once
+# a day per reader, is not counted again here.)
 MEMBER_QUERIES = [
     pytest.param("/", 1, id="home"),
     pytest.param("/explore/", 1, id="explore"),
