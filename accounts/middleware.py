@@ -65,7 +65,8 @@ def _user_pk(value):
 
 def _cached_user(request: HttpRequest):
     if not hasattr(request, "_cached_user"):
-        request._cached_user = get_user(request)
+        vouched = request.__dict__.pop("_vouched_user", None)  # looked up in process_request
+        request._cached_user = vouched if vouched is not None else get_user(request)
     return request._cached_user
 
 
@@ -87,4 +88,6 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         request.user = SimpleLazyObject(lambda: _cached_user(request))
         request.auser = sync_to_async(lambda: _acached_user(request))
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
-            _cached_user(request)  # the member's row is read on such a request anyway
+            # The member's row is read on such a request anyway. Kept apart until a view asks, so a
+            # response that never asked is not judged made for a member (sigma_playground.caching).
+            request._vouched_user = get_user(request)
