@@ -399,7 +399,9 @@ def _full_text(
             min_words=12,
         ),
     )
-    return workbooks.order_by(*(order or ("-rank", "-published_at", "-id")))
+    # Ties by the entry's date, as the window above breaks them: the workbook's own date can differ
+    # from its entry's until the entry is made again, and a page must hold the window's rows.
+    return workbooks.order_by(*(order or ("-rank", "-search_entry__published_at", "-id")))
 
 
 class _IsTrue(Func):
