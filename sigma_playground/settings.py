@@ -318,11 +318,7 @@ TASK_RETRY_MAX_DELAY = 120
 # the longest task plus the longest retry wait (a retry waits, unacknowledged, in the worker that
 # took it), or one run starts beside another; any longer only delays recovery from a worker lost
 # whole, which the sweeps below also catch.
-# workbooks.tasks.rebuild_related's own limit: about 50 s at 50,000 workbooks measured, growing
-# linearly, so about 1,000 s at 1,000,000 by estimate; an hour leaves room for that.
-REBUILD_RELATED_SECONDS = 3600
-# 300: the longest limit another task sets itself.
-_longest_task = max(CELERY_TASK_TIME_LIMIT, 300, REBUILD_RELATED_SECONDS)
+_longest_task = max(CELERY_TASK_TIME_LIMIT, 300)  # 300: the longest limit a task sets itself
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _longest_task + TASK_RETRY_MAX_DELAY + 60,
     # Without a read timeout, queueing a task to a stalled Redis waits as long as the stall lasts, in

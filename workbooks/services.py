@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import re
 import secrets
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
@@ -498,9 +500,18 @@ def _enter_related(workbook_id: int, tag_ids: list[int], order: tuple, skip: set
         gallery_changed()
 
 
-def rebuild_related(batch: int = 200, progress=None) -> int:
-    """Recompute every set of tags in use, `batch` sets per transaction, and drop lists of sets no
-    longer in use. The backfill (`manage.py refresh_related`); returns how many sets.
+def rebuild_related(
+    batch: int = 200,
+    progress=None,
+    after: str = "",
+    until: float | None = None,
+) -> tuple[int, str]:
+    """Recompute every set of tags in use whose key sorts after `after` (all of them by default),
+    `batch` sets per transaction, and (when starting from the first) drop lists of sets no longer in
+    use. Stops after the batch that ends past `until` (a `time.monotonic()` value). Returns how many
+    sets it recomputed and the last one's key when it stopped early, "" when it reached the end: a
+    run that stopped is taken up again with `after` set to that key. The backfill (`manage.py
+    refresh_related`) and the nightly task.
 
     Ranks in memory, from one read of the published workbooks and their tags: ranking each set in
     the database reads every workbook sharing a tag with it (330 ms a set at 50,000 workbooks, so
@@ -519,11 +530,14 @@ def rebuild_related(batch: int = 200, progress=None) -> int:
         tags[workbook_id].append(tag_id)
         if workbook_id in order:
             members[tag_id].append(workbook_id)
-    keys = sorted({related_key(ids) for ids in tags.values()})
+    every = sorted({related_key(ids) for ids in tags.values()})
     del tags
-    unused = set(RelatedWorkbook.objects.values_list("tag_set", flat=True).distinct()) - set(keys)
-    RelatedWorkbook.objects.filter(tag_set__in=list(unused)).delete()
-    gallery_changed()
+    if not after:
+        in_use = set(every)
+        unused = set(RelatedWorkbook.objects.values_list("tag_set", flat=True).distinct()) - in_use
+        RelatedWorkbook.objects.filter(tag_set__in=list(unused)).delete()
+        gallery_changed()
+    keys = every[bisect.bisect_right(every, after) :] if after else every
 
     def ranking(key: str) -> list[tuple[int, int]]:
         # The same order as _related_ranking: shared tags, trending, newest, id; all descending.
@@ -531,11 +545,16 @@ def rebuild_related(batch: int = 200, progress=None) -> int:
         best = heapq.nlargest(RELATED_KEPT, shared.items(), key=lambda i: (i[1], *order[i[0]]))
         return [(pk, count) for pk, count in best]
 
+    done = 0
     for start in range(0, len(keys), batch):
-        _replace_related({key: ranking(key) for key in keys[start : start + batch]})
+        chosen = keys[start : start + batch]
+        _replace_related({key: ranking(key) for key in chosen})
+        done += len(chosen)
         if progress:
             progress(min(start + batch, len(keys)), len(keys))
-    return len(keys)
+        if until is not None and time.monotonic() >= until and done < len(keys):
+            return done, chosen[-1]
+    return done, ""
 
 
 # --- Secure embedding ------------------------------------------------------------------------------

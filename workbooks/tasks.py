@@ -1,5 +1,6 @@
+import time
+
 from celery import shared_task
-from django.conf import settings
 
 from sigma_playground.celery import retry_policy
 
@@ -28,18 +29,23 @@ def refresh_related(workbook_ids: list[int], holding: list[str] | None = None) -
     return services.refresh_related(workbook_ids, holding or ())
 
 
-# rebuild_related's limit (settings: the broker's visibility timeout outlasts it).
-REBUILD_RELATED_SECONDS = settings.REBUILD_RELATED_SECONDS
+# How long one run of rebuild_related ranks before it hands the rest to a new run: well inside the
+# time limit every task keeps to, so the broker's visibility timeout (which must outlast the longest
+# task) stays short and a lost worker's tasks are taken up within minutes.
+REBUILD_RELATED_SLICE_SECONDS = 200
 
 
-@shared_task(
-    **retry_policy(max_retries=2),
-    time_limit=REBUILD_RELATED_SECONDS,
-    soft_time_limit=REBUILD_RELATED_SECONDS - 60,
-)
-def rebuild_related() -> int:
+@shared_task(**retry_policy(max_retries=2), time_limit=300, soft_time_limit=270)
+def rebuild_related(after: str = "") -> int:
     """Every night at 03:30 UTC, from beat (`rebuild-related`): recompute every set of tags' related
     list, as `manage.py refresh_related` does. The safety net under refresh_related: a change whose
     task was lost (the broker down when it committed) is put right, and the kept lists follow
-    trending again. Returns how many sets of tags."""
-    return services.rebuild_related()
+    trending again. A run ranks for about REBUILD_RELATED_SLICE_SECONDS, then queues the next from
+    the set after the last it did (`after`), so the whole grows with the gallery while each run
+    stays within the usual limit. Returns how many sets of tags this run recomputed."""
+    done, last = services.rebuild_related(
+        after=after, until=time.monotonic() + REBUILD_RELATED_SLICE_SECONDS
+    )
+    if last:
+        rebuild_related.delay(last)
+    return done

@@ -25,5 +25,5 @@ class Command(BaseCommand):
             if options["verbosity"] > 1 or done == total:
                 self.stdout.write(f"{done} of {total} sets of tags")
 
-        total = services.rebuild_related(batch, progress)
+        total, _ = services.rebuild_related(batch, progress)
         self.stdout.write(f"Related workbooks computed for {total} sets of tags.")

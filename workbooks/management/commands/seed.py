@@ -129,7 +129,7 @@ class Command(BaseCommand):
                 cursor.execute("ANALYZE accounts_user")
         if count > have or not RelatedWorkbook.objects.exists():
             # Bulk inserts bypass the services that keep related workbooks: compute them all.
-            sets = services.rebuild_related()
+            sets, _ = services.rebuild_related()
             self.stdout.write(f"Related workbooks: computed for {sets} sets of tags.")
         self.stdout.write(
             f"Workbooks: {max(0, count - have)} created, {min(have, count)} already there."
