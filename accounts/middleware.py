@@ -65,7 +65,8 @@ def _user_pk(value):
 
 def _cached_user(request: HttpRequest):
     if not hasattr(request, "_cached_user"):
-        vouched = request.__dict__.pop("_vouched_user", None)  # looked up in process_request
+        request.session.get(SESSION_KEY)  # a first load looks the member up (process_request)
+        vouched = request.__dict__.pop("_vouched_user", None)
         request._cached_user = vouched if vouched is not None else get_user(request)
     return request._cached_user
 
@@ -78,8 +79,9 @@ def _acached_user(request: HttpRequest):
 
 
 class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
-    """Django's, with the user from `get_user` above, looked up at once whenever a session cookie is
-    sent: the session's cached copy is vouched for before any view reads or writes it, so `login()`
+    """Django's, with the user from `get_user` above, looked up as soon as the session is first read
+    whenever a session cookie is sent: the session's cached copy is vouched for before any view reads
+    or writes it, so `login()`
     never decides on an unchecked copy, and a write is never made to data `vouch` then replaces (or
     saved over a newer row). A request with no session cookie is looked up lazily, as Django does."""
 
@@ -88,6 +90,11 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         request.user = SimpleLazyObject(lambda: _cached_user(request))
         request.auser = sync_to_async(lambda: _acached_user(request))
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
-            # The member's row is read on such a request anyway. Kept apart until a view asks, so a
-            # response that never asked is not judged made for a member (sigma_playground.caching).
-            request._vouched_user = get_user(request)
+            # At the session's first load (nothing is read for a response that never touches it:
+            # /healthz does no I/O). The member's row is read on such a request anyway. Kept apart
+            # until a view asks, so a response that never asked is not judged made for a member
+            # (sigma_playground.caching).
+            def vouch() -> None:
+                request._vouched_user = get_user(request)
+
+            request.session.on_first_load = vouch

@@ -52,6 +52,21 @@ class SessionStore(DBStore):
     def _cache_key(self, session_key: str) -> str:
         return KEY_PREFIX + session_key
 
+    # Called once, right after the data is first loaded, before anyone reads or writes it
+    # (accounts.middleware sets it to look the member up and vouch for the data).
+    on_first_load: Any = None
+
+    def _get_session(self, no_load: bool = False) -> dict[str, Any]:
+        loading = not hasattr(self, "_session_cache") and not no_load
+        data = super()._get_session(no_load)
+        if loading and self.on_first_load is not None:
+            hook, self.on_first_load = self.on_first_load, None
+            hook()
+            data = self._session_cache  # vouching may have read the row again
+        return data
+
+    _session = property(_get_session)
+
     def load(self) -> dict[str, Any]:
         if self.session_key is not None:
             kept = self._cache.get(self._cache_key(self.session_key))
