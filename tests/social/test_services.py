@@ -376,7 +376,7 @@ def test_running_the_fan_out_again_notifies_nobody_twice(monkeypatch, workbook, 
     assert len(told) == 4
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement batch")
+@pytest.mark.postgres  # the one-statement batch is PostgreSQL's (SQLite keeps bulk_create)
 def test_a_fan_out_batch_stores_its_notifications_in_one_statement_on_postgresql(
     django_capture_on_commit_callbacks, workbook, followers
 ):
