@@ -93,6 +93,9 @@ def signin(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid() and form.user is not None:
             if form.needs_second_factor:
+                # A new key for the half-finished sign-in, as login() gives the finished one: a
+                # key planted before the password (a fixed cookie) cannot be used to finish it.
+                request.session.cycle_key()
                 request.session[PENDING_SECOND_FACTOR] = {
                     "user_id": form.user.pk,
                     "at": time.time(),

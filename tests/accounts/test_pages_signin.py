@@ -203,6 +203,27 @@ def test_it_asks_a_member_with_two_factor_on_for_a_code_before_signing_them_in(
 
 
 @pytest.mark.django_db
+def test_the_password_step_moves_the_pending_sign_in_to_a_new_session_key(
+    client, mfa_user, password
+):
+    """A session key planted before the password (a fixed cookie) never holds the half-finished
+    sign-in: whoever knows that key cannot finish it with a code of their own."""
+    planted = client.session
+    planted["planted"] = True
+    planted.save()
+    planted_key = planted.session_key
+    client.cookies["sessionid"] = planted_key
+
+    client.post(LOGIN_URL, {"username": "guarded", "password": password})
+
+    assert client.cookies["sessionid"].value != planted_key
+    assert PENDING_SECOND_FACTOR in client.session
+    attacker = Client()
+    attacker.cookies["sessionid"] = planted_key
+    assert attacker.get(VERIFY_URL).status_code == 302
+
+
+@pytest.mark.django_db
 def test_it_signs_in_with_the_code_from_the_authenticator_app(client, mfa_user, password):
     client.post(LOGIN_URL, {"username": "guarded", "password": password, "next": "/settings/"})
 
