@@ -7,13 +7,16 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from workbooks import cache as gallery_cache
 from workbooks import selectors as workbook_selectors
 from workbooks.models import Workbook
 
+from . import kept
 from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
 
 
@@ -209,6 +212,50 @@ def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:
 
 def muted_verbs(user: User) -> set[str]:
     return set(MutedVerb.objects.filter(user=user).values_list("verb", flat=True))
+
+
+# --- What a member's kept feed and notifications depend on (social.kept) --------------------------
+
+
+def _muted_key(user_id: int) -> str:
+    return f"social:muted-generation:{user_id}"
+
+
+def muted_changed(user_id: int) -> None:
+    """The member's muted kinds changed: their kept notifications page (which shows them) is
+    retired, now and again once committed (a page rendered meanwhile from the old rows)."""
+    key = _muted_key(user_id)
+    kept.renew(key)
+    transaction.on_commit(lambda: kept.renew(key), robust=True)
+
+
+def notifications_tokens(user_id: int) -> dict[str, str] | None:
+    """What the member's notifications page depends on besides the gallery's version: their bell
+    generation (every notification made or retracted, every read: services.bell_changed) and
+    their muted kinds' (`muted_changed`)."""
+    return kept.tokens([_bell_generation_key(user_id), _muted_key(user_id)])
+
+
+def feed_tokens(user: User) -> dict[str, str] | None:
+    """What the member's feed depends on besides the gallery's version: their own token (renewed
+    by each of their follows and unfollows) and that of everyone they follow (renewed by their
+    favorites, unfavorites, follows and unfollows: social.services `_count`). The member's is read
+    first, so a follow committed after it retires the page even if the list of followed members
+    read next already has them. None (the page is not kept) beyond kept.MAX_DEPENDS of them."""
+    own = gallery_cache.depends_on(("user", user.pk))
+    if own is None:
+        return None
+    followed = list(
+        Follow.objects.filter(follower=user).values_list("followee_id", flat=True)[
+            : kept.MAX_DEPENDS
+        ]
+    )
+    if len(followed) >= kept.MAX_DEPENDS:  # with their own token, more than the most
+        return None
+    others = gallery_cache.depends_on(*(("user", pk) for pk in followed)) if followed else {}
+    if others is None:
+        return None
+    return {**own, **others}
 
 
 def unfinished_fan_outs(*, published_after: datetime, published_before: datetime) -> list[int]:

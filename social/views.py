@@ -28,7 +28,7 @@ from sigma_playground.http import next_url, safe_url
 from workbooks import cache as gallery_cache
 from workbooks.models import Workbook
 
-from . import selectors, services
+from . import kept, selectors, services
 from .forms import CommentForm, MutedVerbsForm
 from .models import Comment
 
@@ -289,6 +289,13 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def feed(request: HttpRequest) -> HttpResponse:
+    """The first page is kept for the member (social.kept) while nothing it shows has changed."""
+    return kept.page(
+        request, "feed", lambda: selectors.feed_tokens(request.user), lambda: _feed_page(request)
+    )
+
+
+def _feed_page(request: HttpRequest) -> HttpResponse:
     try:
         page = paging.html_page(request, selectors.feed_for(request.user), LIST_PAGE_SIZE)
     except paging.BadPage as error:
@@ -324,8 +331,15 @@ def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> Http
 @require_GET
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    muted = sorted(selectors.muted_verbs(request.user))
-    return _notifications_page(request, MutedVerbsForm(initial={"muted": muted}))
+    """The first page is kept for the member (social.kept) while nothing it shows has changed."""
+
+    def render() -> HttpResponse:
+        muted = sorted(selectors.muted_verbs(request.user))
+        return _notifications_page(request, MutedVerbsForm(initial={"muted": muted}))
+
+    return kept.page(
+        request, "notifications", lambda: selectors.notifications_tokens(request.user.pk), render
+    )
 
 
 @require_POST
@@ -354,5 +368,6 @@ def notifications_muted(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _notifications_page(request, form)
     services.set_muted_verbs(request.user, form.cleaned_data["muted"])
+    selectors.muted_changed(request.user.pk)
     messages.success(request, "Your notification settings are saved.")
     return redirect("social:notifications")

@@ -1,0 +1,111 @@
+"""A member's own first page of the feed or of their notifications, kept whole for them.
+
+Both pages are one member's alone, so nothing is shared; but a member reloads them far more often than
+they change. The first page (no query string) is kept in the cache, one entry per member and page,
+as the view rendered it: slot markers not yet filled in (the navigation, messages and CSRF tokens
+are composed per request by sigma_playground.caching.ComposeMiddleware, so the entry holds no token
+and no message). A reload is one cache read: no query, no rendering.
+
+An entry is served only while everything it was made from is as it was read before the page's rows
+were read:
+- the minute ("5 minutes ago"; so no entry is ever more than a minute old),
+- the gallery's version (names, titles, pictures, a workbook published, unpublished or deleted),
+- the tokens it depends on (`depends`): random values in the cache that the writes renew. For the
+  notifications, the member's bell generation (a notification made or retracted, a read) and their
+  muted kinds; for the feed, the member's own token and each followed member's (a follow or unfollow,
+  a favorite or unfavorite; social.services renews them).
+A token lost from the cache is made anew, which only retires entries.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+from workbooks import cache as gallery_cache
+
+# The layout of an entry: a release that changes what is stored bumps it, so an entry of the other
+# layout (a release running beside this one) is never read as this one's.
+ENTRY_FORMAT = 1
+# An entry is only good for the minute it was made in; kept a little longer than that is wasted.
+KEPT_SECONDS = 90
+# How long a token lives unread (as the gallery's, workbooks.cache.DEPENDS_TIMEOUT).
+TOKEN_SECONDS = 3600
+# Beyond this many tokens (a member following that many people) a page is not kept: checking them
+# all would cost about what rendering the page does.
+MAX_DEPENDS = 1000
+
+# Which tokens each entry depended on when this process last read it, by entry key: read with the
+# entry, they spare a second round trip. Only a guess, so a plain bounded dict, emptied when full.
+_SEEN: dict[str, list[str]] = {}
+_SEEN_MAX = 10_000
+
+
+def _entry_key(name: str, user_id: int) -> str:
+    return f"social:kept:{name}:v{ENTRY_FORMAT}:{user_id}"
+
+
+def tokens(keys: list[str]) -> dict[str, str] | None:
+    """The current tokens at these keys, each made (a random value) where there is none. Read
+    before the rows a page shows: a change committed after this renews its token, and the page
+    made from older rows is retired. None when the cache cannot say (nothing is kept then)."""
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            cache.add(key, secrets.token_hex(8), TOKEN_SECONDS)
+            found[key] = cache.get(key)
+    if any(found.get(key) is None for key in keys):
+        return None
+    return found
+
+
+def renew(key: str) -> None:
+    """A new token at `key`: every entry kept with the old one is retired."""
+    cache.set(key, secrets.token_hex(8), TOKEN_SECONDS)
+
+
+def page(
+    request: HttpRequest,
+    name: str,
+    depends: Callable[[], dict[str, str] | None],
+    render: Callable[[], HttpResponse],
+) -> HttpResponse:
+    """The member's page `name`: their kept copy if it is current, else `render()`, kept when it is
+    a 200 that sets no cookie. `depends()` returns the tokens the page depends on (`tokens`), read
+    before the page's rows; None keeps nothing. Only the first page is kept: a page asked for with
+    any query string is rendered as usual."""
+    if request.GET:
+        return render()
+    entry_key = _entry_key(name, request.user.pk)
+    guessed = _SEEN.get(entry_key, [])
+    found = cache.get_many([gallery_cache.VERSION_KEY, entry_key, *guessed])
+    current = found.get(gallery_cache.VERSION_KEY)
+    minute = gallery_cache.minute()
+    entry = found.get(entry_key)
+    if isinstance(entry, tuple) and len(entry) == 5 and current is not None:
+        made_in, made_at, made_with, content, headers = entry
+        if made_in == minute and made_at == current:
+            if not made_with.keys() <= set(guessed):
+                found.update(cache.get_many(list(made_with)))
+                if len(_SEEN) >= _SEEN_MAX:
+                    _SEEN.clear()
+                _SEEN[entry_key] = list(made_with)
+            if all(found.get(key) == token for key, token in made_with.items()):
+                return HttpResponse(content, headers=headers)
+    if current is None:
+        current = gallery_cache.version()
+    made_with = depends()
+    response = render()
+    if (
+        made_with is not None
+        and len(made_with) <= MAX_DEPENDS
+        and response.status_code == 200
+        and not response.cookies
+        and not response.streaming
+    ):
+        entry = (minute, current, made_with, response.content, dict(response.headers))
+        cache.set(entry_key, entry, KEPT_SECONDS)
+    return response
