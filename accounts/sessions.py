@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DBStore
-from django.core.cache import caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db.models import F
 
 from sigma_playground.cache import last_call_failed
@@ -67,9 +67,30 @@ class SessionStore(DBStore):
 
     _session = property(_get_session)
 
+    # The copy read ahead with a page (workbooks.cache.shared), if any: (key, what the cache held).
+    _read_ahead: tuple[str, Any] | None = None
+
+    def read_ahead_key(self) -> str | None:
+        """The key `load()` will read from the default cache, while the data is not loaded yet:
+        a page may read it with its own keys, in one cache read, and hand it over (`read_ahead`)."""
+        if (
+            self.session_key is None
+            or hasattr(self, "_session_cache")
+            or settings.SESSION_CACHE_ALIAS != DEFAULT_CACHE_ALIAS
+        ):
+            return None
+        return self._cache_key(self.session_key)
+
+    def read_ahead(self, key: str, value: Any) -> None:
+        """What the cache held under `key` (None: nothing), read since this request began: the next
+        `load()` uses it instead of reading the cache again. The copy is vouched for as any other."""
+        self._read_ahead = (key, value)
+
     def load(self) -> dict[str, Any]:
         if self.session_key is not None:
-            kept = self._cache.get(self._cache_key(self.session_key))
+            key = self._cache_key(self.session_key)
+            ahead, self._read_ahead = self._read_ahead, None
+            kept = ahead[1] if ahead is not None and ahead[0] == key else self._cache.get(key)
             if isinstance(kept, tuple) and len(kept) == 2:
                 data, self._fence = kept
                 self._from_database = False

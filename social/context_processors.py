@@ -16,5 +16,16 @@ def notification_bell(request: HttpRequest) -> dict:
         return {}
     # One per request: a page's composed parts (workbooks/slots.py) are rendered apart from it.
     if not hasattr(request, "_bell"):
-        request._bell = SimpleLazyObject(lambda: selectors.bell(user))
+        # The bell's keys read ahead with the page (workbooks.cache.shared), if for this member.
+        ahead = request.__dict__.get(BELL_READ_AHEAD)
+        found = ahead[1] if ahead is not None and ahead[0] == user.pk else None
+        request._bell = SimpleLazyObject(lambda: selectors.bell(user, found=found))
     return {"bell": request._bell}
+
+
+# Set on a request by a page that read the bell's keys ahead: (member pk, what the cache held).
+BELL_READ_AHEAD = "_bell_read_ahead"
+
+
+def bell_keys(user_id: int) -> list[str]:
+    return selectors.bell_keys(user_id)

@@ -164,7 +164,12 @@ def _bell_generation_key(user_id: int) -> str:
     return f"social:bell-generation:{user_id}"
 
 
-def bell(user: User) -> dict[str, int]:
+def bell_keys(user_id: int) -> list[str]:
+    """The cache keys `bell` reads, for a page that reads them ahead (`found`)."""
+    return [_bell_key(user_id), _bell_generation_key(user_id)]
+
+
+def bell(user: User, found: dict | None = None) -> dict[str, int]:
     """The navigation's bell: the unread count, and the newest notification id (where the page's
     live connection resumes from). From the cache (one read: the bell and the member's bell
     generation), or one query. The bell is kept with the generation read before the query, and used
@@ -172,7 +177,8 @@ def bell(user: User) -> dict[str, int]:
     (`forget_bells` makes a new generation) retires it, where a plain delete would be undone by the
     store that follows."""
     key, generation_key = _bell_key(user.pk), _bell_generation_key(user.pk)
-    found = cache.get_many([key, generation_key])
+    if found is None:  # else read ahead in this request, with the page
+        found = cache.get_many([key, generation_key])
     generation, kept = found.get(generation_key), found.get(key)
     if generation is not None and isinstance(kept, tuple) and len(kept) == 2:
         made_with, counted = kept

@@ -181,18 +181,66 @@ def shared(
     render: Callable[[HttpRequest], HttpResponse],
 ) -> HttpResponse:
     """The page `name` for `key` from the cache, or `render(as_visitor(request))` kept there (an
-    answer of 200 that sets no cookie). Either way its `{% slot %}`s are still to be composed."""
+    answer of 200 that sets no cookie). Either way its `{% slot %}`s are still to be composed.
+
+    One cache read: the gallery's version and the copy (kept with the version it was made at),
+    and, for a member, what composing their slots reads next (`_read_ahead`)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"gallery:{version()}:page:{name}:{minute()}:{_slot_token()}:{digest}"
-    cached = cache.get(cache_key)
+    entry_key = f"gallery:page:{name}:p{PAGE_FORMAT}:{minute()}:{_slot_token()}:{digest}"
+    ahead = _read_ahead(request)
+    current, cached, found = _read_entry(
+        entry_key, 2, *(key for what, key in ahead.items() if what != "member")
+    )
+    if ahead:
+        _hand_over(request, ahead, found)
     if cached is not None:
         content, headers = cached
         return HttpResponse(content, headers=headers)
     response = render(as_visitor(request))
     patch_vary_headers(response, ("Cookie",))
-    if response.status_code == 200 and not response.cookies and _may_store(f"page:{name}"):
-        cache.set(cache_key, (response.content, dict(response.headers)), timeout=FRAGMENT_TIMEOUT)
+    if response.status_code == 200 and not response.cookies:
+        _store_entry(entry_key, f"page:{name}", current, response.content, dict(response.headers))
     return response
+
+
+# The layout of a shared copy (`shared`), part of its key: bump it with any change of what is stored.
+PAGE_FORMAT = 1
+
+
+def _read_ahead(request: HttpRequest) -> dict:
+    """What composing a member's slots will read from the cache right after the view, by what it is
+    for: their session's copy (if not loaded yet) and their bell (for the member this process last
+    found the session signed in as). Read with the page, in one cache read, and handed over
+    (`_hand_over`); a guess that proves wrong only costs the read it would have made anyway."""
+    session = request.__dict__.get("session") if request.COOKIES else None
+    if session is None:
+        return {}
+    from accounts.middleware import member_of
+    from social.context_processors import bell_keys
+
+    wanted = {}
+    session_key = getattr(session, "read_ahead_key", lambda: None)()
+    if session_key is not None:
+        wanted["session"] = session_key
+    member = member_of(session.session_key)
+    if member is not None:
+        wanted.update(zip(("bell", "bell generation"), bell_keys(member), strict=True))
+        wanted["member"] = member
+    return wanted
+
+
+def _hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
+    """Give what was read ahead (`_read_ahead`) to those who would read it."""
+    from social.context_processors import BELL_READ_AHEAD
+
+    if "session" in ahead:
+        request.session.read_ahead(ahead["session"], found.get(ahead["session"]))
+    if "member" in ahead:
+        keys = (ahead["bell"], ahead["bell generation"])
+        request.__dict__[BELL_READ_AHEAD] = (
+            ahead["member"],
+            {key: found[key] for key in keys if key in found},
+        )
 
 
 def shared_and_kept(

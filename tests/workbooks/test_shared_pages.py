@@ -29,7 +29,7 @@ class RecordingCache:
 
     def set(self, key, value, *args, **kwargs):
         if ":page:" in key:
-            self.pages[key] = value[0].decode()
+            self.pages[key] = value[1].decode()  # (the version it was made at, content, headers)
         return self.real.set(key, value, *args, **kwargs)
 
 

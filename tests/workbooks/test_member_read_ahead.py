@@ -1,0 +1,132 @@
+"""A member's page served from the shared copy reads the copy, the gallery's version, their session's
+copy and their bell in one cache read (workbooks.cache.shared); what is read ahead is used only for
+the member it was read for, and a session ended meanwhile stays ended."""
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+
+from accounts import middleware
+from social import services
+from social.models import Verb
+from tests.factories import BROWSER, UserFactory, WorkbookFactory
+from workbooks import cache as gallery_cache
+
+pytestmark = pytest.mark.django_db
+
+SHARED_PAGES = ["/", "/explore/", "/explore/?q=revenue", "/tags/finance/"]
+
+
+@pytest.fixture(autouse=True)
+def one_minute(monkeypatch):
+    """Keys change every minute: a test counting reads must not see two minutes."""
+    monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_000)
+
+
+@pytest.fixture
+def gallery():
+    ada = UserFactory(username="ada", full_name="Ada Lovelace")
+    return WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    client.get("/settings/")  # the session's first page: its cached copy is vouched for
+    return client
+
+
+def html_of(client: Client, url: str) -> str:
+    response = client.get(url, HTTP_USER_AGENT=BROWSER)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def unread_shown(html: str) -> str:
+    return html.split('data-unread="', 1)[1].split('"', 1)[0]
+
+
+@pytest.fixture
+def cache_reads(monkeypatch) -> list[str]:
+    """Each read of the default cache (get, get_many) made by anyone, not counting what a backend's
+    get_many makes of its own gets."""
+    real = caches["default"]
+    reads: list[str] = []
+    depth = [0]
+
+    def counted(name):
+        method = getattr(real, name)
+
+        def call(*args, **kwargs):
+            if depth[0] == 0:
+                reads.append(name)
+            depth[0] += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    def start() -> list[str]:
+        for name in ("get", "get_many"):
+            monkeypatch.setattr(real, name, counted(name))
+        return reads
+
+    return start
+
+
+@pytest.mark.parametrize("url", SHARED_PAGES)
+def test_a_members_shared_page_is_one_cache_read(gallery, cache_reads, url):
+    client = signed_in(UserFactory())
+    html_of(client, url)  # the copy is made, and this process learns whose the session is
+    reads = cache_reads()
+
+    html = html_of(client, url)
+
+    assert "notification-bell" in html
+    assert reads == ["get_many"]
+
+
+def test_a_notification_shows_on_the_members_next_shared_page(gallery):
+    member = UserFactory()
+    client = signed_in(member)
+    assert unread_shown(html_of(client, "/")) == "0"
+
+    services.notify(member, UserFactory(), Verb.FOLLOWED)
+
+    assert unread_shown(html_of(client, "/")) == "1"
+
+
+def test_a_bell_read_ahead_for_another_member_is_not_shown(gallery):
+    member, other = UserFactory(), UserFactory()
+    services.notify(other, UserFactory(), Verb.FOLLOWED)
+    assert unread_shown(html_of(signed_in(other), "/")) == "1"  # the other's bell, kept
+    client = signed_in(member)
+    html_of(client, "/")
+    # This process's guess of whose the session is proves wrong (the member it knew signed out
+    # and this cookie was given to another): the bell read ahead is the other's.
+    session_key = client.cookies["sessionid"].value
+    middleware._MEMBER_OF_SESSION[session_key] = other.pk
+
+    html = html_of(client, "/")
+
+    assert unread_shown(html) == "0"
+    assert middleware.member_of(session_key) == member.pk  # learned again
+
+
+def test_a_session_ended_while_the_cache_kept_its_copy_is_signed_out_on_a_shared_page(
+    gallery, monkeypatch
+):
+    member = UserFactory()
+    client = signed_in(member)
+    thief = Client()
+    thief.cookies = client.cookies.__class__(client.cookies)
+    assert "Sign out" in html_of(thief, "/")
+    monkeypatch.setattr(caches["default"], "delete", lambda *args, **kwargs: False)
+
+    client.post("/accounts/logout/")
+
+    html = html_of(thief, "/")
+    assert "Sign out" not in html
+    assert "Sign in" in html
