@@ -26,8 +26,8 @@ from accounts.models import User
 from idempotency.api import idempotent
 from sigma_playground.api import Pagination, QueryBooleanField
 from workbooks import selectors as workbook_selectors
+from workbooks.api.kept import KeptLists
 from workbooks.api.serializers import WorkbookSerializer
-from workbooks.cache import SharedForVisitors
 from workbooks.models import Workbook
 
 from .. import selectors, services
@@ -126,11 +126,11 @@ class MemberListView(MemberView, generics.ListAPIView):
     responses={200: WorkbookSerializer(many=True), 404: NOT_FOUND},
     summary="The member's published workbooks, newest first",
 )
-class MemberWorkbooksView(SharedForVisitors, MemberListView):
+class MemberWorkbooksView(KeptLists, MemberListView):
     queryset = Workbook.objects.none()  # the schema's model; get_queryset answers
     serializer_class = WorkbookSerializer
-    # Answered to visitors, shared (workbooks.cache.SharedForVisitors): a member's deactivation or
-    # new name changes the gallery's version.
+    # Answered to visitors, shared, and members' pages are made from it (workbooks.api.kept): a
+    # member's deactivation or new name changes the gallery's version.
     shared_name = "user-workbooks"
 
     def get_queryset(self) -> QuerySet[Workbook]:

@@ -19,8 +19,8 @@ from sigma_playground.parsers import FormParser
 from social.selectors import with_is_favorited
 
 from .. import embed, selectors, services
-from ..cache import SharedForVisitors
 from ..models import Workbook
+from .kept import KeptLists
 from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
 
 
@@ -101,7 +101,7 @@ LIST_PARAMETERS = [
 
 @extend_schema_view(list=extend_schema(parameters=LIST_PARAMETERS))
 class WorkbookViewSet(
-    SharedForVisitors,
+    KeptLists,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -113,9 +113,12 @@ class WorkbookViewSet(
     permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrStaff]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scope = "uploads"  # read only by the thumbnail action's throttle
-    # The list, answered to visitors, is shared (workbooks.cache.SharedForVisitors).
+    # The list, answered to visitors, is shared, and members' pages are made from it (.kept).
     shared_name = "workbooks"
     shared_params = tuple(ListParams().fields)
+
+    def kept_list_applies(self, request) -> bool:
+        return self.action_map.get("get") == "list"
 
     def get_queryset(self):
         if self.action == "list":

@@ -1,0 +1,131 @@
+"""Workbook lists answered from the copy kept for visitors (workbooks.cache.SharedForVisitors).
+
+- A visitor's GET whose copy is kept is answered before DRF reads the request at all (no request
+  wrapper, authenticators, permissions or content negotiation): such a request has no credentials
+  to check, these lists have no throttles, and the copy holds the headers DRF gave its first answer.
+  A request that asks for anything else (another media type, a parameter the list does not read)
+  goes through DRF as before.
+- A member's page is the visitors' copy with the one field that is theirs, `is_favorited`, read for
+  the page's workbooks in one query: the rows are the same for everyone (published workbooks only),
+  and links come from SITE_URL for everyone. With no copy kept, the member's page is made as before
+  (its links from SITE_URL too).
+- Only an answer negotiated as plain `application/json` is kept (not one a client asked indented).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, router
+from django.http import HttpRequest, HttpResponse
+from rest_framework.response import Response
+
+from sigma_playground import paging
+from social.models import Favorite
+
+from .. import cache as gallery_cache
+
+JSON = "application/json"
+# What a client may send as Accept and still be answered the kept copy: what DRF's negotiation maps
+# to JSONRenderer's plain `application/json` (the only renderer of the API).
+_PLAIN_ACCEPTS = frozenset({"", "*/*", "application/*", JSON})
+
+
+def _accepts_plain_json(request: HttpRequest) -> bool:
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return all(part.strip() in _PLAIN_ACCEPTS for part in accept.split(","))
+
+
+def favorited_among(user_id: int, workbook_ids: list[int]) -> set[int]:
+    """Which of these workbooks the member favorited: one statement, not a queryset compiled per
+    request."""
+    alias = router.db_for_read(Favorite)
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = Favorite._meta
+    table, user, workbook = (
+        quote(meta.db_table),
+        quote(meta.get_field("user").column),
+        quote(meta.get_field("workbook").column),
+    )
+    marks = ", ".join(["%s"] * len(workbook_ids))
+    # The model's own names, quoted; every value is a parameter.
+    sql = f"SELECT {workbook} FROM {table} WHERE {user} = %s AND {workbook} IN ({marks})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, *workbook_ids])
+        return {row[0] for row in cursor.fetchall()}
+
+
+class KeptLists(gallery_cache.SharedForVisitors):
+    """SharedForVisitors, answered earlier: see the module's docstring. `kept_list_applies` says
+    whether a request (Django's, before DRF wraps it) is for the list that is kept."""
+
+    def kept_list_applies(self, request: HttpRequest) -> bool:
+        return True
+
+    def _kept_key(self, request: HttpRequest, kwargs: dict[str, Any]) -> str | None:
+        """The key of this list's kept copy for `request`, or None when the list keeps none for it."""
+        if request.method != "GET" or not self.kept_list_applies(request):
+            return None
+        if not set(request.GET) <= {*self.shared_params, *gallery_cache.paging_params()}:
+            return None
+        read = sorted(
+            (name, values)
+            for name, values in request.GET.lists()
+            if name not in ("page", "cursor")  # in page_key, spelled one way
+        )
+        key = repr((sorted(kwargs.items()), read, paging.page_key(request.GET)))
+        return gallery_cache._visitor_key(f"api:{self.shared_name}", key)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self._kept_looked_up = None
+        if gallery_cache.is_visitor(request) and _accepts_plain_json(request):
+            entry_key = self._kept_key(request, kwargs)
+            if entry_key is not None:
+                current, cached, _ = gallery_cache._read_entry(entry_key, 2)
+                if cached is not None:
+                    content, headers = cached
+                    return HttpResponse(content, headers=headers)
+                self._kept_looked_up = (entry_key, current)
+        return super().dispatch(request, *args, **kwargs)
+
+    def list(self, request, *args: Any, **kwargs: Any) -> Response:
+        asked = request._request
+        looked_up, self._kept_looked_up = self._kept_looked_up, None
+        if looked_up is not None and request.auth is None and not request.user.is_authenticated:
+            # A visitor's miss: made as for any visitor, and kept if it is plain JSON.
+            asked.__dict__["_current_scheme_host"] = settings.SITE_URL
+            response = super(gallery_cache.SharedForVisitors, self).list(request, *args, **kwargs)
+            response.shared_as = looked_up if request.accepted_media_type == JSON else None
+            return response
+        if request.user.is_authenticated:
+            member_page = self._member_page(request, kwargs)
+            if member_page is not None:
+                return member_page
+            if self._kept_key(asked, kwargs) is not None:
+                # Links as in the kept copy, so a member's pages link alike, kept or not.
+                asked.__dict__["_current_scheme_host"] = settings.SITE_URL
+        # Neither: as before (a visitor asking for another media type, a member with no copy).
+        return super(gallery_cache.SharedForVisitors, self).list(request, *args, **kwargs)
+
+    def _member_page(self, request, kwargs: dict[str, Any]) -> Response | None:
+        entry_key = self._kept_key(request._request, kwargs)
+        if entry_key is None:
+            return None
+        _, cached, _ = gallery_cache._read_entry(entry_key, 2)
+        if cached is None:
+            return None
+        content, headers = cached
+        if not headers.get("Content-Type", "").startswith(JSON):
+            return None
+        page = json.loads(content)
+        results = page.get("results") if isinstance(page, dict) else None
+        if not isinstance(results, list):
+            return None
+        ids = [row["id"] for row in results]
+        favorited = favorited_among(request.user.pk, ids) if ids else set()
+        for row in results:
+            row["is_favorited"] = row["id"] in favorited
+        return Response(page)
