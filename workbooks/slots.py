@@ -338,8 +338,6 @@ def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
     kept while the workbook's token (renewed by every comment written, edited or deleted), the
     gallery's version (a commenter's name or picture) and the minute ("5 minutes ago") are as
     they were. A reload is one cache read; each viewer's controls are filled in per request."""
-    from social.forms import CommentForm
-
     from .cache import kept_while
 
     workbook = _workbook(args)
@@ -356,14 +354,37 @@ def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
             _actions_marker(pk),
             _comment_actions(request, workbook, pk, author_id, created_at, author_name),
         )
-    return _render(
-        "social/inc/comments.html",
-        request,
-        workbook=workbook,
-        listed=mark_safe(listed),  # noqa: S308 - our own rendered template output
-        form=CommentForm(),
-        **_button_context(request),
-    )
+    # The section around the list (the form, or the link to sign in) is the same for every viewer
+    # signed in or not, but for the CSRF token: rendered once per process for each workbook and
+    # address, the token and the list put in after.
+    next_path = _button_context(request)["next"]
+    shell = _comments_shell.__wrapped__ if "?" in next_path else _comments_shell
+    html = shell(request.user.is_authenticated, workbook.slug, next_path)
+    if _CSRF_STAND_IN in html:
+        from django.middleware.csrf import get_token
+
+        composition.per_viewer = True
+        token = composition.once("csrf", lambda: get_token(request))
+        html = html.replace(_CSRF_STAND_IN, escape(token))
+    return html.replace(_LISTED_STAND_IN, listed)
+
+
+_LISTED_STAND_IN = f"listed-{secrets.token_hex(12)}"
+
+
+@lru_cache(maxsize=1024)
+def _comments_shell(signed_in: bool, slug: str, next_path: str) -> str:
+    from social.forms import CommentForm
+
+    context = {
+        "user": SimpleNamespace(is_authenticated=signed_in),
+        "workbook": SimpleNamespace(slug=slug),
+        "listed": mark_safe(_LISTED_STAND_IN),  # noqa: S308 - our own marker
+        "form": CommentForm(),
+        "next": next_path,
+        "csrf_token": _CSRF_STAND_IN,
+    }
+    return get_template("social/inc/comments.html").render(context)
 
 
 def _minute() -> int:

@@ -130,3 +130,25 @@ def test_a_session_ended_while_the_cache_kept_its_copy_is_signed_out_on_a_shared
     html = html_of(thief, "/")
     assert "Sign out" not in html
     assert "Sign in" in html
+
+
+def test_the_comment_form_kept_per_process_carries_each_viewers_own_token(gallery):
+    """The section around the comments is rendered once per workbook and address; the token in
+    its form is the viewer's, accepted when they post, and the form posts to its own workbook."""
+    other = WorkbookFactory(title="Churn by cohort")
+    for member in (UserFactory(), UserFactory()):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(member)
+        for workbook in (gallery, other):
+            html = html_of(client, workbook.get_absolute_url())
+            form = html.split('<form class="comment-form"', 1)[1].split("</form>", 1)[0]
+            assert f'action="/w/{workbook.slug}/comments/"' in form
+            token = form.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+
+            response = client.post(
+                f"/w/{workbook.slug}/comments/",
+                {"body": "Which regions?", "csrfmiddlewaretoken": token},
+            )
+
+            assert response.status_code == 302
+    assert gallery.comments.count() == other.comments.count() == 2
