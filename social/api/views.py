@@ -30,7 +30,7 @@ from workbooks.api.kept import KeptLists
 from workbooks.api.serializers import WorkbookSerializer
 from workbooks.models import Workbook
 
-from .. import selectors, services
+from .. import kept, selectors, services
 from ..models import Activity, Comment, Follow, Notification
 from .serializers import (
     ActivitySerializer,
@@ -219,13 +219,46 @@ class FollowView(MemberView):
 # --- Feed and notifications -----------------------------------------------------------------------
 
 
+class KeptForMember:
+    """A member's own list whose first page is kept whole for them (social.kept, as the HTML feed
+    and notifications pages are): a reload is one cache read while nothing it shows has changed
+    (`kept_depends`: the tokens the rows depend on, read before them; the gallery's version and the
+    minute). Only a GET answered as plain `application/json` is kept or served from the copy."""
+
+    kept_name: str
+
+    def kept_depends(self, user: User) -> dict[str, str] | None:
+        raise NotImplementedError
+
+    def fresh_list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        if request.method != "GET" or request.accepted_media_type != "application/json":
+            return self.fresh_list(request, *args, **kwargs)
+
+        def render():
+            response = self.fresh_list(request, *args, **kwargs)
+            response = self.finalize_response(request, response, *args, **kwargs)
+            response.render()
+            return response
+
+        return kept.page(
+            request._request, self.kept_name, lambda: self.kept_depends(request.user), render
+        )
+
+
 @extend_schema(tags=["feed"], responses={200: ActivitySerializer(many=True), 401: UNAUTHENTICATED})
-class FeedView(generics.ListAPIView):
+class FeedView(KeptForMember, generics.ListAPIView):
     """What the members you follow did, newest first."""
 
     permission_classes = [permissions.IsAuthenticated]
     queryset = Activity.objects.none()  # the schema's model; get_queryset answers
     serializer_class = ActivitySerializer
+    kept_name = "api-feed"
+
+    def kept_depends(self, user: User) -> dict[str, str] | None:
+        return selectors.feed_tokens(user)
 
     def get_queryset(self):
         return selectors.feed_for(self.request.user)
@@ -255,7 +288,7 @@ class NotificationPagination(Pagination):
     ],
     responses={200: NotificationSerializer(many=True), 400: BAD_REQUEST, 401: UNAUTHENTICATED},
 )
-class NotificationListView(generics.ListAPIView):
+class NotificationListView(KeptForMember, generics.ListAPIView):
     """Your notifications, newest first, and how many are unread. Each is the object the websocket
     sends."""
 
@@ -263,6 +296,10 @@ class NotificationListView(generics.ListAPIView):
     queryset = Notification.objects.none()  # the schema's model; get_queryset answers
     serializer_class = NotificationSerializer
     pagination_class = NotificationPagination
+    kept_name = "api-notifications"
+
+    def kept_depends(self, user: User) -> dict[str, str] | None:
+        return selectors.notifications_tokens(user.pk)
 
     def get_queryset(self) -> QuerySet[Notification]:
         params = NotificationListParams(data=self.request.query_params)
@@ -271,8 +308,8 @@ class NotificationListView(generics.ListAPIView):
             self.request.user, unread_only=params.validated_data["unread"]
         )
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        response = super().list(request, *args, **kwargs)
+    def fresh_list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().fresh_list(request, *args, **kwargs)
         response.data["unread_count"] = selectors.unread_count(request.user.pk)
         return response
 

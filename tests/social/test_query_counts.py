@@ -94,9 +94,11 @@ def comments_url(owner) -> str:
 
 # (what, its URL, how to grow it, queries): what the queries are.
 CASES = [
-    # A page of activities with actor, workbook (and its author, for the filter) and subject, in
-    # one query (the follows are a subquery).
-    pytest.param("/api/v1/feed/", grow_feed, 1, id="feed"),
+    # The followed members (their tokens say whether the member's kept first page is current: a
+    # reload is answered from it with no query, test_api_kept_pages); a page of activities with
+    # actor, workbook (and its author, for the filter) and subject, in one query (the follows are
+    # a subquery).
+    pytest.param("/api/v1/feed/", grow_feed, 2, id="feed"),
     # A page of notifications with actor and workbook; the unread count.
     pytest.param("/api/v1/notifications/", grow_notifications, 2, id="notifications"),
     # The member; a page of followers (a join on the follows).
