@@ -36,7 +36,9 @@ class Entry(models.Model):
     class Meta:
         db_table = "search_entry"
         indexes = [
-            GinIndex(fields=["vector"], name="search_entry_vector_idx"),
+            # Writes go straight into the index, not into a pending list every search would read
+            # through (search/migrations/0007).
+            GinIndex(fields=["vector"], fastupdate=False, name="search_entry_vector_idx"),
             # Newest first: a common word's search walks it backwards and stops at the last
             # match it keeps (selectors.SEARCH_RESULTS), leaving the older matches unread.
             models.Index(

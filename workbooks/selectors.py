@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
@@ -201,16 +201,45 @@ def search_terms(query: str) -> list[str]:
 @dataclass(frozen=True)
 class _Query:
     """A search's tsquery text: `match` is looked up in the full-text index; `narrow` (a short
-    last word after others), only checked on the rows `match` finds."""
+    last word after others), only checked on the rows `match` finds; `ranked`, what ranks and
+    highlights them (every part as built: `match` leaves out a prefix a shorter one covers)."""
 
     match: str | None
     narrow: str | None = None
     tag_id: int | None = None  # the tag filtered on, if any
+    ranked: str | None = None
 
     @property
     def whole(self) -> str | None:
+        if self.ranked is not None:
+            return self.ranked
         parts = [part for part in (self.match, self.narrow) if part]
         return " & ".join(f"( {part} )" for part in parts) or None
+
+
+# A part that is only prefixes ORed ('revenue':* | 'revenu':*), as tsquery text writes them.
+_PREFIX = r"'((?:[^'\\]|''|\\.)*)':\*"
+_PREFIXES = re.compile(rf"{_PREFIX}(?: \| {_PREFIX})*")
+_ONE_PREFIX = re.compile(_PREFIX)
+
+
+def _without_covered_prefixes(part: str) -> str:
+    """The same matches with fewer tests: of prefixes ORed, one that a shorter one covers is left
+    out ('revenue':* | 'revenu':* is 'revenu':*). A common word's search tests its newest entries
+    one by one, each with every prefix."""
+    if not _PREFIXES.fullmatch(part):
+        return part
+    written = [m.group(0) for m in _ONE_PREFIX.finditer(part)]
+    words = [re.sub(r"''|\\(.)", lambda m: m.group(1) or "'", w[1:-3]) for w in written]
+    kept = [
+        text
+        for i, (text, word) in enumerate(zip(written, words, strict=True))
+        if not any(
+            (other != word and word.startswith(other)) or (other == word and j < i)
+            for j, other in enumerate(words)
+        )
+    ]
+    return " | ".join(kept)
 
 
 def _query(terms: list[str], tag: str = "") -> _Query:
@@ -219,11 +248,15 @@ def _query(terms: list[str], tag: str = "") -> _Query:
     published can change a correction): every word must match; the last one as a prefix, since
     it may be half-typed (a stop word too: "revenue s" narrows); a word no workbook holds also
     matches its nearest known word ("revnue" finds revenue). With the id of the tag filtered on,
-    if any, so the search's plan knows how common the tag is."""
-    digest = hashlib.sha256("\0".join([settings.SEARCH_CONFIG, tag, *terms]).encode()).hexdigest()
-    key = f"search:{gallery_cache.version()}:query:{digest[:32]}"
-    found = cache.get(key)
-    if found is None:
+    if any, so the search's plan knows how common the tag is: kept apart from the words', so the
+    same words with a tag (or another) are not built again."""
+    version = gallery_cache.version()
+    digest = hashlib.sha256("\0".join([settings.SEARCH_CONFIG, *terms]).encode()).hexdigest()
+    words_key = f"search:{version}:words:{digest[:32]}"
+    tag_key = f"search:{version}:tag:{hashlib.sha256(tag.encode()).hexdigest()[:32]}"
+    found = cache.get_many([words_key, tag_key] if tag else [words_key])
+    words, tagged = found.get(words_key), found.get(tag_key, (None,))
+    if words is None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT search_query_parts(%s::regconfig, %s::text[]),"
@@ -233,13 +266,25 @@ def _query(terms: list[str], tag: str = "") -> _Query:
             parts, tag_id = cursor.fetchone()
         parts = parts or []
         head, last = [p for p in parts[:-1] if p], parts[-1] if parts else None
+        every = " & ".join(f"( {p} )" for p in [*head, last] if p) or None
         if head and last and len(terms[-1]) <= SHORT_PREFIX:
-            found = _Query(" & ".join(f"( {p} )" for p in head), last, tag_id)
+            match = " & ".join(f"( {_without_covered_prefixes(p)} )" for p in head)
+            words = _Query(match, last, None, every)
         else:
-            whole = " & ".join(f"( {p} )" for p in [*head, last] if p) or None
-            found = _Query(whole, None, tag_id)
-        cache.set(key, found, QUERY_TIMEOUT)
-    return found
+            match = " & ".join(f"( {_without_covered_prefixes(p)} )" for p in [*head, last] if p)
+            words = _Query(match or None, None, None, every)
+        missing = {words_key: words}
+        if tag:
+            tagged = (tag_id,)
+            missing[tag_key] = tagged
+        cache.set_many(missing, QUERY_TIMEOUT)
+    elif tag and tag_key not in found:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM workbooks_tag WHERE slug = %s", [tag])
+            row = cursor.fetchone()
+        tagged = (row[0] if row else None,)
+        cache.set(tag_key, tagged, QUERY_TIMEOUT)
+    return replace(words, tag_id=tagged[0] if tag else None)
 
 
 def _tsquery(text: str) -> Cast:
