@@ -73,15 +73,32 @@ def page(
     depends: Callable[[], dict[str, str] | None],
     render: Callable[[], HttpResponse],
 ) -> HttpResponse:
-    """The member's page `name`: their kept copy if it is current, else `render()`, kept when it is
-    a 200 that sets no cookie. `depends()` returns the tokens the page depends on (`tokens`), read
-    before the page's rows; None keeps nothing. Only the first page is kept: a page asked for with
-    any query string is rendered as usual."""
+    """The member's page `name`: their kept copy if it is current, else `render()` (which answers a
+    visitor too: with a sign-in), kept when it is a 200 that sets no cookie. `depends()` returns the
+    tokens the page depends on (`tokens`), read before the page's rows; None keeps nothing. Only the
+    first page is kept: a page asked for with any query string is rendered as usual.
+
+    One cache read: the gallery's version, the entry and the tokens it depended on when this process
+    last served it, with what the member's request reads next (their session's copy and their bell,
+    workbooks.cache `_read_ahead`), for the member this process last found the session signed in as.
+    Only when this process does not know the session yet is the member looked up first."""
     if request.GET:
         return render()
-    entry_key = _entry_key(name, request.user.pk)
+    ahead = gallery_cache._read_ahead(request)
+    member = ahead.get("member")
+    if member is None:
+        if not request.user.is_authenticated:
+            return render()
+        member = request.user.pk
+        ahead = gallery_cache._read_ahead(request)  # the session is loaded: the bell's keys
+    entry_key = _entry_key(name, member)
     guessed = _SEEN.get(entry_key, [])
-    found = cache.get_many([gallery_cache.VERSION_KEY, entry_key, *guessed])
+    more = [key for what, key in ahead.items() if what != "member"]
+    found = cache.get_many([gallery_cache.VERSION_KEY, entry_key, *guessed, *more])
+    if ahead:
+        gallery_cache._hand_over(request, ahead, found)
+    if not request.user.is_authenticated or request.user.pk != member:
+        return render()  # signed out, or another member: nothing read above is used
     current = found.get(gallery_cache.VERSION_KEY)
     minute = gallery_cache.minute()
     entry = found.get(entry_key)

@@ -287,7 +287,6 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def feed(request: HttpRequest) -> HttpResponse:
     """The first page is kept for the member (social.kept) while nothing it shows has changed."""
     return kept.page(
@@ -295,6 +294,7 @@ def feed(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
 def _feed_page(request: HttpRequest) -> HttpResponse:
     try:
         page = paging.html_page(request, selectors.feed_for(request.user), LIST_PAGE_SIZE)
@@ -329,16 +329,19 @@ def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> Http
 
 
 @require_GET
-@login_required
 def notifications(request: HttpRequest) -> HttpResponse:
     """The first page is kept for the member (social.kept) while nothing it shows has changed."""
 
-    def render() -> HttpResponse:
+    @login_required
+    def render(request: HttpRequest) -> HttpResponse:
         muted = sorted(selectors.muted_verbs(request.user))
         return _notifications_page(request, MutedVerbsForm(initial={"muted": muted}))
 
     return kept.page(
-        request, "notifications", lambda: selectors.notifications_tokens(request.user.pk), render
+        request,
+        "notifications",
+        lambda: selectors.notifications_tokens(request.user.pk),
+        lambda: render(request),
     )
 
 
