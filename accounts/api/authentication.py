@@ -1,5 +1,6 @@
 """Bearer tokens (the API's DEFAULT_AUTHENTICATION_CLASSES): simplejwt's check, with the member's row
-read by one prepared statement instead of a queryset built and compiled on every request.
+read by one prepared statement instead of a queryset built and compiled on every request, and a
+token's signature checked once per process (its expiry at every request).
 
 The row is still read from the database on every request, so a deactivated member is refused at
 once, as before; the statement and the columns are worked out once per process."""
@@ -13,9 +14,10 @@ from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.utils import get_md5_hash_password
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 
 @functools.cache
@@ -43,7 +45,29 @@ def user_by_id(user_id: object):
     return None if row is None else model.from_db(alias, fields, row)
 
 
+# Access tokens whose signature and claims this process has checked, by the token as sent: only a
+# shortcut (a plain bounded dict, emptied when full). Access tokens are not revocable (see
+# accounts.tokens), so nothing but their expiry changes after they are checked.
+_CHECKED: dict[bytes, Token] = {}
+_CHECKED_MAX = 10_000
+
+
 class BearerAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        token = _CHECKED.get(raw_token)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+            except TokenError:
+                del _CHECKED[raw_token]
+            else:
+                return token
+        token = super().get_validated_token(raw_token)
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[raw_token] = token
+        return token
+
     def get_user(self, validated_token):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]

@@ -2,6 +2,9 @@
 before DRF reads the request, a member's page from the same copy with their own `is_favorited`, and
 the bearer token's member read by one statement, still on every request."""
 
+import time
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -174,3 +177,31 @@ def test_the_bearer_s_member_is_the_row_as_it_is_now(gallery):
     type(bob).objects.filter(pk=bob.pk).update(full_name="Robert")
 
     assert Client().get("/api/v1/me/", **headers).json()["full_name"] == "Robert"
+
+
+@pytest.mark.django_db
+def test_a_token_s_signature_is_checked_once_per_process_and_its_expiry_every_time(
+    gallery, monkeypatch
+):
+    from rest_framework_simplejwt.backends import TokenBackend
+
+    decoded = []
+    real = TokenBackend.decode
+
+    def decode(self, token, verify=True):
+        decoded.append(token)
+        return real(self, token, verify=verify)
+
+    monkeypatch.setattr(TokenBackend, "decode", decode)
+    token = AccessToken.for_user(UserFactory(username="bob"))
+    token.set_exp(lifetime=timedelta(seconds=5))
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    assert Client().get("/api/v1/me/", **headers).status_code == 200
+    assert Client().get("/api/v1/me/", **headers).status_code == 200
+    assert len(decoded) == 1
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.2)  # until it has expired
+    expired = Client().get("/api/v1/me/", **headers)
+
+    assert expired.status_code == 401
+    assert expired.json()["code"] == "token_not_valid"
