@@ -21,13 +21,22 @@ from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 
 @functools.cache
-def _user_statement(alias: str) -> tuple[str, tuple[str, ...]]:
-    model, quote = get_user_model(), connections[alias].ops.quote_name
-    fields = tuple(field.attname for field in model._meta.concrete_fields)
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+def _user_statement(alias: str) -> tuple[str, tuple[str, ...], tuple]:
+    """The statement, the attribute names in its column order, and each column's converters (what
+    the ORM applies to a value as read: a JSON field's text, SQLite's dates)."""
+    model, connection = get_user_model(), connections[alias]
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    columns = ", ".join(quote(field.column) for field in fields)
     key = quote(model._meta.get_field(api_settings.USER_ID_FIELD).column)
     sql = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {key} = %s"  # noqa: S608
-    return sql, fields
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((index, column, tuple(found)))
+    return sql, tuple(field.attname for field in fields), tuple(converters)
 
 
 def user_by_id(user_id: object):
@@ -38,11 +47,18 @@ def user_by_id(user_id: object):
     except Exception:  # a claim that is no id names no one
         return None
     alias = router.db_for_read(model)
-    sql, fields = _user_statement(alias)
-    with connections[alias].cursor() as cursor:
+    connection = connections[alias]
+    sql, fields, converters = _user_statement(alias)
+    with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
-    return None if row is None else model.from_db(alias, fields, row)
+    if row is None:
+        return None
+    values = list(row)
+    for index, column, functions in converters:
+        for function in functions:
+            values[index] = function(values[index], column, connection)
+    return model.from_db(alias, fields, values)
 
 
 # Access tokens whose signature and claims this process has checked, by the token as sent: only a
