@@ -34,9 +34,9 @@ ENTRY_FORMAT = 1
 KEPT_SECONDS = 90
 # How long a token lives unread (as the gallery's, workbooks.cache.DEPENDS_TIMEOUT).
 TOKEN_SECONDS = 3600
-# Beyond this many tokens (a member following that many people) a page is not kept: checking them
-# all would cost about what rendering the page does.
-MAX_DEPENDS = 1000
+# Beyond this many tokens (a member following that many people) a page is not kept: reading them
+# all on every reload would cost about what rendering the page does.
+MAX_DEPENDS = 200
 
 # Which tokens each entry depended on when this process last read it, by entry key: read with the
 # entry, they spare a second round trip. Only a guess, so a plain bounded dict, emptied when full.

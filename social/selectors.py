@@ -89,6 +89,33 @@ def feed_for(user: User) -> QuerySet[Activity]:
     )
 
 
+# What the HTML lists show of each row (social/inc/*_items.html and the avatars): only those columns
+# are read, not every column of the activity or notification and of its three joined rows.
+_SHOWN_PERSON = ("username", "full_name", "avatar")
+_SHOWN_WORKBOOK = ("slug", "title", "status", "author_id")
+
+
+def _shown(queryset: QuerySet, related: tuple[str, ...], *own: str) -> QuerySet:
+    """`queryset` reading its rows' `own` fields (with id, verb and time) and those shown of each
+    `related` row."""
+    people = [f"{who}__{name}" for who in ("actor", "subject") for name in _SHOWN_PERSON]
+    workbook = [f"workbook__{name}" for name in _SHOWN_WORKBOOK]
+    names = [name for name in (*people, *workbook) if name.split("__")[0] in related]
+    return queryset.only("id", "verb", "created_at", *own, *names)
+
+
+def feed_rows(user: User) -> QuerySet[Activity]:
+    """`feed_for`, with only what the feed page shows."""
+    return _shown(feed_for(user), ("actor", "workbook", "subject"))
+
+
+def notification_rows(user: User) -> QuerySet[Notification]:
+    """`notifications_for`, with only what the notifications page shows."""
+    return _shown(
+        notifications_for(user), ("actor", "workbook"), "recipient_id", "read", "comment_id"
+    )
+
+
 def followers_of(user: User) -> QuerySet[User]:
     """Newest follow first. The link's time and id are annotated under names of their own so a
     page's cursor filters on this join rather than adding another (sigma_playground.paging); the

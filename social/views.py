@@ -297,7 +297,7 @@ def feed(request: HttpRequest) -> HttpResponse:
 @login_required
 def _feed_page(request: HttpRequest) -> HttpResponse:
     try:
-        page = paging.html_page(request, selectors.feed_for(request.user), LIST_PAGE_SIZE)
+        page = paging.html_page(request, selectors.feed_rows(request.user), LIST_PAGE_SIZE)
     except paging.BadPage as error:
         return paging.bad_page_response(request, error)
     items = _kept_items("feed", page.items, "social/inc/feed_items.html", lambda item: str(item.pk))
@@ -315,7 +315,7 @@ def _kept_items(name: str, items: list, template: str, state: Callable[[Any], st
 
 def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> HttpResponse:
     try:
-        page = paging.html_page(request, selectors.notifications_for(request.user), LIST_PAGE_SIZE)
+        page = paging.html_page(request, selectors.notification_rows(request.user), LIST_PAGE_SIZE)
     except paging.BadPage as error:
         return paging.bad_page_response(request, error)
     items = _kept_items(

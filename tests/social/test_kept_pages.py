@@ -348,3 +348,15 @@ def test_the_muted_kinds_show_at_once(signed_in, reader):
 
     boxes = page(get(signed_in, "/notifications/")).find_all("input", name="muted")
     assert {box.attrs["value"] for box in boxes if "checked" in box.attrs} == {Verb.COMMENTED}
+
+
+@pytest.mark.parametrize(
+    ("url", "table"), [("/feed/", "social_activity"), ("/notifications/", "social_notification")]
+)
+def test_a_page_reads_only_the_columns_it_shows(signed_in, url, table):
+    with CaptureQueriesContext(connection) as captured:
+        get(signed_in, url)
+
+    (rows,) = [query["sql"] for query in captured if f'FROM "{table}"' in query["sql"]]
+    for unseen in ("password", "email", "description_html", "embed_url", "bio"):
+        assert unseen not in rows
