@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
@@ -81,24 +82,35 @@ def notifications(ids: Iterable[int]) -> None:
 
     Each carries the id of its recipient's notification before it: pushes from two processes can
     reach a connection out of id order, and that is how it notices one is still on its way."""
+    _send_all(notification_messages(ids))
+
+
+def notification_messages(ids: Iterable[int]) -> list[tuple[int, dict]]:
+    """(recipient, message) pairs that `notifications` pushes, read now, to `send` later."""
     items = selectors.notifications_by_id(list(ids))
     if not items:
-        return
+        return []
     recipients = {item.recipient_id for item in items}
     counts = selectors.unread_counts(recipients)
     messages = [(item.recipient_id, payloads.pushed_notification(item)) for item in items]
     messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
+    return messages
+
+
+def send(messages: list[tuple[int, dict]]) -> None:
+    """Push (recipient, message) pairs read before (`notification_messages`)."""
     _send_all(messages)
 
 
-def published(workbook_id: int, created_at: datetime, rows: Iterable[Sequence[int]]) -> None:
-    """Push one fan-out batch of `published`, given as stored: (id, recipient, previous) each, all
-    by the workbook's author at `created_at`. The notification is the same for every follower but
-    its id, so it is made once, not read back and made a thousand times; then the new counts."""
+def published(workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[int]]) -> None:
+    """Push one fan-out batch of `published`, given as stored: (id, recipient, previous, unread
+    count) each, all by the workbook's author (loaded with it) at `created_at`. The notification
+    is the same for every follower but its id, so it is made once, not read back and made a
+    thousand times; then the new counts. Reads nothing from the database: the workbook is as the
+    batch read it, published, just before storing."""
     rows = list(rows)
-    workbook = Workbook.objects.select_related("author").filter(pk=workbook_id).first()
-    if not rows or workbook is None or not workbook.is_published:
-        return  # unpublished or deleted since: the followers' notifications show no workbook
+    if not rows:
+        return
     shared = payloads.notification(
         Notification(
             id=0,
@@ -110,17 +122,50 @@ def published(workbook_id: int, created_at: datetime, rows: Iterable[Sequence[in
             read=False,
         )
     )
-    recipients = [recipient_id for _, recipient_id, _ in rows]
-    counts = selectors.unread_counts(recipients)
     messages: list[tuple[int, dict]] = [
         (
             recipient_id,
             {"type": "notification", "notification": {**shared, "id": pk}, "previous": previous},
         )
-        for pk, recipient_id, previous in rows
+        for pk, recipient_id, previous, _ in rows
     ]
-    messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
+    messages += [
+        (recipient_id, payloads.unread_count_message(unread)) for _, recipient_id, _, unread in rows
+    ]
     _send_all(messages)
+
+
+def _run(job: Callable[[], None]) -> None:
+    try:
+        job()
+    except Exception:  # the rows are saved; clients catch up with `resume`
+        logger.exception("a push failed")
+
+
+class InOrder:
+    """Jobs (fan-out batches' pushes, say) run one at a time, in the order given, on a
+    thread of their own, while the caller goes on (stores the next batch): a fan-out then takes
+    about as long as its storing, not its storing plus its pushing. Leaving the `with` block waits
+    for the jobs given; a job given after that, or outside it, runs at once. A job must not use
+    the database (the thread has no transaction of the caller's, nor its test's)."""
+
+    def __init__(self) -> None:
+        self._thread: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> InOrder:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
+
+    def put(self, job: Callable[[], None]) -> None:
+        if self._thread is None:
+            _run(job)
+        else:
+            self._thread.submit(_run, job)
 
 
 def unread_count(user_id: int) -> None:

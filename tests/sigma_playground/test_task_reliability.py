@@ -112,11 +112,11 @@ def test_a_fan_out_that_meets_a_database_error_is_retried_and_tells_every_follow
     real = social_services.fan_out_published
     calls = []
 
-    def restarted_database_once(*args):
+    def restarted_database_once(*args, **kwargs):
         calls.append(args)
         if len(calls) == 1:
             raise OperationalError("terminating connection due to administrator command")
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(social_services, "fan_out_published", restarted_database_once)
 

@@ -1,5 +1,6 @@
 """social.services: counters, notifications and who may do what, below any view."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -393,7 +394,7 @@ def test_a_fan_out_batch_stores_its_notifications_in_one_statement_on_postgresql
     assert len(touching) == 1
     assert touching[0].lstrip().startswith("INSERT")
     assert len(queries.captured_queries) <= 6  # workbook, batch, savepoint, lock, insert, release
-    assert len(callbacks) == 2  # the bells forgotten, then the push queued
+    assert len(callbacks) == 2  # the push, then the bells forgotten
     stored = Notification.objects.filter(verb=Verb.PUBLISHED, workbook=workbook)
     assert sorted(stored.values_list("recipient_id", flat=True)) == sorted(
         m.pk for m in followers if m != followers[2]
@@ -408,9 +409,15 @@ def test_a_fan_out_batch_pushes_and_forgets_the_bells_of_the_followers_it_told_o
     told_before = followers[0]
     earlier = services.notify(told_before, workbook.author, Verb.PUBLISHED, workbook=workbook)
     pushed, forgotten = [], []
-    monkeypatch.setattr(push, "notifications", lambda ids: pushed.append(list(ids)))
-    monkeypatch.setattr(  # PostgreSQL's batch is pushed as stored: (id, recipient, previous) rows
-        push, "published", lambda wid, at, rows: pushed.append([row[0] for row in rows])
+    monkeypatch.setattr(  # SQLite's batch is read in its transaction and sent after the commit
+        push,
+        "send",
+        lambda messages: pushed.append(
+            [m["notification"]["id"] for _, m in messages if m["type"] == "notification"]
+        ),
+    )
+    monkeypatch.setattr(  # PostgreSQL's batch is pushed as stored: (id, recipient, previous, unread)
+        push, "published", lambda workbook, at, rows: pushed.append([row[0] for row in rows])
     )
     monkeypatch.setattr(services.selectors, "forget_bells", lambda ids: forgotten.extend(ids))
 
@@ -461,6 +468,75 @@ def test_a_fan_out_batch_pushes_what_pushing_its_stored_notifications_would(
     }
     assert previous[followers[0].pk] == earlier.pk
     assert previous[followers[1].pk] == 0
+
+
+def test_a_fan_out_batch_is_pushed_after_its_commit_without_reading_the_database(
+    monkeypatch, django_capture_on_commit_callbacks, django_assert_num_queries, workbook, followers
+):
+    """What a batch pushes is known when it commits (on PostgreSQL the insert returns each
+    follower's unread count too), so its push can run on another thread, beside the next batch:
+    the new counts, the push first, then the bells."""
+    services.notify(followers[0], UserFactory(), Verb.FOLLOWED)  # one unread already
+    done = []
+    monkeypatch.setattr(push, "_send_all", lambda messages: done.append(("push", messages)))
+    monkeypatch.setattr(
+        services.selectors, "forget_bells", lambda ids: done.append(("bells", sorted(ids)))
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.fan_out_published(workbook.pk)
+
+    with django_assert_num_queries(0):
+        for callback in callbacks:
+            callback()
+
+    assert [kind for kind, _ in done] == ["push", "bells"]
+    [(_, messages), (_, forgotten)] = done
+    counts = {uid: m["count"] for uid, m in messages if m["type"] == "unread_count"}
+    told = [m for m in followers if m != followers[2]]
+    assert counts == {m.pk: 2 if m == followers[0] else 1 for m in told}
+    assert forgotten == sorted(m.pk for m in told)
+
+
+def test_pushes_in_order_run_one_after_another_on_a_thread_of_their_own():
+    ran = []
+    with push.InOrder() as pushes:
+        for i in range(5):
+            pushes.put(lambda i=i: ran.append((i, threading.current_thread())))
+        pushes.put(lambda: 1 / 0)  # logged; the ones after it still run
+        pushes.put(lambda: ran.append((5, threading.current_thread())))
+    assert [i for i, _ in ran] == [0, 1, 2, 3, 4, 5]  # all done on leaving the block
+    assert len({thread for _, thread in ran}) == 1
+    assert ran[0][1] is not threading.current_thread()
+
+    pushes.put(lambda: ran.append((6, threading.current_thread())))  # after: at once, here
+    assert ran[-1] == (6, threading.current_thread())
+
+
+@pytest.mark.django_db(transaction=True)  # batches that really commit, one after another
+def test_the_fan_out_task_pushes_each_batch_beside_the_next_one_and_in_order(
+    monkeypatch, workbook, followers
+):
+    """The task stores batch after batch while another thread pushes each committed one (and a
+    third forgets the bells): the last follower does not wait for every earlier push in turn."""
+    monkeypatch.setattr(services, "FAN_OUT_BATCH", 2)
+    task_thread = threading.current_thread()
+    pushed = []
+
+    def record(messages):
+        ids = [m["notification"]["id"] for _, m in messages if m["type"] == "notification"]
+        pushed.append((sorted(ids), threading.current_thread()))
+
+    monkeypatch.setattr(push, "_send_all", record)
+
+    tasks.fan_out_published(workbook.pk)
+
+    stored = sorted(
+        Notification.objects.filter(verb=Verb.PUBLISHED, workbook=workbook).values_list(
+            "pk", flat=True
+        )
+    )
+    assert [ids for ids, _ in pushed] == [stored[:2], stored[2:]]
+    assert all(thread is not task_thread for _, thread in pushed)
 
 
 def test_one_fan_out_task_stores_batch_after_batch_and_queues_the_rest_only_when_out_of_time(
