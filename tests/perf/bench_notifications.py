@@ -131,8 +131,15 @@ def http(method: str, url: str, token: str, body: dict | None = None) -> float:
 
 
 async def connect_all(ws_base: str, user_ids: list[int], on_message) -> dict:
-    """{member id: open socket}, for those whose handshake succeeded."""
+    """{member id: open socket}, for those whose handshake succeeded. Returns once every socket is
+    live: its first resume answered (the server's second unread count, the first coming with the
+    handshake), as a page's socket is before it matters what is pushed to it. A push to a socket
+    whose resume is still waiting for the database waits behind it, so measuring pushes before
+    then measured the resumes of sockets just opened."""
     import websockets
+
+    counts: dict[int, int] = {}
+    resumed: set[int] = set()
 
     async def one(user_id: int):
         socket = await websockets.connect(
@@ -150,6 +157,10 @@ async def connect_all(ws_base: str, user_ids: list[int], on_message) -> dict:
                     message = json.loads(raw)
                     if message.get("type") == "ping":  # the server closes silent sockets
                         await socket.send(json.dumps({"type": "pong"}))
+                    elif message.get("type") == "unread_count" and user_id not in resumed:
+                        counts[user_id] = counts.get(user_id, 0) + 1
+                        if counts[user_id] == 2:
+                            resumed.add(user_id)
                     on_message(user_id, message, time.perf_counter())
             except websockets.ConnectionClosed:
                 pass  # the benchmark closing its sockets
@@ -168,6 +179,12 @@ async def connect_all(ws_base: str, user_ids: list[int], on_message) -> dict:
                 sockets[uid] = result
     if failed:
         print(f"  {failed:,} of {len(user_ids):,} handshakes failed")
+    started, deadline = time.perf_counter(), time.perf_counter() + 300
+    while not resumed.issuperset(sockets) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    waited = time.perf_counter() - started
+    live = len(resumed & sockets.keys())
+    print(f"  {live:,} of {len(sockets):,} sockets live {waited:.1f} s after the last handshake")
     return sockets
 
 
@@ -340,6 +357,9 @@ def main() -> None:
     parser.add_argument("--followers", type=int, default=10_000)
     parser.add_argument("--connected-followers", type=int, default=1000)
     parser.add_argument(
+        "--fan-out-only", action="store_true", help="only the publish to many followers (part 2)"
+    )
+    parser.add_argument(
         "--floor-env",
         action="append",
         default=[],
@@ -372,6 +392,11 @@ def main() -> None:
             serve(os.environ.get("BENCH_WS_SERVER", "asgi"), 8711, workers=1, env=env()) as ws,
         ):
             ws_base = ws.replace("http://", "ws://")
+            if options.fan_out_only:
+                print(f"fan-out to {options.followers:,} followers:")
+                followers, connected = options.followers, options.connected_followers
+                asyncio.run(fan_out(http_base, ws_base, followers, connected))
+                return
             floor = asyncio.run(bare_server_floor(1000))
             print(
                 f"granian's own cost, 1,000 idle sockets of an empty ASGI app: {floor:.1f} KB each"
