@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.cache import cache, caches
 from django.db import connection
+from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -360,3 +361,18 @@ def test_a_page_reads_only_the_columns_it_shows(signed_in, url, table):
     (rows,) = [query["sql"] for query in captured if f'FROM "{table}"' in query["sql"]]
     for unseen in ("password", "email", "description_html", "embed_url", "bio"):
         assert unseen not in rows
+
+
+def test_every_form_of_a_kept_notifications_page_gets_the_members_csrf_token(signed_in, reader):
+    for _ in range(2):
+        services.notify(reader, UserFactory(), Verb.FOLLOWED)
+    get(signed_in, "/notifications/")
+
+    again = get(signed_in, "/notifications/")
+
+    assert not rendered(again)
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', again.content.decode())
+    # Three unread rows with a mark-read form each, "Mark all read", the muted kinds, signing out.
+    assert len(tokens) == 6
+    secret = signed_in.cookies["csrftoken"].value
+    assert {_unmask_cipher_token(token) for token in tokens} == {secret}
