@@ -272,6 +272,19 @@ def test_the_feed_shows_the_members_own_follow_and_unfollow_at_once(signed_in, r
     assert "Grace Hopper favorited Compilers" not in feed_texts(get(signed_in, "/feed/"))
 
 
+def test_a_comment_by_someone_followed_shows_on_the_feed_within_the_minute(
+    signed_in, ada, monkeypatch
+):
+    workbook = WorkbookFactory(title="Churn cohorts")
+    get(signed_in, "/feed/")
+
+    services.add_comment(ada, workbook, "Nice cohorts.")
+
+    # A comment renews no token the feed depends on: it shows from the next minute on.
+    monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_001)
+    assert feed_texts(get(signed_in, "/feed/"))[0] == "Ada Lovelace commented on Churn cohorts"
+
+
 def test_a_feed_depending_on_too_many_tokens_is_not_kept(signed_in, monkeypatch):
     monkeypatch.setattr(kept, "MAX_DEPENDS", 1)  # the reader's own token and Ada's: two
     get(signed_in, "/feed/")
