@@ -13,12 +13,14 @@ class AccountsConfig(AppConfig):
         # `username__lower=...` matches the case-insensitive unique indexes, so lookups use them.
         CharField.register_lookup(Lower)
 
+        from .api.authentication import connect_receivers
         from .receivers import end_sign_ins
         from .roles import sync_role_groups
         from .signals import sign_ins_ended
 
         post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")
         sign_ins_ended.connect(end_sign_ins, dispatch_uid="accounts.end_sign_ins")
+        connect_receivers()  # a bearer's member kept for read-only lists is retired by any write
 
 
 class AdminConfig(admin_apps.AdminConfig):

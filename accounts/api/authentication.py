@@ -8,9 +8,12 @@ once, as before; the statement and the columns are worked out once per process."
 from __future__ import annotations
 
 import functools
+import secrets
 
 from django.contrib.auth import get_user_model
-from django.db import connections, router
+from django.core.cache import cache
+from django.db import connections, router, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -39,14 +42,16 @@ def _user_statement(alias: str) -> tuple[str, tuple[str, ...], tuple]:
     return sql, tuple(field.attname for field in fields), tuple(converters)
 
 
-def user_by_id(user_id: object):
-    """The member with this id as the token names it (the row as it is now), or None."""
-    model = get_user_model()
+def _member_pk(user_id: object):
     try:
-        pk = model._meta.get_field(api_settings.USER_ID_FIELD).to_python(user_id)
+        return get_user_model()._meta.get_field(api_settings.USER_ID_FIELD).to_python(user_id)
     except Exception:  # a claim that is no id names no one
         return None
-    alias = router.db_for_read(model)
+
+
+def _read_row(pk) -> tuple[str, tuple[str, ...], list] | None:
+    """The member's row as it is now, converted as the ORM would: (alias, names, values)."""
+    alias = router.db_for_read(get_user_model())
     connection = connections[alias]
     sql, fields, converters = _user_statement(alias)
     with connection.cursor() as cursor:
@@ -58,7 +63,75 @@ def user_by_id(user_id: object):
     for index, column, functions in converters:
         for function in functions:
             values[index] = function(values[index], column, connection)
-    return model.from_db(alias, fields, values)
+    return alias, fields, values
+
+
+def user_by_id(user_id: object):
+    """The member with this id as the token names it (the row as it is now), or None."""
+    pk = _member_pk(user_id)
+    read = None if pk is None else _read_row(pk)
+    return None if read is None else get_user_model().from_db(*read)
+
+
+# --- The member kept for read-only lists ----------------------------------------------------------
+# A list that uses nothing of the member but who they are (their id) takes them from a copy in the
+# cache, kept with the member's generation: a random token that every write of their row renews
+# (`member_changed`, at once and again once committed, so a copy made from the row before a change
+# committed is retired too). A deactivated or deleted member is refused at once. Were the cache to
+# fail the renewal at that moment (Redis away), the copy lasts at most MEMBER_SECONDS.
+MEMBER_SECONDS = 60
+GENERATION_SECONDS = 3600
+
+
+def _member_key(pk) -> str:
+    return f"accounts:bearer-member:{pk}"
+
+
+def _generation_key(pk) -> str:
+    return f"accounts:bearer-generation:{pk}"
+
+
+def member_changed(pk) -> None:
+    """The member's row changed (or is gone): any copy kept of it is retired."""
+    cache.set(_generation_key(pk), secrets.token_hex(8), GENERATION_SECONDS)
+
+
+def _member_saved(sender, instance, **kwargs) -> None:
+    pk = instance.pk
+    member_changed(pk)
+    transaction.on_commit(lambda: member_changed(pk), robust=True)
+
+
+def connect_receivers() -> None:
+    """Called by the accounts app when it is ready, in every process that may write a member."""
+    model = get_user_model()
+    post_save.connect(_member_saved, sender=model, dispatch_uid="accounts.bearer_member_saved")
+    post_delete.connect(_member_saved, sender=model, dispatch_uid="accounts.bearer_member_deleted")
+
+
+def kept_user_by_id(user_id: object):
+    """As `user_by_id`, from the kept copy while the member's generation is the one it was made
+    with; else read (after the generation) and kept."""
+    pk = _member_pk(user_id)
+    if pk is None:
+        return None
+    model = get_user_model()
+    member_key, generation_key = _member_key(pk), _generation_key(pk)
+    found = cache.get_many([member_key, generation_key])
+    generation, kept = found.get(generation_key), found.get(member_key)
+    if generation is not None and isinstance(kept, tuple) and len(kept) == 4:
+        made_with, alias, fields, values = kept
+        if made_with == generation and fields == _user_statement(alias)[1]:
+            return model.from_db(alias, fields, values)
+    if generation is None:
+        cache.add(generation_key, secrets.token_hex(8), GENERATION_SECONDS)
+        generation = cache.get(generation_key)
+    read = _read_row(pk)
+    if read is None:
+        return None
+    if generation is not None:  # else the cache cannot say: nothing is kept
+        cache.set(member_key, (generation, *read), MEMBER_SECONDS)
+    return model.from_db(*read)
 
 
 # Access tokens whose signature and claims this process has checked, by the token as sent: only a
@@ -84,12 +157,15 @@ class BearerAuthentication(JWTAuthentication):
         _CHECKED[raw_token] = token
         return token
 
+    def find_user(self, user_id: object):
+        return user_by_id(user_id)
+
     def get_user(self, validated_token):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as error:
             raise InvalidToken(_("Token contained no recognizable user identification")) from error
-        user = user_by_id(user_id)
+        user = self.find_user(user_id)
         if user is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -103,7 +179,28 @@ class BearerAuthentication(JWTAuthentication):
         return user
 
 
+class KeptMemberAuthentication(BearerAuthentication):
+    """For a read-only list that uses nothing of the member but who they are: the member from
+    their kept copy (`kept_user_by_id`)."""
+
+    def find_user(self, user_id: object):
+        return kept_user_by_id(user_id)
+
+
+def for_reads(view, authenticators: list) -> list:
+    """A read-only list's authenticators: on a GET, a bearer's member from their kept copy. (The
+    schema describes the one bearer scheme.)"""
+    request = getattr(view, "request", None)
+    if getattr(view, "swagger_fake_view", False) or getattr(request, "method", None) != "GET":
+        return authenticators
+    return [
+        KeptMemberAuthentication() if type(each) is BearerAuthentication else each
+        for each in authenticators
+    ]
+
+
 class BearerScheme(SimpleJWTScheme):
     """The schema's `jwtAuth`, as drf-spectacular describes simplejwt's own class."""
 
     target_class = BearerAuthentication
+    match_subclasses = True

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors as accounts_selectors
+from accounts.api.authentication import for_reads
 from accounts.models import User
 from idempotency.api import idempotent
 from sigma_playground.api import Pagination, QueryBooleanField
@@ -229,6 +230,10 @@ class KeptForMember:
 
     def kept_depends(self, user: User) -> dict[str, str] | None:
         raise NotImplementedError
+
+    def get_authenticators(self) -> list:
+        # The page uses nothing of the member but who they are (accounts.api.authentication).
+        return for_reads(self, super().get_authenticators())
 
     def fresh_list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)

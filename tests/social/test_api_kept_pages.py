@@ -61,15 +61,35 @@ def test_a_reload_is_answered_from_the_kept_page_without_a_query(reader, url):
 
 
 @pytest.mark.parametrize("url", [FEED, NOTIFICATIONS])
-def test_a_bearer_reload_reads_only_the_member(reader, url, django_assert_num_queries):
+def test_a_bearer_reload_makes_no_query(reader, url, django_assert_num_queries):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {issue_tokens(reader).access}"}
     first = APIClient().get(url, **headers)
     assert first.status_code == 200
 
-    with django_assert_num_queries(1):  # the token's member, read on every request
+    # The token's member from their kept copy (accounts.api.authentication), the page kept.
+    with django_assert_num_queries(0):
         again = APIClient().get(url, **headers)
 
     assert again.content == first.content
+
+
+@pytest.mark.parametrize("url", [FEED, NOTIFICATIONS])
+def test_a_deactivated_or_deleted_member_s_token_is_refused_at_once(reader, url):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {issue_tokens(reader).access}"}
+    assert APIClient().get(url, **headers).status_code == 200
+    assert APIClient().get(url, **headers).status_code == 200  # kept: the member and the page
+
+    reader.is_active = False
+    reader.save()
+    deactivated = APIClient().get(url, **headers)
+    reader.is_active = True
+    reader.save()
+    assert APIClient().get(url, **headers).status_code == 200
+    reader.delete()
+    deleted = APIClient().get(url, **headers)
+
+    assert (deactivated.status_code, deactivated.json()["code"]) == (401, "user_inactive")
+    assert (deleted.status_code, deleted.json()["code"]) == (401, "user_not_found")
 
 
 def test_a_new_notification_or_a_read_shows_at_once(reader):

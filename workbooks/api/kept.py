@@ -22,6 +22,7 @@ from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from rest_framework.response import Response
 
+from accounts.api.authentication import for_reads
 from sigma_playground import paging
 from social.models import Favorite
 
@@ -64,6 +65,15 @@ class KeptLists(gallery_cache.SharedForVisitors):
 
     def kept_list_applies(self, request: HttpRequest) -> bool:
         return True
+
+    def get_authenticators(self) -> list:
+        # The list uses nothing of a member but who they are (accounts.api.authentication).
+        authenticators = super().get_authenticators()
+        return (
+            for_reads(self, authenticators)
+            if self.kept_list_applies(self.request)
+            else authenticators
+        )
 
     def _kept_key(self, request: HttpRequest, kwargs: dict[str, Any]) -> str | None:
         """The key of this list's kept copy for `request`, or None when the list keeps none for it."""
