@@ -82,7 +82,7 @@ def _read_user(pk):
     connection = connections[alias]
     statement = _USER_STATEMENTS.get((alias, connection.vendor))
     if statement is None:
-        compiler = model._default_manager.filter(pk=0).query.get_compiler(alias)
+        compiler = model._default_manager.filter(pk=0).order_by().query.get_compiler(alias)
         sql, params = compiler.as_sql()
         fields = [column.target.attname for column, _, _ in compiler.select]
         if len(params) != 1 or fields != [f.attname for f in model._meta.concrete_fields]:

@@ -258,6 +258,8 @@ def shared_and_kept(
     for `key`, to be kept for visitors under `visitor_key` (`key` when not given) by
     `keep_for_visitors` with `params`, `depends` and `extra`."""
     response = shared(request, name, key, render)
+    _keep_for_members(request, response, name, key if visitor_key is None else visitor_key, params,
+                      depends, extra)  # fmt: skip
     return keep_for_visitors(
         request,
         response,
@@ -562,3 +564,95 @@ class SharedForVisitors:
 def paging_params() -> tuple[str, ...]:
     """The page, its size and the cursor: what the API's pagination reads."""
     return ("page", "page_size", "cursor")
+
+
+# --- Shared copies found by address, for members ---------------------------------------------------
+
+# Where for_member leaves, on the request, the entry's key and the version it read.
+_MEMBER_LOOKED_UP = "_member_copy_looked_up"
+
+
+def _member_key(name: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"gallery:member:{name}:p{PAGE_FORMAT}:{minute()}:{_slot_token()}:{digest}"
+
+
+def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse, object] | None:
+    """For a GET that is not a visitor's (`is_visitor`): the shared copy of the page `name` (its
+    slots not yet filled in), found by `key` alone (what `for_visitor` is keyed by: the address),
+    under the gallery's current version and while no object it depends on has changed, with the
+    `extra` it was kept with (what the view needs to tell whether this viewer may be served it);
+    else None. One cache read with what composing the slots reads next (`_read_ahead`); no query.
+    The view still decides whether this reader sees what every reader sees."""
+    if request.method != "GET" or is_visitor(request):
+        return None
+    entry_key = _member_key(name, key)
+    guessed = _DEPENDS_SEEN.get(entry_key, ())
+    ahead = _read_ahead(request)
+    current, entry, found = _read_entry(
+        entry_key, 4, *guessed, *(key for what, key in ahead.items() if what != "member")
+    )
+    # The tokens read with the entry, before any row: what a copy made now may be kept with.
+    tokens = {key: found.get(key) for key in guessed}
+    request.__dict__[_MEMBER_LOOKED_UP] = (entry_key, current, tokens)
+    if ahead:
+        _hand_over(request, ahead, found)
+    if entry is None:
+        return None
+    content, headers, depends, extra = entry
+    if depends:
+        if not depends.keys() <= set(guessed):
+            found = cache.get_many(list(depends))
+            if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
+                _DEPENDS_SEEN.clear()
+            _DEPENDS_SEEN[entry_key] = list(depends)
+        if any(found.get(key) != token for key, token in depends.items()):
+            return None
+    return HttpResponse(content, headers=headers), extra
+
+
+def member_depends(request: HttpRequest, *objects: tuple[str, int]) -> dict[str, str] | None:
+    """For a request that looked for a copy kept for members (`for_member`) and missed: the tokens of
+    these (kind, pk) objects, if they were read with the entry, before the rows the copy shows (so
+    the copy can be kept with them, with no second read of the rows); else None, and they are read
+    with the entry from the next request on. None for any other request."""
+    looked_up = request.__dict__.get(_MEMBER_LOOKED_UP)
+    if looked_up is None:
+        return None
+    entry_key, _, tokens = looked_up
+    keys = [_depends_key(kind, pk) for kind, pk in objects]
+    if all(tokens.get(key) is not None for key in keys):
+        return {key: tokens[key] for key in keys}
+    if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
+        _DEPENDS_SEEN.clear()
+    _DEPENDS_SEEN[entry_key] = keys
+    depends_on(*objects)  # made, if missing, for the next read
+    return None
+
+
+def _keep_for_members(
+    request: HttpRequest,
+    response: HttpResponse,
+    name: str,
+    key: str,
+    params: Iterable[str],
+    depends: Mapping[str, str] | None,
+    extra: object,
+) -> None:
+    """Keep the shared copy `response` (slots not yet filled in) for `for_member(request, name,
+    key)`, when that looked for it and missed: a 200 that sets no cookie, for an address whose query
+    holds only `params`, with the tokens of what it depends on (`depends`, read before its rows;
+    None keeps nothing)."""
+    looked_up = request.__dict__.get(_MEMBER_LOOKED_UP)
+    if (
+        looked_up is None
+        or looked_up[0] != _member_key(name, key)
+        or response.status_code != 200
+        or response.cookies
+        or not set(request.GET) <= set(params)
+        or depends is None
+    ):
+        return
+    entry_key, made_at, _ = looked_up
+    content, headers = response.content, dict(response.headers)
+    _store_entry(entry_key, f"member:{name}", made_at, content, headers, dict(depends), extra)

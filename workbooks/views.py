@@ -134,19 +134,32 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         published = Workbook(pk=kept.kept_extra, slug=slug, status=Workbook.Status.PUBLISHED)
         services.record_view(request, published)
         return kept
+    shared = gallery_cache.for_member(request, "workbook", slug)
+    if shared is not None:
+        # The shared copy as kept for the slug (the same rules as the visitors' copy), to be
+        # composed for this reader, if they see what every reader sees: no query for the workbook.
+        response, (pk, author_id, embed_kind) = shared
+        published = Workbook(
+            pk=pk, slug=slug, author_id=author_id, embed_kind=embed_kind,
+            status=Workbook.Status.PUBLISHED,
+        )  # fmt: skip
+        if _same_for_every_reader(request, published):
+            services.record_view(request, published)
+            return response
     # The tags only when the page is rendered: a member's page is mostly the shared copy.
     workbook = _viewable(request, slug, tags=False)
     services.record_view(request, workbook)
     if workbook.is_published and _same_for_every_reader(request, workbook):
         # Counts and comments change without the gallery's version: a visitor's copy (keyed by
         # the slug alone, so it is found before any query) is retired when either row changes.
-        depends = gallery_cache.visitor_depends(
-            request, ("workbook", workbook.pk), ("user", workbook.author_id)
-        )
+        objects = (("workbook", workbook.pk), ("user", workbook.author_id))
+        depends = gallery_cache.visitor_depends(request, *objects)
         if depends:
             # The rows again, read after their tokens: a change committed since the first read
             # (a favorite) is then in the copy, not kept stale under its own new token.
             workbook = _viewable(request, slug, tags=False)
+        elif depends is None:  # a member's copy: with the tokens read before the rows, if any
+            depends = gallery_cache.member_depends(request, *objects)
         # One rendering for every reader; the buttons and comments are slots, made per viewer. The
         # key holds what the page shows that a change to the workbook's row or its author's does not
         # always announce by the gallery's version (counts, the author's card).
@@ -166,9 +179,14 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             lambda visitor: _detail_page(visitor, workbook),
             visitor_key=slug,
             depends=depends,
-            extra=workbook.pk,
+            extra=workbook.pk if gallery_cache.is_visitor(request) else _facts(workbook),
         )
     return _detail_page(request, workbook)
+
+
+def _facts(workbook: Workbook) -> tuple:
+    """What a member's request needs of a workbook served from its kept copy (`for_member`)."""
+    return (workbook.pk, workbook.author_id, workbook.embed_kind)
 
 
 def _same_for_every_reader(request: HttpRequest, workbook: Workbook) -> bool:
@@ -297,6 +315,11 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
     kept = gallery_cache.for_visitor(request, "author", visitor_key)
     if kept is not None:
         return kept
+    shared = gallery_cache.for_member(request, "author", visitor_key)
+    if shared is not None:
+        response, person_pk = shared
+        if request.user.pk != person_pk:  # their own profile shows their drafts
+            return response
     person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("workbooks:author", username=person.username, permanent=True)
@@ -307,6 +330,8 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
         # The row again, read after its token: a follow committed since the first read is then in
         # the copy, not kept stale under its own new token.
         person = accounts_selectors.active_user_or_404(person.username)
+    elif depends is None:  # a member's copy: with the token read before the row, if it was
+        depends = gallery_cache.member_depends(request, ("user", person.pk))
     # The key holds what the header shows that the gallery's version does not follow (counts, bio).
     shown = (person.pk, person.display_name, person.bio, person.website, person.avatar)
     counts = (person.follower_count, person.following_count, person.favorite_count)
@@ -319,6 +344,7 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
         visitor_key=visitor_key,
         params=PAGING_PARAMS,
         depends=depends,
+        extra=person.pk,
     )
 
 

@@ -152,3 +152,114 @@ def test_the_comment_form_kept_per_process_carries_each_viewers_own_token(galler
 
             assert response.status_code == 302
     assert gallery.comments.count() == other.comments.count() == 2
+
+
+# --- The shared copy kept for members by address (workbooks.cache.for_member) ----------------------
+
+
+def kept_for_members(client: Client, url: str) -> str:
+    """The page seen three times: the shared copy made, then kept for members by its address (with
+    the tokens read before the rows), then served from there."""
+    for _ in range(3):
+        html = html_of(client, url)
+    return html
+
+
+def profile_url(gallery) -> str:
+    return f"/u/{gallery.author.username}/"
+
+
+@pytest.mark.parametrize("page", ["workbook", "profile"])
+def test_a_members_reload_reads_only_their_own_row(gallery, cache_reads, page):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = gallery.get_absolute_url() if page == "workbook" else profile_url(gallery)
+    client = signed_in(UserFactory())
+    kept_for_members(client, url)
+    reads = cache_reads()
+
+    with CaptureQueriesContext(connection) as captured:
+        html = html_of(client, url)
+
+    assert "Revenue by region" in html
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert len(sql) == 1, sql
+    assert '"accounts_user"' in sql[0], sql
+    # The copy with the session and the bell; then, composing, the viewer's buttons (and the
+    # workbook's comments).
+    assert reads[0] == "get_many", reads
+    assert "get" not in reads, reads
+
+
+def test_a_favorite_by_another_member_shows_at_once_on_a_kept_workbook_page(gallery):
+    from social import services as social_services
+
+    other = UserFactory()  # made first: a new member changes the gallery's version
+    client = signed_in(UserFactory())
+    url = gallery.get_absolute_url()
+    assert "0 favorites" in kept_for_members(client, url)
+
+    social_services.favorite(other, gallery)
+
+    assert "1 favorite<" in html_of(client, url)
+
+
+def test_a_comment_by_another_member_shows_at_once_on_a_kept_workbook_page(gallery):
+    """A comment changes the workbook's token, not the gallery's version."""
+    from social import services as social_services
+
+    other = UserFactory()  # made first: a new member changes the gallery's version
+    client = signed_in(UserFactory())
+    url = gallery.get_absolute_url()
+    assert "0 comments" in kept_for_members(client, url)
+
+    social_services.add_comment(other, gallery, "Which regions?")
+
+    html = html_of(client, url)
+    assert "1 comment<" in html
+    assert "Which regions?" in html
+
+
+def test_a_follow_of_the_author_shows_at_once_on_their_kept_profile(gallery):
+    from social import services as social_services
+
+    other = UserFactory()  # made first: a new member changes the gallery's version
+    client = signed_in(UserFactory())
+    url = profile_url(gallery)
+    assert "0 followers" in kept_for_members(client, url)
+
+    social_services.follow(other, gallery.author)
+
+    assert "1 follower<" in html_of(client, url)
+
+
+def test_an_edit_and_an_unpublish_show_at_once_on_a_kept_workbook_page(gallery):
+    from workbooks import services as workbook_services
+
+    client = signed_in(UserFactory())
+    url = gallery.get_absolute_url()
+    kept_for_members(client, url)
+
+    workbook_services.update_workbook(gallery, title="Revenue by country")
+    assert "Revenue by country" in html_of(client, url)
+
+    workbook_services.unpublish(type(gallery).objects.filter(pk=gallery.pk))
+    assert client.get(url, HTTP_USER_AGENT=BROWSER).status_code == 404
+
+
+def test_the_author_and_a_moderator_get_their_own_controls_over_a_kept_copy(gallery):
+    from tests.factories import ModeratorFactory
+
+    url = gallery.get_absolute_url()
+    kept_for_members(signed_in(UserFactory()), url)
+
+    for reader in (gallery.author, ModeratorFactory()):
+        html = html_of(signed_in(reader), url)
+        assert f'href="/w/{gallery.slug}/edit/"' in html, reader
+
+    draft = WorkbookFactory(author=gallery.author, title="Unfinished forecast", status="draft")
+    kept_for_members(signed_in(UserFactory()), profile_url(gallery))
+    own = html_of(signed_in(gallery.author), profile_url(gallery))
+    assert draft.title in own
+    assert "Edit profile" in own
