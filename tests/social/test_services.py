@@ -539,6 +539,18 @@ def test_the_fan_out_task_pushes_each_batch_beside_the_next_one_and_in_order(
     assert all(thread is not task_thread for _, thread in pushed)
 
 
+def test_a_worker_process_loads_the_urlconf_as_it_starts_not_in_its_first_push():
+    from celery.signals import worker_process_init
+    from django.urls import clear_url_caches, get_resolver
+
+    clear_url_caches()
+    assert not get_resolver()._populated
+
+    worker_process_init.send(sender=None)
+
+    assert get_resolver()._populated
+
+
 def test_one_fan_out_task_stores_batch_after_batch_and_queues_the_rest_only_when_out_of_time(
     monkeypatch, workbook, followers
 ):
