@@ -107,6 +107,22 @@ def test_a_member_s_page_is_the_kept_copy_with_their_own_favorites_in_two_querie
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url", LISTS)
+def test_a_member_s_reload_of_a_kept_list_makes_no_query(gallery, url, django_assert_num_queries):
+    bob = UserFactory(username="bob")
+    social_services.favorite(bob, gallery)
+    Client().get(url)
+    headers = bearer(bob)
+    first = Client().get(url, **headers)
+
+    # The member's kept copy (accounts.api.authentication), their favorites among the page kept.
+    with django_assert_num_queries(0):
+        again = Client().get(url, **headers)
+
+    assert again.json() == first.json()
+
+
+@pytest.mark.django_db
 def test_a_member_s_favorite_shows_at_once_though_the_list_is_kept(gallery):
     bob = UserFactory(username="bob")
     Client().get("/api/v1/workbooks/")

@@ -6,7 +6,8 @@
   A request that asks for anything else (another media type, a parameter the list does not read)
   goes through DRF as before.
 - A member's page is the visitors' copy with the one field that is theirs, `is_favorited`, read for
-  the page's workbooks in one query: the rows are the same for everyone (published workbooks only),
+  the page's workbooks in one query and kept with the member's token, which each of their favorites
+  and unfavorites renews (social.services): the rows are the same for everyone (published workbooks only),
   and links come from SITE_URL for everyone. With no copy kept, the member's page is made as before
   (its links from SITE_URL too).
 - Only an answer negotiated as plain `application/json` is kept (not one a client asked indented).
@@ -18,6 +19,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from rest_framework.response import Response
@@ -124,7 +126,10 @@ class KeptLists(gallery_cache.SharedForVisitors):
         entry_key = self._kept_key(request._request, kwargs)
         if entry_key is None:
             return None
-        _, cached, _ = gallery_cache._read_entry(entry_key, 2)
+        member = request.user.pk
+        favorites_key = f"{entry_key}:favorited:{member}"
+        token_key = gallery_cache._depends_key("user", member)
+        _, cached, found = gallery_cache._read_entry(entry_key, 2, favorites_key, token_key)
         if cached is None:
             return None
         content, headers = cached
@@ -134,8 +139,27 @@ class KeptLists(gallery_cache.SharedForVisitors):
         results = page.get("results") if isinstance(page, dict) else None
         if not isinstance(results, list):
             return None
-        ids = [row["id"] for row in results]
-        favorited = favorited_among(request.user.pk, ids) if ids else set()
+        favorited = _kept_favorites(found.get(favorites_key), found.get(token_key))
+        if favorited is None:
+            token = found.get(token_key)
+            if token is None:  # read (made) before the favorites are
+                token = (gallery_cache.depends_on(("user", member)) or {}).get(token_key)
+            ids = [row["id"] for row in results]
+            favorited = favorited_among(member, ids) if ids else set()
+            if token is not None:
+                cache.set(favorites_key, (token, frozenset(favorited)), FAVORITES_SECONDS)
         for row in results:
             row["is_favorited"] = row["id"] in favorited
         return Response(page)
+
+
+# How long a member's favorites among a kept page are kept: the page itself is good for its minute.
+FAVORITES_SECONDS = 90
+
+
+def _kept_favorites(kept: object, token: object) -> frozenset[int] | None:
+    """The member's favorites among a page, as kept with their token (renewed by each of their
+    favorites and unfavorites: social.services), if that token is still theirs."""
+    if token is None or not isinstance(kept, tuple) or len(kept) != 2 or kept[0] != token:
+        return None
+    return kept[1] if isinstance(kept[1], frozenset) else None
