@@ -332,17 +332,21 @@ def kept_while(
     compute: Callable[[], object],
     *,
     with_version: bool = False,
+    ahead: tuple[set[str], Mapping[str, object]] | None = None,
 ):
     """`compute()`, kept in the cache for as long as the (`kind`, `pk`) object's token
     (`object_changed`) and, `with_version`, the gallery's version are what they were read as before
     it was computed: a hit is one cache read (the token, the version and the entry together), no
     query. `key` is what else the value depends on; it holds what the site rendered (ids from a
     page's markers, the minute), never text a client chose. Nothing is kept when the cache cannot
-    say what the token is."""
-    token_key = _depends_key(kind, pk)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    entry_key = f"gallery:kept:{name}:{kind}:{pk}:{digest}"
-    found = cache.get_many([token_key, entry_key, *([VERSION_KEY] if with_version else [])])
+    say what the token is. `ahead`: (keys, what the cache held of them) read earlier in this request
+    with other parts' (`kept_keys`); used when it holds all of this value's keys."""
+    keys = kept_keys(kind, pk, name, key, with_version=with_version)
+    token_key, entry_key = keys[0], keys[1]
+    if ahead is not None and ahead[0].issuperset(keys):
+        found = {key: ahead[1][key] for key in keys if key in ahead[1]}
+    else:
+        found = cache.get_many(keys)
     token = found.get(token_key)
     current = found.get(VERSION_KEY) if with_version else None
     entry = found.get(entry_key)
@@ -358,6 +362,13 @@ def kept_while(
     if token is not None:
         cache.set(entry_key, ((token, current), value), timeout=FRAGMENT_TIMEOUT)
     return value
+
+
+def kept_keys(kind: str, pk: int, name: str, key: str, *, with_version: bool = False) -> list[str]:
+    """The cache keys `kept_while` reads for these arguments: the token, the entry, the version."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    entry_key = f"gallery:kept:{name}:{kind}:{pk}:{digest}"
+    return [_depends_key(kind, pk), entry_key, *([VERSION_KEY] if with_version else [])]
 
 
 # --- Pages composed once for visitors ---------------------------------------------------------------

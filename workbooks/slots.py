@@ -266,17 +266,49 @@ def _viewer_state(composition: Composition) -> dict[str, set[int]]:
     def compute() -> dict[str, set[int]]:
         from workbooks.cache import kept_while
 
-        viewer = composition.request.user
-        workbooks = {args[0] for args in composition.args_of("favorite")}
-        people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
-        if not viewer.is_authenticated or not (workbooks or people):
+        spec = _state_spec(composition)
+        if spec is None:
             return {"favorited": set(), "following": set()}
-        key = f"{sorted(workbooks)}|{sorted(people)}"
+        viewer, workbooks, people, key = spec
         return kept_while(
-            "user", viewer.pk, "viewer_state", key, lambda: _query_state(viewer, workbooks, people)
+            "user",
+            viewer.pk,
+            "viewer_state",
+            key,
+            lambda: _query_state(viewer, workbooks, people),
+            ahead=_kept_ahead(composition),
         )
 
     return composition.once("viewer_state", compute)
+
+
+def _state_spec(composition: Composition):
+    """The viewer, the page's workbooks and people with buttons, and the key their state is kept
+    under; None when there is nothing to read (a visitor, no buttons)."""
+    viewer = composition.request.user
+    workbooks = {args[0] for args in composition.args_of("favorite")}
+    people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
+    if not viewer.is_authenticated or not (workbooks or people):
+        return None
+    return viewer, workbooks, people, f"{sorted(workbooks)}|{sorted(people)}"
+
+
+def _kept_ahead(composition: Composition) -> tuple[set[str], dict]:
+    """What the page's kept parts (the viewer's state, each workbook's comments) read from the
+    cache, read together once: one round trip for all of them."""
+
+    def read() -> tuple[set[str], dict]:
+        from .cache import cache, kept_keys
+
+        wanted: list[str] = []
+        spec = _state_spec(composition)
+        if spec is not None:
+            wanted += kept_keys("user", spec[0].pk, "viewer_state", spec[3])
+        for args in composition.args_of("comments"):
+            wanted += kept_keys("workbook", args[0], "comments", str(_minute()), with_version=True)
+        return set(wanted), (cache.get_many(list(dict.fromkeys(wanted))) if wanted else {})
+
+    return composition.once("kept_ahead", read)
 
 
 def _query_state(viewer, workbooks: set[int], people: set[int]) -> dict[str, set[int]]:
@@ -348,6 +380,7 @@ def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
         str(_minute()),
         lambda: _comment_list(workbook),
         with_version=True,
+        ahead=_kept_ahead(composition),
     )
     for pk, author_id, created_at, author_name in shown:
         listed = listed.replace(
