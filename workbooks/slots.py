@@ -140,6 +140,8 @@ _CSRF_STAND_IN = f"csrf-{secrets.token_hex(12)}"
 def _render_for_viewer(template: str, request: HttpRequest, **values) -> str:
     composition: Composition = request._composition
     user = request.user
+    if user.is_authenticated:  # resolves a lazy user: then its attributes are read unproxied
+        user = getattr(user, "_wrapped", user)
     viewer: tuple = ()
     bell: tuple = ()
     if user.is_authenticated:
