@@ -148,7 +148,7 @@ class BearerAuthentication(JWTAuthentication):
             try:
                 token.check_exp(current_time=aware_utcnow())
             except TokenError:
-                del _CHECKED[raw_token]
+                _CHECKED.pop(raw_token, None)  # (another thread may have dropped it)
             else:
                 return token
         token = super().get_validated_token(raw_token)
