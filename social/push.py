@@ -17,6 +17,7 @@ from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import connections, router
 
 from sigma_playground.websocket import session_digest
 from workbooks.models import Workbook
@@ -102,15 +103,18 @@ def send(messages: list[tuple[int, dict]]) -> None:
     _send_all(messages)
 
 
-def published(workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[int]]) -> None:
-    """Push one fan-out batch of `published`, given as stored: (id, recipient, previous, unread
-    count) each, all by the workbook's author (loaded with it) at `created_at`. The notification
-    is the same for every follower but its id, so it is made once, not read back and made a
-    thousand times; then the new counts. Reads nothing from the database: the workbook is as the
-    batch read it, published, just before storing."""
+def published_messages(
+    workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[int]]
+) -> list[tuple[int, dict]]:
+    """(recipient, message) pairs pushing one fan-out batch of `published`, given as stored: (id,
+    recipient, previous, unread count) each, all by the workbook's author (loaded with it) at
+    `created_at`. The notification is the same for every follower but its id, so it is made once,
+    not read back and made a thousand times; then the new counts. Reads nothing from the database:
+    the workbook is as the batch read it, published, just before storing (`shown_only` checks it
+    still is, just before sending)."""
     rows = list(rows)
     if not rows:
-        return
+        return []
     shared = payloads.notification(
         Notification(
             id=0,
@@ -132,7 +136,31 @@ def published(workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[
     messages += [
         (recipient_id, payloads.unread_count_message(unread)) for _, recipient_id, _, unread in rows
     ]
-    _send_all(messages)
+    return messages
+
+
+def published(workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[int]]) -> None:
+    """Push one fan-out batch of `published` (`published_messages`)."""
+    _send_all(published_messages(workbook, created_at, rows))
+
+
+def shown_only(workbook_id: int, messages: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """A fan-out batch's messages, less its notifications if followers may no longer see the
+    workbook: made a draft, deleted, or its author deactivated since the batch read it (its push
+    may wait behind earlier batches' on a thread of its own). One query, on the primary, just
+    before sending; the new unread counts are sent either way (the rows are stored, and the
+    notification shows no workbook that is not published: Notification.shown_workbook)."""
+    if not messages:
+        return messages
+    shown = (
+        Workbook.objects.using(router.db_for_write(Workbook))
+        .filter(pk=workbook_id)
+        .published()
+        .exists()
+    )
+    if shown:
+        return messages
+    return [(uid, message) for uid, message in messages if message.get("type") != "notification"]
 
 
 def _run(job: Callable[[], None]) -> None:
@@ -146,8 +174,10 @@ class InOrder:
     """Jobs (fan-out batches' pushes, say) run one at a time, in the order given, on a
     thread of their own, while the caller goes on (stores the next batch): a fan-out then takes
     about as long as its storing, not its storing plus its pushing. Leaving the `with` block waits
-    for the jobs given; a job given after that, or outside it, runs at once. A job must not use
-    the database (the thread has no transaction of the caller's, nor its test's)."""
+    for the jobs given, then closes the thread's database connection; a job given after that, or
+    outside it, runs at once. A job that reads the database (`shown_only`) reads it on the
+    thread's own connection: only what is committed, none of the caller's transaction (nor its
+    test's)."""
 
     def __init__(self) -> None:
         self._thread: ThreadPoolExecutor | None = None
@@ -159,6 +189,7 @@ class InOrder:
     def __exit__(self, *exc_info: object) -> None:
         thread, self._thread = self._thread, None
         if thread is not None:
+            thread.submit(connections.close_all)  # the thread's own, opened by a job
             thread.shutdown(wait=True)
 
     def put(self, job: Callable[[], None]) -> None:

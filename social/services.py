@@ -336,8 +336,9 @@ def _store_published(
     workbook: Workbook, recipient_ids: list[int]
 ) -> tuple[list[int], list[int], Callable[[], None]]:
     """Store `published` for those of these (locked) followers not yet told. Returns the new
-    notifications' ids and their recipients, in id order, and what pushes them once committed,
-    which reads nothing from the database (it may run on another thread)."""
+    notifications' ids and their recipients, in id order, and what pushes them once committed
+    (it may run on another thread): it reads one row, whether the workbook is still shown to
+    followers (push.shown_only), and pushes no notification of it if not."""
     if connection.vendor == "postgresql":
         now = timezone.now()
         with connection.cursor() as cursor:
@@ -356,7 +357,9 @@ def _store_published(
         return (
             [pk for pk, _, _, _ in rows],
             [recipient_id for _, recipient_id, _, _ in rows],
-            lambda: push.published(workbook, now, rows),
+            lambda: push.send(
+                push.shown_only(workbook.pk, push.published_messages(workbook, now, rows))
+            ),
         )
     already = set(
         Notification.objects.filter(
@@ -375,7 +378,11 @@ def _store_published(
     )
     fresh = [item.pk for item in created]
     messages = push.notification_messages(fresh)  # read in this transaction, sent after it
-    return fresh, [item.recipient_id for item in created], lambda: push.send(messages)
+    return (
+        fresh,
+        [item.recipient_id for item in created],
+        lambda: push.send(push.shown_only(workbook.pk, messages)),
+    )
 
 
 def _now(job: Callable[[], None]) -> None:
@@ -393,8 +400,10 @@ def fan_out_published(
     or None when done. Idempotent: a follower already told of this workbook is skipped.
 
     Once the batch commits, its push is given to `pushes`, then the forgetting of its followers'
-    bells to `bells`, which run them: at once by default; the task runs each kind in order on a
-    thread of its own while it stores the next batch (push.InOrder). Neither reads the database."""
+    bells to `bells`, which run them: at once by default (push, then bells); the task runs each
+    kind in order on a thread of its own while it stores the next batch (push.InOrder), so a
+    batch's push and bells run side by side, in no set order. The push reads one row (whether the
+    workbook is still shown to followers); the bells read nothing."""
     workbook = Workbook.objects.filter(pk=workbook_id).select_related("author").first()
     if workbook is None or not workbook.is_published:
         return None
@@ -414,9 +423,11 @@ def fan_out_published(
             # Pushed as soon as this batch commits: a task of its own waited for a broker round
             # trip and a free worker, behind the next batches. A push that fails is logged; the
             # followers' clients catch up with `resume`. This transaction reads no bell, so the
-            # bells are forgotten once, when it commits, after the push: the push carries the new
-            # counts, and a page counting the bell meanwhile counts them too (the generation
-            # renewed after it retires what it kept).
+            # bells are forgotten once, after it commits, beside the push (in either order: the
+            # push carries the new counts, and a page counting the bell meanwhile counts them
+            # too, the generation renewed after retiring what it kept). A worker killed
+            # before it is forgotten leaves those bells as they were until they expire
+            # (selectors.BELL_SECONDS); the push is a hint either way (`resume`).
             transaction.on_commit(lambda: pushes(push_them), robust=True)
             transaction.on_commit(lambda: bells(lambda: selectors.forget_bells(told)), robust=True)
     return batch[-1][0] if len(batch) == FAN_OUT_BATCH else None

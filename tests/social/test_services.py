@@ -470,12 +470,14 @@ def test_a_fan_out_batch_pushes_what_pushing_its_stored_notifications_would(
     assert previous[followers[1].pk] == 0
 
 
-def test_a_fan_out_batch_is_pushed_after_its_commit_without_reading_the_database(
+def test_a_fan_out_batch_is_pushed_after_its_commit_reading_only_whether_it_is_still_shown(
     monkeypatch, django_capture_on_commit_callbacks, django_assert_num_queries, workbook, followers
 ):
     """What a batch pushes is known when it commits (on PostgreSQL the insert returns each
     follower's unread count too), so its push can run on another thread, beside the next batch:
-    the new counts, the push first, then the bells."""
+    the new counts, the push first, then the bells. The one query is the push's check, just
+    before sending, that the workbook is still published by an active author (it was 0 before
+    that check: a workbook made a draft meanwhile still reached followers' sockets)."""
     services.notify(followers[0], UserFactory(), Verb.FOLLOWED)  # one unread already
     done = []
     monkeypatch.setattr(push, "_send_all", lambda messages: done.append(("push", messages)))
@@ -485,7 +487,7 @@ def test_a_fan_out_batch_is_pushed_after_its_commit_without_reading_the_database
     with django_capture_on_commit_callbacks() as callbacks:
         services.fan_out_published(workbook.pk)
 
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(1):  # whether the workbook is still shown; nothing else
         for callback in callbacks:
             callback()
 
@@ -495,6 +497,64 @@ def test_a_fan_out_batch_is_pushed_after_its_commit_without_reading_the_database
     told = [m for m in followers if m != followers[2]]
     assert counts == {m.pk: 2 if m == followers[0] else 1 for m in told}
     assert forgotten == sorted(m.pk for m in told)
+
+
+def _withdraw_by_unpublishing(workbook):
+    workbook_services.unpublish(Workbook.objects.filter(pk=workbook.pk))
+
+
+def _withdraw_by_deleting(workbook):
+    workbook_services.delete_workbook(workbook)
+
+
+def _withdraw_by_deactivating_the_author(workbook):
+    author = User.objects.get(pk=workbook.author_id)
+    author.is_active = False
+    author.save()
+
+
+@pytest.mark.parametrize(
+    "withdraw",
+    [_withdraw_by_unpublishing, _withdraw_by_deleting, _withdraw_by_deactivating_the_author],
+)
+def test_a_fan_out_batch_withdrawn_before_its_push_pushes_no_notification_of_it(
+    monkeypatch, django_capture_on_commit_callbacks, workbook, followers, withdraw
+):
+    """The push may wait behind earlier batches' on a thread of its own: a workbook made a draft
+    (or deleted, or its author deactivated) after the batch read it reaches no follower's
+    socket, neither its title nor its address. The new unread counts are still sent."""
+    sent, jobs = [], []
+    monkeypatch.setattr(push, "_send_all", lambda messages: sent.extend(messages))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fan_out_published(workbook.pk, pushes=jobs.append, bells=lambda job: job())
+    assert jobs
+    assert not sent
+    withdraw(workbook)  # before the push thread runs
+
+    for job in jobs:
+        job()
+
+    assert not [m for _, m in sent if m["type"] == "notification"]
+    assert workbook.title not in repr(sent)
+    assert workbook.slug not in repr(sent)
+    told = {m.pk for m in followers if m != followers[2]}
+    assert {uid for uid, m in sent if m["type"] == "unread_count"} == told
+
+
+def test_a_fan_out_batch_still_shown_at_its_push_is_pushed(
+    monkeypatch, django_capture_on_commit_callbacks, workbook, followers
+):
+    sent, jobs = [], []
+    monkeypatch.setattr(push, "_send_all", lambda messages: sent.extend(messages))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fan_out_published(workbook.pk, pushes=jobs.append, bells=lambda job: job())
+    Workbook.objects.filter(pk=workbook.pk).update(title="Renamed, still published")
+
+    for job in jobs:
+        job()
+
+    told = {m.pk for m in followers if m != followers[2]}
+    assert {uid for uid, m in sent if m["type"] == "notification"} == told
 
 
 def test_pushes_in_order_run_one_after_another_on_a_thread_of_their_own():
