@@ -111,7 +111,11 @@ def connect_receivers() -> None:
 
 def kept_user_by_id(user_id: object):
     """As `user_by_id`, from the kept copy while the member's generation is the one it was made
-    with; else read (after the generation) and kept."""
+    with; else read (after the generation) and kept.
+
+    The copy holds only what the check needs, the id and `is_active` (never the password hash, a
+    second factor's secret or the email): the member is rebuilt with every other field deferred,
+    so code that touches one reads it from the database, as it is now."""
     pk = _member_pk(user_id)
     if pk is None:
         return None
@@ -119,19 +123,32 @@ def kept_user_by_id(user_id: object):
     member_key, generation_key = _member_key(pk), _generation_key(pk)
     found = cache.get_many([member_key, generation_key])
     generation, kept = found.get(generation_key), found.get(member_key)
-    if generation is not None and isinstance(kept, tuple) and len(kept) == 4:
-        made_with, alias, fields, values = kept
-        if made_with == generation and fields == _user_statement(alias)[1]:
-            return model.from_db(alias, fields, values)
+    if generation is not None and isinstance(kept, tuple) and len(kept) == 3:
+        made_with, kept_pk, is_active = kept
+        if made_with == generation and kept_pk == pk and isinstance(is_active, bool):
+            return _partial_member(model, kept_pk, is_active)
     if generation is None:
         cache.add(generation_key, secrets.token_hex(8), GENERATION_SECONDS)
         generation = cache.get(generation_key)
     read = _read_row(pk)
     if read is None:
         return None
+    user = model.from_db(*read)
     if generation is not None:  # else the cache cannot say: nothing is kept
-        cache.set(member_key, (generation, *read), MEMBER_SECONDS)
-    return model.from_db(*read)
+        kept = (generation, getattr(user, _id_attname()), user.is_active)
+        cache.set(member_key, kept, MEMBER_SECONDS)
+    return user
+
+
+def _id_attname() -> str:
+    return get_user_model()._meta.get_field(api_settings.USER_ID_FIELD).attname
+
+
+def _partial_member(model, pk, is_active: bool):
+    """The member with only their id and `is_active` loaded (the others deferred)."""
+    known = {_id_attname(): pk, "is_active": is_active}
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in known]
+    return model.from_db(router.db_for_read(model), names, [known[name] for name in names])
 
 
 # Access tokens whose signature and claims this process has checked, by the token as sent: only a
