@@ -6,10 +6,10 @@
   A request that asks for anything else (another media type, a parameter the list does not read)
   goes through DRF as before.
 - A member's page is the visitors' copy with the one field that is theirs, `is_favorited`, read for
-  the page's workbooks in one query and kept with the member's token, which each of their favorites
-  and unfavorites renews (social.services): the rows are the same for everyone (published workbooks only),
-  and links come from SITE_URL for everyone. With no copy kept, the member's page is made as before
-  (its links from SITE_URL too).
+  the page's workbooks in one query (on the primary) and kept with the member's token, which each of
+  their favorites and unfavorites renews (social.services): the rows are the same for everyone
+  (published workbooks only), and links come from SITE_URL for everyone. With no copy kept, the
+  member's page is made as before (its links from SITE_URL too).
 - Only an answer negotiated as plain `application/json` is kept (not one a client asked indented).
 """
 
@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from accounts.api.authentication import for_reads
 from sigma_playground import paging
+from sigma_playground.db_router import PRIMARY
 from social.models import Favorite
 
 from .. import cache as gallery_cache
@@ -41,10 +42,10 @@ def _accepts_plain_json(request: HttpRequest) -> bool:
     return all(part.strip() in _PLAIN_ACCEPTS for part in accept.split(","))
 
 
-def favorited_among(user_id: int, workbook_ids: list[int]) -> set[int]:
+def favorited_among(user_id: int, workbook_ids: list[int], *, using: str | None = None) -> set[int]:
     """Which of these workbooks the member favorited: one statement, not a queryset compiled per
-    request."""
-    alias = router.db_for_read(Favorite)
+    request. Read from `using` if given, else where the router sends reads of favorites."""
+    alias = using or router.db_for_read(Favorite)
     connection = connections[alias]
     quote = connection.ops.quote_name
     meta = Favorite._meta
@@ -145,7 +146,9 @@ class KeptLists(gallery_cache.SharedForVisitors):
             if token is None:  # read (made) before the favorites are
                 token = (gallery_cache.depends_on(("user", member)) or {}).get(token_key)
             ids = [row["id"] for row in results]
-            favorited = favorited_among(member, ids) if ids else set()
+            # From the primary: what is kept under the token must be at least as new as the commit
+            # that renewed it (a replica may not have the member's latest favorite yet).
+            favorited = favorited_among(member, ids, using=PRIMARY) if ids else set()
             if token is not None:
                 cache.set(favorites_key, (token, frozenset(favorited)), FAVORITES_SECONDS)
         for row in results:
