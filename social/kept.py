@@ -13,7 +13,7 @@ were read:
 - the tokens it depends on (`depends`): random values in the cache that the writes renew. For the
   notifications, the member's bell generation (a notification made or retracted, a read) and their
   muted kinds; for the feed, the member's own token and each followed member's (a follow or unfollow,
-  a favorite or unfavorite; social.services renews them).
+  a favorite or unfavorite, a comment; social.services renews them).
 A token lost from the cache is made anew, which only retires entries.
 """
 

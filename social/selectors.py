@@ -272,7 +272,8 @@ def notifications_tokens(user_id: int) -> dict[str, str] | None:
 def feed_tokens(user: User) -> dict[str, str] | None:
     """What the member's feed depends on besides the gallery's version: their own token (renewed
     by each of their follows and unfollows) and that of everyone they follow (renewed by their
-    favorites, unfavorites, follows and unfollows: social.services `_count`). The member's is read
+    favorites, unfavorites, follows and unfollows, social.services `_count`, and their comments,
+    `add_comment`). The member's is read
     first, so a follow committed after it retires the page even if the list of followed members
     read next already has them. None (the page is not kept) beyond kept.MAX_DEPENDS of them."""
     own = gallery_cache.depends_on(("user", user.pk))

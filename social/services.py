@@ -226,6 +226,9 @@ def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
         comment = Comment.objects.create(workbook=workbook, author=author, body=body)
         _count(Workbook, workbook.pk, comment_count=1)
         Activity.objects.create(actor=author, verb=Verb.COMMENTED, workbook=workbook)
+        # Their followers' kept feeds show it: they depend on the commenter's token (an edit or a
+        # delete leaves the activity as it was, so neither renews it).
+        gallery_cache.object_changed("user", author.pk)
         notify(workbook.author_id, author, Verb.COMMENTED, workbook=workbook, comment=comment)
     return comment
 
@@ -296,6 +299,8 @@ def set_muted_verbs(user: User, verbs: Iterable[str]) -> None:
         MutedVerb.objects.bulk_create(
             [MutedVerb(user=user, verb=verb) for verb in verbs], ignore_conflicts=True
         )
+        # The member's kept notifications page shows the muted kinds: retired, whoever called.
+        selectors.muted_changed(user.pk)
 
 
 # --- Fan-out of `published` and `featured` --------------------------------------------------------

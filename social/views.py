@@ -371,6 +371,5 @@ def notifications_muted(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _notifications_page(request, form)
     services.set_muted_verbs(request.user, form.cleaned_data["muted"])
-    selectors.muted_changed(request.user.pk)
     messages.success(request, "Your notification settings are saved.")
     return redirect("social:notifications")

@@ -272,17 +272,31 @@ def test_the_feed_shows_the_members_own_follow_and_unfollow_at_once(signed_in, r
     assert "Grace Hopper favorited Compilers" not in feed_texts(get(signed_in, "/feed/"))
 
 
-def test_a_comment_by_someone_followed_shows_on_the_feed_within_the_minute(
-    signed_in, ada, monkeypatch
-):
+def test_a_comment_by_someone_followed_shows_on_the_feed_at_once(signed_in, ada):
     workbook = WorkbookFactory(title="Churn cohorts")
     get(signed_in, "/feed/")
 
     services.add_comment(ada, workbook, "Nice cohorts.")
 
-    # A comment renews no token the feed depends on: it shows from the next minute on.
-    monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_001)
+    # The commenter's token is renewed: the same minute, the page is made again.
     assert feed_texts(get(signed_in, "/feed/"))[0] == "Ada Lovelace commented on Churn cohorts"
+
+
+def test_a_comment_leaves_the_commenters_profile_for_visitors_as_it_was(signed_in, ada):
+    """The commenter's renewed token only retires their profile's copy kept for visitors: it is
+    made again from the shared copy, and shows what it showed."""
+    workbook = WorkbookFactory(title="Churn cohorts")  # a new gallery version: made before
+    visitor = Client()
+    profile = f"/u/{ada.username}/"
+    before = visitor.get(profile, HTTP_USER_AGENT=BROWSER)
+    assert before.status_code == 200
+    assert not visitor.get(profile, HTTP_USER_AGENT=BROWSER).templates  # the kept copy
+
+    services.add_comment(ada, workbook, "Nice cohorts.")
+
+    after = visitor.get(profile, HTTP_USER_AGENT=BROWSER)
+    assert after.status_code == 200
+    assert after.content == before.content
 
 
 def test_a_feed_depending_on_too_many_tokens_is_not_kept(signed_in, monkeypatch):
@@ -353,6 +367,17 @@ def test_reading_one_shows_at_once(signed_in, reader):
     signed_in.post("/notifications/read/", {"id": one.pk})
 
     assert unread(get(signed_in, "/notifications/")) == []
+
+
+def test_the_muted_kinds_saved_by_the_service_show_at_once(signed_in, reader):
+    """Any caller of the service (the API, the shell), not only the settings form, retires the
+    kept page."""
+    get(signed_in, "/notifications/")
+
+    services.set_muted_verbs(reader, [Verb.FAVORITED])
+
+    boxes = page(get(signed_in, "/notifications/")).find_all("input", name="muted")
+    assert {box.attrs["value"] for box in boxes if "checked" in box.attrs} == {Verb.FAVORITED}
 
 
 def test_the_muted_kinds_show_at_once(signed_in, reader):
