@@ -4,7 +4,8 @@ Seeds (once) 10,000 members and 50,000 published workbooks, and gives one member
 a regular has: follows, favorites, notifications (some unread) and a feed. Then serves the site with
 granian's WSGI interface (2 workers, production settings) and loads each page with wrk, printing
 requests/s as a share of /healthz's on the same server in the same run, and p50/p99 latency, for a
-visitor and for that member (session cookie on pages, bearer token on the API).
+visitor and for that member (bearer token on the API; on pages, the cookies a browser holds after
+its first page: the session and the CSRF cookie that page set, see `browser_cookies`).
 
 Usage (a database and a Redis db of their own: both are filled, the Redis db is emptied first):
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_pages REDIS_URL=redis://127.0.0.1:6379/9 \\
@@ -21,7 +22,9 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from urllib.parse import urlsplit, urlunsplit
 
 from harness import Load, manage, production_env, require_wrk, serve, setup_django, wrk_load
@@ -131,6 +134,21 @@ def seed_member() -> tuple[str, str, str]:
     return session, access, workbook.get_absolute_url()
 
 
+def browser_cookies(base: str, cookies: dict[str, str]) -> dict[str, str]:
+    """The cookies a browser holds after its first page: `cookies` and whatever that page (the home
+    page, signed in with them) set, the CSRF cookie its forms need above all. The member's load then
+    sends them back, as a browser does, rather than being given a new CSRF secret and cookie on
+    every page. (They are Secure cookies: over the benchmark's plain HTTP a browser would not send
+    them, but the site is served over HTTPS, where it does.)"""
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    request = urllib.request.Request(f"{base}/", headers={"Cookie": header})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our local server
+        for set_cookie in response.headers.get_all("Set-Cookie") or ():
+            for name, morsel in SimpleCookie(set_cookie).items():
+                cookies[name] = morsel.value
+    return dict(cookies)
+
+
 def cell(load: Load | None, health: float) -> str:
     if load is None:
         return f"{'—':>28}"
@@ -169,7 +187,6 @@ def main() -> None:
 
     wanted = {name.strip() for name in options.only.split(",") if name.strip()}
     chosen = [page for page in pages(workbook_path) if not wanted or page.name in wanted]
-    member_headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"}
     api_headers = {"Authorization": f"Bearer {access}"}
 
     def load(base: str, path: str, headers: dict[str, str] | None = None) -> Load:
@@ -179,6 +196,10 @@ def main() -> None:
     # As the Procfile's web process: 8 threads per worker, each worker a pool of as many connections.
     server_env = production_env(DATABASE_POOL_SIZE="8")
     with serve("wsgi", 8711, env=server_env, blocking_threads=8) as base:
+        held = browser_cookies(base, {settings.SESSION_COOKIE_NAME: session})
+        if settings.CSRF_COOKIE_NAME not in held:
+            sys.exit("The member's first page set no CSRF cookie.")
+        member_headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in held.items())}
         before = load(base, "/healthz")
         for page in chosen:
             visitor = load(base, page.path) if page.visitors else None
