@@ -188,11 +188,13 @@ def shared(
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     entry_key = f"gallery:page:{name}:p{PAGE_FORMAT}:{minute()}:{_slot_token()}:{digest}"
     ahead = _read_ahead(request)
+    kept = _kept_guess(entry_key, ahead)
     current, cached, found = _read_entry(
-        entry_key, 2, *(key for what, key in ahead.items() if what != "member")
+        entry_key, 2, *(key for what, key in ahead.items() if what != "member"), *kept
     )
     if ahead:
         _hand_over(request, ahead, found)
+    _served_from(request, entry_key, kept, found)
     if cached is not None:
         content, headers = cached
         return HttpResponse(content, headers=headers)
@@ -241,6 +243,45 @@ def _hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
             ahead["member"],
             {key: found[key] for key in keys if key in found},
         )
+
+
+# What each shared copy's kept parts (workbooks.slots `_kept_ahead`: the viewer's favorite and
+# follow state, each workbook's comments) were read for when this process last composed it, by
+# entry key: their keys are read with the copy, for the member this process guesses the session is
+# (`_read_ahead`). Only a guess (a key that proves other is read as before, after the copy), so a
+# plain bounded dict, emptied when full.
+_KEPT_SEEN: dict[str, tuple] = {}
+_KEPT_SEEN_MAX = 10_000
+# Left on the request: the key of the shared copy it was served from, and what was read with it of
+# its kept parts (keys, values), for workbooks.slots.
+SERVED_ENTRY = "_shared_entry_key"
+KEPT_READ_AHEAD = "_kept_read_ahead"
+
+
+def _kept_guess(entry_key: str, ahead: dict) -> list[str]:
+    """The keys of the copy's kept parts for the member guessed in `ahead`, as last composed here."""
+    seen = _KEPT_SEEN.get(entry_key)
+    member = ahead.get("member")
+    if seen is None or member is None:
+        return []
+    return [key for key in _slots().kept_keys_of(member, *seen) if key != VERSION_KEY]
+
+
+def _served_from(request: HttpRequest, entry_key: str, kept: list[str], found: dict) -> None:
+    request.__dict__[SERVED_ENTRY] = entry_key
+    if kept:
+        request.__dict__[KEPT_READ_AHEAD] = ({*kept, VERSION_KEY}, found)
+    else:
+        request.__dict__.pop(KEPT_READ_AHEAD, None)
+
+
+def remember_kept(entry_key: str, seen: tuple) -> None:
+    """What the copy at `entry_key` showed of kept parts (workbooks.slots `kept_keys_of`'s
+    arguments but the viewer), for `_kept_guess` on its next read."""
+    if _KEPT_SEEN.get(entry_key) != seen:
+        if len(_KEPT_SEEN) >= _KEPT_SEEN_MAX:
+            _KEPT_SEEN.clear()
+        _KEPT_SEEN[entry_key] = seen
 
 
 def shared_and_kept(
@@ -407,7 +448,7 @@ def _read_entry(entry_key: str, size: int, *more: str) -> tuple[int, tuple | Non
     """The gallery's version, the `size` values stored at `entry_key` by `_store_entry` if made at
     that version (else None), and the values of `more`: one cache read. An entry of another shape
     (any layout this code did not write) is a miss, never an error."""
-    found = cache.get_many([VERSION_KEY, entry_key, *more])
+    found = cache.get_many(list(dict.fromkeys([VERSION_KEY, entry_key, *more])))
     current = found.get(VERSION_KEY)
     if current is None:
         current = version()
@@ -600,8 +641,9 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
     entry_key = _member_key(name, key)
     guessed = _DEPENDS_SEEN.get(entry_key, ())
     ahead = _read_ahead(request)
+    kept = _kept_guess(entry_key, ahead)
     current, entry, found = _read_entry(
-        entry_key, 4, *guessed, *(key for what, key in ahead.items() if what != "member")
+        entry_key, 4, *guessed, *(key for what, key in ahead.items() if what != "member"), *kept
     )
     # The tokens read with the entry, before any row: what a copy made now may be kept with.
     tokens = {key: found.get(key) for key in guessed}
@@ -610,6 +652,7 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
         _hand_over(request, ahead, found)
     if entry is None:
         return None
+    _served_from(request, entry_key, kept, found)
     content, headers, depends, extra = entry
     if depends:
         if not depends.keys() <= set(guessed):

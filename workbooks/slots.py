@@ -292,23 +292,53 @@ def _state_spec(composition: Composition):
     people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
     if not viewer.is_authenticated or not (workbooks or people):
         return None
-    return viewer, workbooks, people, f"{sorted(workbooks)}|{sorted(people)}"
+    return viewer, workbooks, people, _state_key(workbooks, people)
+
+
+def _state_key(workbooks: set[int], people: set[int]) -> str:
+    return f"{sorted(workbooks)}|{sorted(people)}"
+
+
+def kept_keys_of(viewer_pk, workbooks, people, comments) -> list[str]:
+    """The cache keys of a page's kept parts: the viewer's state for its buttons (`workbooks`
+    with a favorite button, `people` with a follow button; none for a visitor, `viewer_pk` None),
+    and the comments of each of `comments` (workbook ids)."""
+    from .cache import kept_keys
+
+    wanted: list[str] = []
+    people = set(people) - {viewer_pk}
+    if viewer_pk is not None and (workbooks or people):
+        wanted += kept_keys("user", viewer_pk, "viewer_state", _state_key(set(workbooks), people))
+    for pk in comments:
+        wanted += kept_keys("workbook", pk, "comments", str(_minute()), with_version=True)
+    return wanted
 
 
 def _kept_ahead(composition: Composition) -> tuple[set[str], dict]:
     """What the page's kept parts (the viewer's state, each workbook's comments) read from the
-    cache, read together once: one round trip for all of them."""
+    cache, read together once: one round trip for all of them, or none when they were read with
+    the shared copy the page came from (workbooks.cache `_kept_guess`)."""
 
     def read() -> tuple[set[str], dict]:
-        from .cache import cache, kept_keys
+        from . import cache as gallery_cache
 
-        wanted: list[str] = []
-        spec = _state_spec(composition)
-        if spec is not None:
-            wanted += kept_keys("user", spec[0].pk, "viewer_state", spec[3])
-        for args in composition.args_of("comments"):
-            wanted += kept_keys("workbook", args[0], "comments", str(_minute()), with_version=True)
-        return set(wanted), (cache.get_many(list(dict.fromkeys(wanted))) if wanted else {})
+        request = composition.request
+        viewer = request.user
+        seen = (
+            tuple(sorted({args[0] for args in composition.args_of("favorite")})),
+            tuple(sorted({args[0] for args in composition.args_of("follow")})),
+            tuple(args[0] for args in composition.args_of("comments")),
+        )
+        wanted = kept_keys_of(viewer.pk if viewer.is_authenticated else None, *seen)
+        entry_key = request.__dict__.get(gallery_cache.SERVED_ENTRY)
+        if entry_key is not None:
+            gallery_cache.remember_kept(entry_key, seen)
+        early = request.__dict__.get(gallery_cache.KEPT_READ_AHEAD)
+        if early is not None and early[0].issuperset(wanted):
+            return early
+        if not wanted:
+            return set(), {}
+        return set(wanted), gallery_cache.cache.get_many(list(dict.fromkeys(wanted)))
 
     return composition.once("kept_ahead", read)
 

@@ -186,9 +186,9 @@ def test_a_members_reload_reads_only_their_own_row(gallery, cache_reads, page):
     sql = [query["sql"] for query in captured.captured_queries]
     assert len(sql) == 1, sql
     assert '"accounts_user"' in sql[0], sql
-    # The copy with the session and the bell; then, composing, the viewer's buttons and the
-    # workbook's comments together.
-    assert reads == ["get_many", "get_many"]
+    # The copy with the session, the bell, the viewer's buttons and the workbook's comments (the
+    # keys of what this process last composed the copy with): one round trip.
+    assert reads == ["get_many"]
 
 
 def test_a_favorite_by_another_member_shows_at_once_on_a_kept_workbook_page(gallery):
@@ -262,3 +262,43 @@ def test_the_author_and_a_moderator_get_their_own_controls_over_a_kept_copy(gall
     own = html_of(signed_in(gallery.author), profile_url(gallery))
     assert draft.title in own
     assert "Edit profile" in own
+
+
+def favorite_shown(html: str) -> str:
+    return html.split('class="button fav-button" aria-pressed="', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.parametrize("page", ["workbook", "profile"])
+def test_a_reload_reads_the_buttons_and_comments_with_the_copy_once_per_page(
+    gallery, cache_reads, page
+):
+    """The guess of what a copy's kept parts are is per copy: a page showing other buttons reads
+    what it does not hold after the copy, as before, and shows them right."""
+    url = gallery.get_absolute_url() if page == "workbook" else profile_url(gallery)
+    other = WorkbookFactory(author=UserFactory(), title="Churn by cohort")
+    client = signed_in(UserFactory())
+    kept_for_members(client, url)
+    kept_for_members(client, other.get_absolute_url())
+    reads = cache_reads()
+
+    html_of(client, url)
+    html_of(client, other.get_absolute_url())
+
+    assert reads == ["get_many", "get_many"]
+
+
+def test_the_state_read_ahead_for_another_member_is_not_shown(gallery):
+    """The buttons' state is read with the copy for the member this process guesses the session
+    is; a wrong guess (the other member's state, favorited) is not used."""
+    from social import services as social_services
+
+    member, other = UserFactory(), UserFactory()
+    url = gallery.get_absolute_url()
+    social_services.favorite(other, gallery)
+    assert favorite_shown(kept_for_members(signed_in(other), url)) == "true"
+    client = signed_in(member)
+    assert favorite_shown(kept_for_members(client, url)) == "false"
+    session_key = client.cookies["sessionid"].value
+    middleware._MEMBER_OF_SESSION[session_key] = other.pk
+
+    assert favorite_shown(html_of(client, url)) == "false"
