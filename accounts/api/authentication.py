@@ -1,18 +1,18 @@
 """Bearer tokens (the API's DEFAULT_AUTHENTICATION_CLASSES): simplejwt's check, with the member's row
-read by one prepared statement instead of a queryset built and compiled on every request, and a
-token's signature checked once per process (its expiry at every request).
+read by the statement a session's member is read by (accounts.rows) instead of a queryset built and
+compiled on every request, and a token's signature checked once per process (its expiry at every
+request).
 
-The row is still read from the database on every request, so a deactivated member is refused at
-once, as before; the statement and the columns are worked out once per process."""
+The row is still read from the database on every request (but on the read-only lists, see below),
+so a deactivated member is refused at once, as before."""
 
 from __future__ import annotations
 
-import functools
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -22,24 +22,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
-
-@functools.cache
-def _user_statement(alias: str) -> tuple[str, tuple[str, ...], tuple]:
-    """The statement, the attribute names in its column order, and each column's converters (what
-    the ORM applies to a value as read: a JSON field's text, SQLite's dates)."""
-    model, connection = get_user_model(), connections[alias]
-    quote = connection.ops.quote_name
-    fields = model._meta.concrete_fields
-    columns = ", ".join(quote(field.column) for field in fields)
-    key = quote(model._meta.get_field(api_settings.USER_ID_FIELD).column)
-    sql = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {key} = %s"  # noqa: S608
-    converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if found:
-            converters.append((index, column, tuple(found)))
-    return sql, tuple(field.attname for field in fields), tuple(converters)
+from accounts import rows
 
 
 def _member_pk(user_id: object):
@@ -49,28 +32,16 @@ def _member_pk(user_id: object):
         return None
 
 
-def _read_row(pk) -> tuple[str, tuple[str, ...], list] | None:
-    """The member's row as it is now, converted as the ORM would: (alias, names, values)."""
-    alias = router.db_for_read(get_user_model())
-    connection = connections[alias]
-    sql, fields, converters = _user_statement(alias)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, column, functions in converters:
-        for function in functions:
-            values[index] = function(values[index], column, connection)
-    return alias, fields, values
-
-
 def user_by_id(user_id: object):
-    """The member with this id as the token names it (the row as it is now), or None."""
+    """The member with this id as the token names it (the row as it is now), or None: read as a
+    session's member is (accounts.rows)."""
     pk = _member_pk(user_id)
-    read = None if pk is None else _read_row(pk)
-    return None if read is None else get_user_model().from_db(*read)
+    if pk is None:
+        return None
+    model = get_user_model()
+    if model._meta.get_field(api_settings.USER_ID_FIELD) is not model._meta.pk:
+        return model._default_manager.filter(**{api_settings.USER_ID_FIELD: pk}).first()
+    return rows.read_user(pk)
 
 
 # --- The member kept for read-only lists ----------------------------------------------------------
@@ -130,10 +101,9 @@ def kept_user_by_id(user_id: object):
     if generation is None:
         cache.add(generation_key, secrets.token_hex(8), GENERATION_SECONDS)
         generation = cache.get(generation_key)
-    read = _read_row(pk)
-    if read is None:
+    user = user_by_id(pk)
+    if user is None:
         return None
-    user = model.from_db(*read)
     if generation is not None:  # else the cache cannot say: nothing is kept
         kept = (generation, getattr(user, _id_attname()), user.is_active)
         cache.set(member_key, kept, MEMBER_SECONDS)
