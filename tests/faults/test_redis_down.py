@@ -203,3 +203,135 @@ def test_queueing_a_task_to_a_stalled_broker_fails_in_seconds_not_for_the_stall(
     assert outcome, "queueing waited on the stalled broker for 15 s and more"
     assert isinstance(outcome[0], OperationalError)
     assert took < 8
+
+
+# --- A member's own pages, kept in the cache for them (social.kept, workbooks.api.kept) ------------
+# The feed, the notifications and the bearer API lists are served from copies kept per member, under
+# tokens the writes renew. With Redis stopped or stalled they are rendered from the database (200, the
+# current rows); a write made meanwhile could not renew a token, so once Redis is back (with what it held
+# before) no copy kept before the outage may be served.
+MEMBER_PAGES = ("/feed/", "/notifications/")
+MEMBER_LISTS = ("/api/v1/workbooks/", "/api/v1/feed/", "/api/v1/notifications/")
+
+
+def bearer(base: str, username: str) -> dict[str, str]:
+    response = requests.post(
+        f"{base}/api/v1/auth/token/",
+        json={"username": username, "password": PASSWORD},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text[:500]
+    return {"Authorization": f"Bearer {response.json()['access']}"}
+
+
+def mentions(text: str, username: str) -> bool:
+    """The member shows on the page (a link to their profile) or in the list (as an actor)."""
+    return f"/u/{username}/" in text or f'"username":"{username}"' in text
+
+
+def what_the_member_sees(base: str, session: requests.Session, headers: dict) -> dict[str, str]:
+    """Each member page and bearer list: 200, answered in time; their text, by path."""
+    seen = {}
+    for path in MEMBER_PAGES + MEMBER_LISTS:
+        if path in MEMBER_PAGES:
+            response, took = timed(session.get, base + path, allow_redirects=False)
+        else:
+            response, took = timed(requests.get, base + path, headers=headers)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert took < FAST, f"{path} took {took:.1f} s"
+        seen[path] = response.text
+    return seen
+
+
+@pytest.fixture
+def followed(site, author, member, workbook):
+    """The member follows the author, and the author the member (a notification for the member and
+    a row in their feed), made through the site with Redis up; the member's pages are then kept."""
+    UserFactory(username="other", full_name="Otto Other")
+    session = sign_in_page(site, "member")
+    assert session.put(f"{site}/api/v1/users/author/follow/", timeout=10).status_code == 200
+    author_headers = bearer(site, "author")
+    followed_back = requests.put(
+        f"{site}/api/v1/users/member/follow/", headers=author_headers, timeout=10
+    )
+    assert followed_back.status_code == 200, followed_back.text[:500]
+    headers = bearer(site, "member")
+    for _ in range(2):  # made, then served from the kept copies
+        seen = what_the_member_sees(site, session, headers)
+    assert "Quarterly revenue" in seen["/api/v1/workbooks/"]
+    for path in ("/notifications/", "/api/v1/notifications/", "/feed/", "/api/v1/feed/"):
+        assert mentions(seen[path], "author"), path
+        if "notifications" in path:
+            assert not mentions(seen[path], "other"), path
+    return session, headers, author_headers
+
+
+def write_while_down(site: str, author_headers: dict) -> None:
+    """The author publishes a workbook (the member's feed and the workbook list) and someone else
+    follows the member (their notifications), each through the site."""
+    published = requests.post(
+        f"{site}/api/v1/workbooks/",
+        json={
+            "title": "Weekly revenue",
+            "embed_url": EMBED.format("Weekly02"),
+            "status": "published",
+        },
+        headers=author_headers,
+        timeout=10,
+    )
+    assert published.status_code == 201, published.text[:500]
+    other = requests.put(
+        f"{site}/api/v1/users/member/follow/", headers=bearer(site, "other"), timeout=10
+    )
+    assert other.status_code == 200, other.text[:500]
+
+
+def shows_the_writes(seen: dict[str, str]) -> None:
+    for path in ("/feed/", "/api/v1/feed/", "/api/v1/workbooks/"):
+        assert "Weekly revenue" in seen[path], path
+    for path in ("/notifications/", "/api/v1/notifications/"):
+        assert mentions(seen[path], "other"), path
+
+
+def test_a_members_kept_pages_answer_from_the_database_while_redis_is_stopped_and_after(
+    site, redis, followed
+):
+    session, headers, author_headers = followed
+    redis.stop()
+
+    before = what_the_member_sees(site, session, headers)
+    assert "Quarterly revenue" in before["/api/v1/workbooks/"]
+    write_while_down(site, author_headers)
+    shows_the_writes(what_the_member_sees(site, session, headers))
+
+    redis.start()  # with the copies it kept before the outage
+    time.sleep(RETRY_SECONDS + 0.5)
+    shows_the_writes(what_the_member_sees(site, session, headers))
+    shows_the_writes(what_the_member_sees(site, session, headers))  # kept again, now current
+
+
+def test_a_stalled_redis_stalls_no_members_kept_page(site, redis, followed):
+    session, headers, _ = followed
+    answers: dict[str, tuple[int, float, str]] = {}
+
+    def fetch(path: str) -> None:
+        if path in MEMBER_PAGES:
+            response, took = timed(session.get, site + path, allow_redirects=False)
+        else:
+            response, took = timed(requests.get, site + path, headers=headers)
+        answers[path] = (response.status_code, took, response.text)
+
+    with redis.stalled():
+        threads = [
+            threading.Thread(target=fetch, args=(path,)) for path in MEMBER_PAGES + MEMBER_LISTS
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=15)
+
+    assert sorted(answers) == sorted(MEMBER_PAGES + MEMBER_LISTS)
+    for path, (status, took, text) in answers.items():
+        assert status == 200, (path, text[:500])
+        assert took < FAST, f"{path} took {took:.1f} s while Redis was stalled"
+    assert "Quarterly revenue" in answers["/api/v1/workbooks/"][2]
