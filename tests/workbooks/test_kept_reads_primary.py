@@ -60,3 +60,91 @@ def test_a_member_s_favorites_kept_with_their_token_are_read_from_the_primary(
     assert page.status_code == 200
     assert {row["id"] for row in page.json()["results"] if row["is_favorited"]} == {favorite.pk}
     assert aliases.asked == [DEFAULT_DB_ALIAS]
+
+
+SITE_WITH_A_REPLICA = """
+import json
+import django
+django.setup()
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from accounts.models import User
+from accounts.tokens import issue_tokens
+
+setup_test_environment()
+reader = User.objects.get(username="reader")
+signed_in = Client()
+signed_in.force_login(reader)
+bearer = {"HTTP_AUTHORIZATION": "Bearer " + issue_tokens(reader).access}
+Client().get("/api/v1/workbooks/")  # the visitors' copy, kept
+seen = []
+for client, path, headers in [
+    (signed_in, "/u/ada/", {}),
+    (signed_in, "/u/ada/", {}),
+    (Client(), "/api/v1/workbooks/", bearer),
+]:
+    with CaptureQueriesContext(connections["default"]) as primary:
+        with CaptureQueriesContext(connections["replica"]) as replica:
+            response = client.get(path, **headers)
+    seen.append({
+        "path": path,
+        "status": response.status_code,
+        "primary": [query["sql"] for query in primary],
+        "replica": [query["sql"] for query in replica],
+    })
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.django_db(transaction=True)  # committed, so the site's own process sees the rows
+def test_with_a_replica_what_is_kept_under_a_member_s_token_is_read_from_the_primary():
+    """The profile's header (the member shown, with their counts) and the viewer's follow and favorite
+    state, and a member's favorites among an API list: all kept under a member's token, all read
+    from the primary; the workbooks listed (kept under the gallery's version) from the replica."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, test_database_url
+
+    ada, reader = UserFactory(username="ada"), UserFactory(username="reader")
+    workbook = WorkbookFactory(author=ada, title="Replicated revenue")
+    social_services.follow(reader, ada)
+    social_services.favorite(reader, workbook)
+    url = test_database_url()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "DATABASE_REPLICA_URL")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SITE_WITH_A_REPLICA],
+        cwd=ROOT,
+        env={
+            **env,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": url,
+            "DATABASE_REPLICA_URL": url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[-1])
+
+    def reads(each: dict, where: str, table: str) -> int:
+        """Statements reading from `table` (not those that only join it: the cards' authors)."""
+        return sum(f'FROM "{table}"' in sql for sql in each[where])
+
+    assert [each["status"] for each in seen] == [200, 200, 200]
+    made, _, api = seen
+    assert reads(made, "replica", "workbooks_workbook") >= 1  # the list, from the replica
+    assert reads(made, "primary", "accounts_user") >= 1  # the member shown, and the viewer
+    assert reads(made, "primary", "social_follow") == 1  # the viewer's state for the follow button
+    assert reads(api, "primary", "social_favorite") == 1
+    for each in seen:
+        for table in ("accounts_user", "social_follow", "social_favorite"):
+            assert reads(each, "replica", table) == 0, (each["path"], table, each["replica"])
