@@ -270,6 +270,46 @@ def test_a_member_page_costs_the_same_few_queries_however_much_they_have(
     assert counts == [expected, expected], sql
 
 
+# A request served from the shared copy when the member's copy (by address) is missing: the first
+# request of each minute, or the copy evicted. The workbook and profile pages read their own row too
+# (the workbook, or the profile's member: 2 queries, as before the member's copy was kept); the other
+# pages read only the member's row. The member's copy is made missing by moving its key.
+SHARED_COPY_QUERIES = [
+    pytest.param("/", 1, id="home"),
+    pytest.param("/explore/", 1, id="explore"),
+    pytest.param("/explore/?q=revenue", 1, id="search"),
+    pytest.param("/tags/finance/", 1, id="tag"),
+    pytest.param("/u/ada/", 2, id="profile"),
+    pytest.param("detail", 2, id="workbook"),
+]
+
+
+@pytest.mark.parametrize(("page", "expected"), SHARED_COPY_QUERIES)
+def test_a_member_page_from_the_shared_copy_without_their_copy_costs_the_same_few_queries(
+    client, gallery, page, expected, monkeypatch
+):
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    client.force_login(zelda)
+    url = url_of(page, gallery)
+    real_member_key = gallery_cache._member_key
+    moved = [""]
+    monkeypatch.setattr(
+        gallery_cache, "_member_key", lambda name, key: real_member_key(name, key) + moved[0]
+    )
+    counts = []
+    for more in (3, 30):
+        grow_member(zelda, gallery, more)
+        get(client, url)  # the copy for this version of the gallery (and maybe the member's)
+        moved[0] = f":moved-{more}"  # the member's copy is not found
+        with CaptureQueriesContext(connection) as captured:
+            response = get(client, url)
+        assert served_from_the_shared_copy(response)
+        counts.append(len(captured))
+
+    sql = "\n".join(query["sql"] for query in captured.captured_queries)
+    assert counts == [expected, expected], sql
+
+
 def test_a_page_made_before_the_composing_middleware_has_its_slots_filled(client, db):
     """The refused-upload page comes from a middleware outside the one that composes, and before
     authentication: its slots are filled in as it is rendered, as for a visitor (as before)."""
