@@ -140,8 +140,9 @@ def published_messages(
 
 
 def published(workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[int]]) -> None:
-    """Push one fan-out batch of `published` (`published_messages`)."""
-    _send_all(published_messages(workbook, created_at, rows))
+    """Push one fan-out batch of `published` (`published_messages`), less its notifications if
+    the workbook is no longer shown to followers (`shown_only`)."""
+    _send_all(shown_only(workbook.pk, published_messages(workbook, created_at, rows)))
 
 
 def shown_only(workbook_id: int, messages: list[tuple[int, dict]]) -> list[tuple[int, dict]]:

@@ -362,9 +362,7 @@ def _store_published(
         return (
             [pk for pk, _, _, _ in rows],
             [recipient_id for _, recipient_id, _, _ in rows],
-            lambda: push.send(
-                push.shown_only(workbook.pk, push.published_messages(workbook, now, rows))
-            ),
+            lambda: push.published(workbook, now, rows),
         )
     already = set(
         Notification.objects.filter(
