@@ -139,6 +139,19 @@ _CSRF_STAND_IN = f"csrf-{secrets.token_hex(12)}"
 
 def _render_for_viewer(template: str, request: HttpRequest, **values) -> str:
     composition: Composition = request._composition
+    viewer, bell, place = composition.once("viewer", lambda: _viewer_of(request, composition))
+    key = (template, viewer, bell, place, tuple(sorted(values.items())))
+    # A page asked for with a query string (any one, junk included) is rendered for that request
+    # only: its address, in `next`, would add an entry of its length per distinct query.
+    html = (_rendered.__wrapped__ if "?" in values.get("next", "") else _rendered)(*key)
+    if _CSRF_STAND_IN not in html:
+        return html
+    return html.replace(_CSRF_STAND_IN, _csrf_value(request, composition))
+
+
+def _viewer_of(request: HttpRequest, composition: Composition) -> tuple[tuple, tuple, tuple]:
+    """What a rendering for this request's viewer is keyed on (the viewer, their bell, the page),
+    read once for all of a composition's slots."""
     user = request.user
     if user.is_authenticated:  # resolves a lazy user: then its attributes are read unproxied
         user = getattr(user, "_wrapped", user)
@@ -150,17 +163,16 @@ def _render_for_viewer(template: str, request: HttpRequest, **values) -> str:
         bell = (shown.get("unread", 0), shown.get("last_id", 0))
     match = request.resolver_match
     place = (match.view_name, match.app_name) if match is not None else ("", "")
-    key = (template, viewer, bell, place, tuple(sorted(values.items())))
-    # A page asked for with a query string (any one, junk included) is rendered for that request
-    # only: its address, in `next`, would add an entry of its length per distinct query.
-    html = (_rendered.__wrapped__ if "?" in values.get("next", "") else _rendered)(*key)
-    if _CSRF_STAND_IN not in html:
-        return html
+    return viewer, bell, place
+
+
+def _csrf_value(request: HttpRequest, composition: Composition) -> str:
+    """The request's CSRF token, escaped for an attribute: made once per composition, which it
+    marks as this viewer's own."""
     from django.middleware.csrf import get_token
 
     composition.per_viewer = True
-    token = composition.once("csrf", lambda: get_token(request))
-    return html.replace(_CSRF_STAND_IN, escape(token))
+    return composition.once("csrf", lambda: escape(get_token(request)))
 
 
 @lru_cache(maxsize=4096)
@@ -228,11 +240,8 @@ def messages(request: HttpRequest, args: Args, composition: Composition) -> str:
 @slot("csrf")
 def csrf(request: HttpRequest, args: Args, composition: Composition) -> str:
     """The viewer's CSRF token field, for forms inside a rendering kept for reuse."""
-    from django.middleware.csrf import get_token
-
-    token = composition.once("csrf", lambda: get_token(request))
-    composition.per_viewer = True
-    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+    token = _csrf_value(request, composition)
+    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
 
 
 @slot("join")
@@ -404,13 +413,13 @@ def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
     they were. A reload is one cache read; each viewer's controls are filled in per request."""
     from .cache import kept_while
 
-    workbook = _workbook(args)
+    workbook = _ShownWorkbook(*args)  # the model only to read the comments (a miss)
     shown, listed = kept_while(
         "workbook",
         workbook.pk,
         "comments",
         str(_minute()),
-        lambda: _comment_list(workbook),
+        lambda: _comment_list(_workbook(args)),
         with_version=True,
         ahead=_kept_ahead(composition),
     )
@@ -426,11 +435,7 @@ def comments(request: HttpRequest, args: Args, composition: Composition) -> str:
     shell = _comments_shell.__wrapped__ if "?" in next_path else _comments_shell
     html = shell(request.user.is_authenticated, workbook.slug, next_path)
     if _CSRF_STAND_IN in html:
-        from django.middleware.csrf import get_token
-
-        composition.per_viewer = True
-        token = composition.once("csrf", lambda: get_token(request))
-        html = html.replace(_CSRF_STAND_IN, escape(token))
+        html = html.replace(_CSRF_STAND_IN, _csrf_value(request, composition))
     return html.replace(_LISTED_STAND_IN, listed)
 
 
