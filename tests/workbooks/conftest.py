@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import ModeratorFactory
+from tests.factories import ModeratorFactory, UserFactory, WorkbookFactory
 
 
 @pytest.fixture
@@ -17,3 +17,13 @@ def secure_embedding(settings):
     settings.SIGMA_EMBED_SECRET = "s3cret"
     settings.SIGMA_EMBED_GUEST_EMAIL = ""
     settings.SIGMA_EMBED_MEMBER_DOMAIN = "embed.playground.example"
+
+
+@pytest.fixture
+def gallery(db):
+    """Ada's two finance workbooks; the first, "Revenue by region". (Modules that need another
+    gallery define their own `gallery`.)"""
+    ada = UserFactory(username="ada", full_name="Ada Lovelace")
+    workbook = WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
+    WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
+    return workbook

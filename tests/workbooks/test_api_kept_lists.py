@@ -14,18 +14,10 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tokens import issue_tokens
 from social import services as social_services
-from tests.factories import UserFactory, WorkbookFactory
+from tests.factories import UserFactory
 from workbooks import cache as gallery_cache
 
 LISTS = ["/api/v1/workbooks/", "/api/v1/workbooks/?tag=finance", "/api/v1/users/ada/workbooks/"]
-
-
-@pytest.fixture
-def gallery(db):
-    ada = UserFactory(username="ada", full_name="Ada Lovelace")
-    first = WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
-    WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
-    return first
 
 
 @pytest.fixture(autouse=True)

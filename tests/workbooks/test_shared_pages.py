@@ -42,14 +42,6 @@ def stored(monkeypatch) -> RecordingCache:
     return recording
 
 
-@pytest.fixture
-def gallery(db):
-    ada = UserFactory(username="ada", full_name="Ada Lovelace")
-    workbook = WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
-    WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
-    return workbook
-
-
 def url_of(page: str, workbook) -> str:
     return workbook.get_absolute_url() if page == "detail" else page
 

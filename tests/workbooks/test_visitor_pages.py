@@ -25,14 +25,6 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 @pytest.fixture
-def gallery(db):
-    ada = UserFactory(username="ada", full_name="Ada Lovelace")
-    workbook = WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
-    WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
-    return workbook
-
-
-@pytest.fixture
 def one_minute(monkeypatch):
     """Keys change every minute; the tests below must not see two minutes."""
     monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_000)
