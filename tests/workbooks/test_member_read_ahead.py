@@ -302,3 +302,24 @@ def test_the_state_read_ahead_for_another_member_is_not_shown(gallery):
     middleware._MEMBER_OF_SESSION[session_key] = other.pk
 
     assert favorite_shown(html_of(client, url)) == "false"
+
+
+@pytest.mark.parametrize("page", ["home", "workbook", "profile"])
+def test_a_member_sending_back_their_csrf_cookie_keeps_its_secret(gallery, page):
+    """What the benchmark's member does, as a browser: the CSRF cookie the first page set is sent
+    back, and a page from the shared copy makes no new secret (Django sends the same cookie again,
+    to renew its expiry)."""
+    from django.middleware.csrf import _unmask_cipher_token
+
+    url = {"home": "/", "workbook": gallery.get_absolute_url(), "profile": profile_url(gallery)}
+    client = signed_in(UserFactory())
+    html_of(client, "/")
+    secret = client.cookies["csrftoken"].value
+    kept_for_members(client, url[page])
+
+    response = client.get(url[page], HTTP_USER_AGENT=BROWSER)
+
+    assert response.cookies["csrftoken"].value == secret
+    html = response.content.decode()
+    token = html.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    assert _unmask_cipher_token(token) == secret
