@@ -19,7 +19,6 @@ A token lost from the cache is made anew, which only retires entries.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from django.core.cache import cache
@@ -35,8 +34,6 @@ from workbooks import slots
 ENTRY_FORMAT = 1
 # An entry is only good for the minute it was made in; kept a little longer than that is wasted.
 KEPT_SECONDS = 90
-# How long a token lives unread (as the gallery's, workbooks.cache.DEPENDS_TIMEOUT).
-TOKEN_SECONDS = 3600
 # Beyond this many tokens (a member following that many people) a page is not kept: reading them
 # all on every reload would cost about what rendering the page does.
 MAX_DEPENDS = 200
@@ -51,25 +48,6 @@ def _entry_key(name: str, user_id: int) -> str:
     return f"social:kept:{name}:v{ENTRY_FORMAT}:{user_id}"
 
 
-def tokens(keys: list[str]) -> dict[str, str] | None:
-    """The current tokens at these keys, each made (a random value) where there is none. Read
-    before the rows a page shows: a change committed after this renews its token, and the page
-    made from older rows is retired. None when the cache cannot say (nothing is kept then)."""
-    found = cache.get_many(keys)
-    for key in keys:
-        if key not in found:
-            cache.add(key, secrets.token_hex(8), TOKEN_SECONDS)
-            found[key] = cache.get(key)
-    if any(found.get(key) is None for key in keys):
-        return None
-    return found
-
-
-def renew(key: str) -> None:
-    """A new token at `key`: every entry kept with the old one is retired."""
-    cache.set(key, secrets.token_hex(8), TOKEN_SECONDS)
-
-
 def page(
     request: HttpRequest,
     name: str,
@@ -78,28 +56,29 @@ def page(
 ) -> HttpResponse:
     """The member's page `name`: their kept copy if it is current, else `render()` (which answers a
     visitor too: with a sign-in), kept when it is a 200 that sets no cookie. `depends()` returns the
-    tokens the page depends on (`tokens`), read before the page's rows; None keeps nothing. Only the
-    first page is kept: a page asked for with any query string is rendered as usual.
+    tokens the page depends on (workbooks.cache `tokens`), read before the page's rows; None keeps
+    nothing. Only the first page is kept: a page asked for with any query string is rendered as
+    usual.
 
     One cache read: the gallery's version, the entry and the tokens it depended on when this process
     last served it, with what the member's request reads next (their session's copy and their bell,
-    workbooks.cache `_read_ahead`), for the member this process last found the session signed in as.
+    workbooks.cache `read_ahead`), for the member this process last found the session signed in as.
     Only when this process does not know the session yet is the member looked up first."""
     if request.GET:
         return render()
-    ahead = gallery_cache._read_ahead(request)
+    ahead = gallery_cache.read_ahead(request)
     member = ahead.get("member")
     if member is None:
         if not request.user.is_authenticated:
             return render()
         member = request.user.pk
-        ahead = gallery_cache._read_ahead(request)  # the session is loaded: the bell's keys
+        ahead = gallery_cache.read_ahead(request)  # the session is loaded: the bell's keys
     entry_key = _entry_key(name, member)
     guessed = _SEEN.get(entry_key, [])
     more = [key for what, key in ahead.items() if what != "member"]
     found = cache.get_many([gallery_cache.VERSION_KEY, entry_key, *guessed, *more])
     if ahead:
-        gallery_cache._hand_over(request, ahead, found)
+        gallery_cache.hand_over(request, ahead, found)
     if not request.user.is_authenticated or request.user.pk != member:
         return render()  # signed out, or another member: nothing read above is used
     current = found.get(gallery_cache.VERSION_KEY)

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -257,16 +256,14 @@ def _muted_key(user_id: int) -> str:
 def muted_changed(user_id: int) -> None:
     """The member's muted kinds changed: their kept notifications page (which shows them) is
     retired, now and again once committed (a page rendered meanwhile from the old rows)."""
-    key = _muted_key(user_id)
-    kept.renew(key)
-    transaction.on_commit(lambda: kept.renew(key), robust=True)
+    gallery_cache.renew(_muted_key(user_id))
 
 
 def notifications_tokens(user_id: int) -> dict[str, str] | None:
     """What the member's notifications page depends on besides the gallery's version: their bell
     generation (every notification made or retracted, every read: services.bell_changed) and
     their muted kinds' (`muted_changed`)."""
-    return kept.tokens([_bell_generation_key(user_id), _muted_key(user_id)])
+    return gallery_cache.tokens([_bell_generation_key(user_id), _muted_key(user_id)])
 
 
 def feed_tokens(user: User) -> dict[str, str] | None:

@@ -184,16 +184,16 @@ def shared(
     answer of 200 that sets no cookie). Either way its `{% slot %}`s are still to be composed.
 
     One cache read: the gallery's version and the copy (kept with the version it was made at),
-    and, for a member, what composing their slots reads next (`_read_ahead`)."""
+    and, for a member, what composing their slots reads next (`read_ahead`)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     entry_key = f"gallery:page:{name}:p{PAGE_FORMAT}:{minute()}:{_slot_token()}:{digest}"
-    ahead = _read_ahead(request)
+    ahead = read_ahead(request)
     kept = _kept_guess(entry_key, ahead)
     current, cached, found = _read_entry(
         entry_key, 2, *(key for what, key in ahead.items() if what != "member"), *kept
     )
     if ahead:
-        _hand_over(request, ahead, found)
+        hand_over(request, ahead, found)
     _served_from(request, entry_key, kept, found)
     if cached is not None:
         content, headers = cached
@@ -209,11 +209,11 @@ def shared(
 PAGE_FORMAT = 1
 
 
-def _read_ahead(request: HttpRequest) -> dict:
+def read_ahead(request: HttpRequest) -> dict:
     """What composing a member's slots will read from the cache right after the view, by what it is
     for: their session's copy (if not loaded yet) and their bell (for the member this process last
     found the session signed in as). Read with the page, in one cache read, and handed over
-    (`_hand_over`); a guess that proves wrong only costs the read it would have made anyway."""
+    (`hand_over`); a guess that proves wrong only costs the read it would have made anyway."""
     session = request.__dict__.get("session") if request.COOKIES else None
     if session is None:
         return {}
@@ -231,8 +231,8 @@ def _read_ahead(request: HttpRequest) -> dict:
     return wanted
 
 
-def _hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
-    """Give what was read ahead (`_read_ahead`) to those who would read it."""
+def hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
+    """Give what was read ahead (`read_ahead`) to those who would read it."""
     from social.context_processors import BELL_READ_AHEAD
 
     if "session" in ahead:
@@ -248,7 +248,7 @@ def _hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
 # What each shared copy's kept parts (workbooks.slots `_kept_ahead`: the viewer's favorite and
 # follow state, each workbook's comments) were read for when this process last composed it, by
 # entry key: their keys are read with the copy, for the member this process guesses the session is
-# (`_read_ahead`). Only a guess (a key that proves other is read as before, after the copy), so a
+# (`read_ahead`). Only a guess (a key that proves other is read as before, after the copy), so a
 # plain bounded dict, emptied when full.
 _KEPT_SEEN: dict[str, tuple] = {}
 _KEPT_SEEN_MAX = 10_000
@@ -328,35 +328,44 @@ def _depends_key(kind: str, pk: int) -> str:
     return f"gallery:depends:{kind}:{pk}"
 
 
-def object_changed(kind: str, pk: int) -> None:
-    """Call when a workbook's (`kind` "workbook") or member's ("user") row changes in a way the
-    gallery's version does not announce: a count (favorites, comments, followers), a comment, a bio.
-    Every copy kept for visitors that shows that object (`depends` of `keep_for_visitors`) is
-    retired. A new random token, not a counter: a token lost from the cache and made again can never
-    equal the one a copy was kept with. Now and again once committed, as `gallery_changed`."""
-    key = _depends_key(kind, pk)
+def renew(key: str) -> None:
+    """A new token at `key` (`tokens`): every copy kept with the old one is retired. A new random
+    token, not a counter: a token lost from the cache and made again can never equal the one a copy
+    was kept with. Now and again once committed, as `gallery_changed`."""
 
-    def renew() -> None:
+    def again() -> None:
         cache.set(key, secrets.token_hex(8), timeout=DEPENDS_TIMEOUT)
 
-    renew()
-    transaction.on_commit(renew)
+    again()
+    transaction.on_commit(again)
 
 
-def depends_on(*objects: tuple[str, int]) -> dict[str, str] | None:
-    """The current tokens of these (kind, pk) objects, to keep a copy with. Read before the rows the
-    copy shows are read (or read those rows again after): a change committed between the rows and
-    the tokens would otherwise be kept under its own, fresh, token. None when the cache cannot say
-    (a copy is then not kept)."""
-    keys = [_depends_key(kind, pk) for kind, pk in objects]
+def tokens(keys: list[str]) -> dict[str, str] | None:
+    """The current tokens at these keys (`renew`), each made where there is none, to keep a copy
+    with. Read before the rows the copy shows are read (or read those rows again after): a change
+    committed between the rows and the tokens would otherwise be kept under its own, fresh, token.
+    None when the cache cannot say (a copy is then not kept)."""
     found = cache.get_many(keys)
     for key in keys:
         if key not in found:
             cache.add(key, secrets.token_hex(8), timeout=DEPENDS_TIMEOUT)
             found[key] = cache.get(key)
-    if any(value is None for value in found.values()):
+    if any(found.get(key) is None for key in keys):
         return None
     return found
+
+
+def object_changed(kind: str, pk: int) -> None:
+    """Call when a workbook's (`kind` "workbook") or member's ("user") row changes in a way the
+    gallery's version does not announce: a count (favorites, comments, followers), a comment, a bio.
+    Every copy kept for visitors that shows that object (`depends` of `keep_for_visitors`) is
+    retired (`renew`)."""
+    renew(_depends_key(kind, pk))
+
+
+def depends_on(*objects: tuple[str, int]) -> dict[str, str] | None:
+    """The current tokens of these (kind, pk) objects (`tokens`), to keep a copy with."""
+    return tokens([_depends_key(kind, pk) for kind, pk in objects])
 
 
 def visitor_depends(request: HttpRequest, *objects: tuple[str, int]) -> dict[str, str] | None:
@@ -634,13 +643,13 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
     slots not yet filled in), found by `key` alone (what `for_visitor` is keyed by: the address),
     under the gallery's current version and while no object it depends on has changed, with the
     `extra` it was kept with (what the view needs to tell whether this viewer may be served it);
-    else None. One cache read with what composing the slots reads next (`_read_ahead`); no query.
+    else None. One cache read with what composing the slots reads next (`read_ahead`); no query.
     The view still decides whether this reader sees what every reader sees."""
     if request.method != "GET" or is_visitor(request):
         return None
     entry_key = _member_key(name, key)
     guessed = _DEPENDS_SEEN.get(entry_key, ())
-    ahead = _read_ahead(request)
+    ahead = read_ahead(request)
     kept = _kept_guess(entry_key, ahead)
     current, entry, found = _read_entry(
         entry_key, 4, *guessed, *(key for what, key in ahead.items() if what != "member"), *kept
@@ -649,7 +658,7 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
     tokens = {key: found.get(key) for key in guessed}
     request.__dict__[_MEMBER_LOOKED_UP] = (entry_key, current, tokens)
     if ahead:
-        _hand_over(request, ahead, found)
+        hand_over(request, ahead, found)
     if entry is None:
         return None
     _served_from(request, entry_key, kept, found)
