@@ -15,10 +15,11 @@ from django.contrib.auth.middleware import (
     AuthenticationMiddleware as DjangoAuthenticationMiddleware,
 )
 from django.contrib.auth.models import AnonymousUser
-from django.db import connections, router
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
+
+from accounts import rows
 
 
 def get_user(request: HttpRequest):
@@ -60,48 +61,13 @@ def get_user(request: HttpRequest):
 
 
 def _backend_user(backend, pk):
-    """`backend.get_user(pk)`: for Django's ModelBackend, the same row read by a statement compiled
-    once per database (`_read_user`), not by the ORM on every request."""
+    """`backend.get_user(pk)`: for Django's ModelBackend, the same row read by the statement compiled
+    once per database that a bearer token's member is read by too (accounts.rows), not by the ORM on
+    every request."""
     if type(backend).get_user is not ModelBackend.get_user:
         return backend.get_user(pk)
-    user = _read_user(pk)
+    user = rows.read_user(pk)
     return user if user is not None and backend.user_can_authenticate(user) else None
-
-
-# Per database alias: the SQL of `User._default_manager.filter(pk=...)`, its columns' names and
-# the converters the ORM applies to them. Every signed-in request reads the member's row; compiling
-# the query cost several times what running it does.
-_USER_STATEMENTS: dict[tuple[str, str], tuple[str, list[str], dict]] = {}
-
-
-def _read_user(pk):
-    from django.contrib.auth import get_user_model
-
-    model = get_user_model()
-    alias = router.db_for_read(model)
-    connection = connections[alias]
-    statement = _USER_STATEMENTS.get((alias, connection.vendor))
-    if statement is None:
-        compiler = model._default_manager.filter(pk=0).order_by().query.get_compiler(alias)
-        sql, params = compiler.as_sql()
-        fields = [column.target.attname for column, _, _ in compiler.select]
-        if len(params) != 1 or fields != [f.attname for f in model._meta.concrete_fields]:
-            return model._default_manager.db_manager(alias).filter(pk=pk).first()
-        converters = compiler.get_converters([column for column, _, _ in compiler.select])
-        statement = _USER_STATEMENTS[(alias, connection.vendor)] = (sql, fields, converters)
-    sql, fields, converters = statement
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for position, (functions, expression) in converters.items():
-        value = values[position]
-        for function in functions:
-            value = function(value, expression, connection)
-        values[position] = value
-    return model.from_db(alias, fields, values)
 
 
 def _user_pk(value):
