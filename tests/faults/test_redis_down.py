@@ -335,3 +335,5 @@ def test_a_stalled_redis_stalls_no_members_kept_page(site, redis, followed):
         assert status == 200, (path, text[:500])
         assert took < FAST, f"{path} took {took:.1f} s while Redis was stalled"
     assert "Quarterly revenue" in answers["/api/v1/workbooks/"][2]
+    for path in ("/feed/", "/api/v1/feed/", "/notifications/", "/api/v1/notifications/"):
+        assert mentions(answers[path][2], "author"), path
