@@ -557,6 +557,26 @@ def test_a_fan_out_batch_still_shown_at_its_push_is_pushed(
     assert {uid for uid, m in sent if m["type"] == "notification"} == told
 
 
+@pytest.mark.postgres  # SQLite's in-memory test database ignores a close
+@pytest.mark.django_db(transaction=True)
+def test_pushes_in_order_close_the_connection_their_thread_opened():
+    """A push reads whether its workbook is still shown, on its thread's own connection: closed
+    when the block ends, not left open by every fan-out task."""
+    from django.db import connections
+
+    opened = []
+
+    def read():
+        Workbook.objects.exists()
+        opened.append(connections["default"])
+
+    with push.InOrder() as pushes:
+        pushes.put(read)
+    [used] = opened
+    assert used is not connections["default"]  # the thread's own
+    assert used.connection is None  # closed
+
+
 def test_pushes_in_order_run_one_after_another_on_a_thread_of_their_own():
     ran = []
     with push.InOrder() as pushes:
