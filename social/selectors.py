@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db import connections, router
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -232,14 +233,30 @@ def forget_bells(user_ids: Iterable[int]) -> None:
     cache.delete_many([_bell_key(user_id) for user_id in ids])
 
 
-def favorited_ids(user: User, workbook_ids: Iterable[int]) -> list[int]:
-    """Which of these workbooks the user has favorited (gallery cards are shared by every viewer,
-    so their state is asked for separately)."""
-    return sorted(
-        Favorite.objects.filter(user=user, workbook_id__in=list(workbook_ids)).values_list(
-            "workbook_id", flat=True
-        )
+def favorited_ids(
+    user: User | int, workbook_ids: Iterable[int], *, using: str | None = None
+) -> list[int]:
+    """Which of these workbooks the user (or the user with this id) has favorited, in order (gallery
+    cards are shared by every viewer, so their state is asked for separately): one statement, not a
+    queryset compiled per call, none for no ids. Read from `using` if given, else where the router
+    sends reads of favorites."""
+    ids = list(workbook_ids)
+    if not ids:
+        return []
+    connection = connections[using or router.db_for_read(Favorite)]
+    quote = connection.ops.quote_name
+    meta = Favorite._meta
+    table, member, workbook = (
+        quote(meta.db_table),
+        quote(meta.get_field("user").column),
+        quote(meta.get_field("workbook").column),
     )
+    marks = ", ".join(["%s"] * len(ids))
+    # The model's own names, quoted; every value is a parameter.
+    sql = f"SELECT {workbook} FROM {table} WHERE {member} = %s AND {workbook} IN ({marks})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [getattr(user, "pk", user), *ids])
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def muted_verbs(user: User) -> set[str]:

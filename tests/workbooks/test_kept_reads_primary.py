@@ -10,10 +10,10 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
 
 from accounts.tokens import issue_tokens
+from social import selectors as social_selectors
 from social import services as social_services
 from tests.factories import UserFactory, WorkbookFactory
 from workbooks import cache as gallery_cache
-from workbooks.api import kept
 
 ROUTER = "sigma_playground.db_router.ReplicaRouter"
 MIDDLEWARE = "sigma_playground.db_router.ReplicaReadsMiddleware"
@@ -53,7 +53,7 @@ def test_a_member_s_favorites_kept_with_their_token_are_read_from_the_primary(
     headers = {"HTTP_AUTHORIZATION": f"Bearer {issue_tokens(bob).access}"}
     with_replica(settings)
     aliases = _Aliases()
-    monkeypatch.setattr(kept, "connections", aliases)
+    monkeypatch.setattr(social_selectors, "connections", aliases)
 
     page = Client().get("/api/v1/workbooks/", **headers)
 

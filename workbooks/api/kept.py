@@ -20,14 +20,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from rest_framework.response import Response
 
 from accounts.api.authentication import for_reads
 from sigma_playground import paging
 from sigma_playground.db_router import PRIMARY
-from social.models import Favorite
+from social.selectors import favorited_ids
 
 from .. import cache as gallery_cache
 
@@ -40,26 +39,6 @@ _PLAIN_ACCEPTS = frozenset({"", "*/*", "application/*", JSON})
 def _accepts_plain_json(request: HttpRequest) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
     return all(part.strip() in _PLAIN_ACCEPTS for part in accept.split(","))
-
-
-def favorited_among(user_id: int, workbook_ids: list[int], *, using: str | None = None) -> set[int]:
-    """Which of these workbooks the member favorited: one statement, not a queryset compiled per
-    request. Read from `using` if given, else where the router sends reads of favorites."""
-    alias = using or router.db_for_read(Favorite)
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    meta = Favorite._meta
-    table, user, workbook = (
-        quote(meta.db_table),
-        quote(meta.get_field("user").column),
-        quote(meta.get_field("workbook").column),
-    )
-    marks = ", ".join(["%s"] * len(workbook_ids))
-    # The model's own names, quoted; every value is a parameter.
-    sql = f"SELECT {workbook} FROM {table} WHERE {user} = %s AND {workbook} IN ({marks})"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, *workbook_ids])
-        return {row[0] for row in cursor.fetchall()}
 
 
 class KeptLists(gallery_cache.SharedForVisitors):
@@ -148,7 +127,7 @@ class KeptLists(gallery_cache.SharedForVisitors):
             ids = [row["id"] for row in results]
             # From the primary: what is kept under the token must be at least as new as the commit
             # that renewed it (a replica may not have the member's latest favorite yet).
-            favorited = favorited_among(member, ids, using=PRIMARY) if ids else set()
+            favorited = set(favorited_ids(member, ids, using=PRIMARY))
             if token is not None:
                 cache.set(favorites_key, (token, frozenset(favorited)), FAVORITES_SECONDS)
         for row in results:
