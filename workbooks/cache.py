@@ -481,6 +481,22 @@ _DEPENDS_SEEN: dict[str, list[str]] = {}
 _DEPENDS_SEEN_MAX = 10_000
 
 
+def _depends_hold(
+    entry_key: str, depends: Mapping[str, str] | None, guessed: Iterable[str], found: dict
+) -> bool:
+    """Whether every token the entry at `entry_key` was kept with is still what it was: those
+    guessed were read with the entry (in `found`); if the guess missed any, all are read now and
+    remembered as this entry's guess for next time."""
+    if not depends:
+        return True
+    if not depends.keys() <= set(guessed):
+        found = cache.get_many(list(depends))
+        if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
+            _DEPENDS_SEEN.clear()
+        _DEPENDS_SEEN[entry_key] = list(depends)
+    return all(found.get(key) == token for key, token in depends.items())
+
+
 # Where for_visitor leaves, on the request, the entry's key and the version it read, for
 # keep_for_visitors: a copy is kept under the version read before it was rendered, so a change
 # made meanwhile retires it.
@@ -504,14 +520,8 @@ def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | Non
     path, content, headers, depends, extra = entry
     if path != request.get_full_path():
         return None
-    if depends:
-        if not depends.keys() <= set(guessed):
-            found = cache.get_many(list(depends))
-            if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
-                _DEPENDS_SEEN.clear()
-            _DEPENDS_SEEN[entry_key] = list(depends)
-        if any(found.get(key) != token for key, token in depends.items()):
-            return None
+    if not _depends_hold(entry_key, depends, guessed, found):
+        return None
     response = HttpResponse(content, headers=headers)
     setattr(response, COMPOSED, True)
     response.kept_extra = extra
@@ -663,14 +673,8 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
         return None
     _served_from(request, entry_key, kept, found)
     content, headers, depends, extra = entry
-    if depends:
-        if not depends.keys() <= set(guessed):
-            found = cache.get_many(list(depends))
-            if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
-                _DEPENDS_SEEN.clear()
-            _DEPENDS_SEEN[entry_key] = list(depends)
-        if any(found.get(key) != token for key, token in depends.items()):
-            return None
+    if not _depends_hold(entry_key, depends, guessed, found):
+        return None
     return HttpResponse(content, headers=headers), extra
 
 
