@@ -6,7 +6,7 @@ depends on."""
 import re
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import connection
 from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts import middleware
 from social import kept, services
 from social.models import Notification, Verb
+from tests.cache_reads import count_cache_reads
 from tests.factories import BROWSER, UserFactory, WorkbookFactory
 from tests.workbooks.markup import page
 from workbooks import cache as gallery_cache
@@ -98,32 +99,6 @@ def test_a_reload_is_answered_from_the_kept_page_with_the_user_as_its_only_query
     # The very same page, but for the CSRF tokens, masked anew for each answer.
     assert CSRF_INPUT.sub("", again.content.decode()) == CSRF_INPUT.sub("", first.content.decode())
     assert "private" in again["Cache-Control"]
-
-
-def count_cache_reads(monkeypatch) -> list[str]:
-    """Each read of the default cache (get, get_many) from now on, not counting what a backend's
-    get_many makes of its own gets."""
-    real = caches["default"]
-    reads: list[str] = []
-    depth = [0]
-
-    def counted(name):
-        method = getattr(real, name)
-
-        def call(*args, **kwargs):
-            if depth[0] == 0:
-                reads.append(name)
-            depth[0] += 1
-            try:
-                return method(*args, **kwargs)
-            finally:
-                depth[0] -= 1
-
-        return call
-
-    for name in ("get", "get_many"):
-        monkeypatch.setattr(real, name, counted(name))
-    return reads
 
 
 @pytest.mark.parametrize("url", PAGES)

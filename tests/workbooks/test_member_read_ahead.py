@@ -9,6 +9,7 @@ from django.test import Client
 from accounts import middleware
 from social import services
 from social.models import Verb
+from tests.cache_reads import count_cache_reads
 from tests.factories import BROWSER, UserFactory, WorkbookFactory
 from workbooks import cache as gallery_cache
 
@@ -47,33 +48,9 @@ def unread_shown(html: str) -> str:
 
 
 @pytest.fixture
-def cache_reads(monkeypatch) -> list[str]:
-    """Each read of the default cache (get, get_many) made by anyone, not counting what a backend's
-    get_many makes of its own gets."""
-    real = caches["default"]
-    reads: list[str] = []
-    depth = [0]
-
-    def counted(name):
-        method = getattr(real, name)
-
-        def call(*args, **kwargs):
-            if depth[0] == 0:
-                reads.append(name)
-            depth[0] += 1
-            try:
-                return method(*args, **kwargs)
-            finally:
-                depth[0] -= 1
-
-        return call
-
-    def start() -> list[str]:
-        for name in ("get", "get_many"):
-            monkeypatch.setattr(real, name, counted(name))
-        return reads
-
-    return start
+def cache_reads(monkeypatch):
+    """Call it to start counting the default cache's reads (`count_cache_reads`)."""
+    return lambda: count_cache_reads(monkeypatch)
 
 
 @pytest.mark.parametrize("url", SHARED_PAGES)
