@@ -3,6 +3,7 @@
 import re
 from html import unescape
 
+from django.test import Client
 from django.utils.html import strip_tags
 
 SCRIPT = "<script>alert('x')</script>"
@@ -32,3 +33,12 @@ def form_alert(response) -> str:
 
 def signed_in_user_id(client) -> str | None:
     return client.session.get("_auth_user_id")
+
+
+def member_client(user):
+    """A browser signed in as `user` whose session has had its first page (its cached copy vouched
+    for), as a member's every later page finds it."""
+    client = Client()
+    client.force_login(user)
+    client.get("/settings/")
+    return client

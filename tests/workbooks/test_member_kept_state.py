@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from social import services
 from tests.factories import BROWSER, ModeratorFactory, UserFactory, WorkbookFactory
+from tests.pages import member_client as signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +18,6 @@ pytestmark = pytest.mark.django_db
 def workbook():
     ada = UserFactory(username="ada", full_name="Ada Lovelace")
     return WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    client.get("/settings/")  # the session's first page: its cached copy is vouched for
-    return client
 
 
 def page(client, url: str) -> str:

@@ -11,6 +11,7 @@ from social import services
 from social.models import Verb
 from tests.cache_reads import count_cache_reads
 from tests.factories import BROWSER, UserFactory, WorkbookFactory
+from tests.pages import member_client as signed_in
 from workbooks import cache as gallery_cache
 
 pytestmark = pytest.mark.django_db
@@ -28,13 +29,6 @@ def one_minute(monkeypatch):
 def gallery():
     ada = UserFactory(username="ada", full_name="Ada Lovelace")
     return WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    client.get("/settings/")  # the session's first page: its cached copy is vouched for
-    return client
 
 
 def html_of(client: Client, url: str) -> str:
