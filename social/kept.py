@@ -38,11 +38,6 @@ KEPT_SECONDS = 90
 # all on every reload would cost about what rendering the page does.
 MAX_DEPENDS = 200
 
-# Which tokens each entry depended on when this process last read it, by entry key: read with the
-# entry, they spare a second round trip. Only a guess, so a plain bounded dict, emptied when full.
-_SEEN: dict[str, list[str]] = {}
-_SEEN_MAX = 10_000
-
 
 def _entry_key(name: str, user_id: int) -> str:
     return f"social:kept:{name}:v{ENTRY_FORMAT}:{user_id}"
@@ -74,7 +69,7 @@ def page(
         member = request.user.pk
         ahead = gallery_cache.read_ahead(request)  # the session is loaded: the bell's keys
     entry_key = _entry_key(name, member)
-    guessed = _SEEN.get(entry_key, [])
+    guessed = gallery_cache.guessed_depends(entry_key)
     more = [key for what, key in ahead.items() if what != "member"]
     found = cache.get_many([gallery_cache.VERSION_KEY, entry_key, *guessed, *more])
     if ahead:
@@ -86,14 +81,12 @@ def page(
     entry = found.get(entry_key)
     if isinstance(entry, tuple) and len(entry) == 5 and current is not None:
         made_in, made_at, made_with, content, headers = entry
-        if made_in == minute and made_at == current:
-            if not made_with.keys() <= set(guessed):
-                found.update(cache.get_many(list(made_with)))
-                if len(_SEEN) >= _SEEN_MAX:
-                    _SEEN.clear()
-                _SEEN[entry_key] = list(made_with)
-            if all(found.get(key) == token for key, token in made_with.items()):
-                return HttpResponse(_with_csrf(request, content), headers=headers)
+        if (
+            made_in == minute
+            and made_at == current
+            and gallery_cache.depends_hold(entry_key, made_with, guessed, found)
+        ):
+            return HttpResponse(_with_csrf(request, content), headers=headers)
     if current is None:
         current = gallery_cache.version()
     made_with = depends()

@@ -481,19 +481,29 @@ _DEPENDS_SEEN: dict[str, list[str]] = {}
 _DEPENDS_SEEN_MAX = 10_000
 
 
-def _depends_hold(
+def guessed_depends(entry_key: str) -> list[str]:
+    """The tokens the entry at `entry_key` depended on when this process last read it: read them
+    with the entry, then `depends_hold`."""
+    return _DEPENDS_SEEN.get(entry_key, [])
+
+
+def _remember_depends(entry_key: str, keys: list[str]) -> None:
+    if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
+        _DEPENDS_SEEN.clear()
+    _DEPENDS_SEEN[entry_key] = keys
+
+
+def depends_hold(
     entry_key: str, depends: Mapping[str, str] | None, guessed: Iterable[str], found: dict
 ) -> bool:
     """Whether every token the entry at `entry_key` was kept with is still what it was: those
-    guessed were read with the entry (in `found`); if the guess missed any, all are read now and
-    remembered as this entry's guess for next time."""
+    guessed (`guessed_depends`) were read with the entry (in `found`); if the guess missed any, all
+    are read now and remembered as this entry's guess for next time."""
     if not depends:
         return True
     if not depends.keys() <= set(guessed):
         found = cache.get_many(list(depends))
-        if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
-            _DEPENDS_SEEN.clear()
-        _DEPENDS_SEEN[entry_key] = list(depends)
+        _remember_depends(entry_key, list(depends))
     return all(found.get(key) == token for key, token in depends.items())
 
 
@@ -512,7 +522,7 @@ def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | Non
     if not is_visitor(request):
         return None
     entry_key = _visitor_key(name, key)
-    guessed = _DEPENDS_SEEN.get(entry_key, ())
+    guessed = guessed_depends(entry_key)
     current, entry, found = _read_entry(entry_key, 5, *guessed)
     request.__dict__[_LOOKED_UP] = (entry_key, current)
     if entry is None:
@@ -520,7 +530,7 @@ def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | Non
     path, content, headers, depends, extra = entry
     if path != request.get_full_path():
         return None
-    if not _depends_hold(entry_key, depends, guessed, found):
+    if not depends_hold(entry_key, depends, guessed, found):
         return None
     response = HttpResponse(content, headers=headers)
     setattr(response, COMPOSED, True)
@@ -658,7 +668,7 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
     if request.method != "GET" or is_visitor(request):
         return None
     entry_key = _member_key(name, key)
-    guessed = _DEPENDS_SEEN.get(entry_key, ())
+    guessed = guessed_depends(entry_key)
     ahead = read_ahead(request)
     kept = _kept_guess(entry_key, ahead)
     current, entry, found = _read_entry(
@@ -673,7 +683,7 @@ def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse,
         return None
     _served_from(request, entry_key, kept, found)
     content, headers, depends, extra = entry
-    if not _depends_hold(entry_key, depends, guessed, found):
+    if not depends_hold(entry_key, depends, guessed, found):
         return None
     return HttpResponse(content, headers=headers), extra
 
@@ -690,9 +700,7 @@ def member_depends(request: HttpRequest, *objects: tuple[str, int]) -> dict[str,
     keys = [_depends_key(kind, pk) for kind, pk in objects]
     if all(tokens.get(key) is not None for key in keys):
         return {key: tokens[key] for key in keys}
-    if len(_DEPENDS_SEEN) >= _DEPENDS_SEEN_MAX:
-        _DEPENDS_SEEN.clear()
-    _DEPENDS_SEEN[entry_key] = keys
+    _remember_depends(entry_key, keys)
     depends_on(*objects)  # made, if missing, for the next read
     return None
 
