@@ -3,6 +3,7 @@ that such a process (or a Daphne server) needs to share the test's rows."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -38,6 +39,33 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # a helper, not a test
+
+
+def run_with_a_replica(code: str) -> dict:
+    """Run `code` in a site's own process (tests.settings) whose primary and replica are both the test
+    database, not inheriting this run's DATABASE_URL, REDIS_URL or DATABASE_REPLICA_URL; what it
+    printed last, as JSON."""
+    url = test_database_url()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "DATABASE_REPLICA_URL")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **env,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": url,
+            "DATABASE_REPLICA_URL": url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 @dataclass

@@ -7,11 +7,6 @@ database, so the rows are the same and only the connection each query used tells
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import RequestFactory
@@ -27,7 +22,7 @@ from sigma_playground.db_router import (
 )
 from social.models import Activity, Notification
 from tests.factories import UserFactory, WorkbookFactory
-from tests.processes import ROOT, test_database_url
+from tests.processes import run_with_a_replica
 from workbooks.models import Tag, Workbook
 
 router = ReplicaRouter()
@@ -142,22 +137,7 @@ print(json.dumps(seen))
 def test_a_site_with_a_replica_serves_the_gallery_from_it_and_the_rest_from_the_primary():
     UserFactory(username="reader")
     workbook = WorkbookFactory(title="Replicated revenue")
-    url = test_database_url()
-    result = subprocess.run(
-        [sys.executable, "-c", SITE_WITH_A_REPLICA % {"slug": workbook.slug}],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": url,
-            "DATABASE_REPLICA_URL": url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout.splitlines()[-1])
+    seen = run_with_a_replica(SITE_WITH_A_REPLICA % {"slug": workbook.slug})
     for path in seen:
         assert seen[path]["status"] == 200, (path, seen[path])
 

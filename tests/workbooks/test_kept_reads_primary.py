@@ -102,38 +102,13 @@ def test_with_a_replica_what_is_kept_under_a_member_s_token_is_read_from_the_pri
     """The profile's header (the member shown, with their counts) and the viewer's follow and favorite
     state, and a member's favorites among an API list: all kept under a member's token, all read
     from the primary; the workbooks listed (kept under the gallery's version) from the replica."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from tests.processes import ROOT, test_database_url
+    from tests.processes import run_with_a_replica
 
     ada, reader = UserFactory(username="ada"), UserFactory(username="reader")
     workbook = WorkbookFactory(author=ada, title="Replicated revenue")
     social_services.follow(reader, ada)
     social_services.favorite(reader, workbook)
-    url = test_database_url()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "DATABASE_REPLICA_URL")
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", SITE_WITH_A_REPLICA],
-        cwd=ROOT,
-        env={
-            **env,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": url,
-            "DATABASE_REPLICA_URL": url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout.splitlines()[-1])
+    seen = run_with_a_replica(SITE_WITH_A_REPLICA)
 
     def reads(each: dict, where: str, table: str) -> int:
         """Statements reading from `table` (not those that only join it: the cards' authors)."""
