@@ -224,6 +224,24 @@ def grow_member(person, gallery, count: int) -> None:
         Notification.objects.create(recipient=person, actor=author, verb="followed")
 
 
+def member_page_queries(client, gallery, page, before) -> tuple[list[int], str]:
+    """Zelda signed in, with 3 and then 30 more favorites, follows and notifications: each time
+    `before(url, more)`, then one request of `page`, which must be served from the shared copy. Its
+    query counts, and the last one's SQL."""
+    zelda, _ = member("Zelda Fitzgerald", "zelda")
+    client.force_login(zelda)
+    url = url_of(page, gallery)
+    counts = []
+    for more in (3, 30):
+        grow_member(zelda, gallery, more)
+        before(url, more)
+        with CaptureQueriesContext(connection) as captured:
+            response = get(client, url)
+        assert served_from_the_shared_copy(response)
+        counts.append(len(captured))
+    return counts, "\n".join(query["sql"] for query in captured.captured_queries)
+
+
 # On the shared copy, what a member's page costs: the member's row (the session and the bell come
 # from the cache, accounts.sessions and social.selectors.bell). The workbook's row, or the profile's
 # member, was read too (2 queries) until the copy was kept for members by address as well
@@ -245,20 +263,12 @@ MEMBER_QUERIES = [
 def test_a_member_page_costs_the_same_few_queries_however_much_they_have(
     client, gallery, page, expected
 ):
-    zelda, _ = member("Zelda Fitzgerald", "zelda")
-    client.force_login(zelda)
-    url = url_of(page, gallery)
-    counts = []
-    for more in (3, 30):
-        grow_member(zelda, gallery, more)
+    def before(url: str, more: int) -> None:
         get(client, url)  # the copy for this version of the gallery
         get(client, url)  # kept for members by address (with the tokens read before the rows)
-        with CaptureQueriesContext(connection) as captured:
-            response = get(client, url)
-        assert served_from_the_shared_copy(response)
-        counts.append(len(captured))
 
-    sql = "\n".join(query["sql"] for query in captured.captured_queries)
+    counts, sql = member_page_queries(client, gallery, page, before)
+
     assert counts == [expected, expected], sql
 
 
@@ -280,25 +290,18 @@ SHARED_COPY_QUERIES = [
 def test_a_member_page_from_the_shared_copy_without_their_copy_costs_the_same_few_queries(
     client, gallery, page, expected, monkeypatch
 ):
-    zelda, _ = member("Zelda Fitzgerald", "zelda")
-    client.force_login(zelda)
-    url = url_of(page, gallery)
     real_member_key = gallery_cache._member_key
     moved = [""]
     monkeypatch.setattr(
         gallery_cache, "_member_key", lambda name, key: real_member_key(name, key) + moved[0]
     )
-    counts = []
-    for more in (3, 30):
-        grow_member(zelda, gallery, more)
+
+    def before(url: str, more: int) -> None:
         get(client, url)  # the copy for this version of the gallery (and maybe the member's)
         moved[0] = f":moved-{more}"  # the member's copy is not found
-        with CaptureQueriesContext(connection) as captured:
-            response = get(client, url)
-        assert served_from_the_shared_copy(response)
-        counts.append(len(captured))
 
-    sql = "\n".join(query["sql"] for query in captured.captured_queries)
+    counts, sql = member_page_queries(client, gallery, page, before)
+
     assert counts == [expected, expected], sql
 
 
