@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import ModeratorFactory, UserFactory, WorkbookFactory
+from workbooks import cache as gallery_cache
 
 
 @pytest.fixture
@@ -27,3 +28,10 @@ def gallery(db):
     workbook = WorkbookFactory(author=ada, title="Revenue by region", tags=["finance"])
     WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
     return workbook
+
+
+@pytest.fixture
+def one_minute(monkeypatch):
+    """Keys change every minute (workbooks.cache.minute): the test sees one minute only. (Some
+    modules define their own.)"""
+    monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_000)

@@ -15,15 +15,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.tokens import issue_tokens
 from social import services as social_services
 from tests.factories import UserFactory
-from workbooks import cache as gallery_cache
 
 LISTS = ["/api/v1/workbooks/", "/api/v1/workbooks/?tag=finance", "/api/v1/users/ada/workbooks/"]
 
 
-@pytest.fixture(autouse=True)
-def one_minute(monkeypatch):
-    """Keys change every minute; these tests must not see two minutes."""
-    monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_001)
+pytestmark = pytest.mark.usefixtures("one_minute")  # these tests must not see two minutes
 
 
 @pytest.fixture

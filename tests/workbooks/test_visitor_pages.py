@@ -25,12 +25,6 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 @pytest.fixture
-def one_minute(monkeypatch):
-    """Keys change every minute; the tests below must not see two minutes."""
-    monkeypatch.setattr(gallery_cache, "minute", lambda: 29_000_000)
-
-
-@pytest.fixture
 def compositions(monkeypatch) -> list[str]:
     """The pages composed (slot renderers run), by path."""
     composed: list[str] = []
