@@ -3,12 +3,11 @@ session and a bearer token find who is asking."""
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from accounts import rows
-from accounts.models import User
 from accounts.tokens import issue_tokens
 from tests.factories import UserFactory
+from tests.member_rows import assert_read_as_the_orm_reads
 
 
 @pytest.fixture
@@ -40,16 +39,7 @@ def test_a_session_and_a_bearer_token_read_the_member_by_the_one_statement(reads
 
 @pytest.mark.django_db
 def test_the_member_is_read_as_the_orm_reads_them():
-    """Every field as the ORM gives it: a JSON field's value, not its text; dates as dates."""
-    bob = UserFactory(username="bob")
-    User.objects.filter(pk=bob.pk).update(
-        avatar={"name": "avatars/bob.png", "width": 64}, last_login=timezone.now()
-    )
-    expected = User.objects.get(pk=bob.pk)
+    """Every field as the ORM gives it (tests.member_rows), none deferred."""
+    found = assert_read_as_the_orm_reads(rows.read_user)
 
-    found = rows.read_user(bob.pk)
-
-    for field in User._meta.concrete_fields:
-        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
     assert found.get_deferred_fields() == set()
-    assert rows.read_user(bob.pk + 1000) is None

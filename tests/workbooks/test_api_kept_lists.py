@@ -213,21 +213,10 @@ def test_a_token_s_signature_is_checked_once_per_process_and_its_expiry_every_ti
 
 @pytest.mark.django_db
 def test_the_bearer_s_member_is_read_as_the_orm_reads_them():
-    """Every field as the ORM gives it: a JSON field's value, not its text; dates as dates."""
-    from django.utils import timezone
-
+    """Every field as the ORM gives it (tests.member_rows), the token naming the member by text."""
     from accounts.api.authentication import user_by_id
-    from accounts.models import User
+    from tests.member_rows import assert_read_as_the_orm_reads
 
-    bob = UserFactory(username="bob")
-    User.objects.filter(pk=bob.pk).update(
-        avatar={"name": "avatars/bob.png", "width": 64}, last_login=timezone.now()
-    )
-    expected = User.objects.get(pk=bob.pk)
+    found = assert_read_as_the_orm_reads(lambda pk: user_by_id(str(pk)))
 
-    found = user_by_id(str(bob.pk))
-
-    for field in User._meta.concrete_fields:
-        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
     assert isinstance(found.avatar, dict)
-    assert user_by_id(str(bob.pk + 1000)) is None
