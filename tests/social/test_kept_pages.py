@@ -177,6 +177,7 @@ def test_the_kept_page_holds_no_csrf_token_nor_message(signed_in, url):
     signed_in.post("/notifications/muted/", {"muted": ["featured"]})  # leaves a message
     shown = get(signed_in, url).content.decode()
     assert "Your notification settings are saved." in shown
+    assert "csrfmiddlewaretoken" in shown  # the page has forms: the token is put in per answer
 
     entry = cache.get(kept._entry_key(url.strip("/"), signed_in.session["_auth_user_id"]))
 
