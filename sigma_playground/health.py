@@ -9,8 +9,10 @@ from collections.abc import Callable
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.cache import cache
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -64,8 +66,46 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
 
 
+def _check_static_manifest() -> None:
+    """A release without collectstatic has no manifest, and every page that links a stylesheet
+    answers 500 (`{% static %}` finds no hashed name) while /healthz still says 200.
+
+    What counts is the manifest this process loaded: its storage reads the file once, when first
+    used, so one written later (collectstatic run after the start) is not seen until a restart.
+    """
+    storage = staticfiles_storage
+    if not isinstance(storage, ManifestFilesMixin):  # the lazy storage answers for its class
+        return  # DEBUG: files are served by name from the source folders, there is no manifest
+    if storage.hashed_files:
+        return  # loaded at start: no file is read per probe
+    if storage.read_manifest() is None:
+        raise RuntimeError(f"{storage.manifest_name} is missing: run collectstatic")
+    on_disk, _ = storage.load_manifest()  # ValueError when it does not parse
+    if on_disk:
+        raise RuntimeError(f"{storage.manifest_name} was written after this process started")
+
+
+# Migrations are not un-applied under a running process: once all are applied, that stays true and
+# the check costs nothing. Until then every probe reads the migration files and django_migrations.
+_migrations_applied = False
+
+
+def _check_migrations() -> None:
+    global _migrations_applied
+    if _migrations_applied:
+        return
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        first = plan[0][0]
+        raise RuntimeError(f"{len(plan)} unapplied, first {first.app_label}.{first.name}")
+    _migrations_applied = True
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": _check_database,
+    "migrations": _check_migrations,
+    "static_manifest": _check_static_manifest,
     "cache": _check_cache,
     "channel_layer": _check_channel_layer,
     "broker": _check_broker,
@@ -84,7 +124,8 @@ def _run(check: Callable[[], None], name: str) -> str:
 @require_GET
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Every backing service answers. A 503 names the ones that don't.
+    """Every backing service answers and the release is complete (migrations applied, static
+    manifest loaded). A 503 names what is not ready.
 
     Each client has a short connect timeout (settings), so a dead service makes this slow by seconds,
     not minutes.
