@@ -30,6 +30,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .observability import metrics
+
 logger = logging.getLogger(__name__)
 
 # Long enough that a stalled Redis costs each process one timeout per interval, short enough that
@@ -39,6 +41,11 @@ RETRY_SECONDS = 5.0
 cache_recovered = Signal()
 
 _READS = frozenset({"get", "get_many", "has_key"})
+
+# Reads, by whether the key was there (a read while Redis fails is a miss: the page goes without).
+_hits = metrics.cache_requests.labels(result="hit")
+_misses = metrics.cache_requests.labels(result="miss")
+_MISSING = object()  # what get() answers for a key that is not there, whatever default was asked
 
 T = TypeVar("T")
 
@@ -147,11 +154,16 @@ class FailOpenRedisCache(RedisCache):
         )
 
     def get(self, key, default=None, version=None):
-        return self._call(
+        value = self._call(
             "get",
-            lambda: super(FailOpenRedisCache, self).get(key, default, version),
-            lambda: default,
+            lambda: super(FailOpenRedisCache, self).get(key, _MISSING, version),
+            lambda: _MISSING,
         )
+        if value is _MISSING:
+            _misses.inc()
+            return default
+        _hits.inc()
+        return value
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None) -> None:
         self._call(
@@ -169,9 +181,16 @@ class FailOpenRedisCache(RedisCache):
         )
 
     def get_many(self, keys, version=None) -> dict:
-        return self._call(
+        keys = list(keys)
+        found = self._call(
             "get_many", lambda: super(FailOpenRedisCache, self).get_many(keys, version), dict
         )
+        # A read per key, as for get(): a page reading its parts in one call reads several.
+        if found:
+            _hits.inc(len(found))
+        if len(keys) > len(found):
+            _misses.inc(len(keys) - len(found))
+        return found
 
     def has_key(self, key, version=None) -> bool:
         return self._call(

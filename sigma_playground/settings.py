@@ -125,6 +125,18 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# --- Metrics (docs/operations.md) -----------------------------------------------------------------
+
+# /metrics answers only a request carrying `Authorization: Bearer <METRICS_TOKEN>`; anyone else, and
+# everyone while it is unset, gets the 404 of an unknown address.
+METRICS_TOKEN = env.str("METRICS_TOKEN").strip()
+# Off: no request is measured (the benchmark compares the site with and without). /metrics still
+# answers, with the figures recorded elsewhere (Celery, realtime, the site's own events).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+if METRICS_ENABLED:
+    # Outermost, so that a request's time includes every other middleware's.
+    MIDDLEWARE.insert(0, "sigma_playground.observability.middleware.MetricsMiddleware")
+
 ROOT_URLCONF = "sigma_playground.urls"
 WSGI_APPLICATION = "sigma_playground.wsgi.application"
 ASGI_APPLICATION = "sigma_playground.asgi.application"

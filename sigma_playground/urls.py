@@ -10,6 +10,7 @@ from workbooks import sitemaps
 from workbooks import views as workbook_views
 
 from . import health, views
+from .observability import endpoint as metrics_endpoint
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_endpoint.metrics_view, name="metrics"),
     path("robots.txt", views.robots_txt, name="robots"),
 ]
 

@@ -1,0 +1,62 @@
+"""/metrics: the site's figures in Prometheus's text format, for Prometheus alone.
+
+Only a request carrying `Authorization: Bearer <METRICS_TOKEN>` gets them; any other request, and
+every request while METRICS_TOKEN is unset, gets the 404 an unknown address gets, so the endpoint
+does not say that it exists. The WSGI and the ASGI processes serve it alike (a plain Django view).
+
+In multiprocess mode (PROMETHEUS_MULTIPROC_DIR, metrics.py) the answer adds up the files of every
+process of this kind, so whichever worker answers, the figures are the kind's; otherwise they are
+this process's. Either way the scrape-time collectors (collectors.py) are read too.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from . import metrics, process
+from .collectors import SCRAPE_COLLECTORS, Guarded
+
+
+def token_matches(authorization: str | None) -> bool:
+    """Whether an Authorization header's value is exactly `Bearer <METRICS_TOKEN>` (never, while the
+    token is unset). Compared in constant time: the time taken says nothing of the token."""
+    token = settings.METRICS_TOKEN
+    if not token or not authorization:
+        return False
+    return hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode())
+
+
+class _Scrape:
+    """What one scrape reads: the recorded metrics, then the scrape-time collectors."""
+
+    def collect(self):
+        directory = metrics.multiprocess_directory()
+        if directory is not None:
+            yield from MultiProcessCollector(None, path=str(directory)).collect()
+        else:
+            yield from metrics.REGISTRY.collect()
+        for collector in SCRAPE_COLLECTORS:
+            yield from Guarded(collector).collect()
+
+
+def exposition() -> bytes:
+    """The text Prometheus reads, with this process's own gauges brought up to date first."""
+    process.update(force=True)
+    return generate_latest(_Scrape())
+
+
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not token_matches(request.headers.get("Authorization")):
+        raise Http404
+    if request.method not in ("GET", "HEAD"):
+        response = HttpResponse(status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
