@@ -191,7 +191,25 @@ def procfile_command(process_type: str, port: int, **variables: str) -> list[str
 def web_server(log_dir: Path, port: int, *, variables: dict[str, str], **env: str) -> Iterator[str]:
     """The Procfile's `web` process (granian, WSGI) on the test database and test settings; its base
     URL. `variables` fill the Procfile's `${...}`; `env` adds to the environment."""
-    log = log_dir / f"web-{port}.log"
+    with procfile_server("web", log_dir, port, variables=variables, **env) as base:
+        yield base
+
+
+@contextmanager
+def ws_server(log_dir: Path, port: int, *, variables: dict[str, str], **env: str) -> Iterator[str]:
+    """The Procfile's `ws` process (granian, ASGI: websockets, event streams and Django's HTTP) on
+    the test database and test settings; its base URL, as web_server's."""
+    with procfile_server("ws", log_dir, port, variables=variables, **env) as base:
+        yield base
+
+
+@contextmanager
+def procfile_server(
+    process_type: str, log_dir: Path, port: int, *, variables: dict[str, str], **env: str
+) -> Iterator[str]:
+    """A Procfile process that serves HTTP, started once its /healthz answers; its base URL. Its
+    output goes to `log_dir`/<type>-<port>.log."""
+    log = log_dir / f"{process_type}-{port}.log"
     environ = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -200,7 +218,7 @@ def web_server(log_dir: Path, port: int, *, variables: dict[str, str], **env: st
     }
     with log.open("wb") as output:
         process = subprocess.Popen(
-            procfile_command("web", port, **variables),
+            procfile_command(process_type, port, **variables),
             cwd=ROOT,
             env=environ,
             stdout=output,
@@ -211,7 +229,7 @@ def web_server(log_dir: Path, port: int, *, variables: dict[str, str], **env: st
         deadline = time.monotonic() + 30
         while not _answers(f"{base}/healthz"):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the web server did not start:\n{log.read_text()}")
+                pytest.fail(f"the {process_type} process did not start:\n{log.read_text()}")
             time.sleep(0.1)
         yield base
     finally:
