@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -9,6 +11,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from sigma_playground.celery import retry_policy
 
 from .models import TokenFamily
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -25,6 +29,8 @@ def send_email(subject: str, body: str, to: list[str], html_body: str | None = N
     if html_body:
         message.attach_alternative(html_body, "text/html")
     message.send()
+    # Not the addresses: they are personal, and the request id ties this line to who asked.
+    logger.info("email sent: subject=%r recipients=%d", subject, len(to))
 
 
 @shared_task(**retry_policy(), time_limit=300, soft_time_limit=270)

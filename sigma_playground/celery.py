@@ -19,6 +19,9 @@ app = Celery("sigma_playground")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# A task's logs and error reports carry the request that scheduled it; workers log as LOGGING says.
+from .observability import task_context  # noqa: E402, F401
+
 # Worth another try later: a server (the database, storage, mail) did not answer, or PostgreSQL
 # restarted under the task. Anything else is a bug, and trying again would not change it.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OSError, OperationalError, InterfaceError)

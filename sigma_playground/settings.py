@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from kombu import Queue
 from .connections import check_budget as check_connection_budget
 from .connections import plan as connection_plan
 from .env import Env, RedisLocation
+from .observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state of the embedded default: SQLite file, uploaded media
@@ -104,6 +106,8 @@ if DEBUG:
     INSTALLED_APPS.insert(0, "daphne")
 
 MIDDLEWARE = [
+    # The request's id, on every log line and error report of it (docs/operations.md, "Logs").
+    "sigma_playground.observability.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sigma_playground.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -601,7 +605,17 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 globals().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sigma Playground <noreply@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Who is mailed a 500's report when Sentry is not set up: "Ada <ada@example.com>, bob@example.com".
+ADMINS = [
+    (name or address, address)
+    for name, address in getaddresses([env.str("ADMINS")])
+    if "@" in address
+]
+if env.is_set("ADMINS") and not ADMINS:
+    raise ImproperlyConfigured(
+        "ADMINS must list email addresses, like 'Ada <ada@example.com>, bob@example.com'."
+    )
 
 # --- Security -------------------------------------------------------------------------------------
 
@@ -627,14 +641,37 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # The development server's access log has its own handler; propagating would print it twice.
-        "django.channels.server": {"propagate": False},
-    },
-}
+# --- Logs and error reports (docs/operations.md) --------------------------------------------------
+
+# "plain" (a line a person reads, the default) or "json" (one object per line, for a log pipeline).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+# Take the request id from the proxy's X-Request-ID: only behind a proxy that sets it itself.
+TRUST_REQUEST_ID_HEADER = env.bool("TRUST_REQUEST_ID_HEADER", default=False)
+
+SENTRY_DSN = env.str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+# Empty: the deployed git commit, else the package's version (sigma_playground.observability.sentry).
+SENTRY_RELEASE = env.str("SENTRY_RELEASE")
+# The share of requests and tasks traced for performance (0 to 1); errors are always reported.
+try:
+    SENTRY_TRACES_SAMPLE_RATE = float(env.str("SENTRY_TRACES_SAMPLE_RATE", default="0"))
+except ValueError:
+    SENTRY_TRACES_SAMPLE_RATE = -1.0
+if not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1.")
+
+# Without Sentry, a 500 is mailed to ADMINS instead (with DEBUG off).
+LOGGING = logging_config(
+    LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"), mail_admins=not SENTRY_DSN
+)
+if SENTRY_DSN:
+    # Here, so that every process (web, ws, Celery worker and beat) reports once it has settings.
+    from .observability.sentry import init as init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+        base_dir=BASE_DIR,
+    )

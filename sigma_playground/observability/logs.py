@@ -1,0 +1,193 @@
+"""Request ids and the log format (docs/operations.md, "Logs").
+
+Every request gets an id: the proxy's `X-Request-ID` when TRUST_REQUEST_ID_HEADER is on and the value
+is a sane token, a new one otherwise. It is answered in the `X-Request-ID` header, written on every log
+line of the request (RequestIdFilter), carried into the Celery tasks the request schedules
+(task_context) and their log lines, and sent to Sentry with any error (sentry).
+
+LOG_FORMAT=json writes one JSON object per line (time, level, logger, message, request_id and any
+`extra=` fields); the default plain format is for a person reading a terminal (`make run`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+HEADER = "X-Request-ID"
+NO_REQUEST = "-"
+LOG_FORMATS = ("plain", "json")
+# What a proxy may hand us as an id: it goes into every log line and a response header as it is.
+_SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+@dataclass
+class RequestContext:
+    """What the logs and error reports say about the work under way: a request being served, or a
+    task scheduled by one (then the scheduling request's id and member, and the task's name)."""
+
+    request_id: str
+    request: Any = None  # the HttpRequest, while one is served
+    user_id: int | None = None  # set for a task, from the request that scheduled it
+    username: str | None = None
+    route: str | None = None  # set for a task: its name
+
+    def user(self) -> tuple[int | None, str | None]:
+        """The signed-in member's id and username, if any."""
+        request = self.request
+        if request is None:
+            return self.user_id, self.username
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None, None
+        return user.pk, user.get_username()
+
+    def view_name(self) -> str | None:
+        if self.request is None:
+            return self.route
+        match = getattr(self.request, "resolver_match", None)
+        return match.view_name if match is not None else None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
+
+
+def current() -> RequestContext | None:
+    return _current.get()
+
+
+def current_request_id() -> str:
+    context = _current.get()
+    return context.request_id if context is not None else NO_REQUEST
+
+
+def enter(context: RequestContext):
+    """Make `context` the current one; returns the token `leave` takes to restore the one before."""
+    return _current.set(context)
+
+
+def leave(token) -> None:
+    _current.reset(token)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def request_id_for(meta: dict, trust_header: bool) -> str:
+    if trust_header:
+        given = meta.get("HTTP_X_REQUEST_ID", "")
+        if _SANE_ID.fullmatch(given):
+            return given
+    return new_request_id()
+
+
+class RequestIdMiddleware:
+    """Gives the request its id for as long as it is served (first in MIDDLEWARE but for the
+    metrics, so that every other middleware's log lines carry it too)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def _begin(self, request):
+        from django.conf import settings
+
+        request.request_id = request_id_for(request.META, settings.TRUST_REQUEST_ID_HEADER)
+        return _current.set(RequestContext(request.request_id, request=request))
+
+    def __call__(self, request):
+        if self.is_async:
+            return self.__acall__(request)
+        token = self._begin(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response[HEADER] = request.request_id
+        return response
+
+    async def __acall__(self, request):
+        token = self._begin(request)
+        try:
+            response = await self.get_response(request)
+        finally:
+            _current.reset(token)
+        response[HEADER] = request.request_id
+        return response
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every record a handler writes ("-" outside a request or task)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """One JSON object per line, its time in ISO 8601 UTC."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict:
+    """The LOGGING setting. `mail_admins`: a 500 is also mailed to ADMINS (when Sentry is not
+    set up to report it)."""
+    if log_format not in LOG_FORMATS:
+        raise ImproperlyConfigured(
+            f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}; got {log_format!r}."
+        )
+    handlers: dict[str, dict] = {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": log_format,
+            "filters": ["request_id"],
+        }
+    }
+    loggers: dict[str, dict] = {
+        # The development server's access log has its own handler; propagating would print it twice.
+        "django.channels.server": {"propagate": False},
+    }
+    if mail_admins:
+        handlers["mail_admins"] = {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "request_id"],
+        }
+        loggers["django.request"] = {"handlers": ["mail_admins"], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        },
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {
+                "()": JsonFormatter,
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "handlers": handlers,
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": loggers,
+    }

@@ -1,0 +1,173 @@
+"""Request ids: answered, written on every log line of the request and of the tasks it schedules,
+in the plain and the JSON format."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+
+from sigma_playground.observability.logs import JsonFormatter, RequestIdFilter, logging_config
+from tests.private_services import private_redis
+from tests.processes import ROOT, celery_worker, site_broker
+
+RESET_URL = "/accounts/password-reset/"
+
+
+@contextmanager
+def log_lines(log_format: str):
+    """The lines the site's console handler, configured for `log_format`, writes meanwhile."""
+    config = logging_config(log_format, "INFO", mail_admins=False)
+    options = dict(config["formatters"][log_format])
+    if "()" in options:
+        formatter = options.pop("()")(**options)
+    else:
+        formatter = logging.Formatter(options["format"])
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    lines: list[str] = []
+    try:
+        yield lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        lines.extend(stream.getvalue().splitlines())
+
+
+def test_every_answer_carries_a_new_request_id(client):
+    first = client.get("/healthz")
+    second = client.get("/healthz")
+
+    assert re.fullmatch(r"[0-9a-f]{32}", first["X-Request-ID"])
+    assert first["X-Request-ID"] != second["X-Request-ID"]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "given", "kept"),
+    [
+        pytest.param(True, "edge-7f3a.b_9", True, id="trusted-and-sane"),
+        pytest.param(False, "edge-7f3a.b_9", False, id="not-trusted"),
+        pytest.param(True, "a b", False, id="a-space"),
+        pytest.param(True, "x" * 129, False, id="too-long"),
+        pytest.param(True, "id\u00e9", False, id="not-ascii"),
+        pytest.param(True, "", False, id="empty"),
+    ],
+)
+def test_the_proxys_request_id_is_taken_only_when_trusted_and_sane(
+    client, settings, trusted, given, kept
+):
+    settings.TRUST_REQUEST_ID_HEADER = trusted
+
+    answered = client.get("/healthz", HTTP_X_REQUEST_ID=given)["X-Request-ID"]
+
+    if kept:
+        assert answered == given
+    else:
+        assert answered != given
+        assert re.fullmatch(r"[0-9a-f]{32}", answered)
+
+
+def test_the_plain_format_shows_the_request_id(client, user):
+    with log_lines("plain") as lines:
+        response = client.post("/accounts/login/", {"username": "owner", "password": "wrong"})
+
+    request_id = response["X-Request-ID"]
+    signin_lines = [line for line in lines if " accounts.signin " in line]
+    assert signin_lines
+    assert all(f"[{request_id}]" in line for line in signin_lines)
+
+
+def test_json_lines_of_a_request_and_of_the_task_it_schedules_carry_its_id(client, user):
+    with log_lines("json") as lines:
+        response = client.post(RESET_URL, {"email": "owner@example.com"})
+
+    assert response.status_code == 302
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    by_logger = {record["logger"]: record for record in records}
+    task_line = by_logger["accounts.tasks"]  # the email task, run eagerly here
+    assert task_line["message"].startswith("email sent")
+    assert task_line["request_id"] == response["X-Request-ID"]
+    assert task_line["level"] == "INFO"
+    assert datetime.fromisoformat(task_line["time"]).utcoffset().total_seconds() == 0
+    assert all(record["request_id"] == response["X-Request-ID"] for record in records)
+
+
+def test_json_lines_keep_extra_fields_and_the_exception():
+    formatter = JsonFormatter(
+        **{
+            key: value
+            for key, value in logging_config("json", "INFO", mail_admins=False)["formatters"][
+                "json"
+            ].items()
+            if key != "()"
+        }
+    )
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord(
+            "x", logging.ERROR, "f", 1, "failed %s", ("here",), sys.exc_info(), extra={"n": 3}
+        )
+    RequestIdFilter().filter(record)
+
+    line = json.loads(formatter.format(record))
+
+    assert line["message"] == "failed here"
+    assert line["n"] == 3
+    assert line["request_id"] == "-"
+    assert "ValueError: broken" in line["exc_info"]
+
+
+def test_an_unknown_log_format_stops_the_site_at_start():
+    result = subprocess.run(
+        [sys.executable, "-c", "import sigma_playground.settings"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "true", "LOG_FORMAT": "xml"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be one of plain, json; got 'xml'" in result.stderr
+
+
+def test_a_real_workers_json_lines_for_a_task_carry_the_scheduling_requests_id(
+    client, user, tmp_path
+):
+    outbox = tmp_path / "outbox"
+    with private_redis(tmp_path / "redis") as redis, site_broker(redis.url):
+        env = {
+            "REDIS_URL": redis.url,
+            "CELERY_BROKER_URL": redis.url,
+            "EMAIL_URL": f"filemail://{outbox}",
+            "LOG_FORMAT": "json",
+        }
+        with celery_worker(tmp_path, queues="email", **env) as worker:
+            worker.wait_for(lambda: b"ready." in worker.log.read_bytes(), "start", 30)
+
+            response = client.post(RESET_URL, {"email": "owner@example.com"})
+
+            request_id = response["X-Request-ID"]
+            worker.wait_for(lambda: b"email sent" in worker.log.read_bytes(), "send it", 30)
+
+    # Celery prints its banner itself; everything logged is one JSON object a line.
+    lines = worker.log.read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any(record["message"].endswith("ready.") for record in records)
+    sent = [record for record in records if record["logger"] == "accounts.tasks"]
+    assert [record["request_id"] for record in sent] == [request_id]
