@@ -27,6 +27,13 @@ username_validator = RegexValidator(
 )
 
 
+# Whose changes are audit events (sigma_playground.observability.audit), with the groups (receivers).
+_POWER_FIELDS = ("is_staff", "is_superuser")
+_PASSWORD_RESET_ROUTES = frozenset(
+    {"accounts:password-reset-confirm", "api-password-reset-confirm"}
+)
+
+
 class UserManager(DjangoUserManager):
     def get_by_natural_key(self, username: str | None) -> User:
         # Sign-in is case-insensitive: "Ada" and "ada" are the same account.
@@ -111,6 +118,7 @@ class User(MaintainedFieldsMixin, AbstractUser):
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._loaded_is_active = instance.__dict__.get("is_active")
+        instance._loaded_powers = {name: instance.__dict__.get(name) for name in _POWER_FIELDS}
         return instance
 
     def set_unusable_password(self) -> None:
@@ -126,8 +134,10 @@ class User(MaintainedFieldsMixin, AbstractUser):
             self._password is not None or password_disabled
         ) and not self._state.adding
         deactivated = not self.is_active and getattr(self, "_loaded_is_active", None) is True
+        powers = self._changed_powers(kwargs.get("update_fields"))
         super().save(*args, **kwargs)
         self._loaded_is_active = self.is_active
+        self._audit_save(password_changed, powers)
         reason = "password" if password_changed else "deactivated" if deactivated else None
         if reason is not None:
             from .signals import sign_ins_ended
@@ -135,6 +145,33 @@ class User(MaintainedFieldsMixin, AbstractUser):
             transaction.on_commit(
                 lambda: sign_ins_ended.send(sender=User, user=self, reason=reason)
             )
+
+    def _changed_powers(self, update_fields) -> dict[str, list[bool]]:
+        """The staff and superuser flags this save changes, as {field: [before, after]}."""
+        loaded = getattr(self, "_loaded_powers", None)
+        if loaded is None or self._state.adding:
+            return {}
+        return {
+            name: [loaded[name], getattr(self, name)]
+            for name in _POWER_FIELDS
+            if loaded[name] is not None
+            and loaded[name] != getattr(self, name)
+            and (update_fields is None or name in update_fields)
+        }
+
+    def _audit_save(self, password_changed: bool, powers: dict[str, list[bool]]) -> None:
+        # Logged as the row is written, while the request (the admin, the member) is known.
+        from sigma_playground.observability import audit, logs
+
+        if password_changed:
+            context = logs.current()
+            route = context.view_name() if context is not None else None
+            name = "password_reset" if route in _PASSWORD_RESET_ROUTES else "password_changed"
+            audit.event(name, subject_id=self.pk, subject=self.username)
+        if powers:
+            audit.event("role_changed", subject_id=self.pk, subject=self.username, changes=powers)
+        # What the row now holds, for the next save to compare with.
+        self._loaded_powers = {name: getattr(self, name) for name in _POWER_FIELDS}
 
     def _session_hash(self, secret: str | None = None) -> str:
         value = self.password

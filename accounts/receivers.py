@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.db.models import F
+
+from sigma_playground.observability import audit
 
 from . import tokens
 from .models import User
@@ -22,3 +25,58 @@ def end_sign_ins(sender: type[User], user: User, reason: str, **kwargs: Any) -> 
     tokens.revoke_all_for_user(user, reason=reason)
     if reason == "deactivated":
         User.objects.filter(pk=user.pk).update(sessions_generation=F("sessions_generation") + 1)
+
+
+# --- Audit events (sigma_playground.observability.audit) --------------------------------------------
+
+
+def audit_sign_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        audit.event("signout", request=request, actor=user, method="web")
+
+
+def audit_role_change(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set | None, **kwargs: Any
+) -> None:
+    """A member's groups (their roles) or permissions changed, from either side of the relation."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    relation = "groups" if sender is User.groups.through else "permissions"
+    if reverse:  # group.user_set.add(...): the members are in pk_set
+        members = list(User.objects.filter(pk__in=pk_set or ()).values_list("pk", "username"))
+        names = [str(instance)]
+    else:
+        members = [(instance.pk, instance.username)]
+        related = getattr(instance, relation if relation == "groups" else "user_permissions")
+        if action == "pre_clear":
+            names = [str(item) for item in related.all()]
+        else:
+            names = [str(item) for item in related.model.objects.filter(pk__in=pk_set or ())]
+    if not names:
+        return
+    change = {"post_add": "added", "post_remove": "removed", "pre_clear": "removed"}[action]
+    for member_id, username in members:
+        audit.event(
+            "role_changed",
+            subject_id=member_id,
+            subject=username,
+            changes={relation: {change: sorted(names)}},
+        )
+
+
+_ADMIN_ACTIONS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
+
+
+def audit_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs: Any) -> None:
+    if not created:
+        return
+    content_type = instance.content_type
+    audit.event(
+        "admin_action",
+        actor=instance.user,
+        action=_ADMIN_ACTIONS.get(instance.action_flag, str(instance.action_flag)),
+        content_type=f"{content_type.app_label}.{content_type.model}" if content_type else None,
+        object_id=instance.object_id,
+        object_repr=instance.object_repr,
+        change=instance.get_change_message(),
+    )

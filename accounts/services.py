@@ -14,6 +14,10 @@ from django.http import HttpRequest
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
+from sigma_playground.http import is_api
+from sigma_playground.observability import audit as audit_events
+from sigma_playground.observability import metrics
+
 from . import mfa, selectors
 from .models import User
 from .signals import sign_ins_ended
@@ -73,10 +77,28 @@ def _audit(request: HttpRequest, username: str, outcome: str) -> None:
     )
 
 
-def _throttle(request: HttpRequest, username: str) -> SignInThrottle:
+def _signed_in(request: HttpRequest, user: User) -> None:
+    method = "api" if is_api(request) else "web"
+    metrics.signins.labels(method=method).inc()
+    audit_events.event("signin", request=request, actor=user, method=method)
+
+
+def _sign_in_failed(request: HttpRequest, username: str, reason: str) -> None:
+    # The name tried is not the actor: nobody is signed in, and it may not be anyone's.
+    audit_events.event("signin_failed", request=request, username=username, reason=reason)
+
+
+def _locked_out(request: HttpRequest, guard: str, username: str = "") -> None:
+    metrics.lockouts.labels(guard=guard).inc()
+    named = {"username": username} if username else {}
+    audit_events.event("lockout", request=request, guard=guard, **named)
+
+
+def _throttle(request: HttpRequest, username: str, guard: str = "signin") -> SignInThrottle:
     throttle = SignInThrottle(username, client_address(request))
     wait = throttle.retry_after()
     if wait is not None:
+        _locked_out(request, guard, username)
         raise SignInThrottled(wait)
     return throttle
 
@@ -97,6 +119,7 @@ def sign_in(request: HttpRequest, username: str, password: str, otp: str | None 
     if user is None:
         throttle.record_failure()
         _audit(request, username, "failed: wrong username or password")
+        _sign_in_failed(request, username, "wrong username or password")
         raise SignInFailed
     if user.mfa_enabled:
         if not otp:
@@ -105,16 +128,20 @@ def sign_in(request: HttpRequest, username: str, password: str, otp: str | None 
         if not mfa.verify_second_factor(user, otp):
             throttle.record_failure()
             _audit(request, username, "failed: wrong code")
+            _sign_in_failed(request, username, "wrong code")
             raise SecondFactorRequired(user, wrong_code=True)
     throttle.record_success()
     _audit(request, username, "succeeded")
+    _signed_in(request, user)
     return user
 
 
-def _check_code(request: HttpRequest, user: User, verify: Callable[[], bool]) -> None:
+def _check_code(
+    request: HttpRequest, user: User, verify: Callable[[], bool], guard: str = "code"
+) -> None:
     """A code check of any kind counts against the same lockout as sign-in (the same secret is being
     guessed): 429 once it is reached, a failure counted for a wrong code."""
-    throttle = _throttle(request, user.username)
+    throttle = _throttle(request, user.username, guard)
     if not verify():
         throttle.record_failure()
         raise SignInFailed
@@ -124,14 +151,16 @@ def _check_code(request: HttpRequest, user: User, verify: Callable[[], bool]) ->
 def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
     """Second step of the HTML sign-in, after the password was checked."""
     try:
-        _check_code(request, user, lambda: mfa.verify_second_factor(user, code))
+        _check_code(request, user, lambda: mfa.verify_second_factor(user, code), guard="signin")
     except SignInThrottled:
         _audit(request, user.username, "throttled")
         raise
     except SignInFailed:
         _audit(request, user.username, "failed: wrong code")
+        _sign_in_failed(request, user.username, "wrong code")
         raise
     _audit(request, user.username, "succeeded")
+    _signed_in(request, user)
 
 
 def admin_refusal(request: HttpRequest) -> str | None:
@@ -151,6 +180,7 @@ def spend_sign_up_attempt(request: HttpRequest) -> None:
     throttle = SignUpThrottle(client_address(request))
     wait = throttle.retry_after()
     if wait is not None:
+        _locked_out(request, "signup")
         raise SignUpThrottled(wait)
     throttle.record_attempt()
 
@@ -167,11 +197,14 @@ def register(*, username: str, email: str, password: str) -> User:
         raise ValidationError(errors)
     try:
         with transaction.atomic():
-            return User.objects.create_user(username=username, email=email, password=password)
+            user = User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
         raise ValidationError(
             {"username": "That username or email address was just taken."}
         ) from None
+    metrics.signups.inc()
+    audit_events.event("signup", actor=user)
+    return user
 
 
 def update_profile(user: User, *, full_name: str, bio: str, website: str) -> User:
@@ -230,7 +263,9 @@ def confirm_mfa(request: HttpRequest, user: User, code: str) -> list[str]:
         transaction.on_commit(
             lambda: sign_ins_ended.send(sender=User, user=user, reason="second_factor_on")
         )
-        return mfa.replace_recovery_codes(user)
+        codes = mfa.replace_recovery_codes(user)
+    audit_events.event("mfa_enabled", request=request, actor=user)
+    return codes
 
 
 def disable_mfa(request: HttpRequest, user: User, code: str) -> None:
@@ -243,3 +278,4 @@ def disable_mfa(request: HttpRequest, user: User, code: str) -> None:
         user.mfa_secret = ""
         user.save(update_fields=["mfa_enabled", "mfa_secret"])
         user.recovery_codes.all().delete()
+    audit_events.event("mfa_disabled", request=request, actor=user)

@@ -124,8 +124,9 @@ def rotate(raw: str) -> TokenPair:
     )
 
 
-def revoke(raw: str) -> None:
-    """Log out: the refresh token and its whole login stop working. Idempotent for a used token."""
+def revoke(raw: str) -> int | None:
+    """Log out: the refresh token and its whole login stop working. Idempotent for a used token.
+    Returns the id of the member it belonged to."""
     payload = _decode_refresh(raw)
     with transaction.atomic():
         outstanding = OutstandingToken.objects.filter(jti=payload[api_settings.JTI_CLAIM]).first()
@@ -133,6 +134,7 @@ def revoke(raw: str) -> None:
             raise RefreshRejected("Token is invalid", "token_not_valid")
         BlacklistedToken.objects.get_or_create(token=outstanding)
         revoke_family(payload[FAMILY_CLAIM], reason="logout")
+    return outstanding.user_id
 
 
 def revoke_all_for_user(user: User, reason: str) -> int:

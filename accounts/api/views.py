@@ -12,6 +12,7 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from idempotency.api import idempotent
+from sigma_playground.observability import audit
 
 from .. import services, tokens
 from ..forms import PasswordResetForm
@@ -144,9 +145,11 @@ class LogoutView(TokenEndpoint):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            tokens.revoke(serializer.validated_data["refresh"])
+            member_id = tokens.revoke(serializer.validated_data["refresh"])
         except tokens.RefreshRejected as error:
             raise _rejected(error) from None
+        member = User.objects.filter(pk=member_id).first() if member_id else None
+        audit.event("signout", request=request, actor=member, method="api")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
