@@ -27,10 +27,8 @@ def log_lines(log_format: str):
     """The lines the site's console handler, configured for `log_format`, writes meanwhile."""
     config = logging_config(log_format, "INFO", mail_admins=False)
     options = dict(config["formatters"][log_format])
-    if "()" in options:
-        formatter = options.pop("()")(**options)
-    else:
-        formatter = logging.Formatter(options["format"])
+    make = options.pop("()", None)
+    formatter = make(**options) if make else logging.Formatter(options["format"])
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
