@@ -40,3 +40,7 @@ def retry_policy(max_retries: int = 5) -> dict:
         "retry_jitter": True,
         "max_retries": max_retries,
     }
+
+
+# Task runs counted and timed, messages stamped with their publishing time, a worker's own /metrics.
+from sigma_playground.observability import tasks as _task_metrics  # noqa: E402, F401

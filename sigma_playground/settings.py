@@ -365,6 +365,10 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
     env.int("CELERY_WORKER_MAX_MEMORY_MB", default=400, minimum=64) * 1024
 )
 CELERY_TIMEZONE = "UTC"
+# A worker serves its kind's Prometheus metrics on this port (GET /metrics, to METRICS_TOKEN only);
+# 0: not at all. Each worker kind of the Procfile has a port of its own
+# (sigma_playground.observability.tasks).
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0, minimum=0)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from django.db import DEFAULT_DB_ALIAS, connections
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from .tasks import BrokerQueues
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,7 +53,7 @@ class PostgresConnections:
         )
 
 
-SCRAPE_COLLECTORS: list = [PostgresConnections()]
+SCRAPE_COLLECTORS: list = [PostgresConnections(), BrokerQueues()]
 
 
 class Guarded:

@@ -1,0 +1,336 @@
+"""Celery's figures (docs/operations.md): how tasks end and how long they run, how long the queues
+are and how long their oldest message has waited, and a worker's own /metrics.
+
+- Every task run is counted by how it ended, celery_tasks_total{task, outcome} (succeeded, failed,
+  retried), and timed, celery_task_duration_seconds{task}: in the pool process that ran it, or in
+  the caller's process when tasks are eager (`make run`, the tests).
+- Every message published carries a `published_at` header (epoch seconds), so the age of a queue's
+  oldest message can be read from the broker.
+- `BrokerQueues` (one of collectors.SCRAPE_COLLECTORS) reads each queue's length and the age of its
+  oldest message from Redis when the web or ws /metrics is scraped: the broker is the one place
+  that knows, whichever worker is up.
+- A worker started with CELERY_METRICS_PORT serves its kind's figures on that port
+  (`WorkerExporter`): Prometheus cannot reach a Celery worker otherwise. Its main process adds up
+  what its pool processes wrote under PROMETHEUS_MULTIPROC_DIR, as the web's /metrics does for
+  granian's workers.
+
+sigma_playground.celery imports this module, so its signal handlers are connected in every process
+that publishes or runs tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from socketserver import ThreadingMixIn
+from urllib.parse import unquote, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from celery import signals, states
+from celery.exceptions import Retry
+
+from . import metrics
+
+logger = logging.getLogger(__name__)
+
+PUBLISHED_AT = "published_at"  # the message header: when it was published, in epoch seconds
+
+# --- Task runs ------------------------------------------------------------------------------------
+
+# When each task now running in this process started (by task id): a pool process runs one at a
+# time, an eager caller may nest them.
+_started: dict[str, float] = {}
+
+
+@signals.before_task_publish.connect(weak=False, dispatch_uid="observability.published_at")
+def _stamp_published_at(headers: dict | None = None, **kwargs) -> None:
+    # Set on every publish, a retry's too: the age wanted is how long it has waited this time.
+    if headers is not None:
+        headers[PUBLISHED_AT] = time.time()
+
+
+@signals.task_prerun.connect(weak=False, dispatch_uid="observability.task_prerun")
+def _task_started(task_id: str | None = None, **kwargs) -> None:
+    if task_id is not None:
+        _started[task_id] = time.perf_counter()
+
+
+@signals.task_postrun.connect(weak=False, dispatch_uid="observability.task_postrun")
+def _task_ended(task_id=None, task=None, state: str | None = None, **kwargs) -> None:
+    started = _started.pop(task_id, None)
+    if task is None:
+        return
+    if started is not None:
+        metrics.celery_task_duration.labels(task=task.name).observe(time.perf_counter() - started)
+    outcome = task_outcome(state)
+    if outcome is not None:
+        metrics.celery_tasks.labels(task=task.name, outcome=outcome).inc()
+    from . import process  # Django's, so not at import: Celery's app imports this module early
+
+    process.update()  # a pool process records its own memory and CPU now and then
+
+
+def task_outcome(state: str | None) -> str | None:
+    """How a run ended, from the state task_postrun gives; None when it was neither (ignored or
+    rejected). An eager task whose error reaches its caller (CELERY_TASK_EAGER_PROPAGATES) ends with
+    no state: the error on its way out says which."""
+    if state == states.SUCCESS:
+        return "succeeded"
+    if state == states.RETRY:
+        return "retried"
+    if state == states.FAILURE:
+        return "failed"
+    if state is None:
+        error = sys.exc_info()[1]
+        if isinstance(error, Retry):
+            return "retried"
+        if error is not None:
+            return "failed"
+    return None
+
+
+# --- The queues, read from the broker when /metrics is scraped -----------------------------------
+
+# A scrape that asks a broker that does not answer gives up within this (Prometheus's default
+# scrape timeout is 10 s, and the other figures must still go out).
+BROKER_TIMEOUT_SECONDS = 1.0
+# kombu's Redis transport: a queue's messages of priority p > 0 wait in a list of its own named
+# queue + SEPARATOR + p (kombu.transport.redis.Channel).
+KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
+KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
+
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
+def _redis_client(broker_url: str, options: dict):
+    """A client of the broker's Redis, with short timeouts and no retries; None when the broker is
+    not Redis (the embedded default's memory:// broker)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry as RedisRetry
+    from redis.sentinel import Sentinel
+
+    timeouts = {
+        "socket_timeout": BROKER_TIMEOUT_SECONDS,
+        "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+        "retry": RedisRetry(NoBackoff(), 0),
+    }
+    if broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return redis.Redis.from_url(broker_url, **timeouts)
+    if broker_url.startswith("sentinel://"):
+        # Celery's spelling: one sentinel:// URL per sentinel, joined by ";" (settings.py).
+        sentinels, db, password = [], 0, None
+        for part in broker_url.split(";"):
+            location = urlsplit(part.strip())
+            sentinels.append((location.hostname, location.port or 26379))
+            db = int(location.path.strip("/") or 0)
+            password = unquote(location.password) if location.password else None
+        manager = Sentinel(sentinels, sentinel_kwargs=dict(timeouts), **timeouts)
+        return manager.master_for(options["master_name"], db=db, password=password)
+    return None
+
+
+def broker_client(broker_url: str, options: dict):
+    with _clients_lock:
+        if broker_url not in _clients:
+            _clients[broker_url] = _redis_client(broker_url, options)
+        return _clients[broker_url]
+
+
+def published_at(message: bytes | None) -> float | None:
+    """The `published_at` header of a message as kombu keeps it in Redis (a JSON envelope); None
+    for a message published without one (by a release before this one) or not readable."""
+    if message is None:
+        return None
+    try:
+        value = json.loads(message)["headers"][PUBLISHED_AT]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+class BrokerQueues:
+    """celery_queue_length{queue}: messages waiting in each of settings.CELERY_TASK_QUEUES;
+    celery_queue_oldest_task_age_seconds{queue}: how long the oldest of them has waited (0 when
+    none does). Read from a Redis broker in one round trip; nothing with eager tasks or another
+    broker. Messages a worker has taken and holds (prefetched, or waiting for a retry's countdown)
+    are not waiting: kombu keeps them apart, and they count in neither.
+
+    kombu LPUSHes a message and workers BRPOP, so a list's oldest message is at its tail."""
+
+    def collect(self) -> Iterator:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from sigma_playground.celery import app
+
+        if app.conf.task_always_eager:
+            return
+        options = app.conf.broker_transport_options or {}
+        client = broker_client(app.conf.broker_url or "", options)
+        if client is None:
+            return
+        prefix = options.get("global_keyprefix", "")
+        separator = options.get("sep", KOMBU_PRIORITY_SEPARATOR)
+        steps = options.get("priority_steps", KOMBU_PRIORITY_STEPS)
+        queues = [queue.name for queue in app.conf.task_queues or ()]
+        keys = {
+            queue: [
+                f"{prefix}{queue}{separator}{step}" if step else f"{prefix}{queue}"
+                for step in steps
+            ]
+            for queue in queues
+        }
+        pipe = client.pipeline(transaction=False)
+        for queue in queues:
+            for key in keys[queue]:
+                pipe.llen(key)
+                pipe.lindex(key, -1)
+        answers = iter(pipe.execute())
+        now = time.time()
+
+        lengths = GaugeMetricFamily(
+            "celery_queue_length", "Messages waiting in a Celery queue.", labels=["queue"]
+        )
+        ages = GaugeMetricFamily(
+            "celery_queue_oldest_task_age_seconds",
+            "How long the oldest message waiting in a Celery queue has waited (0: none waits).",
+            labels=["queue"],
+        )
+        for queue in queues:
+            length, oldest = 0, None
+            for _key in keys[queue]:
+                length += next(answers)
+                stamp = published_at(next(answers))
+                if stamp is not None:
+                    oldest = stamp if oldest is None else min(oldest, stamp)
+            lengths.add_metric([queue], length)
+            # Another host's clock may run ahead a little: never a negative age.
+            ages.add_metric([queue], max(0.0, now - oldest) if oldest is not None else 0.0)
+        yield lengths
+        yield ages
+
+
+# --- A worker's own /metrics ---------------------------------------------------------------------
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a scrape in progress never holds up the worker's shutdown
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # one line per scrape is noise
+        pass
+
+
+class WorkerExporter:
+    """GET /metrics on `port`, in a thread of the worker's main process: its kind's figures (the
+    files its pool processes and itself wrote under `directory`, else this process's own), to
+    `Authorization: Bearer <METRICS_TOKEN>` only; 404 to anything else, as the web's /metrics
+    answers (endpoint.token_matches)."""
+
+    def __init__(self, port: int, directory: str | None, host: str = "") -> None:
+        from prometheus_client import CollectorRegistry, make_wsgi_app
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        self.directory = directory
+        if directory:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=directory)
+        else:
+            registry = metrics.REGISTRY
+        self.metrics_app = make_wsgi_app(registry)
+        self.server = make_server(
+            host, port, self.app, server_class=_Server, handler_class=_QuietHandler
+        )
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="metrics-exporter", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def start(self) -> WorkerExporter:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def app(self, environ: dict, start_response) -> Iterable[bytes]:
+        from . import process
+        from .endpoint import token_matches
+
+        allowed = (
+            environ.get("PATH_INFO") == "/metrics"
+            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and token_matches(environ.get("HTTP_AUTHORIZATION"))
+        )
+        if not allowed:
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"Not found.\n"]
+        process.update(force=True)
+        if self.directory:
+            forget_dead_gauges(self.directory)
+        return self.metrics_app(environ, start_response)
+
+
+def forget_dead_gauges(directory: str) -> None:
+    """Remove the gauge files of pool processes that are gone (replaced past their memory limit,
+    or killed): their memory and CPU would otherwise be reported for ever. Counters stay."""
+    for path in os.scandir(directory):
+        name = path.name
+        if not (name.startswith("gauge_") and name.endswith(".db")):
+            continue
+        try:
+            pid = int(name.removesuffix(".db").rsplit("_", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not metrics._alive(pid):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path.path)
+
+
+_exporter: WorkerExporter | None = None
+
+
+@signals.worker_ready.connect(weak=False, dispatch_uid="observability.worker_ready")
+def _start_exporter(**kwargs) -> None:
+    global _exporter
+    from django.conf import settings
+
+    port = settings.CELERY_METRICS_PORT
+    if not port or _exporter is not None:
+        return
+    if not settings.METRICS_TOKEN:
+        logger.warning("CELERY_METRICS_PORT is set but METRICS_TOKEN is not: every scrape gets 404")
+    directory = metrics.multiprocess_directory()
+    _exporter = WorkerExporter(port, str(directory) if directory else None).start()
+    logger.info("the worker's metrics are served on port %s at /metrics", port)
+
+
+@signals.worker_process_init.connect(weak=False, dispatch_uid="observability.worker_process_init")
+def _let_go_of_exporter(**kwargs) -> None:
+    """A pool process forked after the exporter started (one replacing another) holds a copy of
+    its listening socket: closed, so the port is free once the main process is gone."""
+    global _exporter
+    exporter, _exporter = _exporter, None
+    if exporter is not None:
+        exporter.server.socket.close()
+
+
+@signals.worker_shutdown.connect(weak=False, dispatch_uid="observability.worker_shutdown")
+def _stop_exporter(**kwargs) -> None:
+    global _exporter
+    exporter, _exporter = _exporter, None
+    if exporter is not None:
+        exporter.stop()
