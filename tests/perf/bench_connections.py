@@ -43,9 +43,11 @@ def database_url() -> str:
 
 
 def seed(env: dict[str, str]) -> None:
-    """Migrate, and 200 published workbooks the first time."""
+    """Migrate, collect the static files (/readyz checks their manifest), and 200 published
+    workbooks the first time."""
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     script = (
         "from workbooks.models import Workbook\n"
         "if not Workbook.objects.exists():\n"
