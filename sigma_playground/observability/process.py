@@ -97,6 +97,8 @@ def open_database_connections() -> dict[str, int]:
     idle) where the alias has one, else the threads' connections that are open."""
     counts = dict.fromkeys(connections.settings, 0)
     with _wrappers_lock:
+        # This thread's too: a connection opened before this module was imported sent no signal here.
+        _wrappers.update(connections.all(initialized_only=True))
         wrappers = list(_wrappers)
     for wrapper in wrappers:
         if wrapper.alias in counts and wrapper.connection is not None:
