@@ -170,8 +170,15 @@ def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict:
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
             "filters": ["require_debug_false", "request_id"],
+            "formatter": "plain",  # the mail's first line names the request id
         }
-        loggers["django.request"] = {"handlers": ["mail_admins"], "propagate": True}
+    # In place of Django's own handlers for its loggers (its console one would print each line a
+    # second time under DEBUG; its mail one would mail a 500 that Sentry reports).
+    loggers["django"] = {
+        "handlers": ["mail_admins"] if mail_admins else [],
+        "level": "INFO",
+        "propagate": True,
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -73,6 +73,31 @@ def default_release(base_dir: Path) -> str:
         return "sigma-playground@unknown"
 
 
+# `name=value` in a text (a request's repr in a frame's variables shows its query string).
+_SENSITIVE_PAIR = re.compile(
+    r"(?P<name>[\w.-]*(?:pass|secret|token|code|otp|session|auth|key|refresh|access|signature)"
+    r"[\w.-]*)=(?P<value>[^&\s'\"]+)",
+    re.IGNORECASE,
+)
+
+
+def _scrub_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SENSITIVE_PAIR.sub(rf"\g<name>={FILTERED}", value)
+    if isinstance(value, dict):
+        return {key: _scrub_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_text(item) for item in value]
+    return value
+
+
+def _frames(event: dict):
+    for exception in (event.get("exception") or {}).get("values") or []:
+        yield from (exception.get("stacktrace") or {}).get("frames") or []
+    for thread in (event.get("threads") or {}).get("values") or []:
+        yield from (thread.get("stacktrace") or {}).get("frames") or []
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
         return {
@@ -108,6 +133,12 @@ def before_send(event: dict, hint: dict) -> dict:
             request["query_string"] = _scrub_query(request["query_string"])
     if "extra" in event:
         event["extra"] = _scrub(event["extra"])
+    for frame in _frames(event):
+        if "vars" in frame:
+            frame["vars"] = _scrub_text(frame["vars"])
+    breadcrumbs = event.get("breadcrumbs")
+    if isinstance(breadcrumbs, dict) and "values" in breadcrumbs:
+        breadcrumbs["values"] = _scrub_text(breadcrumbs["values"])
 
     event.pop("user", None)
     context = logs.current()
