@@ -28,7 +28,7 @@ username_validator = RegexValidator(
 
 
 # Whose changes are audit events (sigma_playground.observability.audit), with the groups (receivers).
-_POWER_FIELDS = ("is_staff", "is_superuser")
+_POWER_FIELDS = ("is_staff", "is_superuser", "is_active")
 _PASSWORD_RESET_ROUTES = frozenset(
     {"accounts:password-reset-confirm", "api-password-reset-confirm"}
 )
@@ -147,7 +147,7 @@ class User(MaintainedFieldsMixin, AbstractUser):
             )
 
     def _changed_powers(self, update_fields) -> dict[str, list[bool]]:
-        """The staff and superuser flags this save changes, as {field: [before, after]}."""
+        """The staff, superuser and active flags this save changes, as {field: [before, after]}."""
         loaded = getattr(self, "_loaded_powers", None)
         if loaded is None or self._state.adding:
             return {}

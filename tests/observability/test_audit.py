@@ -174,12 +174,15 @@ def test_role_changes_name_the_member_and_what_changed(user, events):
     user.groups.add(Group.objects.get(name=CURATORS_GROUP))
     user.groups.remove(Group.objects.get(name=CURATORS_GROUP))
     user.save()  # nothing changed: no event
+    user.is_active = False
+    user.save(update_fields=["is_active"])
 
     changes = [(r.subject_id, r.changes) for r in events("role_changed")]
     assert changes == [
         (user.pk, {"is_staff": [False, True]}),
         (user.pk, {"groups": {"added": [CURATORS_GROUP]}}),
         (user.pk, {"groups": {"removed": [CURATORS_GROUP]}}),
+        (user.pk, {"is_active": [True, False]}),
     ]
 
 

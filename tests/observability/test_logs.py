@@ -12,9 +12,11 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 
+from sigma_playground.observability import logs, task_context
 from sigma_playground.observability.logs import JsonFormatter, RequestIdFilter, logging_config
 from tests.private_services import private_redis
 from tests.processes import ROOT, celery_worker, site_broker
@@ -169,3 +171,33 @@ def test_a_real_workers_json_lines_for_a_task_carry_the_scheduling_requests_id(
     assert any(record["message"].endswith("ready.") for record in records)
     sent = [record for record in records if record["logger"] == "accounts.tasks"]
     assert [record["request_id"] for record in sent] == [request_id]
+
+
+def test_a_task_sent_by_a_request_carries_its_id_and_member_and_runs_under_them(rf, user):
+    request = rf.get("/")
+    request.user = user
+    headers: dict = {}
+    token = logs.enter(logs.RequestContext("edge-1", request=request))
+    try:
+        task_context.add_request_headers(headers=headers)
+    finally:
+        logs.leave(token)
+    assert headers == {
+        task_context.REQUEST_ID_HEADER: "edge-1",
+        task_context.USER_ID_HEADER: user.pk,
+        task_context.USERNAME_HEADER: "owner",
+    }
+
+    # On a worker, custom headers are attributes of the task's request.
+    task = SimpleNamespace(name="accounts.tasks.send_email", request=SimpleNamespace(**headers))
+    task_context.enter_task(task_id="t1", task=task)
+    try:
+        context = logs.current()
+        assert (context.request_id, context.user(), context.view_name()) == (
+            "edge-1",
+            (user.pk, "owner"),
+            "accounts.tasks.send_email",
+        )
+    finally:
+        task_context.leave_task(task_id="t1")
+    assert logs.current() is None
