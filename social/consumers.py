@@ -39,12 +39,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from sigma_playground.observability import metrics, process
 from sigma_playground.websocket import SignIn, closing_database_sync_to_async
 
 from . import payloads, selectors
@@ -114,6 +116,26 @@ async def missed_notifications(user_id: int, after: int) -> AsyncIterator[Notifi
         if len(page) < page_size:
             return
         after = page[-1]["notification"]["id"]
+
+
+# --- What operators see (docs/operations.md) -------------------------------------------------------
+
+_pushed = {kind: metrics.notifications_pushed.labels(kind=kind) for kind in ("websocket", "stream")}
+_push_lag = {
+    kind: metrics.notification_push_lag.labels(kind=kind) for kind in ("websocket", "stream")
+}
+
+
+def count_pushed(kind: str, message: NotificationMessage) -> None:
+    """A notification sent live on a socket or stream (`kind`), not read back by a resume: counted,
+    with the time since it was made. (Shared with the event stream.)"""
+    _pushed[kind].inc()
+    try:
+        created = datetime.fromisoformat(message["notification"]["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return
+    # Another host's clock may run ahead a little: never a negative lag.
+    _push_lag[kind].observe(max(0.0, time.time() - created.timestamp()))
 
 
 class Delivered:
@@ -277,6 +299,9 @@ def parse_client_message(text: str | None) -> ClientMessage:
 
 # --- The consumer ---------------------------------------------------------------------------------
 
+_open_sockets = metrics.realtime_connections.labels(kind="websocket")
+_resumes = metrics.realtime_resumes.labels(kind="websocket")
+
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
     """One socket. What it costs while idle is kept small, since a process holds thousands: no
@@ -301,6 +326,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     chores: set[asyncio.Task[None]] | None = None
     hub: Hub | None = None
     inbox: Inbox | None = None
+    counted: bool = False  # in realtime_connections, from the accept until it is let go
 
     async def __call__(self, scope, receive, send) -> None:
         """The client's messages, one at a time; the member's events come through `deliver`."""
@@ -337,6 +363,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     def _let_go(self) -> None:
         """Hear nothing more: leave the hub, stop the timers and whatever they started."""
+        if self.counted:
+            self.counted = False
+            _open_sockets.dec()
         if self.hub is not None:
             self.hub.remove(self)
             self.hub.sign_ins.forget(self)
@@ -392,6 +421,10 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         # Accept first, then close: a close code reaches the client only on an accepted socket; a refused
         # handshake would look like a network error instead of "sign in again".
         await self.accept()
+        # Counted once accepted, however it ends: __call__ lets go of it (`_let_go`) in a finally.
+        self.counted = True
+        _open_sockets.inc()
+        process.update()  # the ws process records its memory and CPU now and then
         if not user.is_authenticated or sign_in is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -472,6 +505,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 await self._send_missed(user_id, after)
                 self.held = None  # whatever was held came from the table just now
                 await self.send_json(payloads.unread_count_message(await unread_count(user_id)))
+                _resumes.inc()
         finally:
             self.resuming = False
             # The client's own messages waited behind the resume too; don't count that as silence.
@@ -516,6 +550,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         async with aclosing(in_turn(user_id, self.delivered, message)) as sendable:
             async for item in sendable:
                 await self.send_json(item)
+                if not self.closed:
+                    count_pushed("websocket", item)
 
     async def push_unread_count(self, message: UnreadCountMessage) -> None:
         await self.send_json(message)

@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connections, router
 
+from sigma_playground.observability import metrics
 from sigma_playground.websocket import session_digest
 from workbooks.models import Workbook
 
@@ -65,17 +66,34 @@ def _send_all(messages: list[tuple[int, dict]]) -> None:
     for uid, message in messages:
         per_user.setdefault(uid, []).append(message)
 
+    batches = _batches(per_user)
+    # Notifications not yet handed to the layer: what a failure leaves unpushed.
+    unsent = sum(1 for _, message in messages if message.get("type") == "notification")
+
     async def send() -> None:
+        nonlocal unsent
         try:
             async with asyncio.timeout(PUSH_TIMEOUT_SECONDS + len(per_user) / 1000):
-                for group, message in _batches(per_user):
+                for group, message in batches:
                     await layer.group_send(group, message)
+                    unsent -= _notifications_in(message)
         except TimeoutError:
             logger.warning("could not push to %d members in time: Redis is slow", len(per_user))
+            metrics.notification_push_failures.inc(unsent)
         except Exception as error:  # the rows are saved; clients will catch up with `resume`
             logger.warning("could not push to %d members: %r", len(per_user), error)
+            metrics.notification_push_failures.inc(unsent)
 
     async_to_sync(send)()
+
+
+def _notifications_in(message: dict) -> int:
+    """How many notifications one group message of `_batches` carries."""
+    if message["type"] == "push.batch":
+        queues = [queue for _, queue in message["pushes"]]
+    else:
+        queues = [message["messages"]]
+    return sum(1 for queue in queues for item in queue if item.get("type") == "notification")
 
 
 def notifications(ids: Iterable[int]) -> None:

@@ -30,11 +30,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from sigma_playground.http import error_response
+from sigma_playground.observability import metrics, process
 from sigma_playground.websocket import SignIn, bearer_user, release_database_connections
 
 from . import consumers
 from .consumers import (
     Delivered,
+    count_pushed,
     ends_sign_in,
     in_turn,
     is_notification_id,
@@ -51,6 +53,9 @@ logger = logging.getLogger(__name__)
 KEEPALIVE_SECONDS: float = 15
 
 KEEPALIVE = ": keepalive\n\n"
+
+_open_streams = metrics.realtime_connections.labels(kind="stream")
+_resumes = metrics.realtime_resumes.labels(kind="stream")
 
 
 def event(name: str, data: Any, event_id: int | None = None) -> str:
@@ -154,6 +159,8 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
     user_id, ends_at = sign_in.user_id, sign_in.expires_at
     listener = StreamListener(user_id)
     live = hub()
+    _open_streams.inc()
+    process.update()  # the ws process records its memory and CPU now and then
     try:
         # Join before reading, so whatever commits while we read waits in the inbox for us.
         await live.add(listener)
@@ -168,6 +175,7 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
                     delivered.through(message["notification"]["id"])
                     yield notification_event(message["notification"])
             count = await unread_count(user_id)
+            _resumes.inc()
         yield unread_count_event(count)
 
         loop = asyncio.get_running_loop()
@@ -210,8 +218,10 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
                     async with aclosing(in_turn(user_id, delivered, message)) as sendable:
                         async for item in sendable:
                             yield notification_event(item["notification"])
+                            count_pushed("stream", item)
                 elif message.get("type") == "unread_count":
                     yield unread_count_event(message["count"])
     finally:
         # The client went away (Django cancels the response) or the server is stopping.
         live.remove(listener)
+        _open_streams.dec()
