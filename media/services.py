@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import time
 from datetime import timedelta
 from typing import IO
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from accounts.models import User
+from sigma_playground.observability import metrics
 from workbooks import cache as gallery_cache
 from workbooks.models import Workbook
 
@@ -54,7 +56,11 @@ def accept_upload(
 ) -> Image:
     """Check an uploaded file and queue its processing; raises ImageRejected with a message to show
     (StorageUnavailable, a 503 or 507, when the file is fine but cannot be stored just now)."""
-    info = validation.inspect(file, size)
+    try:
+        info = validation.inspect(file, size)
+    except ImageRejected as rejected:
+        validation.count_refused(rejected.reason)
+        raise
     image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.PROCESSING)
     # Known from the start, so the files of this content count as in use while it is processed.
     image.content_hash = processing.content_hash_of(file)
@@ -63,10 +69,13 @@ def accept_upload(
         write_whole(upload_storage(), name, File(file), _size_of(file))
     except STORAGE_ERRORS as error:
         logger.warning("Could not store an upload's original: %r", error)
-        raise unavailable(error) from None
+        refusal = unavailable(error)
+        validation.count_refused(refusal.reason)
+        raise refusal from None
     image.source = name
     image.save()
     _queue_processing(image)
+    validation.count_accepted()
     return image
 
 
@@ -98,15 +107,26 @@ def process(image_id: str) -> None:
     """Make the variants of an image and put it in use. Safe to run twice, or for a deleted image.
 
     Storage and scanner errors propagate, for the task to retry; a picture that cannot be used is
-    marked failed with a message for its owner.
+    marked failed with a message for its owner. A run that ends either way is counted and timed
+    (images_processed_total, image_processing_duration_seconds); one that raises is not, as it is
+    tried again (`give_up` counts it failed when the tries run out).
     """
+    started = time.perf_counter()
+    outcome = _process(image_id)
+    if outcome is not None:
+        metrics.images_processed.labels(outcome=outcome).inc()
+        metrics.image_processing_duration.observe(time.perf_counter() - started)
+
+
+def _process(image_id: str) -> str | None:
+    """`process`; how it ended ("succeeded" or "failed"), or None when there was nothing to do."""
     image = Image.objects.filter(pk=image_id).first()
     if image is None or image.status != Image.Status.PROCESSING:
-        return
+        return None
     source = upload_storage()
     if not source.exists(image.source):
         fail(image, "The uploaded file is gone. Upload it again.")
-        return
+        return "failed"
     with source.open(image.source, "rb") as handle:
         data = handle.read()
     if not image.content_hash:  # a direct upload: its content is known only now
@@ -119,26 +139,28 @@ def process(image_id: str) -> None:
         except clamd.VirusFound as found:
             logger.warning("Image %s refused by the virus scanner: %s", image.pk, found.signature)
             fail(image, "The file was refused by the virus scanner.")
-            return
+            validation.count_refused("malware")
+            return "failed"
 
     try:
         validation.inspect(io.BytesIO(data), len(data))
         rendered = processing.render(data)
     except ImageRejected as rejected:
         fail(image, rejected.message)
-        return
+        return "failed"
     except (OSError, ValueError, SyntaxError, EOFError, PILImage.DecompressionBombError):
         fail(image, "The picture is damaged or incomplete. Try saving it again and re-uploading.")
-        return
+        return "failed"
 
     with transaction.atomic():
         # Not while another job deletes the same content's files as unused (discard_variants).
         _lock_content(image.kind, rendered.content_hash)
         # Removed (or finished by a twin job) while it was being made: store nothing.
         if not Image.objects.filter(pk=image.pk, status=Image.Status.PROCESSING).exists():
-            return
+            return None
         _store_variants(variant_key(image.kind, rendered.content_hash), rendered.files)
         _put_in_use(image, rendered)
+    return "succeeded"
 
 
 def _lock_content(kind: str, content_hash: str) -> None:
@@ -202,6 +224,7 @@ def give_up(image: Image, message: str) -> None:
     """The job stops trying: the image fails with `message`, and the variants stored before the
     fault go with it, unless another image shows the same content."""
     fail(image, message)
+    metrics.images_processed.labels(outcome="failed").inc()
     try:
         discard_variants(image.kind, image.content_hash)
     except STORAGE_ERRORS:  # the storage is still failing: the hourly cleanup removes them
@@ -365,9 +388,13 @@ def start_direct_upload(
     directly, limited to the declared type and at most the size limit."""
     if not direct_uploads_enabled():
         raise DirectUploadsUnavailable
-    if content_type not in validation.CONTENT_TYPES.values():
-        raise UnsupportedImage("Upload a JPEG, PNG, WebP or GIF image.")
-    validation.check_size(size)
+    try:
+        if content_type not in validation.CONTENT_TYPES.values():
+            raise UnsupportedImage("Upload a JPEG, PNG, WebP or GIF image.")
+        validation.check_size(size)
+    except ImageRejected as rejected:  # refused from what the client declares it will send
+        validation.count_refused(rejected.reason)
+        raise
     image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.UPLOADING)
     image.source = f"{UPLOADS_FOLDER}/{image.id.hex}"
     storage = upload_storage()
@@ -400,7 +427,9 @@ def complete_direct_upload(image: Image) -> Image:
     if not storage.exists(image.source):
         if direct_upload_expired(image):
             fail(image, "The upload took too long. Start again.")
+            validation.count_refused("expired")
             raise ImageRejected("The upload took too long. Start again.")
+        # Not a refusal: the client may call again once its upload to storage is done.
         raise ImageRejected("Nothing has been uploaded for this image yet.")
     try:
         validation.check_size(storage.size(image.source))  # before reading it
@@ -409,11 +438,13 @@ def complete_direct_upload(image: Image) -> Image:
         validation.inspect(io.BytesIO(data), len(data))
     except ImageRejected as rejected:
         fail(image, rejected.message)
+        validation.count_refused(rejected.reason)
         raise
     # Only the call that moves it on queues it: two completes at once process it once.
     if Image.objects.filter(pk=image.pk, status=Image.Status.UPLOADING).update(
         status=Image.Status.PROCESSING
     ):
         _queue_processing(image)
+        validation.count_accepted()
     image.refresh_from_db()
     return image

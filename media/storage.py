@@ -92,11 +92,13 @@ class StorageUnavailable(ImageRejected):
 
     status_code = 503
     code = "storage_unavailable"
+    reason = "storage_unavailable"
 
 
 class StorageFull(StorageUnavailable):
     status_code = 507
     code = "insufficient_storage"
+    reason = "storage_full"
 
 
 def is_full(error: BaseException) -> bool:

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from sigma_playground.http import content_length, error_response, is_api, safe_url
 
 from .storage import unavailable
-from .validation import max_upload_bytes, too_large_message
+from .validation import count_refused, max_upload_bytes, too_large_message
 
 # Room for the other fields of a multipart form (the CSRF token, a few names) around the file.
 FORM_OVERHEAD = 64 * 1024
@@ -21,6 +21,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > max_upload_bytes():
             self.request.upload_too_large = True
+            count_refused("too_large")
             raise SkipFile
         return raw_data
 
@@ -53,6 +54,7 @@ class UploadSizeLimitMiddleware:
             request.content_type == "multipart/form-data"
             and content_length(request) > max_upload_bytes() + FORM_OVERHEAD
         ):
+            count_refused("too_large")
             return too_large_response(request)
         if request.content_type == "multipart/form-data" and not is_api(request):
             # The CSRF check reads a page's form next, outside any view: a large file spools to
@@ -67,6 +69,7 @@ class UploadSizeLimitMiddleware:
 
 def storage_unavailable_response(request: HttpRequest, error: OSError) -> HttpResponse:
     refusal = unavailable(error)
+    count_refused(refusal.reason)
     back = safe_url(request, request.headers.get("Referer", "")) or "/"
     context = {"message": refusal.message, "back": back}
     return render(request, "media/storage_unavailable.html", context, status=refusal.status_code)

@@ -17,29 +17,54 @@ from typing import IO
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
+from sigma_playground.observability import metrics
+
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
 class ImageRejected(Exception):
-    """An upload we refuse, with a message for the person who sent it and the HTTP status that fits."""
+    """An upload we refuse, with a message for the person who sent it, the HTTP status that fits,
+    and the reason uploads_total counts it under (`count_refused`)."""
 
     status_code = 400
     code = "invalid_image"
+    reason = "damaged"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if reason is not None:
+            self.reason = reason
 
 
 class ImageTooLarge(ImageRejected):
     status_code = 413
     code = "file_too_large"
+    reason = "too_large"
 
 
 class UnsupportedImage(ImageRejected):
     status_code = 415
     code = "unsupported_media_type"
+    reason = "bad_type"
+
+
+# uploads_total{outcome, reason}: an upload is counted once, where it is decided. Accepted when it
+# passes the checks made on receiving it (and its processing is queued); refused with one of a few
+# reasons: too_large, empty, bad_type, damaged, too_many_pixels, unusual_jpeg (refused while
+# received), storage_unavailable, storage_full (fine, but not storable just now), expired (a direct
+# upload completed too late), malware (the virus scanner, which runs in processing, refused it).
+# A request without a file (or with an empty one) that the page's form or the API's serializer
+# refuses before these checks is not an upload, and is not counted.
+
+
+def count_accepted() -> None:
+    metrics.uploads.labels(outcome="accepted", reason="").inc()
+
+
+def count_refused(reason: str) -> None:
+    metrics.uploads.labels(outcome="refused", reason=reason).inc()
 
 
 @dataclass(frozen=True)
@@ -68,7 +93,7 @@ def too_large_message() -> str:
 def check_size(size: int) -> None:
     """Refuse an empty file or one over the limit: from the size alone, before reading anything."""
     if size < 1:
-        raise ImageRejected("The file is empty.")
+        raise ImageRejected("The file is empty.", reason="empty")
     if size > max_upload_bytes():
         raise ImageTooLarge(too_large_message())
 
@@ -135,7 +160,8 @@ def _check_complete(image: Image.Image, file: IO[bytes]) -> None:
         if scans > MAX_JPEG_SCANS:
             raise ImageRejected(
                 "This JPEG is built in an unusual way we do not accept. Save it again as a "
-                "standard JPEG and re-upload it."
+                "standard JPEG and re-upload it.",
+                reason="unusual_jpeg",
             )
         if not complete:
             raise OSError("truncated JPEG")
@@ -210,5 +236,6 @@ def _damaged() -> ImageRejected:
 def _too_many_pixels() -> ImageRejected:
     megapixels = f"{settings.MEDIA_MAX_PIXELS / 1_000_000:g}"
     return ImageRejected(
-        f"The picture has too many pixels (at most {megapixels} megapixels). Make it smaller first."
+        f"The picture has too many pixels (at most {megapixels} megapixels). Make it smaller first.",
+        reason="too_many_pixels",
     )

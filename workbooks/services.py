@@ -24,6 +24,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from accounts.throttling import client_address
 from sigma_playground.cache import counted
+from sigma_playground.observability import metrics
 
 from . import markdown, sigma, signals
 from .cache import gallery_changed
@@ -225,6 +226,7 @@ def _announce_if_first_published(workbook: Workbook) -> None:
     if getattr(workbook, "_first_published", False):
         del workbook._first_published
         signals.workbook_published.send(sender=Workbook, workbook=workbook)
+        transaction.on_commit(metrics.workbooks_published.inc)
 
 
 @transaction.atomic
@@ -628,6 +630,7 @@ def record_view(request: HttpRequest, workbook: Workbook) -> bool:
     if not counted("views", lambda seen: seen.add(key, 1, timeout=timeout)):
         return False
     PendingView.objects.create(workbook=workbook)
+    metrics.workbook_views.inc()
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No beat runs in the embedded default: flush at once so counts move in development.
         from .tasks import flush_views

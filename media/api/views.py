@@ -20,7 +20,7 @@ from .. import services
 from ..models import Image
 from ..storage import unavailable
 from ..uploads import close_spooled, upload_too_large
-from ..validation import ImageRejected, ImageTooLarge, too_large_message
+from ..validation import ImageRejected, ImageTooLarge, count_refused, too_large_message
 from .fields import PictureField
 
 
@@ -60,7 +60,9 @@ def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> 
         data = request.data  # parsed here; the size-limit handler flags a file it stopped
     except OSError as error:  # a large file spools to the temporary folder as it arrives
         close_spooled(request._request)
-        raise rejected(unavailable(error)) from None
+        refusal = unavailable(error)
+        count_refused(refusal.reason)
+        raise rejected(refusal) from None
     if upload_too_large(request._request):
         raise rejected(ImageTooLarge(too_large_message()))
     serializer = ImageUploadSerializer(data=data)
