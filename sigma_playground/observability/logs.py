@@ -110,25 +110,39 @@ class RequestIdMiddleware:
         request.request_id = request_id_for(request.META, settings.TRUST_REQUEST_ID_HEADER)
         return _current.set(RequestContext(request.request_id, request=request))
 
+    def _end(self, request, token, response):
+        if response.streaming:
+            # Sent after this returns (the notification event stream): the lines written while it
+            # streams keep the id, which is cleared when the server closes the response.
+            response._resource_closers.append(_clear)
+        else:
+            _current.reset(token)
+        response[HEADER] = request.request_id
+        return response
+
     def __call__(self, request):
         if self.is_async:
             return self.__acall__(request)
         token = self._begin(request)
         try:
             response = self.get_response(request)
-        finally:
+        except BaseException:
             _current.reset(token)
-        response[HEADER] = request.request_id
-        return response
+            raise
+        return self._end(request, token, response)
 
     async def __acall__(self, request):
         token = self._begin(request)
         try:
             response = await self.get_response(request)
-        finally:
+        except BaseException:
             _current.reset(token)
-        response[HEADER] = request.request_id
-        return response
+            raise
+        return self._end(request, token, response)
+
+
+def _clear() -> None:
+    _current.set(None)
 
 
 class RequestIdFilter(logging.Filter):

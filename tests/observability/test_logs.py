@@ -15,6 +15,8 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 
 from sigma_playground.observability import logs, task_context
 from sigma_playground.observability.logs import JsonFormatter, RequestIdFilter, logging_config
@@ -201,3 +203,19 @@ def test_a_task_sent_by_a_request_carries_its_id_and_member_and_runs_under_them(
     finally:
         task_context.leave_task(task_id="t1")
     assert logs.current() is None
+
+
+def test_an_asgi_streams_lines_carry_its_request_id(settings, caplog):
+    settings.ROOT_URLCONF = "tests.observability.sentry_site"
+    caplog.set_level(logging.INFO, logger="tests.observability.stream")
+
+    async def stream() -> tuple[str, list[bytes]]:
+        response = await AsyncClient().get("/stream/")
+        return response["X-Request-ID"], [chunk async for chunk in response.streaming_content]
+
+    request_id, chunks = async_to_sync(stream)()
+
+    assert chunks == [b"data: 0\n\n", b"data: 1\n\n"]
+    lines = [r for r in caplog.records if r.name == "tests.observability.stream"]
+    assert len(lines) == 2
+    assert all(RequestIdFilter().filter(r) and r.request_id == request_id for r in lines)
