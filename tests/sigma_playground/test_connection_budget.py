@@ -58,7 +58,8 @@ def procfile_lines() -> dict[str, str]:
 def test_the_plan_counts_every_procfile_process_from_the_variables_and_defaults_it_uses():
     lines = procfile_lines()
     assert set(lines) == set(connections.PROCESS_TYPES)
-    web, ws = lines["web"], lines["ws"]
+    # Each kind's metrics directory comes first (sigma_playground/observability/metrics.py).
+    web, ws = (re.sub(r"^PROMETHEUS_MULTIPROC_DIR=\S+ ", "", lines[kind]) for kind in ("web", "ws"))
     # A web worker's pool and its blocking threads are one variable, by construction.
     threads = f"${{WEB_THREADS:-{connections.WEB_THREADS}}}"
     assert web.startswith(f"DATABASE_POOL_SIZE={threads} granian --interface wsgi ")
@@ -72,7 +73,9 @@ def test_the_plan_counts_every_procfile_process_from_the_variables_and_defaults_
         assert lines[name].endswith(f"--concurrency ${{{variable}:-{default}}}")
     # Nothing else in the Procfile sizes a process.
     named = set(re.findall(r"\$\{(\w+):-", " ".join(lines.values())))
-    assert named - {"PORT", "WS_PORT"} <= PLAN_VARIABLES
+    # Ports (the site's, the workers' metrics) and where metrics are kept size nothing either.
+    named -= {name for name in named if name.endswith("PORT") or name == "METRICS_DIR"}
+    assert named <= PLAN_VARIABLES
 
     plan = connections.plan(Env({}))
     assert plan.total == DEFAULT_TOTAL == 30
