@@ -53,6 +53,9 @@ def test_a_visitor_s_kept_list_is_answered_before_drf_reads_the_request(gallery,
     assert drf_requests == [url.split("?")[0]]  # not again
     assert len(captured) == 0
     assert again.content == first.content
+    # The same headers, but for the request id each answer has of its own.
+    assert again["X-Request-ID"] != first["X-Request-ID"]
+    del again["X-Request-ID"], first["X-Request-ID"]
     assert dict(again.headers) == dict(first.headers)
 
 
