@@ -11,6 +11,7 @@ duration: a counter and a clock read per query, no query of its own.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from time import perf_counter
 
@@ -65,18 +66,38 @@ class MetricsMiddleware:
         self.record(request, response, perf_counter() - start, timer)
         return response
 
-    @staticmethod
-    def record(request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer):
+    def record(
+        self, request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer
+    ):
         match = request.resolver_match
         view = match.view_name if match is not None else UNMATCHED
         method = request.method if request.method in _METHODS else "other"
         status = _STATUS_CLASSES.get(response.status_code // 100, "other")
-        metrics.http_requests.labels(view, method, status).inc()
-        metrics.http_request_duration.labels(view, method).observe(seconds)
+        counted, timed = self.by_view_method_status(view, method, status)
+        counted.inc()
+        timed.observe(seconds)
+        size, queries, query_time = self.by_view(view)
         if not response.streaming:
             length = response.get("Content-Length")
-            size = int(length) if length and length.isdigit() else len(response.content)
-            metrics.http_response_size.labels(view).observe(size)
-        metrics.http_request_db_queries.labels(view).observe(timer.count)
-        metrics.http_request_db_duration.labels(view).observe(timer.seconds)
+            size.observe(int(length) if length and length.isdigit() else len(response.content))
+        queries.observe(timer.count)
+        query_time.observe(timer.seconds)
         process.update()
+
+    # prometheus_client's labels() checks and locks on every call; the few label sets the site has
+    # are looked up once each (a dict read is safe across threads).
+
+    @functools.cache  # noqa: B019 - one middleware per process, living as long as it
+    def by_view_method_status(self, view: str, method: str, status: str) -> tuple:
+        return (
+            metrics.http_requests.labels(view, method, status),
+            metrics.http_request_duration.labels(view, method),
+        )
+
+    @functools.cache  # noqa: B019
+    def by_view(self, view: str) -> tuple:
+        return (
+            metrics.http_response_size.labels(view),
+            metrics.http_request_db_queries.labels(view),
+            metrics.http_request_db_duration.labels(view),
+        )
