@@ -137,9 +137,13 @@ METRICS_TOKEN = env.str("METRICS_TOKEN").strip()
 # Off: no request is measured (the benchmark compares the site with and without). /metrics still
 # answers, with the figures recorded elsewhere (Celery, realtime, the site's own events).
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
-if METRICS_ENABLED:
-    # Outermost, so that a request's time includes every other middleware's.
-    MIDDLEWARE.insert(0, "sigma_playground.observability.middleware.MetricsMiddleware")
+# Outermost, so that a request's time includes every other middleware's, and so that Prometheus's
+# scrape is answered before the host check and the HTTPS redirect (observability/middleware.py).
+MIDDLEWARE.insert(
+    0,
+    "sigma_playground.observability.middleware."
+    + ("MetricsMiddleware" if METRICS_ENABLED else "ScrapeMiddleware"),
+)
 
 ROOT_URLCONF = "sigma_playground.urls"
 WSGI_APPLICATION = "sigma_playground.wsgi.application"

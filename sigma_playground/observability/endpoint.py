@@ -22,6 +22,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from . import metrics, process
 from .collectors import SCRAPE_COLLECTORS, Guarded
 
+SCRAPE_PATH = "/metrics"  # sigma_playground/urls.py routes it here too
+
 
 def token_matches(authorization: str | None) -> bool:
     """Whether an Authorization header's value is exactly `Bearer <METRICS_TOKEN>` (never, while the

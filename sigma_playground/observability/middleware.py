@@ -7,6 +7,9 @@ URL was resolved); `method` is one of HTTP's own or "other"; `status` is the cla
 
 Database use is measured with an execute wrapper on every database alias for the request's
 duration: a counter and a clock read per query, no query of its own.
+
+Both middlewares here answer Prometheus's scrape first (ScrapeMiddleware); METRICS_ENABLED=false
+installs that one alone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 from . import metrics, process
+from .endpoint import SCRAPE_PATH, metrics_view, token_matches
 
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset(
@@ -45,12 +49,36 @@ class _QueryTimer:
             self.count += 1
 
 
-class MetricsMiddleware:
+def is_scrape(request: HttpRequest) -> bool:
+    if request.path_info != SCRAPE_PATH:
+        return False
+    return token_matches(request.META.get("HTTP_AUTHORIZATION"))
+
+
+class ScrapeMiddleware:
+    """Prometheus's scrape (a request to /metrics with the token) answered before any other
+    middleware: Prometheus reaches each process at its own address, which is no name in
+    ALLOWED_HOSTS, over plain HTTP on the private network, which SECURE_SSL_REDIRECT would send to
+    https. The answer makes nothing of the Host. Any other request to /metrics goes on to the URL's
+    view, which answers the 404 of an unknown address. Scrapes are not measured."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_scrape(request):
+            return metrics_view(request)
+        return self.get_response(request)
+
+
+class MetricsMiddleware(ScrapeMiddleware):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
         self.aliases = list(connections.settings)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_scrape(request):
+            return metrics_view(request)
         start = perf_counter()
         timer = _QueryTimer()
         # What connection.execute_wrapper(timer) does, without a context manager per alias: this

@@ -84,6 +84,31 @@ def test_with_the_token_it_answers_prometheus_text_never_cached(client):
     assert {"http_requests", "process_resident_memory_bytes", "cache_requests"} <= families
 
 
+@pytest.mark.parametrize("middleware", ["MetricsMiddleware", "ScrapeMiddleware"])
+def test_prometheus_reads_it_at_the_process_s_own_address_over_plain_http(
+    client, settings, middleware
+):
+    # Production: the site answers to its public name only and sends plain HTTP to https. Prometheus
+    # scrapes each process at its own address, over plain HTTP on the private network.
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["playground.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.MIDDLEWARE = [
+        f"sigma_playground.observability.middleware.{middleware}",
+        *settings.MIDDLEWARE[1:],
+    ]
+    address = {"HTTP_HOST": "10.0.3.7:8000"}
+
+    answer = client.get("/metrics", headers=BEARER, **address)
+    assert answer.status_code == 200
+    assert b"process_resident_memory_bytes" in answer.content
+    # Everything else at that address is refused as before, /metrics without the token included.
+    assert client.get("/healthz", **address).status_code == 400
+    assert client.get("/metrics", **address).status_code == 400
+    public = {"HTTP_HOST": "playground.example.com"}
+    assert client.get("/metrics", secure=True, **public).status_code == 404
+
+
 def test_a_token_holder_may_only_read_it(client):
     response = client.post("/metrics", headers=BEARER)
     assert response.status_code == 405

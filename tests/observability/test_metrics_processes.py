@@ -22,6 +22,7 @@ from tests.processes import ROOT, procfile_command, web_server
 TOKEN = "metrics-token-for-the-tests"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 MIDDLEWARE = "sigma_playground.observability.middleware.MetricsMiddleware"
+SCRAPE = "sigma_playground.observability.middleware.ScrapeMiddleware"
 
 
 def samples(text: str) -> list:
@@ -115,6 +116,7 @@ def middleware(**env: str) -> list[str]:
 def test_requests_are_measured_outermost_unless_metrics_are_switched_off():
     assert middleware()[0] == MIDDLEWARE
     assert middleware(METRICS_ENABLED="true")[0] == MIDDLEWARE
+    # Off, the scrape is still answered first (at any address), and nothing is measured.
     off = middleware(METRICS_ENABLED="false")
     assert MIDDLEWARE not in off
-    assert off == [name for name in middleware() if name != MIDDLEWARE]
+    assert off == [SCRAPE, *middleware()[1:]]
