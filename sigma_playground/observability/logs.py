@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -105,8 +106,6 @@ class RequestIdMiddleware:
             markcoroutinefunction(self)
 
     def _begin(self, request):
-        from django.conf import settings
-
         request.request_id = request_id_for(request.META, settings.TRUST_REQUEST_ID_HEADER)
         return _current.set(RequestContext(request.request_id, request=request))
 
