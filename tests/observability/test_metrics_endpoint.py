@@ -305,3 +305,14 @@ def test_postgres_connections_by_state_and_the_servers_limit(client):
     assert value(samples, "pg_connections", state="active") >= 1
     by_state = sum(v for (name, _), v in samples.items() if name == "pg_connections")
     assert abs(by_state - total) <= 2  # others may come and go between the two reads
+
+
+@pytest.mark.postgres
+def test_with_a_pool_the_connections_held_are_the_pool_s(monkeypatch):
+    class Pool:  # psycopg_pool's: every connection it holds, in use or idle, is its pool_size
+        def get_stats(self):
+            return {"pool_size": 7, "pool_available": 5}
+
+    pools = type(connections["default"])._connection_pools
+    monkeypatch.setitem(pools, "default", Pool())
+    assert process.open_database_connections()["default"] == 7
