@@ -110,9 +110,10 @@ class RequestIdMiddleware:
         return _current.set(RequestContext(request.request_id, request=request))
 
     def _end(self, request, token, response):
-        if response.streaming:
-            # Sent after this returns (the notification event stream): the lines written while it
-            # streams keep the id, which is cleared when the server closes the response.
+        if response.streaming and _served_by_asgi(request):
+            # Sent after this returns (the notification event stream), by the request's own task,
+            # which Django ends by closing the response: the lines written while it streams keep
+            # the id. A WSGI thread serves the next request next, so there the id ends here.
             response._resource_closers.append(_clear)
         else:
             _current.reset(token)
@@ -138,6 +139,12 @@ class RequestIdMiddleware:
             _current.reset(token)
             raise
         return self._end(request, token, response)
+
+
+def _served_by_asgi(request) -> bool:
+    from django.core.handlers.asgi import ASGIRequest  # not at import: settings import this module
+
+    return isinstance(request, ASGIRequest)
 
 
 def _clear() -> None:

@@ -219,3 +219,12 @@ def test_an_asgi_streams_lines_carry_its_request_id(settings, caplog):
     lines = [r for r in caplog.records if r.name == "tests.observability.stream"]
     assert len(lines) == 2
     assert all(RequestIdFilter().filter(r) and r.request_id == request_id for r in lines)
+
+
+def test_a_wsgi_stream_left_unread_leaves_no_request_id_behind(client, settings):
+    settings.ROOT_URLCONF = "tests.observability.sentry_site"
+
+    response = client.get("/stream/")  # a WSGI thread goes on to the next request
+
+    assert response.streaming
+    assert logs.current() is None
