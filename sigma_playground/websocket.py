@@ -47,6 +47,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from .http import without_nul_cookies
+from .observability import logs
 
 # Calls of `closing_database_sync_to_async` started and not finished, by the thread they run on.
 _unfinished: dict[object, int] = {}
@@ -365,10 +366,23 @@ class WebsocketAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        user, sign_in = await authenticate(scope)
-        kept = {key: scope[key] for key in _KEPT_SCOPE_KEYS if key in scope}
-        kept["user"], kept["sign_in"] = user, sign_in
-        return await self.inner(kept, receive, send)
+        # A socket is one request as far as the logs go: every line written while it is open, by
+        # the consumer and what it calls, carries the handshake's id (the proxy's, when trusted).
+        given = _header(scope, b"x-request-id")
+        request_id = logs.request_id_for(
+            {"HTTP_X_REQUEST_ID": given} if given else {}, settings.TRUST_REQUEST_ID_HEADER
+        )
+        context = logs.RequestContext(request_id, route="websocket")
+        token = logs.enter(context)
+        try:
+            user, sign_in = await authenticate(scope)
+            if user.is_authenticated:  # named in an error report of the socket's
+                context.user_id, context.username = user.pk, user.get_username()
+            kept = {key: scope[key] for key in _KEPT_SCOPE_KEYS if key in scope}
+            kept["user"], kept["sign_in"] = user, sign_in
+            return await self.inner(kept, receive, send)
+        finally:
+            logs.leave(token)
 
 
 def websocket_origin_check(inner):

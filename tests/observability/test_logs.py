@@ -228,3 +228,43 @@ def test_a_wsgi_stream_left_unread_leaves_no_request_id_behind(client, settings)
 
     assert response.streaming
     assert logs.current() is None
+
+
+@pytest.mark.parametrize(
+    ("trusted", "given", "kept"),
+    [
+        pytest.param(True, "edge-41.b", True, id="trusted"),
+        pytest.param(False, "edge-41.b", False, id="not-trusted"),
+        pytest.param(True, None, False, id="none-given"),
+    ],
+)
+def test_a_sockets_lines_carry_its_handshakes_request_id(settings, trusted, given, kept):
+    from channels.testing import WebsocketCommunicator
+
+    from sigma_playground.websocket import websocket_auth
+
+    settings.TRUST_REQUEST_ID_HEADER = trusted
+    seen: list[str] = []
+
+    async def consumer(scope, receive, send):
+        record = logging.LogRecord("social.consumers", logging.INFO, __file__, 1, "line", (), None)
+        RequestIdFilter().filter(record)
+        seen.append(record.request_id)
+        await receive()
+        await send({"type": "websocket.close"})
+
+    headers = [(b"x-request-id", given.encode())] if given else []
+
+    async def handshake() -> None:
+        communicator = WebsocketCommunicator(websocket_auth(consumer), "/ws/x/", headers=headers)
+        await communicator.connect()
+        await communicator.disconnect()
+
+    async_to_sync(handshake)()
+
+    assert len(seen) == 1
+    if kept:
+        assert seen == [given]
+    else:
+        assert re.fullmatch(r"[0-9a-f]{32}", seen[0])
+    assert logs.current() is None
