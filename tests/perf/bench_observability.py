@@ -1,16 +1,18 @@
-"""What metrics and JSON logs cost the explore page: requests/s with them and without, in one run.
+"""What metrics and logging cost the explore page: requests/s with them and without, in one run.
 
 The same build serves the explore page as the Procfile's `web` process does (granian WSGI, 2 workers,
 8 threads, production settings) in two ways, restarted for each round:
-  without: METRICS_ENABLED=false (no metrics middleware), LOG_FORMAT=plain;
-  with:    METRICS_ENABLED=true with PROMETHEUS_MULTIPROC_DIR (figures in files, as in production),
+  without: none of the metrics and request-id logging (tests/perf/settings_without_observability.py:
+           no metrics, scrape or request-id middleware, no request-id log filter, every metric's
+           recording a no-op), LOG_FORMAT=plain;
+  with:    production: METRICS_ENABLED=true with PROMETHEUS_MULTIPROC_DIR (figures in files),
            LOG_FORMAT=json.
 Both log at INFO, production's level. Rounds alternate which goes first (without-with, with-without,
 ...) so that the machine's drift weighs on both alike. After each `with` round /metrics is read to
 check the requests were really counted. Prints each round's requests/s and the ratio of the means;
 the goal is an overhead of at most 5 %. Then, as a figure the machine's other work disturbs less, the
-CPU time per request in one process through Django's WSGI handler with the metrics middleware and
-without it, in alternating batches (`--batches`; `--rounds 0` measures this alone).
+CPU time per request in one process through Django's WSGI handler with the metrics and request-id
+middlewares and without them, in alternating batches (`--batches`; `--rounds 0` measures this alone).
 
 Usage (PostgreSQL preferred: a database of its own, seeded once with --users and --workbooks):
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_obs .venv/bin/python \\
@@ -26,24 +28,30 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
 import urllib.request
 from pathlib import Path
 
-from harness import ROOT, manage, production_env, require_wrk, serve, setup_django, wrk_load
+from harness import (
+    ROOT,
+    free_port,
+    manage,
+    production_env,
+    require_wrk,
+    serve,
+    setup_django,
+    wrk_load,
+)
 
 PAGE = "/explore/"
 VIEW = "workbooks:explore"
-METRICS_MIDDLEWARE = "sigma_playground.observability.middleware.MetricsMiddleware"
+BASELINE_SETTINGS = "tests.perf.settings_without_observability"
+OBSERVABILITY_MIDDLEWARES = (
+    "sigma_playground.observability.middleware.MetricsMiddleware",
+    "sigma_playground.observability.logs.RequestIdMiddleware",
+)
 BATCH = 100
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def counted(base: str, token: str) -> float:
@@ -59,7 +67,7 @@ def counted(base: str, token: str) -> float:
 
 def in_process(batches: int, metrics_dir: Path) -> tuple[float, float]:
     """CPU time per explore request in this process, through Django's WSGI handler without the
-    metrics middleware and with it, in alternating batches of BATCH: no server and no load
+    metrics and request-id middlewares and with them, in alternating batches of BATCH: no server and no load
     generator, so the machine's other work disturbs it least. It leaves out granian's own cost per
     request, so the middleware's share of it is larger than of a served request."""
     setup_django(METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
@@ -70,7 +78,9 @@ def in_process(batches: int, metrics_dir: Path) -> tuple[float, float]:
     from django.core.handlers.wsgi import WSGIHandler
 
     with_metrics = WSGIHandler()
-    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != METRICS_MIDDLEWARE]
+    settings.MIDDLEWARE = [
+        name for name in settings.MIDDLEWARE if name not in OBSERVABILITY_MIDDLEWARES
+    ]
     without_metrics = WSGIHandler()
 
     def answered(status: str, headers: list, exc_info=None) -> None:
@@ -131,7 +141,12 @@ def main() -> None:
     # As the Procfile's web process: 8 threads per worker, each worker a pool of as many connections.
     common = production_env(DATABASE_POOL_SIZE="8", LOG_LEVEL="INFO")
     variants = {
-        "without": {**common, "METRICS_ENABLED": "false", "LOG_FORMAT": "plain"},
+        "without": {
+            **common,
+            "DJANGO_SETTINGS_MODULE": BASELINE_SETTINGS,
+            "METRICS_ENABLED": "false",
+            "LOG_FORMAT": "plain",
+        },
         "with": {
             **common,
             "METRICS_ENABLED": "true",
@@ -178,7 +193,7 @@ def main() -> None:
         cpu_without, cpu_with = in_process(options.batches, metrics_root / "in-process")
         print(
             f"in this process, CPU per request: without {cpu_without * 1e6:.0f} us, with "
-            f"{cpu_with * 1e6:.0f} us: the metrics middleware costs "
+            f"{cpu_with * 1e6:.0f} us: the two middlewares cost "
             f"{(cpu_with - cpu_without) * 1e6:.0f} us, {cpu_with / cpu_without - 1:.1%} more"
         )
     finally:

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,13 @@ def setup_django(**extra: str) -> None:
     import django
 
     django.setup()
+
+
+def free_port() -> int:
+    """A port nothing listens on now (as tests.private_services's, which needs Django's settings)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def percentile(values: list[float], share: float) -> float:
