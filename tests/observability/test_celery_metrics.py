@@ -11,15 +11,12 @@ import urllib.request
 import pytest
 from celery import shared_task
 from celery.exceptions import Retry
-from prometheus_client.parser import text_string_to_metric_families
 from redis import exceptions as redis_errors
 
 from accounts.tasks import send_email
-from sigma_playground.observability import metrics
+from tests.observability.conftest import BEARER, TOKEN, parse, value
 from tests.private_services import free_port, private_redis
 from tests.processes import celery_worker, pool_processes, site_broker
-
-TOKEN = "scrape-me-0123456789"
 
 
 @shared_task(name="tests.observability.succeeds")
@@ -38,17 +35,11 @@ def retries(self) -> None:
 
 
 def runs(task: str, outcome: str) -> float:
-    return (
-        metrics.REGISTRY.get_sample_value("celery_tasks_total", {"task": task, "outcome": outcome})
-        or 0.0
-    )
+    return value("celery_tasks_total", task=task, outcome=outcome)
 
 
 def timed(task: str) -> float:
-    return (
-        metrics.REGISTRY.get_sample_value("celery_task_duration_seconds_count", {"task": task})
-        or 0.0
-    )
+    return value("celery_task_duration_seconds_count", task=task)
 
 
 # --- Task runs, eager ---------------------------------------------------------------------------
@@ -111,7 +102,7 @@ def test_the_queues_length_and_oldest_message_are_read_from_a_redis_broker(
         time.sleep(1.1)
         send_email.apply_async(args=["Hi", "Body", ["ada@example.com"]], queue="images")
         waiting = queue_figures()
-        scraped = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        scraped = client.get("/metrics", headers=BEARER)
 
     assert set(empty) == {
         (name, queue)
@@ -127,8 +118,8 @@ def test_the_queues_length_and_oldest_message_are_read_from_a_redis_broker(
     # The site's /metrics reads them when scraped.
     (length,) = [
         sample
-        for sample in samples(scraped.content.decode(), "celery_queue_length")
-        if sample.labels["queue"] == "images"
+        for sample in parse(scraped.content.decode())
+        if sample.name == "celery_queue_length" and sample.labels["queue"] == "images"
     ]
     assert length.value == 4
 
@@ -159,15 +150,6 @@ def scrape(port: int, authorization: str | None) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-def samples(text: str, name: str) -> list:
-    return [
-        sample
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -206,19 +188,20 @@ def test_a_worker_serves_its_pool_processes_metrics_to_the_token_only(tmp_path, 
     # Run in the pool process, served by the main one: read from the multiprocess directory.
     (run,) = [
         s
-        for s in samples(text, "celery_tasks_total")
-        if s.labels["task"] == "accounts.tasks.send_email"
+        for s in parse(text)
+        if s.name == "celery_tasks_total" and s.labels["task"] == "accounts.tasks.send_email"
     ]
     assert run.labels["outcome"] == "succeeded"
     assert run.value == 1
     (duration,) = [
         s
-        for s in samples(text, "celery_task_duration_seconds_count")
-        if s.labels["task"] == "accounts.tasks.send_email"
+        for s in parse(text)
+        if s.name == "celery_task_duration_seconds_count"
+        and s.labels["task"] == "accounts.tasks.send_email"
     ]
     assert duration.value == 1
     # Each process's memory, the pool process's and the main process's.
-    pids = {s.labels["pid"] for s in samples(text, "process_resident_memory_bytes")}
+    pids = {s.labels["pid"] for s in parse(text) if s.name == "process_resident_memory_bytes"}
     assert {str(pool_process), str(main_process)} <= pids
 
 
@@ -232,9 +215,7 @@ def test_the_worker_exporter_answers_404_without_a_token_set(settings):
         assert scrape(exporter.port, None)[0] == 404
         settings.METRICS_TOKEN = TOKEN
         assert scrape(exporter.port, f"Bearer {TOKEN}")[0] == 200
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{exporter.port}/", headers={"Authorization": f"Bearer {TOKEN}"}
-        )
+        request = urllib.request.Request(f"http://127.0.0.1:{exporter.port}/", headers=BEARER)
         with pytest.raises(urllib.error.HTTPError) as elsewhere:
             urllib.request.urlopen(request, timeout=5)  # noqa: S310 - our own server
         assert elsewhere.value.code == 404
