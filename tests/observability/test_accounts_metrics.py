@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sigma_playground.observability.metrics import REGISTRY
 from tests.accounts.helpers import code_for, enable_mfa, sign_in
 from tests.factories import PASSWORD
+from tests.observability.conftest import Counted
 
 pytestmark = pytest.mark.django_db
 
 LOGIN_URL = "/accounts/login/"
-
-
-def value(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-class Counted:
-    """The change of a metric across a block (the counters are the process's, shared by tests)."""
-
-    def __init__(self, name: str, **labels: str) -> None:
-        self.name, self.labels = name, labels
-
-    def __enter__(self):
-        self.before = value(self.name, **self.labels)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.change = value(self.name, **self.labels) - self.before
 
 
 def test_a_sign_up_on_the_page_and_through_the_api_are_counted(client, api_client):

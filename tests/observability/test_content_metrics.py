@@ -14,6 +14,7 @@ from media.validation import ImageRejected
 from tests.factories import UserFactory, WorkbookFactory
 from tests.media import images
 from tests.media.fake_clamd import EICAR, FakeClamdHandler, UnixFakeClamd, running
+from tests.observability.conftest import value
 from workbooks import services as workbook_services
 from workbooks.models import Workbook
 
@@ -23,18 +24,12 @@ AVATAR_URL = "/api/v1/me/avatar/"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
 
 
-def sample(name: str, **labels: str) -> float:
-    from sigma_playground.observability import metrics
-
-    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
-
-
 def uploads(outcome: str, reason: str = "") -> float:
-    return sample("uploads_total", outcome=outcome, reason=reason)
+    return value("uploads_total", outcome=outcome, reason=reason)
 
 
 def processed(outcome: str) -> float:
-    return sample("images_processed_total", outcome=outcome)
+    return value("images_processed_total", outcome=outcome)
 
 
 @pytest.fixture
@@ -55,15 +50,15 @@ def post(django_capture_on_commit_callbacks):
 
 def test_an_accepted_upload_and_its_processing_are_counted_and_timed(auth_client, post):
     accepted, succeeded = uploads("accepted"), processed("succeeded")
-    timed = sample("image_processing_duration_seconds_count")
+    timed = value("image_processing_duration_seconds_count")
 
     response = post(auth_client, images.jpeg())
 
     assert response.status_code == 202
     assert uploads("accepted") == accepted + 1
     assert processed("succeeded") == succeeded + 1
-    assert sample("image_processing_duration_seconds_count") == timed + 1
-    assert sample("image_processing_duration_seconds_sum") > 0
+    assert value("image_processing_duration_seconds_count") == timed + 1
+    assert value("image_processing_duration_seconds_sum") > 0
 
 
 @pytest.mark.parametrize(
@@ -153,23 +148,23 @@ def test_processing_given_up_on_is_counted_failed(
 def test_a_workbook_is_counted_published_once_when_it_first_becomes_published(
     user, django_capture_on_commit_callbacks
 ):
-    before = sample("workbooks_published_total")
+    before = value("workbooks_published_total")
 
     # Never committed (the test's transaction is rolled back): nothing was published.
     WorkbookFactory(author=user)
     with django_capture_on_commit_callbacks(execute=True):
         draft = WorkbookFactory(author=user, status=Workbook.Status.DRAFT)
-    drafted = sample("workbooks_published_total")
+    drafted = value("workbooks_published_total")
     with django_capture_on_commit_callbacks(execute=True):
         workbook_services.update_workbook(draft, status=Workbook.Status.PUBLISHED)
-    published = sample("workbooks_published_total")
+    published = value("workbooks_published_total")
     with django_capture_on_commit_callbacks(execute=True):
         workbook_services.update_workbook(draft, status=Workbook.Status.DRAFT)
         workbook_services.update_workbook(draft, status=Workbook.Status.PUBLISHED)
         workbook_services.update_workbook(draft, title="Renamed")
 
     assert (drafted, published) == (before, before + 1)
-    assert sample("workbooks_published_total") == before + 1
+    assert value("workbooks_published_total") == before + 1
 
 
 def test_each_view_counted_is_counted_once(user, other_user):
@@ -177,7 +172,7 @@ def test_each_view_counted_is_counted_once(user, other_user):
     from django.contrib.sessions.backends.cache import SessionStore
 
     workbook = WorkbookFactory(author=UserFactory())
-    before = sample("workbook_views_total")
+    before = value("workbook_views_total")
 
     def viewing(viewer):
         request = RequestFactory().get("/w/x/", HTTP_USER_AGENT=BROWSER)
@@ -192,4 +187,4 @@ def test_each_view_counted_is_counted_once(user, other_user):
     ]
 
     assert counted == [True, False, True]
-    assert sample("workbook_views_total") == before + 2
+    assert value("workbook_views_total") == before + 2

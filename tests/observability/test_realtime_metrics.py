@@ -14,11 +14,11 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from sigma_playground.asgi import application
-from sigma_playground.observability import metrics
 from social import push
 from social.consumers import CLOSE_UNAUTHENTICATED, user_group
 from social.models import Notification
 from tests.factories import UserFactory
+from tests.observability.conftest import value
 from tests.social.realtime import (
     OWN_HOST,
     OWN_ORIGIN,
@@ -50,12 +50,8 @@ def follower(db):
     return UserFactory(username="follower")
 
 
-def sample(name: str, **labels: str) -> float:
-    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
-
-
 def open_connections(kind: str) -> float:
-    return sample("realtime_connections", kind=kind)
+    return value("realtime_connections", kind=kind)
 
 
 @database_sync_to_async
@@ -111,9 +107,9 @@ def test_a_websocket_closed_by_the_server_is_no_longer_counted(user):
 
 
 def test_a_notification_pushed_to_a_websocket_is_counted_with_its_lag(user, follower):
-    pushed = sample("notifications_pushed_total", kind="websocket")
-    lags = sample("notification_push_lag_seconds_count", kind="websocket")
-    lag_sum = sample("notification_push_lag_seconds_sum", kind="websocket")
+    pushed = value("notifications_pushed_total", kind="websocket")
+    lags = value("notification_push_lag_seconds_count", kind="websocket")
+    lag_sum = value("notification_push_lag_seconds_sum", kind="websocket")
 
     async def run():
         communicator = await open_socket(user)
@@ -127,14 +123,14 @@ def test_a_notification_pushed_to_a_websocket_is_counted_with_its_lag(user, foll
     ids, received = async_to_sync(run)()
 
     assert notification_ids(received) == ids
-    assert sample("notifications_pushed_total", kind="websocket") == pushed + 1
-    assert sample("notification_push_lag_seconds_count", kind="websocket") == lags + 1
-    assert 5 <= sample("notification_push_lag_seconds_sum", kind="websocket") - lag_sum < 30
+    assert value("notifications_pushed_total", kind="websocket") == pushed + 1
+    assert value("notification_push_lag_seconds_count", kind="websocket") == lags + 1
+    assert 5 <= value("notification_push_lag_seconds_sum", kind="websocket") - lag_sum < 30
 
 
 def test_a_websocket_resume_is_counted(user, follower):
-    resumes = sample("realtime_resumes_total", kind="websocket")
-    pushed = sample("notifications_pushed_total", kind="websocket")
+    resumes = value("realtime_resumes_total", kind="websocket")
+    pushed = value("notifications_pushed_total", kind="websocket")
     missed = [notify(user, follower) for _ in range(2)]
 
     async def run():
@@ -145,9 +141,9 @@ def test_a_websocket_resume_is_counted(user, follower):
         return received
 
     assert notification_ids(async_to_sync(run)()) == missed
-    assert sample("realtime_resumes_total", kind="websocket") == resumes + 1
+    assert value("realtime_resumes_total", kind="websocket") == resumes + 1
     # Read back from the table, not pushed.
-    assert sample("notifications_pushed_total", kind="websocket") == pushed
+    assert value("notifications_pushed_total", kind="websocket") == pushed
 
 
 # --- Event streams --------------------------------------------------------------------------------
@@ -155,9 +151,9 @@ def test_a_websocket_resume_is_counted(user, follower):
 
 def test_an_event_stream_is_counted_open_its_resume_and_pushes_counted(user, follower):
     before = open_connections("stream")
-    resumes = sample("realtime_resumes_total", kind="stream")
-    pushed = sample("notifications_pushed_total", kind="stream")
-    lags = sample("notification_push_lag_seconds_count", kind="stream")
+    resumes = value("realtime_resumes_total", kind="stream")
+    pushed = value("notifications_pushed_total", kind="stream")
+    lags = value("notification_push_lag_seconds_count", kind="stream")
     missed = notify(user, follower)
 
     async def run():
@@ -183,9 +179,9 @@ def test_an_event_stream_is_counted_open_its_resume_and_pushes_counted(user, fol
     assert f"id: {missed}" in body
     assert while_open == before + 1
     assert open_connections("stream") == before
-    assert sample("realtime_resumes_total", kind="stream") == resumes + 1
-    assert sample("notifications_pushed_total", kind="stream") == pushed + 1
-    assert sample("notification_push_lag_seconds_count", kind="stream") == lags + 1
+    assert value("realtime_resumes_total", kind="stream") == resumes + 1
+    assert value("notifications_pushed_total", kind="stream") == pushed + 1
+    assert value("notification_push_lag_seconds_count", kind="stream") == lags + 1
 
 
 # --- Pushes the channel layer would not take ------------------------------------------------------
@@ -203,13 +199,13 @@ def test_notifications_the_channel_layer_refuses_are_counted_as_push_failures(
     ids = async_to_sync(save_unpushed)(user, follower, 2) + async_to_sync(save_unpushed)(
         other, follower
     )
-    failures = sample("notification_push_failures_total")
+    failures = value("notification_push_failures_total")
     push.notifications(ids)  # the layer takes them
-    taken = sample("notification_push_failures_total")
+    taken = value("notification_push_failures_total")
     monkeypatch.setattr(push, "get_channel_layer", RefusingLayer)
 
     push.notifications(ids)
 
     assert taken == failures
     # Three notifications (the unread counts that went with them are not notifications).
-    assert sample("notification_push_failures_total") == failures + 3
+    assert value("notification_push_failures_total") == failures + 3
