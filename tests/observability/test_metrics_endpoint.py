@@ -10,15 +10,12 @@ import pytest
 from django.db import connection, connections
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from prometheus_client.parser import text_string_to_metric_families
 
 from sigma_playground.cache import FailOpenRedisCache
 from sigma_playground.observability import collectors, process
 from tests.factories import WorkbookFactory
+from tests.observability.conftest import BEARER, TOKEN, parse, total
 from tests.private_services import free_port
-
-TOKEN = "metrics-token-for-the-tests"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("metrics_token")]
 
@@ -28,20 +25,12 @@ def metrics_token(settings):
     settings.METRICS_TOKEN = TOKEN
 
 
-def scrape(client) -> dict[tuple[str, frozenset], float]:
-    """Every sample /metrics answers, by name and labels."""
+def scrape(client) -> list:
+    """Every sample /metrics answers."""
     response = client.get("/metrics", headers=BEARER)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.content.decode())
-        for sample in family.samples
-    }
-
-
-def value(samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
+    return parse(response.content.decode())
 
 
 # --- Who may read it ------------------------------------------------------------------------------
@@ -80,8 +69,8 @@ def test_with_the_token_it_answers_prometheus_text_never_cached(client):
     response = client.get("/metrics", headers=BEARER)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    families = {family.name for family in text_string_to_metric_families(response.content.decode())}
-    assert {"http_requests", "process_resident_memory_bytes", "cache_requests"} <= families
+    names = {sample.name for sample in parse(response.content.decode())}
+    assert {"http_requests_total", "process_resident_memory_bytes", "cache_requests_total"} <= names
 
 
 @pytest.mark.parametrize("middleware", ["MetricsMiddleware", "ScrapeMiddleware"])
@@ -125,11 +114,11 @@ def test_a_request_is_counted_by_its_view_method_and_status_class(client):
     after = scrape(client)
 
     labels = {"view": "healthz", "method": "GET", "status": "2xx"}
-    assert value(after, "http_requests_total", **labels) == (
-        value(before, "http_requests_total", **labels) + 2
+    assert total(after, "http_requests_total", **labels) == (
+        total(before, "http_requests_total", **labels) + 2
     )
     count = ("http_request_duration_seconds_count", {"view": "healthz", "method": "GET"})
-    assert value(after, count[0], **count[1]) == value(before, count[0], **count[1]) + 2
+    assert total(after, count[0], **count[1]) == total(before, count[0], **count[1]) + 2
 
 
 def test_a_page_records_its_size_and_its_database_queries(client):
@@ -141,18 +130,18 @@ def test_a_page_records_its_size_and_its_database_queries(client):
 
     view = response.resolver_match.view_name
     size = "http_response_size_bytes"
-    assert value(after, f"{size}_count", view=view) == value(before, f"{size}_count", view=view) + 1
-    grown = value(after, f"{size}_sum", view=view) - value(before, f"{size}_sum", view=view)
+    assert total(after, f"{size}_count", view=view) == total(before, f"{size}_count", view=view) + 1
+    grown = total(after, f"{size}_sum", view=view) - total(before, f"{size}_sum", view=view)
     assert grown == len(response.content)
 
-    queries = value(after, "http_request_db_queries_sum", view=view) - value(
+    queries = total(after, "http_request_db_queries_sum", view=view) - total(
         before, "http_request_db_queries_sum", view=view
     )
-    assert value(after, "http_request_db_queries_count", view=view) == (
-        value(before, "http_request_db_queries_count", view=view) + 1
+    assert total(after, "http_request_db_queries_count", view=view) == (
+        total(before, "http_request_db_queries_count", view=view) + 1
     )
     assert queries >= 1
-    assert value(after, "http_request_db_duration_seconds_sum", view=view) > value(
+    assert total(after, "http_request_db_duration_seconds_sum", view=view) > total(
         before, "http_request_db_duration_seconds_sum", view=view
     )
 
@@ -163,7 +152,7 @@ def test_measuring_adds_no_query_and_counts_each_one_made(admin_client):
         view = admin_client.get("/admin/").resolver_match.view_name
     made = len(captured)  # read now: the next request empties the log it is read from
     after = scrape(admin_client)
-    counted = value(after, "http_request_db_queries_sum", view=view) - value(
+    counted = total(after, "http_request_db_queries_sum", view=view) - total(
         before, "http_request_db_queries_sum", view=view
     )
     assert made
@@ -176,8 +165,8 @@ def test_an_address_no_pattern_matched_is_one_label_whatever_the_path(client):
         assert client.get(path).status_code == 404
     after = scrape(client)
     labels = {"view": "<unmatched>", "method": "GET", "status": "4xx"}
-    assert value(after, "http_requests_total", **labels) == (
-        value(before, "http_requests_total", **labels) + 3
+    assert total(after, "http_requests_total", **labels) == (
+        total(before, "http_requests_total", **labels) + 3
     )
     assert not any("wp-login" in str(key) for key in after)
 
@@ -188,8 +177,8 @@ def test_a_method_http_does_not_define_is_counted_as_other(client):
     after = scrape(client)
     status = f"{response.status_code // 100}xx"
     labels = {"view": "healthz", "method": "other", "status": status}
-    assert value(after, "http_requests_total", **labels) == (
-        value(before, "http_requests_total", **labels) + 1
+    assert total(after, "http_requests_total", **labels) == (
+        total(before, "http_requests_total", **labels) + 1
     )
     assert not any(("method", "BREW") in key[1] for key in after)
 
@@ -204,10 +193,10 @@ def test_reads_of_a_cache_that_does_not_answer_count_as_misses(client):
     assert cache.get("a", "default") == "default"
     assert cache.get_many(["b", "c"]) == {}
     after = scrape(client)
-    assert value(after, "cache_requests_total", result="miss") == (
-        value(before, "cache_requests_total", result="miss") + 3
+    assert total(after, "cache_requests_total", result="miss") == (
+        total(before, "cache_requests_total", result="miss") + 3
     )
-    assert value(after, "cache_requests_total", result="hit") == value(
+    assert total(after, "cache_requests_total", result="hit") == total(
         before, "cache_requests_total", result="hit"
     )
 
@@ -225,8 +214,8 @@ def test_cache_reads_count_hits_and_misses_per_key(client, settings):
     after = scrape(client)
     cache.delete_many(["kept", "also"])
     for result, expected in (("hit", 3), ("miss", 2)):
-        assert value(after, "cache_requests_total", result=result) == (
-            value(before, "cache_requests_total", result=result) + expected
+        assert total(after, "cache_requests_total", result=result) == (
+            total(before, "cache_requests_total", result=result) + expected
         ), result
 
 
@@ -235,9 +224,9 @@ def test_cache_reads_count_hits_and_misses_per_key(client, settings):
 
 def test_the_process_reports_its_memory_cpu_and_file_descriptors(client):
     samples = scrape(client)
-    assert value(samples, "process_resident_memory_bytes") > 10 * 1024 * 1024
-    assert value(samples, "process_cpu_seconds_total") > 0
-    assert value(samples, "process_open_fds") >= 3
+    assert total(samples, "process_resident_memory_bytes") > 10 * 1024 * 1024
+    assert total(samples, "process_cpu_seconds_total") > 0
+    assert total(samples, "process_open_fds") >= 3
 
 
 def test_open_database_connections_are_counted_per_thread_while_open(client):
@@ -259,7 +248,7 @@ def test_open_database_connections_are_counted_per_thread_while_open(client):
         assert opened.wait(10)
         assert process.open_database_connections()["default"] == held + 1
         process.update(force=True)
-        assert value(scrape(client), "db_connections_open", alias="default") >= held + 1
+        assert total(scrape(client), "db_connections_open", alias="default") >= held + 1
     finally:
         close.set()
         thread.join(10)
@@ -288,7 +277,7 @@ def test_a_failing_collector_leaves_the_rest_of_the_scrape_whole(client, monkeyp
         "sigma_playground.observability.endpoint.SCRAPE_COLLECTORS", collectors.SCRAPE_COLLECTORS
     )
     samples = scrape(client)
-    assert value(samples, "process_open_fds") > 0
+    assert total(samples, "process_open_fds") > 0
     assert "metrics collector Broken failed" in caplog.text
 
 
@@ -298,13 +287,13 @@ def test_postgres_connections_by_state_and_the_servers_limit(client):
         cursor.execute("SHOW max_connections")
         (limit,) = cursor.fetchone()
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        (total,) = cursor.fetchone()
+        (connected,) = cursor.fetchone()
     samples = scrape(client)
-    assert value(samples, "pg_max_connections") == int(limit)
+    assert total(samples, "pg_max_connections") == int(limit)
     # The scrape's own query is active while it reads.
-    assert value(samples, "pg_connections", state="active") >= 1
-    by_state = sum(v for (name, _), v in samples.items() if name == "pg_connections")
-    assert abs(by_state - total) <= 2  # others may come and go between the two reads
+    assert total(samples, "pg_connections", state="active") >= 1
+    by_state = total(samples, "pg_connections")
+    assert abs(by_state - connected) <= 2  # others may come and go between the two reads
 
 
 @pytest.mark.postgres

@@ -14,19 +14,13 @@ import pytest
 import requests
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.observability.conftest import BEARER, TOKEN, parse, total
 from tests.private_services import free_port
 from tests.processes import ROOT, procfile_command, web_server
 
-TOKEN = "metrics-token-for-the-tests"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
 MIDDLEWARE = "sigma_playground.observability.middleware.MetricsMiddleware"
 SCRAPE = "sigma_playground.observability.middleware.ScrapeMiddleware"
-
-
-def samples(text: str) -> list:
-    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -50,12 +44,8 @@ def test_the_figures_of_two_web_workers_add_up_whichever_answers(tmp_path):
     assert refused.status_code == 404
     for scrape in scrapes:
         assert scrape.status_code == 200
-        read = samples(scrape.text)
-        served = sum(
-            sample.value
-            for sample in read
-            if sample.name == "http_requests_total" and sample.labels["view"] == "robots"
-        )
+        read = parse(scrape.text)
+        served = total(read, "http_requests_total", view="robots")
         assert served == requests_made  # every worker's count, whichever worker answered
         pids = {
             sample.labels["pid"]
@@ -69,18 +59,20 @@ def test_the_figures_of_two_web_workers_add_up_whichever_answers(tmp_path):
 def test_the_asgi_application_serves_metrics_as_the_wsgi_one_does(settings, db):
     settings.METRICS_TOKEN = TOKEN
 
+    healthz = {"view": "healthz", "method": "GET", "status": "2xx"}
+
     async def scrape():
         client = AsyncClient()
+        before = await client.get("/metrics", headers=BEARER)
         await client.get("/healthz")
-        return await client.get("/metrics", headers=BEARER), await client.get("/metrics")
+        return before, await client.get("/metrics", headers=BEARER), await client.get("/metrics")
 
-    answer, refused = async_to_sync(scrape)()
-    assert answer.status_code == 200
+    before, after, refused = async_to_sync(scrape)()
+    assert before.status_code == after.status_code == 200
     assert refused.status_code == 404
-    assert any(
-        sample.name == "http_requests_total" and sample.labels["view"] == "healthz"
-        for sample in samples(answer.content.decode())
-    )
+    # The request served through the ASGI application is counted, once.
+    served = total(parse(after.content.decode()), "http_requests_total", **healthz)
+    assert served - total(parse(before.content.decode()), "http_requests_total", **healthz) == 1
 
 
 @pytest.mark.parametrize("process_type", ["web", "ws"])
