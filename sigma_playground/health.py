@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -22,6 +24,9 @@ from .celery import app as celery_app
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 3.0
+# A process runs the checks at most once in this long, whoever asks: a burst of probes (several
+# balancers, an orchestrator, anyone on the internet) adds no load to a struggling service.
+RESULT_SECONDS = 1.5
 
 
 @require_GET
@@ -112,13 +117,44 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-def _run(check: Callable[[], None], name: str) -> str:
-    try:
-        check()
-    except Exception:
-        logger.warning("readiness check %s failed", name, exc_info=True)
-        return "down"
-    return "ok"
+class Readiness:
+    """The checks' latest results in this process, kept for RESULT_SECONDS after they were taken.
+
+    Probes that come while the checks run wait for them and share their results. A check is logged
+    when its state changes (a failure once, with its traceback, and its recovery), not on every
+    probe: a service that is down would otherwise write a traceback per probe.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._results: dict[str, str] = {}
+        self._expires = 0.0
+        self._states: dict[str, str] = {}
+
+    def results(self) -> dict[str, str]:
+        with self._lock:
+            if self._clock() >= self._expires:
+                self._results = {name: self._run(name, check) for name, check in CHECKS.items()}
+                self._expires = self._clock() + RESULT_SECONDS
+            return dict(self._results)
+
+    def _run(self, name: str, check: Callable[[], None]) -> str:
+        was = self._states.get(name, "ok")
+        try:
+            check()
+        except Exception:
+            if was == "ok":
+                logger.warning("readiness check %s failed", name, exc_info=True)
+            self._states[name] = "down"
+            return "down"
+        if was == "down":
+            logger.warning("readiness check %s passes again", name)
+        self._states[name] = "ok"
+        return "ok"
+
+
+_readiness = Readiness()
 
 
 @require_GET
@@ -128,9 +164,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     manifest loaded). A 503 names what is not ready.
 
     Each client has a short connect timeout (settings), so a dead service makes this slow by seconds,
-    not minutes.
+    not minutes. The results are this process's of the last RESULT_SECONDS (Readiness).
     """
-    results = {name: _run(check, name) for name, check in CHECKS.items()}
+    results = _readiness.results()
     down = sorted(name for name, state in results.items() if state != "ok")
     body: dict[str, object] = {"status": "unavailable" if down else "ok", "checks": results}
     if down:

@@ -1,4 +1,8 @@
 import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -12,8 +16,11 @@ MANIFEST_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 @pytest.fixture(autouse=True)
 def _migrations_not_yet_checked(monkeypatch):
-    """Each test starts as a process that has not yet seen its migrations applied."""
+    """Each test starts as a process that has not yet seen its migrations applied nor run a check,
+    and each probe runs the checks (the tests of what results are kept for set it back)."""
     monkeypatch.setattr(health, "_migrations_applied", False, raising=False)
+    monkeypatch.setattr(health, "_readiness", health.Readiness())
+    monkeypatch.setattr(health, "RESULT_SECONDS", 0)
 
 
 def test_healthz_answers_without_touching_the_database(client, django_assert_num_queries, db):
@@ -148,3 +155,95 @@ def test_readyz_reports_an_unreachable_broker(client, settings, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["down"] == ["broker"]
+
+
+# --- What a burst of probes costs a struggling service --------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def counted_checks(monkeypatch):
+    """Every check replaced by one that counts its runs and fails while `failing` is set."""
+    state = {"runs": 0, "failing": False}
+
+    def check():
+        state["runs"] += 1
+        if state["failing"]:
+            raise ConnectionError("refused")
+
+    monkeypatch.setattr(health, "CHECKS", {"cache": check})
+    return state
+
+
+@pytest.mark.django_db
+def test_readyz_runs_the_checks_once_for_the_probes_of_a_second_and_a_half(
+    client, monkeypatch, counted_checks
+):
+    clock = Clock()
+    monkeypatch.setattr(health, "_readiness", health.Readiness(clock=clock))
+    monkeypatch.setattr(health, "RESULT_SECONDS", 1.5)
+
+    for _ in range(5):
+        assert client.get("/readyz").status_code == 200
+    assert counted_checks["runs"] == 1
+    counted_checks["failing"] = True
+    clock.now += 1.4
+    assert client.get("/readyz").status_code == 200  # what was found a moment ago
+    clock.now += 0.2
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["down"] == ["cache"]
+    assert counted_checks["runs"] == 2
+
+
+def test_probes_that_come_while_the_checks_run_share_their_results(monkeypatch):
+    runs, started = [], threading.Event()
+
+    def slow():
+        runs.append(1)
+        started.set()
+        time.sleep(0.3)
+
+    monkeypatch.setattr(health, "CHECKS", {"database": slow})
+    monkeypatch.setattr(health, "RESULT_SECONDS", 1.5)
+    readiness = health.Readiness()
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(readiness.results)
+        started.wait(5)
+        rest = [pool.submit(readiness.results) for _ in range(7)]
+        answers = [first.result(5)] + [probe.result(5) for probe in rest]
+    assert len(runs) == 1
+    assert answers == [{"database": "ok"}] * 8
+
+
+@pytest.mark.django_db
+def test_a_failing_check_is_logged_when_it_fails_and_when_it_recovers_not_on_every_probe(
+    client, caplog, counted_checks
+):
+    caplog.set_level(logging.INFO, logger="sigma_playground.health")
+    counted_checks["failing"] = True
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 503
+    counted_checks["failing"] = False
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200
+    counted_checks["failing"] = True
+    assert client.get("/readyz").status_code == 503
+
+    lines = [
+        (record.getMessage(), record.exc_info is not None)
+        for record in caplog.records
+        if record.name == "sigma_playground.health"
+    ]
+    assert lines == [
+        ("readiness check cache failed", True),
+        ("readiness check cache passes again", False),
+        ("readiness check cache failed", True),
+    ]
