@@ -134,6 +134,13 @@ MIDDLEWARE = [
 # /metrics answers only a request carrying `Authorization: Bearer <METRICS_TOKEN>`; anyone else, and
 # everyone while it is unset, gets the 404 of an unknown address.
 METRICS_TOKEN = env.str("METRICS_TOKEN").strip()
+# The token is the endpoint's only guard (Prometheus reaches it over the network): one short enough to
+# guess is refused, as a short SECRET_KEY would be.
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be at least 32 characters long (for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or unset."
+    )
 # Off: no request is measured (the benchmark compares the site with and without). /metrics still
 # answers, with the figures recorded elsewhere (Celery, realtime, the site's own events).
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
@@ -373,6 +380,9 @@ CELERY_TIMEZONE = "UTC"
 # 0: not at all. Each worker kind of the Procfile has a port of its own
 # (sigma_playground.observability.tasks).
 CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0, minimum=0)
+# The address it listens on: every interface by default, as the web processes do, for Prometheus on
+# another host of the private network; 127.0.0.1 when Prometheus runs on the same host.
+CELERY_METRICS_HOST = env.str("CELERY_METRICS_HOST", default="0.0.0.0")  # noqa: S104
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
@@ -668,7 +678,10 @@ except ValueError:
 if not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
     raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1.")
 
-# Without Sentry, a 500 is mailed to ADMINS instead (with DEBUG off).
+# Without Sentry, a 500 is mailed to ADMINS instead (with DEBUG off): without the settings (they hold
+# the Redis and broker passwords), sensitive POST, GET and META values, or a token in the URL's path.
+DEFAULT_EXCEPTION_REPORTER = "sigma_playground.observability.reports.Reporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "sigma_playground.observability.reports.ReportFilter"
 LOGGING = logging_config(
     LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"), mail_admins=not SENTRY_DSN
 )

@@ -633,4 +633,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.end(CLOSE_SILENT, "silent")
             return
         await self.send_json(PingMessage(type="ping"))
+        # Also the ws worker's own figures: one holding only idle sockets would otherwise report
+        # the memory and open files it had when its last socket opened.
+        process.update()
         self._after("beat", interval, self._beat)

@@ -11,13 +11,14 @@ this process's. Either way the scrape-time collectors (collectors.py) are read t
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from . import metrics, process
 from .collectors import SCRAPE_COLLECTORS, Guarded
@@ -27,11 +28,14 @@ SCRAPE_PATH = "/metrics"  # sigma_playground/urls.py routes it here too
 
 def token_matches(authorization: str | None) -> bool:
     """Whether an Authorization header's value is exactly `Bearer <METRICS_TOKEN>` (never, while the
-    token is unset). Compared in constant time: the time taken says nothing of the token."""
+    token is unset). Their digests are compared, in constant time: neither the time taken nor an
+    early end on a length mismatch says anything of the token."""
     token = settings.METRICS_TOKEN
     if not token or not authorization:
         return False
-    return hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode())
+    given = hashlib.sha256(authorization.encode(errors="surrogateescape")).digest()
+    wanted = hashlib.sha256(f"Bearer {token}".encode()).digest()
+    return hmac.compare_digest(given, wanted)
 
 
 class _Scrape:
@@ -40,7 +44,7 @@ class _Scrape:
     def collect(self):
         directory = metrics.multiprocess_directory()
         if directory is not None:
-            yield from MultiProcessCollector(None, path=str(directory)).collect()
+            yield from metrics.DirectoryCollector(directory).collect()
         else:
             yield from metrics.REGISTRY.collect()
         for collector in SCRAPE_COLLECTORS:
@@ -53,6 +57,9 @@ def exposition() -> bytes:
     return generate_latest(_Scrape())
 
 
+# Read-only, and refused without the token: exempt from the CSRF check, which would answer an
+# unsafe method 403 and so tell that this address exists where an unknown one gets 404.
+@csrf_exempt
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not token_matches(request.headers.get("Authorization")):

@@ -3,8 +3,11 @@
 prometheus_client's process collector reads only the process that answers the scrape, so in
 multiprocess mode it would show one worker of several. Instead each process writes its own gauges
 (a series per pid, metrics.py) when it is busy anyway: the metrics middleware, the /metrics view,
-the websocket consumers and the Celery worker call `update()`, which does the work at most once
-every INTERVAL seconds and costs a clock read otherwise.
+the websocket consumers (on opening and on each socket's heartbeat, so a ws worker holding only
+idle sockets stays current) and Celery's pool processes (on starting and after each task) call
+`update()`, which does the work at most once every INTERVAL seconds and costs a clock read
+otherwise. A worker's main process writes none: its exporter reads its figures when scraped
+(observability.tasks).
 """
 
 from __future__ import annotations
@@ -59,12 +62,22 @@ def update(*, force: bool = False) -> None:
         _updating.release()
 
 
+def _recreate_locks() -> None:
+    """A forked child's own locks: a copy of one held by another thread at the fork (the worker's
+    exporter, a web thread) would stay held in the child for ever."""
+    global _updating, _wrappers_lock
+    _updating = threading.Lock()
+    _wrappers_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_recreate_locks)
+
+
 def _record() -> None:
     memory = resident_memory_bytes()
     if memory is not None:
         metrics.process_resident_memory.set(memory)
-    times = os.times()
-    metrics.process_cpu_seconds.set(times.user + times.system)
+    metrics.process_cpu_seconds.set(cpu_seconds())
     fds = open_fds()
     if fds is not None:
         metrics.process_open_fds.set(fds)
@@ -81,6 +94,11 @@ def resident_memory_bytes() -> int | None:
     # Elsewhere only the peak is to be had: kilobytes on Linux, bytes on macOS.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def open_fds() -> int | None:

@@ -20,20 +20,20 @@ that publishes or runs tasks.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from socketserver import ThreadingMixIn
 from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from celery import signals, states
-from celery.exceptions import Retry
+from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 
 from . import metrics
 
@@ -74,6 +74,28 @@ def _task_ended(task_id=None, task=None, state: str | None = None, **kwargs) -> 
     from . import process  # Django's, so not at import: Celery's app imports this module early
 
     process.update()  # a pool process records its own memory and CPU now and then
+
+
+# Failures the pool process never reports: a run killed at its hard time limit, or whose process
+# died under it. No task_postrun runs then; the worker's main process sends task_failure instead.
+_LOST_RUNS = (TimeLimitExceeded, WorkerLostError)
+# Task ids already counted that way (a few, in case a run is reported lost twice): never counted twice.
+_counted_lost: OrderedDict[str, None] = OrderedDict()
+_COUNTED_LOST_KEPT = 1000
+
+
+@signals.task_failure.connect(weak=False, dispatch_uid="observability.task_failure")
+def _task_lost(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    # Every other failure is counted by task_postrun, in the process that ran it.
+    if sender is None or not isinstance(exception, _LOST_RUNS):
+        return
+    if task_id is not None:
+        if task_id in _counted_lost:
+            return
+        _counted_lost[task_id] = None
+        while len(_counted_lost) > _COUNTED_LOST_KEPT:
+            _counted_lost.popitem(last=False)
+    metrics.celery_tasks.labels(task=sender.name, outcome="failed").inc()
 
 
 def task_outcome(state: str | None) -> str | None:
@@ -220,14 +242,86 @@ class BrokerQueues:
 # --- A worker's own /metrics ---------------------------------------------------------------------
 
 
+# Prometheus scrapes one at a time; a few more connections are served at once, and any beyond that
+# is closed at once, so connections that send nothing cannot use up the main process's threads and
+# file descriptors (it needs those for the broker and its pool).
+EXPORTER_CONNECTIONS = 4
+# A connection that sends no complete request within this is closed.
+EXPORTER_TIMEOUT_SECONDS = 5.0
+
+
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a scrape in progress never holds up the worker's shutdown
     allow_reuse_address = True
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(EXPORTER_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = EXPORTER_TIMEOUT_SECONDS  # socketserver sets it on the connection
+
     def log_message(self, format: str, *args) -> None:  # one line per scrape is noise
         pass
+
+
+class MainProcessFigures:
+    """The worker's main process's memory, CPU and open files, read when scraped and written to no
+    file: the exporter's thread must not take prometheus_client's lock for its files, which a pool
+    process forked at that moment would inherit held (and hang on its first figure)."""
+
+    GAUGES = {  # name: (reader in process.py, help as metrics.py has it)
+        "process_resident_memory_bytes": ("resident_memory_bytes", "Resident memory."),
+        "process_cpu_seconds_total": ("cpu_seconds", "User and system CPU time spent."),
+        "process_open_fds": ("open_fds", "Open file descriptors."),
+    }
+
+    def add_to(self, families: list) -> list:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from . import process
+
+        pid = str(os.getpid())
+        by_name = {family.name: family for family in families}
+        for name, (reader, documentation) in self.GAUGES.items():
+            value = getattr(process, reader)()
+            family = by_name.get(name)
+            if family is None:
+                family = GaugeMetricFamily(name, documentation)
+                families.append(family)
+            # In place of what this process may have written itself (a solo pool runs tasks here).
+            family.samples = [s for s in family.samples if s.labels.get("pid") != pid]
+            if value is not None:
+                family.add_sample(name, {"pid": pid}, value)
+        return families
+
+
+class _WorkerFigures:
+    """What the exporter answers: the kind's files, tidied and added up, plus the main process's
+    own figures."""
+
+    def __init__(self, directory: str) -> None:
+        self.files = metrics.DirectoryCollector(directory)
+
+    def collect(self) -> list:
+        return MainProcessFigures().add_to(self.files.collect())
 
 
 class WorkerExporter:
@@ -238,12 +332,11 @@ class WorkerExporter:
 
     def __init__(self, port: int, directory: str | None, host: str = "") -> None:
         from prometheus_client import CollectorRegistry, make_wsgi_app
-        from prometheus_client.multiprocess import MultiProcessCollector
 
         self.directory = directory
         if directory:
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=directory)
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(_WorkerFigures(directory))
         else:
             registry = metrics.REGISTRY
         self.metrics_app = make_wsgi_app(registry)
@@ -278,26 +371,11 @@ class WorkerExporter:
         if not allowed:
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"Not found.\n"]
-        process.update(force=True)
-        if self.directory:
-            forget_dead_gauges(self.directory)
+        if not self.directory:
+            # This process's own figures (a worker without PROMETHEUS_MULTIPROC_DIR): written here,
+            # so only where there is no pool of forked processes to inherit a held lock.
+            process.update(force=True)
         return self.metrics_app(environ, start_response)
-
-
-def forget_dead_gauges(directory: str) -> None:
-    """Remove the gauge files of pool processes that are gone (replaced past their memory limit,
-    or killed): their memory and CPU would otherwise be reported for ever. Counters stay."""
-    for path in os.scandir(directory):
-        name = path.name
-        if not (name.startswith("gauge_") and name.endswith(".db")):
-            continue
-        try:
-            pid = int(name.removesuffix(".db").rsplit("_", 1)[1])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not metrics._alive(pid):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path.path)
 
 
 _exporter: WorkerExporter | None = None
@@ -308,14 +386,19 @@ def _start_exporter(**kwargs) -> None:
     global _exporter
     from django.conf import settings
 
+    from sigma_playground.celery import app
+
+    metrics.start_tasks_at_zero(app.tasks)  # this process counts lost runs (_task_lost)
     port = settings.CELERY_METRICS_PORT
     if not port or _exporter is not None:
         return
     if not settings.METRICS_TOKEN:
-        logger.warning("CELERY_METRICS_PORT is set but METRICS_TOKEN is not: every scrape gets 404")
+        logger.warning("CELERY_METRICS_PORT is set but METRICS_TOKEN is not: no metrics are served")
+        return
     directory = metrics.multiprocess_directory()
-    _exporter = WorkerExporter(port, str(directory) if directory else None).start()
-    logger.info("the worker's metrics are served on port %s at /metrics", port)
+    host = settings.CELERY_METRICS_HOST
+    _exporter = WorkerExporter(port, str(directory) if directory else None, host).start()
+    logger.info("the worker's metrics are served on %s port %s at /metrics", host, port)
 
 
 @signals.worker_process_init.connect(weak=False, dispatch_uid="observability.worker_process_init")
@@ -326,6 +409,14 @@ def _let_go_of_exporter(**kwargs) -> None:
     exporter, _exporter = _exporter, None
     if exporter is not None:
         exporter.server.socket.close()
+    # A pid is reused: what a gone process of this pid left is tidied away before this one writes.
+    metrics.tidy(including_own=True)
+    from sigma_playground.celery import app
+
+    metrics.start_tasks_at_zero(app.tasks)
+    from . import process
+
+    process.update(force=True)  # an idle pool process's memory is reported from the start
 
 
 @signals.worker_shutdown.connect(weak=False, dispatch_uid="observability.worker_shutdown")

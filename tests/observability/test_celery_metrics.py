@@ -185,14 +185,19 @@ def test_a_worker_serves_its_pool_processes_metrics_to_the_token_only(tmp_path, 
     assert [code for code, _ in refused] == [404, 404, 404]
     assert all("celery_tasks" not in body for _, body in refused)
     assert status == 200
-    # Run in the pool process, served by the main one: read from the multiprocess directory.
-    (run,) = [
-        s
+    # Run in the pool process, served by the main one: read from the multiprocess directory. Every
+    # outcome of every task is there from the start, at 0, so a first failure is an increase.
+    runs = {
+        s.labels["outcome"]: s.value
         for s in parse(text)
         if s.name == "celery_tasks_total" and s.labels["task"] == "accounts.tasks.send_email"
-    ]
-    assert run.labels["outcome"] == "succeeded"
-    assert run.value == 1
+    }
+    assert runs == {"succeeded": 1, "failed": 0, "retried": 0}
+    assert {"succeeded", "failed", "retried"} == {
+        s.labels["outcome"]
+        for s in parse(text)
+        if s.name == "celery_tasks_total" and s.labels["task"] == "media.tasks.process_image"
+    }
     (duration,) = [
         s
         for s in parse(text)
