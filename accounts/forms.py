@@ -176,7 +176,11 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             else None
         )
         try:
-            send_email.delay(subject, body, [to_email], html)
+            # The worker logs a task's arguments as given here ("Received task"): the body holds
+            # the reset link, and `to` an email address.
+            send_email.apply_async(
+                (subject, body, [to_email], html), argsrepr="(redacted)", kwargsrepr="{}"
+            )
         except Exception:
             # The broker is down: send it from here rather than lose it, or fail the request.
             logger.warning("could not queue an email; sending it in the request", exc_info=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate
@@ -19,13 +18,9 @@ from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
 from . import mfa, selectors
-from .models import User
+from .models import User, username_validator
 from .signals import sign_ins_ended
 from .throttling import SignInThrottle, SignUpThrottle, client_address
-
-# One line per sign-in attempt, whatever the path (site form, its code step, the API, the admin's
-# sign-in, which is the site's): who, from where, through which URL, and how it ended.
-audit = logging.getLogger("accounts.signin")
 
 # Set in a session signed in with the second factor (or that just proved one by turning MFA on);
 # the admin lets a member with MFA in only with it.
@@ -65,33 +60,43 @@ class MfaStateError(Exception):
     pass
 
 
-def _audit(request: HttpRequest, username: str, outcome: str) -> None:
-    level = logging.INFO if outcome == "succeeded" else logging.WARNING
-    audit.log(
-        level,
-        "sign-in %s: username=%r address=%s path=%r",
-        outcome,
-        username,
-        client_address(request),
-        request.path,
-    )
+# Every sign-in attempt, whatever the path (site form, its code step, the API, the admin's sign-in,
+# which is the site's), is one audit event: who, from where, through which URL, and how it ended.
+
+NOT_A_USERNAME = "<not a username>"
+
+
+def _tried_name(username: str) -> str:
+    """The name typed in a refused sign-in, if it can be one: people type their email address, or
+    their password, into that field, and neither may be logged."""
+    try:
+        username_validator(username)
+    except ValidationError:
+        return NOT_A_USERNAME
+    return username if len(username) <= User.username.field.max_length else NOT_A_USERNAME
 
 
 def _signed_in(request: HttpRequest, user: User) -> None:
     method = "api" if is_api(request) else "web"
     metrics.signins.labels(method=method).inc()
-    audit_events.event("signin", request=request, actor=user, method=method)
+    audit_events.event("signin", request=request, actor=user, method=method, path=request.path)
 
 
 def _sign_in_failed(request: HttpRequest, username: str, reason: str) -> None:
     # The name tried is not the actor: nobody is signed in, and it may not be anyone's.
-    audit_events.event("signin_failed", request=request, username=username, reason=reason)
+    audit_events.event(
+        "signin_failed",
+        request=request,
+        username=_tried_name(username),
+        reason=reason,
+        path=request.path,
+    )
 
 
 def _locked_out(request: HttpRequest, guard: str, username: str = "") -> None:
     metrics.lockouts.labels(guard=guard).inc()
-    named = {"username": username} if username else {}
-    audit_events.event("lockout", request=request, guard=guard, **named)
+    named = {"username": _tried_name(username)} if username else {}
+    audit_events.event("lockout", request=request, guard=guard, path=request.path, **named)
 
 
 def _throttle(request: HttpRequest, username: str, guard: str = "signin") -> SignInThrottle:
@@ -110,28 +115,23 @@ def sign_in(request: HttpRequest, username: str, password: str, otp: str | None 
     the site's). Wrong passwords and wrong codes count against the throttle; a missing code does not (it
     is the normal first step of a two-step sign-in).
     """
-    try:
-        throttle = _throttle(request, username)
-    except SignInThrottled:
-        _audit(request, username, "throttled")
-        raise
+    throttle = _throttle(request, username)
     user = authenticate(request, username=username, password=password)
     if user is None:
         throttle.record_failure()
-        _audit(request, username, "failed: wrong username or password")
         _sign_in_failed(request, username, "wrong username or password")
         raise SignInFailed
     if user.mfa_enabled:
         if not otp:
-            _audit(request, username, "needs the second factor")
+            audit_events.event(
+                "signin_code_required", request=request, actor=user, path=request.path
+            )
             raise SecondFactorRequired(user, wrong_code=False)
         if not mfa.verify_second_factor(user, otp):
             throttle.record_failure()
-            _audit(request, username, "failed: wrong code")
             _sign_in_failed(request, username, "wrong code")
             raise SecondFactorRequired(user, wrong_code=True)
     throttle.record_success()
-    _audit(request, username, "succeeded")
     _signed_in(request, user)
     return user
 
@@ -152,14 +152,9 @@ def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
     """Second step of the HTML sign-in, after the password was checked."""
     try:
         _check_code(request, user, lambda: mfa.verify_second_factor(user, code), guard="signin")
-    except SignInThrottled:
-        _audit(request, user.username, "throttled")
-        raise
     except SignInFailed:
-        _audit(request, user.username, "failed: wrong code")
         _sign_in_failed(request, user.username, "wrong code")
         raise
-    _audit(request, user.username, "succeeded")
     _signed_in(request, user)
 
 

@@ -194,6 +194,7 @@ def settings_page(
     return render(request, "accounts/settings.html", context, status=status)
 
 
+@sensitive_post_parameters("code")  # a TOTP or an unspent recovery code: not in a 500's report
 @login_required
 @never_cache  # no-store: the page shows the secret, then the recovery codes
 @require_http_methods(["GET", "POST"])

@@ -678,7 +678,10 @@ except ValueError:
 if not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
     raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1.")
 
-# Without Sentry, a 500 is mailed to ADMINS instead (with DEBUG off).
+# Without Sentry, a 500 is mailed to ADMINS instead (with DEBUG off): without the settings (they hold
+# the Redis and broker passwords), sensitive POST, GET and META values, or a token in the URL's path.
+DEFAULT_EXCEPTION_REPORTER = "sigma_playground.observability.reports.Reporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "sigma_playground.observability.reports.ReportFilter"
 LOGGING = logging_config(
     LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"), mail_admins=not SENTRY_DSN
 )

@@ -22,11 +22,18 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import empty
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 HEADER = "X-Request-ID"
 NO_REQUEST = "-"
 LOG_FORMATS = ("plain", "json")
+# Any name that says one of these is a secret ("new_password", "otp_code", "csrfmiddlewaretoken"):
+# its value stays out of error reports (reports, sentry).
+SENSITIVE_NAME = re.compile(
+    r"pass|secret|token|code|otp|session|cookie|csrf|auth|key|email|refresh|access|signature",
+    re.IGNORECASE,
+)
 # What a proxy may hand us as an id: it goes into every log line and a response header as it is.
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -47,16 +54,31 @@ class RequestContext:
         request = self.request
         if request is None:
             return self.user_id, self.username
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None, None
-        return user.pk, user.get_username()
+        return loaded_user(request)
 
     def view_name(self) -> str | None:
         if self.request is None:
             return self.route
         match = getattr(self.request, "resolver_match", None)
         return match.view_name if match is not None else None
+
+
+def loaded_user(request: Any) -> tuple[int | None, str | None]:
+    """The id and username of the member `request` is signed in as, if Django has looked them up
+    already; else (None, None). Never queries the database: this runs in error reports (where the
+    database may be the thing that failed) and from async code, and a lookup there would raise."""
+    try:
+        user = getattr(request, "_cached_user", None)
+        if user is None:
+            lazy = request.__dict__.get("user")
+            wrapped = getattr(lazy, "_wrapped", None)
+            # A plain user object (a test's, an API view's) or a lazy one already evaluated.
+            user = lazy if wrapped is None else wrapped
+        if user is None or user is empty or not user.is_authenticated:
+            return None, None
+        return user.pk, user.get_username()
+    except Exception:
+        return None, None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
@@ -156,7 +178,26 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id()
+            request_id = current_request_id()
+            if request_id == NO_REQUEST:
+                # Django writes a 4xx's line ("Not Found: ...") after the middleware has returned,
+                # with the request as an extra.
+                request_id = getattr(getattr(record, "request", None), "request_id", NO_REQUEST)
+            record.request_id = request_id
+        return True
+
+
+class TaskArgsFilter(logging.Filter):
+    """Drops a task's arguments from Celery's own records ("Received task", "succeeded",
+    "raised"): Celery passes them as a `data` extra, which the JSON format would write, and they
+    can hold a password-reset link or an email address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        data = getattr(record, "data", None)
+        if record.name.startswith("celery") and isinstance(data, dict):
+            record.data = {
+                key: value for key, value in data.items() if key not in ("args", "kwargs")
+            }
         return True
 
 
@@ -165,6 +206,16 @@ class JsonFormatter(_JsonFormatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
+        super().add_fields(log_record, record, message_dict)
+        request = log_record.get("request")
+        if hasattr(request, "method") and hasattr(request, "path"):
+            # Django passes the request with a 4xx or 5xx line; its repr holds the query string,
+            # which can hold a token. The method and path say which request it was.
+            from .reports import filtered_path  # not at import: settings import this module
+
+            log_record["request"] = f"{request.method} {filtered_path(request.path)}"
 
 
 def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict:
@@ -178,18 +229,25 @@ def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict:
         "console": {
             "class": "logging.StreamHandler",
             "formatter": log_format,
-            "filters": ["request_id"],
+            "filters": ["request_id", "task_args", "path"],
         }
     }
     loggers: dict[str, dict] = {
         # The development server's access log has its own handler; propagating would print it twice.
         "django.channels.server": {"propagate": False},
+        # A request with a Host the site does not serve (scanners do it all day): a console line,
+        # never a mail (nor a Sentry event, sentry.init ignores this logger).
+        "django.security.DisallowedHost": {
+            "handlers": ["console"],
+            "level": "WARNING",
+            "propagate": False,
+        },
     }
     if mail_admins:
         handlers["mail_admins"] = {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false", "request_id"],
+            "filters": ["require_debug_false", "request_id", "path"],
             "formatter": "plain",  # the mail's first line names the request id
         }
     # In place of Django's own handlers for its loggers (its console one would print each line a
@@ -204,6 +262,8 @@ def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict:
         "disable_existing_loggers": False,
         "filters": {
             "request_id": {"()": RequestIdFilter},
+            "task_args": {"()": TaskArgsFilter},
+            "path": {"()": "sigma_playground.observability.reports.PathFilter"},
             "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
         },
         "formatters": {

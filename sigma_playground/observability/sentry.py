@@ -3,31 +3,37 @@
 Each report names the route (the URL pattern's name, or the task's), the method, the request id and
 the member (id and username only). Nothing that opens an account goes out: no cookies, no
 Authorization or CSRF header, no password, code, token, secret or session in the request's body,
-query string or extra data, and no email address.
+query string or extra data, no frame's local variables (a serializer's repr holds what was posted),
+no email address, no Redis key (a session's key is its cookie's value), no client address in the
+breadcrumbs, and no token a URL's path holds (a password-reset link's).
+
+`before_send` never raises and never looks the member up: sentry-sdk drops an event whose callback
+raises, and the lookup fails exactly when reporting matters (the database is down; async code).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sentry_sdk
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScrubber
 
 from . import logs
 
+log = logging.getLogger(__name__)
+
 FILTERED = "[Filtered]"
 # Any key that names one of these is never sent, whatever else it says ("new_password", "otp_code").
-_SENSITIVE_KEY = re.compile(
-    r"pass|secret|token|code|otp|session|cookie|csrf|auth|key|email|refresh|access|signature",
-    re.IGNORECASE,
-)
+_SENSITIVE_KEY = logs.SENSITIVE_NAME
 _DROPPED_HEADERS = {"cookie", "authorization", "proxy-authorization", "x-csrftoken", "set-cookie"}
 # Frame variables and breadcrumbs are scrubbed by Sentry's own scrubber, by exact key.
 _DENYLIST = [
@@ -118,41 +124,104 @@ def _scrub_query(query: Any) -> Any:
     )
 
 
-def before_send(event: dict, hint: dict) -> dict:
-    request = event.get("request")
-    if isinstance(request, dict):
-        request.pop("cookies", None)
-        headers = request.get("headers")
-        if isinstance(headers, dict):
-            request["headers"] = {
-                key: item for key, item in headers.items() if key.lower() not in _DROPPED_HEADERS
-            }
-        if "data" in request:
-            request["data"] = _scrub(request["data"])
-        if "query_string" in request:
-            request["query_string"] = _scrub_query(request["query_string"])
-    if "extra" in event:
-        event["extra"] = _scrub(event["extra"])
-    for frame in _frames(event):
-        if "vars" in frame:
-            frame["vars"] = _scrub_text(frame["vars"])
-    breadcrumbs = event.get("breadcrumbs")
-    if isinstance(breadcrumbs, dict) and "values" in breadcrumbs:
-        breadcrumbs["values"] = _scrub_text(breadcrumbs["values"])
+def _scrub_url(url: Any) -> Any:
+    if not isinstance(url, str):
+        return url
+    from .reports import filtered_path  # not at import: settings import this module
 
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=filtered_path(parts.path), query=""))
+
+
+def _scrub_request(request: dict) -> None:
+    request.pop("cookies", None)
+    headers = request.get("headers")
+    if isinstance(headers, dict):
+        request["headers"] = {
+            key: item for key, item in headers.items() if key.lower() not in _DROPPED_HEADERS
+        }
+    if "data" in request:
+        request["data"] = _scrub(request["data"])
+    if "query_string" in request:
+        request["query_string"] = _scrub_query(request["query_string"])
+    if "url" in request:
+        request["url"] = _scrub_url(request["url"])
+
+
+def _tag(event: dict) -> None:
     event.pop("user", None)
     context = logs.current()
-    if context is not None:
-        tags = event.setdefault("tags", {})
-        tags["request_id"] = context.request_id
-        route = context.view_name()
-        if route:
-            tags["route"] = route
-        if context.request is not None:
-            tags["method"] = context.request.method
-        user_id, username = context.user()
-        if user_id is not None:
-            event["user"] = {"id": str(user_id), "username": username}
+    if context is None:
+        return
+    tags = event.setdefault("tags", {})
+    tags["request_id"] = context.request_id
+    route = context.view_name()
+    if route:
+        tags["route"] = route
+    if context.request is not None:
+        tags["method"] = context.request.method
+    user_id, username = context.user()
+    if user_id is not None:
+        event["user"] = {"id": str(user_id), "username": username}
+
+
+def before_send(event: dict, hint: dict) -> dict:
+    try:
+        request = event.get("request")
+        if isinstance(request, dict):
+            _scrub_request(request)
+        if "extra" in event:
+            event["extra"] = _scrub(event["extra"])
+        for frame in _frames(event):
+            frame.pop("vars", None)  # none are sent (include_local_variables=False): in case
+        breadcrumbs = event.get("breadcrumbs")
+        if isinstance(breadcrumbs, dict) and "values" in breadcrumbs:
+            breadcrumbs["values"] = _scrub_text(breadcrumbs["values"])
+        _tag(event)
+    except Exception:
+        # The event goes out scrubbed as far as this got: dropped, nobody would hear of the error.
+        log.warning("could not finish an error report's scrubbing", exc_info=True)
+    return event
+
+
+# An audit line's address (a breadcrumb of every logged line): ` ip='203.0.113.9'`.
+_IP_PAIR = re.compile(r" ip=(?:'[^']*'|None)")
+
+
+def before_breadcrumb(crumb: dict, hint: dict) -> dict | None:
+    data = crumb.get("data")
+    if crumb.get("category") == "redis":
+        # The command's text names the key; a session's key is the member's cookie.
+        if isinstance(data, dict):
+            data.pop("redis.key", None)
+            crumb["message"] = str(data.get("redis.command") or "redis")
+        else:
+            crumb["message"] = "redis"
+    if isinstance(data, dict):
+        data.pop("ip", None)
+    if isinstance(crumb.get("message"), str):
+        crumb["message"] = _IP_PAIR.sub("", crumb["message"])
+    return crumb
+
+
+_SPAN_KEY_FIELDS = ("redis.key", "db.redis.key", "redis.commands", "cache.key")
+
+
+def before_send_transaction(event: dict, hint: dict) -> dict:
+    """A traced request's Redis and cache spans name their keys in the description and data."""
+    try:
+        for span in event.get("spans") or []:
+            op = str(span.get("op") or "")
+            if "redis" in op or op.startswith("cache"):
+                span["description"] = str(span.get("description") or "").split(" ", 1)[0]
+                for field in ("tags", "data"):
+                    for key in _SPAN_KEY_FIELDS:
+                        (span.get(field) or {}).pop(key, None)
+        request = event.get("request")
+        if isinstance(request, dict):
+            _scrub_request(request)
+    except Exception:
+        log.warning("could not finish a transaction's scrubbing", exc_info=True)
     return event
 
 
@@ -170,9 +239,16 @@ def init(
             denylist=_DENYLIST, recursive=True, pii_denylist=DEFAULT_PII_DENYLIST
         ),
         before_send=before_send,
+        before_send_transaction=before_send_transaction,
+        before_breadcrumb=before_breadcrumb,
+        # A frame's variables hold what the code had in hand: a posted password in a serializer's
+        # repr, a reset link in a mail's body. The scrubbers match names, not such values.
+        include_local_variables=False,
         integrations=[
             DjangoIntegration(transaction_style="url"),
             CeleryIntegration(),
             RedisIntegration(),
         ],
     )
+    # A request for a host the site does not serve (scanners send them all day) is no error.
+    ignore_logger("django.security.DisallowedHost")

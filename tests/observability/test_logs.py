@@ -16,7 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.test import AsyncClient
+from django.test import AsyncClient, Client
+from django.utils.module_loading import import_string
 
 from sigma_playground.observability import logs, task_context
 from sigma_playground.observability.logs import JsonFormatter, RequestIdFilter, logging_config
@@ -36,7 +37,9 @@ def log_lines(log_format: str):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
-    handler.addFilter(RequestIdFilter())
+    for name in config["handlers"]["console"]["filters"]:  # the console handler's, as configured
+        make = config["filters"][name]["()"]
+        handler.addFilter((import_string(make) if isinstance(make, str) else make)())
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
@@ -88,7 +91,7 @@ def test_the_plain_format_shows_the_request_id(client, user):
         response = client.post("/accounts/login/", {"username": "owner", "password": "wrong"})
 
     request_id = response["X-Request-ID"]
-    signin_lines = [line for line in lines if " accounts.signin " in line]
+    signin_lines = [line for line in lines if " sigma_playground.audit " in line]
     assert signin_lines
     assert all(f"[{request_id}]" in line for line in signin_lines)
 
@@ -173,6 +176,11 @@ def test_a_real_workers_json_lines_for_a_task_carry_the_scheduling_requests_id(
     assert any(record["message"].endswith("ready.") for record in records)
     sent = [record for record in records if record["logger"] == "accounts.tasks"]
     assert [record["request_id"] for record in sent] == [request_id]
+    # Celery's own lines of the task ("Received task", "succeeded") hold neither the reset link
+    # nor the address it went to.
+    assert any(record["logger"].startswith("celery") and "data" in record for record in records)
+    assert "/accounts/reset/" not in worker.log.read_text()
+    assert "owner@example.com" not in worker.log.read_text()
 
 
 def test_a_task_sent_by_a_request_carries_its_id_and_member_and_runs_under_them(rf, user):
@@ -268,3 +276,36 @@ def test_a_sockets_lines_carry_its_handshakes_request_id(settings, trusted, give
     else:
         assert re.fullmatch(r"[0-9a-f]{32}", seen[0])
     assert logs.current() is None
+
+
+def test_a_password_resets_json_lines_hold_neither_the_link_nor_the_address(client, user):
+    with log_lines("json") as lines:
+        client.post(RESET_URL, {"email": "owner@example.com"})
+
+    records = [json.loads(line) for line in lines]
+    (traced,) = [record for record in records if record["logger"] == "celery.app.trace"]
+    assert traced["data"]["name"] == "accounts.tasks.send_email"  # Celery's line, without args
+    assert not {"args", "kwargs"} & set(traced["data"])
+    assert "/accounts/reset/" not in "".join(lines)
+    assert "owner@example.com" not in "".join(lines)
+
+
+def test_a_line_django_writes_after_the_answer_carries_the_requests_id(client, db):
+    with log_lines("plain") as lines:
+        response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    (line,) = [line for line in lines if "Not Found: /no-such-page/" in line]
+    assert f"[{response['X-Request-ID']}]" in line
+
+
+def test_a_json_line_names_its_request_without_the_query_or_a_token_of_its_path(settings):
+    settings.ROOT_URLCONF = "tests.observability.sentry_site"
+    with log_lines("json") as lines:
+        Client(raise_request_exception=False).get("/reset/MQ/path-token-77/?token=query-token-9")
+
+    (record,) = [json.loads(line) for line in lines if '"django.request"' in line]
+    assert record["request"] == "GET /reset/MQ/[Filtered]/"
+    assert record["message"] == "Internal Server Error: /reset/MQ/[Filtered]/"
+    assert "path-token-77" not in "".join(lines)
+    assert "query-token-9" not in "".join(lines)
