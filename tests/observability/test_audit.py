@@ -204,3 +204,21 @@ def test_a_secret_passed_by_mistake_is_left_out(events):
     assert record.kept == 1
     assert not hasattr(record, "password")
     assert not hasattr(record, "refresh_token")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("owner@example.com", id="an-email-address"),
+        pytest.param("my secret passphrase", id="a-password"),
+        pytest.param("x" * 31, id="too-long"),
+    ],
+)
+def test_a_refused_sign_in_names_what_was_typed_only_when_it_can_be_a_username(
+    client, user, events, typed
+):
+    events.secrets.append(typed)
+    client.post(LOGIN_URL, {"username": typed, "password": "wrong"})
+
+    (record,) = events("signin_failed")
+    assert record.username == "<not a username>"
