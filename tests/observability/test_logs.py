@@ -309,3 +309,14 @@ def test_a_json_line_names_its_request_without_the_query_or_a_token_of_its_path(
     assert record["message"] == "Internal Server Error: /reset/MQ/[Filtered]/"
     assert "path-token-77" not in "".join(lines)
     assert "query-token-9" not in "".join(lines)
+
+
+def test_the_proxy_gives_every_request_its_own_id_in_place_of_the_clients():
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    locations = re.findall(r"location [^{]*\{[^}]*\}", config)
+    proxied = [block for block in locations if "proxy_pass" in block]
+
+    assert len(proxied) == 3  # the websockets, the event stream and everything else
+    for block in proxied:
+        assert "proxy_set_header X-Request-ID $request_id;" in block, block
+    assert "TRUST_REQUEST_ID_HEADER=true" in config
