@@ -274,6 +274,11 @@ class _Server(ThreadingMixIn, WSGIServer):
         finally:
             self.slots.release()
 
+    def handle_error(self, request, client_address) -> None:
+        # A connection closed for sending nothing in time, or dropped by its client, is no error.
+        if not isinstance(sys.exc_info()[1], TimeoutError | ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _QuietHandler(WSGIRequestHandler):
     timeout = EXPORTER_TIMEOUT_SECONDS  # socketserver sets it on the connection
