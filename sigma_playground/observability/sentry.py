@@ -172,6 +172,8 @@ def before_send(event: dict, hint: dict) -> dict:
             _scrub_request(request)
         if "extra" in event:
             event["extra"] = _scrub(event["extra"])
+            if str(event.get("logger") or "").startswith("celery"):
+                _drop_task_arguments(event["extra"])
         for frame in _frames(event):
             frame.pop("vars", None)  # none are sent (include_local_variables=False): in case
         breadcrumbs = event.get("breadcrumbs")
@@ -188,8 +190,18 @@ def before_send(event: dict, hint: dict) -> dict:
 _IP_PAIR = re.compile(r" ip=(?:'[^']*'|None)")
 
 
+def _drop_task_arguments(extra: Any) -> None:
+    # Celery's own lines pass the task's arguments as a `data` extra (logs.TaskArgsFilter).
+    data = extra.get("data") if isinstance(extra, dict) else None
+    if isinstance(data, dict):
+        data.pop("args", None)
+        data.pop("kwargs", None)
+
+
 def before_breadcrumb(crumb: dict, hint: dict) -> dict | None:
     data = crumb.get("data")
+    if str(crumb.get("category") or "").startswith("celery"):
+        _drop_task_arguments(data)
     if crumb.get("category") == "redis":
         # The command's text names the key; a session's key is the member's cookie.
         if isinstance(data, dict):

@@ -499,3 +499,20 @@ def test_a_request_for_another_host_is_mailed_to_nobody(mailed_500):
 
     assert response.status_code == 400
     assert mail.outbox == []
+
+
+def test_celerys_lines_reach_sentry_without_the_tasks_arguments():
+    link = "https://site/accounts/reset/MQ/cjx1a2-token/"
+    data = {"id": "t1", "name": "accounts.tasks.send_email", "args": f"['{link}']", "kwargs": "{}"}
+    event = {"logger": "celery.app.trace", "extra": {"data": dict(data)}}
+    crumb = {
+        "category": "celery.worker.strategy",
+        "message": "Task received",
+        "data": {"data": dict(data)},
+    }
+
+    sent = sentry.before_send(event, {})
+    kept = sentry.before_breadcrumb(crumb, {})
+
+    assert sent["extra"]["data"] == {"id": "t1", "name": "accounts.tasks.send_email"}
+    assert link not in json.dumps(kept)
