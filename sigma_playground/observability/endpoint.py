@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import metrics, process
+from .batch import FIGURES
 from .collectors import SCRAPE_COLLECTORS, Guarded
 
 SCRAPE_PATH = "/metrics"  # sigma_playground/urls.py routes it here too
@@ -52,7 +53,8 @@ class _Scrape:
 
 
 def exposition() -> bytes:
-    """The text Prometheus reads, with this process's own gauges brought up to date first."""
+    """The text Prometheus reads, with this process's own requests and gauges written first."""
+    FIGURES.flush()
     process.update(force=True)
     return generate_latest(_Scrape())
 

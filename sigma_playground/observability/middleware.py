@@ -14,14 +14,14 @@ installs that one alone.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from time import perf_counter
 
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
-from . import metrics, process
+from . import process
+from .batch import FIGURES
 from .endpoint import SCRAPE_PATH, metrics_view, token_matches
 
 UNMATCHED = "<unmatched>"
@@ -94,38 +94,21 @@ class MetricsMiddleware(ScrapeMiddleware):
         self.record(request, response, perf_counter() - start, timer)
         return response
 
-    def record(
-        self, request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer
-    ):
+    @staticmethod
+    def record(request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer):
         match = request.resolver_match
-        view = match.view_name if match is not None else UNMATCHED
-        method = request.method if request.method in _METHODS else "other"
-        status = _STATUS_CLASSES.get(response.status_code // 100, "other")
-        counted, timed = self.by_view_method_status(view, method, status)
-        counted.inc()
-        timed.observe(seconds)
-        size, queries, query_time = self.by_view(view)
-        if not response.streaming:
+        if response.streaming:
+            size = None
+        else:
             length = response.get("Content-Length")
-            size.observe(int(length) if length and length.isdigit() else len(response.content))
-        queries.observe(timer.count)
-        query_time.observe(timer.seconds)
+            size = int(length) if length and length.isdigit() else len(response.content)
+        FIGURES.add(
+            match.view_name if match is not None else UNMATCHED,
+            request.method if request.method in _METHODS else "other",
+            _STATUS_CLASSES.get(response.status_code // 100, "other"),
+            seconds,
+            size,
+            timer.count,
+            timer.seconds,
+        )
         process.update()
-
-    # prometheus_client's labels() checks and locks on every call; the few label sets the site has
-    # are looked up once each (a dict read is safe across threads).
-
-    @functools.cache  # noqa: B019 - one middleware per process, living as long as it
-    def by_view_method_status(self, view: str, method: str, status: str) -> tuple:
-        return (
-            metrics.http_requests.labels(view, method, status),
-            metrics.http_request_duration.labels(view, method),
-        )
-
-    @functools.cache  # noqa: B019
-    def by_view(self, view: str) -> tuple:
-        return (
-            metrics.http_response_size.labels(view),
-            metrics.http_request_db_queries.labels(view),
-            metrics.http_request_db_duration.labels(view),
-        )

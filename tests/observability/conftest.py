@@ -6,6 +6,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from sigma_playground.observability.batch import FIGURES
 from sigma_playground.observability.metrics import REGISTRY
 
 # METRICS_TOKEN is refused under 32 characters, as a guessable one would be.
@@ -14,7 +15,9 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def value(name: str, **labels: str) -> float:
-    """A sample of this process's metrics (0 while the series does not exist yet)."""
+    """A sample of this process's metrics (0 while the series does not exist yet), with the
+    requests answered so far written to them."""
+    FIGURES.flush()
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -38,6 +39,13 @@ def test_the_figures_of_two_web_workers_add_up_whichever_answers(tmp_path):
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(get, range(requests_made))) == {200}
 
+        # Each worker writes its requests' figures about once a second: wait until all are.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            scrape = requests.get(f"{base}/metrics", headers=BEARER, timeout=10)
+            if total(parse(scrape.text), "http_requests_total", view="robots") >= requests_made:
+                break
+            time.sleep(0.2)
         scrapes = [requests.get(f"{base}/metrics", headers=BEARER, timeout=10) for _ in range(4)]
         refused = requests.get(f"{base}/metrics", timeout=10)
 

@@ -180,6 +180,17 @@ def test_prometheus_scrapes_web_workers_ws_and_celery_worker(tmp_path):
 
         # Requests until both web workers have answered some.
         sent = 0
+
+        def counted() -> dict[int, float]:
+            """Each worker's count, once all that was sent is written (a worker writes its
+            requests' figures about once a second)."""
+            deadline = time.monotonic() + 10
+            while True:
+                per_process = requests_per_process(metrics / "web")
+                if sum(per_process.values()) >= sent or time.monotonic() > deadline:
+                    return per_process
+                time.sleep(0.2)
+
         with ThreadPoolExecutor(BATCH) as pool:
             for _ in range(BATCHES):
                 answers = list(
@@ -187,9 +198,9 @@ def test_prometheus_scrapes_web_workers_ws_and_celery_worker(tmp_path):
                 )
                 assert all(answer.status_code == 200 for answer in answers)
                 sent += BATCH
-                if len([n for n in requests_per_process(metrics / "web").values() if n]) >= 2:
+                if len([n for n in counted().values() if n]) >= 2:
                     break
-        per_process = requests_per_process(metrics / "web")
+        per_process = counted()
         assert len([n for n in per_process.values() if n]) == 2, per_process
         assert sum(per_process.values()) == sent, per_process
 
