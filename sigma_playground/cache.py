@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .observability import metrics
+from .observability.batch import Tally
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ cache_recovered = Signal()
 _READS = frozenset({"get", "get_many", "has_key"})
 
 # Reads, by whether the key was there (a read while Redis fails is a miss: the page goes without).
-_hits = metrics.cache_requests.labels(result="hit")
-_misses = metrics.cache_requests.labels(result="miss")
+_hits = Tally(metrics.cache_requests.labels(result="hit"))
+_misses = Tally(metrics.cache_requests.labels(result="miss"))
 _MISSING = object()  # what get() answers for a key that is not there, whatever default was asked
 
 T = TypeVar("T")

@@ -61,12 +61,14 @@ class RequestFigures:
             self.flush()
 
     def flush(self) -> None:
-        """Write what was added since the last flush."""
+        """Write what was added since the last flush, the tallies' too."""
         with self._flushing:
             pending, take = self._pending, self._pending.popleft
             records = [take() for _ in range(len(pending))]
             if records:
                 self._write(records)
+            for tally in _TALLIES:
+                tally.flush()
 
     @staticmethod
     def _write(records: list[tuple]) -> None:
@@ -101,6 +103,11 @@ class RequestFigures:
                 if count:
                     bucket.inc(count)
 
+    def keep_flushing(self) -> None:
+        """Start this process's flushing thread, unless it runs (a forked process has none)."""
+        if self._pid != os.getpid():
+            self._start()
+
     def _start(self) -> None:
         with self._flushing:
             if self._pid == os.getpid():
@@ -119,3 +126,25 @@ class RequestFigures:
 
 FIGURES = RequestFigures()
 atexit.register(FIGURES.flush)
+
+_TALLIES: list[Tally] = []
+
+
+class Tally:
+    """One counter's increments on a hot path (the cache's hits and misses: one or more a
+    request), added up in memory and written with the requests' figures."""
+
+    def __init__(self, counter) -> None:
+        self._counter = counter  # a counter with its labels chosen
+        self._pending: deque[float] = deque()
+        _TALLIES.append(self)
+
+    def inc(self, amount: float = 1) -> None:
+        self._pending.append(amount)
+        FIGURES.keep_flushing()
+
+    def flush(self) -> None:
+        take = self._pending.popleft
+        total = sum(take() for _ in range(len(self._pending)))
+        if total:
+            self._counter.inc(total)

@@ -103,3 +103,18 @@ def test_a_processs_requests_are_written_within_a_second_or_so_without_a_scrape(
         time.sleep(0.05)
 
     assert value("http_requests_total", view="healthz", method="GET", status="2xx") == before + 1
+
+
+def test_a_tally_writes_its_increments_added_up_at_the_flush():
+    counter = Counter("tallied", "A counter for this test.", registry=CollectorRegistry())
+    tally = batch.Tally(counter)
+    try:
+        for amount in (1, 1, 3):
+            tally.inc(amount)
+        assert counter._value.get() == 0  # nothing written yet
+
+        batch.FIGURES.flush()
+
+        assert counter._value.get() == 5
+    finally:
+        batch._TALLIES.remove(tally)
