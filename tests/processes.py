@@ -216,22 +216,29 @@ def procfile_server(
         "DATABASE_URL": test_database_url(),
         **env,
     }
+    base = f"http://127.0.0.1:{port}"
+    command = procfile_command(process_type, port, **variables)
+    with serving(command, log, f"{base}/healthz", f"the {process_type} process", env=environ):
+        yield base
+
+
+@contextmanager
+def serving(
+    command: list[str], log: Path, ready_url: str, what: str, *, env=None, seconds: float = 30
+) -> Iterator[subprocess.Popen]:
+    """`command` running (its output in `log`), once `ready_url` answers 200; stopped after. Fails
+    with the log when it exits or does not answer within `seconds`."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            procfile_command(process_type, port, **variables),
-            cwd=ROOT,
-            env=environ,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while not _answers(f"{base}/healthz"):
+        deadline = time.monotonic() + seconds
+        while not _answers(ready_url):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the {process_type} process did not start:\n{log.read_text()}")
+                pytest.fail(f"{what} did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield base
+        yield process
     finally:
         stop(process)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +32,8 @@ from tests.factories import UserFactory
 from tests.private_services import free_port, private_redis
 from tests.processes import (
     celery_worker,
+    serving,
     site_broker,
-    stop,
     test_database_url,
     web_server,
     ws_server,
@@ -72,35 +71,15 @@ def prometheus(folder: Path, targets: dict[str, int], token: str) -> Iterator[st
     }
     (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
     port = free_port()
-    log = folder / "prometheus.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                PROMETHEUS,
-                f"--config.file={folder / 'prometheus.yml'}",
-                f"--storage.tsdb.path={folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [
+        PROMETHEUS,
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while not _ready(f"{base}/-/ready"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prometheus did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    with serving(command, folder / "prometheus.log", f"{base}/-/ready", "prometheus", seconds=20):
         yield base
-    finally:
-        stop(process)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def query(base: str, expression: str) -> float | None:

@@ -96,39 +96,46 @@ print(failed.status_code, scheduled.status_code, client.cookies["{cookie}"].valu
 """
 
 
+def run_site(script: str, server, **env: str) -> str:
+    """What `script` printed, run as a site's own process (tests.settings on the test database)
+    reporting to the Sentry stand-in `server`; `env` adds to its environment."""
+    host, port = server.server_address
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": test_database_url(),
+            "SENTRY_DSN": f"http://public@{host}:{port}/1",
+            "ALLOWED_HOSTS": "testserver",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_view_and_a_failing_task_each_send_one_scrubbed_event():
     member = UserFactory(username="reporter", email="reporter@example.com")
     with sentry_stand_in() as server:
-        host, port = server.server_address
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                SITE.format(
-                    query_token=QUERY_TOKEN,
-                    password=POSTED_PASSWORD,
-                    bearer=BEARER,
-                    cookie=SESSION_COOKIE,
-                ),
-            ],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "tests.settings",
-                "DATABASE_URL": test_database_url(),
-                "REDIS_URL": "",
-                "SENTRY_DSN": f"http://public@{host}:{port}/1",
-                "SENTRY_ENVIRONMENT": "test",
-                "TRUST_REQUEST_ID_HEADER": "true",
-                "ALLOWED_HOSTS": "testserver",
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
+        printed = run_site(
+            SITE.format(
+                query_token=QUERY_TOKEN,
+                password=POSTED_PASSWORD,
+                bearer=BEARER,
+                cookie=SESSION_COOKIE,
+            ),
+            server,
+            REDIS_URL="",
+            SENTRY_ENVIRONMENT="test",
+            TRUST_REQUEST_ID_HEADER="true",
         )
-        assert result.returncode == 0, result.stderr
-        view_status, task_status, session_key = result.stdout.split()[-3:]
+        view_status, task_status, session_key = printed.split()[-3:]
         raw = b"".join(server.envelopes)
 
     assert (view_status, task_status) == ("500", "202")
@@ -267,33 +274,17 @@ def secrets_reported(tmp_path, transactional_db):
 
     UserFactory(username="reporter", email="reporter@example.com")
     with private_redis(tmp_path / "redis") as redis, sentry_stand_in() as server:
-        host, port = server.server_address
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                SECRETS_SITE.format(
-                    password=POSTED_PASSWORD,
-                    ip=ADDRESS,
-                    path_token=PATH_TOKEN,
-                    cookie=SESSION_COOKIE,
-                ),
-            ],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "tests.settings",
-                "DATABASE_URL": test_database_url(),
-                "REDIS_URL": redis.url,
-                "SENTRY_DSN": f"http://public@{host}:{port}/1",
-                "ALLOWED_HOSTS": "testserver",
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
+        printed = run_site(
+            SECRETS_SITE.format(
+                password=POSTED_PASSWORD,
+                ip=ADDRESS,
+                path_token=PATH_TOKEN,
+                cookie=SESSION_COOKIE,
+            ),
+            server,
+            REDIS_URL=redis.url,
         )
-    assert result.returncode == 0, result.stderr
-    *statuses, session_key = result.stdout.split()[-4:]
+    *statuses, session_key = printed.split()[-4:]
     _reported.append(
         (statuses, session_key, events_in(server.envelopes), b"".join(server.envelopes))
     )
