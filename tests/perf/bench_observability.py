@@ -1,17 +1,17 @@
 """What metrics and logging cost the explore page: requests/s with them and without, in one run.
 
 The same build serves the explore page as the Procfile's `web` process does (granian WSGI, 2 workers,
-8 threads, production settings) in two ways, restarted for each round:
+8 threads, production settings) in two ways, two servers side by side for the whole run:
   without: none of the metrics and request-id logging (tests/perf/settings_without_observability.py:
            no metrics, scrape or request-id middleware, no request-id log filter, every metric's
            recording a no-op), LOG_FORMAT=plain;
   with:    production: METRICS_ENABLED=true with PROMETHEUS_MULTIPROC_DIR (figures in files),
            LOG_FORMAT=json.
-Both log at INFO, production's level. Rounds alternate which goes first (without-with, with-without,
-...) so that the machine's drift weighs on both alike. After each `with` round /metrics is read to
-check the requests were really counted. Prints each round's requests/s and the ratio of the means;
-the goal is an overhead of at most 5 %. Then, as a figure the machine's other work disturbs less, the
-CPU time per request in one process through Django's WSGI handler with the metrics and request-id
+Both log at INFO, production's level. Each round loads one, then the other, alternating which goes first
+(without-with, with-without, ...) so that the machine's drift weighs on both alike. At the end /metrics
+is read to check the requests were really counted. Prints each round's requests/s and the ratio of the
+means; the goal is an overhead of at most 5 %. Then, as a figure the machine's other work disturbs less,
+the CPU time per request in one process through Django's WSGI handler with the metrics and request-id
 middlewares and without them, in alternating batches (`--batches`; `--rounds 0` measures this alone).
 
 Usage (PostgreSQL preferred: a database of its own, seeded once with --users and --workbooks):
@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 from harness import (
@@ -160,27 +161,33 @@ def main() -> None:
         f"wrk {options.connections} connections, {options.seconds} s a run"
     )
     try:
-        for round_ in range(options.rounds):
-            order = ["without", "with"] if round_ % 2 == 0 else ["with", "without"]
-            line = []
-            for name in order:
-                env = dict(variants[name])
-                if name == "with":  # a fresh directory per run, as after a deploy
-                    directory = metrics_root / f"round-{round_}"
-                    env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-                port = free_port()
-                with serve("wsgi", port, env=env, blocking_threads=8) as base:
-                    load = wrk_load(f"{base}{PAGE}", options.seconds, options.connections)
-                    if name == "with" and counted(base, token) < load.rate * options.seconds / 2:
-                        sys.exit("/metrics did not count the load: the middleware is not on")
-                log = ROOT / "var" / f"bench-server-{port}.log"
-                lines = len(log.read_text().splitlines())
-                log.unlink()
-                rates[name].append(load.rate)
-                line.append(
-                    f"{name} {load.rate:7.0f} req/s (p50 {load.p50:.1f} ms, {lines} log lines)"
+        # Both servers run side by side for the whole run, only the one being loaded busy: a round
+        # loads each in turn, so the machine's drift (other work beside it) weighs on both alike,
+        # and neither pays a start-up the other does not.
+        with ExitStack() as servers:
+            bases, ports = {}, {}
+            for name, env in variants.items():
+                ports[name] = free_port()
+                if name == "with":
+                    env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_root / "served")}
+                bases[name] = servers.enter_context(
+                    serve("wsgi", ports[name], env=env, blocking_threads=8)
                 )
-            print(f"round {round_ + 1}: " + ";  ".join(line))
+            for round_ in range(options.rounds):
+                order = ["without", "with"] if round_ % 2 == 0 else ["with", "without"]
+                line = []
+                for name in order:
+                    load = wrk_load(f"{bases[name]}{PAGE}", options.seconds, options.connections)
+                    rates[name].append(load.rate)
+                    line.append(f"{name} {load.rate:7.0f} req/s (p50 {load.p50:.1f} ms)")
+                print(f"round {round_ + 1}: " + ";  ".join(line))
+            served = sum(rates["with"]) * options.seconds
+            if options.rounds and counted(bases["with"], token) < served / 2:
+                sys.exit("/metrics did not count the load: the middleware is not on")
+        for name, port in ports.items():
+            log = ROOT / "var" / f"bench-server-{port}.log"
+            print(f"{name}: {len(log.read_text().splitlines())} log lines")
+            log.unlink()
         if options.rounds:
             without = sum(rates["without"]) / len(rates["without"])
             with_ = sum(rates["with"]) / len(rates["with"])
