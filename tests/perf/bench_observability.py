@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -64,6 +65,51 @@ def counted(base: str, token: str) -> float:
         text = response.read().decode()
     pattern = rf'^http_requests_total\{{[^}}]*view="{re.escape(VIEW)}"[^}}]*\}} ([\d.e+]+)$'
     return sum(float(value) for value in re.findall(pattern, text, re.M))
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (granian's workers under its main process)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _process_tree(int(child))
+    return found
+
+
+def server_cpu_seconds(port: int) -> float:
+    """User and system CPU time the server on `port` (its main process and workers) has spent."""
+    needle = f"--port\0{port}\0".encode()
+    main = next(
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and needle in _read(entry / "cmdline")
+    )
+    ticks = 0
+    for pid in _process_tree(main):
+        fields = _read(Path(f"/proc/{pid}/stat")).rsplit(b")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # a process that ended meanwhile
+        return b""
+
+
+def measured_load(url: str, seconds: int, connections: int) -> tuple[float, int]:
+    """wrk's requests/s and the number of requests it made (no warm-up: the servers are warm)."""
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if "Non-2xx" in result.stdout:
+        sys.exit(f"{url} answered errors under load:\n{result.stdout}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+    return rate, int(re.search(r"(\d+) requests in", result.stdout).group(1))
 
 
 def in_process(batches: int, metrics_dir: Path) -> tuple[float, float]:
@@ -156,6 +202,10 @@ def main() -> None:
         },
     }
     rates: dict[str, list[float]] = {name: [] for name in variants}
+    # The servers' own CPU time per request (main process and workers, from /proc): what their
+    # requests/s would be on a machine of their own, far less disturbed by the machine's other work
+    # (the load generator included) than requests/s.
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     print(
         f"{PAGE} on {database.split(':', 1)[0]}, granian WSGI 2 workers x 8 threads, "
         f"wrk {options.connections} connections, {options.seconds} s a run"
@@ -173,13 +223,22 @@ def main() -> None:
                 bases[name] = servers.enter_context(
                     serve("wsgi", ports[name], env=env, blocking_threads=8)
                 )
+            for base in bases.values():  # warm: templates, the kept page, connections
+                wrk_load(f"{base}{PAGE}", 2, 8)
             for round_ in range(options.rounds):
                 order = ["without", "with"] if round_ % 2 == 0 else ["with", "without"]
                 line = []
                 for name in order:
-                    load = wrk_load(f"{bases[name]}{PAGE}", options.seconds, options.connections)
-                    rates[name].append(load.rate)
-                    line.append(f"{name} {load.rate:7.0f} req/s (p50 {load.p50:.1f} ms)")
+                    before = server_cpu_seconds(ports[name])
+                    rate, made = measured_load(
+                        f"{bases[name]}{PAGE}", options.seconds, options.connections
+                    )
+                    spent = (server_cpu_seconds(ports[name]) - before) / made
+                    rates[name].append(rate)
+                    cpu[name].append(spent)
+                    line.append(
+                        f"{name} {rate:7.0f} req/s, server CPU {spent * 1e6:.0f} us/request"
+                    )
                 print(f"round {round_ + 1}: " + ";  ".join(line))
             served = sum(rates["with"]) * options.seconds
             if options.rounds and counted(bases["with"], token) < served / 2:
@@ -196,6 +255,15 @@ def main() -> None:
                 f"mean: without {without:.0f} req/s, with {with_:.0f} req/s; ratio "
                 f"{with_ / without:.3f}, overhead {overhead:.1%} "
                 f"({'within' if overhead <= 0.05 else 'above'} the 5 % goal)"
+            )
+            cpu_without = sum(cpu["without"]) / len(cpu["without"])
+            cpu_with = sum(cpu["with"]) / len(cpu["with"])
+            extra = cpu_with / cpu_without - 1
+            print(
+                f"server CPU per request: without {cpu_without * 1e6:.0f} us, with "
+                f"{cpu_with * 1e6:.0f} us: {extra:.1%} more, requests/s "
+                f"{1 - cpu_without / cpu_with:.1%} fewer for a server of its own "
+                f"({'within' if 1 - cpu_without / cpu_with <= 0.05 else 'above'} the 5 % goal)"
             )
         cpu_without, cpu_with = in_process(options.batches, metrics_root / "in-process")
         print(
