@@ -75,8 +75,10 @@ def events_in(envelopes: list[bytes]) -> list[dict]:
     return events
 
 
-# Runs in a site process of its own, so that Sentry is set up there and nowhere else.
-SITE = """
+# The start of a script run in a site process of its own, so that Sentry is set up there and nowhere
+# else: Django set up, and the member "reporter" signed in on a test client that requests the views of
+# tests/observability/sentry_site.py inside the `with` block the script goes on with.
+SIGNED_IN = """
 import django
 django.setup()
 from django.test import Client, override_settings
@@ -85,7 +87,11 @@ from accounts.models import User
 client = Client(raise_request_exception=False)
 client.force_login(User.objects.get(username="reporter"))
 with override_settings(ROOT_URLCONF="tests.observability.sentry_site"):
-    failed = client.post(
+"""
+
+SITE = (
+    SIGNED_IN
+    + """    failed = client.post(
         "/broken/?token={query_token}&page=2",
         {{"password": "{password}", "note": "kept"}},
         HTTP_AUTHORIZATION="Bearer {bearer}",
@@ -94,6 +100,7 @@ with override_settings(ROOT_URLCONF="tests.observability.sentry_site"):
     scheduled = client.get("/schedule/", HTTP_X_REQUEST_ID="edge-request-2")
 print(failed.status_code, scheduled.status_code, client.cookies["{cookie}"].value)
 """
+)
 
 
 def run_site(script: str, server, **env: str) -> str:
@@ -232,18 +239,12 @@ def test_without_sentry_a_500_is_mailed_to_the_admins(settings):
 # A signed-in member's session (read from Redis: its key is in each command's text), a failing view
 # holding a serializer of what was posted, one whose path is a credential, and a request for a
 # host the site does not serve.
-SECRETS_SITE = """
-from types import SimpleNamespace
-from wsgiref.util import setup_testing_defaults
-import django
-django.setup()
-from django.core.wsgi import get_wsgi_application
-from django.test import Client, override_settings
-from accounts.models import User
+SECRETS_SITE = (
+    SIGNED_IN
+    + """    from types import SimpleNamespace
+    from wsgiref.util import setup_testing_defaults
+    from django.core.wsgi import get_wsgi_application
 
-client = Client(raise_request_exception=False)
-client.force_login(User.objects.get(username="reporter"))
-with override_settings(ROOT_URLCONF="tests.observability.sentry_site"):
     held = client.post(
         "/serializer/", {{"username": "reporter", "password": "{password}"}}, REMOTE_ADDR="{ip}"
     )
@@ -257,6 +258,7 @@ with override_settings(ROOT_URLCONF="tests.observability.sentry_site"):
     foreign = client.get("/", HTTP_HOST="scanner.example")
 print(held.status_code, reset.status_code, foreign.status_code, client.cookies["{cookie}"].value)
 """
+)
 PATH_TOKEN = "reset-token-5c1e9a"
 ADDRESS = "192.0.2.77"
 
