@@ -249,20 +249,21 @@ def member_page_queries(client, gallery, page, before) -> tuple[list[int], str]:
 # and follow state and the comments were read on the first request and are kept
 # (workbooks.cache.kept_while: one query each before, none on a reload now). (The view, counted once
 # a day per reader, is not counted again here.)
-MEMBER_QUERIES = [
-    pytest.param("/", 1, id="home"),
-    pytest.param("/explore/", 1, id="explore"),
-    pytest.param("/explore/?q=revenue", 1, id="search"),
-    pytest.param("/tags/finance/", 1, id="tag"),
-    pytest.param("/u/ada/", 1, id="profile"),
-    pytest.param("detail", 1, id="workbook"),
-]
+MEMBER_PAGES = {
+    "home": "/",
+    "explore": "/explore/",
+    "search": "/explore/?q=revenue",
+    "tag": "/tags/finance/",
+    "profile": "/u/ada/",
+    "workbook": "detail",
+}
+MEMBER_QUERIES = dict.fromkeys(MEMBER_PAGES, 1)
 
 
-@pytest.mark.parametrize(("page", "expected"), MEMBER_QUERIES)
-def test_a_member_page_costs_the_same_few_queries_however_much_they_have(
-    client, gallery, page, expected
-):
+@pytest.mark.parametrize("name", MEMBER_PAGES)
+def test_a_member_page_costs_the_same_few_queries_however_much_they_have(client, gallery, name):
+    page, expected = MEMBER_PAGES[name], MEMBER_QUERIES[name]
+
     def before(url: str, more: int) -> None:
         get(client, url)  # the copy for this version of the gallery
         get(client, url)  # kept for members by address (with the tokens read before the rows)
@@ -276,20 +277,14 @@ def test_a_member_page_costs_the_same_few_queries_however_much_they_have(
 # request of each minute, or the copy evicted. The workbook and profile pages read their own row too
 # (the workbook, or the profile's member: 2 queries, as before the member's copy was kept); the other
 # pages read only the member's row. The member's copy is made missing by moving its key.
-SHARED_COPY_QUERIES = [
-    pytest.param("/", 1, id="home"),
-    pytest.param("/explore/", 1, id="explore"),
-    pytest.param("/explore/?q=revenue", 1, id="search"),
-    pytest.param("/tags/finance/", 1, id="tag"),
-    pytest.param("/u/ada/", 2, id="profile"),
-    pytest.param("detail", 2, id="workbook"),
-]
+SHARED_COPY_QUERIES = {**MEMBER_QUERIES, "profile": 2, "workbook": 2}
 
 
-@pytest.mark.parametrize(("page", "expected"), SHARED_COPY_QUERIES)
+@pytest.mark.parametrize("name", MEMBER_PAGES)
 def test_a_member_page_from_the_shared_copy_without_their_copy_costs_the_same_few_queries(
-    client, gallery, page, expected, monkeypatch
+    client, gallery, name, monkeypatch
 ):
+    page, expected = MEMBER_PAGES[name], SHARED_COPY_QUERIES[name]
     real_member_key = gallery_cache._member_key
     moved = [""]
     monkeypatch.setattr(
