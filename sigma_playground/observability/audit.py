@@ -11,14 +11,12 @@ An event never holds a password, a code, a token, a secret, a session key or an 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from . import logs
 
 logger = logging.getLogger("sigma_playground.audit")
 
-_SECRET_FIELD = re.compile(r"pass|code|otp|token|secret|session|cookie|email|key", re.IGNORECASE)
 # Names a LogRecord already uses: an extra with one of them is refused by logging.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -56,7 +54,7 @@ def event(name: str, *, request: Any = None, actor: Any = None, **fields: Any) -
         "request_id": logs.current_request_id(),
     }
     for key, value in fields.items():
-        if _SECRET_FIELD.search(key):
+        if logs.SENSITIVE_NAME.search(key):  # never a secret, a code or an email
             continue
         record[f"field_{key}" if key in _RECORD_FIELDS else key] = value
     message = " ".join(

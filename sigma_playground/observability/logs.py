@@ -34,6 +34,8 @@ SENSITIVE_NAME = re.compile(
     r"pass|secret|token|code|otp|session|cookie|csrf|auth|key|email|refresh|access|signature",
     re.IGNORECASE,
 )
+# What stands in an error report or a log line for a value left out.
+FILTERED = "[Filtered]"
 # What a proxy may hand us as an id: it goes into every log line and a response header as it is.
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 

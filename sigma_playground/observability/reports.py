@@ -16,9 +16,8 @@ from django.http import QueryDict
 from django.urls import Resolver404, resolve
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from .logs import SENSITIVE_NAME
+from .logs import FILTERED, SENSITIVE_NAME
 
-FILTERED = "[Filtered]"
 # The parts of a request's META that hold its path or query string.
 _URL_META = ("PATH_INFO", "REQUEST_URI", "RAW_URI", "QUERY_STRING")
 

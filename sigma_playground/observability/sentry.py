@@ -31,7 +31,6 @@ from . import logs
 
 log = logging.getLogger(__name__)
 
-FILTERED = "[Filtered]"
 # Any key that names one of these is never sent, whatever else it says ("new_password", "otp_code").
 _SENSITIVE_KEY = logs.SENSITIVE_NAME
 _DROPPED_HEADERS = {"cookie", "authorization", "proxy-authorization", "x-csrftoken", "set-cookie"}
@@ -89,7 +88,7 @@ _SENSITIVE_PAIR = re.compile(
 
 def _scrub_text(value: Any) -> Any:
     if isinstance(value, str):
-        return _SENSITIVE_PAIR.sub(rf"\g<name>={FILTERED}", value)
+        return _SENSITIVE_PAIR.sub(rf"\g<name>={logs.FILTERED}", value)
     if isinstance(value, dict):
         return {key: _scrub_text(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -107,7 +106,7 @@ def _frames(event: dict):
 def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            key: FILTERED if _SENSITIVE_KEY.search(str(key)) else _scrub(item)
+            key: logs.FILTERED if _SENSITIVE_KEY.search(str(key)) else _scrub(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
@@ -120,7 +119,7 @@ def _scrub_query(query: Any) -> Any:
         return _scrub(query)
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode(
-        [(key, FILTERED if _SENSITIVE_KEY.search(key) else item) for key, item in pairs]
+        [(key, logs.FILTERED if _SENSITIVE_KEY.search(key) else item) for key, item in pairs]
     )
 
 

@@ -18,7 +18,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from sigma_playground.observability import sentry
+from sigma_playground.observability import logs, sentry
 from tests.factories import PASSWORD, UserFactory
 from tests.processes import ROOT, test_database_url
 
@@ -208,13 +208,13 @@ def test_scrubbing_drops_secrets_anywhere_in_the_request_and_extra():
     assert "cookies" not in request
     assert request["headers"] == {"Accept": "*/*"}
     assert request["data"] == {
-        "new_password1": sentry.FILTERED,
-        "otp": sentry.FILTERED,
-        "nested": {"refresh": sentry.FILTERED},
+        "new_password1": logs.FILTERED,
+        "otp": logs.FILTERED,
+        "nested": {"refresh": logs.FILTERED},
         "note": "kept",
     }
     assert request["query_string"] == "token=%5BFiltered%5D&page=2"
-    assert scrubbed["extra"] == {"api_key": sentry.FILTERED, "count": 3}
+    assert scrubbed["extra"] == {"api_key": logs.FILTERED, "count": 3}
     assert "user" not in scrubbed
     # No frame's variables are sent: the scrubbers match names, and a value can be a secret.
     (frame,) = scrubbed["exception"]["values"][0]["stacktrace"]["frames"]
