@@ -68,6 +68,10 @@ class ScrapeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_scrape(request):
             return metrics_view(request)
+        return self.serve(request)
+
+    def serve(self, request: HttpRequest) -> HttpResponse:
+        """Any request but a scrape."""
         return self.get_response(request)
 
 
@@ -76,9 +80,7 @@ class MetricsMiddleware(ScrapeMiddleware):
         super().__init__(get_response)
         self.aliases = list(connections.settings)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_scrape(request):
-            return metrics_view(request)
+    def serve(self, request: HttpRequest) -> HttpResponse:
         start = perf_counter()
         timer = _QueryTimer()
         # What connection.execute_wrapper(timer) does, without a context manager per alias: this
