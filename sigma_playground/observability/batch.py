@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from bisect import bisect_left
+from bisect import bisect_right
 from collections import deque
 
 from . import metrics
@@ -28,19 +28,12 @@ FLUSH_SECONDS = 1.0
 # (a process starved of CPU) never lets them grow without bound.
 MOST_PENDING = 50_000
 
-_HISTOGRAMS = (
-    metrics.http_request_duration,  # labels (view, method)
-    metrics.http_response_size,  # (view,)
-    metrics.http_request_db_queries,  # (view,)
-    metrics.http_request_db_duration,  # (view,)
-)
-
 
 class RequestFigures:
     def __init__(self) -> None:
         self._pending: deque[tuple] = deque()
         self._flushing = threading.Lock()
-        self._pid = 0  # the process whose flushing thread runs
+        self._running = False  # this process's flushing thread
 
     def add(
         self,
@@ -55,7 +48,7 @@ class RequestFigures:
         """One answered request (`size` None for a streamed answer). Appending to a deque is safe
         across threads without a lock."""
         self._pending.append((view, method, status, seconds, size, queries, query_seconds))
-        if self._pid != os.getpid():
+        if not self._running:
             self._start()
         elif len(self._pending) > MOST_PENDING:
             self.flush()
@@ -72,47 +65,41 @@ class RequestFigures:
 
     @staticmethod
     def _write(records: list[tuple]) -> None:
-        counts: dict[tuple, int] = {}
-        # (histogram's index in _HISTOGRAMS, its label values) -> [bucket counts..., sum]
-        observed: dict[tuple, list] = {}
-
-        def observe(index: int, labels: tuple, value: float) -> None:
-            bounds = _HISTOGRAMS[index]._upper_bounds
-            state = observed.get((index, labels))
-            if state is None:
-                state = observed[(index, labels)] = [0] * len(bounds) + [0.0]
-            # Histogram.observe counts a value in the first bucket whose bound is >= the value.
-            state[bisect_left(bounds, value)] += 1
-            state[-1] += value
-
-        for view, method, status, seconds, size, queries, query_seconds in records:
-            key = (view, method, status)
-            counts[key] = counts.get(key, 0) + 1
-            observe(0, (view, method), seconds)
-            if size is not None:
-                observe(1, (view,), size)
-            observe(2, (view,), queries)
-            observe(3, (view,), query_seconds)
-
-        for labels, count in counts.items():
-            metrics.http_requests.labels(*labels).inc(count)
-        for (index, labels), state in observed.items():
-            child = _HISTOGRAMS[index].labels(*labels)
-            child._sum.inc(state[-1])
-            for bucket, count in zip(child._buckets, state[:-1], strict=True):
-                if count:
-                    bucket.inc(count)
+        """Sort the records by label set, then write each metric once per label set (each
+        histogram once per bucket that changed): a few dictionary operations a record, the rest
+        once per label set."""
+        by_labels: dict[tuple, list[tuple]] = {}
+        for record in records:
+            key = record[:3]  # view, method, status
+            group = by_labels.get(key)
+            if group is None:
+                by_labels[key] = [record]
+            else:
+                group.append(record)
+        by_view_method: dict[tuple, list[float]] = {}
+        by_view: dict[str, list[tuple]] = {}
+        for (view, method, status), group in by_labels.items():
+            metrics.http_requests.labels(view, method, status).inc(len(group))
+            by_view_method.setdefault((view, method), []).extend(r[3] for r in group)
+            by_view.setdefault(view, []).extend(group)
+        for labels, seconds in by_view_method.items():
+            _observe_all(metrics.http_request_duration.labels(*labels), seconds)
+        for view, group in by_view.items():
+            sizes = [r[4] for r in group if r[4] is not None]
+            _observe_all(metrics.http_response_size.labels(view), sizes)
+            _observe_all(metrics.http_request_db_queries.labels(view), [r[5] for r in group])
+            _observe_all(metrics.http_request_db_duration.labels(view), [r[6] for r in group])
 
     def keep_flushing(self) -> None:
-        """Start this process's flushing thread, unless it runs (a forked process has none)."""
-        if self._pid != os.getpid():
+        """Start this process's flushing thread, unless it runs."""
+        if not self._running:
             self._start()
 
     def _start(self) -> None:
         with self._flushing:
-            if self._pid == os.getpid():
+            if self._running:
                 return
-            self._pid = os.getpid()
+            self._running = True
         threading.Thread(target=self._run, name="metrics-flush", daemon=True).start()
 
     def _run(self) -> None:
@@ -123,9 +110,36 @@ class RequestFigures:
             except Exception:  # a bad flush loses a second of figures, never the thread
                 logger.exception("could not write the requests' figures")
 
+    def forked(self) -> None:
+        """In a forked process: no flushing thread runs (it starts with the first figure), no lock
+        is held by a thread that did not come along, and the figures not yet written are the
+        parent's to write."""
+        self._flushing = threading.Lock()
+        self._running = False
+        self._pending.clear()
+        for tally in _TALLIES:
+            tally._pending.clear()
+
+
+def _observe_all(child, values: list) -> None:
+    """What `child.observe(value)` for each of `values` does (a histogram with its labels chosen),
+    in one write per bucket that gains any."""
+    if not values:
+        return
+    values.sort()
+    counted = 0
+    for bound, bucket in zip(child._upper_bounds, child._buckets, strict=True):
+        # Histogram.observe counts a value in the first bucket whose bound is >= the value.
+        upto = bisect_right(values, bound)
+        if upto > counted:
+            bucket.inc(upto - counted)
+            counted = upto
+    child._sum.inc(sum(values))
+
 
 FIGURES = RequestFigures()
 atexit.register(FIGURES.flush)
+os.register_at_fork(after_in_child=FIGURES.forked)
 
 _TALLIES: list[Tally] = []
 

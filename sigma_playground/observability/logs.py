@@ -40,7 +40,7 @@ FILTERED = "[Filtered]"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestContext:
     """What the logs and error reports say about the work under way: a request being served, or a
     task scheduled by one (then the scheduling request's id and member, and the task's name)."""

@@ -5,8 +5,10 @@ other middleware's. Labels stay few whatever clients send: `view` is the URL pat
 the path), "<unmatched>" when no pattern matched (a 404, or an answer a middleware gave before the
 URL was resolved); `method` is one of HTTP's own or "other"; `status` is the class ("2xx").
 
-Database use is measured with an execute wrapper on every database alias for the request's
-duration: a counter and a clock read per query, no query of its own.
+Database use is measured by an execute wrapper that every database connection of the process gets
+once, when it first connects: a counter and a clock read per query, no query of its own. It adds
+to the timer of the request being served (a context variable), so a request pays for setting that
+variable, not for finding its thread's connections (a thread-local lookup per database alias).
 
 Both middlewares here answer Prometheus's scrape first (ScrapeMiddleware); METRICS_ENABLED=false
 installs that one alone.
@@ -15,9 +17,11 @@ installs that one alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from time import perf_counter
 
 from django.db import connections
+from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
 
 from . import process
@@ -32,7 +36,7 @@ _STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
 
 
 class _QueryTimer:
-    """An execute wrapper (Django's `connection.execute_wrapper`) counting queries and their time."""
+    """The queries of one request: how many, and their time."""
 
     __slots__ = ("count", "seconds")
 
@@ -40,13 +44,28 @@ class _QueryTimer:
         self.count = 0
         self.seconds = 0.0
 
-    def __call__(self, execute, sql, params, many, context):
-        start = perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += perf_counter() - start
-            self.count += 1
+
+_timer: ContextVar[_QueryTimer | None] = ContextVar("query_timer", default=None)
+
+
+def _timed(execute, sql, params, many, context):
+    """An execute wrapper (Django's `connection.execute_wrapper`): the query's time, added to the
+    timer of the request being served, if any (a task's or a command's queries are not timed)."""
+    timer = _timer.get()
+    if timer is None:
+        return execute(sql, params, many, context)
+    start = perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        timer.seconds += perf_counter() - start
+        timer.count += 1
+
+
+def _time_queries(sender=None, connection=None, **kwargs) -> None:
+    """Give `connection` (a DatabaseWrapper: one per thread and alias) the wrapper, once."""
+    if _timed not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_timed)
 
 
 def is_scrape(request: HttpRequest) -> bool:
@@ -78,38 +97,33 @@ class ScrapeMiddleware:
 class MetricsMiddleware(ScrapeMiddleware):
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         super().__init__(get_response)
-        self.aliases = list(connections.settings)
+        # Every connection opened from now on, and those this thread opened already.
+        connection_created.connect(_time_queries, dispatch_uid="observability.middleware")
+        for connection in connections.all(initialized_only=True):
+            _time_queries(connection=connection)
 
     def serve(self, request: HttpRequest) -> HttpResponse:
         start = perf_counter()
         timer = _QueryTimer()
-        # What connection.execute_wrapper(timer) does, without a context manager per alias: this
-        # thread's wrappers of the databases (no connection is opened for it).
-        wrapped = [connections[alias].execute_wrappers for alias in self.aliases]
-        for wrappers in wrapped:
-            wrappers.append(timer)
+        token = _timer.set(timer)
         try:
             response = self.get_response(request)
         finally:
-            for wrappers in wrapped:
-                wrappers.remove(timer)
+            _timer.reset(token)
         self.record(request, response, perf_counter() - start, timer)
         return response
 
     @staticmethod
     def record(request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer):
         match = request.resolver_match
-        if response.streaming:
-            size = None
-        else:
-            length = response.get("Content-Length")
-            size = int(length) if length and length.isdigit() else len(response.content)
         FIGURES.add(
             match.view_name if match is not None else UNMATCHED,
             request.method if request.method in _METHODS else "other",
             _STATUS_CLASSES.get(response.status_code // 100, "other"),
             seconds,
-            size,
+            # A streamed answer's size is not known here. Else the content is one bytes object
+            # whose length costs less than reading it from the headers.
+            None if response.streaming else len(response.content),
             timer.count,
             timer.seconds,
         )

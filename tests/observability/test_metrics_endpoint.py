@@ -8,13 +8,15 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.test import override_settings
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from sigma_playground.cache import FailOpenRedisCache
 from sigma_playground.observability import collectors, process
+from sigma_playground.observability.middleware import MetricsMiddleware
 from tests.factories import WorkbookFactory
-from tests.observability.conftest import BEARER, TOKEN, parse, total
+from tests.observability.conftest import BEARER, TOKEN, Counted, parse, total
 from tests.private_services import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("metrics_token")]
@@ -157,6 +159,46 @@ def test_measuring_adds_no_query_and_counts_each_one_made(admin_client):
     )
     assert made
     assert counted == made
+
+
+def test_a_thread_s_connection_opened_after_start_up_has_its_queries_counted():
+    """A server's threads open their connections after the middleware was loaded: the wrapper
+    reaches each of them when it connects, and once however often it reconnects (a pool hands
+    a connection out per request)."""
+    middleware = MetricsMiddleware(lambda request: _queries(2))
+    request = RequestFactory().get("/somewhere/")
+    found = {}
+
+    def serve() -> None:
+        try:
+            for _ in range(2):
+                middleware(request)
+                connection.close()
+            found["wrappers"] = list(connection.execute_wrappers)
+        finally:
+            connections.close_all()
+
+    with Counted("http_request_db_queries_sum", view="<unmatched>") as counted:
+        thread = threading.Thread(target=serve)
+        thread.start()
+        thread.join()
+
+    assert counted.change == 4
+    assert len(found["wrappers"]) == 1
+
+
+def test_queries_outside_a_request_are_not_counted():
+    MetricsMiddleware(lambda request: HttpResponse())
+    with Counted("http_request_db_queries_sum", view="<unmatched>") as counted:
+        _queries(3)
+    assert counted.change == 0
+
+
+def _queries(count: int) -> HttpResponse:
+    with connection.cursor() as cursor:
+        for _ in range(count):
+            cursor.execute("SELECT 1")
+    return HttpResponse()
 
 
 def test_an_address_no_pattern_matched_is_one_label_whatever_the_path(client):

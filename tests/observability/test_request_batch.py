@@ -3,6 +3,7 @@ recording each request at once, with a write per label set instead of nine a req
 
 from __future__ import annotations
 
+import os
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -68,19 +69,6 @@ def test_a_flush_writes_what_recording_each_request_would(monkeypatch):
     into = copies(batched)
     for name, metric in into.items():
         monkeypatch.setattr(metrics, name, metric)
-    monkeypatch.setattr(
-        batch,
-        "_HISTOGRAMS",
-        tuple(
-            into[name]
-            for name in (
-                "http_request_duration",
-                "http_response_size",
-                "http_request_db_queries",
-                "http_request_db_duration",
-            )
-        ),
-    )
     figures = batch.RequestFigures()
     for record in RECORDS:
         figures.add(*record)
@@ -118,3 +106,24 @@ def test_a_tally_writes_its_increments_added_up_at_the_flush():
         assert counter._value.get() == 5
     finally:
         batch._TALLIES.remove(tally)
+
+
+def test_a_forked_process_writes_its_own_figures_and_not_its_parents():
+    """A pool process forked from a busy one: the figures the parent had not written yet are the
+    parent's to write (else both would count them), and the child starts its own flushing thread."""
+    batch.FIGURES.add("forked", "GET", "2xx", 0.01, 10, 0, 0.0)  # waiting in this process
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the forked process
+        try:
+            inherited = len(batch.FIGURES._pending)
+            batch.FIGURES.add("forked", "GET", "2xx", 0.01, 10, 0, 0.0)
+            os.write(write, f"{inherited} {batch.FIGURES._running}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(child, 0)
+
+    assert answer == "0 True"

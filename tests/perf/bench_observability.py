@@ -10,13 +10,16 @@ The same build serves the explore page as the Procfile's `web` process does (gra
 Both log at INFO, production's level. Each round loads one, then the other, alternating which goes first
 (without-with, with-without, ...) so that the machine's drift weighs on both alike. At the end /metrics
 is read to check the requests were really counted. Prints each round's requests/s and the ratio of the
-means; the goal is an overhead of at most 5 %. Then, as a figure the machine's other work disturbs less,
-the CPU time per request in one process through Django's WSGI handler with the metrics and request-id
-middlewares and without them, in alternating batches (`--batches`; `--rounds 0` measures this alone).
+means; the goal is an overhead of at most 5 %. On a machine shared with other work, rounds of the same
+arm can differ by more than the arms do, so two steadier figures follow: the servers' own CPU time per
+request, and the instructions one explore request takes through Django's WSGI handler in each arm's
+settings, counted by valgrind's callgrind (`--requests` of them after a warm-up; the same count
+whatever else the machine does). The instructions leave out granian's own work per request, so the
+observability's share of them is larger than its share of a served request: an upper bound.
 
 Usage (PostgreSQL preferred: a database of its own, seeded once with --users and --workbooks):
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigma_obs .venv/bin/python \\
-    tests/perf/bench_observability.py [--rounds 3] [--seconds 10] [--connections 32]
+    tests/perf/bench_observability.py [--rounds 3] [--seconds 10] [--connections 32] [--requests 100]
 Without DATABASE_URL it seeds an SQLite file (var/bench-observability.sqlite3), which measures the
 same middleware on a cheaper database: the overhead's share comes out larger, not smaller.
 """
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -42,18 +46,13 @@ from harness import (
     production_env,
     require_wrk,
     serve,
-    setup_django,
     wrk_load,
 )
 
 PAGE = "/explore/"
 VIEW = "workbooks:explore"
 BASELINE_SETTINGS = "tests.perf.settings_without_observability"
-OBSERVABILITY_MIDDLEWARES = (
-    "sigma_playground.observability.middleware.MetricsMiddleware",
-    "sigma_playground.observability.logs.RequestIdMiddleware",
-)
-BATCH = 100
+WARM_REQUESTS = 30
 
 
 def counted(base: str, token: str) -> float:
@@ -112,52 +111,76 @@ def measured_load(url: str, seconds: int, connections: int) -> tuple[float, int]
     return rate, int(re.search(r"(\d+) requests in", result.stdout).group(1))
 
 
-def in_process(batches: int, metrics_dir: Path) -> tuple[float, float]:
-    """CPU time per explore request in this process, through Django's WSGI handler without the
-    metrics and request-id middlewares and with them, in alternating batches of BATCH: no server and no load
-    generator, so the machine's other work disturbs it least. It leaves out granian's own cost per
-    request, so the middleware's share of it is larger than of a served request."""
-    setup_django(METRICS_ENABLED="true", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-    import io
-    import time
+def instructions_per_request(name: str, env: dict[str, str], requests: int) -> float:
+    """Instructions an explore request takes in-process with `env`'s settings (callgrind)."""
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as scratch:
+        out = Path(scratch) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                # Only what runs inside functools.reduce, which the counted loop is: not Python's
+                # and Django's start, nor the warm-up.
+                "--collect-atstart=no",
+                "--toggle-collect=functools_reduce",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--count-requests",
+                str(requests),
+            ],
+            cwd=ROOT,
+            env={**env, "PYTHONHASHSEED": "0"},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        totals = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
+    if totals is None:
+        sys.exit(f"callgrind counted nothing for {name}")
+    return int(totals.group(1)) / requests
 
-    from django.conf import settings
+
+def count_requests(requests: int) -> None:
+    """Run by instructions_per_request under callgrind: serve the explore page through Django's
+    WSGI handler, warm first, then `requests` times inside functools.reduce (what is counted)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sigma_playground.settings")
+    import functools
+    import gc
+    import io
+
+    import django
     from django.core.handlers.wsgi import WSGIHandler
 
-    with_metrics = WSGIHandler()
-    settings.MIDDLEWARE = [
-        name for name in settings.MIDDLEWARE if name not in OBSERVABILITY_MIDDLEWARES
-    ]
-    without_metrics = WSGIHandler()
+    django.setup()
+    handler = WSGIHandler()
 
     def answered(status: str, headers: list, exc_info=None) -> None:
         if not status.startswith("200"):
             sys.exit(f"{PAGE} answered {status}")
 
-    def batch(handler: WSGIHandler) -> float:
-        started = time.process_time()
-        for _ in range(BATCH):
-            environ = {
-                "REQUEST_METHOD": "GET",
-                "PATH_INFO": PAGE,
-                "QUERY_STRING": "",
-                "SERVER_NAME": "127.0.0.1",
-                "SERVER_PORT": "80",
-                "HTTP_HOST": "127.0.0.1",
-                "wsgi.url_scheme": "http",
-                "wsgi.input": io.BytesIO(),
-                "wsgi.errors": sys.stderr,
-            }
-            b"".join(handler(environ, answered))
-        return time.process_time() - started
+    def serve(_done=None, _n=None) -> None:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": PAGE,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr,
+        }
+        b"".join(handler(environ, answered))
 
-    batch(with_metrics), batch(without_metrics)  # warm: templates, the kept page, connections
-    spent = {"without": 0.0, "with": 0.0}
-    for n in range(batches):
-        pair = [("without", without_metrics), ("with", with_metrics)]
-        for name, handler in pair if n % 2 == 0 else reversed(pair):
-            spent[name] += batch(handler)
-    return spent["without"] / (batches * BATCH), spent["with"] / (batches * BATCH)
+    for _ in range(WARM_REQUESTS):  # templates, the kept page, connections
+        serve()
+    # What start-up and the warm-up made is left out of the collector's full passes: one of them
+    # falling inside one arm's counted requests and not the other's would outweigh the difference.
+    gc.collect()
+    gc.freeze()
+    functools.reduce(serve, range(requests), None)
 
 
 def main() -> None:
@@ -170,9 +193,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--workbooks", type=int, default=5_000)
     parser.add_argument(
-        "--batches", type=int, default=100, help=f"of {BATCH} requests each, in this process"
+        "--requests", type=int, default=100, help="counted by callgrind in each arm (0: none)"
     )
+    parser.add_argument("--count-requests", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.count_requests is not None:
+        count_requests(options.count_requests)
+        return
     require_wrk()
     (ROOT / "var").mkdir(exist_ok=True)
     database = os.environ.setdefault(
@@ -265,12 +292,26 @@ def main() -> None:
                 f"{1 - cpu_without / cpu_with:.1%} fewer for a server of its own "
                 f"({'within' if 1 - cpu_without / cpu_with <= 0.05 else 'above'} the 5 % goal)"
             )
-        cpu_without, cpu_with = in_process(options.batches, metrics_root / "in-process")
-        print(
-            f"in this process, CPU per request: without {cpu_without * 1e6:.0f} us, with "
-            f"{cpu_with * 1e6:.0f} us: the two middlewares cost "
-            f"{(cpu_with - cpu_without) * 1e6:.0f} us, {cpu_with / cpu_without - 1:.1%} more"
-        )
+        if options.requests and not shutil.which("valgrind"):
+            print("instructions: not counted, valgrind is needed (apt-get install valgrind)")
+        elif options.requests:
+            with ThreadPoolExecutor() as pool:  # both at once: callgrind counts, it does not time
+                counting = {
+                    name: pool.submit(
+                        instructions_per_request,
+                        name,
+                        {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_root / "counted")},
+                        options.requests,
+                    )
+                    for name, env in variants.items()
+                }
+                counts = {name: future.result() for name, future in counting.items()}
+            extra = counts["with"] / counts["without"] - 1
+            print(
+                f"instructions per request in Django (callgrind, {options.requests} requests): "
+                f"without {counts['without']:,.0f}, with {counts['with']:,.0f}: {extra:.1%} more "
+                f"({'within' if extra <= 0.05 else 'above'} the 5 % goal)"
+            )
     finally:
         shutil.rmtree(metrics_root, ignore_errors=True)
 
