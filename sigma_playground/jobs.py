@@ -1,0 +1,48 @@
+"""Work a service leaves for a worker: the one seam between services and Celery tasks.
+
+Services never import their tasks (tasks call services, so that would be a loop): they name the
+task and its arguments here, and the message is sent once the transaction commits, so a worker
+never looks for a row that is not there yet, and a rolled-back change schedules nothing.
+
+    jobs.later("workbooks.tasks.refresh_related", ids, sets)
+
+A task's name is its module and function (Celery's default). Tasks are found in the Celery app's
+registry, which imports every app's tasks module the first time it is read; an unknown name is
+a KeyError at the commit, which the tests catch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from sigma_playground.celery import app
+
+logger = logging.getLogger(__name__)
+
+
+def later(
+    task: str,
+    *args: Any,
+    robust: bool = True,
+    on_error: Callable[[], None] | None = None,
+) -> None:
+    """Send `task(*args)` to the workers once the current transaction commits (at once outside
+    one). `robust`: a broker that cannot take the message does not fail the request that made the
+    change (the change is kept; the error is logged); then `on_error`, if given, runs instead (say,
+    to mark an image failed rather than leave it waiting)."""
+    transaction.on_commit(lambda: send(task, *args, on_error=on_error), robust=robust)
+
+
+def send(task: str, *args: Any, on_error: Callable[[], None] | None = None) -> None:
+    """Send `task(*args)` now (from a task chaining another, or after a commit)."""
+    try:
+        app.tasks[task].delay(*args)
+    except Exception:
+        if on_error is None:
+            raise
+        logger.exception("Could not queue %s", task)
+        on_error()

@@ -1,0 +1,49 @@
+"""sigma_playground.jobs: services name their tasks; the message goes once the transaction commits."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from sigma_playground import jobs
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    task = jobs.app.tasks["workbooks.tasks.flush_views"]
+    monkeypatch.setattr(task, "delay", lambda *args: calls.append(args))
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_is_sent_when_the_transaction_commits_and_not_before(sent):
+    with transaction.atomic():
+        jobs.later("workbooks.tasks.flush_views", 1, 2)
+        assert sent == []
+    assert sent == [(1, 2)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_schedules_nothing(sent):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        jobs.later("workbooks.tasks.flush_views")
+        raise RuntimeError
+    assert sent == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_refuses_runs_the_fallback_and_keeps_the_change(monkeypatch):
+    def refuse(*args):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(jobs.app.tasks["workbooks.tasks.flush_views"], "delay", refuse)
+    failed = []
+    with transaction.atomic():
+        jobs.later("workbooks.tasks.flush_views", on_error=lambda: failed.append(True))
+    assert failed == [True]
+
+
+def test_an_unknown_task_name_is_an_error():
+    with pytest.raises(KeyError):
+        jobs.send("workbooks.tasks.no_such_task")
