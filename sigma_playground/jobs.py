@@ -7,8 +7,8 @@ never looks for a row that is not there yet, and a rolled-back change schedules 
     jobs.later("workbooks.tasks.refresh_related", ids, sets)
 
 A task's name is its module and function (Celery's default). Tasks are found in the Celery app's
-registry, which imports every app's tasks module the first time it is read; an unknown name is
-a KeyError at the commit, which the tests catch.
+registry; a web process fills it (every app's tasks module, Celery's autodiscovery) the first time
+a name is not there. An unknown name is a KeyError, which the tests catch.
 """
 
 from __future__ import annotations
@@ -40,9 +40,17 @@ def later(
 def send(task: str, *args: Any, on_error: Callable[[], None] | None = None) -> None:
     """Send `task(*args)` now (from a task chaining another, or after a commit)."""
     try:
-        app.tasks[task].delay(*args)
+        _task(task).delay(*args)
     except Exception:
         if on_error is None:
             raise
         logger.exception("Could not queue %s", task)
         on_error()
+
+
+def _task(name: str):
+    try:
+        return app.tasks[name]
+    except KeyError:  # this process has not imported the apps' tasks modules yet
+        app.loader.import_default_modules()
+        return app.tasks[name]

@@ -11,7 +11,7 @@ from sigma_playground import jobs
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    task = jobs.app.tasks["workbooks.tasks.flush_views"]
+    task = jobs._task("workbooks.tasks.flush_views")
     monkeypatch.setattr(task, "delay", lambda *args: calls.append(args))
     return calls
 
@@ -26,9 +26,13 @@ def test_a_task_is_sent_when_the_transaction_commits_and_not_before(sent):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_change_schedules_nothing(sent):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        jobs.later("workbooks.tasks.flush_views")
-        raise RuntimeError
+    def change() -> None:
+        with transaction.atomic():
+            jobs.later("workbooks.tasks.flush_views")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        change()
     assert sent == []
 
 
@@ -37,7 +41,7 @@ def test_a_broker_that_refuses_runs_the_fallback_and_keeps_the_change(monkeypatc
     def refuse(*args):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(jobs.app.tasks["workbooks.tasks.flush_views"], "delay", refuse)
+    monkeypatch.setattr(jobs._task("workbooks.tasks.flush_views"), "delay", refuse)
     failed = []
     with transaction.atomic():
         jobs.later("workbooks.tasks.flush_views", on_error=lambda: failed.append(True))
