@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -49,6 +50,32 @@ class WorkbookQuerySet(models.QuerySet):
                 Q(status=Workbook.Status.PUBLISHED, author__is_active=True) | Q(author=user)
             )
         return self.published()
+
+    def editable_by(self, user, action: str = "change") -> WorkbookQuerySet:
+        """What `user` may change (with action="delete": delete): their own workbooks, and with that
+        permission on every workbook (moderators, superusers) whatever they may open. Not curators:
+        they are staff only to enter the admin, and their role is curation (accounts.roles).
+        Workbook.editable_by is the same rule for a workbook already in hand."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.has_perm(f"workbooks.{action}_workbook"):
+            return self.visible_to(user)
+        return self.filter(author=user)
+
+    def get_editable(self, user, action: str = "change", **lookup) -> Workbook:
+        """The workbook `lookup` finds among these if `user` may change it (with action="delete":
+        delete it). Raises Workbook.DoesNotExist if they cannot open it, and PermissionDenied if
+        they can open it but not change it: the API answers 404 and 403 (a page answers 404 to
+        both, fetching through `editable_by`)."""
+        try:
+            return self.editable_by(user, action).get(**lookup)
+        except self.model.DoesNotExist:
+            # Asked only when refused, so a permitted change still costs the one query.
+            if self.visible_to(user).filter(**lookup).exists():
+                raise PermissionDenied(
+                    "Only the author or a moderator may change this workbook."
+                ) from None
+            raise
 
 
 class Workbook(MaintainedFieldsMixin, models.Model):
@@ -155,9 +182,10 @@ class Workbook(MaintainedFieldsMixin, models.Model):
         return self.status == self.Status.PUBLISHED
 
     def editable_by(self, user, action: str = "change") -> bool:
-        """May `user` change (or, with action="delete", delete) this workbook: its author, or whoever
-        holds that permission on every workbook (moderators, superusers). Not curators: they are
-        staff only to enter the admin, and their role is curation (accounts.roles)."""
+        """May `user` change (or, with action="delete", delete) this workbook: WorkbookQuerySet's
+        rule of the same name, for a workbook in hand, answered without a query. It decides what a
+        page shows (Edit and Delete, a copy shared by every reader), never who gets the workbook:
+        that is fetched through the queryset."""
         if not user.is_authenticated:
             return False
         return self.author_id == user.pk or user.has_perm(f"workbooks.{action}_workbook")

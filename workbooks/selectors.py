@@ -122,6 +122,18 @@ def detail(slug: str, user, *, tags: bool = True) -> Workbook:
     return found.get(slug=slug)
 
 
+def editable(slug: str, user, action: str = "change") -> Workbook:
+    """The edit and delete pages' object, with author and tags, if `user` may change it (with
+    action="delete": delete it); raises Workbook.DoesNotExist otherwise, as for one that is not
+    there."""
+    return (
+        Workbook.objects.editable_by(user, action)
+        .select_related("author")
+        .prefetch_related(_tags_by_name())
+        .get(slug=slug)
+    )
+
+
 def _tags_by_name() -> Prefetch:
     return Prefetch("tags", queryset=Tag.objects.order_by("name"))
 

@@ -119,10 +119,10 @@ def _viewable(request: HttpRequest, slug: str, *, tags: bool = True) -> Workbook
 
 def owned_workbook(request: HttpRequest, slug: str, action: str = "change") -> Workbook:
     """Only the author, or staff allowed to, may change or delete a workbook; to others it does not exist."""
-    workbook = _viewable(request, slug)
-    if not workbook.editable_by(request.user, action):
-        raise Http404("No such workbook.")
-    return workbook
+    try:
+        return selectors.editable(slug, request.user, action)
+    except Workbook.DoesNotExist:
+        raise Http404("No such workbook.") from None
 
 
 @require_GET

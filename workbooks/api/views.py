@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, parsers, permissions, serializers, status, viewsets
@@ -12,8 +13,10 @@ from rest_framework.response import Response
 
 from idempotency.api import idempotent
 from media import services as media_services
-from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
+from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer
 from media.api.views import accept as accept_image
+from media.models import Image
+from media.throttling import UploadThrottle
 from sigma_playground.api import Pagination, QueryBooleanField
 from sigma_playground.parsers import FormParser
 from social.selectors import with_is_favorited
@@ -22,17 +25,6 @@ from .. import embed, selectors, services
 from ..models import Workbook
 from .kept import KeptLists
 from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
-
-
-class IsAuthorOrStaff(permissions.BasePermission):
-    message = "Only the author or a moderator may change this workbook."
-
-    def has_object_permission(self, request: Request, view, workbook: Workbook) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        # Removing a thumbnail changes the workbook; only deleting the workbook itself is "delete".
-        deleting = request.method == "DELETE" and getattr(view, "action", None) == "destroy"
-        return workbook.editable_by(request.user, "delete" if deleting else "change")
 
 
 class ListParams(serializers.Serializer):
@@ -110,7 +102,7 @@ class WorkbookViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = WorkbookSerializer
-    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrStaff]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scope = "uploads"  # read only by the thumbnail action's throttle
     # The list, answered to visitors, is shared, and members' pages are made from it (.kept).
@@ -146,6 +138,21 @@ class WorkbookViewSet(
             .prefetch_related("tags"),
             self.request.user,
         )
+
+    def get_object(self) -> Workbook:
+        """To read: a workbook the caller may open. To change it, upload or remove its thumbnail, or
+        delete it: one they may change (or delete); one they may only open is a 403."""
+        if self.request.method in permissions.SAFE_METHODS:
+            return super().get_object()
+        # Removing a thumbnail changes the workbook; only deleting the workbook itself is "delete".
+        action = "delete" if self.action == "destroy" else "change"
+        workbooks = self.filter_queryset(self.get_queryset())
+        try:
+            workbook = workbooks.get_editable(self.request.user, action, pk=self.kwargs["pk"])
+        except (Workbook.DoesNotExist, ValueError):  # ValueError: a pk that is not a number
+            raise Http404("No Workbook matches the given query.") from None
+        self.check_object_permissions(self.request, workbook)
+        return workbook
 
     def ranked_paging(self, request: Request) -> bool:
         """Searching with no ordering ranks by relevance, per request: numbered pages (the search
@@ -190,9 +197,9 @@ class WorkbookViewSet(
         or remove it (204; a generated placeholder is shown)."""
         workbook = self.get_object()
         if request.method == "DELETE":
-            media_services.remove_thumbnail(workbook)
+            media_services.remove(Image.Kind.THUMBNAIL, workbook.pk)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return accept_image(request, kind="thumbnail", workbook=workbook)
+        return accept_image(request, kind=Image.Kind.THUMBNAIL, holder=workbook.pk)
 
     @extend_schema(responses=EmbedSerializer)
     @action(detail=True, methods=["get"], url_name="embed")
