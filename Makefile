@@ -31,6 +31,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/djlint templates --lint
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(INSTALLED)
