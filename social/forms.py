@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from . import services
 from .models import Comment, Verb
+
+MAX_IDS = 100  # ids one request may name: the cards of a page, the notifications marked read
+
+
+def parse_ids(raw: Iterable[str]) -> list[int]:
+    """The ids among `raw`, the first MAX_IDS of them; a part that is not an id is left out (a card's
+    id the page could not read should not cost the others their state)."""
+    ids = []
+    for part in raw:
+        part = part.strip()
+        # isascii: "²".isdigit() is True, but int() refuses it.
+        if part.isascii() and part.isdigit() and len(part) <= 18:  # bigger would not fit an id
+            ids.append(int(part))
+    return ids[:MAX_IDS]
 
 
 class CommentForm(forms.Form):

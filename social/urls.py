@@ -11,8 +11,6 @@ urlpatterns = [
     path("u/<str:username>/favorites/", views.favorites, name="favorites"),
     path("w/<slug:slug>/favorite/", views.favorite, name="favorite"),
     path("w/<slug:slug>/comments/", views.comment_add, name="comment-add"),
-    # Not under /w/: a workbook's slug could be anything, "favorited" included.
-    path("favorited/", views.favorited, name="favorited"),
     path("comments/<int:pk>/edit/", views.comment_edit, name="comment-edit"),
     path("comments/<int:pk>/delete/", views.comment_delete, name="comment-delete"),
     path("feed/", views.feed, name="feed"),

@@ -1,8 +1,8 @@
 """The social pages: follow, favorite, comments, people lists, the feed and notifications.
 
-Every action is a POST form that works without JavaScript: it redirects back (to a validated `next`)
-with a message. static/js/social.js sends the same forms with fetch and `Accept: application/json`,
-and gets the new state as JSON instead of a redirect.
+Every action is a POST form: it redirects back (to a validated `next`) with a message. These pages
+answer HTML only; static/js/social.js does the same actions through the API (/api/v1/) when
+JavaScript runs.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
+from accounts.http import AuthenticatedHttpRequest, member
 from sigma_playground import paging
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url, safe_url
@@ -29,12 +29,11 @@ from workbooks import cache as gallery_cache
 from workbooks.models import Workbook
 
 from . import kept, selectors, services
-from .forms import CommentForm, MutedVerbsForm
+from .forms import CommentForm, MutedVerbsForm, parse_ids
 from .models import Comment
 
 LIST_PAGE_SIZE = 30  # people, the feed, notifications
 CARDS_PAGE_SIZE = 24  # as the gallery's pages
-MAX_IDS = 100  # workbooks whose favorite state one request may ask for
 
 
 # --- Helpers ---------------------------------------------------------------------------------------
@@ -48,35 +47,18 @@ def _published(slug: str) -> Workbook:
         raise Http404("No such workbook.") from None
 
 
-def _comment(request: HttpRequest, pk: int) -> Comment:
-    """A comment on a workbook the viewer may see; else a 404."""
+def _comment(request: HttpRequest, pk: int, action: str) -> Comment:
+    """A comment the viewer may edit (action="change") or delete (action="delete"); one they see
+    but may not is a 403 (PermissionDenied), one they cannot see a 404."""
     try:
-        return (
-            Comment.objects.select_related("workbook", "author")
-            .filter(workbook__in=Workbook.objects.visible_to(request.user))
-            .get(pk=pk)
-        )
+        return selectors.changeable_comment(request.user, action, pk)
     except Comment.DoesNotExist:
         raise Http404("No such comment.") from None
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("Accept", "").startswith("application/json")
 
 
 def _wanted(raw: str | None) -> bool | None:
     """The state a form asks for: "1" on, "0" off; anything else: the opposite of the current one."""
     return {"1": True, "0": False}.get(raw or "")
-
-
-def _ids(raw: list[str]) -> list[int]:
-    ids = []
-    for part in raw:
-        part = part.strip()
-        # isascii: "²".isdigit() is True, but int() refuses it.
-        if part.isascii() and part.isdigit() and len(part) <= 18:  # bigger would not fit an id
-            ids.append(int(part))
-    return ids[:MAX_IDS]
 
 
 def _problem(
@@ -88,11 +70,8 @@ def _problem(
     title: str = "That did not work",
     retry_after: int | None = None,
 ) -> HttpResponse:
-    if _wants_json(request):
-        response: HttpResponse = JsonResponse({"detail": message}, status=status)
-    else:
-        context = {"title": title, "message": message, "back": back}
-        response = render(request, "social/problem.html", context, status=status)
+    context = {"title": title, "message": message, "back": back}
+    response = render(request, "social/problem.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
@@ -114,7 +93,7 @@ def _rate_limited(request: HttpRequest, error: services.RateLimited, back: str) 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def follow(request: HttpRequest, username: str) -> HttpResponse:
+def follow(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
     """POST `follow=1` follows, `follow=0` unfollows, no value toggles. A GET (after signing in from
     "Sign in to follow") goes to the profile, where the button is."""
     person = accounts_selectors.active_user_or_404(username)
@@ -134,9 +113,6 @@ def follow(request: HttpRequest, username: str) -> HttpResponse:
         return _rate_limited(request, error, back)
     except ValidationError as error:  # following yourself
         return _problem(request, 400, error.messages[0], back=back)
-    if _wants_json(request):
-        person.refresh_from_db(fields=["follower_count"])
-        return JsonResponse({"following": want, "follower_count": person.follower_count})
     if want:
         messages.success(request, f"You follow {person.display_name}.")
     else:
@@ -173,12 +149,12 @@ def following(request: HttpRequest, username: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def favorite(request: HttpRequest, slug: str) -> HttpResponse:
+def favorite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """POST `favorite=1` favorites, `favorite=0` unfavorites, no value toggles.
 
     Gallery cards sit in fragments cached for every viewer, so they can carry neither the viewer's
     state nor a CSRF token: their button is a GET form to this address, which asks for the
-    confirming POST (social.js does the POST at once instead).
+    confirming POST (social.js favorites through the API at once instead).
     """
     workbook = _published(slug)
     page = workbook.get_absolute_url()
@@ -199,24 +175,11 @@ def favorite(request: HttpRequest, slug: str) -> HttpResponse:
             services.unfavorite(request.user, workbook)
     except services.RateLimited as error:
         return _rate_limited(request, error, back)
-    if _wants_json(request):
-        workbook.refresh_from_db(fields=["favorite_count"])
-        return JsonResponse({"favorited": want, "favorite_count": workbook.favorite_count})
     if want:
         messages.success(request, f"“{workbook.title}” is in your favorites.")
     else:
         messages.success(request, f"“{workbook.title}” is no longer in your favorites.")
     return redirect(back)
-
-
-@require_GET
-@never_cache
-def favorited(request: HttpRequest) -> HttpResponse:
-    """`?ids=1,2,3`: which of these workbooks the signed-in viewer has favorited, for the cards."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": "Sign in to see your favorites."}, status=403)
-    ids = _ids(request.GET.get("ids", "").split(","))
-    return JsonResponse({"favorited": selectors.favorited_ids(request.user, ids)})
 
 
 @require_GET
@@ -240,7 +203,7 @@ def _comment_url(comment: Comment) -> str:
 
 @require_POST
 @login_required
-def comment_add(request: HttpRequest, slug: str) -> HttpResponse:
+def comment_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     workbook = _published(slug)
     form = CommentForm(request.POST)
     context = {"form": form, "workbook": workbook}
@@ -260,10 +223,8 @@ def comment_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = _comment(request, pk)
-    if not services.can_edit_comment(request.user, comment):
-        raise PermissionDenied("A comment can be edited by its author for 15 minutes.")
+def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk, "change")
     data = request.POST if request.method == "POST" else None
     form = CommentForm(data, initial={"body": comment.body})
     if form.is_valid():
@@ -276,9 +237,9 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = _comment(request, pk)
-    services.delete_comment(request.user, comment)  # PermissionDenied: 403
+def comment_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk, "delete")
+    services.delete_comment(request.user, comment)
     messages.success(request, "The comment is deleted.")
     return redirect(f"{comment.workbook.get_absolute_url()}#comments")
 
@@ -290,14 +251,14 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def feed(request: HttpRequest) -> HttpResponse:
     """The first page is kept for the member (social.kept) while nothing it shows has changed."""
     return kept.page(
-        request, "feed", lambda: selectors.feed_tokens(request.user), lambda: _feed_page(request)
+        request, "feed", lambda: selectors.feed_tokens(member(request)), lambda: _feed_page(request)
     )
 
 
 @login_required
 def _feed_page(request: HttpRequest) -> HttpResponse:
     try:
-        page = paging.html_page(request, selectors.feed_rows(request.user), LIST_PAGE_SIZE)
+        page = paging.html_page(request, selectors.feed_rows(member(request)), LIST_PAGE_SIZE)
     except paging.BadPage as error:
         return paging.bad_page_response(request, error)
     items = _kept_items("feed", page.items, "social/inc/feed_items.html", lambda item: str(item.pk))
@@ -315,7 +276,9 @@ def _kept_items(name: str, items: list, template: str, state: Callable[[Any], st
 
 def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> HttpResponse:
     try:
-        page = paging.html_page(request, selectors.notification_rows(request.user), LIST_PAGE_SIZE)
+        page = paging.html_page(
+            request, selectors.notification_rows(member(request)), LIST_PAGE_SIZE
+        )
     except paging.BadPage as error:
         return paging.bad_page_response(request, error)
     items = _kept_items(
@@ -334,39 +297,36 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
     @login_required
     def render(request: HttpRequest) -> HttpResponse:
-        muted = sorted(selectors.muted_verbs(request.user))
+        muted = sorted(selectors.muted_verbs(member(request)))
         return _notifications_page(request, MutedVerbsForm(initial={"muted": muted}))
 
     return kept.page(
         request,
         "notifications",
-        lambda: selectors.notifications_tokens(request.user.pk),
+        lambda: selectors.notifications_tokens(member(request).pk),
         lambda: render(request),
     )
 
 
 @require_POST
 @login_required
-def notifications_read(request: HttpRequest) -> HttpResponse:
+def notifications_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`all=1` marks every notification read; `id` (repeatable) marks those."""
     back = next_url(request, reverse("social:notifications"))
     if request.POST.get("all"):
         services.mark_read(request.user)
-        if not _wants_json(request):  # a script says so on the page itself
-            messages.success(request, "All your notifications are marked read.")
+        messages.success(request, "All your notifications are marked read.")
     else:
-        ids = _ids(request.POST.getlist("id"))
+        ids = parse_ids(request.POST.getlist("id"))
         if not ids:
             return _problem(request, 400, "Say which notification to mark read.", back=back)
         services.mark_read(request.user, ids)
-    if _wants_json(request):
-        return JsonResponse({"unread_count": selectors.unread_count(request.user.pk)})
     return redirect(back)
 
 
 @require_POST
 @login_required
-def notifications_muted(request: HttpRequest) -> HttpResponse:
+def notifications_muted(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = MutedVerbsForm(request.POST)
     if not form.is_valid():
         return _notifications_page(request, form)

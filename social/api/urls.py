@@ -3,7 +3,7 @@ never match these longer paths."""
 
 from django.urls import path
 
-from . import views
+from . import cards, views
 
 urlpatterns = [
     path("users/<str:username>/", views.ProfileView.as_view(), name="api-user"),
@@ -24,6 +24,7 @@ urlpatterns = [
         "users/<str:username>/following/", views.FollowingView.as_view(), name="api-user-following"
     ),
     path("users/<str:username>/follow/", views.FollowView.as_view(), name="api-user-follow"),
+    path("me/favorited/", cards.FavoritedView.as_view(), name="api-me-favorited"),
     path("feed/", views.FeedView.as_view(), name="api-feed"),
     path("notifications/", views.NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read/", views.MarkReadView.as_view(), name="api-notifications-read"),

@@ -2,22 +2,24 @@
  * gallery's cards.
  *
  * Every form here works without this file: the follow, favorite and mark-read buttons are POST forms
- * that redirect back with a message, and a card's ♥ opens a page that asks to confirm. This file sends
- * the same forms with fetch and `Accept: application/json` and shows the state the server answers
- * (aria-pressed, the button's text, the counts). Anything unexpected (signed out meanwhile, a network
- * error) falls back to the ordinary submission, so the member still learns what happened.
+ * that redirect back with a message, and a card's ♥ opens a page that asks to confirm. This file does
+ * the same actions through the API (docs/api.md: the session cookie, the CSRF token in X-CSRFToken)
+ * and shows the state it answers (aria-pressed, the button's text, the counts). A refusal the API
+ * explains (a draft, too many actions this minute) is shown as its `detail`; anything else (signed
+ * out meanwhile, a network error) falls back to the ordinary submission, so the member still learns
+ * what happened.
  *
  * Cards sit in fragments cached for every viewer, so they carry no state of their own: it comes from
- * /favorited/?ids=... for the cards on the page. Loaded for signed-in members only (inc/nav.html).
+ * /api/v1/me/favorited/?ids=... for the cards on the page. Loaded for signed-in members only
+ * (inc/nav_live.html).
  */
 (function () {
   "use strict";
 
-  if (!window.fetch || !window.FormData) return;
+  if (!window.fetch) return;
 
-  var MAX_IDS = 100; // per request to /favorited/
-  var script = document.currentScript;
-  var favoritedUrl = (script && script.getAttribute("data-favorited-url")) || "/favorited/";
+  var API = "/api/v1/";
+  var MAX_IDS = 100; // per request to me/favorited/
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -34,18 +36,26 @@
     return count + " " + noun + (count === 1 ? "" : "s");
   }
 
-  // POST and read a JSON answer; rejects when the answer is not JSON (e.g. the sign-in page).
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      body: body,
+  // One API call: resolves with the answer's JSON ({} for a 204), or with {refused: detail} when the
+  // API says why it will not; rejects when the member is not signed in (any more) or the answer is
+  // not the API's, so the caller falls back to the page.
+  function api(method, path, body) {
+    var headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(API + path, {
+      method: method,
+      body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      headers: headers,
     }).then(function (response) {
+      if (response.status === 401 || response.status === 403) throw new Error("Not signed in");
+      if (response.status === 204) return {};
       var type = response.headers.get("Content-Type") || "";
       if (type.indexOf("application/json") !== 0) throw new Error("Not a JSON answer");
       return response.json().then(function (data) {
-        return { ok: response.ok, status: response.status, data: data || {} };
+        if (response.ok) return data || {};
+        return { refused: (data && data.detail) || "That did not work. Please try again." };
       });
     });
   }
@@ -69,18 +79,19 @@
     if (nextState) nextState.value = on ? "0" : "1";
   }
 
-  // Sends `form` (or `body`) once at a time; `done` gets the JSON of a 2xx answer.
-  function enhance(form, makeBody, done, fallback) {
+  // The form's action through `call` (a promise of the API's answer), once at a time; `done` gets
+  // the answer unless the API refused.
+  function enhance(form, call, done, fallback) {
     var busy = false;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (busy) return;
       busy = true;
       form.setAttribute("aria-busy", "true");
-      post(form.action, makeBody())
-        .then(function (result) {
-          if (result.ok) done(result.data);
-          else tell(result.data.detail || "That did not work. Please try again.");
+      call()
+        .then(function (data) {
+          if (data.refused) tell(data.refused);
+          else done(data);
         })
         .catch(fallback)
         .then(function () {
@@ -108,17 +119,22 @@
     event.preventDefault();
     if (form.getAttribute("aria-busy") === "true") return;
     form.setAttribute("aria-busy", "true");
-    post(form.action, new FormData(form))
-      .then(function (result) {
-        if (!result.ok) throw new Error("not marked");
+    var id = form.querySelector("input[name=id]");
+    api("POST", "notifications/read/", all ? { all: true } : { ids: [Number(id && id.value)] })
+      .then(function (data) {
+        if (data.refused) throw new Error("not marked");
         if (all) {
           each(".notification--unread", showRead);
           form.remove();
         } else {
           showRead(form.closest(".notification"));
         }
-        if (window.SigmaBell && typeof result.data.unread_count === "number") {
-          window.SigmaBell.setCount(result.data.unread_count);
+        // The bell's count, whatever else was read meanwhile (the socket tells it too).
+        return api("GET", "notifications/?unread=true&page_size=1");
+      })
+      .then(function (data) {
+        if (window.SigmaBell && typeof data.unread_count === "number") {
+          window.SigmaBell.setCount(data.unread_count);
         }
       })
       .catch(function () {
@@ -140,12 +156,28 @@
     }
   }
 
+  // True when the form's button shows the state on.
+  function pressed(form) {
+    var button = form.querySelector("button");
+    return !!button && button.getAttribute("aria-pressed") === "true";
+  }
+
+  // PUT turns on and answers the new state; DELETE turns off and answers nothing, so the state
+  // (with its count) is then read from `path`.
+  function toggle(form, on, off, read) {
+    if (!pressed(form)) return api("PUT", on);
+    return api("DELETE", off).then(function (data) {
+      return data.refused ? data : api("GET", read);
+    });
+  }
+
   each("form[data-follow-form]", function (form) {
     var username = form.getAttribute("data-username");
+    var member = "users/" + encodeURIComponent(username) + "/";
     enhance(
       form,
-      function () { return new FormData(form); },
-      function (data) { showFollowing(username, !!data.following, data.follower_count); },
+      function () { return toggle(form, member + "follow/", member + "follow/", member); },
+      function (data) { showFollowing(username, !!data.is_following, data.follower_count); },
       function () { form.submit(); }
     );
   });
@@ -167,29 +199,31 @@
     }
   }
 
+  function favoriting(form) {
+    var workbook = "workbooks/" + encodeURIComponent(form.getAttribute("data-workbook-id")) + "/";
+    return function () {
+      return toggle(form, workbook + "favorite/", workbook + "favorite/", workbook);
+    };
+  }
+
+  // After the DELETE, the workbook itself is read: its is_favorited is false by then.
+  function favoriteDone(id) {
+    return function (data) { showFavorited(id, !!data.is_favorited, data.favorite_count); };
+  }
+
   // The workbook's own page: a POST form with the real state.
   each("form[data-favorite-form]", function (form) {
     var id = form.getAttribute("data-workbook-id");
-    enhance(
-      form,
-      function () { return new FormData(form); },
-      function (data) { showFavorited(id, !!data.favorited, data.favorite_count); },
-      function () { form.submit(); }
-    );
+    enhance(form, favoriting(form), favoriteDone(id), function () { form.submit(); });
   });
 
-  // The cards: their state comes from /favorited/, then the ♥ toggles in place.
+  // The cards: their state comes from me/favorited/, then the ♥ toggles in place.
   function enhanceCard(form) {
     var id = form.getAttribute("data-workbook-id");
-    var button = form.querySelector("button");
     enhance(
       form,
-      function () {
-        var body = new FormData();
-        body.append("favorite", button.getAttribute("aria-pressed") === "true" ? "0" : "1");
-        return body;
-      },
-      function (data) { showFavorited(id, !!data.favorited, data.favorite_count); },
+      favoriting(form),
+      favoriteDone(id),
       function () {
         // The confirming page, which comes back here.
         var back = window.location.pathname + window.location.search;
@@ -206,13 +240,9 @@
   });
   for (var start = 0; start < ids.length; start += MAX_IDS) {
     var batch = ids.slice(start, start + MAX_IDS);
-    fetch(favoritedUrl + "?ids=" + batch.join(","), {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    })
-      .then(function (response) { return response.ok ? response.json() : null; })
+    api("GET", "me/favorited/?ids=" + batch.join(","))
       .then(function (data) {
-        if (!data || !Array.isArray(data.favorited)) return;
+        if (!Array.isArray(data.favorited)) return;
         var favorited = {};
         data.favorited.forEach(function (id) { favorited[String(id)] = true; });
         return favorited;

@@ -1,5 +1,6 @@
 """The social pages, as a browser without JavaScript sees them: follow, favorite, comments, the people
-lists, favorites, the feed and notifications; and the JSON the same forms answer to social.js."""
+lists, favorites, the feed and notifications. (social.js does the same actions through the API:
+test_site_api.py.)"""
 
 from datetime import timedelta
 
@@ -118,16 +119,6 @@ def test_it_unfollows_and_toggles(client, owner, outsider):
 
 
 @pytest.mark.django_db
-def test_it_answers_the_new_state_as_json_to_a_fetch(client, owner, outsider):
-    client.force_login(outsider)
-
-    response = client.post("/u/owner/follow/", {"follow": "1"}, HTTP_ACCEPT="application/json")
-
-    assert response.status_code == 200
-    assert response.json() == {"following": True, "follower_count": 1}
-
-
-@pytest.mark.django_db
 def test_it_refuses_a_follow_of_yourself(client, owner):
     client.force_login(owner)
 
@@ -179,21 +170,6 @@ def test_too_many_follows_answer_429_with_retry_after(client, outsider, rate_lim
     assert 1 <= int(answers[2]["Retry-After"]) <= 60
     assertContains(answers[2], "Too many requests. Try again in", status_code=429)
     assert Follow.objects.count() == 2
-
-
-@pytest.mark.django_db
-def test_a_fetch_that_is_rate_limited_gets_the_message_as_json(client, outsider, rate_limits):
-    client.force_login(outsider)
-    others = UserFactory.create_batch(3)
-
-    for other in others:
-        response = client.post(
-            f"/u/{other.username}/follow/", {"follow": "1"}, HTTP_ACCEPT="application/json"
-        )
-
-    assert response.status_code == 429
-    assert response["Retry-After"]
-    assert response.json()["detail"].startswith("Too many requests.")
 
 
 @pytest.mark.django_db
@@ -313,17 +289,6 @@ def test_it_favorites_and_unfavorites_without_javascript(client, outsider, workb
 
 
 @pytest.mark.django_db
-def test_a_favorite_by_fetch_answers_the_new_state_and_count(client, outsider, workbook):
-    client.force_login(outsider)
-
-    response = client.post(
-        f"/w/{workbook.slug}/favorite/", {"favorite": "1"}, HTTP_ACCEPT="application/json"
-    )
-
-    assert response.json() == {"favorited": True, "favorite_count": 1}
-
-
-@pytest.mark.django_db
 def test_a_card_carries_no_viewers_state_and_no_token(client, outsider, workbook):
     anonymous_home = client.get("/")
     client.force_login(outsider)
@@ -381,30 +346,6 @@ def test_a_visitor_pressing_a_cards_button_signs_in_first(client, workbook):
         f"/accounts/login/?next=/w/{workbook.slug}/favorite/",
         fetch_redirect_response=False,
     )
-
-
-@pytest.mark.django_db
-def test_it_tells_the_cards_which_of_them_the_viewer_favorited(client, outsider, workbook):
-    other = WorkbookFactory(title="Other")
-    liked = WorkbookFactory(title="Liked")
-    services.favorite(outsider, workbook)
-    services.favorite(outsider, liked)
-    services.favorite(UserFactory(), other)
-    client.force_login(outsider)
-
-    response = client.get(f"/favorited/?ids={workbook.pk},{other.pk},x,,{liked.pk},99999999999")
-
-    assert response.status_code == 200
-    assert response.json() == {"favorited": sorted([workbook.pk, liked.pk])}
-    assert "no-store" in response["Cache-Control"]
-
-
-@pytest.mark.django_db
-def test_only_members_may_ask_which_cards_they_favorited(client, workbook):
-    response = client.get(f"/favorited/?ids={workbook.pk}")
-
-    assert response.status_code == 403
-    assert response.json()["detail"]
 
 
 @pytest.mark.django_db
@@ -918,7 +859,6 @@ def test_actions_answer_only_post(client, outsider, workbook, url):
         "/u/owner/favorites/",
         "/feed/",
         "/notifications/",
-        "/favorited/?ids=1",
     ],
 )
 @pytest.mark.django_db
