@@ -294,7 +294,6 @@ def test_the_source_is_read():
     assert ("social", "workbooks") in graph, summary()
 
 
-@pytest.mark.xfail(strict=True, reason="media still reaches accounts and workbooks (issue 13)")
 def test_media_depends_on_no_app_above_it():
     found = [
         dep
@@ -306,7 +305,7 @@ def test_media_depends_on_no_app_above_it():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="three services modules still import tasks (issue 13)")
+@pytest.mark.xfail(strict=True, reason="a services module still imports its tasks (issue 13)")
 def test_no_services_module_imports_a_tasks_module():
     found = [
         dep
