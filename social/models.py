@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from workbooks.models import Workbook
 
@@ -55,8 +59,50 @@ class Favorite(models.Model):
         return f"{self.user_id} ♥ {self.workbook_id}"
 
 
+class CommentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CommentQuerySet:
+        """Comments on the workbooks `user` may open (WorkbookQuerySet.visible_to)."""
+        return self.filter(workbook__in=Workbook.objects.visible_to(user).values("pk"))
+
+    def editable_by(self, user) -> CommentQuerySet:
+        """What `user` may edit: their own comments, for EDIT_WINDOW after posting them."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(author=user, created_at__gte=timezone.now() - Comment.EDIT_WINDOW)
+
+    def deletable_by(self, user) -> CommentQuerySet:
+        """What `user` may delete: their comments and those on their workbooks, or any with the
+        permission (moderators; not being staff: curators are staff and have no say over comments)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.has_perm("social.delete_comment"):
+            return self.all()
+        return self.filter(Q(author=user) | Q(workbook__author=user))
+
+    def get_changeable(self, user, action: str, **lookup) -> Comment:
+        """The comment `lookup` finds among these, on a workbook `user` may open, if they may edit it
+        (action="change") or delete it (action="delete"). Raises Comment.DoesNotExist if they
+        cannot see it, and PermissionDenied, with the rule, if they see it but may not."""
+        visible = self.visible_to(user)
+        allowed, rule = {
+            "change": (visible.editable_by(user), Comment.EDIT_RULE),
+            "delete": (visible.deletable_by(user), Comment.DELETE_RULE),
+        }[action]
+        try:
+            return allowed.get(**lookup)
+        except self.model.DoesNotExist:
+            # Asked only when refused, so a permitted change still costs the one query.
+            if visible.filter(**lookup).exists():
+                raise PermissionDenied(rule) from None
+            raise
+
+
 class Comment(models.Model):
     MAX_LENGTH = 2000
+    # How long its author may edit a comment.
+    EDIT_WINDOW = timedelta(minutes=15)
+    EDIT_RULE = "A comment can be edited by its author for 15 minutes."
+    DELETE_RULE = "Only the comment's author, the workbook's author or a moderator may delete it."
 
     workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
@@ -66,6 +112,8 @@ class Comment(models.Model):
     body = models.TextField(max_length=MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

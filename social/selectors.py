@@ -6,11 +6,24 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connections, router
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
+from accounts import selectors as accounts_selectors
 from accounts.models import User
 from workbooks import cache as gallery_cache
 from workbooks import selectors as workbook_selectors
@@ -147,6 +160,32 @@ def favorites_of(user: User, base: QuerySet[Workbook] | None = None) -> QuerySet
     )
 
 
+def profiles(viewer: User | AnonymousUser) -> QuerySet[User]:
+    """Active members with `workbook_count` (published) and `is_following` (the viewer follows
+    them), both in the member's own query."""
+    published = (
+        Workbook.objects.filter(author=OuterRef("pk"), status=Workbook.Status.PUBLISHED)
+        .order_by()
+        .values("author")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    members = accounts_selectors.active_users().annotate(
+        workbook_count=Coalesce(Subquery(published, output_field=IntegerField()), 0)
+    )
+    if not viewer.is_authenticated:
+        return members.annotate(is_following=Value(False))
+    return members.annotate(
+        is_following=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk")))
+    )
+
+
+def profile(viewer: User | AnonymousUser, username: str) -> User:
+    """The active member `username` (in any case), as `profiles` shows them; raises
+    User.DoesNotExist."""
+    return profiles(viewer).get(username__lower=username.lower())
+
+
 def is_following(viewer: User, user: User) -> bool:
     if not viewer.is_authenticated or viewer.pk == user.pk:
         return False
@@ -159,6 +198,20 @@ def with_is_favorited(workbooks: QuerySet[Workbook], viewer: User) -> QuerySet[W
         return workbooks
     return workbooks.annotate(
         is_favorited=Exists(Favorite.objects.filter(user=viewer, workbook=OuterRef("pk")))
+    )
+
+
+def visible_comments(viewer: User | AnonymousUser) -> QuerySet[Comment]:
+    """Comments on the workbooks `viewer` may open, each with its author and workbook."""
+    return Comment.objects.visible_to(viewer).select_related("author", "workbook")
+
+
+def changeable_comment(viewer: User | AnonymousUser, action: str, pk: int) -> Comment:
+    """The comment `pk` (with its author and workbook) if `viewer` may edit it (action="change") or
+    delete it (action="delete"). Raises Comment.DoesNotExist if they cannot see it, and
+    PermissionDenied if they see it but may not (CommentQuerySet.get_changeable)."""
+    return Comment.objects.select_related("author", "workbook").get_changeable(
+        viewer, action, pk=pk
     )
 
 

@@ -28,7 +28,6 @@ from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification
 # Undoing an action this soon removes the notification it caused, so nobody is told of a favorite
 # or follow that no longer exists.
 UNDO_WINDOW = timedelta(minutes=15)
-COMMENT_EDIT_WINDOW = timedelta(minutes=15)
 
 
 class RateLimited(Exception):
@@ -234,14 +233,16 @@ def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
 
 
 def can_edit_comment(user: User, comment: Comment) -> bool:
+    """CommentQuerySet.editable_by's rule, for a comment in hand."""
     return (
-        comment.author_id == user.pk and timezone.now() - comment.created_at <= COMMENT_EDIT_WINDOW
+        comment.author_id == user.pk and timezone.now() - comment.created_at <= Comment.EDIT_WINDOW
     )
 
 
 def can_delete_comment(user: User, comment: Comment) -> bool:
-    """Its author, the workbook's author, or a moderator (the permission, not being staff: curators
-    are staff and have no say over comments)."""
+    """CommentQuerySet.deletable_by's rule, for a comment in hand: its author, the workbook's
+    author, or a moderator (the permission, not being staff: curators are staff and have no say
+    over comments)."""
     if not user.is_authenticated:
         return False
     return user.pk in (comment.author_id, comment.workbook.author_id) or user.has_perm(
@@ -251,7 +252,7 @@ def can_delete_comment(user: User, comment: Comment) -> bool:
 
 def edit_comment(user: User, comment: Comment, body: str) -> Comment:
     if not can_edit_comment(user, comment):
-        raise PermissionDenied("A comment can be edited by its author for 15 minutes.")
+        raise PermissionDenied(Comment.EDIT_RULE)
     comment.body = clean_comment_body(body)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "edited_at"])
@@ -261,9 +262,7 @@ def edit_comment(user: User, comment: Comment, body: str) -> Comment:
 
 def delete_comment(user: User, comment: Comment) -> None:
     if not can_delete_comment(user, comment):
-        raise PermissionDenied(
-            "Only the comment's author, the workbook's author or a moderator may delete it."
-        )
+        raise PermissionDenied(Comment.DELETE_RULE)
     with transaction.atomic():
         recipients = list(
             Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)

@@ -122,6 +122,12 @@ def detail(slug: str, user, *, tags: bool = True) -> Workbook:
     return found.get(slug=slug)
 
 
+def visible(pk: int, user) -> Workbook:
+    """The workbook `pk` if `user` may open it (the API's /workbooks/{id}/ views); raises
+    Workbook.DoesNotExist."""
+    return Workbook.objects.visible_to(user).get(pk=pk)
+
+
 def editable(slug: str, user, action: str = "change") -> Workbook:
     """The edit and delete pages' object, with author and tags, if `user` may change it (with
     action="delete": delete it); raises Workbook.DoesNotExist otherwise, as for one that is not

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, permissions, serializers, status
@@ -32,7 +32,7 @@ from workbooks.api.serializers import WorkbookSerializer
 from workbooks.models import Workbook
 
 from .. import kept, selectors, services
-from ..models import Activity, Comment, Follow, Notification
+from ..models import Activity, Comment, Notification
 from .serializers import (
     ActivitySerializer,
     CommentSerializer,
@@ -71,29 +71,9 @@ def service_errors(field: str | None = None) -> Iterator[None]:
 # --- Members --------------------------------------------------------------------------------------
 
 
-def profiles(viewer: User) -> QuerySet[User]:
-    """Active members with `workbook_count` (published) and `is_following` (the viewer follows
-    them), both in the member's own query."""
-    published = (
-        Workbook.objects.filter(author=OuterRef("pk"), status=Workbook.Status.PUBLISHED)
-        .order_by()
-        .values("author")
-        .annotate(total=Count("pk"))
-        .values("total")
-    )
-    members = accounts_selectors.active_users().annotate(
-        workbook_count=Coalesce(Subquery(published, output_field=IntegerField()), 0)
-    )
-    if not viewer.is_authenticated:
-        return members.annotate(is_following=Value(False))
-    return members.annotate(
-        is_following=Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("pk")))
-    )
-
-
 def profile(viewer: User, username: str) -> User:
     try:
-        return profiles(viewer).get(username__lower=username.lower())
+        return selectors.profile(viewer, username)
     except User.DoesNotExist:
         raise exceptions.NotFound("No such member.") from None
 
@@ -344,12 +324,10 @@ class WorkbookView(generics.GenericAPIView):
     """Views under /workbooks/{id}/: a workbook the viewer cannot open is a 404."""
 
     def get_workbook(self) -> Workbook:
-        workbook = (
-            Workbook.objects.visible_to(self.request.user).filter(pk=self.kwargs["pk"]).first()
-        )
-        if workbook is None:
-            raise exceptions.NotFound("No such workbook.")
-        return workbook
+        try:
+            return workbook_selectors.visible(self.kwargs["pk"], self.request.user)
+        except Workbook.DoesNotExist:
+            raise exceptions.NotFound("No such workbook.") from None
 
 
 @extend_schema(tags=["workbooks"])
@@ -424,33 +402,30 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
         return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-class MayChangeComment(permissions.BasePermission):
-    """Edit and delete by the services' rules, checked before the body is."""
-
-    def has_object_permission(self, request: Request, view: APIView, comment: Comment) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        if request.method == "DELETE":
-            self.message = (
-                "Only the comment's author, the workbook's author or a moderator may delete it."
-            )
-            return services.can_delete_comment(request.user, comment)
-        self.message = "A comment can be edited by its author for 15 minutes."
-        return services.can_edit_comment(request.user, comment)
-
-
 @extend_schema(tags=["comments"])
 class CommentView(generics.RetrieveUpdateDestroyAPIView):
     """One comment. Its author may edit it for 15 minutes; its author, the workbook's author or
     staff may delete it. A comment on a workbook you cannot open is a 404."""
 
     serializer_class = CommentSerializer
-    permission_classes = [permissions.IsAuthenticatedOrReadOnly, MayChangeComment]
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Comment]:
-        visible = Workbook.objects.visible_to(self.request.user).values("pk")
-        return Comment.objects.filter(workbook__in=visible).select_related("author", "workbook")
+        return selectors.visible_comments(self.request.user)
+
+    def get_object(self) -> Comment:
+        """To read: a comment on a workbook the caller may open. To edit or delete it: one they may
+        edit or delete, checked before the body is; one they may only read is a 403."""
+        if self.request.method in permissions.SAFE_METHODS:
+            return super().get_object()
+        action = "delete" if self.request.method == "DELETE" else "change"
+        try:
+            comment = selectors.changeable_comment(self.request.user, action, self.kwargs["pk"])
+        except Comment.DoesNotExist:
+            raise Http404("No Comment matches the given query.") from None
+        self.check_object_permissions(self.request, comment)
+        return comment
 
     @extend_schema(
         responses={

@@ -212,7 +212,7 @@ def test_an_empty_patch_changes_nothing(outsider_client, comment):
 
 def test_its_author_may_not_edit_a_comment_after_15_minutes(outsider_client, comment):
     Comment.objects.filter(pk=comment.pk).update(
-        created_at=timezone.now() - services.COMMENT_EDIT_WINDOW - timedelta(seconds=1)
+        created_at=timezone.now() - Comment.EDIT_WINDOW - timedelta(seconds=1)
     )
 
     response = outsider_client.patch(comment_url(comment), {"body": "Too late"}, format="json")

@@ -238,7 +238,7 @@ def test_its_author_may_edit_a_comment_within_the_window(workbook, outsider):
 
 def test_nobody_may_edit_a_comment_after_the_window(workbook, outsider):
     comment = services.add_comment(outsider, workbook, "Lovely charts.")
-    age(Comment.objects.all(), services.COMMENT_EDIT_WINDOW + timedelta(seconds=1))
+    age(Comment.objects.all(), Comment.EDIT_WINDOW + timedelta(seconds=1))
     comment.refresh_from_db()
 
     with pytest.raises(PermissionDenied):
