@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
+from sigma_playground.errors import RetryLater
 from sigma_playground.http import is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
@@ -27,7 +28,7 @@ from .throttling import SignInThrottle, SignUpThrottle, client_address
 SECOND_FACTOR_SESSION_KEY = "accounts:second_factor"
 
 
-class Throttled(Exception):
+class Throttled(RetryLater):
     message = "Too many attempts."
 
     def __init__(self, retry_after: int) -> None:

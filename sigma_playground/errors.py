@@ -1,5 +1,9 @@
 """Error answers: the API's exception handler, and Django's error views (400, 403, 404, 500 and a
-CSRF failure) that answer JSON on /api/ and the site's pages elsewhere."""
+CSRF failure) that answer JSON on /api/ and the site's pages elsewhere.
+
+The exception handler is the one place where the services' exceptions become the API's answers: a
+view calls a service and lets what it raises through (Django's ValidationError, PermissionDenied,
+Http404 and RetryLater below), and the client gets the status with a `code` (docs/api.md, Errors)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
+    ValidationError,
 )
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import csrf, defaults
@@ -24,11 +29,31 @@ from .http import error_response, is_api
 from .parsers import RequestTooLarge
 
 
+class RetryLater(Exception):
+    """An action refused for now because the member (or address) did too many of them: a 429 with
+    Retry-After. The services' rate limits raise subclasses of it."""
+
+    retry_after: int  # seconds
+
+
+def _validation_error(exc: ValidationError) -> exceptions.ValidationError:
+    """A service's ValidationError as the API's 400: a field's errors under the field, else the
+    first message as `detail` with the error's code (e.g. `not_published`)."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(exc.message_dict)
+    return exceptions.ValidationError({"detail": exc.messages[0]}, code=exc.code or "invalid")
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with a machine-readable `code` next to every `detail`."""
+    # The services' own refusals (see the module's docstring).
+    if isinstance(exc, RetryLater):
+        exc = exceptions.Throttled(wait=exc.retry_after)
+    elif isinstance(exc, ValidationError):
+        exc = _validation_error(exc)
     # Django's own 404 and 403 (from shared helpers such as accounts.selectors.active_user_or_404)
     # as DRF's, so they get their code too.
-    if isinstance(exc, Http404):
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args[:1])
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args[:1])

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from sigma_playground.errors import RetryLater
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
 
@@ -30,7 +31,7 @@ from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification
 UNDO_WINDOW = timedelta(minutes=15)
 
 
-class RateLimited(Exception):
+class RateLimited(RetryLater):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many requests. Try again in {retry_after} seconds.")
         self.retry_after = retry_after

@@ -112,8 +112,6 @@ class TokenObtainView(TokenEndpoint):
         data = serializer.validated_data
         try:
             user = services.sign_in(request, data["username"], data["password"], data.get("otp"))
-        except services.SignInThrottled as error:
-            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             raise Unauthorized(
                 "No active account found with the given credentials", code="no_active_account"
@@ -255,8 +253,6 @@ class MfaConfirmView(MfaView):
             codes = services.confirm_mfa(request, request.user, code)
         except services.MfaStateError as error:
             raise _state_error(error) from None
-        except services.SignInThrottled as error:
-            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             raise _bad_code() from None
         return _secret(Response({"recovery_codes": codes}))
@@ -270,8 +266,6 @@ class MfaDisableView(MfaView):
             services.disable_mfa(request, request.user, code)
         except services.MfaStateError as error:
             raise _state_error(error) from None
-        except services.SignInThrottled as error:
-            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             raise _bad_code() from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,17 +1,12 @@
 """Social API: users and the social graph, and workbooks' favorites and comments.
 
-Every write goes through social.services; `service_errors` is the one table from the services'
-exceptions to HTTP answers. What a viewer may see is decided by the querysets: a member who is not
-active, or a workbook the viewer cannot open, is a 404.
+Every write goes through social.services, whose exceptions become HTTP answers in one place
+(sigma_playground.errors.exception_handler). What a viewer may see is decided by the querysets: a
+member who is not active, or a workbook the viewer cannot open, is a 404.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -50,22 +45,6 @@ UNAUTHENTICATED = OpenApiResponse(description="Not signed in")
 FORBIDDEN = OpenApiResponse(description="Not yours to change")
 NOT_FOUND = OpenApiResponse(description="No such thing, or not visible to you")
 THROTTLED = OpenApiResponse(description="Too many of these actions this minute; see Retry-After")
-
-
-@contextmanager
-def service_errors(field: str | None = None) -> Iterator[None]:
-    """Services' exceptions as DRF's: RateLimited is a 429 with Retry-After, PermissionDenied a
-    403, ValidationError a 400 (under `field`, else as `detail` with the error's code)."""
-    try:
-        yield
-    except services.RateLimited as error:
-        raise exceptions.Throttled(wait=error.retry_after) from None
-    except DjangoPermissionDenied as error:
-        raise exceptions.PermissionDenied(str(error) or None) from None
-    except DjangoValidationError as error:
-        message, code = error.messages[0], error.code or "invalid"
-        detail = {field: [message]} if field else {"detail": message}
-        raise exceptions.ValidationError(detail, code=code) from None
 
 
 # --- Members --------------------------------------------------------------------------------------
@@ -181,8 +160,7 @@ class FollowView(MemberView):
         summary="Follow the member (idempotent); answers their profile",
     )
     def put(self, request: Request, username: str) -> Response:
-        with service_errors():
-            services.follow(request.user, self.get_member())
+        services.follow(request.user, self.get_member())
         return Response(
             ProfileSerializer(profile(request.user, username), context={"request": request}).data
         )
@@ -348,8 +326,8 @@ class FavoriteView(WorkbookView):
     )
     def put(self, request: Request, pk: int) -> Response:
         workbook = self.get_workbook()
-        with service_errors():  # a draft (seen only by its author or staff) is a 400 not_published
-            services.favorite(request.user, workbook)
+        # A draft (seen only by its author or staff) is a 400 not_published.
+        services.favorite(request.user, workbook)
         workbook = selectors.with_is_favorited(
             workbook_selectors.api_list().filter(pk=workbook.pk), request.user
         ).get()
@@ -395,10 +373,7 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
         workbook = self.get_workbook()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors("body"):
-            comment = services.add_comment(
-                request.user, workbook, serializer.validated_data["body"]
-            )
+        comment = services.add_comment(request.user, workbook, serializer.validated_data["body"])
         return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -446,11 +421,9 @@ class CommentView(generics.RetrieveUpdateDestroyAPIView):
     def perform_update(self, serializer: CommentSerializer) -> None:
         if "body" not in serializer.validated_data:
             return  # nothing to change (PATCH {})
-        with service_errors("body"):
-            serializer.instance = services.edit_comment(
-                self.request.user, serializer.instance, serializer.validated_data["body"]
-            )
+        serializer.instance = services.edit_comment(
+            self.request.user, serializer.instance, serializer.validated_data["body"]
+        )
 
     def perform_destroy(self, comment: Comment) -> None:
-        with service_errors():
-            services.delete_comment(self.request.user, comment)
+        services.delete_comment(self.request.user, comment)
