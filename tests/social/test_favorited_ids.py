@@ -1,5 +1,6 @@
 """social.selectors.favorited_ids: the one way a member's favorites among some workbooks are read (the
-cards' `/favorited/` answer, the favorite button's confirmation, a member's page of a kept API list)."""
+cards' `/api/v1/me/favorited/` answer, the favorite button's confirmation, a member's page of a kept
+API list)."""
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
