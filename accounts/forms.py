@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
@@ -49,14 +50,14 @@ class SignUpForm(forms.ModelForm):
         pass
 
     def clean_password2(self) -> str:
-        password1 = self.cleaned_data.get("password1")
-        password2 = self.cleaned_data.get("password2")
+        password1: str | None = self.cleaned_data.get("password1")
+        password2: str = self.cleaned_data.get("password2", "")
         if password1 and password2 and password1 != password2:
             raise ValidationError("The two passwords differ.", code="password_mismatch")
         return password2
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm's, not in the stubs
         password = self.cleaned_data.get("password2")
         if password:
             try:
@@ -147,7 +148,8 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's reset flow, with our email and sent by a Celery task instead of inside the request.
     Used by the HTML page and the API alike."""
 
-    def save(self, **kwargs) -> None:
+    # Called with keyword arguments only (the views and the API), which Django's signature allows.
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]
         kwargs["subject_template_name"] = "accounts/email/password_reset_subject.txt"
         kwargs["email_template_name"] = "accounts/email/password_reset.txt"
         super().save(**kwargs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Iterator
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -34,7 +35,7 @@ _PASSWORD_RESET_ROUTES = frozenset(
 )
 
 
-class UserManager(DjangoUserManager):
+class UserManager(DjangoUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         # Sign-in is case-insensitive: "Ada" and "ada" are the same account.
         return self.get(username__lower=(username or "").lower())
@@ -88,7 +89,7 @@ class User(MaintainedFieldsMixin, AbstractUser):
     # cached copy is used only under the fence it was made with (accounts.sessions).
     session_fence = models.PositiveIntegerField(default=0, editable=False)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 
@@ -131,7 +132,8 @@ class User(MaintainedFieldsMixin, AbstractUser):
         # set_password() leaves the raw password in `_password` until the row is written.
         password_disabled = self.__dict__.pop("_password_disabled", False)
         password_changed = (
-            self._password is not None or password_disabled
+            self._password is not None  # type: ignore[attr-defined]  # AbstractBaseUser's own
+            or password_disabled
         ) and not self._state.adding
         deactivated = not self.is_active and getattr(self, "_loaded_is_active", None) is True
         powers = self._changed_powers(kwargs.get("update_fields"))
@@ -173,7 +175,7 @@ class User(MaintainedFieldsMixin, AbstractUser):
         # What the row now holds, for the next save to compare with.
         self._loaded_powers = {name: getattr(self, name) for name in _POWER_FIELDS}
 
-    def _session_hash(self, secret: str | None = None) -> str:
+    def _session_hash(self, secret: str | bytes | None = None) -> str:
         value = self.password
         if self.sessions_generation:  # zero: the hash Django makes, so no session ends at upgrade
             value = f"{value}:{self.sessions_generation}"

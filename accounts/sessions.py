@@ -58,7 +58,7 @@ class SessionStore(DBStore):
 
     def _get_session(self, no_load: bool = False) -> dict[str, Any]:
         loading = not hasattr(self, "_session_cache") and not no_load
-        data = super()._get_session(no_load)
+        data: dict[str, Any] = super()._get_session(no_load)  # type: ignore[misc]  # SessionBase's
         if loading and self.on_first_load is not None:
             hook, self.on_first_load = self.on_first_load, None
             hook()
@@ -107,7 +107,8 @@ class SessionStore(DBStore):
         self._session_cache = self._read_row(fence=user.session_fence)
 
     def _read_row(self, fence: int | None) -> dict[str, Any]:
-        row = self._get_session_from_db()  # a missing or expired row forgets the key
+        # A missing or expired row forgets the key. (Django's method, not in the stubs.)
+        row = self._get_session_from_db()  # type: ignore[attr-defined]
         data = self.decode(row.session_data) if row else {}
         self._from_database = True
         self._fence = fence

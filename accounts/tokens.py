@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -70,7 +71,8 @@ def _decode_refresh(raw: str) -> dict:
     """Signature (HS256 only), expiry and type; raises RefreshRejected otherwise."""
     try:
         # get_token_backend() is an instance method in simplejwt; the backend lives in `state`.
-        payload = state.token_backend.decode(raw, verify=True)
+        # simplejwt annotates a Token; it decodes the raw string, as its own callers pass.
+        payload = state.token_backend.decode(raw, verify=True)  # type: ignore[arg-type]
     except TokenBackendExpiredToken:
         raise RefreshRejected("Token is expired", "token_not_valid") from None
     except TokenBackendError:
@@ -84,7 +86,7 @@ def _decode_refresh(raw: str) -> dict:
     return payload
 
 
-def revoke_family(family_id: str, reason: str) -> None:
+def revoke_family(family_id: UUID | str, reason: str) -> None:
     TokenFamily.objects.filter(pk=family_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )

@@ -161,12 +161,13 @@ def _body(request: Request) -> Any:
 def _fail_reads_with(request: Request, error: Exception) -> None:
     """Make the view's own read of the body meet `error` again. DRF keeps an empty body after a
     failed parse, which the view would take for a request without its fields."""
-    request._full_data = request._data = request._files = Empty
+    # DRF's private caches of the parsed body, which its stubs do not list.
+    request._full_data = request._data = request._files = Empty  # type: ignore[attr-defined]
 
     def fail() -> None:
         raise error
 
-    request._load_data_and_files = fail
+    request._load_data_and_files = fail  # type: ignore[attr-defined]
 
 
 def _file(value: Any) -> Any:

@@ -6,20 +6,25 @@ rest_framework.views: see parsers.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models import QuerySet
 from rest_framework import exceptions, serializers
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from . import paging
 from .paging import MAX_NUMBERED_PAGE, MAX_PAGE
 
+if TYPE_CHECKING:
+    from rest_framework.views import APIView  # for annotations only (see above)
 
-class PageParams(serializers.Serializer):
+
+class PageParams(serializers.Serializer[Any]):
     """A page's query parameters, checked: a client that sends `page_size=null` learns it is wrong."""
 
     page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
@@ -51,7 +56,9 @@ class Pagination(BasePagination):
     cursor_query_param = "cursor"
     max_page_size = 100
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(  # type: ignore[override]  # pages querysets only, not DRF's sequences
+        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
         self.request = request
         names = (self.page_query_param, self.page_size_query_param, self.cursor_query_param)
         params = PageParams(
@@ -82,7 +89,7 @@ class Pagination(BasePagination):
             raise BadPage(str(error), code=error.code) from None
         return self.page.items
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         page = self.page
         return Response(
             {
@@ -98,8 +105,8 @@ class Pagination(BasePagination):
             }
         )
 
-    def _link(self, params: dict) -> str:
-        url = self.request.build_absolute_uri()
+    def _link(self, params: dict[str, Any]) -> str:
+        url: str = self.request.build_absolute_uri()
         for name in (self.page_query_param, self.cursor_query_param):
             url = remove_query_param(url, name)
         for name, value in params.items():
@@ -107,7 +114,7 @@ class Pagination(BasePagination):
                 url = replace_query_param(url, name, value)
         return url
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["results"],
@@ -118,7 +125,7 @@ class Pagination(BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[Any]:
         ranked = hasattr(view, "ranked_paging")
         page_description = (
             f"The page, from 1, by number: for results ranked by relevance up to {MAX_PAGE}; "
@@ -179,7 +186,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class QueryBooleanField(serializers.Field):
+class QueryBooleanField(serializers.Field[bool, Any, bool, Any]):
     """A boolean query parameter as the schema spells one: `true` or `false`. DRF's BooleanField
     also takes `yes`, `1` or an empty value, which the schema does not allow."""
 
@@ -192,7 +199,7 @@ class QueryBooleanField(serializers.Field):
     def to_internal_value(self, data: Any) -> bool:
         if data not in ("true", "false"):
             self.fail("invalid")
-        return data == "true"
+        return bool(data == "true")
 
     def to_representation(self, value: bool) -> bool:
         return value
@@ -202,7 +209,7 @@ class QueryBooleanField(serializers.Field):
 MAX_ID = 2**63 - 1
 
 
-class ModelSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer[Any]):
     """The base of every API model serializer: model text fields become StrictCharFields."""
 
     serializer_field_mapping = {
@@ -218,5 +225,5 @@ class Metadata(SimpleMetadata):
     a form for POST and PUT from the view's serializer, looking the object up first, which fails (a 500)
     on views whose serializer describes only the response or that have no queryset."""
 
-    def determine_actions(self, request, view) -> dict:
+    def determine_actions(self, request: Request, view: APIView) -> dict[str, Any]:
         return {}

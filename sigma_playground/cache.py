@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.core.cache import BaseCache, cache
@@ -107,12 +107,12 @@ class _ReusedClient(RedisCacheClient):
     `redis.Redis` holds no connection of its own (each command takes one from the pool), so reusing
     it changes nothing else."""
 
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # Django's, unstubbed
         clients = self.__dict__.setdefault("_clients", {})
         client = clients.get(pool)
         if client is None:
-            client = clients[pool] = self._client(connection_pool=pool)
+            client = clients[pool] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 
@@ -122,7 +122,7 @@ class FailOpenRedisCache(RedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _ReusedClient
-        self._circuit = _circuit_for(",".join(self._servers))
+        self._circuit = _circuit_for(",".join(self._servers))  # type: ignore[attr-defined]
 
     @property
     def available(self) -> bool:
@@ -149,12 +149,18 @@ class FailOpenRedisCache(RedisCache):
                 return self._call(operation, call, fallback)
         return result
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None) -> bool:
+    def add(
+        self,
+        key: Any,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> bool:
         return self._call(
             "add", lambda: super(FailOpenRedisCache, self).add(key, value, timeout, version), _false
         )
 
-    def get(self, key, default=None, version=None):
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         value = self._call(
             "get",
             lambda: super(FailOpenRedisCache, self).get(key, _MISSING, version),
@@ -166,22 +172,30 @@ class FailOpenRedisCache(RedisCache):
         _hits.inc()
         return value
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None) -> None:
+    def set(
+        self,
+        key: Any,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> None:
         self._call(
             "set", lambda: super(FailOpenRedisCache, self).set(key, value, timeout, version), _none
         )
 
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None) -> bool:
+    def touch(
+        self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
         return self._call(
             "touch", lambda: super(FailOpenRedisCache, self).touch(key, timeout, version), _false
         )
 
-    def delete(self, key, version=None) -> bool:
+    def delete(self, key: Any, version: int | None = None) -> bool:
         return self._call(
             "delete", lambda: super(FailOpenRedisCache, self).delete(key, version), _false
         )
 
-    def get_many(self, keys, version=None) -> dict:
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         keys = list(keys)
         found = self._call(
             "get_many", lambda: super(FailOpenRedisCache, self).get_many(keys, version), dict
@@ -193,12 +207,12 @@ class FailOpenRedisCache(RedisCache):
             _misses.inc(len(keys) - len(found))
         return found
 
-    def has_key(self, key, version=None) -> bool:
+    def has_key(self, key: Any, version: int | None = None) -> bool:
         return self._call(
             "has_key", lambda: super(FailOpenRedisCache, self).has_key(key, version), _false
         )
 
-    def incr(self, key, delta=1, version=None) -> int:
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         def missing() -> int:
             # As for a key that expired: every caller already starts its count again then.
             raise ValueError(f"Key {key!r} not found (the cache is unavailable).")
@@ -207,20 +221,27 @@ class FailOpenRedisCache(RedisCache):
             "incr", lambda: super(FailOpenRedisCache, self).incr(key, delta, version), missing
         )
 
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None) -> list:
+    def set_many(
+        self,
+        data: dict[Any, Any],
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> list[Any]:
         return self._call(
             "set_many",
             lambda: super(FailOpenRedisCache, self).set_many(data, timeout, version),
             lambda: list(data),  # the keys that were not stored, as the API says
         )
 
-    def delete_many(self, keys, version=None) -> None:
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         self._call(
             "delete_many", lambda: super(FailOpenRedisCache, self).delete_many(keys, version), _none
         )
 
-    def clear(self) -> bool:
-        return self._call("clear", lambda: super(FailOpenRedisCache, self).clear(), _false)
+    # Django's Redis backend answers whether Redis flushed (its base class's stub says None).
+    def clear(self) -> bool:  # type: ignore[override]
+        flushed = self._call("clear", lambda: super(FailOpenRedisCache, self).clear(), _false)
+        return bool(flushed)
 
 
 def _false() -> bool:

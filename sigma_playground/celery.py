@@ -9,6 +9,7 @@ Beat (exactly one):
 """
 
 import os
+from typing import Any
 
 from celery import Celery
 from django.db import InterfaceError, OperationalError
@@ -27,7 +28,7 @@ from .observability import task_context  # noqa: E402, F401
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OSError, OperationalError, InterfaceError)
 
 
-def retry_policy(max_retries: int = 5) -> dict:
+def retry_policy(max_retries: int = 5) -> dict[str, Any]:
     """The options of a task that retries on its own (`@shared_task(**retry_policy(), ...)`): on
     TRANSIENT_ERRORS, with exponential backoff and jitter, never waiting longer than the broker's
     visibility timeout allows for (settings.TASK_RETRY_MAX_DELAY)."""

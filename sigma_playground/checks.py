@@ -8,8 +8,10 @@ the settings check that budget instead, in every process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.db import connections
@@ -23,7 +25,9 @@ _SERVER_LIMITS = """
 
 
 @register(Tags.database)
-def connections_fit_the_server(databases: list[str] | None = None, **kwargs: Any) -> list[Error]:
+def connections_fit_the_server(
+    *, app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None, **kwargs: Any
+) -> list[Error]:
     if settings.DATABASE_MAX_CONNECTIONS:
         return []  # the budget given instead (PgBouncer's), already checked by the settings
     errors = []

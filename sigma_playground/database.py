@@ -32,6 +32,7 @@ def is_out_of_connections(exc: BaseException | None) -> bool:
 
 
 def busy_response(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
     logger.warning(
         "No database connection for %s %s within the pool's timeout", request.method, request.path
     )

@@ -15,7 +15,7 @@ The middleware marks each request's scope; the router reads it. Without a replic
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -72,7 +72,7 @@ _scope: ContextVar[_Scope | None] = ContextVar("database_read_scope", default=No
 
 
 @contextmanager
-def read_scope(*, replica: bool = False):
+def read_scope(*, replica: bool = False) -> Iterator[_Scope]:
     """One request's routing state: its reads may go to the replica when `replica` is (or becomes)
     true, until its first write."""
     scope = _Scope(replica=replica)
@@ -121,16 +121,24 @@ class ReplicaReadsMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if iscoroutinefunction(self):
+        if iscoroutinefunction(self.get_response):  # and so is this middleware (__init__)
             return self._acall(request)
         with read_scope():
-            return self.get_response(request)
+            response: HttpResponse = self.get_response(request)
+            return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
         with read_scope():
-            return await self.get_response(request)
+            response: HttpResponse = await self.get_response(request)
+            return response
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
         scope = _scope.get()
         match = request.resolver_match
         if (

@@ -6,6 +6,7 @@ a message that names the variable, instead of quietly falling back to a default.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ class Env:
         value = self._raw(name)
         return default if value is None else value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -49,7 +50,9 @@ class Env:
             f"{name} must be one of true/false, yes/no, on/off, 1/0; got {value!r}."
         )
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(
+        self, name: builtins.str, default: builtins.int, *, minimum: builtins.int | None = None
+    ) -> builtins.int:
         value = self._raw(name)
         if value is None:
             return default
@@ -61,13 +64,15 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {number}.")
         return number
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def list(
+        self, name: builtins.str, default: builtins.list[builtins.str] | None = None
+    ) -> builtins.list[builtins.str]:
         value = self._raw(name)
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def database(self, name: str) -> dict[str, Any] | None:
+    def database(self, name: builtins.str) -> dict[builtins.str, Any] | None:
         value = self._raw(name)
         if value is None:
             return None
@@ -77,11 +82,12 @@ class Env:
                 f"{value.split(':', 1)[0]!r}."
             )
         try:
-            return environ.Env.db_url_config(value)
+            config: dict[builtins.str, Any] = environ.Env.db_url_config(value)
+            return config
         except Exception as exc:
             raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
 
-    def redis_url(self, name: str) -> str | None:
+    def redis_url(self, name: builtins.str) -> builtins.str | None:
         """A redis://, rediss:// or unix:// URL, or a Sentinel URL (`RedisLocation.parse`)."""
         value = self._raw(name)
         if value is None:
@@ -99,7 +105,7 @@ class Env:
             )
         return value
 
-    def email(self, name: str, default: str) -> dict[str, Any]:
+    def email(self, name: builtins.str, default: builtins.str) -> dict[builtins.str, Any]:
         value = self._raw(name) or default
         try:
             config = environ.Env.email_url_config(value)

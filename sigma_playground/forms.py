@@ -1,18 +1,23 @@
 """Helpers shared by the project's forms."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def https_url_fields(field: models.Field, **kwargs):
+def https_url_fields(field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
     """A ModelForm `formfield_callback`: a bare address typed into a URL field means https."""
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")
     return field.formfield(**kwargs)
 
 
-def render_form(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+def render_form(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """Render a page with `context["form"]`: a submitted form with errors answers 400, so clients
     and tests see the failure, with the errors shown by their fields."""
     form = context.get("form")

@@ -48,7 +48,7 @@ def send(task: str, *args: Any, on_error: Callable[[], None] | None = None) -> N
         on_error()
 
 
-def _task(name: str):
+def _task(name: str) -> Any:
     try:
         return app.tasks[name]
     except KeyError:  # this process has not imported the apps' tasks modules yet

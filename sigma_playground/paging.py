@@ -21,6 +21,7 @@ import base64
 import datetime
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
 # `?page=N` on a keyset list: up to this many pages by OFFSET (at most 10 pages of 100 rows skipped), for
@@ -101,7 +103,7 @@ class Page:
         return urlencode(self.previous_params or {"page": self.previous_number})
 
 
-def paginate(queryset, number: int, size: int) -> Page:
+def paginate(queryset: QuerySet[Any], number: int, size: int) -> Page:
     """A numbered page (OFFSET): for ranked lists, whose depth is capped where they are ranked."""
     offset = (number - 1) * size
     rows = list(queryset[offset : offset + size + 1])
@@ -111,7 +113,7 @@ def paginate(queryset, number: int, size: int) -> Page:
 # --- Keyset pages ---------------------------------------------------------------------------------
 
 
-def ordering_of(queryset: QuerySet) -> list[tuple[str, bool]]:
+def ordering_of(queryset: QuerySet[Any]) -> list[tuple[str, bool]]:
     """The queryset's explicit order as (name, descending) pairs; it must end with a unique key."""
     order = []
     for term in queryset.query.order_by:
@@ -215,12 +217,12 @@ def _beyond(order: list[tuple[str, bool]], values: list[Any]) -> Q:
     return bound & alternatives
 
 
-def keyset_page(queryset: QuerySet, size: int, cursor: str | None = None) -> Page:
+def keyset_page(queryset: QuerySet[Any], size: int, cursor: str | None = None) -> Page:
     """The page after (or, for a backward cursor, before) the cursor's row; the first page
     without one. One query: `size + 1` rows from the index range."""
     order = ordering_of(queryset)
     direction, values = (FORWARD, None) if not cursor else decode_cursor(cursor, order)
-    if direction == BACKWARD:
+    if direction == BACKWARD and values is not None:  # a backward cursor has its values
         reverse = [(name, not descending) for name, descending in order]
         rows = list(
             queryset.filter(_beyond(reverse, values)).order_by(
@@ -238,7 +240,7 @@ def keyset_page(queryset: QuerySet, size: int, cursor: str | None = None) -> Pag
     return _keyset(rows[:size], order, has_next=len(rows) > size, has_previous=cursor is not None)
 
 
-def numbered_keyset_page(queryset: QuerySet, number: int, size: int) -> Page:
+def numbered_keyset_page(queryset: QuerySet[Any], number: int, size: int) -> Page:
     """`?page=N` on a keyset list (N ≤ MAX_NUMBERED_PAGE): that page by OFFSET, with cursors to
     the pages beside it, so whoever follows the links leaves OFFSET behind. A link to `?page=N-1`
     would count again from the top of the list as it is then: with rows added or gone above this
@@ -263,7 +265,9 @@ def numbered_keyset_page(queryset: QuerySet, number: int, size: int) -> Page:
     )
 
 
-def _keyset(items: list[Any], order, *, has_next: bool, has_previous: bool) -> Page:
+def _keyset(
+    items: list[Any], order: list[tuple[str, bool]], *, has_next: bool, has_previous: bool
+) -> Page:
     return Page(
         items=items,
         number=None,
@@ -275,13 +279,13 @@ def _keyset(items: list[Any], order, *, has_next: bool, has_previous: bool) -> P
     )
 
 
-def html_page(request, queryset: QuerySet, size: int) -> Page:
+def html_page(request: HttpRequest, queryset: QuerySet[Any], size: int) -> Page:
     """The page an HTML list's query string asks for (`cursor`, or `page` up to
     MAX_NUMBERED_PAGE); BadPage, for `bad_page_response`, if it cannot be answered."""
     return page_from(request.GET, queryset, size)
 
 
-def bad_page_response(request, error: BadPage):
+def bad_page_response(request: HttpRequest, error: BadPage) -> HttpResponse:
     """A clear 400 page: what is wrong, and a link to the list's first page."""
     from django.shortcuts import render  # the paging itself needs no templates
 
@@ -305,7 +309,7 @@ def page_param(raw: str | None, maximum: int | None = None) -> int:
     return number
 
 
-def page_from(params, queryset: QuerySet, size: int) -> Page:
+def page_from(params: Mapping[str, str], queryset: QuerySet[Any], size: int) -> Page:
     """The page a page's query string (`cursor`, or `page`) asks for; BadPage if it cannot be
     answered. For the site's HTML lists; the API's Pagination checks its parameters itself."""
     cursor = params.get("cursor")
@@ -317,7 +321,7 @@ def page_from(params, queryset: QuerySet, size: int) -> Page:
     return numbered_keyset_page(queryset, number, size)
 
 
-def page_key(params) -> str:
+def page_key(params: Mapping[str, str]) -> str:
     """What `page_from` reads from a query string, spelled one way: the cache key of a page that
     reads it. Each spelling of one page (`?page=01`, `+1`, another script's 1; an encrypted
     cursor, which differs at every encryption of one boundary) is then one entry, not one each. A

@@ -6,7 +6,8 @@ other would find this one half-built."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 
 from django.conf import settings
 from rest_framework import exceptions, parsers, status
@@ -20,12 +21,17 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is larger than the server accepts."
 
 
-class BodySizeLimit:
+class BodySizeLimit(parsers.BaseParser):
     """Parsers that refuse a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413) from its Content-Length,
     before reading it: Django checks that limit only when it parses a form itself, and DRF reads
     JSON and url-encoded bodies from the raw stream."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         request = (parser_context or {}).get("request")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if request is not None and limit is not None and content_length(request) > limit:
@@ -42,7 +48,12 @@ MAX_JSON_DEPTH = 32
 class JSONParser(BodySizeLimit, parsers.JSONParser):
     """JSON bodies, nested at most MAX_JSON_DEPTH levels; deeper ones are a 400."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -60,9 +71,10 @@ def _too_deep() -> exceptions.ParseError:
 
 def _depth_exceeds(data: Any, limit: int) -> bool:
     """Whether arrays and objects in `data` nest deeper than `limit`; walked without recursion."""
-    pending = [(data, 1)]
+    pending: list[tuple[Any, int]] = [(data, 1)]
     while pending:
         value, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

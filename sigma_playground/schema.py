@@ -9,7 +9,7 @@ those descriptions are kept and get the same error body.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -43,12 +43,14 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class AutoSchema(SpectacularAutoSchema):
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for status, description in self.error_statuses().items():
             responses.setdefault(str(status), {"description": description})
-        for status, response in responses.items():
-            if status.startswith("4") or status == "503":
+        for code, response in responses.items():
+            if code.startswith("4") or code == "503":
                 # A view's own description ("`self_follow`: ...") is kept; the body is the shared one.
                 response.setdefault("content", {"application/json": {"schema": self._error_ref()}})
         return responses
@@ -85,7 +87,7 @@ class AutoSchema(SpectacularAutoSchema):
             statuses[422] = "This Idempotency-Key was used for a different request"
         return statuses
 
-    def get_override_parameters(self) -> list:
+    def get_override_parameters(self) -> list[Any]:
         parameters = super().get_override_parameters()
         if self._is_idempotent():
             parameters = [*parameters, idempotency.PARAMETER]

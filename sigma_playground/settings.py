@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from celery.schedules import crontab
@@ -262,7 +263,7 @@ CHANNEL_LAYER_GROUP_EXPIRY = env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400
 _cache_timeout = env.int("CACHE_TIMEOUT_MS", default=250, minimum=10) / 1000
 
 if CACHE_REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             # Fails open: with Redis down or stalled, pages render uncached (sigma_playground.cache).
             "BACKEND": "sigma_playground.cache.FailOpenRedisCache",
@@ -346,7 +347,7 @@ TASK_RETRY_MAX_DELAY = 120
 # took it), or one run starts beside another; any longer only delays recovery from a worker lost
 # whole, which the sweeps below also catch.
 _longest_task = max(CELERY_TASK_TIME_LIMIT, 300)  # 300: the longest limit a task sets itself
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "visibility_timeout": _longest_task + TASK_RETRY_MAX_DELAY + 60,
     # Without a read timeout, queueing a task to a stalled Redis waits as long as the stall lasts, in
     # the request that queues it. With one it fails in seconds, and the caller logs it or does the
@@ -383,7 +384,7 @@ CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0, minimum=0)
 # The address it listens on: every interface by default, as the web processes do, for Prometheus on
 # another host of the private network; 127.0.0.1 when Prometheus runs on the same host.
 CELERY_METRICS_HOST = env.str("CELERY_METRICS_HOST", default="0.0.0.0")  # noqa: S104
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "flush-expired-tokens": {"task": "accounts.tasks.flush_expired_tokens", "schedule": 24 * 3600},
     "flush-views": {"task": "workbooks.tasks.flush_views", "schedule": 60},
     "refresh-trending": {"task": "workbooks.tasks.refresh_trending", "schedule": 600},
@@ -472,7 +473,7 @@ REST_FRAMEWORK = {
     },
 }
 
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ACCESS_TOKEN_LIFETIME": timedelta(

@@ -18,13 +18,13 @@ import functools
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import AsyncToSync, SyncToAsync
 from channels.auth import get_user
-from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import (
@@ -35,10 +35,11 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connections
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
@@ -53,6 +54,15 @@ from .observability import logs
 _unfinished: dict[object, int] = {}
 _unfinished_lock = threading.Lock()
 _calls_thread: contextvars.ContextVar[object] = contextvars.ContextVar("closing_calls_thread")
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+# ASGI as these middlewares see it: the scope a dict. The rest is typed loosely: channels' stubs
+# type each kind of scope and event apart, which a middleware passing them through has no use for.
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+ASGIApp = Any
 
 
 def _thread_of_call() -> object:
@@ -69,7 +79,7 @@ def _thread_of_call() -> object:
     return AsyncToSync.loop_thread_executors.get(loop) or SyncToAsync.single_thread_executor
 
 
-class closing_database_sync_to_async(SyncToAsync):
+class closing_database_sync_to_async(SyncToAsync[_P, _R]):
     """channels' `database_sync_to_async`, except that the thread's connections are closed once it
     has no call left to run, whatever CONN_MAX_AGE says.
 
@@ -84,10 +94,10 @@ class closing_database_sync_to_async(SyncToAsync):
     to the pool. Persistent connections stay right for the WSGI tier, whose few threads each reuse
     theirs, so this is done here rather than by a CONN_MAX_AGE of 0 for every process."""
 
-    def __init__(self, func, *args, **kwargs) -> None:
+    def __init__(self, func: Callable[_P, _R], *args: Any, **kwargs: Any) -> None:
         super().__init__(self._closing(func), *args, **kwargs)
 
-    async def __call__(self, *args, **kwargs):
+    async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         thread = _thread_of_call()
         with _unfinished_lock:
             _unfinished[thread] = _unfinished.get(thread, 0) + 1
@@ -104,9 +114,9 @@ class closing_database_sync_to_async(SyncToAsync):
                     del _unfinished[thread]
 
     @staticmethod
-    def _closing(func):
+    def _closing(func: Callable[_P, _R]) -> Callable[_P, _R]:
         @functools.wraps(func)
-        def run(*args, **kwargs):
+        def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             close_old_connections()
             try:
                 return func(*args, **kwargs)
@@ -128,7 +138,8 @@ def release_database_connections() -> None:
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            return value.decode("latin1")
+            text: str = value.decode("latin1")
+            return text
     return None
 
 
@@ -163,18 +174,24 @@ def origin_is_allowed(origin: str | None, scope: dict[str, Any]) -> bool:
         return True
     handshake = _Handshake(scope)
     handshake.META["HTTP_ORIGIN"] = origin
-    return CsrfViewMiddleware(lambda request: None)._origin_verified(handshake)
+    check = CsrfViewMiddleware(lambda request: HttpResponse())
+    verified: bool = check._origin_verified(handshake)  # type: ignore[attr-defined]  # Django's own
+    return verified
 
 
-class OriginCheckMiddleware(BaseMiddleware):
-    async def __call__(self, scope, receive, send):
+class OriginCheckMiddleware:
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not origin_is_allowed(_header(scope, b"origin"), scope):
-            return await WebsocketDenier()(scope, receive, send)
-        return await self.inner(scope, receive, send)
+            await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]  # see Scope
+            return
+        await self.inner(scope, receive, send)
 
 
 @closing_database_sync_to_async
-def _user_and_expiry(raw_token: str):
+def _user_and_expiry(raw_token: str) -> tuple[Any, int | None]:
     auth = JWTAuthentication()
     try:
         token = auth.get_validated_token(raw_token.encode())
@@ -183,7 +200,7 @@ def _user_and_expiry(raw_token: str):
         return None, None
 
 
-async def bearer_user(authorization: str):
+async def bearer_user(authorization: str) -> tuple[Any, int | None]:
     """(user, token expiry as a Unix time) for an `Authorization: Bearer <access JWT>` header with
     a good token; (None, None) for any other value. Shared by the socket and the event stream."""
     kind, _, raw_token = authorization.partition(" ")
@@ -261,7 +278,7 @@ def _session_signs_in_now(session_key: str, user_id: int) -> bool:
 
 
 @closing_database_sync_to_async
-def _vouched(session, user) -> bool:
+def _vouched(session: SessionBase, user: Any) -> bool:
     """Whether the session still names `user` once their row has vouched for it: a copy the
     cache kept of a session that has ended does not (accounts.sessions)."""
     vouch = getattr(session, "vouch", None)
@@ -343,7 +360,7 @@ async def authenticate(scope: dict[str, Any]) -> tuple[Any, SignIn | None]:
     if session_key is None:
         return AnonymousUser(), None
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = await get_user({"session": session})
+    user = await get_user({"session": session})  # type: ignore[typeddict-item]  # reads only this
     if user.is_authenticated and not await _vouched(session, user):
         user = AnonymousUser()
     # get_user keeps its thread's connection for CONN_MAX_AGE; the socket needs it no more.
@@ -362,10 +379,10 @@ class WebsocketAuthMiddleware:
     cookies, a session object), a few kilobytes a socket. The application gets a scope with only
     what routing and the consumer need."""
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A socket is one request as far as the logs go: every line written while it is open, by
         # the consumer and what it calls, carries the handshake's id (the proxy's, when trusted).
         given = _header(scope, b"x-request-id")
@@ -380,14 +397,14 @@ class WebsocketAuthMiddleware:
                 context.user_id, context.username = user.pk, user.get_username()
             kept = {key: scope[key] for key in _KEPT_SCOPE_KEYS if key in scope}
             kept["user"], kept["sign_in"] = user, sign_in
-            return await self.inner(kept, receive, send)
+            await self.inner(kept, receive, send)
         finally:
             logs.leave(token)
 
 
-def websocket_origin_check(inner):
+def websocket_origin_check(inner: ASGIApp) -> OriginCheckMiddleware:
     return OriginCheckMiddleware(inner)
 
 
-def websocket_auth(inner):
+def websocket_auth(inner: ASGIApp) -> WebsocketAuthMiddleware:
     return WebsocketAuthMiddleware(inner)

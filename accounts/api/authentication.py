@@ -27,7 +27,8 @@ from accounts import rows
 
 def _member_pk(user_id: object):
     try:
-        return get_user_model()._meta.get_field(api_settings.USER_ID_FIELD).to_python(user_id)
+        field = get_user_model()._meta.get_field(api_settings.USER_ID_FIELD)
+        return field.to_python(user_id)  # type: ignore[union-attr]  # a column, not a relation
     except Exception:  # a claim that is no id names no one
         return None
 
@@ -111,7 +112,8 @@ def kept_user_by_id(user_id: object):
 
 
 def _id_attname() -> str:
-    return get_user_model()._meta.get_field(api_settings.USER_ID_FIELD).attname
+    field = get_user_model()._meta.get_field(api_settings.USER_ID_FIELD)
+    return field.attname  # type: ignore[union-attr]  # a column, not a relation
 
 
 def _partial_member(model, pk, is_active: bool):
@@ -189,5 +191,5 @@ def for_reads(view, authenticators: list) -> list:
 class BearerScheme(SimpleJWTScheme):
     """The schema's `jwtAuth`, as drf-spectacular describes simplejwt's own class."""
 
-    target_class = BearerAuthentication
+    target_class = BearerAuthentication  # type: ignore[assignment]  # a class does, as a path does
     match_subclasses = True

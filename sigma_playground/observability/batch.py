@@ -18,8 +18,12 @@ import threading
 import time
 from bisect import bisect_right
 from collections import deque
+from typing import TYPE_CHECKING, Any
 
 from . import metrics
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Histogram
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ MOST_PENDING = 50_000
 
 class RequestFigures:
     def __init__(self) -> None:
-        self._pending: deque[tuple] = deque()
+        self._pending: deque[tuple[Any, ...]] = deque()
         self._flushing = threading.Lock()
         self._running = False  # this process's flushing thread
 
@@ -64,11 +68,11 @@ class RequestFigures:
                 tally.flush()
 
     @staticmethod
-    def _write(records: list[tuple]) -> None:
+    def _write(records: list[tuple[Any, ...]]) -> None:
         """Sort the records by label set, then write each metric once per label set (each
         histogram once per bucket that changed): a few dictionary operations a record, the rest
         once per label set."""
-        by_labels: dict[tuple, list[tuple]] = {}
+        by_labels: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
         for record in records:
             key = record[:3]  # view, method, status
             group = by_labels.get(key)
@@ -76,8 +80,8 @@ class RequestFigures:
                 by_labels[key] = [record]
             else:
                 group.append(record)
-        by_view_method: dict[tuple, list[float]] = {}
-        by_view: dict[str, list[tuple]] = {}
+        by_view_method: dict[tuple[Any, ...], list[float]] = {}
+        by_view: dict[str, list[tuple[Any, ...]]] = {}
         for (view, method, status), group in by_labels.items():
             metrics.http_requests.labels(view, method, status).inc(len(group))
             by_view_method.setdefault((view, method), []).extend(r[3] for r in group)
@@ -121,7 +125,7 @@ class RequestFigures:
             tally._pending.clear()
 
 
-def _observe_all(child, values: list) -> None:
+def _observe_all(child: Histogram, values: list[float]) -> None:
     """What `child.observe(value)` for each of `values` does (a histogram with its labels chosen),
     in one write per bucket that gains any."""
     if not values:
@@ -148,7 +152,7 @@ class Tally:
     """One counter's increments on a hot path (the cache's hits and misses: one or more a
     request), added up in memory and written with the requests' figures."""
 
-    def __init__(self, counter) -> None:
+    def __init__(self, counter: Counter) -> None:
         self._counter = counter  # a counter with its labels chosen
         self._pending: deque[float] = deque()
         _TALLIES.append(self)

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from .tasks import BrokerQueues
+
+
+class Collects(Protocol):
+    """What prometheus_client asks of a collector."""
+
+    def collect(self) -> Iterable[Metric]: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +61,13 @@ class PostgresConnections:
         )
 
 
-SCRAPE_COLLECTORS: list = [PostgresConnections(), BrokerQueues()]
+SCRAPE_COLLECTORS: list[Collects] = [PostgresConnections(), BrokerQueues()]
 
 
 class Guarded:
     """A collector whose failure leaves its figures out of the scrape instead of failing it."""
 
-    def __init__(self, collector) -> None:
+    def __init__(self, collector: Collects) -> None:
         self.collector = collector
 
     def collect(self) -> Iterable[Metric]:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import Metric
 
 from . import metrics, process
 from .batch import FIGURES
@@ -42,7 +44,7 @@ def token_matches(authorization: str | None) -> bool:
 class _Scrape:
     """What one scrape reads: the recorded metrics, then the scrape-time collectors."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         directory = metrics.multiprocess_directory()
         if directory is not None:
             yield from metrics.DirectoryCollector(directory).collect()

@@ -14,16 +14,20 @@ from __future__ import annotations
 import logging
 import os
 import re
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import empty
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+if TYPE_CHECKING:  # not at import: settings import this module
+    from django.http import HttpRequest, HttpResponseBase
 
 HEADER = "X-Request-ID"
 NO_REQUEST = "-"
@@ -95,12 +99,12 @@ def current_request_id() -> str:
     return context.request_id if context is not None else NO_REQUEST
 
 
-def enter(context: RequestContext):
+def enter(context: RequestContext) -> Token[RequestContext | None]:
     """Make `context` the current one; returns the token `leave` takes to restore the one before."""
     return _current.set(context)
 
 
-def leave(token) -> None:
+def leave(token: Token[RequestContext | None]) -> None:
     _current.reset(token)
 
 
@@ -109,9 +113,9 @@ def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
-def request_id_for(meta: dict, trust_header: bool) -> str:
+def request_id_for(meta: dict[str, Any], trust_header: bool) -> str:
     if trust_header:
-        given = meta.get("HTTP_X_REQUEST_ID", "")
+        given: str = meta.get("HTTP_X_REQUEST_ID", "")
         if _SANE_ID.fullmatch(given):
             return given
     return new_request_id()
@@ -124,28 +128,31 @@ class RequestIdMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
 
-    def _begin(self, request):
+    # The request is typed loosely: it gains a `request_id` attribute here.
+    def _begin(self, request: Any) -> Token[RequestContext | None]:
         request.request_id = request_id_for(request.META, settings.TRUST_REQUEST_ID_HEADER)
         return _current.set(RequestContext(request.request_id, request=request))
 
-    def _end(self, request, token, response):
+    def _end(
+        self, request: Any, token: Token[RequestContext | None], response: HttpResponseBase
+    ) -> HttpResponseBase:
         if response.streaming and _served_by_asgi(request):
             # Sent after this returns (the notification event stream), by the request's own task,
             # which Django ends by closing the response: the lines written while it streams keep
             # the id. A WSGI thread serves the next request next, so there the id ends here.
-            response._resource_closers.append(_clear)
+            response._resource_closers.append(_clear)  # type: ignore[attr-defined]  # Django's
         else:
             _current.reset(token)
         response[HEADER] = request.request_id
         return response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
         token = self._begin(request)
@@ -156,7 +163,7 @@ class RequestIdMiddleware:
             raise
         return self._end(request, token, response)
 
-    async def __acall__(self, request):
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         token = self._begin(request)
         try:
             response = await self.get_response(request)
@@ -166,7 +173,7 @@ class RequestIdMiddleware:
         return self._end(request, token, response)
 
 
-def _served_by_asgi(request) -> bool:
+def _served_by_asgi(request: HttpRequest) -> bool:
     from django.core.handlers.asgi import ASGIRequest  # not at import: settings import this module
 
     return isinstance(request, ASGIRequest)
@@ -210,9 +217,11 @@ class JsonFormatter(_JsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
 
-    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
+    def add_fields(
+        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         super().add_fields(log_record, record, message_dict)
-        request = log_record.get("request")
+        request: Any = log_record.get("request")
         if hasattr(request, "method") and hasattr(request, "path"):
             # Django passes the request with a 4xx or 5xx line; its repr holds the query string,
             # which can hold a token. The method and path say which request it was.
@@ -221,21 +230,21 @@ class JsonFormatter(_JsonFormatter):
             log_record["request"] = f"{request.method} {filtered_path(request.path)}"
 
 
-def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict:
+def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict[str, Any]:
     """The LOGGING setting. `mail_admins`: a 500 is also mailed to ADMINS (when Sentry is not
     set up to report it)."""
     if log_format not in LOG_FORMATS:
         raise ImproperlyConfigured(
             f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}; got {log_format!r}."
         )
-    handlers: dict[str, dict] = {
+    handlers: dict[str, dict[str, Any]] = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": log_format,
             "filters": ["request_id", "task_args", "path"],
         }
     }
-    loggers: dict[str, dict] = {
+    loggers: dict[str, dict[str, Any]] = {
         # The development server's access log has its own handler; propagating would print it twice.
         "django.channels.server": {"propagate": False},
         # A request with a Host the site does not serve (scanners do it all day): a console line,

@@ -23,8 +23,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 LOCK_FILE = "tidy.lock"  # not *.db: prometheus_client reads every *.db file as figures
@@ -135,7 +139,7 @@ def _fold(directory: Path, kind: str, files: list[Path]) -> None:
     os.replace(new, archive)
 
 
-def read_directory(directory: Path | str) -> list:
+def read_directory(directory: Path | str) -> list[Metric]:
     """The metric families of every process of the directory's kind, added up, as a scrape
     answers them: read under the shared lock, so no folding happens halfway through."""
     from prometheus_client.multiprocess import MultiProcessCollector
@@ -151,7 +155,7 @@ class DirectoryCollector:
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
 
-    def collect(self) -> list:
+    def collect(self) -> list[Metric]:
         tidy(self.directory)
         return read_directory(self.directory)
 
@@ -177,16 +181,20 @@ from prometheus_client import Histogram as _Histogram  # noqa: E402
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 
-def Counter(*args, **kwargs) -> _Counter:  # named as the class it makes
-    return _Counter(*args, registry=REGISTRY, **kwargs)
+def Counter(
+    name: str, documentation: str, labelnames: Iterable[str] = (), **kwargs: Any
+) -> _Counter:  # named as the class it makes
+    return _Counter(name, documentation, labelnames, registry=REGISTRY, **kwargs)
 
 
-def Gauge(*args, **kwargs) -> _Gauge:
-    return _Gauge(*args, registry=REGISTRY, **kwargs)
+def Gauge(name: str, documentation: str, labelnames: Iterable[str] = (), **kwargs: Any) -> _Gauge:
+    return _Gauge(name, documentation, labelnames, registry=REGISTRY, **kwargs)
 
 
-def Histogram(*args, **kwargs) -> _Histogram:
-    return _Histogram(*args, registry=REGISTRY, **kwargs)
+def Histogram(
+    name: str, documentation: str, labelnames: Iterable[str] = (), **kwargs: Any
+) -> _Histogram:
+    return _Histogram(name, documentation, labelnames, registry=REGISTRY, **kwargs)
 
 
 # Buckets ---------------------------------------------------------------------------------------
@@ -345,7 +353,7 @@ def _start_at_zero() -> None:
 _start_at_zero()
 
 
-def start_tasks_at_zero(task_names) -> None:
+def start_tasks_at_zero(task_names: Iterable[str]) -> None:
     """celery_tasks_total at 0 for every task and outcome (a worker calls it with its app's tasks
     when it starts, and in each pool process)."""
     for name in task_names:

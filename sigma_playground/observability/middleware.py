@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from time import perf_counter
+from typing import Any
 
 from django.db import connections
 from django.db.backends.signals import connection_created
@@ -48,7 +49,9 @@ class _QueryTimer:
 _timer: ContextVar[_QueryTimer | None] = ContextVar("query_timer", default=None)
 
 
-def _timed(execute, sql, params, many, context):
+def _timed(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
     """An execute wrapper (Django's `connection.execute_wrapper`): the query's time, added to the
     timer of the request being served, if any (a task's or a command's queries are not timed)."""
     timer = _timer.get()
@@ -62,7 +65,7 @@ def _timed(execute, sql, params, many, context):
         timer.count += 1
 
 
-def _time_queries(sender=None, connection=None, **kwargs) -> None:
+def _time_queries(sender: Any = None, connection: Any = None, **kwargs: Any) -> None:
     """Give `connection` (a DatabaseWrapper: one per thread and alias) the wrapper, once."""
     if _timed not in connection.execute_wrappers:
         connection.execute_wrappers.append(_timed)
@@ -114,7 +117,9 @@ class MetricsMiddleware(ScrapeMiddleware):
         return response
 
     @staticmethod
-    def record(request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer):
+    def record(
+        request: HttpRequest, response: HttpResponse, seconds: float, timer: _QueryTimer
+    ) -> None:
         match = request.resolver_match
         FIGURES.add(
             match.view_name if match is not None else UNMATCHED,

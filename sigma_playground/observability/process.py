@@ -19,8 +19,10 @@ import sys
 import threading
 import time
 import weakref
+from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
 from . import metrics
@@ -35,11 +37,11 @@ _updating = threading.Lock()
 
 # Every DatabaseWrapper that ever opened a connection in this process (one per thread and alias);
 # weak, so a finished thread's wrapper is forgotten with it.
-_wrappers: weakref.WeakSet = weakref.WeakSet()
+_wrappers: weakref.WeakSet[BaseDatabaseWrapper] = weakref.WeakSet()
 _wrappers_lock = threading.Lock()
 
 
-def _remember(sender, connection, **kwargs) -> None:
+def _remember(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     with _wrappers_lock:
         _wrappers.add(connection)
 
@@ -128,7 +130,7 @@ def open_database_connections() -> dict[str, int]:
     return counts
 
 
-def _pool(alias: str):
+def _pool(alias: str) -> Any:
     """The alias's psycopg pool if this process made one (asking the wrapper's `pool` would make
     it)."""
     pools = getattr(type(connections[alias]), "_connection_pools", None)

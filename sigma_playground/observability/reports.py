@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.urls import Resolver404, resolve
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from .logs import FILTERED, SENSITIVE_NAME
@@ -57,19 +58,19 @@ class PathFilter(logging.Filter):
 class ReportFilter(SafeExceptionReporterFilter):
     """Hides every setting, and any POST or META value whose name is sensitive."""
 
-    def get_safe_settings(self) -> dict:
+    def get_safe_settings(self) -> dict[str, Any]:
         # The settings hold the Redis, broker and database URLs, passwords included; their names
         # (REDIS_URL, CACHES) say nothing a name check could catch. Nobody needs them in a report.
         return {}
 
-    def get_safe_request_meta(self, request) -> dict:
+    def get_safe_request_meta(self, request: HttpRequest) -> dict[str, Any]:
         meta = super().get_safe_request_meta(request)
         for name in _URL_META:
             if name in meta:
                 meta[name] = self.cleansed_substitute
         return meta
 
-    def get_post_parameters(self, request) -> Any:
+    def get_post_parameters(self, request: HttpRequest | None) -> Any:
         post = super().get_post_parameters(request)
         if request is None or not self.is_active(request) or not isinstance(post, QueryDict):
             return post
@@ -85,14 +86,17 @@ class Reporter(ExceptionReporter):
     string, and only the GET parameters whose names are not sensitive."""
 
     def _get_raw_insecure_uri(self) -> str:
+        # Django calls this only with a request; _get_raw_host is what the method replaced uses.
         request = self.request
-        return f"{request.scheme}://{request._get_raw_host()}{filtered_path(request.path)}"
+        assert request is not None  # noqa: S101
+        host = request._get_raw_host()  # type: ignore[attr-defined]  # private, not in the stubs
+        return f"{request.scheme}://{host}{filtered_path(request.path)}"
 
-    def get_traceback_text(self) -> str:
-        return self._filter_path(super().get_traceback_text())
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(self._filter_path(super().get_traceback_text()))  # noqa: S308
 
-    def get_traceback_html(self) -> str:
-        return self._filter_path(super().get_traceback_html())
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(self._filter_path(super().get_traceback_html()))  # noqa: S308
 
     def _filter_path(self, text: str) -> str:
         # The report also names the request by its path ("TypeError at /accounts/reset/...").
@@ -102,7 +106,7 @@ class Reporter(ExceptionReporter):
         safe = filtered_path(path)
         return text if safe == path else text.replace(path, safe)
 
-    def get_traceback_data(self) -> dict:
+    def get_traceback_data(self) -> dict[str, Any]:
         data = super().get_traceback_data()
         if "request_GET_items" in data:
             data["request_GET_items"] = [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.integrations.redis import RedisIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScrubber
+from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 from . import logs
 
@@ -96,7 +98,7 @@ def _scrub_text(value: Any) -> Any:
     return value
 
 
-def _frames(event: dict):
+def _frames(event: Event) -> Iterator[dict[str, Any]]:
     for exception in (event.get("exception") or {}).get("values") or []:
         yield from (exception.get("stacktrace") or {}).get("frames") or []
     for thread in (event.get("threads") or {}).get("values") or []:
@@ -132,7 +134,7 @@ def _scrub_url(url: Any) -> Any:
     return urlunsplit(parts._replace(path=filtered_path(parts.path), query=""))
 
 
-def _scrub_request(request: dict) -> None:
+def _scrub_request(request: dict[str, Any]) -> None:
     request.pop("cookies", None)
     headers = request.get("headers")
     if isinstance(headers, dict):
@@ -147,7 +149,7 @@ def _scrub_request(request: dict) -> None:
         request["url"] = _scrub_url(request["url"])
 
 
-def _tag(event: dict) -> None:
+def _tag(event: Event) -> None:
     event.pop("user", None)
     context = logs.current()
     if context is None:
@@ -164,7 +166,7 @@ def _tag(event: dict) -> None:
         event["user"] = {"id": str(user_id), "username": username}
 
 
-def before_send(event: dict, hint: dict) -> dict:
+def before_send(event: Event, hint: Hint) -> Event:
     try:
         request = event.get("request")
         if isinstance(request, dict):
@@ -197,7 +199,7 @@ def _drop_task_arguments(extra: Any) -> None:
         data.pop("kwargs", None)
 
 
-def before_breadcrumb(crumb: dict, hint: dict) -> dict | None:
+def before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb | None:
     data = crumb.get("data")
     if str(crumb.get("category") or "").startswith("celery"):
         _drop_task_arguments(data)
@@ -218,16 +220,19 @@ def before_breadcrumb(crumb: dict, hint: dict) -> dict | None:
 _SPAN_KEY_FIELDS = ("redis.key", "db.redis.key", "redis.commands", "cache.key")
 
 
-def before_send_transaction(event: dict, hint: dict) -> dict:
+def before_send_transaction(event: Event, hint: Hint) -> Event:
     """A traced request's Redis and cache spans name their keys in the description and data."""
     try:
-        for span in event.get("spans") or []:
+        spans = event.get("spans")
+        for span in spans if isinstance(spans, list) else []:
             op = str(span.get("op") or "")
             if "redis" in op or op.startswith("cache"):
                 span["description"] = str(span.get("description") or "").split(" ", 1)[0]
                 for field in ("tags", "data"):
-                    for key in _SPAN_KEY_FIELDS:
-                        (span.get(field) or {}).pop(key, None)
+                    values = span.get(field)
+                    if isinstance(values, dict):
+                        for key in _SPAN_KEY_FIELDS:
+                            values.pop(key, None)
         request = event.get("request")
         if isinstance(request, dict):
             _scrub_request(request)

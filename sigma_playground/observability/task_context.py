@@ -26,7 +26,6 @@ USERNAME_HEADER = "request_username"
 _tokens: dict[str, Any] = {}  # task id -> the token that restores the context before it
 
 
-@signals.setup_logging.connect(dispatch_uid="observability.setup_logging")
 def setup_logging(**kwargs: Any) -> None:
     # A receiver here stops Celery from replacing the root logger's handlers with its own.
     from django.conf import settings
@@ -34,8 +33,7 @@ def setup_logging(**kwargs: Any) -> None:
     logging.config.dictConfig(settings.LOGGING)
 
 
-@signals.before_task_publish.connect(dispatch_uid="observability.request_headers")
-def add_request_headers(headers: dict | None = None, **kwargs: Any) -> None:
+def add_request_headers(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
     context = logs.current()
     if context is None or headers is None:
         return
@@ -54,7 +52,6 @@ def _header(task: Any, name: str) -> Any:
     return value
 
 
-@signals.task_prerun.connect(dispatch_uid="observability.enter_task")
 def enter_task(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
     if task is None or task_id is None:
         return
@@ -72,10 +69,19 @@ def enter_task(task_id: str | None = None, task: Any = None, **kwargs: Any) -> N
     _tokens[task_id] = logs.enter(context)
 
 
-@signals.task_postrun.connect(dispatch_uid="observability.leave_task")
 def leave_task(task_id: str | None = None, **kwargs: Any) -> None:
     token = _tokens.pop(task_id, None) if task_id is not None else None
     if token is not None:
         # A token made in another context (a thread pool's) has nothing to restore here.
         with contextlib.suppress(ValueError):
             logs.leave(token)
+
+
+# Connected by call, not as decorators: Celery has no type information, and its decorator would
+# leave these functions untyped.
+signals.setup_logging.connect(setup_logging, dispatch_uid="observability.setup_logging")
+signals.before_task_publish.connect(
+    add_request_headers, dispatch_uid="observability.request_headers"
+)
+signals.task_prerun.connect(enter_task, dispatch_uid="observability.enter_task")
+signals.task_postrun.connect(leave_task, dispatch_uid="observability.leave_task")

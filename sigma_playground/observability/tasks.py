@@ -27,8 +27,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -36,6 +37,9 @@ from celery import signals, states
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 
 from . import metrics
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +52,21 @@ PUBLISHED_AT = "published_at"  # the message header: when it was published, in e
 _started: dict[str, float] = {}
 
 
-@signals.before_task_publish.connect(weak=False, dispatch_uid="observability.published_at")
-def _stamp_published_at(headers: dict | None = None, **kwargs) -> None:
+def _stamp_published_at(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
     # Set on every publish, a retry's too: the age wanted is how long it has waited this time.
     if headers is not None:
         headers[PUBLISHED_AT] = time.time()
 
 
-@signals.task_prerun.connect(weak=False, dispatch_uid="observability.task_prerun")
-def _task_started(task_id: str | None = None, **kwargs) -> None:
+def _task_started(task_id: str | None = None, **kwargs: Any) -> None:
     if task_id is not None:
         _started[task_id] = time.perf_counter()
 
 
-@signals.task_postrun.connect(weak=False, dispatch_uid="observability.task_postrun")
-def _task_ended(task_id=None, task=None, state: str | None = None, **kwargs) -> None:
-    started = _started.pop(task_id, None)
+def _task_ended(
+    task_id: str | None = None, task: Any = None, state: str | None = None, **kwargs: Any
+) -> None:
+    started = _started.pop(task_id, None) if task_id is not None else None
     if task is None:
         return
     if started is not None:
@@ -84,8 +87,12 @@ _counted_lost: OrderedDict[str, None] = OrderedDict()
 _COUNTED_LOST_KEPT = 1000
 
 
-@signals.task_failure.connect(weak=False, dispatch_uid="observability.task_failure")
-def _task_lost(sender=None, task_id=None, exception=None, **kwargs) -> None:
+def _task_lost(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    **kwargs: Any,
+) -> None:
     # Every other failure is counted by task_postrun, in the process that ran it.
     if sender is None or not isinstance(exception, _LOST_RUNS):
         return
@@ -131,7 +138,7 @@ _clients: dict[str, object] = {}
 _clients_lock = threading.Lock()
 
 
-def _redis_client(broker_url: str, options: dict):
+def _redis_client(broker_url: str, options: dict[str, Any]) -> Any:
     """A client of the broker's Redis, with short timeouts and no retries; None when the broker is
     not Redis (the embedded default's memory:// broker)."""
     import redis
@@ -159,7 +166,7 @@ def _redis_client(broker_url: str, options: dict):
     return None
 
 
-def broker_client(broker_url: str, options: dict):
+def broker_client(broker_url: str, options: dict[str, Any]) -> Any:
     with _clients_lock:
         if broker_url not in _clients:
             _clients[broker_url] = _redis_client(broker_url, options)
@@ -187,7 +194,7 @@ class BrokerQueues:
 
     kombu LPUSHes a message and workers BRPOP, so a list's oldest message is at its tail."""
 
-    def collect(self) -> Iterator:
+    def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
         from sigma_playground.celery import app
@@ -254,11 +261,11 @@ class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a scrape in progress never holds up the worker's shutdown
     allow_reuse_address = True
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.slots = threading.BoundedSemaphore(EXPORTER_CONNECTIONS)
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
             self.shutdown_request(request)
             return
@@ -268,13 +275,13 @@ class _Server(ThreadingMixIn, WSGIServer):
             self.slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         # A connection closed for sending nothing in time, or dropped by its client, is no error.
         if not isinstance(sys.exc_info()[1], TimeoutError | ConnectionError):
             super().handle_error(request, client_address)
@@ -283,7 +290,7 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _QuietHandler(WSGIRequestHandler):
     timeout = EXPORTER_TIMEOUT_SECONDS  # socketserver sets it on the connection
 
-    def log_message(self, format: str, *args) -> None:  # one line per scrape is noise
+    def log_message(self, format: str, *args: Any) -> None:  # one line per scrape is noise
         pass
 
 
@@ -298,7 +305,7 @@ class MainProcessFigures:
         "process_open_fds": ("open_fds", "Open file descriptors."),
     }
 
-    def add_to(self, families: list) -> list:
+    def add_to(self, families: list[Metric]) -> list[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
         from . import process
@@ -325,7 +332,7 @@ class _WorkerFigures:
     def __init__(self, directory: str) -> None:
         self.files = metrics.DirectoryCollector(directory)
 
-    def collect(self) -> list:
+    def collect(self) -> list[Metric]:
         return MainProcessFigures().add_to(self.files.collect())
 
 
@@ -364,7 +371,7 @@ class WorkerExporter:
         self.server.shutdown()
         self.server.server_close()
 
-    def app(self, environ: dict, start_response) -> Iterable[bytes]:
+    def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         from . import process
         from .endpoint import token_matches
 
@@ -380,14 +387,14 @@ class WorkerExporter:
             # This process's own figures (a worker without PROMETHEUS_MULTIPROC_DIR): written here,
             # so only where there is no pool of forked processes to inherit a held lock.
             process.update(force=True)
-        return self.metrics_app(environ, start_response)
+        body: Iterable[bytes] = self.metrics_app(environ, start_response)
+        return body
 
 
 _exporter: WorkerExporter | None = None
 
 
-@signals.worker_ready.connect(weak=False, dispatch_uid="observability.worker_ready")
-def _start_exporter(**kwargs) -> None:
+def _start_exporter(**kwargs: Any) -> None:
     global _exporter
     from django.conf import settings
 
@@ -406,8 +413,7 @@ def _start_exporter(**kwargs) -> None:
     logger.info("the worker's metrics are served on %s port %s at /metrics", host, port)
 
 
-@signals.worker_process_init.connect(weak=False, dispatch_uid="observability.worker_process_init")
-def _let_go_of_exporter(**kwargs) -> None:
+def _let_go_of_exporter(**kwargs: Any) -> None:
     """A pool process forked after the exporter started (one replacing another) holds a copy of
     its listening socket: closed, so the port is free once the main process is gone."""
     global _exporter
@@ -424,9 +430,25 @@ def _let_go_of_exporter(**kwargs) -> None:
     process.update(force=True)  # an idle pool process's memory is reported from the start
 
 
-@signals.worker_shutdown.connect(weak=False, dispatch_uid="observability.worker_shutdown")
-def _stop_exporter(**kwargs) -> None:
+def _stop_exporter(**kwargs: Any) -> None:
     global _exporter
     exporter, _exporter = _exporter, None
     if exporter is not None:
         exporter.stop()
+
+
+# Connected by call, not as decorators: Celery has no type information, and its decorator would
+# leave these functions untyped.
+signals.before_task_publish.connect(
+    _stamp_published_at, weak=False, dispatch_uid="observability.published_at"
+)
+signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="observability.task_prerun")
+signals.task_postrun.connect(_task_ended, weak=False, dispatch_uid="observability.task_postrun")
+signals.task_failure.connect(_task_lost, weak=False, dispatch_uid="observability.task_failure")
+signals.worker_ready.connect(_start_exporter, weak=False, dispatch_uid="observability.worker_ready")
+signals.worker_process_init.connect(
+    _let_go_of_exporter, weak=False, dispatch_uid="observability.worker_process_init"
+)
+signals.worker_shutdown.connect(
+    _stop_exporter, weak=False, dispatch_uid="observability.worker_shutdown"
+)
