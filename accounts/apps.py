@@ -2,7 +2,6 @@ from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.db.models import CharField
 from django.db.models.functions import Lower
-from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -13,28 +12,11 @@ class AccountsConfig(AppConfig):
         # `username__lower=...` matches the case-insensitive unique indexes, so lookups use them.
         CharField.register_lookup(Lower)
 
-        from django.contrib.admin.models import LogEntry
-        from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import m2m_changed, post_save
+        # Imported here, not at the top: the receivers import models, which an AppConfig's module
+        # must not (Django loads it before the models are ready).
+        from . import receivers
 
-        from .api.authentication import connect_receivers
-        from .models import User
-        from .receivers import audit_admin_action, audit_role_change, audit_sign_out, end_sign_ins
-        from .roles import sync_role_groups
-        from .signals import sign_ins_ended
-
-        post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")
-        sign_ins_ended.connect(end_sign_ins, dispatch_uid="accounts.end_sign_ins")
-        # Audit events: sign-outs, roles given or taken, and everything done through the admin.
-        user_logged_out.connect(audit_sign_out, dispatch_uid="accounts.audit_sign_out")
-        for relation in (User.groups.through, User.user_permissions.through):
-            m2m_changed.connect(
-                audit_role_change, sender=relation, dispatch_uid=f"accounts.audit_{relation}"
-            )
-        post_save.connect(
-            audit_admin_action, sender=LogEntry, dispatch_uid="accounts.audit_admin_action"
-        )
-        connect_receivers()  # a bearer's member kept for read-only lists is retired by any write
+        receivers.connect()
 
 
 class AdminConfig(admin_apps.AdminConfig):

@@ -1,16 +1,37 @@
-"""What the accounts app does when a member's sign-ins must end (accounts.signals.sign_ins_ended)."""
+"""How the accounts app reacts to what it and Django send: a member's sign-ins ending
+(accounts.signals.sign_ins_ended), and the audit events. Connected once, in AccountsConfig.ready."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth.signals import user_logged_out
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_migrate, post_save
 
 from sigma_playground.observability import audit
 
 from . import tokens
+from .api.authentication import connect_receivers as connect_bearer_members
 from .models import User
+from .roles import sync_role_groups
+from .signals import sign_ins_ended
+
+
+def connect() -> None:
+    post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")
+    sign_ins_ended.connect(end_sign_ins, dispatch_uid="accounts.end_sign_ins")
+    # Audit events: sign-outs, roles given or taken, and everything done through the admin.
+    user_logged_out.connect(audit_sign_out, dispatch_uid="accounts.audit_sign_out")
+    for relation in (User.groups.through, User.user_permissions.through):
+        m2m_changed.connect(
+            audit_role_change, sender=relation, dispatch_uid=f"accounts.audit_{relation}"
+        )
+    post_save.connect(
+        audit_admin_action, sender=LogEntry, dispatch_uid="accounts.audit_admin_action"
+    )
+    connect_bearer_members()  # a bearer's member kept for read-only lists is retired by any write
 
 
 def end_sign_ins(sender: type[User], user: User, reason: str, **kwargs: Any) -> None:

@@ -14,14 +14,14 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from sigma_playground.errors import RetryLater
-from sigma_playground.http import is_api
+from sigma_playground.http import client_address, is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
 from . import mfa, selectors
 from .models import User, username_validator
 from .signals import sign_ins_ended
-from .throttling import SignInThrottle, SignUpThrottle, client_address
+from .throttling import SignInThrottle, SignUpThrottle
 
 # Set in a session signed in with the second factor (or that just proved one by turning MFA on);
 # the admin lets a member with MFA in only with it.

@@ -21,23 +21,10 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import BaseCache
-from django.http import HttpRequest
 
 from sigma_playground.cache import counted
 
 T = TypeVar("T")
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's IP, trusting X-Forwarded-For only as far as NUM_PROXIES proxies we run ourselves."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    num_proxies = settings.NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if num_proxies and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(num_proxies, len(hops))]
-    return remote
 
 
 def _counted(use: Callable[[BaseCache], T]) -> T:

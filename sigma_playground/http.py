@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,6 +18,18 @@ def safe_url(request: HttpRequest, candidate: str | None) -> str | None:
     ):
         return candidate
     return None
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP, trusting X-Forwarded-For only as far as NUM_PROXIES proxies we run ourselves."""
+    remote: str = request.META.get("REMOTE_ADDR", "")
+    num_proxies = settings.NUM_PROXIES
+    forwarded: str | None = request.META.get("HTTP_X_FORWARDED_FOR")
+    if num_proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(num_proxies, len(hops))]
+    return remote
 
 
 def next_url(request: HttpRequest, default: str) -> str:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from sigma_playground.celery import app
@@ -35,6 +36,15 @@ def later(
     change (the change is kept; the error is logged); then `on_error`, if given, runs instead (say,
     to mark an image failed rather than leave it waiting)."""
     transaction.on_commit(lambda: send(task, *args, on_error=on_error), robust=robust)
+
+
+def scheduled(task: str) -> None:
+    """Work for a task that beat runs on a schedule (say, every minute): with workers, beat's next
+    run picks it up and this sends nothing. Without them (tasks run in the web process, the
+    embedded default, where no beat runs) the task runs once the transaction commits, so the change
+    shows at once. The one place that asks how tasks run, so services never do."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        later(task, robust=False)
 
 
 def send(task: str, *args: Any, on_error: Callable[[], None] | None = None) -> None:

@@ -126,7 +126,7 @@ MIDDLEWARE = [
     "sigma_playground.caching.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Each viewer's parts of a page shared by everyone (templates' {% slot %}, workbooks/slots.py).
-    "sigma_playground.caching.ComposeMiddleware",
+    "workbooks.middleware.ComposeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

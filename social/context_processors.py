@@ -25,7 +25,3 @@ def notification_bell(request: HttpRequest) -> dict:
 
 # Set on a request by a page that read the bell's keys ahead: (member pk, what the cache held).
 BELL_READ_AHEAD = "_bell_read_ahead"
-
-
-def bell_keys(user_id: int) -> list[str]:
-    return selectors.bell_keys(user_id)

@@ -3,7 +3,7 @@
 Both pages are one member's alone, so nothing is shared; but a member reloads them far more often than
 they change. The first page (no query string) is kept in the cache, one entry per member and page,
 as the view rendered it: slot markers not yet filled in (the navigation, messages and CSRF tokens
-are composed per request by sigma_playground.caching.ComposeMiddleware, so the entry holds no token
+are composed per request by workbooks.middleware.ComposeMiddleware, so the entry holds no token
 and no message). A reload is one cache read: no query, no rendering.
 
 An entry is served only while everything it was made from is as it was read before the page's rows

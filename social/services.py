@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from sigma_playground import jobs
 from sigma_playground.errors import RetryLater
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
@@ -436,15 +437,18 @@ def fan_out_published(
     return batch[-1][0] if len(batch) == FAN_OUT_BATCH else None
 
 
-def record_published(workbook: Workbook) -> None:
-    """A workbook was published for the first time: into the author's activity, and to followers."""
-    from .tasks import fan_out_published as fan_out_task
+def record_published(workbook: Workbook, **signal: object) -> None:
+    """A workbook was published for the first time: into the author's activity, and to followers.
 
+    Connected to workbooks.signals.workbook_published itself (social.receivers), so the signal's
+    `sender` and `signal` arrive in `signal`, unused."""
     Activity.objects.create(actor_id=workbook.author_id, verb=Verb.PUBLISHED, workbook=workbook)
     # Published either way: a fan-out the broker could not take is logged, not the author's error;
     # the sweep for unfinished fan-outs (tasks.resume_fan_outs) queues it again.
-    transaction.on_commit(lambda: fan_out_task.delay(workbook.pk), robust=True)
+    jobs.later("social.tasks.fan_out_published", workbook.pk)
 
 
-def record_featured(workbook: Workbook, curator: User) -> None:
+def record_featured(workbook: Workbook, curator: User, **signal: object) -> None:
+    """A curator featured a workbook: its author is told. Connected to
+    workbooks.signals.workbook_featured itself (social.receivers)."""
     notify(workbook.author_id, curator, Verb.FEATURED, workbook=workbook)

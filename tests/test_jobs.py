@@ -51,3 +51,20 @@ def test_a_broker_that_refuses_runs_the_fallback_and_keeps_the_change(monkeypatc
 def test_an_unknown_task_name_is_an_error():
     with pytest.raises(KeyError):
         jobs.send("workbooks.tasks.no_such_task")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_for_beat_runs_once_committed_when_tasks_run_in_the_web_process(sent, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: no beat
+    with transaction.atomic():
+        jobs.scheduled("workbooks.tasks.flush_views")
+        assert sent == []
+    assert sent == [()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_for_beat_is_left_to_beat_when_workers_run(sent, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with transaction.atomic():
+        jobs.scheduled("workbooks.tasks.flush_views")
+    assert sent == []

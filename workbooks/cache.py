@@ -8,7 +8,6 @@ expires; fragments expire on their own.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import secrets
 import time
@@ -25,6 +24,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
+
+from accounts.middleware import member_of
+
+from . import slots
 
 VERSION_KEY = "gallery:version"
 FRAGMENT_TIMEOUT = 300
@@ -61,16 +64,7 @@ def _slot_token() -> str:
     """The page slots' token (derived from SECRET_KEY), part of every key of a rendering that may
     hold slot markers: a copy made under another key holds markers no longer recognised, and would
     be served with its slots left out."""
-    return _slots()._token()
-
-
-@functools.cache
-def _slots():
-    """workbooks.slots, imported once on first use (an import statement per call cost more than the
-    rest of a visitor's hit)."""
-    from . import slots
-
-    return slots
+    return slots._token()
 
 
 def fragment(name: str, key_parts: str, render: Callable[[], str]) -> SafeString:
@@ -209,40 +203,49 @@ def shared(
 PAGE_FORMAT = 1
 
 
+# What composing a member's slots reads from the cache besides their session, registered by the app
+# whose slots read it (social: the bell, in its ready()), so that it is read with the page: by
+# name, the keys it reads for a member, and what takes what was found of them.
+MemberKeys = Callable[[int], list[str]]
+TakeFound = Callable[[HttpRequest, int, dict], None]
+_MEMBER_READS: dict[str, tuple[MemberKeys, TakeFound]] = {}
+
+
+def read_with_pages(name: str, keys: MemberKeys, take: TakeFound) -> None:
+    """Read `keys(member)` with every page a member is served from the cache, and give what was
+    found to `take(request, member, found)` before the page's slots are composed."""
+    _MEMBER_READS[name] = (keys, take)
+
+
 def read_ahead(request: HttpRequest) -> dict:
     """What composing a member's slots will read from the cache right after the view, by what it is
-    for: their session's copy (if not loaded yet) and their bell (for the member this process last
-    found the session signed in as). Read with the page, in one cache read, and handed over
-    (`hand_over`); a guess that proves wrong only costs the read it would have made anyway."""
+    for: their session's copy (if not loaded yet) and what other apps' slots read (`read_with_pages`:
+    the bell), for the member this process last found the session signed in as. Read with the page,
+    in one cache read, and handed over (`hand_over`); a guess that proves wrong only costs the read
+    it would have made anyway."""
     session = request.__dict__.get("session") if request.COOKIES else None
     if session is None:
         return {}
-    from accounts.middleware import member_of
-    from social.context_processors import bell_keys
-
     wanted = {}
     session_key = getattr(session, "read_ahead_key", lambda: None)()
     if session_key is not None:
         wanted["session"] = session_key
     member = member_of(session.session_key)
     if member is not None:
-        wanted.update(zip(("bell", "bell generation"), bell_keys(member), strict=True))
+        for name, (keys, _take) in _MEMBER_READS.items():
+            wanted.update((f"{name} {n}", key) for n, key in enumerate(keys(member)))
         wanted["member"] = member
     return wanted
 
 
 def hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
     """Give what was read ahead (`read_ahead`) to those who would read it."""
-    from social.context_processors import BELL_READ_AHEAD
-
     if "session" in ahead:
         request.session.read_ahead(ahead["session"], found.get(ahead["session"]))
     if "member" in ahead:
-        keys = (ahead["bell"], ahead["bell generation"])
-        request.__dict__[BELL_READ_AHEAD] = (
-            ahead["member"],
-            {key: found[key] for key in keys if key in found},
-        )
+        for name, (_keys, take) in _MEMBER_READS.items():
+            mine = [key for what, key in ahead.items() if what.startswith(f"{name} ")]
+            take(request, ahead["member"], {key: found[key] for key in mine if key in found})
 
 
 # What each shared copy's kept parts (workbooks.slots `_kept_ahead`: the viewer's favorite and
@@ -264,7 +267,7 @@ def _kept_guess(entry_key: str, ahead: dict) -> list[str]:
     member = ahead.get("member")
     if seen is None or member is None:
         return []
-    return [key for key in _slots().kept_keys_of(member, *seen) if key != VERSION_KEY]
+    return [key for key in slots.kept_keys_of(member, *seen) if key != VERSION_KEY]
 
 
 def _served_from(request: HttpRequest, entry_key: str, kept: list[str], found: dict) -> None:

@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from accounts.throttling import client_address
+from sigma_playground import jobs
 from sigma_playground.cache import counted
+from sigma_playground.http import client_address
 from sigma_playground.observability import metrics
 
 from . import markdown, sigma, signals
@@ -377,11 +378,45 @@ def related_changed(workbook_ids: Iterable[int], holding: Iterable[str] = ()) ->
     ids, sets = sorted(set(workbook_ids)), sorted(set(holding))
     if not ids and not sets:
         return
-    from .tasks import refresh_related
-
     # robust: a broker that is down must not undo the change; the lists wait for the next change
     # or `manage.py refresh_related`, and the page hides what is no longer published meanwhile.
-    transaction.on_commit(lambda: refresh_related.delay(ids, sets), robust=True)
+    jobs.later("workbooks.tasks.refresh_related", ids, sets)
+
+
+def author_changed(author_id: int, fields: set[str] | None = None) -> None:
+    """Keep what depends on an author current once their row is saved (`fields`: those saved, or
+    None for all): their names are in their workbooks' search entries, and a deactivated author's
+    workbooks no longer count towards tags nor are searched."""
+    workbooks = Workbook.objects.filter(author_id=author_id)
+    if fields is None or fields & {"full_name", "username", "is_active"}:
+        refresh_search_entries(workbooks)
+        gallery_changed()
+    if fields is None or "is_active" in fields:
+        refresh_tag_counts(tag_ids_of(workbooks.values("pk")))  # bumps the gallery itself
+        # Their workbooks leave (or come back to) other workbooks' related lists.
+        related_changed(
+            workbooks.filter(status=Workbook.Status.PUBLISHED).values_list("pk", flat=True)
+        )
+
+
+def tag_deleting(tag: Tag) -> None:
+    """A tag is about to be deleted: it changes the set of tags of every workbook that had it, so
+    their related lists and search entries are made again once it is gone."""
+    ids = list(Workbook.objects.filter(tags=tag).values_list("pk", flat=True))
+    related_changed(ids)
+    _research_once_committed(ids)
+
+
+def tag_renamed(tag: Tag) -> None:
+    """A tag was renamed: its new name goes into its workbooks' search entries."""
+    _research_once_committed(list(Workbook.objects.filter(tags=tag).values_list("pk", flat=True)))
+
+
+def _research_once_committed(ids: list[int]) -> None:
+    """Their search entries hold their tags' names: made again once the change is committed (a
+    deleted tag's links are gone only then)."""
+    if ids:
+        transaction.on_commit(lambda: refresh_search_entries(Workbook.objects.filter(pk__in=ids)))
 
 
 def related_lists_holding(workbook_ids: Iterable[int]) -> list[str]:
@@ -631,11 +666,7 @@ def record_view(request: HttpRequest, workbook: Workbook) -> bool:
         return False
     PendingView.objects.create(workbook=workbook)
     metrics.workbook_views.inc()
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # No beat runs in the embedded default: flush at once so counts move in development.
-        from .tasks import flush_views
-
-        transaction.on_commit(flush_views.delay)
+    jobs.scheduled("workbooks.tasks.flush_views")
     return True
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sigma_playground.http import client_address  # trusts X-Forwarded-For as far as NUM_PROXIES
+
 from . import logs
 
 logger = logging.getLogger("sigma_playground.audit")
@@ -25,8 +27,6 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 
 
 def _client_address(request: Any) -> str | None:
-    from accounts.throttling import client_address  # trusts X-Forwarded-For as far as NUM_PROXIES
-
     return client_address(request) or None
 
 

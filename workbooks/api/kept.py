@@ -26,9 +26,9 @@ from rest_framework.response import Response
 from accounts.api.authentication import for_reads
 from sigma_playground import paging
 from sigma_playground.db_router import PRIMARY
-from social.selectors import favorited_ids
 
 from .. import cache as gallery_cache
+from ..favorites import favorited_ids
 
 JSON = "application/json"
 # What a client may send as Accept and still be answered the kept copy: what DRF's negotiation maps

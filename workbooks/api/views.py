@@ -17,9 +17,9 @@ from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrot
 from media.api.views import accept as accept_image
 from sigma_playground.api import Pagination, QueryBooleanField
 from sigma_playground.parsers import FormParser
-from social.selectors import with_is_favorited
 
 from .. import embed, selectors, services
+from ..favorites import with_is_favorited
 from ..models import Workbook
 from .kept import KeptLists
 from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer

@@ -1,0 +1,263 @@
+"""The favorite and follow buttons and the comments of workbook and profile pages: slots of the
+pages the gallery renders once for everyone (workbooks.slots), filled in for each viewer.
+
+Registered in SocialConfig.ready (`register`): workbooks names these slots in its templates but
+never imports social.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import namedtuple
+from functools import lru_cache
+from types import SimpleNamespace
+
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
+
+from accounts.models import User
+from workbooks import cache as gallery_cache
+from workbooks import slots
+from workbooks.models import Workbook
+
+from . import selectors, services
+from .forms import CommentForm
+from .models import Favorite, Follow
+
+
+def register() -> None:
+    slots.slot("favorite")(favorite)
+    slots.slot("follow")(follow)
+    slots.slot("comments")(comments)
+    slots.keep_parts(kept_keys_of)
+
+
+def _workbook(args: slots.Args):
+    """What the buttons and comments use of a published workbook, from the marker: no query."""
+    pk, slug, title, author_id = args
+    return Workbook(
+        pk=pk, slug=slug, title=title, author_id=author_id, status=Workbook.Status.PUBLISHED
+    )
+
+
+# What a button shows of its workbook or person: hashable, so a rendering can be kept per button.
+_ShownWorkbook = namedtuple("_ShownWorkbook", "pk slug title author_id")
+_ShownPerson = namedtuple("_ShownPerson", "pk id username display_name")
+
+
+def _viewer_state(composition: slots.Composition) -> dict[str, set[int]]:
+    """Which of the page's workbooks the viewer has favorited and which of its people they follow,
+    in one query for all of the page's buttons (none for a visitor), kept in the cache for this
+    member and these buttons under the member's token, which each of their favorites and follows
+    (and unfavorites, unfollows) renews (social.services `_count`): a reload is one cache read."""
+
+    def compute() -> dict[str, set[int]]:
+        spec = _state_spec(composition)
+        if spec is None:
+            return {"favorited": set(), "following": set()}
+        viewer, workbooks, people, key = spec
+        return gallery_cache.kept_while(
+            "user",
+            viewer.pk,
+            "viewer_state",
+            key,
+            lambda: _query_state(viewer, workbooks, people),
+            ahead=_kept_ahead(composition),
+        )
+
+    return composition.once("viewer_state", compute)
+
+
+def _state_spec(composition: slots.Composition):
+    """The viewer, the page's workbooks and people with buttons, and the key their state is kept
+    under; None when there is nothing to read (a visitor, no buttons)."""
+    viewer = composition.request.user
+    workbooks = {args[0] for args in composition.args_of("favorite")}
+    people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
+    if not viewer.is_authenticated or not (workbooks or people):
+        return None
+    return viewer, workbooks, people, _state_key(workbooks, people)
+
+
+def _state_key(workbooks: set[int], people: set[int]) -> str:
+    return f"{sorted(workbooks)}|{sorted(people)}"
+
+
+def kept_keys_of(viewer_pk, workbooks, people, comments) -> list[str]:
+    """The cache keys of a page's kept parts: the viewer's state for its buttons (`workbooks`
+    with a favorite button, `people` with a follow button; none for a visitor, `viewer_pk` None),
+    and the comments of each of `comments` (workbook ids)."""
+    wanted: list[str] = []
+    people = set(people) - {viewer_pk}
+    if viewer_pk is not None and (workbooks or people):
+        wanted += gallery_cache.kept_keys(
+            "user", viewer_pk, "viewer_state", _state_key(set(workbooks), people)
+        )
+    for pk in comments:
+        wanted += gallery_cache.kept_keys(
+            "workbook", pk, "comments", str(_minute()), with_version=True
+        )
+    return wanted
+
+
+def _kept_ahead(composition: slots.Composition) -> tuple[set[str], dict]:
+    """What the page's kept parts (the viewer's state, each workbook's comments) read from the
+    cache, read together once: one round trip for all of them, or none when they were read with
+    the shared copy the page came from (workbooks.cache `_kept_guess`)."""
+
+    def read() -> tuple[set[str], dict]:
+        request = composition.request
+        viewer = request.user
+        seen = (
+            tuple(sorted({args[0] for args in composition.args_of("favorite")})),
+            tuple(sorted({args[0] for args in composition.args_of("follow")})),
+            tuple(args[0] for args in composition.args_of("comments")),
+        )
+        wanted = kept_keys_of(viewer.pk if viewer.is_authenticated else None, *seen)
+        entry_key = request.__dict__.get(gallery_cache.SERVED_ENTRY)
+        if entry_key is not None:
+            gallery_cache.remember_kept(entry_key, seen)
+        early = request.__dict__.get(gallery_cache.KEPT_READ_AHEAD)
+        if early is not None and early[0].issuperset(wanted):
+            return early
+        if not wanted:
+            return set(), {}
+        return set(wanted), gallery_cache.cache.get_many(list(dict.fromkeys(wanted)))
+
+    return composition.once("kept_ahead", read)
+
+
+def _query_state(viewer, workbooks: set[int], people: set[int]) -> dict[str, set[int]]:
+    checks = {
+        **{
+            f"w{pk}": Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook_id=pk))
+            for pk in workbooks
+        },
+        **{
+            f"p{pk}": Exists(Follow.objects.filter(follower=OuterRef("pk"), followee_id=pk))
+            for pk in people
+        },
+    }
+    row = User.objects.filter(pk=viewer.pk).values(**checks).get()
+    return {
+        "favorited": {pk for pk in workbooks if row[f"w{pk}"]},
+        "following": {pk for pk in people if row[f"p{pk}"]},
+    }
+
+
+def _button_context(request: HttpRequest) -> dict:
+    return {"next": request.get_full_path()}
+
+
+def favorite(request: HttpRequest, args: slots.Args, composition: slots.Composition) -> str:
+    favorited = args[0] in _viewer_state(composition)["favorited"]
+    return slots.render_for_viewer(
+        "social/inc/favorite_button.html",
+        request,
+        workbook=_ShownWorkbook(*args),
+        favorited=favorited,
+        **_button_context(request),
+    )
+
+
+def follow(request: HttpRequest, args: slots.Args, composition: slots.Composition) -> str:
+    pk, username, display_name = args
+    following = pk in _viewer_state(composition)["following"]
+    return slots.render_for_viewer(
+        "social/inc/follow_button.html",
+        request,
+        person=_ShownPerson(pk, pk, username, display_name),
+        following=following,
+        **_button_context(request),
+    )
+
+
+def comments(request: HttpRequest, args: slots.Args, composition: slots.Composition) -> str:
+    """A workbook's comments with what this viewer may do to each, and the form.
+
+    The list is the same for every viewer but for each comment's Edit and Delete: it is rendered
+    without them (from no request, so nothing of any viewer's), with a marker where they go, and
+    kept while the workbook's token (renewed by every comment written, edited or deleted), the
+    gallery's version (a commenter's name or picture) and the minute ("5 minutes ago") are as
+    they were. A reload is one cache read; each viewer's controls are filled in per request."""
+    workbook = _ShownWorkbook(*args)  # the model only to read the comments (a miss)
+    shown, listed = gallery_cache.kept_while(
+        "workbook",
+        workbook.pk,
+        "comments",
+        str(_minute()),
+        lambda: _comment_list(_workbook(args)),
+        with_version=True,
+        ahead=_kept_ahead(composition),
+    )
+    for pk, author_id, created_at, author_name in shown:
+        listed = listed.replace(
+            _actions_marker(pk),
+            _comment_actions(request, workbook, pk, author_id, created_at, author_name),
+        )
+    # The section around the list (the form, or the link to sign in) is the same for every viewer
+    # signed in or not, but for the CSRF token: rendered once per process for each workbook and
+    # address, the token and the list put in after.
+    next_path = _button_context(request)["next"]
+    shell = _comments_shell.__wrapped__ if "?" in next_path else _comments_shell
+    html = shell(request.user.is_authenticated, workbook.slug, next_path)
+    if slots.CSRF_STAND_IN in html:
+        html = html.replace(slots.CSRF_STAND_IN, slots.csrf_value(request, composition))
+    return html.replace(_LISTED_STAND_IN, listed)
+
+
+_LISTED_STAND_IN = f"listed-{secrets.token_hex(12)}"
+
+
+@lru_cache(maxsize=1024)
+def _comments_shell(signed_in: bool, slug: str, next_path: str) -> str:
+    context = {
+        "user": SimpleNamespace(is_authenticated=signed_in),
+        "workbook": SimpleNamespace(slug=slug),
+        "listed": mark_safe(_LISTED_STAND_IN),  # noqa: S308 - our own marker
+        "form": CommentForm(),
+        "next": next_path,
+        "csrf_token": slots.CSRF_STAND_IN,
+    }
+    return get_template("social/inc/comments.html").render(context)
+
+
+def _minute() -> int:
+    return gallery_cache.minute()
+
+
+def _actions_marker(pk: int) -> str:
+    # Comment bodies and names are escaped: no member can write one.
+    return slots.private_marker("comment-actions", pk)
+
+
+def _comment_list(workbook) -> tuple[list[tuple], str]:
+    """The comments (one query) rendered for no one in particular, and what each one's controls
+    depend on: (id, author id, written at, author's name)."""
+    shown = list(selectors.comments_for(workbook))
+    for comment in shown:
+        comment.actions_marker = mark_safe(_actions_marker(comment.pk))  # noqa: S308
+    html = get_template("social/inc/comment_list.html").render({"comments": shown})
+    facts = [(c.pk, c.author_id, c.created_at, c.author.display_name) for c in shown]
+    return facts, html
+
+
+def _comment_actions(request, workbook, pk, author_id, created_at, author_name) -> str:
+    """This viewer's Edit and Delete for one comment: the rules of social.services."""
+    viewer = request.user
+    if not viewer.is_authenticated:
+        return ""
+    comment = SimpleNamespace(
+        pk=pk,
+        author_id=author_id,
+        created_at=created_at,
+        workbook=workbook,  # who may delete depends on the workbook's author
+        author=SimpleNamespace(display_name=author_name),
+    )
+    comment.viewer_can_edit = services.can_edit_comment(viewer, comment)
+    comment.viewer_can_delete = services.can_delete_comment(viewer, comment)
+    if not (comment.viewer_can_edit or comment.viewer_can_delete):
+        return ""
+    return slots.render("social/inc/comment_actions.html", request, comment=comment)
