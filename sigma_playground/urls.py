@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from media import views as media_views
@@ -12,7 +12,7 @@ from workbooks import views as workbook_views
 from . import health, views
 from .observability import endpoint as metrics_endpoint
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("media.api.urls")),
     path("", include("workbooks.api.urls")),
