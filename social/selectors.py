@@ -186,13 +186,15 @@ def profile(viewer: User | AnonymousUser, username: str) -> User:
     return profiles(viewer).get(username__lower=username.lower())
 
 
-def is_following(viewer: User, user: User) -> bool:
+def is_following(viewer: User | AnonymousUser, user: User) -> bool:
     if not viewer.is_authenticated or viewer.pk == user.pk:
         return False
     return Follow.objects.filter(follower=viewer, followee=user).exists()
 
 
-def with_is_favorited(workbooks: QuerySet[Workbook], viewer: User) -> QuerySet[Workbook]:
+def with_is_favorited(
+    workbooks: QuerySet[Workbook], viewer: User | AnonymousUser
+) -> QuerySet[Workbook]:
     """Annotate `is_favorited` for the viewer, in the same query."""
     if not viewer.is_authenticated:
         return workbooks
