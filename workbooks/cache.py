@@ -26,6 +26,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.middleware import member_of
+from sigma_playground import paging
 
 from . import slots
 
@@ -607,8 +608,6 @@ class SharedForVisitors:
     shared_params: tuple[str, ...] = ()
 
     def list(self, request, *args, **kwargs):
-        from sigma_playground import paging
-
         asked = request._request
         shared_as = None
         if (
