@@ -16,6 +16,7 @@ from sigma_playground.observability import audit
 
 from .. import services, tokens
 from ..forms import PasswordResetForm
+from ..http import AuthenticatedRequest
 from ..models import User
 from .serializers import (
     MeSerializer,
@@ -189,6 +190,7 @@ class PasswordResetConfirmView(TokenEndpoint):
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = MeSerializer
     permission_classes = [permissions.IsAuthenticated]
+    request: AuthenticatedRequest
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self) -> User:
@@ -205,8 +207,9 @@ class MeView(generics.RetrieveUpdateAPIView):
 
 class MfaView(APIView):
     permission_classes = [permissions.IsAuthenticated]
+    request: AuthenticatedRequest
 
-    def _code(self, request: Request) -> str:
+    def _code(self, request: AuthenticatedRequest) -> str:
         serializer = MfaCodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["code"]
@@ -228,7 +231,7 @@ def _secret(response: Response) -> Response:
 
 @extend_schema(request=None, responses={200: MfaSetupSerializer}, tags=["me"])
 class MfaSetupView(MfaView):
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         try:
             secret, url = services.start_mfa_setup(request.user)
         except services.MfaStateError as error:
@@ -247,7 +250,7 @@ _CODE_THROTTLED = OpenApiResponse(
     tags=["me"],
 )
 class MfaConfirmView(MfaView):
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         code = self._code(request)
         try:
             codes = services.confirm_mfa(request, request.user, code)
@@ -260,7 +263,7 @@ class MfaConfirmView(MfaView):
 
 @extend_schema(request=MfaCodeSerializer, responses={204: None, 429: _CODE_THROTTLED}, tags=["me"])
 class MfaDisableView(MfaView):
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         code = self._code(request)
         try:
             services.disable_mfa(request, request.user, code)

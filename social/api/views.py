@@ -7,6 +7,7 @@ member who is not active, or a workbook the viewer cannot open, is a 404.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors as accounts_selectors
 from accounts.api.authentication import for_reads
+from accounts.http import AuthenticatedRequest, member
 from accounts.models import User
 from idempotency.api import idempotent
 from sigma_playground.api import Pagination, QueryBooleanField
@@ -50,7 +52,7 @@ THROTTLED = OpenApiResponse(description="Too many of these actions this minute; 
 # --- Members --------------------------------------------------------------------------------------
 
 
-def profile(viewer: User, username: str) -> User:
+def profile(viewer: User | AnonymousUser, username: str) -> User:
     try:
         return selectors.profile(viewer, username)
     except User.DoesNotExist:
@@ -159,7 +161,7 @@ class FollowView(MemberView):
         },
         summary="Follow the member (idempotent); answers their profile",
     )
-    def put(self, request: Request, username: str) -> Response:
+    def put(self, request: AuthenticatedRequest, username: str) -> Response:
         services.follow(request.user, self.get_member())
         return Response(
             ProfileSerializer(profile(request.user, username), context={"request": request}).data
@@ -170,7 +172,7 @@ class FollowView(MemberView):
         responses={204: None, 401: UNAUTHENTICATED, 404: NOT_FOUND},
         summary="Stop following the member (idempotent)",
     )
-    def delete(self, request: Request, username: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, username: str) -> Response:
         services.unfollow(request.user, self.get_member())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -207,7 +209,7 @@ class KeptForMember:
             return response
 
         return kept.page(
-            request._request, self.kept_name, lambda: self.kept_depends(request.user), render
+            request._request, self.kept_name, lambda: self.kept_depends(member(request)), render
         )
 
 
@@ -224,7 +226,7 @@ class FeedView(KeptForMember, generics.ListAPIView):
         return selectors.feed_tokens(user)
 
     def get_queryset(self):
-        return selectors.feed_for(self.request.user)
+        return selectors.feed_for(member(self.request))
 
 
 class NotificationListParams(serializers.Serializer):
@@ -268,7 +270,7 @@ class NotificationListView(KeptForMember, generics.ListAPIView):
         params = NotificationListParams(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         return selectors.notifications_for(
-            self.request.user, unread_only=params.validated_data["unread"]
+            member(self.request), unread_only=params.validated_data["unread"]
         )
 
     def fresh_list(self, request: Request, *args, **kwargs) -> Response:
@@ -287,7 +289,7 @@ class MarkReadView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         params = MarkReadSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         ids = None if params.validated_data.get("all") else params.validated_data["ids"]
@@ -324,7 +326,7 @@ class FavoriteView(WorkbookView):
         },
         summary="Favorite the workbook (idempotent); answers the workbook",
     )
-    def put(self, request: Request, pk: int) -> Response:
+    def put(self, request: AuthenticatedRequest, pk: int) -> Response:
         workbook = self.get_workbook()
         # A draft (seen only by its author or staff) is a 400 not_published.
         services.favorite(request.user, workbook)
@@ -338,7 +340,7 @@ class FavoriteView(WorkbookView):
         responses={204: None, 401: UNAUTHENTICATED, 404: NOT_FOUND},
         summary="Remove the workbook from your favorites (idempotent)",
     )
-    def delete(self, request: Request, pk: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, pk: int) -> Response:
         services.unfavorite(request.user, self.get_workbook())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -369,7 +371,7 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
         },
     )
     @idempotent
-    def post(self, request: Request, *args, **kwargs) -> Response:
+    def post(self, request: AuthenticatedRequest, *args, **kwargs) -> Response:
         workbook = self.get_workbook()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -422,8 +424,8 @@ class CommentView(generics.RetrieveUpdateDestroyAPIView):
         if "body" not in serializer.validated_data:
             return  # nothing to change (PATCH {})
         serializer.instance = services.edit_comment(
-            self.request.user, serializer.instance, serializer.validated_data["body"]
+            member(self.request), serializer.instance, serializer.validated_data["body"]
         )
 
     def perform_destroy(self, comment: Comment) -> None:
-        services.delete_comment(self.request.user, comment)
+        services.delete_comment(member(self.request), comment)
