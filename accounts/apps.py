@@ -14,9 +14,10 @@ class AccountsConfig(AppConfig):
 
         # Imported here, not at the top: the receivers import models, which an AppConfig's module
         # must not (Django loads it before the models are ready).
-        from . import receivers
+        from . import images, receivers
 
         receivers.connect()
+        images.connect()
 
 
 class AdminConfig(admin_apps.AdminConfig):

@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("accounts/reset/done/", views.password_reset_complete, name="password-reset-complete"),
     path("settings/", views.settings_view, name="settings"),
+    path("settings/avatar/", views.avatar, name="avatar"),
     path("settings/password/", views.password_change, name="password-change"),
     path("settings/two-factor/", views.mfa_view, name="mfa"),
 ]

@@ -13,10 +13,12 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from media import selectors as media_selectors
-from media.forms import PictureForm
+from media import services as media_services
+from media.forms import PictureForm, report_outcome
+from media.models import Image
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
@@ -179,12 +181,14 @@ def settings_page(
     picture_form: PictureForm | None = None,
     status: int | None = None,
 ) -> HttpResponse:
-    """The settings page; also shown by media.views with a refused avatar upload."""
+    """The settings page; also shown with a refused avatar upload (avatar)."""
     form = form or ProfileForm(instance=User.objects.get(pk=request.user.pk))
     context = {
         "form": form,
         "picture_form": picture_form or PictureForm(),
-        "picture_upload": media_selectors.unfinished_upload(owner=request.user, kind="avatar"),
+        "picture_upload": media_selectors.unfinished_upload(
+            kind=Image.Kind.AVATAR, holder=request.user.pk
+        ),
         "recovery_codes_left": mfa.remaining_recovery_codes(request.user)
         if request.user.mfa_enabled
         else None,
@@ -192,6 +196,22 @@ def settings_page(
     if status is None:
         return render_form(request, "accounts/settings.html", context)
     return render(request, "accounts/settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def avatar(request: HttpRequest) -> HttpResponse:
+    """The settings page's picture: upload a new one (processed after the request), or remove it."""
+    if request.POST.get("action") == "remove":
+        media_services.remove_avatar(request.user)
+        messages.success(request, "Your picture is removed.")
+        return redirect("accounts:settings")
+    form = PictureForm(request.POST, request.FILES, request=request)
+    image = form.save(owner=request.user, kind=Image.Kind.AVATAR)
+    if image is None:
+        return settings_page(request, picture_form=form, status=form.status_code)
+    report_outcome(request, image, "picture")
+    return redirect("accounts:settings")
 
 
 @sensitive_post_parameters("code")  # a TOTP or an unspent recovery code: not in a 500's report

@@ -8,13 +8,13 @@ from .templatetags.media_tags import picture
 class ImageAdmin(admin.ModelAdmin):
     """Uploads and their processing, for support: read-only (members change pictures themselves)."""
 
-    list_display = ["id", "kind", "status", "owner", "workbook", "created_at", "processed_at"]
+    list_display = ["id", "kind", "status", "owner", "holder", "created_at", "processed_at"]
     list_filter = ["kind", "status", "created_at"]
-    search_fields = ["owner__username", "workbook__title", "content_hash"]
-    list_select_related = ["owner", "workbook"]
+    search_fields = ["owner__username", "holder", "content_hash"]
+    list_select_related = ["owner"]
     date_hierarchy = "created_at"
     fields = [
-        "id", "kind", "status", "error", "owner", "workbook", "preview", "width", "height",
+        "id", "kind", "status", "error", "owner", "holder", "preview", "width", "height",
         "content_hash", "fallback", "sizes", "source", "created_at", "processed_at",
     ]  # fmt: skip
     readonly_fields = fields

@@ -1,16 +1,20 @@
-"""The picture upload form of the settings and workbook edit pages."""
+"""The picture upload form of the settings and workbook edit pages (their views are the accounts'
+and workbooks' own), and the message that follows an upload."""
 
 from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest
 
 from . import services
 from .models import Image
+from .throttling import UploadThrottle
 from .uploads import upload_too_large
 from .validation import CONTENT_TYPES, ImageRejected, too_large_message
 
@@ -44,8 +48,6 @@ class PictureForm(forms.Form):
 
     def _throttled(self) -> bool:
         """The API's upload limit, counted together with it (per member per hour)."""
-        from .api.views import UploadThrottle
-
         throttle = UploadThrottle()
         if throttle.allow_request(self.request, SimpleNamespace(throttle_scope="uploads")):
             return False
@@ -56,16 +58,31 @@ class PictureForm(forms.Form):
         self.status_code = 429
         return True
 
-    def save(self, *, owner, kind: str, workbook=None) -> Image | None:
-        """Accept the upload, or return None with the reason on the form."""
+    def save(self, *, owner: Any, kind: str, holder: Any = None) -> Image | None:
+        """Accept the upload for `holder` (the owner when not given), or return None with the
+        reason on the form."""
         if self._throttled() or not self.is_valid():
             return None
         file = self.cleaned_data["image"]
         try:
             return services.accept_upload(
-                owner=owner, kind=kind, file=file, size=file.size, workbook=workbook
+                owner=owner, kind=kind, file=file, size=file.size, holder=holder
             )
         except ImageRejected as error:
             self.add_error("image", error.message)
             self.status_code = error.status_code
             return None
+
+
+def report_outcome(request: HttpRequest, image: Image, what: str) -> None:
+    """Tell the member how an accepted upload stands (`what`: "picture", "thumbnail")."""
+    # Gone already when a newer upload (another tab) finished first, or a removal came between.
+    state = Image.objects.filter(pk=image.pk).values("status", "error").first()
+    if state is None:
+        messages.info(request, f"A newer {what} replaced that one.")
+    elif state["status"] == Image.Status.READY:
+        messages.success(request, f"Your new {what} is in place.")
+    elif state["status"] == Image.Status.FAILED:
+        messages.error(request, f"That picture could not be used: {state['error']}")
+    else:
+        messages.info(request, f"Your new {what} is being processed; it appears in a moment.")

@@ -1,6 +1,7 @@
 """Writes for images: accept an upload, make its variants, put them in use, remove what nothing uses.
 
-One function per action, used by the pages, the API and the tasks alike.
+One function per action, used by the pages, the API and the tasks alike. The row that shows a
+picture belongs to another app: it learns of a change through media.signals.picture_changed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import os
 import time
 from datetime import timedelta
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -18,13 +19,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from accounts.models import User
+from sigma_playground import jobs
 from sigma_playground.observability import metrics
-from workbooks import cache as gallery_cache
-from workbooks.models import Workbook
 
 from . import clamd, processing, validation
 from .models import Image
+from .signals import picture_changed
 from .storage import (
     FOLDERS,
     STORAGE_ERRORS,
@@ -52,16 +52,17 @@ class DirectUploadsUnavailable(Exception):
 
 
 def accept_upload(
-    *, owner: User, kind: str, file: IO[bytes], size: int | None = None, workbook=None
+    *, owner: Any, kind: str, file: IO[bytes], size: int | None = None, holder: Any = None
 ) -> Image:
     """Check an uploaded file and queue its processing; raises ImageRejected with a message to show
-    (StorageUnavailable, a 503 or 507, when the file is fine but cannot be stored just now)."""
+    (StorageUnavailable, a 503 or 507, when the file is fine but cannot be stored just now).
+    `holder`: the key of the row that will show the picture; its owner's when not given."""
     try:
         info = validation.inspect(file, size)
     except ImageRejected as rejected:
         validation.count_refused(rejected.reason)
         raise
-    image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.PROCESSING)
+    image = Image(kind=kind, owner=owner, holder=_key(holder), status=Image.Status.PROCESSING)
     # Known from the start, so the files of this content count as in use while it is processed.
     image.content_hash = processing.content_hash_of(file)
     name = f"{UPLOADS_FOLDER}/{image.id.hex}.{info.extension}"
@@ -79,6 +80,11 @@ def accept_upload(
     return image
 
 
+def _key(holder: Any) -> str:
+    """A holder's key as the image keeps it; none (the owner's row) when not given."""
+    return "" if holder is None else str(holder)
+
+
 def _size_of(file: IO[bytes]) -> int:
     file.seek(0, os.SEEK_END)
     size = file.tell()
@@ -87,17 +93,14 @@ def _size_of(file: IO[bytes]) -> int:
 
 
 def _queue_processing(image: Image) -> None:
-    transaction.on_commit(lambda: _send_to_worker(image))
-
-
-def _send_to_worker(image: Image) -> None:
-    from .tasks import process_image
-
-    try:
-        process_image.delay(str(image.id))
-    except Exception:  # the broker is down: say so now rather than leave it processing
-        logger.exception("Could not queue image %s", image.pk)
-        fail(image, "We could not start processing the picture. Try again in a while.")
+    # The broker is down: say so now rather than leave it processing.
+    jobs.later(
+        "media.tasks.process_image",
+        str(image.id),
+        on_error=lambda: fail(
+            image, "We could not start processing the picture. Try again in a while."
+        ),
+    )
 
 
 # --- Processing ------------------------------------------------------------------------------------
@@ -184,7 +187,7 @@ def _store_variants(key: str, files: dict[str, bytes]) -> None:
 
 def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
     with transaction.atomic():
-        _lock_owner_row(image)
+        _lock_holder(image.kind, image.holder)
         image = Image.objects.select_for_update().filter(pk=image.pk).first()
         if image is None or image.status != Image.Status.PROCESSING:
             return
@@ -197,14 +200,14 @@ def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
         if current is not None and current.created_at > image.created_at:
             # A newer upload finished first and stays; this one is done with.
             image.delete()
-            transaction.on_commit(lambda: _discard_later(image.kind, image.content_hash))
+            _discard_later(image.kind, image.content_hash)
         else:
             if current is not None:
                 current.delete()
-                transaction.on_commit(lambda: _discard_later(current.kind, current.content_hash))
+                _discard_later(current.kind, current.content_hash)
             image.status = Image.Status.READY
             image.save()
-            _set_ref(image, image.ref())
+            _show(image.kind, image.holder, image.ref())
         transaction.on_commit(lambda: _delete_source(source_name))
 
 
@@ -231,64 +234,54 @@ def give_up(image: Image, message: str) -> None:
         logger.warning("Could not remove the variants of failed image %s", image.pk, exc_info=True)
 
 
-def _shown_on(image: Image):
-    """The row that shows the picture (its owner, or its workbook), and the field referring to it."""
-    if image.kind == Image.Kind.AVATAR:
-        return User.objects.filter(pk=image.owner_id), "avatar"
-    return Workbook.objects.filter(pk=image.workbook_id), "thumbnail"
-
-
-def _lock_owner_row(image: Image) -> None:
-    rows, _field = _shown_on(image)
-    list(rows.select_for_update().values_list("pk"))
+def _lock_holder(kind: str, holder: str) -> None:
+    """Serialises putting a picture in use and removing it for one holder, until the transaction
+    ends; taken before any image row, so the two never wait for each other's locks.
+    PostgreSQL: an advisory lock. SQLite: its transactions take the one write lock at BEGIN."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{kind}@{holder}"])
 
 
 def _in_use(image: Image):
-    """The ready picture of the same owner's avatar, or of the same workbook."""
-    same = {"owner_id": image.owner_id} if image.kind == Image.Kind.AVATAR else {}
-    return Image.objects.filter(
-        kind=image.kind, status=Image.Status.READY, workbook_id=image.workbook_id, **same
-    )
+    """The ready picture of the same holder."""
+    return Image.objects.filter(kind=image.kind, holder=image.holder, status=Image.Status.READY)
 
 
-def _set_ref(image: Image, ref: dict | None) -> None:
-    rows, field = _shown_on(image)
-    rows.update(**{field: ref})
-    # Cached gallery pages show avatars and thumbnails.
-    gallery_cache.gallery_changed()
+def _show(kind: str, holder: str, ref: dict | None) -> None:
+    """The holder's row shows `ref` from now on (None: no picture); its app writes it."""
+    picture_changed.send(sender=Image, kind=kind, holder=holder, ref=ref)
 
 
 # --- Removing ----------------------------------------------------------------------------------------
 
 
-def remove_avatar(user: User) -> None:
-    _remove(user, Image.objects.filter(kind=Image.Kind.AVATAR, owner=user), "avatar")
+def remove_avatar(user: Any) -> None:
+    remove(Image.Kind.AVATAR, user.pk)
 
 
-def remove_thumbnail(workbook: Workbook) -> None:
-    _remove(
-        workbook, Image.objects.filter(kind=Image.Kind.THUMBNAIL, workbook=workbook), "thumbnail"
-    )
-
-
-def _remove(shown_on: User | Workbook, images, field: str) -> None:
+def remove(kind: str, holder: Any) -> None:
+    """The holder shows no picture of `kind` any more; its images and their files go."""
+    holder = str(holder)
     with transaction.atomic():
-        shown_on._meta.model.objects.filter(pk=shown_on.pk).update(**{field: None})
-        setattr(shown_on, field, None)
-        for image in images.select_for_update():
+        _lock_holder(kind, holder)
+        _show(kind, holder, None)
+        for image in Image.objects.filter(kind=kind, holder=holder).select_for_update():
             image.delete()
-            kind, content_hash, source = image.kind, image.content_hash, image.source
-            if content_hash:
-                transaction.on_commit(lambda k=kind, h=content_hash: _discard_later(k, h))
-            if source:
-                transaction.on_commit(lambda s=source: _delete_source(s))
-        gallery_cache.gallery_changed()
+            if image.content_hash:
+                _discard_later(image.kind, image.content_hash)
+            if image.source:
+                transaction.on_commit(lambda s=image.source: _delete_source(s))
+
+
+def forget(kind: str, holder: Any) -> None:
+    """The holder's row is deleted: so are its images (their files go with the hourly cleanup,
+    remove_orphans, unless another image shows the same content)."""
+    Image.objects.filter(kind=kind, holder=str(holder)).delete()
 
 
 def _discard_later(kind: str, content_hash: str) -> None:
-    from .tasks import discard_variants
-
-    discard_variants.delay(kind, content_hash)
+    jobs.later("media.tasks.discard_variants", kind, content_hash)
 
 
 def discard_variants(kind: str, content_hash: str) -> None:
@@ -382,7 +375,7 @@ def direct_uploads_enabled() -> bool:
 
 
 def start_direct_upload(
-    *, owner: User, kind: str, content_type: str, size: int, workbook=None
+    *, owner: Any, kind: str, content_type: str, size: int, holder: Any = None
 ) -> tuple[Image, dict]:
     """Create an image waiting for its file, and a presigned POST that lets the client store it
     directly, limited to the declared type and at most the size limit."""
@@ -395,7 +388,7 @@ def start_direct_upload(
     except ImageRejected as rejected:  # refused from what the client declares it will send
         validation.count_refused(rejected.reason)
         raise
-    image = Image(kind=kind, owner=owner, workbook=workbook, status=Image.Status.UPLOADING)
+    image = Image(kind=kind, owner=owner, holder=_key(holder), status=Image.Status.UPLOADING)
     image.source = f"{UPLOADS_FOLDER}/{image.id.hex}"
     storage = upload_storage()
     key = storage._normalize_name(image.source)

@@ -27,7 +27,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("workbooks.urls")),
     path("", include("social.urls")),
-    path("", include("media.urls")),
     path("sitemap.xml", sitemaps.index, name="sitemap"),
     path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("admin/", admin.site.urls),

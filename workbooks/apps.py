@@ -8,6 +8,7 @@ class WorkbooksConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: the receivers import models, which an AppConfig's module
         # must not (Django loads it before the models are ready).
-        from . import receivers
+        from . import images, receivers
 
         receivers.connect()
+        images.connect()

@@ -11,7 +11,9 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import User
+from media import selectors as media_selectors
 from media import services as media_services
+from media.models import Image as UploadedImage
 
 from . import services
 from .models import DailyActivity, Featured, Workbook
@@ -151,12 +153,14 @@ def ensure_demo_workbooks(users: dict[str, User], curator: User) -> int:
                 published_at=timezone.now() - timedelta(days=len(DEMO_WORKBOOKS) - index)
             )
             created += 1
-        if not workbook.thumbnail and not workbook.images.exists():
+        if not workbook.thumbnail and not media_selectors.has_uploads(
+            kind=UploadedImage.Kind.THUMBNAIL, holder=workbook.pk
+        ):
             # Through the same path as an author's upload: checked, then made into variants.
             media_services.accept_upload(
                 owner=workbook.author,
-                kind="thumbnail",
-                workbook=workbook,
+                kind=UploadedImage.Kind.THUMBNAIL,
+                holder=workbook.pk,
                 file=BytesIO(thumbnail_png(title, index + 1)),
             )
     if created:

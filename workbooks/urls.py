@@ -9,6 +9,7 @@ urlpatterns = [
     path("w/new/", views.publish, name="publish"),
     path("w/<slug:slug>/", views.detail, name="detail"),
     path("w/<slug:slug>/edit/", views.edit, name="edit"),
+    path("w/<slug:slug>/thumbnail/", views.thumbnail, name="thumbnail"),
     path("w/<slug:slug>/delete/", views.delete, name="delete"),
     path("tags/<slug:slug>/", views.tag, name="tag"),
     path("u/<str:username>/", views.author, name="author"),

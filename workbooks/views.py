@@ -10,11 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
 from media import selectors as media_selectors
-from media.forms import PictureForm
+from media import services as media_services
+from media.forms import PictureForm, report_outcome
+from media.models import Image
 from sigma_playground import paging
 from sigma_playground.forms import render_form
 from sigma_playground.paging import Page
@@ -232,15 +234,26 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
     return _workbook_form(request, form, "workbooks/edit.html", **_picture_context(workbook))
 
 
-def edit_page(
-    request: HttpRequest, workbook: Workbook, *, picture_form: PictureForm, status: int
-) -> HttpResponse:
-    """The edit page showing a refused thumbnail upload (media.views)."""
-    context = {
-        "form": WorkbookForm(instance=workbook),
-        **_picture_context(workbook, picture_form=picture_form),
-    }
-    return render(request, "workbooks/edit.html", context, status=status)
+@login_required
+@require_POST
+def thumbnail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The edit page's thumbnail: upload a new one (processed after the request), or remove it;
+    a refused upload shows the edit page with the reason."""
+    workbook = owned_workbook(request, slug)
+    if request.POST.get("action") == "remove":
+        media_services.remove(Image.Kind.THUMBNAIL, workbook.pk)
+        messages.success(request, "The thumbnail is removed.")
+        return redirect("workbooks:edit", slug=workbook.slug)
+    form = PictureForm(request.POST, request.FILES, request=request)
+    image = form.save(owner=request.user, kind=Image.Kind.THUMBNAIL, holder=workbook.pk)
+    if image is None:
+        context = {
+            "form": WorkbookForm(instance=workbook),
+            **_picture_context(workbook, picture_form=form),
+        }
+        return render(request, "workbooks/edit.html", context, status=form.status_code)
+    report_outcome(request, image, "thumbnail")
+    return redirect("workbooks:edit", slug=workbook.slug)
 
 
 def _picture_context(workbook: Workbook, picture_form: PictureForm | None = None) -> dict:
@@ -248,7 +261,7 @@ def _picture_context(workbook: Workbook, picture_form: PictureForm | None = None
         "workbook": workbook,
         "picture_form": picture_form or PictureForm(),
         "picture_upload": media_selectors.unfinished_upload(
-            owner=workbook.author, kind="thumbnail", workbook=workbook
+            kind=Image.Kind.THUMBNAIL, holder=workbook.pk
         ),
     }
 

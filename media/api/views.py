@@ -3,22 +3,23 @@ image's processing, and direct-to-storage uploads when media is on S3."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from idempotency.api import idempotent
 from sigma_playground.api import StrictCharField
 from sigma_playground.parsers import FormParser
-from workbooks.models import Workbook
 
-from .. import services
+from .. import holders, services
 from ..models import Image
 from ..storage import unavailable
+from ..throttling import UploadThrottle
 from ..uploads import close_spooled, upload_too_large
 from ..validation import ImageRejected, ImageTooLarge, count_refused, too_large_message
 from .fields import PictureField
@@ -54,8 +55,10 @@ def rejected(error: ImageRejected) -> exceptions.APIException:
     return exception
 
 
-def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> Response:
-    """Shared by the avatar and thumbnail endpoints: check the file, queue it, answer 202."""
+def accept(request: Request, *, kind: str, holder: Any = None) -> Response:
+    """Shared by the avatar and thumbnail endpoints: check the file, queue it, answer 202.
+    `holder`: the key of the row the picture is for (the uploader's when not given); the view of
+    the app owning that row has checked the member may change it."""
     try:
         data = request.data  # parsed here; the size-limit handler flags a file it stopped
     except OSError as error:  # a large file spools to the temporary folder as it arrives
@@ -70,7 +73,7 @@ def accept(request: Request, *, kind: str, workbook: Workbook | None = None) -> 
     file = serializer.validated_data["image"]
     try:
         image = services.accept_upload(
-            owner=request.user, kind=kind, file=file, size=file.size, workbook=workbook
+            owner=request.user, kind=kind, file=file, size=file.size, holder=holder
         )
     except ImageRejected as error:
         raise rejected(error) from None
@@ -90,15 +93,6 @@ UPLOAD_RESPONSES = {
     503: OpenApiResponse(description="The picture cannot be stored just now; try again later"),
     507: OpenApiResponse(description="No room to store the picture just now; try again later"),
 }
-
-
-class UploadThrottle(ScopedRateThrottle):
-    """Uploads cost a decode and six encodes each: limited per member per hour (POST only)."""
-
-    def allow_request(self, request: Request, view) -> bool:
-        if request.method != "POST":
-            return True
-        return super().allow_request(request, view)
 
 
 class AvatarView(APIView):
@@ -142,24 +136,25 @@ class DirectUploadSerializer(serializers.Serializer):
     size = serializers.IntegerField(min_value=0, help_text="The file's size in bytes.")
 
     def validate(self, data: dict) -> dict:
+        """Names the picture's holder: the workbook for a thumbnail (whose app checks the member may
+        change it, media.holders), the uploader for an avatar."""
+        workbook = data.pop("workbook", None)
         if data["kind"] == Image.Kind.THUMBNAIL:
-            if "workbook" not in data:
-                raise serializers.ValidationError({"workbook": ["A thumbnail needs its workbook."]})
-            workbook = (
-                Workbook.objects.visible_to(self.context["request"].user)
-                .filter(pk=data["workbook"])
-                .first()
-            )
             if workbook is None:
-                raise exceptions.NotFound("No such workbook.")
-            if not workbook.editable_by(self.context["request"].user):
-                raise exceptions.PermissionDenied(
-                    "Only the author or a moderator may change this workbook."
+                raise serializers.ValidationError({"workbook": ["A thumbnail needs its workbook."]})
+            try:
+                data["holder"] = holders.checked(
+                    data["kind"], self.context["request"].user, workbook
                 )
-            data["workbook"] = workbook
-        else:
-            data.pop("workbook", None)
+            except holders.Refused as refused:
+                raise refused_by_holder(refused) from None
         return data
+
+
+def refused_by_holder(refused: holders.Refused) -> exceptions.APIException:
+    if refused.hidden:
+        return exceptions.NotFound(refused.message)
+    return exceptions.PermissionDenied(refused.message)
 
 
 class PresignedPostSerializer(serializers.Serializer):
@@ -208,7 +203,7 @@ class DirectUploadView(APIView):
             image, post = services.start_direct_upload(
                 owner=request.user,
                 kind=data["kind"],
-                workbook=data.get("workbook"),
+                holder=data.get("holder"),
                 content_type=data["content_type"],
                 size=data["size"],
             )
@@ -232,12 +227,13 @@ class CompleteUploadView(APIView):
     @extend_schema(request=None, responses=UPLOAD_RESPONSES)
     def post(self, request: Request, pk: str) -> Response:
         """Check the stored file like any upload and start processing it."""
-        image = get_object_or_404(
-            Image.objects.select_related("workbook"), pk=pk, owner=request.user
-        )
-        if image.workbook is not None and not image.workbook.editable_by(request.user):
-            services.fail(image, "You may no longer change this workbook.")
-            raise exceptions.NotFound("No such workbook.")
+        image = get_object_or_404(Image, pk=pk, owner=request.user)
+        if holders.needs_check(image.kind):
+            try:
+                holders.checked(image.kind, request.user, image.holder)
+            except holders.Refused as refused:
+                services.fail(image, refused.message)
+                raise exceptions.NotFound(refused.message) from None
         if image.status == Image.Status.FAILED:
             raise exceptions.ValidationError({"image": [image.error]}, code="invalid_image")
         try:

@@ -313,7 +313,7 @@ def test_a_staff_editor_sees_the_authors_processing_thumbnail_without_polling_it
     client, superuser, user
 ):
     workbook = WorkbookFactory(author=user)
-    Image.objects.create(kind="thumbnail", owner=user, workbook=workbook)
+    Image.objects.create(kind="thumbnail", owner=user, holder=workbook.pk)
     client.force_login(superuser)
 
     response = client.get(f"/w/{workbook.slug}/edit/")

@@ -566,7 +566,7 @@ def test_a_direct_thumbnail_upload_for_ones_own_workbook_becomes_its_thumbnail(
     assert workbook.picture is not None
     assert workbook.picture.key == f"thumbnails/{processing.content_hash(GREEN)}"
     assert workbook.thumbnail["id"] == image_id
-    assert Image.objects.get(pk=image_id).workbook == workbook
+    assert Image.objects.get(pk=image_id).holder == str(workbook.pk)
     assert bucket.names("media/") == variant_keys("thumbnails", GREEN)
     assert bucket.names("uploads/") == []
     user.refresh_from_db()

@@ -27,10 +27,10 @@ pytestmark = pytest.mark.django_db
 def upload(django_capture_on_commit_callbacks):
     """Upload as a member would, with the processing that follows the commit."""
 
-    def upload(owner, data=None, *, kind="avatar", workbook=None):
+    def upload(owner, data=None, *, kind="avatar", holder=None):
         with django_capture_on_commit_callbacks(execute=True):
             image = services.accept_upload(
-                owner=owner, kind=kind, workbook=workbook, file=io.BytesIO(data or images.jpeg())
+                owner=owner, kind=kind, holder=holder, file=io.BytesIO(data or images.jpeg())
             )
         image.refresh_from_db()
         owner.refresh_from_db()
@@ -167,11 +167,33 @@ def test_removing_an_avatar_goes_back_to_initials_and_deletes_its_files(
 def test_a_thumbnail_is_referenced_from_its_workbook(user, upload):
     workbook = WorkbookFactory(author=user)
 
-    image = upload(user, images.png(), kind="thumbnail", workbook=workbook)
+    image = upload(user, images.png(), kind="thumbnail", holder=workbook.pk)
 
     workbook.refresh_from_db()
     assert workbook.thumbnail["key"] == f"thumbnails/{image.content_hash}"
     assert workbook.picture.sizes["medium"] == [600, 375]
+
+
+def test_a_deleted_workbook_takes_its_images_with_it(user, upload):
+    kept = WorkbookFactory(author=user)
+    upload(user, images.png(), kind="thumbnail", holder=kept.pk)
+    workbook = WorkbookFactory(author=user)
+    upload(user, images.png(), kind="thumbnail", holder=workbook.pk)
+
+    workbook.delete()
+
+    assert list(Image.objects.values_list("holder", flat=True)) == [str(kept.pk)]
+
+
+def test_a_deleted_member_takes_their_workbooks_thumbnails_with_them(user, upload):
+    workbook = WorkbookFactory(author=user)
+    editor = UserFactory()  # a moderator gave the workbook its thumbnail
+    upload(editor, images.png(), kind="thumbnail", holder=workbook.pk)
+    upload(editor)
+
+    user.delete()
+
+    assert list(Image.objects.values_list("kind", flat=True)) == ["avatar"]
 
 
 def test_an_unrelated_save_of_a_stale_copy_keeps_the_new_picture(user, upload):

@@ -13,8 +13,10 @@ from rest_framework.response import Response
 
 from idempotency.api import idempotent
 from media import services as media_services
-from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer, UploadThrottle
+from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer
 from media.api.views import accept as accept_image
+from media.models import Image
+from media.throttling import UploadThrottle
 from sigma_playground.api import Pagination, QueryBooleanField
 from sigma_playground.parsers import FormParser
 
@@ -195,9 +197,9 @@ class WorkbookViewSet(
         or remove it (204; a generated placeholder is shown)."""
         workbook = self.get_object()
         if request.method == "DELETE":
-            media_services.remove_thumbnail(workbook)
+            media_services.remove(Image.Kind.THUMBNAIL, workbook.pk)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return accept_image(request, kind="thumbnail", workbook=workbook)
+        return accept_image(request, kind=Image.Kind.THUMBNAIL, holder=workbook.pk)
 
     @extend_schema(responses=EmbedSerializer)
     @action(detail=True, methods=["get"], url_name="embed")
