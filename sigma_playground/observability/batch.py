@@ -34,10 +34,12 @@ MOST_PENDING = 50_000
 
 
 class RequestFigures:
-    def __init__(self) -> None:
+    def __init__(self, *, background: bool = True) -> None:
+        """`background`: flush from a thread of the process's own (False: only when `flush` is
+        called, for a test that flushes when it chooses)."""
         self._pending: deque[tuple[Any, ...]] = deque()
         self._flushing = threading.Lock()
-        self._running = False  # this process's flushing thread
+        self._running = not background  # this process's flushing thread (or none wanted)
 
     def add(
         self,

@@ -69,7 +69,7 @@ def test_a_flush_writes_what_recording_each_request_would(monkeypatch):
     into = copies(batched)
     for name, metric in into.items():
         monkeypatch.setattr(metrics, name, metric)
-    figures = batch.RequestFigures()
+    figures = batch.RequestFigures(background=False)  # flushed below, not by a thread
     for record in RECORDS:
         figures.add(*record)
     written = {name for name, _ in samples(batched)}
