@@ -20,16 +20,14 @@ from django.urls import reverse
 
 from sigma_playground.http import next_url
 
+from . import services
+
 
 class AdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
-        from . import services
-
         return super().has_permission(request) and services.admin_refusal(request) is None
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        from . import services
-
         after = next_url(request, reverse("admin:index", current_app=self.name))
         user = request.user
         if user.is_active and user.is_staff:

@@ -15,6 +15,9 @@ from django.utils.crypto import salted_hmac
 
 from media.storage import Picture
 from sigma_playground.models import MaintainedFieldsMixin
+from sigma_playground.observability import audit, logs
+
+from .signals import sign_ins_ended
 
 USERNAME_MAX_LENGTH = 30
 # Django's own salt, so sessions made before `sessions_generation` existed stay valid.
@@ -142,8 +145,6 @@ class User(MaintainedFieldsMixin, AbstractUser):
         self._audit_save(password_changed, powers)
         reason = "password" if password_changed else "deactivated" if deactivated else None
         if reason is not None:
-            from .signals import sign_ins_ended
-
             transaction.on_commit(
                 lambda: sign_ins_ended.send(sender=User, user=self, reason=reason)
             )
@@ -163,8 +164,6 @@ class User(MaintainedFieldsMixin, AbstractUser):
 
     def _audit_save(self, password_changed: bool, powers: dict[str, list[bool]]) -> None:
         # Logged as the row is written, while the request (the admin, the member) is known.
-        from sigma_playground.observability import audit, logs
-
         if password_changed:
             context = logs.current()
             route = context.view_name() if context is not None else None

@@ -37,6 +37,8 @@ from django.db.models import F
 
 from sigma_playground.cache import last_call_failed
 
+from .models import User
+
 KEY_PREFIX = "accounts.session:"
 
 
@@ -164,6 +166,4 @@ class SessionStore(DBStore):
 
 
 def _raise_fence(member: Any) -> None:
-    from .models import User
-
     User.objects.filter(pk=member).update(session_fence=F("session_fence") + 1)

@@ -44,4 +44,6 @@ def retry_policy(max_retries: int = 5) -> dict[str, Any]:
 
 
 # Task runs counted and timed, messages stamped with their publishing time, a worker's own /metrics.
-from sigma_playground.observability import tasks as _task_metrics  # noqa: E402, F401
+from sigma_playground.observability import tasks as _task_metrics  # noqa: E402
+
+_task_metrics.use_app(app)

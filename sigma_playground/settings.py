@@ -255,7 +255,7 @@ CHANNEL_LAYER_REDIS_URL = env.redis_url("CHANNEL_LAYER_REDIS_URL") or REDIS_URL
 _broker = RedisLocation.parse(env.redis_url("CELERY_BROKER_URL") or REDIS_URL or "memory://")
 
 # The channel layer forgets a group member this long after it joined (both layers do). Sockets and
-# event streams join again well within it (social.consumers.rejoin_interval), so one open for days
+# event streams join again well within it (social.hub.rejoin_interval), so one open for days
 # keeps hearing its member's pushes.
 CHANNEL_LAYER_GROUP_EXPIRY = env.int("CHANNEL_LAYER_GROUP_EXPIRY", default=86400, minimum=2)
 

@@ -184,12 +184,6 @@ async def in_turn(
             yield message
 
 
-def rejoin_interval(layer: Any) -> float:
-    """How often a connection joins its member's group again: a quarter of the layer's group expiry,
-    so three attempts can fail (Redis restarting) before the membership lapses."""
-    return float(getattr(layer, "group_expiry", 86400)) / 4
-
-
 class Held:
     """Pushes that reached a socket before its first resume was answered: not kept, only noted.
 

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from sigma_playground import websocket
 from sigma_playground.websocket import SignIn
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,12 @@ SIGN_IN_BATCH_SECONDS: float = 0.25
 
 def user_group(user_id: int) -> str:
     return f"user_{user_id}"
+
+
+def rejoin_interval(layer: Any) -> float:
+    """How often a connection joins its member's group again: a quarter of the layer's group expiry,
+    so three attempts can fail (Redis restarting) before the membership lapses."""
+    return float(getattr(layer, "group_expiry", 86400)) / 4
 
 
 class Listener(Protocol):
@@ -84,14 +91,12 @@ class SignInChecks:
         self.due.pop(watcher, None)
 
     async def _run(self) -> None:
-        from sigma_playground.websocket import sign_ins_current
-
         try:
             while self.due:
                 await asyncio.sleep(SIGN_IN_BATCH_SECONDS)
                 batch, self.due = self.due, {}
                 try:
-                    results = await sign_ins_current(list(batch.values()))
+                    results = await websocket.sign_ins_current(list(batch.values()))
                 except Exception as error:
                     # The database away: each socket stays up and asks again at its next interval
                     # (a sign-out still closes it at once by message, docs/realtime.md).
@@ -315,8 +320,6 @@ class Hub:
 
     async def _stay_in_groups(self) -> None:
         """Join every group again before the layer forgets this process in it (group_expiry)."""
-        from .consumers import rejoin_interval
-
         limit = asyncio.Semaphore(REJOIN_CONCURRENCY)
 
         async def join(group: str, channel: str) -> None:

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS = ("sigma_playground", "idempotency", "search", "media", "accounts", "workbooks", "social")
@@ -45,9 +43,6 @@ LOCAL_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
     ),
     ("sigma_playground.observability.sentry", "sigma_playground.observability.reports"): (
         "the settings import sentry.py to start Sentry, before reports.py can be (it reads them)"
-    ),
-    ("sigma_playground.observability.tasks", "sigma_playground.observability.process"): (
-        "process.py needs Django set up, and a Celery worker imports tasks.py before it is"
     ),
 }
 
@@ -305,7 +300,6 @@ def test_media_depends_on_no_app_above_it():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="a services module still imports its tasks (issue 13)")
 def test_no_services_module_imports_a_tasks_module():
     found = [
         dep
@@ -320,7 +314,6 @@ def test_no_services_module_imports_a_tasks_module():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="upward arrows remain (issue 13)")
 def test_no_app_depends_on_an_app_above_it():
     found = upward(arrows())
     assert not found, f"{summary()}:\n" + "\n".join(
@@ -329,13 +322,11 @@ def test_no_app_depends_on_an_app_above_it():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="app-level loops remain (issue 13)")
 def test_no_app_level_loop():
     graph = arrows()
     assert not tangles(graph), summary()
 
 
-@pytest.mark.xfail(strict=True, reason="imports inside functions still dodge loops (issue 13)")
 def test_an_import_inside_a_function_says_why():
     found = [
         dep

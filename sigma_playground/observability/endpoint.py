@@ -11,11 +11,8 @@ this process's. Either way the scrape-time collectors (collectors.py) are read t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -23,22 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import Metric
 
 from . import metrics, process
+from .access import token_matches
 from .batch import FIGURES
 from .collectors import SCRAPE_COLLECTORS, Guarded
 
 SCRAPE_PATH = "/metrics"  # sigma_playground/urls.py routes it here too
-
-
-def token_matches(authorization: str | None) -> bool:
-    """Whether an Authorization header's value is exactly `Bearer <METRICS_TOKEN>` (never, while the
-    token is unset). Their digests are compared, in constant time: neither the time taken nor an
-    early end on a length mismatch says anything of the token."""
-    token = settings.METRICS_TOKEN
-    if not token or not authorization:
-        return False
-    given = hashlib.sha256(authorization.encode(errors="surrogateescape")).digest()
-    wanted = hashlib.sha256(f"Bearer {token}".encode()).digest()
-    return hmac.compare_digest(given, wanted)
 
 
 class _Scrape:

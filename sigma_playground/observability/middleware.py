@@ -26,8 +26,9 @@ from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
 
 from . import process
+from .access import token_matches
 from .batch import FIGURES
-from .endpoint import SCRAPE_PATH, metrics_view, token_matches
+from .endpoint import SCRAPE_PATH, metrics_view
 
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset(

@@ -36,12 +36,29 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from celery import signals, states
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 
-from . import metrics
+from . import metrics, process
+from .access import token_matches
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
 logger = logging.getLogger(__name__)
+
+_app: Any = None  # the site's Celery app, given by use_app()
+
+
+def use_app(app: Any) -> None:
+    """The Celery app whose tasks and broker these figures are about: sigma_playground.celery gives
+    its own when it loads this module (which therefore never imports it)."""
+    global _app
+    _app = app
+
+
+def celery_app() -> Any:
+    if _app is None:
+        raise RuntimeError("sigma_playground.celery has not given its app (use_app)")
+    return _app
+
 
 PUBLISHED_AT = "published_at"  # the message header: when it was published, in epoch seconds
 
@@ -74,8 +91,6 @@ def _task_ended(
     outcome = task_outcome(state)
     if outcome is not None:
         metrics.celery_tasks.labels(task=task.name, outcome=outcome).inc()
-    from . import process  # Django's, so not at import: Celery's app imports this module early
-
     process.update()  # a pool process records its own memory and CPU now and then
 
 
@@ -197,8 +212,7 @@ class BrokerQueues:
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
-        from sigma_playground.celery import app
-
+        app = celery_app()
         if app.conf.task_always_eager:
             return
         options = app.conf.broker_transport_options or {}
@@ -308,8 +322,6 @@ class MainProcessFigures:
     def add_to(self, families: list[Metric]) -> list[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
-        from . import process
-
         pid = str(os.getpid())
         by_name = {family.name: family for family in families}
         for name, (reader, documentation) in self.GAUGES.items():
@@ -340,7 +352,7 @@ class WorkerExporter:
     """GET /metrics on `port`, in a thread of the worker's main process: its kind's figures (the
     files its pool processes and itself wrote under `directory`, else this process's own), to
     `Authorization: Bearer <METRICS_TOKEN>` only; 404 to anything else, as the web's /metrics
-    answers (endpoint.token_matches)."""
+    answers (access.token_matches)."""
 
     def __init__(self, port: int, directory: str | None, host: str = "") -> None:
         from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -372,9 +384,6 @@ class WorkerExporter:
         self.server.server_close()
 
     def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        from . import process
-        from .endpoint import token_matches
-
         allowed = (
             environ.get("PATH_INFO") == "/metrics"
             and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
@@ -398,8 +407,7 @@ def _start_exporter(**kwargs: Any) -> None:
     global _exporter
     from django.conf import settings
 
-    from sigma_playground.celery import app
-
+    app = celery_app()
     metrics.start_tasks_at_zero(app.tasks)  # this process counts lost runs (_task_lost)
     port = settings.CELERY_METRICS_PORT
     if not port or _exporter is not None:
@@ -422,11 +430,7 @@ def _let_go_of_exporter(**kwargs: Any) -> None:
         exporter.server.socket.close()
     # A pid is reused: what a gone process of this pid left is tidied away before this one writes.
     metrics.tidy(including_own=True)
-    from sigma_playground.celery import app
-
-    metrics.start_tasks_at_zero(app.tasks)
-    from . import process
-
+    metrics.start_tasks_at_zero(celery_app().tasks)
     process.update(force=True)  # an idle pool process's memory is reported from the start
 
 

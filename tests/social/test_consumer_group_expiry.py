@@ -15,7 +15,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from social import consumers
+from social import hub
 from tests.factories import UserFactory
 from tests.social.realtime import (
     STREAM_PATH,
@@ -56,7 +56,7 @@ def follower(db):
 
 
 def test_the_rejoin_interval_is_a_quarter_of_the_layers_group_expiry(short_group_expiry):
-    assert consumers.rejoin_interval(get_channel_layer()) == GROUP_EXPIRY / 4
+    assert hub.rejoin_interval(get_channel_layer()) == GROUP_EXPIRY / 4
 
 
 def test_a_socket_open_for_several_group_expiries_still_receives(
