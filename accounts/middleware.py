@@ -20,6 +20,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
 from accounts import rows
+from accounts.sessions import SessionStore
 
 
 def get_user(request: HttpRequest):
@@ -44,8 +45,8 @@ def get_user(request: HttpRequest):
         if session.get(SESSION_KEY) != user_id or session.get(BACKEND_SESSION_KEY) != backend_path:
             return AnonymousUser()  # ended meanwhile (or, never seen, made another's)
     session_hash = session.get(HASH_SESSION_KEY)
-    verified = bool(session_hash) and constant_time_compare(
-        session_hash, user.get_session_auth_hash()
+    verified = bool(
+        session_hash and constant_time_compare(session_hash, user.get_session_auth_hash())
     )
     if verified:
         return user
@@ -77,16 +78,18 @@ def _user_pk(value):
 
 
 def _cached_user(request: HttpRequest):
+    # `_cached_user` is Django's own name for it (django.contrib.auth.middleware), not in the stubs.
     if not hasattr(request, "_cached_user"):
         request.session.get(SESSION_KEY)  # a first load looks the member up (process_request)
         vouched = request.__dict__.pop("_vouched_user", None)
-        request._cached_user = user = vouched if vouched is not None else get_user(request)
+        user = vouched if vouched is not None else get_user(request)
+        request._cached_user = user  # type: ignore[attr-defined]
         session_key = request.session.session_key
         if user.is_authenticated and session_key is not None:
             if len(_MEMBER_OF_SESSION) >= _MEMBER_OF_SESSION_MAX:
                 _MEMBER_OF_SESSION.clear()
             _MEMBER_OF_SESSION[session_key] = user.pk
-    return request._cached_user
+    return request._cached_user  # type: ignore[attr-defined]
 
 
 # Who each session was found to be signed in as, when this process last looked: a guess, so that a
@@ -104,8 +107,8 @@ def member_of(session_key: str | None):
 def _acached_user(request: HttpRequest):
     # Apart from the sync one, as Django keeps them: an async caller's lookup is its own.
     if not hasattr(request, "_acached_user"):
-        request._acached_user = get_user(request)
-    return request._acached_user
+        request._acached_user = get_user(request)  # type: ignore[attr-defined]  # Django's own
+    return request._acached_user  # type: ignore[attr-defined]
 
 
 class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
@@ -117,7 +120,8 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)  # checks the session middleware is there
-        request.user = SimpleLazyObject(lambda: _cached_user(request))
+        # A lazy user, as Django's own middleware sets it (the stubs type the attribute as the user).
+        request.user = SimpleLazyObject(lambda: _cached_user(request))  # type: ignore[assignment]
         request.auser = sync_to_async(lambda: _acached_user(request))
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             # At the session's first load (nothing is read for a response that never touches it:
@@ -125,6 +129,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
             # until a view asks, so a response that never asked is not judged made for a member
             # (sigma_playground.caching).
             def vouch() -> None:
-                request._vouched_user = get_user(request)
+                request.__dict__["_vouched_user"] = get_user(request)  # popped by _cached_user
 
-            request.session.on_first_load = vouch
+            if isinstance(request.session, SessionStore):  # the hook is this engine's own
+                request.session.on_first_load = vouch

@@ -9,11 +9,16 @@ from .models import User
 
 
 def username_taken(username: str, *, exclude_pk: int | None = None) -> bool:
-    return User.objects.filter(username__lower=username.lower()).exclude(pk=exclude_pk).exists()
+    return _others(User.objects.filter(username__lower=username.lower()), exclude_pk).exists()
 
 
 def email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
-    return User.objects.filter(email__lower=email.lower()).exclude(pk=exclude_pk).exists()
+    return _others(User.objects.filter(email__lower=email.lower()), exclude_pk).exists()
+
+
+def _others(users: QuerySet[User], exclude_pk: int | None) -> QuerySet[User]:
+    """`users` without the member `exclude_pk`, if one is given (a new account has no pk yet)."""
+    return users if exclude_pk is None else users.exclude(pk=exclude_pk)
 
 
 def active_users() -> QuerySet[User]:

@@ -19,7 +19,8 @@ from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
 from . import mfa, selectors
-from .models import User, username_validator
+from .http import member
+from .models import USERNAME_MAX_LENGTH, User, username_validator
 from .signals import sign_ins_ended
 from .throttling import SignInThrottle, SignUpThrottle
 
@@ -74,7 +75,7 @@ def _tried_name(username: str) -> str:
         username_validator(username)
     except ValidationError:
         return NOT_A_USERNAME
-    return username if len(username) <= User.username.field.max_length else NOT_A_USERNAME
+    return username if len(username) <= USERNAME_MAX_LENGTH else NOT_A_USERNAME
 
 
 def _signed_in(request: HttpRequest, user: User) -> None:
@@ -162,7 +163,7 @@ def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
 def admin_refusal(request: HttpRequest) -> str | None:
     """Why a signed-in staff member may not use the admin yet: "second_factor" (the account has MFA but
     this session was not signed in with it) or "mfa_setup" (staff must have MFA); None when they may."""
-    user = request.user
+    user = member(request)
     if user.mfa_enabled and not request.session.get(SECOND_FACTOR_SESSION_KEY):
         return "second_factor"
     if user.powers_withheld:

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from media import selectors as media_selectors
 from media import services as media_services
 from media.forms import PictureForm, report_outcome
@@ -91,7 +92,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def signin(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request, request.POST or None)
-    context = {"form": form, "next": next_url(request, reverse("home"))}
+    after = next_url(request, reverse("home"))
+    context = {"form": form, "next": after}
     if request.method == "POST":
         if form.is_valid() and form.user is not None:
             if form.needs_second_factor:
@@ -101,11 +103,11 @@ def signin(request: HttpRequest) -> HttpResponse:
                 request.session[PENDING_SECOND_FACTOR] = {
                     "user_id": form.user.pk,
                     "at": time.time(),
-                    "next": context["next"],
+                    "next": after,
                 }
                 return redirect("accounts:login-verify")
             login(request, form.user, backend=AUTH_BACKEND)
-            return _after_sign_in(request, form.user, context["next"])
+            return _after_sign_in(request, form.user, after)
         if form.retry_after is not None:
             return _throttled(
                 render_form(request, "accounts/login.html", context), form.retry_after
@@ -164,7 +166,7 @@ class SignOutView(auth_views.LogoutView):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Its own instance: a refused form must not leave its values on request.user, shown in the nav.
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
@@ -175,7 +177,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 
 def settings_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
     form: ProfileForm | None = None,
     picture_form: PictureForm | None = None,
@@ -200,7 +202,7 @@ def settings_page(
 
 @login_required
 @require_POST
-def avatar(request: HttpRequest) -> HttpResponse:
+def avatar(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The settings page's picture: upload a new one (processed after the request), or remove it."""
     if request.POST.get("action") == "remove":
         media_services.remove_avatar(request.user)
@@ -218,7 +220,7 @@ def avatar(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache  # no-store: the page shows the secret, then the recovery codes
 @require_http_methods(["GET", "POST"])
-def mfa_view(request: HttpRequest) -> HttpResponse:
+def mfa_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Turn two-factor authentication on (secret, QR code, confirm with a code) or off (with a code)."""
     user: User = request.user
     form = CodeForm(request.POST or None)

@@ -13,11 +13,11 @@ class ImageAdmin(admin.ModelAdmin):
     search_fields = ["owner__username", "holder", "content_hash"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
-    fields = [
+    readonly_fields = [
         "id", "kind", "status", "error", "owner", "holder", "preview", "width", "height",
         "content_hash", "fallback", "sizes", "source", "created_at", "processed_at",
     ]  # fmt: skip
-    readonly_fields = fields
+    fields = [*readonly_fields]
 
     @admin.display(description="Picture")
     def preview(self, image: Image) -> str:

@@ -106,14 +106,14 @@ def scan(
     `timeout` bounds each connect, send and receive rather than the whole scan, so that a large file
     on a slow but working link is not cut off, while a daemon that stops responding is given up on.
     """
-    family, target = parse_address(address)
+    _, target = parse_address(address)  # a path (AF_UNIX) or (host, port): its type says how
     if not 0 < chunk_size <= _MAX_CHUNK:
         raise ValueError(f"chunk_size must be between 1 and {_MAX_CHUNK}, not {chunk_size}")
     if not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout}")
 
     try:
-        with _connect(family, target, timeout) as sock:
+        with _connect(target, timeout) as sock:
             interrupted = _send(sock, data, chunk_size)
             reply = _receive(sock)
     except OSError as exc:  # Refused, missing socket file, unresolvable host, TimeoutError, resets.
@@ -121,8 +121,9 @@ def scan(
     _judge(reply, interrupted=interrupted, address=address)
 
 
-def _connect(family: socket.AddressFamily, target: Target, timeout: float) -> socket.socket:
-    if family != socket.AF_UNIX:
+def _connect(target: Target, timeout: float) -> socket.socket:
+    # (host, port): AF_INET or AF_INET6, whichever the host resolves to; otherwise a socket path.
+    if isinstance(target, tuple):
         return socket.create_connection(target, timeout=timeout)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -49,7 +49,10 @@ class PictureForm(forms.Form):
     def _throttled(self) -> bool:
         """The API's upload limit, counted together with it (per member per hour)."""
         throttle = UploadThrottle()
-        if throttle.allow_request(self.request, SimpleNamespace(throttle_scope="uploads")):
+        # The page's request (a bound form is always given it): not DRF's Request, but the throttle
+        # reads only what both have (method, user, META).
+        request: Any = self.request
+        if throttle.allow_request(request, SimpleNamespace(throttle_scope="uploads")):
             return False
         minutes = max(1, math.ceil((throttle.wait() or 60) / 60))
         self.add_error(

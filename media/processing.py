@@ -132,7 +132,8 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
         return image
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.profileToProfile(
+        # An image, as inPlace is False: Pillow's `Image | None` does not tell the two cases apart.
+        return ImageCms.profileToProfile(  # type: ignore[return-value]
             image, source, _SRGB, outputMode="RGBA" if image.mode == "RGBA" else "RGB"
         )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from datetime import timedelta
+from functools import partial
 from typing import IO, Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.files.base import ContentFile, File
 from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image as PILImage
+from storages.backends.s3 import S3Storage
 
 from sigma_playground import jobs
 from sigma_playground.observability import metrics
@@ -188,9 +190,10 @@ def _store_variants(key: str, files: dict[str, bytes]) -> None:
 def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
     with transaction.atomic():
         _lock_holder(image.kind, image.holder)
-        image = Image.objects.select_for_update().filter(pk=image.pk).first()
-        if image is None or image.status != Image.Status.PROCESSING:
+        locked = Image.objects.select_for_update().filter(pk=image.pk).first()
+        if locked is None or locked.status != Image.Status.PROCESSING:
             return
+        image = locked
         current = _in_use(image).first()
         image.fallback = rendered.fallback
         image.width, image.height = rendered.width, rendered.height
@@ -271,7 +274,7 @@ def remove(kind: str, holder: Any) -> None:
             if image.content_hash:
                 _discard_later(image.kind, image.content_hash)
             if image.source:
-                transaction.on_commit(lambda s=image.source: _delete_source(s))
+                transaction.on_commit(partial(_delete_source, image.source))
 
 
 def forget(kind: str, holder: Any) -> None:
@@ -390,7 +393,7 @@ def start_direct_upload(
         raise
     image = Image(kind=kind, owner=owner, holder=_key(holder), status=Image.Status.UPLOADING)
     image.source = f"{UPLOADS_FOLDER}/{image.id.hex}"
-    storage = upload_storage()
+    storage: S3Storage = upload_storage()  # direct uploads are on only with the S3 bucket
     key = storage._normalize_name(image.source)
     post = storage.connection.meta.client.generate_presigned_post(
         Bucket=storage.bucket_name,

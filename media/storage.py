@@ -37,14 +37,16 @@ class UploadFileSystemStorage(FileSystemStorage):
 
     @property
     def base_location(self) -> str:  # read each time, so tests can point it elsewhere
-        return self._value_or_setting(self._location, settings.MEDIA_UPLOAD_ROOT)
+        # FileSystemStorage's own `_location` (the `location` it was given), not in the stubs.
+        location = self._location  # type: ignore[attr-defined]
+        return self._value_or_setting(location, settings.MEDIA_UPLOAD_ROOT)
 
     @property
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 
     @property
-    def base_url(self) -> None:
+    def base_url(self) -> None:  # type: ignore[override]  # no URL: originals are never served
         return None
 
 

@@ -20,7 +20,8 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > max_upload_bytes():
-            self.request.upload_too_large = True
+            # Django gives every handler its request (the stubs allow none); the flag is ours.
+            self.request.upload_too_large = True  # type: ignore[union-attr]
             count_refused("too_large")
             raise SkipFile
         return raw_data

@@ -132,9 +132,10 @@ def _inspect(file: IO[bytes]) -> SourceInfo:
         with image:
             # A JPEG with multi-picture data (many cameras write it) opens as MPO: a JPEG to us,
             # whose first picture is the photo.
-            info = SourceInfo("JPEG" if image.format == "MPO" else image.format, *image.size)
-            if info.format not in ALLOWED_FORMATS:  # defensive: formats= already limits this
+            image_format = "JPEG" if image.format == "MPO" else image.format
+            if image_format not in ALLOWED_FORMATS:  # defensive: formats= already limits this
                 raise unsupported
+            info = SourceInfo(image_format, *image.size)
             if info.width < 1 or info.height < 1:
                 raise _damaged()
             if info.width * info.height > settings.MEDIA_MAX_PIXELS:

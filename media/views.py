@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views import static
 from django.views.decorators.http import require_safe
 
@@ -19,10 +19,10 @@ VARIANT_PATH = re.compile(
 
 
 @require_safe
-def serve(request: HttpRequest, path: str) -> HttpResponse:
+def serve(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     """Local media in development (DEBUG): only the variant folders, with the type from the name and
     X-Content-Type-Options: nosniff (SecurityMiddleware), so a file is never read as anything but a
     picture. In production a web server or a CDN serves media instead (deploy/nginx.conf)."""
     if not settings.DEBUG or not VARIANT_PATH.fullmatch(path):
         raise Http404
-    return static.serve(request, path, document_root=settings.MEDIA_ROOT)
+    return static.serve(request, path, document_root=str(settings.MEDIA_ROOT))

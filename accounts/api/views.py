@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -90,7 +91,7 @@ class RegisterView(generics.CreateAPIView):
     def post(self, request: Request, *args, **kwargs) -> Response:
         return self.create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: RegisterSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[User]) -> None:
         try:
             serializer.instance = services.register(**serializer.validated_data)
         except DjangoValidationError as error:
@@ -196,7 +197,7 @@ class MeView(generics.RetrieveUpdateAPIView):
     def get_object(self) -> User:
         return self.request.user
 
-    def perform_update(self, serializer: MeSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[User]) -> None:
         user = self.request.user
         fields = {
             name: serializer.validated_data.get(name, getattr(user, name))

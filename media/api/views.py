@@ -160,7 +160,8 @@ def refused_by_holder(refused: holders.Refused) -> exceptions.APIException:
 class PresignedPostSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.URLField(help_text="POST the form here, as multipart/form-data.")
-    fields = serializers.DictField(
+    # A declared field: DRF's metaclass takes it off the class, so Serializer.fields is not replaced.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.CharField(), help_text="Form fields to send before the `file` field."
     )
     expires_in = serializers.IntegerField(help_text="Seconds the form stays valid.")
