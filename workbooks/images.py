@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models.signals import post_delete
 
 from media import holders
@@ -26,15 +27,14 @@ def show_picture(sender: Any, *, kind: str, holder: str, ref: dict | None, **kwa
 
 
 def may_change(user: Any, key: Any) -> str:
-    """The workbook `key` when `user` may change it (media.holders: a direct thumbnail upload)."""
-    workbook = Workbook.objects.visible_to(user).filter(pk=key).first()
-    if workbook is None:
-        raise holders.Refused("No such workbook.", hidden=True)
-    if not workbook.editable_by(user):
-        raise holders.Refused(
-            "Only the author or a moderator may change this workbook.", hidden=False
-        )
-    return str(workbook.pk)
+    """The workbook `key` when `user` may change it (media.holders: a direct thumbnail upload),
+    fetched through the rule every other change goes through (WorkbookQuerySet.get_editable)."""
+    try:
+        return str(Workbook.objects.get_editable(user, pk=key).pk)
+    except (Workbook.DoesNotExist, ValueError, TypeError):
+        raise holders.Refused("No such workbook.", hidden=True) from None
+    except PermissionDenied as refused:
+        raise holders.Refused(str(refused), hidden=False) from None
 
 
 def forget_thumbnails(sender: Any, instance: Workbook, **kwargs: Any) -> None:
