@@ -37,10 +37,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextlib import aclosing
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, TypeGuard, cast
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -50,7 +50,7 @@ from sigma_playground.observability import metrics, process
 from sigma_playground.websocket import SignIn, closing_database_sync_to_async
 
 from . import payloads, selectors
-from .hub import Hub, Inbox, hub
+from .hub import Hub, Inbox, Listener, hub
 from .hub import user_group as user_group  # the member's group, as before
 from .payloads import NotificationMessage, PushedNotification, UnreadCountMessage
 
@@ -80,7 +80,7 @@ CLOSE_SILENT = 4408  # the client did not answer the heartbeat
 # --- Reading what a client missed (shared with the event stream) ---------------------------------
 
 
-def is_notification_id(value: object) -> bool:
+def is_notification_id(value: object) -> TypeGuard[int]:
     """An id the client may resume after: an integer (not a bool), 0 or more, that fits a bigint."""
     return (
         isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_NOTIFICATION_ID
@@ -105,7 +105,9 @@ def unread_count_and_newest(user_id: int) -> tuple[int, int]:
     return selectors.unread_count_and_newest(user_id)
 
 
-async def missed_notifications(user_id: int, after: int) -> AsyncIterator[NotificationMessage]:
+async def missed_notifications(
+    user_id: int, after: int
+) -> AsyncGenerator[NotificationMessage, None]:
     """Every notification of the user with an id above `after`, oldest first, read a page at a time
     until a page comes back short (so rows committed while reading are included too)."""
     page_size = RESUME_PAGE_SIZE
@@ -163,7 +165,7 @@ class Delivered:
 
 async def in_turn(
     user_id: int, delivered: Delivered, pushed: PushedNotification
-) -> AsyncIterator[NotificationMessage]:
+) -> AsyncGenerator[NotificationMessage, None]:
     """What a connection sends for a notification pushed to it, in id order with no gap: nothing
     when it was sent already; the notification itself when the member's one before it was sent; and
     otherwise every notification after the floor, read from the table. The missing ones are there
@@ -313,7 +315,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     resuming: bool = False
     closed: bool = False  # sent the close, or heard the client's: send nothing more
     last_heard: float = 0.0  # event-loop time of the client's last message
-    channel_layer = None  # the hub reads the layer (social.hub), not the socket
+    # The hub reads the layer (social.hub), not the socket. (channels' own consumers set it from
+    # get_channel_layer(), None without a layer, which the stubs leave out.)
+    channel_layer = None  # type: ignore[assignment]
     # The heartbeat, the sign-in watch and the wait for a resume, by name, and the short tasks they
     # started that are still running.
     timers: dict[str, asyncio.TimerHandle] | None = None
@@ -361,7 +365,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             self.counted = False
             _open_sockets.dec()
         if self.hub is not None:
-            self.hub.remove(self)
+            # A Listener while in the hub: user_id names the member until after this (`end`).
+            self.hub.remove(cast(Listener, self))
             self.hub.sign_ins.forget(self)
             self.hub = None
         if self.inbox is not None:
@@ -377,7 +382,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Timers -----------------------------------------------------------------------------------
 
-    def _after(self, name: str, delay: float, job: Callable[[], Awaitable[None]]) -> None:
+    def _after(self, name: str, delay: float, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `job` in `delay` seconds, in a task of its own only then."""
         if self.user_id is None:
             return
@@ -386,7 +391,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         loop = asyncio.get_running_loop()
         self.timers[name] = loop.call_later(delay, self._start_chore, name, job)
 
-    def _start_chore(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+    def _start_chore(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
         if self.timers is not None:
             self.timers.pop(name, None)
         if self.user_id is None:
@@ -411,7 +416,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope["user"]
         sign_in = self.scope.get("sign_in")
         # Nothing of the handshake is needed from here on (headers, cookies, the user object).
-        self.scope = {"type": "websocket"}
+        self.scope = {"type": "websocket"}  # type: ignore[typeddict-item]  # deliberately bare
         # Accept first, then close: a close code reaches the client only on an accepted socket; a refused
         # handshake would look like a network error instead of "sign in again".
         await self.accept()
@@ -419,7 +424,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.counted = True
         _open_sockets.inc()
         process.update()  # the ws process records its memory and CPU now and then
-        if not user.is_authenticated or sign_in is None:
+        if user is None or not user.is_authenticated or not isinstance(sign_in, SignIn):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
@@ -431,7 +436,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.held = Held(since=0)
         # Join before counting, so a change made after the count is pushed to this socket.
         self.hub = hub()
-        await self.hub.add(self)
+        await self.hub.add(cast(Listener, self))  # user_id is set, until it lets go of the hub
         count, newest = await unread_count_and_newest(user.pk)
         self.held.since = newest
         await self.send_json(payloads.unread_count_message(count))
@@ -447,8 +452,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def end(self, code: int, why: str) -> None:
         """Close, and from now on hear and send nothing: stop the timers, leave the hub."""
         logger.info("closing the notification socket of user %s: %s", self.user_id, why)
-        self.user_id = None
+        # The hub files the socket under its member's id: leave it while the id is still set.
         self._let_go()
+        self.user_id = None
         await self.close(code=code)
 
     # --- From the hub -----------------------------------------------------------------------------
@@ -468,7 +474,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     # --- From the client --------------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if self.user_id is None:
             return  # closed as anonymous; nothing it says matters
         self.last_heard = asyncio.get_running_loop().time()

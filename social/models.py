@@ -59,7 +59,7 @@ class Favorite(models.Model):
         return f"{self.user_id} ♥ {self.workbook_id}"
 
 
-class CommentQuerySet(models.QuerySet):
+class CommentQuerySet(models.QuerySet["Comment"]):
     def visible_to(self, user) -> CommentQuerySet:
         """Comments on the workbooks `user` may open (WorkbookQuerySet.visible_to)."""
         return self.filter(workbook__in=Workbook.objects.visible_to(user).values("pk"))

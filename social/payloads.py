@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from django.urls import reverse
 
 from media.api.fields import picture_urls
 
 from .models import Notification
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+    from .selectors import NotificationWithPrevious
 
 
 class NotificationMessage(TypedDict):
@@ -29,7 +34,15 @@ class UnreadCountMessage(TypedDict):
     count: int
 
 
-def person(user) -> dict[str, Any] | None:
+# What social.push sends a member's connections, in order.
+PushMessage = PushedNotification | UnreadCountMessage
+
+
+@overload
+def person(user: None) -> None: ...
+@overload
+def person(user: User) -> dict[str, Any]: ...
+def person(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
     # Paths relative to the site unless media has its own origin: the socket has no request to
@@ -70,7 +83,7 @@ def notification_message(item: Notification) -> NotificationMessage:
     return {"type": "notification", "notification": notification(item)}
 
 
-def pushed_notification(item: Notification) -> PushedNotification:
+def pushed_notification(item: NotificationWithPrevious) -> PushedNotification:
     """`item` comes from selectors.notifications_by_id, which annotates `previous`."""
     return {"type": "notification", "notification": notification(item), "previous": item.previous}
 

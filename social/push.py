@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -26,6 +27,7 @@ from workbooks.models import Workbook
 from . import payloads, selectors
 from .hub import BROADCAST_GROUP, user_group
 from .models import Notification, Verb
+from .payloads import PushMessage
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +39,12 @@ PUSH_TIMEOUT_SECONDS = 1.0
 LOCK_NAMESPACE = 4_401  # advisory lock class for "notifications of one recipient"
 
 
-def _envelope(messages: list[dict]) -> dict:
+def _envelope(messages: list[PushMessage]) -> dict[str, Any]:
     # One member's messages travel together, in order: a notification, then the new count.
     return {"type": "push.message", "messages": messages}
 
 
-def _batches(per_user: dict[int, list[dict]]) -> list[tuple[str, dict]]:
+def _batches(per_user: dict[int, list[PushMessage]]) -> list[tuple[str, dict[str, Any]]]:
     """(group, message) pairs carrying every member's messages: one member's go to their own group,
     reaching only the processes that hold their connections; many members' go as one message a
     batch to every process with connections (social.hub), not one `group_send` per member: a
@@ -57,12 +59,12 @@ def _batches(per_user: dict[int, list[dict]]) -> list[tuple[str, dict]]:
     ]
 
 
-def _send_all(messages: list[tuple[int, dict]]) -> None:
+def _send_all(messages: list[tuple[int, PushMessage]]) -> None:
     layer = get_channel_layer()
     if layer is None or not messages:
         return
 
-    per_user: dict[int, list[dict]] = {}
+    per_user: dict[int, list[PushMessage]] = {}
     for uid, message in messages:
         per_user.setdefault(uid, []).append(message)
 
@@ -87,7 +89,7 @@ def _send_all(messages: list[tuple[int, dict]]) -> None:
     async_to_sync(send)()
 
 
-def _notifications_in(message: dict) -> int:
+def _notifications_in(message: dict[str, Any]) -> int:
     """How many notifications one group message of `_batches` carries."""
     if message["type"] == "push.batch":
         queues = [queue for _, queue in message["pushes"]]
@@ -104,26 +106,28 @@ def notifications(ids: Iterable[int]) -> None:
     _send_all(notification_messages(ids))
 
 
-def notification_messages(ids: Iterable[int]) -> list[tuple[int, dict]]:
+def notification_messages(ids: Iterable[int]) -> list[tuple[int, PushMessage]]:
     """(recipient, message) pairs that `notifications` pushes, read now, to `send` later."""
     items = selectors.notifications_by_id(list(ids))
     if not items:
         return []
     recipients = {item.recipient_id for item in items}
     counts = selectors.unread_counts(recipients)
-    messages = [(item.recipient_id, payloads.pushed_notification(item)) for item in items]
+    messages: list[tuple[int, PushMessage]] = [
+        (item.recipient_id, payloads.pushed_notification(item)) for item in items
+    ]
     messages += [(uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in recipients]
     return messages
 
 
-def send(messages: list[tuple[int, dict]]) -> None:
+def send(messages: list[tuple[int, PushMessage]]) -> None:
     """Push (recipient, message) pairs read before (`notification_messages`)."""
     _send_all(messages)
 
 
 def published_messages(
     workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[int]]
-) -> list[tuple[int, dict]]:
+) -> list[tuple[int, PushMessage]]:
     """(recipient, message) pairs pushing one fan-out batch of `published`, given as stored: (id,
     recipient, previous, unread count) each, all by the workbook's author (loaded with it) at
     `created_at`. The notification is the same for every follower but its id, so it is made once,
@@ -144,7 +148,7 @@ def published_messages(
             read=False,
         )
     )
-    messages: list[tuple[int, dict]] = [
+    messages: list[tuple[int, PushMessage]] = [
         (
             recipient_id,
             {"type": "notification", "notification": {**shared, "id": pk}, "previous": previous},
@@ -163,7 +167,9 @@ def published(workbook: Workbook, created_at: datetime, rows: Iterable[Sequence[
     _send_all(shown_only(workbook.pk, published_messages(workbook, created_at, rows)))
 
 
-def shown_only(workbook_id: int, messages: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+def shown_only(
+    workbook_id: int, messages: list[tuple[int, PushMessage]]
+) -> list[tuple[int, PushMessage]]:
     """A fan-out batch's messages, less its notifications if followers may no longer see the
     workbook: made a draft, deleted, or its author deactivated since the batch read it (its push
     may wait behind earlier batches' on a thread of its own). One query, on the primary, just

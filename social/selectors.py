@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -32,8 +33,19 @@ from workbooks.models import Workbook
 from . import kept
 from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
 
+if TYPE_CHECKING:
+    from typing import TypedDict
 
-def notifications_by_id(ids: list[int]) -> list[Notification]:
+    from django_stubs_ext import WithAnnotations
+
+    class _Previous(TypedDict):
+        previous: int
+
+    # A notification as `notifications_by_id` reads it, with `previous`.
+    NotificationWithPrevious = WithAnnotations[Notification, _Previous]
+
+
+def notifications_by_id(ids: list[int]) -> list[NotificationWithPrevious]:
     """The notifications to push, each with `previous`: the id of its recipient's notification
     before it (0 for the first). A connection that has sent up to `previous` can send this one at
     once; otherwise one in between has not reached it yet (consumers.in_turn)."""
@@ -310,7 +322,7 @@ def favorited_ids(
     # The model's own names, quoted; every value is a parameter.
     sql = f"SELECT {workbook} FROM {table} WHERE {member} = %s AND {workbook} IN ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [getattr(user, "pk", user), *ids])
+        cursor.execute(sql, [user if isinstance(user, int) else user.pk, *ids])
         return sorted(row[0] for row in cursor.fetchall())
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -234,14 +235,33 @@ def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
     return comment
 
 
-def can_edit_comment(user: User, comment: Comment) -> bool:
+class _AuthoredWorkbook(Protocol):
+    @property
+    def author_id(self) -> int: ...
+
+
+class CommentFacts(Protocol):
+    """What the comment rules read of a comment: a Comment, or what a kept comment list keeps of
+    one (social.slots)."""
+
+    @property
+    def author_id(self) -> int: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def workbook(self) -> _AuthoredWorkbook: ...
+
+
+def can_edit_comment(user: User, comment: CommentFacts) -> bool:
     """CommentQuerySet.editable_by's rule, for a comment in hand."""
     return (
         comment.author_id == user.pk and timezone.now() - comment.created_at <= Comment.EDIT_WINDOW
     )
 
 
-def can_delete_comment(user: User, comment: Comment) -> bool:
+def can_delete_comment(user: User, comment: CommentFacts) -> bool:
     """CommentQuerySet.deletable_by's rule, for a comment in hand: its author, the workbook's
     author, or a moderator (the permission, not being staff: curators are staff and have no say
     over comments)."""
@@ -275,7 +295,12 @@ def delete_comment(user: User, comment: Comment) -> None:
         _count(Workbook, comment.workbook_id, comment_count=-1)
         bell_changed(recipients)
         for recipient_id in recipients:
-            transaction.on_commit(lambda rid=recipient_id: push.unread_count(rid), robust=True)
+            _push_unread_count_on_commit(recipient_id)
+
+
+def _push_unread_count_on_commit(user_id: int) -> None:
+    # A function of its own, so that each hook pushes its own recipient's count.
+    transaction.on_commit(lambda: push.unread_count(user_id), robust=True)
 
 
 # --- Notifications --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import namedtuple
+from collections.abc import Mapping
 from functools import lru_cache
 from types import SimpleNamespace
 
@@ -140,7 +141,7 @@ def _query_state(viewer, workbooks: set[int], people: set[int]) -> dict[str, set
             for pk in people
         },
     }
-    row = User.objects.filter(pk=viewer.pk).values(**checks).get()
+    row: Mapping[str, object] = User.objects.filter(pk=viewer.pk).values(**checks).get()
     return {
         "favorited": {pk for pk in workbooks if row[f"w{pk}"]},
         "following": {pk for pk in people if row[f"p{pk}"]},
@@ -238,7 +239,8 @@ def _comment_list(workbook) -> tuple[list[tuple], str]:
     depend on: (id, author id, written at, author's name)."""
     shown = list(selectors.comments_for(workbook))
     for comment in shown:
-        comment.actions_marker = mark_safe(_actions_marker(comment.pk))  # noqa: S308
+        # For the template only: not a field of the model.
+        comment.__dict__["actions_marker"] = mark_safe(_actions_marker(comment.pk))  # noqa: S308
     html = get_template("social/inc/comment_list.html").render({"comments": shown})
     facts = [(c.pk, c.author_id, c.created_at, c.author.display_name) for c in shown]
     return facts, html

@@ -44,7 +44,7 @@ class ProfileSerializer(MemberSerializer):
 
 # --- Targets: what an activity or a notification is about -----------------------------------------
 
-WORKBOOK_TARGET = {
+WORKBOOK_TARGET: dict[str, Any] = {
     "type": "object",
     "required": ["type", "id", "slug", "title", "url"],
     "properties": {
@@ -55,7 +55,7 @@ WORKBOOK_TARGET = {
         "url": {"type": "string", "description": "The workbook's page, as a path."},
     },
 }
-MEMBER_TARGET = {
+MEMBER_TARGET: dict[str, Any] = {
     "type": "object",
     "required": ["type", "username", "full_name", "avatar"],
     "properties": {

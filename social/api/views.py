@@ -7,12 +7,15 @@ member who is not active, or a workbook the viewer cannot open, is a 404.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, permissions, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,6 +41,16 @@ from .serializers import (
     NotificationSerializer,
     ProfileSerializer,
 )
+
+if TYPE_CHECKING:
+    from rest_framework.mixins import ListModelMixin
+    from rest_framework.serializers import BaseSerializer
+
+    class _ListView(ListModelMixin, generics.GenericAPIView[Any]):
+        """What KeptForMember is mixed into."""
+
+else:
+    _ListView = object
 
 USERNAME = OpenApiParameter(
     "username", OpenApiTypes.STR, OpenApiParameter.PATH, description="In any case."
@@ -180,7 +193,7 @@ class FollowView(MemberView):
 # --- Feed and notifications -----------------------------------------------------------------------
 
 
-class KeptForMember:
+class KeptForMember(_ListView):
     """A member's own list whose first page is kept whole for them (social.kept, as the HTML feed
     and notifications pages are): a reload is one cache read while nothing it shows has changed
     (`kept_depends`: the tokens the rows depend on, read before them; the gallery's version and the
@@ -191,14 +204,15 @@ class KeptForMember:
     def kept_depends(self, user: User) -> dict[str, str] | None:
         raise NotImplementedError
 
-    def get_authenticators(self) -> list:
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # The page uses nothing of the member but who they are (accounts.api.authentication).
         return for_reads(self, super().get_authenticators())
 
     def fresh_list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
+    # A kept copy is Django's HttpResponse, which DRF sends as it is; the stubs want a Response.
+    def list(self, request: Request, *args, **kwargs) -> HttpResponse:  # type: ignore[override]
         if request.method != "GET" or request.accepted_media_type != "application/json":
             return self.fresh_list(request, *args, **kwargs)
 
@@ -275,7 +289,7 @@ class NotificationListView(KeptForMember, generics.ListAPIView):
 
     def fresh_list(self, request: Request, *args, **kwargs) -> Response:
         response = super().fresh_list(request, *args, **kwargs)
-        response.data["unread_count"] = selectors.unread_count(request.user.pk)
+        response.data["unread_count"] = selectors.unread_count(member(request).pk)
         return response
 
 
@@ -355,7 +369,8 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
     @extend_schema(responses={200: CommentSerializer(many=True), 404: NOT_FOUND})
     def get(self, request: Request, *args, **kwargs) -> Response:
         workbook = self.get_workbook()
-        comments = self.paginate_queryset(selectors.comments_for(workbook))
+        # A page, not None: every API view has the project's paginator (DEFAULT_PAGINATION_CLASS).
+        comments = cast("list[Comment]", self.paginate_queryset(selectors.comments_for(workbook)))
         for comment in comments:
             # Who may delete depends on the workbook's author: the one workbook, not a query each.
             comment.workbook = workbook
@@ -420,11 +435,13 @@ class CommentView(generics.RetrieveUpdateDestroyAPIView):
     def delete(self, request: Request, *args, **kwargs) -> Response:
         return super().delete(request, *args, **kwargs)
 
-    def perform_update(self, serializer: CommentSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Comment]) -> None:
         if "body" not in serializer.validated_data:
             return  # nothing to change (PATCH {})
+        # DRF's update() made the serializer with the comment (get_object).
+        comment = cast(Comment, serializer.instance)
         serializer.instance = services.edit_comment(
-            member(self.request), serializer.instance, serializer.validated_data["body"]
+            member(self.request), comment, serializer.validated_data["body"]
         )
 
     def perform_destroy(self, comment: Comment) -> None:

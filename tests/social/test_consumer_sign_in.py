@@ -5,6 +5,7 @@ message saying so never arrived. On the in-memory channel layer; over Redis and 
 test_consumer_redis.py, the same for the event stream in test_stream.py.
 """
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from accounts.models import User
 from sigma_playground.asgi import application
 from social import consumers, push
 from social.consumers import CLOSE_UNAUTHENTICATED, user_group
+from social.hub import hub
 from tests.factories import UserFactory
 from tests.social.realtime import (
     OWN_HOST,
@@ -112,6 +114,28 @@ def test_signing_out_closes_the_sockets_of_that_session_and_no_other(owner, foll
     assert in_group_after == 1  # the closed socket left the member's group at once
     assert other_stays
     assert [m["type"] for m in heard] == ["notification", "unread_count"]
+
+
+def test_a_socket_closed_by_the_server_lets_go_of_the_members_group(owner):
+    """The socket closes itself (4401 here) and the process's hub forgets it: with the member's
+    last connection gone it leaves their group, as when the client closes."""
+    browser, cookie = signed_in_browser(owner)
+
+    async def run():
+        socket = await session_socket(cookie)
+        await sync_to_async(browser.post)(reverse("accounts:logout"))
+        closed = await socket.receive_output(timeout=2)
+        await asyncio.sleep(0.2)  # the hub leaves the group in a task of its own
+        held = owner.pk in hub().members
+        in_group_after = group_size(owner)
+        await socket.disconnect()
+        return closed, held, in_group_after
+
+    closed, held, in_group_after = async_to_sync(run)()
+
+    assert closed == CLOSED
+    assert not held
+    assert in_group_after == 0
 
 
 @pytest.mark.parametrize("end_sign_ins", [change_password, deactivate])
