@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from importlib import import_module
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -29,6 +30,18 @@ from accounts.middleware import member_of
 from sigma_playground import paging
 
 from . import slots
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+    from rest_framework.mixins import ListModelMixin
+
+    from accounts.sessions import SessionStore
+
+    class _ListView(ListModelMixin, GenericAPIView[Any]):
+        """What SharedForVisitors is mixed into."""
+
+else:
+    _ListView = object
 
 VERSION_KEY = "gallery:version"
 FRAGMENT_TIMEOUT = 300
@@ -111,14 +124,14 @@ def as_visitor(request: HttpRequest) -> HttpRequest:
         if name not in ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "CSRF_COOKIE")
     }
     visitor.session = import_module(settings.SESSION_ENGINE).SessionStore()  # empty: no query
-    visitor._messages = []
+    visitor._messages = []  # type: ignore[attr-defined]  # the messages middleware's, not in the stubs
     # Absolute URLs (request.build_absolute_uri: canonical, og:url, share link, pictures) come from
     # the configured origin, not from the Host this request sent: any allowed name (an internal
     # address, a wildcard subdomain) would otherwise reach every reader of the copy. Django builds
     # them all from this one cached property of the request.
     visitor.__dict__["_current_scheme_host"] = settings.SITE_URL
     # What a member's own request has looked up or composed.
-    for remembered in ("_cached_user", "_bell", "_composition"):
+    for remembered in ("_cached_user", "_bell", slots.COMPOSITION):
         visitor.__dict__.pop(remembered, None)
     return visitor
 
@@ -242,7 +255,9 @@ def read_ahead(request: HttpRequest) -> dict:
 def hand_over(request: HttpRequest, ahead: dict, found: dict) -> None:
     """Give what was read ahead (`read_ahead`) to those who would read it."""
     if "session" in ahead:
-        request.session.read_ahead(ahead["session"], found.get(ahead["session"]))
+        # Only accounts.sessions' store names a key to read ahead, so the session is one of those.
+        session = cast("SessionStore", request.session)
+        session.read_ahead(ahead["session"], found.get(ahead["session"]))
     if "member" in ahead:
         for name, (_keys, take) in _MEMBER_READS.items():
             mine = [key for what, key in ahead.items() if what.startswith(f"{name} ")]
@@ -386,7 +401,7 @@ def kept_while(
     compute: Callable[[], object],
     *,
     with_version: bool = False,
-    ahead: tuple[set[str], Mapping[str, object]] | None = None,
+    ahead: tuple[set[str], Mapping[str, Any]] | None = None,
 ):
     """`compute()`, kept in the cache for as long as the (`kind`, `pk`) object's token
     (`object_changed`) and, `with_version`, the gallery's version are what they were read as before
@@ -397,6 +412,7 @@ def kept_while(
     with other parts' (`kept_keys`); used when it holds all of this value's keys."""
     keys = kept_keys(kind, pk, name, key, with_version=with_version)
     token_key, entry_key = keys[0], keys[1]
+    found: Mapping[str, Any]
     if ahead is not None and ahead[0].issuperset(keys):
         found = {key: ahead[1][key] for key in keys if key in ahead[1]}
     else:
@@ -517,7 +533,14 @@ def depends_hold(
 _LOOKED_UP = "_visitor_copy_looked_up"
 
 
-def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | None:
+class KeptPage(HttpResponse):
+    """A page as composed for visitors and kept (`for_visitor`), with the `extra` it was kept with
+    (`keep_for_visitors`), as the view gave it."""
+
+    kept_extra: Any = None
+
+
+def for_visitor(request: HttpRequest, name: str, key: str) -> KeptPage | None:
     """The page `name` for `key` as composed for visitors, if this is a visitor's request for the
     very address it was composed for (its links to sign in carry the address), under the gallery's
     current version, and no object it depends on has changed since; else None. One cache read (the
@@ -536,7 +559,7 @@ def for_visitor(request: HttpRequest, name: str, key: str) -> HttpResponse | Non
         return None
     if not depends_hold(entry_key, depends, guessed, found):
         return None
-    response = HttpResponse(content, headers=headers)
+    response = KeptPage(content, headers=headers)
     setattr(response, COMPOSED, True)
     response.kept_extra = extra
     return response
@@ -595,7 +618,11 @@ def store_for_visitors(request: HttpRequest, response: HttpResponse) -> None:
 # --- API lists for visitors ------------------------------------------------------------------------
 
 
-class SharedForVisitors:
+# Set on a list's answer to a visitor, to keep it (SharedForVisitors): (entry key, version read).
+SHARED_AS = "shared_as"
+
+
+class SharedForVisitors(_ListView):
     """For a DRF list view: its answer to a visitor (`is_visitor`: no Authorization header, no
     cookie) is kept as JSON bytes, shared by every visitor, under the gallery's version, the minute
     and what the list reads from its address (`shared_params`, the URL's own arguments, and the page
@@ -630,12 +657,12 @@ class SharedForVisitors:
             shared_as = (entry_key, current)  # the version read before the answer is made
             asked.__dict__["_current_scheme_host"] = settings.SITE_URL
         response = super().list(request, *args, **kwargs)
-        response.shared_as = shared_as
+        setattr(response, SHARED_AS, shared_as)
         return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        shared_as = getattr(response, "shared_as", None)
+        shared_as = getattr(response, SHARED_AS, None)
         if shared_as is not None and response.status_code == 200 and not response.cookies:
             entry_key, made_at = shared_as
             response.render()
@@ -660,7 +687,7 @@ def _member_key(name: str, key: str) -> str:
     return f"gallery:member:{name}:p{PAGE_FORMAT}:{minute()}:{_slot_token()}:{digest}"
 
 
-def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse, object] | None:
+def for_member(request: HttpRequest, name: str, key: str) -> tuple[HttpResponse, Any] | None:
     """For a GET that is not a visitor's (`is_visitor`): the shared copy of the page `name` (its
     slots not yet filled in), found by `key` alone (what `for_visitor` is keyed by: the address),
     under the gallery's current version and while no object it depends on has changed, with the

@@ -17,16 +17,12 @@ from .models import Tag, Workbook
 FEED_SIZE = 30
 
 
-class LatestWorkbooksFeed(Feed):
+class WorkbooksFeed(Feed):
+    """What every feed says of each workbook; each feed names its own title, link and workbooks
+    (from the object its address names, if any)."""
+
     feed_type = Atom1Feed
-    title = "Sigma Playground: latest workbooks"
     subtitle = "Sigma workbooks just published on Sigma Playground."
-
-    def link(self) -> str:
-        return reverse("home")
-
-    def items(self):
-        return selectors.latest(limit=FEED_SIZE)
 
     def item_title(self, item: Workbook) -> str:
         return item.title
@@ -45,7 +41,17 @@ class LatestWorkbooksFeed(Feed):
         return item.updated_at
 
 
-class TagFeed(LatestWorkbooksFeed):
+class LatestWorkbooksFeed(WorkbooksFeed):
+    title = "Sigma Playground: latest workbooks"
+
+    def link(self) -> str:
+        return reverse("home")
+
+    def items(self):
+        return selectors.latest(limit=FEED_SIZE)
+
+
+class TagFeed(WorkbooksFeed):
     def get_object(self, request, slug: str) -> Tag:
         try:
             return selectors.listed_tag(slug)
@@ -62,7 +68,7 @@ class TagFeed(LatestWorkbooksFeed):
         return selectors.with_tag(tag)[:FEED_SIZE]
 
 
-class AuthorFeed(LatestWorkbooksFeed):
+class AuthorFeed(WorkbooksFeed):
     def get_object(self, request, username: str) -> User:
         return accounts_selectors.active_user_or_404(username)
 

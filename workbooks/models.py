@@ -35,7 +35,7 @@ class Tag(models.Model):
         return reverse("workbooks:tag", args=[self.slug])
 
 
-class WorkbookQuerySet(models.QuerySet):
+class WorkbookQuerySet(models.QuerySet["Workbook"]):
     def published(self) -> WorkbookQuerySet:
         return self.filter(status=Workbook.Status.PUBLISHED, author__is_active=True)
 
@@ -131,6 +131,10 @@ class Workbook(MaintainedFieldsMixin, models.Model):
     )
 
     objects = WorkbookQuerySet.as_manager()
+
+    # Not a column: set by workbooks.services while a workbook published for the first time is
+    # saved, until its publication is announced.
+    _first_published: bool
 
     class Meta:
         ordering = ["-published_at", "-id"]

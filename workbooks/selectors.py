@@ -291,7 +291,7 @@ def _query(terms: list[str], tag: str = "") -> _Query:
         else:
             match = " & ".join(f"( {_without_covered_prefixes(p)} )" for p in [*head, last] if p)
             words = _Query(match or None, None, None, every)
-        missing = {words_key: words}
+        missing: dict[str, object] = {words_key: words}
         if tag:
             tagged = (tag_id,)
             missing[tag_key] = tagged
@@ -406,7 +406,8 @@ def _full_text(
     window: int | None = None,
 ) -> QuerySet[Workbook]:
     query = _query(terms, params.tag)
-    if query.match is None or (params.tag and query.tag_id is None):
+    ranked_by = query.whole  # never None when something matches: it holds `match`
+    if query.match is None or ranked_by is None or (params.tag and query.tag_id is None):
         # Nothing searchable was typed (say, "_"), or no such tag: no rows, in the order asked for
         # (a keyset page needs one).
         return base.none().order_by(*(order or SORTS["latest"]))
@@ -435,7 +436,8 @@ def _full_text(
     if params.featured:
         entries = entries.filter(Exists(open_featurings().filter(workbook=OuterRef("workbook_id"))))
     candidates = entries.order_by("-published_at", "-workbook_id")
-    whole = _tsquery(query.whole)
+    whole = _tsquery(ranked_by)
+    chosen: RawSQL | QuerySet[Entry, int]
     if order is None and window is not None:
         # Ranked in the search table, on the vectors the walk has read: only the `window` best
         # of the kept matches become workbook, author and entry rows (a page's 25, not 200).
@@ -446,10 +448,10 @@ def _full_text(
             f"SELECT kept.workbook_id FROM ({kept}) kept ORDER BY "  # noqa: S608
             "ts_rank(kept.vector, %s::tsquery) DESC, kept.published_at DESC, "
             "kept.workbook_id DESC LIMIT %s",
-            (*kept_params, query.whole, max(0, min(window, SEARCH_RESULTS))),
+            (*kept_params, ranked_by, max(0, min(window, SEARCH_RESULTS))),
         )
     else:
-        chosen = candidates.values("workbook_id")[:SEARCH_RESULTS]
+        chosen = candidates.values_list("workbook_id", flat=True)[:SEARCH_RESULTS]
     workbooks = base.filter(pk__in=chosen).annotate(
         rank=SearchRank(F("search_entry__vector"), whole),
         headline=SearchHeadline(
@@ -475,8 +477,8 @@ def snippet(workbook: Workbook, query: str, length: int = 180) -> SafeString:
     """The description around the first match, escaped, with matches in <mark>."""
     headline = getattr(workbook, "headline", None)
     if headline is not None:
-        text = escape(headline)
-        return mark_safe(text.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
+        marked = escape(headline)
+        return mark_safe(marked.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
     text = workbook.description_text or ""
     terms = search_terms(query)
     start = 0
@@ -490,7 +492,8 @@ def snippet(workbook: Workbook, query: str, length: int = 180) -> SafeString:
             "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)), re.IGNORECASE
         )
         # Split on matches in the raw text, then escape every piece: nothing typed can become markup.
-        pieces, last = [], 0
+        pieces: list[str] = []
+        last = 0
         for match in pattern.finditer(excerpt):
             pieces.append(escape(excerpt[last : match.start()]))
             pieces.append(f"<mark>{escape(match.group())}</mark>")

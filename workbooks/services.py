@@ -10,7 +10,7 @@ import secrets
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -147,7 +147,8 @@ def refresh_tag_counts(tag_ids: Iterable[int] | None = None) -> None:
         .order_by()
         .values("tag_id")
         .annotate(total=Count("*"))
-        .values("total")
+        # django-stubs resolves values() against the model's fields only, not this annotation.
+        .values("total")  # type: ignore[misc]
     )
     tags = Tag.objects.all() if tag_ids is None else Tag.objects.filter(pk__in=list(tag_ids))
     tags.update(workbook_count=Coalesce(Subquery(counts), 0))
@@ -392,7 +393,8 @@ def author_changed(author_id: int, fields: set[str] | None = None) -> None:
         refresh_search_entries(workbooks)
         gallery_changed()
     if fields is None or "is_active" in fields:
-        refresh_tag_counts(tag_ids_of(workbooks.values("pk")))  # bumps the gallery itself
+        # Bumps the gallery itself.
+        refresh_tag_counts(tag_ids_of(workbooks.values_list("pk", flat=True)))
         # Their workbooks leave (or come back to) other workbooks' related lists.
         related_changed(
             workbooks.filter(status=Workbook.Status.PUBLISHED).values_list("pk", flat=True)
@@ -471,7 +473,7 @@ def _keys_of(workbook_ids: list[int]) -> dict[int, str]:
     return {pk: related_key(ids) for pk, ids in tags.items()}
 
 
-def _rank(shared: int, trending: float, published_at, pk: int) -> tuple:
+def _rank(shared: int, trending: float, published_at: datetime | None, pk: int) -> tuple:
     return (shared, trending, published_at.timestamp() if published_at else 0.0, pk)
 
 
@@ -498,7 +500,9 @@ def refresh_related(workbook_ids: Iterable[int], holding: Iterable[str] = ()) ->
     return recomputed
 
 
-def _enter_related(workbook_id: int, tag_ids: list[int], order: tuple, skip: set[str]) -> None:
+def _enter_related(
+    workbook_id: int, tag_ids: list[int], order: tuple[float, datetime | None], skip: set[str]
+) -> None:
     """Put a published workbook into the kept lists of other sets of tags it now ranks in."""
     if not tag_ids:
         return

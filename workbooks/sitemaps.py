@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
@@ -25,6 +26,18 @@ from accounts.models import User
 from . import cache as gallery_cache
 from .models import Tag, Workbook
 
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django_stubs_ext import WithAnnotations
+
+    class _LastPublished(TypedDict):
+        last_published: datetime
+
+    # An author or a tag as its section reads it, with the date of its latest published workbook.
+    PublishedAuthor = WithAnnotations[User, _LastPublished]
+    PublishedTag = WithAnnotations[Tag, _LastPublished]
+
 # Addresses per section page. The protocol allows 50,000; smaller pages are cheaper to build and
 # to cache, and a crawler reads them all anyway.
 LIMIT = 5000
@@ -34,7 +47,7 @@ CACHE_TIMEOUT = 3600
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "X-Robots-Tag")
 
 
-def _published_authors() -> QuerySet[User]:
+def _published_authors() -> QuerySet[PublishedAuthor]:
     # Filtering on the join before annotating: the date is of their published workbooks only.
     return User.objects.filter(
         is_active=True, workbooks__status=Workbook.Status.PUBLISHED
@@ -66,13 +79,13 @@ class WorkbookSitemap(PagedSitemap):
 class AuthorSitemap(PagedSitemap):
     """Profiles of members who have published something: the ones worth a visit."""
 
-    def items(self) -> QuerySet[User]:
+    def items(self) -> QuerySet[PublishedAuthor]:
         return _published_authors().only("username").order_by("pk")
 
     def location(self, user: User) -> str:
         return reverse("workbooks:author", args=[user.username])
 
-    def lastmod(self, user: User) -> datetime:
+    def lastmod(self, user: PublishedAuthor) -> datetime:
         return user.last_published
 
     def get_latest_lastmod(self) -> datetime | None:
@@ -82,7 +95,7 @@ class AuthorSitemap(PagedSitemap):
 class TagSitemap(PagedSitemap):
     """Tags that have a page: those on a published workbook (workbooks.selectors.listed_tag)."""
 
-    def items(self) -> QuerySet[Tag]:
+    def items(self) -> QuerySet[PublishedTag]:
         return (
             Tag.objects.filter(
                 workbooks__status=Workbook.Status.PUBLISHED, workbooks__author__is_active=True
@@ -92,7 +105,7 @@ class TagSitemap(PagedSitemap):
             .order_by("pk")
         )
 
-    def lastmod(self, tag: Tag) -> datetime:
+    def lastmod(self, tag: PublishedTag) -> datetime:
         return tag.last_published
 
     def get_latest_lastmod(self) -> datetime | None:
@@ -113,7 +126,7 @@ class StaticSitemap(Sitemap):
         return reverse(name)
 
 
-SITEMAPS: dict[str, type[Sitemap]] = {
+SITEMAPS: dict[str, type[Sitemap] | Sitemap] = {
     "static": StaticSitemap,
     "workbooks": WorkbookSitemap,
     "authors": AuthorSitemap,

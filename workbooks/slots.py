@@ -22,16 +22,23 @@ import secrets
 from collections.abc import Callable
 from functools import cache, lru_cache
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.http import HttpRequest
 from django.template import engines
+from django.template.backends.django import DjangoTemplates
 from django.template.loader import get_template
 from django.utils.html import escape
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 # Set on a request by ComposeMiddleware: its markers are filled in after the view.
 COMPOSED_LATER = "_slots_composed_later"
+# Where `compose` leaves the request's Composition, for the slots' renderers.
+COMPOSITION = "_composition"
 
 Args = list
 Renderer = Callable[[HttpRequest, Args, "Composition"], str]
@@ -99,12 +106,12 @@ def compose(request: HttpRequest, html: str) -> str:
 
         request.user = AnonymousUser()
     composition = Composition(request, found)
-    previous = getattr(request, "_composition", None)
+    previous = getattr(request, COMPOSITION, None)
     if previous is not None and "context" in previous.memo:
         # The same request's slots composed one by one (a page answered before ComposeMiddleware,
         # as an error page can be): the context processors still run once.
         composition.memo["context"] = previous.memo["context"]
-    request._composition = composition
+    setattr(request, COMPOSITION, composition)
     in_order = iter(found)
     return pattern.sub(
         lambda match: _RENDERERS[match.group(1)](request, next(in_order)[1], composition), html
@@ -137,14 +144,16 @@ def slot(name: str) -> Callable[[Renderer], Renderer]:
 
 def render(template: str, request: HttpRequest, **context) -> str:
     """`template` with what the context processors give (run once per response, not per slot)."""
-    composition: Composition = request._composition
+    composition: Composition = getattr(request, COMPOSITION)
     base = composition.once("context", lambda: _processed(request))
     return get_template(template).render({**base, **context})
 
 
 def _processed(request: HttpRequest) -> dict:
     values: dict = {}
-    for processor in engines["django"].engine.template_context_processors:
+    # The "django" backend is Django's own (settings.TEMPLATES), which has an engine.
+    backend = cast(DjangoTemplates, engines["django"])
+    for processor in backend.engine.template_context_processors:
         values.update(processor(request))
     return values
 
@@ -157,7 +166,7 @@ CSRF_STAND_IN = f"csrf-{secrets.token_hex(12)}"
 
 
 def render_for_viewer(template: str, request: HttpRequest, **values) -> str:
-    composition: Composition = request._composition
+    composition: Composition = getattr(request, COMPOSITION)
     viewer, bell, place = composition.once("viewer", lambda: _viewer_of(request, composition))
     key = (template, viewer, bell, place, tuple(sorted(values.items())))
     # A page asked for with a query string (any one, junk included) is rendered for that request
@@ -199,6 +208,7 @@ def _rendered(template: str, viewer: tuple, bell: tuple, place: tuple, values: t
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import AnonymousUser
 
+    user: User | AnonymousUser
     if viewer:
         pk, username, full_name, is_staff, avatar = viewer
         user = get_user_model()(

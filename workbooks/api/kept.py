@@ -16,11 +16,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.authentication import for_reads
@@ -43,12 +46,15 @@ def _accepts_plain_json(request: HttpRequest) -> bool:
 
 class KeptLists(gallery_cache.SharedForVisitors):
     """SharedForVisitors, answered earlier: see the module's docstring. `kept_list_applies` says
-    whether a request (Django's, before DRF wraps it) is for the list that is kept."""
+    whether a request (Django's, or DRF's once it wraps it) is for the list that is kept."""
 
-    def kept_list_applies(self, request: HttpRequest) -> bool:
+    # A visitor's miss looked up in `dispatch`, for `list`: (entry key, gallery version read).
+    _kept_looked_up: tuple[str, int] | None
+
+    def kept_list_applies(self, request: HttpRequest | Request) -> bool:
         return True
 
-    def get_authenticators(self) -> list:
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # The list uses nothing of a member but who they are (accounts.api.authentication).
         authenticators = super().get_authenticators()
         return (
@@ -71,7 +77,7 @@ class KeptLists(gallery_cache.SharedForVisitors):
         key = repr((sorted(kwargs.items()), read, paging.page_key(request.GET)))
         return gallery_cache._visitor_key(f"api:{self.shared_name}", key)
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self._kept_looked_up = None
         if gallery_cache.is_visitor(request) and _accepts_plain_json(request):
             entry_key = self._kept_key(request, kwargs)
@@ -83,17 +89,18 @@ class KeptLists(gallery_cache.SharedForVisitors):
                 self._kept_looked_up = (entry_key, current)
         return super().dispatch(request, *args, **kwargs)
 
-    def list(self, request, *args: Any, **kwargs: Any) -> Response:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         asked = request._request
         looked_up, self._kept_looked_up = self._kept_looked_up, None
         if looked_up is not None and request.auth is None and not request.user.is_authenticated:
             # A visitor's miss: made as for any visitor, and kept if it is plain JSON.
             asked.__dict__["_current_scheme_host"] = settings.SITE_URL
             response = super(gallery_cache.SharedForVisitors, self).list(request, *args, **kwargs)
-            response.shared_as = looked_up if request.accepted_media_type == JSON else None
+            shared_as = looked_up if request.accepted_media_type == JSON else None
+            setattr(response, gallery_cache.SHARED_AS, shared_as)
             return response
         if request.user.is_authenticated:
-            member_page = self._member_page(request, kwargs)
+            member_page = self._member_page(request, request.user.pk, kwargs)
             if member_page is not None:
                 return member_page
             if self._kept_key(asked, kwargs) is not None:
@@ -102,11 +109,12 @@ class KeptLists(gallery_cache.SharedForVisitors):
         # Neither: as before (a visitor asking for another media type, a member with no copy).
         return super(gallery_cache.SharedForVisitors, self).list(request, *args, **kwargs)
 
-    def _member_page(self, request, kwargs: dict[str, Any]) -> Response | None:
+    def _member_page(
+        self, request: Request, member: int, kwargs: dict[str, Any]
+    ) -> Response | None:
         entry_key = self._kept_key(request._request, kwargs)
         if entry_key is None:
             return None
-        member = request.user.pk
         favorites_key = f"{entry_key}:favorited:{member}"
         token_key = gallery_cache._depends_key("user", member)
         _, cached, found = gallery_cache._read_entry(entry_key, 2, favorites_key, token_key)
@@ -119,7 +127,7 @@ class KeptLists(gallery_cache.SharedForVisitors):
         results = page.get("results") if isinstance(page, dict) else None
         if not isinstance(results, list):
             return None
-        favorited = _kept_favorites(found.get(favorites_key), found.get(token_key))
+        favorited: Set[int] | None = _kept_favorites(found.get(favorites_key), found.get(token_key))
         if favorited is None:
             token = found.get(token_key)
             if token is None:  # read (made) before the favorites are

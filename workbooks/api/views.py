@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from typing import cast
+
+from django.http import Http404, HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, parsers, permissions, serializers, status, viewsets
@@ -10,7 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
+from accounts.http import member
 from idempotency.api import idempotent
 from media import services as media_services
 from media.api.views import UPLOAD_RESPONSES, ImageUploadSerializer
@@ -22,7 +26,7 @@ from sigma_playground.parsers import FormParser
 
 from .. import embed, selectors, services
 from ..favorites import with_is_favorited
-from ..models import Workbook
+from ..models import Workbook, WorkbookQuerySet
 from .kept import KeptLists
 from .serializers import EmbedSerializer, TagSerializer, WorkbookSerializer
 
@@ -109,7 +113,7 @@ class WorkbookViewSet(
     shared_name = "workbooks"
     shared_params = tuple(ListParams().fields)
 
-    def kept_list_applies(self, request) -> bool:
+    def kept_list_applies(self, request: HttpRequest | Request) -> bool:
         return self.action_map.get("get") == "list"
 
     def get_queryset(self):
@@ -146,7 +150,8 @@ class WorkbookViewSet(
             return super().get_object()
         # Removing a thumbnail changes the workbook; only deleting the workbook itself is "delete".
         action = "delete" if self.action == "destroy" else "change"
-        workbooks = self.filter_queryset(self.get_queryset())
+        # DRF's stubs say filter_queryset answers a QuerySet; it is ours, filtered (get_queryset).
+        workbooks = cast(WorkbookQuerySet, self.filter_queryset(self.get_queryset()))
         try:
             workbook = workbooks.get_editable(self.request.user, action, pk=self.kwargs["pk"])
         except (Workbook.DoesNotExist, ValueError):  # ValueError: a pk that is not a number
@@ -169,15 +174,15 @@ class WorkbookViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: WorkbookSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Workbook]) -> None:
         serializer.instance = services.create_workbook(
-            self.request.user, **serializer.validated_data
+            member(self.request), **serializer.validated_data
         )
 
-    def perform_update(self, serializer: WorkbookSerializer) -> None:
-        serializer.instance = services.update_workbook(
-            serializer.instance, **serializer.validated_data
-        )
+    def perform_update(self, serializer: BaseSerializer[Workbook]) -> None:
+        # DRF's update() made the serializer with the workbook (get_object).
+        workbook = cast(Workbook, serializer.instance)
+        serializer.instance = services.update_workbook(workbook, **serializer.validated_data)
 
     def perform_destroy(self, workbook: Workbook) -> None:
         services.delete_workbook(workbook)
