@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from .models import TokenFamily, User
+from .signals import member_changed, member_deleting
 
 
 @admin.register(User)
@@ -27,6 +28,26 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
+
+    # Other apps hear of a member changed or deleted here as from accounts' services: the admin
+    # is one more writer, not a reason for them to watch the User table's model signals.
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            member_changed.send(sender=User, user=obj, fields=frozenset(form.changed_data))
+
+    def delete_model(self, request, obj) -> None:
+        member_deleting.send(sender=User, user=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        # One transaction, as deleting one member is (the admin's delete view): what receivers
+        # do before the rows go commits with their deletion, or not at all.
+        with transaction.atomic():
+            for user in queryset:
+                member_deleting.send(sender=User, user=user)
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(TokenFamily)

@@ -14,10 +14,9 @@ class AccountsConfig(AppConfig):
 
         # Imported here, not at the top: the receivers import models, which an AppConfig's module
         # must not (Django loads it before the models are ready).
-        from . import images, receivers
+        from . import receivers
 
         receivers.connect()
-        images.connect()
 
 
 class AdminConfig(admin_apps.AdminConfig):

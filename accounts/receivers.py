@@ -1,5 +1,7 @@
-"""How the accounts app reacts to what it and Django send: a member's sign-ins ending
-(accounts.signals.sign_ins_ended), and the audit events. Connected once, in AccountsConfig.ready."""
+"""How the accounts app reacts to what it, media and Django send: a member's sign-ins ending
+(accounts.signals.sign_ins_ended), a new avatar, the audit events, and any write of a member's row
+for the bearer's kept member. Every receiver of the app is connected here, once, in
+AccountsConfig.ready."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from typing import Any
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_out
 from django.db.models import F
-from django.db.models.signals import m2m_changed, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from media.signals import picture_changed
 from sigma_playground.observability import audit
 
 from . import tokens
-from .api.authentication import connect_receivers as connect_bearer_members
+from .api.authentication import member_row_written
+from .images import show_avatar
 from .models import User
 from .roles import sync_role_groups
 from .signals import sign_ins_ended
@@ -22,7 +26,10 @@ from .signals import sign_ins_ended
 def connect() -> None:
     post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")
     sign_ins_ended.connect(end_sign_ins, dispatch_uid="accounts.end_sign_ins")
-    # Audit events: sign-outs, roles given or taken, and everything done through the admin.
+    picture_changed.connect(show_avatar, dispatch_uid="accounts.show_avatar")
+    # Audit events: sign-outs, roles given or taken, and everything done through the admin. These
+    # audit Django's own writes (its admin's log, the groups relation), which no service of ours
+    # makes: the model signals are where they can be seen.
     user_logged_out.connect(audit_sign_out, dispatch_uid="accounts.audit_sign_out")
     for relation in (User.groups.through, User.user_permissions.through):
         m2m_changed.connect(
@@ -31,7 +38,14 @@ def connect() -> None:
     post_save.connect(
         audit_admin_action, sender=LogEntry, dispatch_uid="accounts.audit_admin_action"
     )
-    connect_bearer_members()  # a bearer's member kept for read-only lists is retired by any write
+    # A bearer's member kept for read-only lists (accounts.api.authentication) must be retired by
+    # ANY write of their row, services or not (a sign-in's last_login, the admin, the shell, a
+    # password set by `changepassword`): a copy outliving a deactivation would let the member in.
+    # Only the model's own signals see every write, so they are the right place here.
+    post_save.connect(member_row_written, sender=User, dispatch_uid="accounts.bearer_member_saved")
+    post_delete.connect(
+        member_row_written, sender=User, dispatch_uid="accounts.bearer_member_deleted"
+    )
 
 
 def end_sign_ins(sender: type[User], user: User, reason: str, **kwargs: Any) -> None:

@@ -21,7 +21,7 @@ from sigma_playground.observability import metrics
 from . import mfa, selectors
 from .http import member
 from .models import USERNAME_MAX_LENGTH, User, username_validator
-from .signals import sign_ins_ended
+from .signals import member_changed, sign_ins_ended
 from .throttling import SignInThrottle, SignUpThrottle
 
 # Set in a session signed in with the second factor (or that just proved one by turning MFA on);
@@ -204,9 +204,24 @@ def register(*, username: str, email: str, password: str) -> User:
     return user
 
 
+PROFILE_FIELDS = ("full_name", "bio", "website")
+
+
 def update_profile(user: User, *, full_name: str, bio: str, website: str) -> User:
+    """Save the member's profile; what shows it (their pages, their workbooks' author card and
+    search entries) is told (accounts.signals.member_changed)."""
     user.full_name, user.bio, user.website = full_name, bio, website
-    user.save(update_fields=["full_name", "bio", "website"])
+    user.save(update_fields=list(PROFILE_FIELDS))
+    member_changed.send(sender=User, user=user, fields=frozenset(PROFILE_FIELDS))
+    return user
+
+
+def set_active(user: User, active: bool) -> User:
+    """Deactivate (or reactivate) an account: a deactivated member's sign-ins end (User.save) and
+    their workbooks leave the listings, tag counts and search (accounts.signals.member_changed)."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    member_changed.send(sender=User, user=user, fields=frozenset({"is_active"}))
     return user
 
 

@@ -6,8 +6,23 @@ the password changed (whatever path changed it: the site, the API, a reset link,
 member's other sessions and close open sockets and event streams.
 
 Arguments: `user` (the saved instance), `reason` ("password" or "deactivated").
+
+`member_changed` is sent by accounts' services and its admin, right after they save a member's row
+(inside their transaction, if any), with what other apps show of a member or depend on: their names,
+bio, website, whether the account is active. Nothing else sends it: a change made another way (the
+shell) is not announced.
+
+Arguments: `user` (the saved instance), `fields` (a frozenset of the names of the fields changed).
+
+`member_deleting` is sent by accounts' admin just before it deletes a member's account (inside the
+deleting transaction): what the row takes with it by cascade (their workbooks) is still there to
+look at.
+
+Arguments: `user` (the instance about to be deleted).
 """
 
 from django.dispatch import Signal
 
 sign_ins_ended = Signal()
+member_changed = Signal()
+member_deleting = Signal()

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from accounts.roles import CURATORS_GROUP, MODERATORS_GROUP
 from workbooks import services
+from workbooks.cache import gallery_changed
 from workbooks.models import Featured, Tag, Workbook
 
 PASSWORD = "correct horse battery staple"
@@ -55,11 +56,20 @@ class ModeratorFactory(UserFactory):
 
 
 class TagFactory(factory.django.DjangoModelFactory):
+    """A tag written as the services write one: the gallery's cache is told (gallery_changed),
+    as services.save_tag and set_tags do, so a page cached before shows it."""
+
     class Meta:
         model = Tag
 
     name = factory.Sequence(lambda n: f"topic {n}")
     slug = factory.LazyAttribute(lambda tag: slugify(tag.name))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tag = super()._create(model_class, *args, **kwargs)
+        gallery_changed()
+        return tag
 
 
 class WorkbookFactory(factory.django.DjangoModelFactory):
@@ -101,7 +111,9 @@ class WorkbookFactory(factory.django.DjangoModelFactory):
 
 
 class FeaturedFactory(factory.django.DjangoModelFactory):
-    """A featuring open from an hour ago until unfeatured."""
+    """A featuring open from an hour ago until unfeatured, written as the services write one: the
+    gallery's cache is told (gallery_changed, as services.feature and save_featuring do), so a home
+    page cached before shows it."""
 
     class Meta:
         model = Featured
@@ -111,3 +123,9 @@ class FeaturedFactory(factory.django.DjangoModelFactory):
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     ends_at = None
     note = ""
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        featuring = super()._create(model_class, *args, **kwargs)
+        gallery_changed()
+        return featuring

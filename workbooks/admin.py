@@ -1,5 +1,9 @@
 """The admin for curators: find workbooks, feature and unfeature them, unpublish what breaks the rules.
 
+Every write goes through the services, as on the site (they keep the search entries, tag counts and
+the gallery's cache current): the ModelAdmin hooks (save_model, save_formset, delete_model,
+delete_queryset, the actions) call them instead of saving rows themselves.
+
 Curators (accounts.roles) can view published workbooks and tags, unpublish, and manage featured
 entries; they cannot edit workbooks, read others' drafts or see members. Moderators also change,
 delete and read drafts. Approving a workbook for secure (signed) embedding takes its own permission,
@@ -153,11 +157,16 @@ class WorkbookAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         for featuring in formset.save(commit=False):
-            if featuring.curated_by_id is None:
-                featuring.curated_by = request.user
-            featuring.save()
-        for gone in formset.deleted_objects:
-            gone.delete()
+            services.save_featuring(featuring, request.user)
+        gone = [featuring.pk for featuring in formset.deleted_objects]
+        if gone:
+            services.delete_featurings(Featured.objects.filter(pk__in=gone))
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_workbook(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.delete_workbooks(queryset)
 
     @admin.action(description="Feature the selected workbooks", permissions=["feature"])
     def feature(self, request, queryset):
@@ -263,9 +272,13 @@ class FeaturedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
-        if obj.curated_by_id is None:
-            obj.curated_by = request.user
-        super().save_model(request, obj, form, change)
+        services.save_featuring(obj, request.user)
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_featurings(Featured.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.delete_featurings(queryset)
 
 
 @admin.register(Tag)
@@ -273,4 +286,13 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-    # A renamed tag's workbooks are indexed again by the Tag signals (workbooks.apps), once.
+
+    def save_model(self, request, obj, form, change) -> None:
+        # A renamed tag's workbooks are indexed again, once (services.save_tag).
+        services.save_tag(obj)
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_tags(Tag.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.delete_tags(queryset)

@@ -8,7 +8,6 @@ class WorkbooksConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: the receivers import models, which an AppConfig's module
         # must not (Django loads it before the models are ready).
-        from . import images, receivers
+        from . import receivers
 
         receivers.connect()
-        images.connect()

@@ -1,96 +1,53 @@
-"""Where Django itself writes what workbooks depend on (the admin, a member's own row saved by
-accounts, Redis coming back): each receiver hands the change to a service or to the gallery's
-cache. Connected once, in WorkbooksConfig.ready."""
+"""How workbooks reacts to what other apps send: a member changed or about to be deleted
+(accounts.signals), a picture changed and a deleted workbook's images (media), Redis coming back.
+Every receiver of the app is connected here, once, in WorkbooksConfig.ready.
+
+The gallery's cache and what depends on workbooks (search entries, tag counts, related lists) are
+kept current by the services that make each change, the admin's included (workbooks.admin calls
+them): no receiver here watches the model signals of Workbook, Featured or Tag for that.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import post_delete
 
 from accounts.models import User
+from accounts.signals import member_changed, member_deleting
+from media import holders
+from media.models import Image
+from media.signals import picture_changed
 from sigma_playground.cache import cache_recovered
 
-from . import cache, services
-from .models import Featured, Tag, Workbook
+from . import cache, images, services
+from .models import Workbook
 
 
 def connect() -> None:
-    post_save.connect(_author_changed, sender=User, dispatch_uid="workbooks.author_changed")
-    post_save.connect(_member_saved, sender=User, dispatch_uid="workbooks.member_saved")
-    # Any saved or deleted row of these can change a listing (the admin included).
-    for model in (Workbook, Featured, Tag):
-        post_save.connect(
-            _gallery_changed, sender=model, dispatch_uid=f"gallery.save.{model.__name__}"
-        )
-        post_delete.connect(
-            _gallery_changed, sender=model, dispatch_uid=f"gallery.delete.{model.__name__}"
-        )
-    m2m_changed.connect(_gallery_changed, sender=Workbook.tags.through, dispatch_uid="gallery.tags")
+    member_changed.connect(_member_changed, dispatch_uid="workbooks.member_changed")
+    member_deleting.connect(_member_deleting, dispatch_uid="workbooks.member_deleting")
     cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
-    pre_delete.connect(_tag_deleted, sender=Tag, dispatch_uid="workbooks.related.tag_deleted")
-    pre_save.connect(_tag_saving, sender=Tag, dispatch_uid="workbooks.search.tag_saving")
-    post_save.connect(_tag_saved, sender=Tag, dispatch_uid="workbooks.search.tag_saved")
+    picture_changed.connect(images.show_picture, dispatch_uid="workbooks.show_picture")
+    holders.register(Image.Kind.THUMBNAIL, images.may_change)
+    # Files, not the gallery: a workbook's images must go however its row goes, a cascade from
+    # its author's deleted account included, which no service of ours makes. Only the model's own
+    # signal sees every deletion.
+    post_delete.connect(
+        images.forget_thumbnails, sender=Workbook, dispatch_uid="workbooks.images_gone"
+    )
 
 
-def _gallery_changed(sender: Any, action: str = "post", **kwargs: Any) -> None:
-    if action.startswith("pre_"):  # m2m_changed: the post_ signal of the same change follows
-        return
-    cache.gallery_changed()
+def _member_changed(sender: Any, user: User, fields: Iterable[str], **kwargs: Any) -> None:
+    services.author_changed(user.pk, fields)
+
+
+def _member_deleting(sender: Any, user: User, **kwargs: Any) -> None:
+    services.author_deleting(user.pk)
 
 
 def _cache_recovered(sender: Any, **kwargs: Any) -> None:
     """Changes made while Redis was down could not move the gallery's version: fragments cached
     before the outage would come back as if current. A new version retires them."""
     cache.gallery_changed()
-
-
-def _member_saved(sender: type[User], instance: User, created: bool = False, **kwargs: Any) -> None:
-    """A member's bio, website or name shows on pages kept for visitors (their profile, their
-    workbooks' author card): those copies are retired."""
-    if not created:
-        cache.object_changed("user", instance.pk)
-
-
-def _author_changed(
-    sender: type[User],
-    instance: User,
-    update_fields: frozenset[str] | None = None,
-    created: bool = False,
-    **kwargs: Any,
-) -> None:
-    if not created:
-        services.author_changed(instance.pk, None if update_fields is None else set(update_fields))
-
-
-def _tag_deleted(sender: type[Tag], instance: Tag, **kwargs: Any) -> None:
-    services.tag_deleting(instance)
-
-
-_NAME_BEFORE_SAVE = "_name_before_save"
-
-
-def _tag_saving(
-    sender: type[Tag],
-    instance: Tag,
-    raw: bool = False,
-    update_fields: frozenset[str] | None = None,
-    **kwargs: Any,
-) -> None:
-    """The name a saved tag had, read before the save, so `_tag_saved` knows if it was renamed
-    (kept on the instance, between its two signals)."""
-    before = vars(instance)
-    before[_NAME_BEFORE_SAVE] = None
-    if raw or instance.pk is None or (update_fields is not None and "name" not in update_fields):
-        return
-    before[_NAME_BEFORE_SAVE] = (
-        sender.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
-    )
-
-
-def _tag_saved(sender: type[Tag], instance: Tag, created: bool = False, **kwargs: Any) -> None:
-    """A tag renamed (in the admin) renames it in its workbooks' search entries; a tag saved
-    under the same name (its slug changed, or nothing) leaves them as they are."""
-    before = vars(instance).pop(_NAME_BEFORE_SAVE, None)
-    if not created and before is not None and before != instance.name:
-        services.tag_renamed(instance)

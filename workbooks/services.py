@@ -28,7 +28,7 @@ from sigma_playground.http import client_address
 from sigma_playground.observability import metrics
 
 from . import markdown, sigma, signals
-from .cache import gallery_changed
+from .cache import gallery_changed, object_changed
 from .models import (
     DailyActivity,
     Featured,
@@ -324,7 +324,24 @@ def feature(workbooks: Iterable[Workbook], curator: User, note: str = "") -> lis
             )
         )
         signals.workbook_featured.send(sender=Workbook, workbook=workbook, curator=curator)
+    if created:
+        gallery_changed()
     return created
+
+
+def save_featuring(featuring: Featured, curator: User) -> None:
+    """Save a featured entry as a curator set it (the admin's form, or its list): a new one is
+    recorded as theirs. The home page's rail shows it."""
+    if featuring.curated_by_id is None:
+        featuring.curated_by = curator
+    featuring.save()
+    gallery_changed()
+
+
+def delete_featurings(featurings: QuerySet[Featured]) -> None:
+    """Delete featured entries outright (the admin); `unfeature` ends them and keeps the record."""
+    featurings.delete()
+    gallery_changed()
 
 
 def unfeature(workbooks: QuerySet[Workbook]) -> int:
@@ -384,10 +401,14 @@ def related_changed(workbook_ids: Iterable[int], holding: Iterable[str] = ()) ->
     jobs.later("workbooks.tasks.refresh_related", ids, sets)
 
 
-def author_changed(author_id: int, fields: set[str] | None = None) -> None:
-    """Keep what depends on an author current once their row is saved (`fields`: those saved, or
-    None for all): their names are in their workbooks' search entries, and a deactivated author's
-    workbooks no longer count towards tags nor are searched."""
+def author_changed(author_id: int, fields: Iterable[str] | None = None) -> None:
+    """Keep what depends on a member current once accounts changed their row (`fields`: those
+    changed, or None for all; accounts.signals.member_changed): pages kept for visitors that show
+    them (their profile, their workbooks' author card) are retired, their names are in their
+    workbooks' search entries, and a deactivated author's workbooks no longer count towards tags
+    nor are searched."""
+    fields = None if fields is None else set(fields)
+    object_changed("user", author_id)
     workbooks = Workbook.objects.filter(author_id=author_id)
     if fields is None or fields & {"full_name", "username", "is_active"}:
         refresh_search_entries(workbooks)
@@ -401,17 +422,53 @@ def author_changed(author_id: int, fields: set[str] | None = None) -> None:
         )
 
 
-def tag_deleting(tag: Tag) -> None:
-    """A tag is about to be deleted: it changes the set of tags of every workbook that had it, so
+def author_deleting(author_id: int) -> None:
+    """A member's account is about to be deleted, and their workbooks with it (a cascade, which
+    no service of ours sees): the related lists that held them are made again, and their tags
+    counted again once the deletion has committed."""
+    ids = list(Workbook.objects.filter(author_id=author_id).values_list("pk", flat=True))
+    if ids:
+        tag_ids = tag_ids_of(ids)
+        related_changed([], holding=related_lists_holding(ids))
+        transaction.on_commit(lambda: refresh_tag_counts(tag_ids))
+    object_changed("user", author_id)
+    gallery_changed()
+
+
+@transaction.atomic
+def save_tag(tag: Tag) -> None:
+    """Save a tag as the admin's form set it. Renamed, its new name goes into its workbooks' search
+    entries (once committed); saved under the same name (its slug changed, or nothing), they are
+    left as they are."""
+    before = None
+    if tag.pk is not None:
+        before = Tag.objects.filter(pk=tag.pk).values_list("name", flat=True).first()
+    tag.save()
+    if before is not None and before != tag.name:
+        _research_once_committed(
+            list(Workbook.objects.filter(tags=tag).values_list("pk", flat=True))
+        )
+    gallery_changed()
+
+
+@transaction.atomic
+def delete_tags(tags: QuerySet[Tag]) -> None:
+    """Delete tags (the admin). Each changes the set of tags of every workbook that had it, so
     their related lists and search entries are made again once it is gone."""
-    ids = list(Workbook.objects.filter(tags=tag).values_list("pk", flat=True))
+    ids = list(
+        Workbook.objects.filter(tags__in=tags.values("pk")).distinct().values_list("pk", flat=True)
+    )
     related_changed(ids)
     _research_once_committed(ids)
+    tags.delete()
+    gallery_changed()
 
 
-def tag_renamed(tag: Tag) -> None:
-    """A tag was renamed: its new name goes into its workbooks' search entries."""
-    _research_once_committed(list(Workbook.objects.filter(tags=tag).values_list("pk", flat=True)))
+@transaction.atomic
+def delete_workbooks(workbooks: QuerySet[Workbook]) -> None:
+    """Delete each of these workbooks as `delete_workbook` does (the admin's bulk delete)."""
+    for workbook in workbooks.order_by("pk"):
+        delete_workbook(workbook)
 
 
 def _research_once_committed(ids: list[int]) -> None:

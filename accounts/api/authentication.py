@@ -13,7 +13,6 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import router, transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -68,17 +67,12 @@ def member_changed(pk) -> None:
     cache.set(_generation_key(pk), secrets.token_hex(8), GENERATION_SECONDS)
 
 
-def _member_saved(sender, instance, **kwargs) -> None:
+def member_row_written(sender, instance, **kwargs) -> None:
+    """A member's row saved or deleted, by any path (accounts.receivers connects it to the User
+    model's own signals): their kept copy is retired now and once the write commits."""
     pk = instance.pk
     member_changed(pk)
     transaction.on_commit(lambda: member_changed(pk), robust=True)
-
-
-def connect_receivers() -> None:
-    """Called by the accounts app when it is ready, in every process that may write a member."""
-    model = get_user_model()
-    post_save.connect(_member_saved, sender=model, dispatch_uid="accounts.bearer_member_saved")
-    post_delete.connect(_member_saved, sender=model, dispatch_uid="accounts.bearer_member_deleted")
 
 
 def kept_user_by_id(user_id: object):

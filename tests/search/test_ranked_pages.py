@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
 from search.models import Entry
 from tests.factories import UserFactory, WorkbookFactory
 from tests.workbooks.test_search_depth_and_typos import copies
@@ -87,8 +88,7 @@ def test_a_deactivated_authors_workbooks_leave_the_ranked_pages_without_a_gap(ra
     best = WorkbookFactory(author=other, title="Forecast forecast forecast")
     assert selectors.search_page(selectors.Search(query="forecast"), 1, 2).items[0] == best
 
-    other.is_active = False
-    other.save(update_fields=["is_active"])
+    account_services.set_active(other, False)
 
     assert Entry.objects.get(workbook=best).published_at is None
     page = selectors.search_page(selectors.Search(query="forecast"), 1, 2)
@@ -96,8 +96,7 @@ def test_a_deactivated_authors_workbooks_leave_the_ranked_pages_without_a_gap(ra
     assert best not in page.items
     assert len(page.items) == 2
 
-    other.is_active = True
-    other.save(update_fields=["is_active"])
+    account_services.set_active(other, True)
     assert selectors.search_page(selectors.Search(query="forecast"), 1, 2).items[0] == best
 
 

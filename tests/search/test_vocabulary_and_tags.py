@@ -24,12 +24,12 @@ def test_a_tag_saved_under_the_same_name_does_not_index_its_workbooks_again(monk
     monkeypatch.setattr(services, "refresh_search_entries", lambda w: refreshed.append(list(w)))
 
     tag.slug = "zeppelins"
-    tag.save()  # as the admin saves: every field, the name unchanged
-    Tag.objects.get(pk=tag.pk).save()
+    services.save_tag(tag)  # as the admin saves: every field, the name unchanged
+    services.save_tag(Tag.objects.get(pk=tag.pk))
     assert refreshed == []
 
     tag.name = "Dirigible"
-    tag.save()
+    services.save_tag(tag)
     assert [[w.title for w in workbooks] for workbooks in refreshed] == [["Quarterly numbers"]]
 
 

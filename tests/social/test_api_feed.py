@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts import services as account_services
 from social import services
 from tests.factories import UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
@@ -104,16 +105,14 @@ def test_it_forgets_a_workbook_unpublished_since(outsider_client, ada):
 def test_it_hides_deactivated_members_and_their_workbooks(outsider_client, ada, owner, workbook):
     services.follow(ada, owner)
     services.favorite(ada, workbook)
-    owner.is_active = False
-    owner.save(update_fields=["is_active"])
+    account_services.set_active(owner, False)
     services.follow(ada, UserFactory(username="still-here"))
 
     assert [(i["verb"], i["target"].get("username")) for i in feed(outsider_client)] == [
         ("followed", "still-here")
     ]
 
-    ada.is_active = False
-    ada.save(update_fields=["is_active"])
+    account_services.set_active(ada, False)
     assert feed(outsider_client) == []
 
 

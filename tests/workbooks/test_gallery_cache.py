@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts import services as account_services
 from tests.factories import FeaturedFactory, UserFactory, WorkbookFactory
 from workbooks import cache as gallery_cache
 from workbooks import services
@@ -68,8 +69,9 @@ def test_a_change_retires_the_cached_home_page(client, change):
     elif change == "delete":
         services.delete_workbook(workbook)
     else:
-        author.full_name = "Grace Hopper"
-        author.save(update_fields=["full_name"])
+        account_services.update_profile(
+            author, full_name="Grace Hopper", bio=author.bio, website=author.website
+        )
 
     _, html = queries_for(client, "/")
     if change == "unfeature":

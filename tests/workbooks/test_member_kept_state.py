@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts import services as account_services
 from social import services
 from tests.factories import BROWSER, ModeratorFactory, UserFactory, WorkbookFactory
 from tests.pages import member_client as signed_in
@@ -125,8 +126,9 @@ def test_a_commenters_new_name_shows_on_the_next_page(workbook):
     url = workbook.get_absolute_url()
     assert "Grace Hopper" in page(client, url)
 
-    commenter.full_name = "Grace Brewster Hopper"
-    commenter.save()
+    account_services.update_profile(
+        commenter, full_name="Grace Brewster Hopper", bio=commenter.bio, website=commenter.website
+    )
 
     assert "Grace Brewster Hopper" in page(client, url)
 

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts import services as account_services
 from tests.factories import (
     BROWSER,
     CuratorFactory,
@@ -538,8 +539,7 @@ def test_unpublishing_makes_a_draft_and_unfeatures_it(user):
 def test_a_deactivated_authors_workbooks_are_not_listed():
     author = UserFactory()
     WorkbookFactory(author=author, tags=["finance"])
-    author.is_active = False
-    author.save()
+    account_services.set_active(author, False)
 
     assert selectors.latest() == []
     assert not selectors.tags_with_counts().exists()

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from accounts import services as account_services
 from social import services as social_services
 from tests.factories import BROWSER, UserFactory, WorkbookFactory
 from workbooks import cache as gallery_cache
@@ -168,8 +169,9 @@ def test_a_new_follower_and_a_new_bio_show_at_once_to_visitors(gallery, one_minu
     visit("/u/ada/")
     assert "Analyst of engines" not in visit("/u/ada/").content.decode()
 
-    ada.bio = "Analyst of engines"
-    ada.save(update_fields=["bio"])
+    account_services.update_profile(
+        ada, full_name=ada.full_name, bio="Analyst of engines", website=ada.website
+    )
     assert "Analyst of engines" in visit("/u/ada/").content.decode()
 
     assert 'data-follower-count="ada">0 followers<' in visit("/u/ada/").content.decode()
