@@ -12,6 +12,9 @@ from workbooks import views as workbook_views
 from . import health, views
 from .observability import endpoint as metrics_endpoint
 
+# Where the API lives, below the site's root. Pages tell their scripts (social.js) from here.
+API_ROOT = "api/v1/"
+
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("media.api.urls")),
@@ -30,7 +33,7 @@ urlpatterns = [
     path("sitemap.xml", sitemaps.index, name="sitemap"),
     path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
+    path(API_ROOT, include(api_v1)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_endpoint.metrics_view, name="metrics"),

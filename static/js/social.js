@@ -10,15 +10,18 @@
  * what happened.
  *
  * Cards sit in fragments cached for every viewer, so they carry no state of their own: it comes from
- * /api/v1/me/favorited/?ids=... for the cards on the page. Loaded for signed-in members only
- * (inc/nav_live.html).
+ * the API's me/favorited/?ids=... for the cards on the page. Loaded for signed-in members only
+ * (inc/nav_live.html, which gives the API's root in data-api-root).
  */
 (function () {
   "use strict";
 
-  if (!window.fetch) return;
+  // The API's root, as the page gives it (inc/nav_live.html: data-api-root, from the URLconf).
+  // Without it, the forms work as they do without this file.
+  var script = document.currentScript;
+  var API = script && script.getAttribute("data-api-root");
+  if (!window.fetch || !API) return;
 
-  var API = "/api/v1/";
   var MAX_IDS = 100; // per request to me/favorited/
 
   function csrfToken() {
