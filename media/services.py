@@ -160,8 +160,10 @@ def _process(image_id: str) -> str | None:
     with transaction.atomic():
         # Not while another job deletes the same content's files as unused (discard_variants).
         _lock_content(image.kind, rendered.content_hash)
-        # Removed (or finished by a twin job) while it was being made: store nothing.
+        # Removed (or finished by a twin job) while it was being made: store nothing. Its original
+        # is needed no more (a twin job deletes it too: deleting it twice is harmless).
         if not Image.objects.filter(pk=image.pk, status=Image.Status.PROCESSING).exists():
+            transaction.on_commit(partial(_delete_source, image.source))
             return None
         _store_variants(variant_key(image.kind, rendered.content_hash), rendered.files)
         _put_in_use(image, rendered)
@@ -208,9 +210,16 @@ def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
             if current is not None:
                 current.delete()
                 _discard_later(current.kind, current.content_hash)
-            image.status = Image.Status.READY
-            image.save()
-            _show(image.kind, image.holder, image.ref())
+            if _show(image.kind, image.holder, image.ref()):
+                image.status = Image.Status.READY
+                image.save()
+            else:
+                # The holder's row was deleted while the upload was being accepted, after its view
+                # checked the row and before this image was saved, so the images the deletion
+                # removed did not include this one. Nothing would ever show it or remove it: it
+                # goes now, with its files.
+                image.delete()
+                _discard_later(image.kind, image.content_hash)
         transaction.on_commit(lambda: _delete_source(source_name))
 
 
@@ -251,9 +260,11 @@ def _in_use(image: Image):
     return Image.objects.filter(kind=image.kind, holder=image.holder, status=Image.Status.READY)
 
 
-def _show(kind: str, holder: str, ref: dict | None) -> None:
-    """The holder's row shows `ref` from now on (None: no picture); its app writes it."""
-    picture_changed.send(sender=Image, kind=kind, holder=holder, ref=ref)
+def _show(kind: str, holder: str, ref: dict | None) -> bool:
+    """The holder's row shows `ref` from now on (None: no picture); its app writes it. False when
+    that app answers that the row is not there any more (media.signals)."""
+    answers = picture_changed.send(sender=Image, kind=kind, holder=holder, ref=ref)
+    return all(answer is not False for _receiver, answer in answers)
 
 
 # --- Removing ----------------------------------------------------------------------------------------

@@ -14,5 +14,7 @@ from django.dispatch import Signal
 # `holder` (the row's key, a string) and `ref`, what the row keeps to show the picture
 # (Image.ref(), read back by storage.Picture.from_ref), or None for no picture. Sent inside the
 # transaction that makes the change, after the holder's lock is taken (services._lock_holder), so a
-# receiver's write is part of it.
+# receiver's write is part of it. The receiver that keeps rows of `kind` returns False when the
+# holder's row is not there (deleted while the upload was being accepted): the new picture is then
+# removed rather than put in use; any other answer keeps it.
 picture_changed = Signal()
