@@ -141,6 +141,12 @@ def notification_rows(user: User) -> QuerySet[Notification]:
     )
 
 
+def published_workbook(slug: str) -> Workbook:
+    """The published workbook `slug`, with its author: only those are favorited and commented on.
+    Raises Workbook.DoesNotExist (for a draft too)."""
+    return workbook_selectors.published().select_related("author").get(slug=slug)
+
+
 def followers_of(user: User) -> QuerySet[User]:
     """Newest follow first. The link's time and id are annotated under names of their own so a
     page's cursor filters on this join rather than adding another (sigma_playground.paging); the
