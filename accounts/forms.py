@@ -100,7 +100,8 @@ class SignInForm(forms.Form):
     def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
         self.request = request
         self.user: User | None = None
-        self.retry_after: int | None = None
+        # Set when the sign-in was refused for too many failures: the page answers 429 with it.
+        self.throttled: services.SignInThrottled | None = None
         self.needs_second_factor = False
         super().__init__(*args, **kwargs)
 
@@ -112,7 +113,7 @@ class SignInForm(forms.Form):
         try:
             self.user = services.sign_in(self.request, username, password)
         except services.SignInThrottled as error:
-            self.retry_after = error.retry_after
+            self.throttled = error
             raise ValidationError(str(error), code="throttled") from None
         except services.SignInFailed:
             raise ValidationError(

@@ -20,6 +20,7 @@ from media import selectors as media_selectors
 from media import services as media_services
 from media.forms import PictureForm, report_outcome
 from media.models import Image
+from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
@@ -47,12 +48,6 @@ class InvalidFormIs400:
         return response
 
 
-def _throttled(response: HttpResponse, retry_after: int) -> HttpResponse:
-    response.status_code = 429
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -70,9 +65,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             form = SignUpForm(
                 initial={name: request.POST.get(name) for name in ("username", "email")}
             )
-            return _throttled(
-                render_form(request, "accounts/signup.html", {"form": form, "next": after}),
-                error.retry_after,
+            return retry_later(
+                render_form(request, "accounts/signup.html", {"form": form, "next": after}), error
             )
     if request.method == "POST" and form.is_valid():
         try:
@@ -108,10 +102,8 @@ def signin(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:login-verify")
             login(request, form.user, backend=AUTH_BACKEND)
             return _after_sign_in(request, form.user, after)
-        if form.retry_after is not None:
-            return _throttled(
-                render_form(request, "accounts/login.html", context), form.retry_after
-            )
+        if form.throttled is not None:  # shown on the form, with what was typed
+            return retry_later(render_form(request, "accounts/login.html", context), form.throttled)
     return render_form(request, "accounts/login.html", context)
 
 
@@ -134,9 +126,8 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
             services.complete_second_factor(request, user, form.cleaned_data["code"])
         except services.SignInThrottled as error:
             form.add_error("code", str(error))
-            return _throttled(
-                render_form(request, "accounts/login_verify.html", {"form": form}),
-                error.retry_after,
+            return retry_later(
+                render_form(request, "accounts/login_verify.html", {"form": form}), error
             )
         except services.SignInFailed:
             form.add_error(
@@ -250,7 +241,7 @@ def mfa_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("accounts:mfa")
         except services.SignInThrottled as error:
             form.add_error("code", str(error))
-            return _throttled(_mfa_page(request, user, context), error.retry_after)
+            return retry_later(_mfa_page(request, user, context), error)
         except services.SignInFailed:
             form.add_error("code", "That code is not valid. Check your app's clock and try again.")
     return _mfa_page(request, user, context)

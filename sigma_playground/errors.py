@@ -1,13 +1,17 @@
-"""Error answers: the API's exception handler, and Django's error views (400, 403, 404, 500 and a
-CSRF failure) that answer JSON on /api/ and the site's pages elsewhere.
+"""Error answers: the API's exception handler, the pages' middleware, and Django's error views (400,
+403, 404, 500 and a CSRF failure) that answer JSON on /api/ and the site's pages elsewhere.
 
-The exception handler is the one place where the services' exceptions become the API's answers: a
-view calls a service and lets what it raises through (Django's ValidationError, PermissionDenied,
-Http404 and RetryLater below), and the client gets the status with a `code` (docs/api.md, Errors)."""
+A view calls a service and lets what it raises through (Django's ValidationError, PermissionDenied,
+Http404, RetryLater below, and paging.BadPage for a list's page). The exception handler is the one
+place where those become the API's answers: the status with a `code` (docs/api.md, Errors).
+PageErrorsMiddleware is the one place where they become the site's pages. A page that shows its
+form again with the refusal on it, so that nothing typed is lost, still gets its 429 and
+Retry-After from here (`retry_later`)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import (
@@ -19,13 +23,15 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views import csrf, defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import paging
 from .database import busy_response, is_out_of_connections
-from .http import error_response, is_api
+from .http import error_response, is_api, next_url, safe_url
 from .parsers import RequestTooLarge
 
 
@@ -75,6 +81,65 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if isinstance(codes, str):
             data["code"] = codes
     return response
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+
+def retry_later(response: HttpResponse, error: RetryLater) -> HttpResponse:
+    """`response` as the 429 it is, with Retry-After: for a page showing its form again with the
+    refusal on it (what was typed stays), and for the problem page below."""
+    response.status_code = 429
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def problem_page(
+    request: HttpRequest, status: int, message: str, *, title: str = "That did not work"
+) -> HttpResponse:
+    """Why an action was refused, with a way back: to `next` if it stays on this site, else to the
+    page the action was sent from (its Referer, if on this site), else home."""
+    back = next_url(request, safe_url(request, request.headers.get("Referer")) or "/")
+    context = {"title": title, "message": message, "back": back}
+    return render(request, "problem.html", context, status=status)
+
+
+def bad_page(request: HttpRequest, error: paging.BadPage) -> HttpResponse:
+    """A list's page that cannot be answered: a clear 400 and a link to the list's first page."""
+    context = {"message": str(error), "first": request.path}
+    return render(request, "paging/bad_page.html", context, status=400)
+
+
+class PageErrorsMiddleware:
+    """The services' refusals, raised through a page's view, as the site's pages:
+
+    - RetryLater (too many of an action): a 429 with Retry-After, saying when to try again;
+    - a ValidationError that is not about a form's fields (following yourself): a 400 with its
+      message; a form's own errors are shown by the form;
+    - paging.BadPage: a 400 with a link to the list's first page.
+
+    /api/ is left alone: DRF answers there, with `exception_handler`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_api(request):
+            return None
+        if isinstance(exception, RetryLater):
+            page = problem_page(request, 429, str(exception), title="Slow down a little")
+            return retry_later(page, exception)
+        if isinstance(exception, ValidationError) and not hasattr(exception, "error_dict"):
+            return problem_page(request, 400, exception.messages[0])
+        if isinstance(exception, paging.BadPage):
+            return bad_page(request, exception)
+        return None
+
+
+# --- Django's error views -------------------------------------------------------------------------
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

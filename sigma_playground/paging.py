@@ -31,7 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 # `?page=N` on a keyset list: up to this many pages by OFFSET (at most 10 pages of 100 rows skipped), for
@@ -281,16 +281,9 @@ def _keyset(
 
 def html_page(request: HttpRequest, queryset: QuerySet[Any], size: int) -> Page:
     """The page an HTML list's query string asks for (`cursor`, or `page` up to
-    MAX_NUMBERED_PAGE); BadPage, for `bad_page_response`, if it cannot be answered."""
+    MAX_NUMBERED_PAGE); BadPage if it cannot be answered, which the view lets through (the site's
+    pages answer it with a 400: sigma_playground.errors.PageErrorsMiddleware)."""
     return page_from(request.GET, queryset, size)
-
-
-def bad_page_response(request: HttpRequest, error: BadPage) -> HttpResponse:
-    """A clear 400 page: what is wrong, and a link to the list's first page."""
-    from django.shortcuts import render  # the paging itself needs no templates
-
-    context = {"message": str(error), "first": request.path}
-    return render(request, "paging/bad_page.html", context, status=400)
 
 
 def page_param(raw: str | None, maximum: int | None = None) -> int:
@@ -326,10 +319,19 @@ def page_key(params: Mapping[str, str]) -> str:
     reads it. Each spelling of one page (`?page=01`, `+1`, another script's 1; an encrypted
     cursor, which differs at every encryption of one boundary) is then one entry, not one each. A
     parameter that cannot be answered keys the 400, which is never kept."""
+    cursor = params.get("cursor")
+    if not cursor:
+        return page_param_key(params.get("page"))
     try:
-        cursor = params.get("cursor")
-        if cursor:
-            return "cursor:" + json.dumps(_open(cursor), sort_keys=True)
-        return f"page:{page_param(params.get('page'))}"
+        return "cursor:" + json.dumps(_open(cursor), sort_keys=True)
+    except BadPage as error:
+        return f"bad:{error.code}"
+
+
+def page_param_key(raw: str | None, maximum: int | None = None) -> str:
+    """`page_param(raw, maximum)` spelled one way, for a cache key (see `page_key`): the number, or
+    the code of the 400 it answers, which is never kept."""
+    try:
+        return f"page:{page_param(raw, maximum)}"
     except BadPage as error:
         return f"bad:{error.code}"

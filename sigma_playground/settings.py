@@ -128,6 +128,9 @@ MIDDLEWARE = [
     # Each viewer's parts of a page shared by everyone (templates' {% slot %}, workbooks/slots.py).
     "workbooks.middleware.ComposeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The services' refusals raised through a page's view as the site's pages: 429 with Retry-After,
+    # 400 with the reason, a list's page that cannot be answered (sigma_playground/errors.py).
+    "sigma_playground.errors.PageErrorsMiddleware",
 ]
 
 # --- Metrics (docs/operations.md) -----------------------------------------------------------------

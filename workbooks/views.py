@@ -53,32 +53,29 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "workbooks/home.html", {"listings": listings})
 
 
-def _explore_params(request: HttpRequest) -> tuple[selectors.Search, int | paging.BadPage]:
-    """Everything the explore page reads from its URL: also its cache key, so nothing else is in it.
-    A `page` that is not a number from 1 to paging.MAX_PAGE comes back as the BadPage to answer
-    (a 400, never kept), as the API answers it."""
+def _search(request: HttpRequest) -> selectors.Search:
+    """The search the explore page's URL asks for."""
     sort = request.GET.get("sort", "")
-    params = selectors.Search(
+    return selectors.Search(
         query=request.GET.get("q", "")[:200],
         tag=request.GET.get("tag", "")[:50],
         sort=sort if sort in selectors.SORTS else "",
     )
-    try:
-        return params, paging.page_param(request.GET.get("page"), maximum=paging.MAX_PAGE)
-    except paging.BadPage as error:
-        return params, error
+
+
+def _explore_key(request: HttpRequest) -> str:
+    """Everything the explore page reads from its URL (its cache key, so nothing else is in it)."""
+    page = paging.page_param_key(request.GET.get("page"), maximum=paging.MAX_PAGE)
+    return repr((_search(request), page))
 
 
 @require_GET
-@gallery_cache.shared_page(
-    "explore",
-    key=lambda request: repr(_explore_params(request)),
-    params=("q", "tag", "sort", "page"),
-)
+@gallery_cache.shared_page("explore", key=_explore_key, params=("q", "tag", "sort", "page"))
 def explore(request: HttpRequest) -> HttpResponse:
-    params, number = _explore_params(request)
-    if isinstance(number, paging.BadPage):
-        return paging.bad_page_response(request, number)
+    params = _search(request)
+    # A `page` that is not a number from 1 to paging.MAX_PAGE is BadPage: a 400, never kept, as
+    # the API answers it.
+    number = paging.page_param(request.GET.get("page"), maximum=paging.MAX_PAGE)
     query = params.query
 
     def render_results() -> str:
@@ -314,10 +311,7 @@ def tag(request: HttpRequest, slug: str) -> HttpResponse:
         tag = selectors.listed_tag(slug)
     except Tag.DoesNotExist:
         raise Http404("No such tag.") from None
-    try:
-        page = paging.html_page(request, selectors.with_tag(tag), PAGE_SIZE)
-    except paging.BadPage as error:
-        return paging.bad_page_response(request, error)
+    page = paging.html_page(request, selectors.with_tag(tag), PAGE_SIZE)
     return render(request, "workbooks/tag.html", {"tag": tag, "page": page})
 
 
@@ -362,10 +356,7 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
 
 
 def _author_page(request: HttpRequest, person) -> HttpResponse:
-    try:
-        page = paging.html_page(request, selectors.by_author(person), PAGE_SIZE)
-    except paging.BadPage as error:
-        return paging.bad_page_response(request, error)
+    page = paging.html_page(request, selectors.by_author(person), PAGE_SIZE)
     drafts = []
     if request.user == person:
         drafts = list(
