@@ -1,8 +1,10 @@
 """The social pages: follow, favorite, comments, people lists, the feed and notifications.
 
-Every action is a POST form: it redirects back (to a validated `next`) with a message. These pages
-answer HTML only; static/js/social.js does the same actions through the API (/api/v1/) when
-JavaScript runs.
+Every action is a POST form: it redirects back (to a validated `next`) with a message. A refusal
+(too many this minute, following yourself, a page of a list that cannot be answered) is raised
+through the view and answered by sigma_playground.errors.PageErrorsMiddleware. These pages answer
+HTML only; static/js/social.js does the same actions through the API (/api/v1/) when JavaScript
+runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as accounts_selectors
 from accounts.http import AuthenticatedHttpRequest, member
 from sigma_playground import paging
+from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url, safe_url
 from workbooks import cache as gallery_cache
@@ -42,7 +45,7 @@ CARDS_PAGE_SIZE = 24  # as the gallery's pages
 def _published(slug: str) -> Workbook:
     """Only published workbooks are favorited and commented on; a draft is a 404 here."""
     try:
-        return Workbook.objects.published().select_related("author").get(slug=slug)
+        return selectors.published_workbook(slug)
     except Workbook.DoesNotExist:
         raise Http404("No such workbook.") from None
 
@@ -61,33 +64,6 @@ def _wanted(raw: str | None) -> bool | None:
     return {"1": True, "0": False}.get(raw or "")
 
 
-def _problem(
-    request: HttpRequest,
-    status: int,
-    message: str,
-    *,
-    back: str,
-    title: str = "That did not work",
-    retry_after: int | None = None,
-) -> HttpResponse:
-    context = {"title": title, "message": message, "back": back}
-    response = render(request, "social/problem.html", context, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _rate_limited(request: HttpRequest, error: services.RateLimited, back: str) -> HttpResponse:
-    return _problem(
-        request,
-        429,
-        str(error),
-        back=back,
-        title="Slow down a little",
-        retry_after=error.retry_after,
-    )
-
-
 # --- Follow ----------------------------------------------------------------------------------------
 
 
@@ -104,18 +80,12 @@ def follow(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
     want = _wanted(request.POST.get("follow"))
     if want is None:
         want = not selectors.is_following(request.user, person)
-    try:
-        if want:
-            services.follow(request.user, person)
-        else:
-            services.unfollow(request.user, person)
-    except services.RateLimited as error:
-        return _rate_limited(request, error, back)
-    except ValidationError as error:  # following yourself
-        return _problem(request, 400, error.messages[0], back=back)
+    # A refusal (too many follows this minute, following yourself) goes through to the error pages.
     if want:
+        services.follow(request.user, person)
         messages.success(request, f"You follow {person.display_name}.")
     else:
+        services.unfollow(request.user, person)
         messages.success(request, f"You no longer follow {person.display_name}.")
     return redirect(back)
 
@@ -127,10 +97,7 @@ def _people(request: HttpRequest, username: str, which: str) -> HttpResponse:
     people = (
         selectors.followers_of(person) if which == "followers" else selectors.following_of(person)
     )
-    try:
-        page = paging.html_page(request, people, LIST_PAGE_SIZE)
-    except paging.BadPage as error:
-        return paging.bad_page_response(request, error)
+    page = paging.html_page(request, people, LIST_PAGE_SIZE)
     return render(request, "social/people.html", {"person": person, "page": page, "which": which})
 
 
@@ -168,16 +135,12 @@ def favorite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     want = _wanted(request.POST.get("favorite"))
     if want is None:
         want = not selectors.favorited_ids(request.user, [workbook.pk])
-    try:
-        if want:
-            services.favorite(request.user, workbook)
-        else:
-            services.unfavorite(request.user, workbook)
-    except services.RateLimited as error:
-        return _rate_limited(request, error, back)
+    # A refusal (too many this minute) goes through to the error pages.
     if want:
+        services.favorite(request.user, workbook)
         messages.success(request, f"“{workbook.title}” is in your favorites.")
     else:
+        services.unfavorite(request.user, workbook)
         messages.success(request, f"“{workbook.title}” is no longer in your favorites.")
     return redirect(back)
 
@@ -187,10 +150,7 @@ def favorites(request: HttpRequest, username: str) -> HttpResponse:
     person = accounts_selectors.active_user_or_404(username)
     if person.username != username:
         return redirect("social:favorites", username=person.username, permanent=True)
-    try:
-        page = paging.html_page(request, selectors.favorites_of(person), CARDS_PAGE_SIZE)
-    except paging.BadPage as error:
-        return paging.bad_page_response(request, error)
+    page = paging.html_page(request, selectors.favorites_of(person), CARDS_PAGE_SIZE)
     return render(request, "social/favorites.html", {"person": person, "page": page})
 
 
@@ -213,9 +173,7 @@ def comment_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         except services.RateLimited as error:
             # Shown with the form, so what was written is not lost.
             form.add_error(None, str(error))
-            response = render(request, "social/comment_form.html", context, status=429)
-            response["Retry-After"] = str(error.retry_after)
-            return response
+            return retry_later(render(request, "social/comment_form.html", context), error)
         messages.success(request, "Your comment is posted.")
         return redirect(_comment_url(comment))
     return render_form(request, "social/comment_form.html", context)
@@ -257,10 +215,7 @@ def feed(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def _feed_page(request: HttpRequest) -> HttpResponse:
-    try:
-        page = paging.html_page(request, selectors.feed_rows(member(request)), LIST_PAGE_SIZE)
-    except paging.BadPage as error:
-        return paging.bad_page_response(request, error)
+    page = paging.html_page(request, selectors.feed_rows(member(request)), LIST_PAGE_SIZE)
     items = _kept_items("feed", page.items, "social/inc/feed_items.html", lambda item: str(item.pk))
     return render(request, "social/feed.html", {"page": page, "items": items})
 
@@ -275,12 +230,7 @@ def _kept_items(name: str, items: list, template: str, state: Callable[[Any], st
 
 
 def _notifications_page(request: HttpRequest, mute_form: MutedVerbsForm) -> HttpResponse:
-    try:
-        page = paging.html_page(
-            request, selectors.notification_rows(member(request)), LIST_PAGE_SIZE
-        )
-    except paging.BadPage as error:
-        return paging.bad_page_response(request, error)
+    page = paging.html_page(request, selectors.notification_rows(member(request)), LIST_PAGE_SIZE)
     items = _kept_items(
         "notifications",
         page.items,
@@ -319,7 +269,7 @@ def notifications_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         ids = parse_ids(request.POST.getlist("id"))
         if not ids:
-            return _problem(request, 400, "Say which notification to mark read.", back=back)
+            raise ValidationError("Say which notification to mark read.", code="no_notification")
         services.mark_read(request.user, ids)
     return redirect(back)
 
