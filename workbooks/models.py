@@ -331,3 +331,42 @@ class DailyActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workbook_id} on {self.day}: {self.views} views, {self.favorites} favorites"
+
+
+class EmbedHealth(models.Model):
+    """How a workbook's frame fared for its readers on one day, as their pages reported it.
+
+    Each reader's page reports one outcome per view (services.record_embed_outcome), and each
+    outcome has its column: `loads` (Sigma said the workbook loaded), `errors` (Sigma reported an
+    error) and `timeouts` (Sigma said nothing in time). Counts only: nothing about the reader is kept.
+    """
+
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="embed_health")
+    day = models.DateField()
+    loads = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    timeouts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "embed health"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workbook", "day"], name="embedhealth_workbook_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.workbook_id} on {self.day}: {self.loads} loads, "
+            f"{self.errors} errors, {self.timeouts} timeouts"
+        )
+
+    @property
+    def total(self) -> int:
+        """Every reported outcome: the frames that tried to load."""
+        return self.loads + self.errors + self.timeouts
+
+    @property
+    def failed_share(self) -> float:
+        """The share of outcomes that were errors or timeouts (0 when nothing was reported)."""
+        return (self.errors + self.timeouts) / self.total if self.total else 0.0
