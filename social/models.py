@@ -132,6 +132,8 @@ class Verb(models.TextChoices):
     COMMENTED = "commented", "commented on your workbook"
     PUBLISHED = "published", "published a workbook"
     FEATURED = "featured", "featured your workbook"
+    COLLECTED = "collected", "added your workbook to a collection"
+    EMBED_FAILING = "embed_failing", "your workbook's embed is failing"
 
 
 class Notification(models.Model):
@@ -144,7 +146,7 @@ class Notification(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True
     )
-    verb = models.CharField(max_length=12, choices=Verb.choices)
+    verb = models.CharField(max_length=20, choices=Verb.choices)
     workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, null=True, related_name="+")
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -183,7 +185,7 @@ class Activity(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activities"
     )
-    verb = models.CharField(max_length=12, choices=Verb.choices)
+    verb = models.CharField(max_length=20, choices=Verb.choices)
     workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, null=True, related_name="+")
     subject = models.ForeignKey(  # the member followed, for "followed"
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
@@ -204,7 +206,7 @@ class MutedVerb(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="muted_verbs"
     )
-    verb = models.CharField(max_length=12, choices=Verb.choices)
+    verb = models.CharField(max_length=20, choices=Verb.choices)
 
     class Meta:
         constraints = [
@@ -213,3 +215,140 @@ class MutedVerb(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} mutes {self.verb}"
+
+
+class CollectionQuerySet(models.QuerySet["Collection"]):
+    def visible_to(self, user) -> CollectionQuerySet:
+        """What `user` may open: public and unlisted collections (an unlisted one by its address
+        only), plus their own private ones. Someone else's private collection is not there at all."""
+        shown = Q(visibility__in=[Collection.Visibility.PUBLIC, Collection.Visibility.UNLISTED])
+        if user.is_authenticated:
+            shown |= Q(owner=user)
+        return self.filter(shown, owner__is_active=True)
+
+    def listed_for(self, user) -> CollectionQuerySet:
+        """What a list shows `user`: public collections, and all of their own."""
+        shown = Q(visibility=Collection.Visibility.PUBLIC)
+        if user.is_authenticated:
+            shown |= Q(owner=user)
+        return self.filter(shown, owner__is_active=True)
+
+    def editable_by(self, user) -> CollectionQuerySet:
+        """What `user` may change: only their own collections."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+
+class Collection(models.Model):
+    """A member's ordered selection of workbooks, theirs or others'."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Private"
+
+    TITLE_MAX_LENGTH = 120
+    DESCRIPTION_MAX_LENGTH = 2000
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections"
+    )
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    slug = models.SlugField(max_length=140)
+    description = models.TextField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "slug"], name="social_collection_slug_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["owner", "-updated_at", "-id"], name="social_collection_owner_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == self.Visibility.PUBLIC
+
+
+class CollectionItem(models.Model):
+    """A workbook's place in a collection."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    workbook = models.ForeignKey(
+        Workbook, on_delete=models.CASCADE, related_name="collection_items"
+    )
+    position = models.PositiveIntegerField(default=0)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "workbook"], name="social_collectionitem_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["collection", "position", "id"], name="social_collitem_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workbook_id} in {self.collection_id} (#{self.position})"
+
+
+class FeaturedCollection(models.Model):
+    """A curator's pick of a collection for the home page, shown in `position` order while its
+    window is open (the same windows as workbooks.Featured)."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="featurings")
+    position = models.PositiveSmallIntegerField(default=0)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until unfeatured.")
+    note = models.CharField("curator's note", max_length=280, blank=True)
+    curated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "featured collection"
+        ordering = ["position", "-starts_at"]
+        indexes = [
+            models.Index(
+                fields=["position", "starts_at", "ends_at"], name="featured_coll_window_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "starts_at"], name="featured_coll_start_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="featured_coll_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection} (#{self.position})"
+
+    @property
+    def is_current(self) -> bool:
+        now = timezone.now()
+        return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
