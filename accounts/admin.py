@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models, transaction
 from django.utils import timezone
 
+from .images import hold_avatar
 from .models import TokenFamily, User
 from .signals import member_changed, member_deleting
 
@@ -38,6 +39,7 @@ class UserAdmin(DjangoUserAdmin):
             member_changed.send(sender=User, user=obj, fields=frozenset(form.changed_data))
 
     def delete_model(self, request, obj) -> None:
+        hold_avatar(obj)
         member_deleting.send(sender=User, user=obj)
         super().delete_model(request, obj)
 
@@ -45,7 +47,8 @@ class UserAdmin(DjangoUserAdmin):
         # One transaction, as deleting one member is (the admin's delete view): what receivers
         # do before the rows go commits with their deletion, or not at all.
         with transaction.atomic():
-            for user in queryset:
+            for user in queryset.order_by("pk"):
+                hold_avatar(user)
                 member_deleting.send(sender=User, user=user)
             super().delete_queryset(request, queryset)
 

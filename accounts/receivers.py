@@ -17,7 +17,7 @@ from sigma_playground.observability import audit
 
 from . import tokens
 from .api.authentication import member_row_written
-from .images import show_avatar
+from .images import forget_avatar, show_avatar
 from .models import User
 from .roles import sync_role_groups
 from .signals import sign_ins_ended
@@ -46,6 +46,8 @@ def connect() -> None:
     post_delete.connect(
         member_row_written, sender=User, dispatch_uid="accounts.bearer_member_deleted"
     )
+    # Files, as a deleted workbook's thumbnails (workbooks.receivers): however the row goes.
+    post_delete.connect(forget_avatar, sender=User, dispatch_uid="accounts.avatar_gone")
 
 
 def end_sign_ins(sender: type[User], user: User, reason: str, **kwargs: Any) -> None:

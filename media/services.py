@@ -191,7 +191,7 @@ def _store_variants(key: str, files: dict[str, bytes]) -> None:
 
 def _put_in_use(image: Image, rendered: processing.Rendered) -> None:
     with transaction.atomic():
-        _lock_holder(image.kind, image.holder)
+        hold(image.kind, image.holder)
         locked = Image.objects.select_for_update().filter(pk=image.pk).first()
         if locked is None or locked.status != Image.Status.PROCESSING:
             return
@@ -246,9 +246,12 @@ def give_up(image: Image, message: str) -> None:
         logger.warning("Could not remove the variants of failed image %s", image.pk, exc_info=True)
 
 
-def _lock_holder(kind: str, holder: str) -> None:
-    """Serialises putting a picture in use and removing it for one holder, until the transaction
-    ends; taken before any image row, so the two never wait for each other's locks.
+def hold(kind: str, holder: Any) -> None:
+    """Serialises putting a picture in use, removing it, and deleting its holder's row, for one
+    holder, until the transaction ends. Taken before any image row or holder row is locked: putting
+    a picture in use locks the image, then writes the holder's row; deleting the holder's row locks
+    it, then deletes its images. Both take this first, so neither waits for the other's row while
+    holding the one the other wants (a deadlock PostgreSQL would end by failing one of them).
     PostgreSQL: an advisory lock. SQLite: its transactions take the one write lock at BEGIN."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -278,7 +281,7 @@ def remove(kind: str, holder: Any) -> None:
     """The holder shows no picture of `kind` any more; its images and their files go."""
     holder = str(holder)
     with transaction.atomic():
-        _lock_holder(kind, holder)
+        hold(kind, holder)
         _show(kind, holder, None)
         for image in Image.objects.filter(kind=kind, holder=holder).select_for_update():
             image.delete()

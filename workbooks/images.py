@@ -5,6 +5,7 @@ Connected in workbooks.receivers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -39,6 +40,14 @@ def may_change(user: Any, key: Any) -> str:
         raise holders.Refused("No such workbook.", hidden=True) from None
     except PermissionDenied as refused:
         raise holders.Refused(str(refused), hidden=False) from None
+
+
+def hold_thumbnails(workbook_ids: Iterable[int]) -> None:
+    """Before these workbooks' rows are locked for deletion: wait for any thumbnail being put in
+    use for them (media.services.hold), which locks its image and then writes the workbook's row,
+    the other way round from a deletion."""
+    for pk in sorted(workbook_ids):
+        media_services.hold(Image.Kind.THUMBNAIL, pk)
 
 
 def forget_thumbnails(sender: Any, instance: Workbook, **kwargs: Any) -> None:

@@ -27,7 +27,7 @@ from sigma_playground.cache import counted
 from sigma_playground.http import client_address
 from sigma_playground.observability import metrics
 
-from . import markdown, sigma, signals
+from . import images, markdown, sigma, signals
 from .cache import gallery_changed, object_changed
 from .models import (
     DailyActivity,
@@ -233,6 +233,7 @@ def _announce_if_first_published(workbook: Workbook) -> None:
 
 @transaction.atomic
 def delete_workbook(workbook: Workbook) -> None:
+    images.hold_thumbnails([workbook.pk])  # before any of its rows is locked
     tag_ids = tag_ids_of([workbook.pk])
     # The lists it is in lose it with the cascade below: they are recomputed once it is gone.
     related_changed([], holding=related_lists_holding([workbook.pk]))
@@ -427,6 +428,7 @@ def author_deleting(author_id: int) -> None:
     no service of ours sees): the related lists that held them are made again, and their tags
     counted again once the deletion has committed."""
     ids = list(Workbook.objects.filter(author_id=author_id).values_list("pk", flat=True))
+    images.hold_thumbnails(ids)  # before the cascade locks their rows
     if ids:
         tag_ids = tag_ids_of(ids)
         related_changed([], holding=related_lists_holding(ids))

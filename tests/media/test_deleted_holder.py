@@ -3,14 +3,18 @@ whenever the deletion comes, before the job, while it makes the variants, or bet
 check of the workbook and the image's row (which the deletion's own cleanup then cannot see)."""
 
 import io
+import threading
+import time
 
 import pytest
+from django.db import connection
 
 from media import services, tasks
 from media.models import Image
 from tests.factories import WorkbookFactory
 from tests.media import images
 from tests.media.test_services import media_files, originals
+from workbooks import services as workbook_services
 from workbooks.models import Workbook
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +82,71 @@ def test_a_workbook_deleted_while_its_upload_is_stored_takes_the_new_picture_wit
     assert not Image.objects.exists()
     assert media_files() == set()
     assert originals() == []
+
+
+def test_a_deleted_member_takes_their_avatars_images_with_them(
+    user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.accept_upload(
+            owner=user, kind="avatar", holder=user.pk, file=io.BytesIO(images.png())
+        )
+    assert Image.objects.filter(kind="avatar", status=Image.Status.READY).exists()
+
+    user.delete()
+
+    assert not Image.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_workbook_deleted_while_its_thumbnail_is_put_in_use_waits_for_it(
+    user, workbook, monkeypatch
+):
+    """Putting a thumbnail in use locks its image and then writes the workbook's row; deleting the
+    workbook locks its row and then deletes its images. Both take the holder's lock first, so the
+    deletion waits for the job instead of deadlocking with it (PostgreSQL would fail one)."""
+    monkeypatch.setattr(services, "_queue_processing", lambda image: None)
+    image = accept(user, workbook)
+    image_locked, go_on = threading.Event(), threading.Event()
+    in_use = services._in_use
+
+    def paused_with_the_image_locked(image):
+        image_locked.set()
+        go_on.wait(10)
+        return in_use(image)
+
+    monkeypatch.setattr(services, "_in_use", paused_with_the_image_locked)
+
+    def job():
+        services.process(str(image.id))
+
+    def deletion():
+        image_locked.wait(10)
+        workbook_services.delete_workbook(Workbook.objects.get(pk=workbook.pk))
+
+    outcomes: dict[str, BaseException | None] = {}
+
+    def run(name, call):
+        try:
+            call()
+            outcomes[name] = None
+        except BaseException as error:  # reported by the assertion below
+            outcomes[name] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=pair) for pair in (("job", job), ("del", deletion))
+    ]
+    for thread in threads:
+        thread.start()
+    image_locked.wait(10)
+    time.sleep(1.5)  # the deletion is under way: waiting for the holder's lock, or (before) a row
+    go_on.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert outcomes == {"job": None, "del": None}
+    assert not Workbook.objects.filter(pk=workbook.pk).exists()
+    assert not Image.objects.exists()

@@ -38,6 +38,9 @@ MODEL_RECEIVERS_ALLOWED = {
     ("post_delete", "User", "accounts.api.authentication.member_row_written"): (
         "a deleted member's kept copy is retired at once"
     ),
+    ("post_delete", "User", "accounts.images.forget_avatar"): (
+        "files, as a workbook's thumbnails: a member's avatar images go however their row goes"
+    ),
 }
 
 # Apps whose `.connect(` calls are read; sigma_playground's observability is infrastructure (it
