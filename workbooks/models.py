@@ -274,6 +274,9 @@ class PendingView(models.Model):
         Workbook, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     viewed_at = models.DateTimeField(default=timezone.now)
+    # The domain of the page the reader came from (services.referrer_domain): the domain alone,
+    # never the address, and empty for a reader who came from this site or told us nothing.
+    referrer_domain = models.CharField(max_length=253, blank=True, default="")
 
     def __str__(self) -> str:
         return f"view of {self.workbook_id} at {self.viewed_at:%Y-%m-%d %H:%M}"
@@ -370,3 +373,25 @@ class EmbedHealth(models.Model):
     def failed_share(self) -> float:
         """The share of outcomes that were errors or timeouts (0 when nothing was reported)."""
         return (self.errors + self.timeouts) / self.total if self.total else 0.0
+
+
+class DailyReferrer(models.Model):
+    """Counted views per workbook per day per referring domain, added by the view flush: where an
+    author's readers come from. Only the domain is kept, never the address of the page."""
+
+    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="daily_referrers")
+    day = models.DateField()
+    domain = models.CharField(max_length=253)
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workbook", "day", "domain"],
+                name="dailyreferrer_workbook_day_domain_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="dailyreferrer_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.workbook_id} on {self.day} from {self.domain}: {self.views} views"

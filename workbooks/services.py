@@ -11,6 +11,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +32,7 @@ from . import images, markdown, sigma, signals
 from .cache import gallery_changed, object_changed
 from .models import (
     DailyActivity,
+    DailyReferrer,
     Featured,
     PendingView,
     RelatedWorkbook,
@@ -50,6 +52,10 @@ BOT_USER_AGENT = re.compile(
 TRENDING_DAYS = 7
 TRENDING_DAILY_DECAY = 0.7  # yesterday's activity counts 70% of today's, and so on
 TRENDING_FAVORITE_WEIGHT = 5  # one favorite says more than one view
+# How long daily activity and referrers are kept: the longest period authors' insights show.
+ACTIVITY_KEPT_DAYS = 90
+# A domain as a referrer is kept: letters, digits and hyphens between dots (IDNA's ASCII form).
+DOMAIN_PATTERN = re.compile(r"^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*$")
 
 
 # --- Validation shared by forms and serializers -----------------------------------------------------
@@ -713,6 +719,25 @@ def is_bot(request: HttpRequest) -> bool:
     return not agent or bool(BOT_USER_AGENT.search(agent))
 
 
+def referrer_domain(request: HttpRequest) -> str:
+    """The domain of the page the reader came from, from its Referer, or "" when there is none,
+    it is this site, or it is not a web address. The domain alone is kept: the path and query of
+    someone else's page may say things about the reader that are not ours to store."""
+    raw = request.META.get("HTTP_REFERER", "")[:2048]
+    try:
+        parts = urlsplit(raw)
+        host = (parts.hostname or "").rstrip(".")
+        domain = host.encode("idna").decode("ascii").lower() if host else ""
+    except (ValueError, UnicodeError):
+        return ""
+    if parts.scheme not in ("http", "https") or len(domain) > 253:
+        return ""
+    own = {urlsplit(f"//{request.get_host()}").hostname, urlsplit(settings.SITE_URL).hostname}
+    if not DOMAIN_PATTERN.match(domain) or domain in own:
+        return ""
+    return domain
+
+
 def record_view(request: HttpRequest, workbook: Workbook) -> bool:
     """Count one view per viewer per workbook per 24 hours; bots are not counted.
 
@@ -727,7 +752,7 @@ def record_view(request: HttpRequest, workbook: Workbook) -> bool:
     timeout = int(VIEW_WINDOW.total_seconds())
     if not counted("views", lambda seen: seen.add(key, 1, timeout=timeout)):
         return False
-    PendingView.objects.create(workbook=workbook)
+    PendingView.objects.create(workbook=workbook, referrer_domain=referrer_domain(request))
     metrics.workbook_views.inc()
     jobs.scheduled("workbooks.tasks.flush_views")
     return True
@@ -740,7 +765,8 @@ _ROWS_PER_STATEMENT = 500
 
 
 def flush_pending_views() -> int:
-    """Add pending views to the counters and the daily activity, exactly once; returns how many.
+    """Add pending views to the counters, the daily activity and the daily referrers, exactly once;
+    returns how many.
 
     Each batch is claimed by deleting it (`DELETE … RETURNING`), and only what a flush deleted is
     what it counts, so flushes that overlap (a slow run and the next minute's) never count a view
@@ -765,12 +791,15 @@ def _flush_batch(limit: int) -> tuple[int, int]:
     many counted (views of workbooks deleted meanwhile are dropped).
 
     Locks follow the one order every writer of these rows uses (pending views, then workbook rows
-    by id, then daily activity by workbook and day; favoriting takes the workbook row before its
-    daily activity too): two writers then never wait on each other in a circle.
+    by id, then daily activity by workbook and day, then referrers; favoriting takes the workbook
+    row before its daily activity too): two writers then never wait on each other in a circle.
     """
-    per_day = _claim_pending_views(limit)
-    if not per_day:
+    per_referrer = _claim_pending_views(limit)
+    if not per_referrer:
         return 0, 0
+    per_day: dict[tuple[int, date], int] = {}
+    for (workbook_id, day, _domain), views in per_referrer.items():
+        per_day[(workbook_id, day)] = per_day.get((workbook_id, day), 0) + views
     per_workbook: dict[int, int] = {}
     for (workbook_id, _day), views in per_day.items():
         per_workbook[workbook_id] = per_workbook.get(workbook_id, 0) + views
@@ -788,6 +817,11 @@ def _flush_batch(limit: int) -> tuple[int, int]:
         (workbook_id, connection.ops.adapt_datefield_value(day), views)
         for (workbook_id, day), views in sorted(per_day.items())
         if workbook_id in existing
+    ]
+    referrers = [
+        (workbook_id, connection.ops.adapt_datefield_value(day), domain, views)
+        for (workbook_id, day, domain), views in sorted(per_referrer.items())
+        if workbook_id in existing and domain
     ]
     # One statement per chunk, not per row; only placeholders are formatted in, values are bound.
     # VALUES columns are column1, column2… on both PostgreSQL and SQLite.
@@ -807,33 +841,44 @@ def _flush_batch(limit: int) -> tuple[int, int]:
                 " DO UPDATE SET views = workbooks_dailyactivity.views + excluded.views",
                 [value for row in rows for value in row],
             )
+        for rows in _chunks(referrers):
+            cursor.execute(
+                "INSERT INTO workbooks_dailyreferrer (workbook_id, day, domain, views)"  # noqa: S608
+                f" VALUES {', '.join(['(%s, %s, %s, %s)'] * len(rows))}"
+                " ON CONFLICT (workbook_id, day, domain)"
+                " DO UPDATE SET views = workbooks_dailyreferrer.views + excluded.views",
+                [value for row in rows for value in row],
+            )
     return sum(per_day.values()), sum(views for _, views in workbooks)
 
 
-def _claim_pending_views(limit: int) -> dict[tuple[int, date], int]:
-    """Delete up to `limit` of the oldest pending views; returns how many per workbook and day."""
+def _claim_pending_views(limit: int) -> dict[tuple[int, date, str], int]:
+    """Delete up to `limit` of the oldest pending views; returns how many per workbook, day and
+    referring domain ("" for none)."""
     if connection.vendor == "postgresql":
         sql = (
             "WITH claimed AS ("
             " DELETE FROM workbooks_pendingview WHERE id IN ("
             "  SELECT id FROM workbooks_pendingview ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-            " RETURNING workbook_id, (viewed_at AT TIME ZONE 'UTC')::date AS day)"
-            " SELECT workbook_id, day, count(*) FROM claimed GROUP BY workbook_id, day"
+            " RETURNING workbook_id, (viewed_at AT TIME ZONE 'UTC')::date AS day, referrer_domain)"
+            " SELECT workbook_id, day, referrer_domain, count(*) FROM claimed"
+            " GROUP BY workbook_id, day, referrer_domain"
         )
     else:  # SQLite stores UTC text; DELETE … RETURNING cannot feed an aggregate there
         sql = (
             "DELETE FROM workbooks_pendingview WHERE id IN ("
             " SELECT id FROM workbooks_pendingview ORDER BY id LIMIT %s)"
-            " RETURNING workbook_id, date(viewed_at), 1"
+            " RETURNING workbook_id, date(viewed_at), referrer_domain, 1"
         )
-    per_day: dict[tuple[int, date], int] = {}
+    counts: dict[tuple[int, date, str], int] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, [limit])
-        for workbook_id, day, views in cursor.fetchall():
+        for workbook_id, day, domain, views in cursor.fetchall():
             if isinstance(day, str):
                 day = date.fromisoformat(day)
-            per_day[(workbook_id, day)] = per_day.get((workbook_id, day), 0) + views
-    return per_day
+            key = (workbook_id, day, domain)
+            counts[key] = counts.get(key, 0) + views
+    return counts
 
 
 def _chunks(rows: list[tuple]) -> Iterator[list[tuple]]:
@@ -869,5 +914,8 @@ def refresh_trending(now=None) -> int:
         changed = [Workbook(pk=pk, trending_score=round(score, 4)) for pk, score in scores.items()]
         Workbook.objects.bulk_update(changed, ["trending_score"], batch_size=1000)
         gallery_changed()
-    DailyActivity.objects.filter(day__lt=since - timedelta(days=30)).delete()
+    # Kept for the authors' insights (their longest period), well beyond trending's window.
+    kept_since = today - timedelta(days=ACTIVITY_KEPT_DAYS)
+    DailyActivity.objects.filter(day__lt=kept_since).delete()
+    DailyReferrer.objects.filter(day__lt=kept_since).delete()
     return len(scores)

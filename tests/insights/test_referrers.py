@@ -1,0 +1,91 @@
+"""Where counted views come from: the Referer's domain alone is kept with a counted view, never the
+address, never this site, and the view flush adds the domains up per workbook and day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import RequestFactory
+from django.utils import timezone
+
+from tests.factories import WorkbookFactory
+from workbooks import services
+from workbooks.models import DailyActivity, DailyReferrer, PendingView
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+
+
+def domain_of(referer: str | None, host: str = "gallery.test") -> str:
+    extra = {"HTTP_REFERER": referer} if referer is not None else {}
+    return services.referrer_domain(RequestFactory().get("/w/x/", HTTP_HOST=host, **extra))
+
+
+@pytest.mark.parametrize(
+    ("referer", "domain"),
+    [
+        ("https://News.Example.com/story/42?user=ann&token=s3cret#c", "news.example.com"),
+        ("http://blog.example:8080/post", "blog.example"),
+        ("https://bücher.example/liste", "xn--bcher-kva.example"),
+        ("https://gallery.test/explore/", ""),  # this site
+        ("https://gallery.test:8443/", ""),
+        ("android-app://com.example/", ""),
+        ("javascript:alert(1)", ""),
+        ("https://exa mple.com/", ""),
+        ("https://[::1]/", ""),
+        ("not a url", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_only_the_referring_domain_is_kept(settings, referer, domain):
+    settings.ALLOWED_HOSTS = ["gallery.test"]
+    assert domain_of(referer) == domain
+
+
+def test_the_sites_own_address_is_never_a_referrer(settings):
+    settings.ALLOWED_HOSTS = ["internal.test"]
+    settings.SITE_URL = "https://gallery.example"
+    assert domain_of("https://gallery.example/w/x/", host="internal.test") == ""
+
+
+@pytest.mark.django_db
+def test_a_counted_view_keeps_its_referring_domain_and_the_flush_adds_them_up(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the flush below, not on commit
+    workbook = WorkbookFactory()
+    for n, referer in enumerate(
+        ["https://news.example/a?x=1", "https://news.example/b", None, "http://testserver/"]
+    ):
+        client.cookies.clear()
+        headers = {"HTTP_REFERER": referer} if referer else {}
+        client.get(workbook.get_absolute_url(), HTTP_USER_AGENT=f"{BROWSER} {n}", **headers)
+
+    assert sorted(PendingView.objects.values_list("referrer_domain", flat=True)) == [
+        "", "", "news.example", "news.example",
+    ]  # fmt: skip
+    assert services.flush_pending_views() == 4
+    today = timezone.now().date()
+    assert list(DailyReferrer.objects.values_list("workbook_id", "day", "domain", "views")) == [
+        (workbook.pk, today, "news.example", 2)
+    ]
+    assert DailyActivity.objects.get(workbook=workbook).views == 4
+
+    PendingView.objects.create(workbook=workbook, referrer_domain="news.example")
+    services.flush_pending_views()
+    assert DailyReferrer.objects.get().views == 3
+
+
+@pytest.mark.django_db
+def test_trending_drops_referrers_older_than_the_insights_keep():
+    workbook = WorkbookFactory()
+    today = timezone.now().date()
+    kept = DailyReferrer.objects.create(
+        workbook=workbook, day=today - timedelta(days=80), domain="a.example", views=1
+    )
+    DailyReferrer.objects.create(
+        workbook=workbook, day=today - timedelta(days=91), domain="a.example", views=1
+    )
+
+    services.refresh_trending()
+
+    assert list(DailyReferrer.objects.all()) == [kept]
