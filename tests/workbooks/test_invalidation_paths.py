@@ -187,3 +187,55 @@ def test_a_featured_entry_added_in_the_admin_shows_on_the_cached_home_page(admin
 
     assert response.status_code == 302
     assert "Workbook of the day" in home()
+
+
+def explore() -> str:
+    """The explore page as a visitor sees it (its tag list kept in the cache)."""
+    response = Client().get("/explore/", HTTP_USER_AGENT=BROWSER)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_tag_renamed_or_deleted_in_the_admin_leaves_the_cached_pages(admin_client):
+    WorkbookFactory(title="Revenue by region", tags=["finanse"])
+    tag = Tag.objects.get(name="finanse")
+    assert "finanse" in explore()
+
+    response = admin_client.post(
+        f"/admin/workbooks/tag/{tag.pk}/change/", {"name": "finance", "slug": "finance"}
+    )
+    assert response.status_code == 302
+    assert "finanse" not in explore()
+    assert "finance" in explore()
+
+    bulk_delete(admin_client, "/admin/workbooks/tag/", tag)
+    assert ">finance<" not in explore()
+
+
+@pytest.mark.django_db
+def test_a_featured_entry_ended_in_the_workbooks_admin_page_leaves_the_cached_home_page(
+    admin_client,
+):
+    featuring = FeaturedFactory(workbook=WorkbookFactory(title="Revenue by region"))
+    workbook = featuring.workbook
+    assert "Workbook of the day" in home()
+
+    prefix = "featurings"
+    data = {
+        "title": workbook.title, "author": workbook.author_id, "status": workbook.status,
+        "embed_url": workbook.embed_url, "tags": [],
+        "description": workbook.description, "published_at_0": "2020-01-01",
+        "published_at_1": "00:00:00",
+        f"{prefix}-TOTAL_FORMS": 1, f"{prefix}-INITIAL_FORMS": 1,
+        f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000,
+        f"{prefix}-0-id": featuring.pk, f"{prefix}-0-workbook": workbook.pk,
+        f"{prefix}-0-position": featuring.position,
+        f"{prefix}-0-starts_at_0": "2020-01-01", f"{prefix}-0-starts_at_1": "00:00:00",
+        f"{prefix}-0-ends_at_0": "2020-01-02", f"{prefix}-0-ends_at_1": "00:00:00",
+        f"{prefix}-0-note": "",
+    }  # fmt: skip
+    response = admin_client.post(f"/admin/workbooks/workbook/{workbook.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "Workbook of the day" not in home()
