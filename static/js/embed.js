@@ -4,6 +4,8 @@
  *   check where that is missing), so a page never loads Sigma for a frame nobody scrolled to.
  * - The thumbnail stays until the frame reports `workbook:loaded`; `workbook:error`, or no
  *   `workbook:loaded` within the timeout, shows the fallback with a link that opens Sigma.
+ * - The first of these outcomes (loaded, error or timeout) is reported once per page view to
+ *   `data-outcome-url`, so the author learns when the frame fails for readers (docs/embeds.md).
  * - Messages count only when they come from this frame's own window and an allowed origin.
  */
 (function () {
@@ -41,11 +43,29 @@
     var errorText = section.querySelector("[data-embed-error]");
     var allowed = (section.getAttribute("data-origins") || "").split(" ").filter(Boolean);
     var timeoutMs = parseInt(section.getAttribute("data-timeout-ms"), 10) || 20000;
+    var outcomeUrl = section.getAttribute("data-outcome-url");
     var timer = null;
     var loaded = false;
+    var reported = false;
 
-    function showFallback(message) {
+    // One report per page view: later outcomes (a signed URL refreshed and loaded again, an error
+    // after the timeout) are the same view's and are not sent.
+    function report(outcome) {
+      if (reported || !outcomeUrl) return;
+      reported = true;
+      var body = new URLSearchParams({ outcome: outcome });
+      try {
+        if (navigator.sendBeacon && navigator.sendBeacon(outcomeUrl, body)) return;
+      } catch (e) { /* fall through to fetch */ }
+      if (window.fetch) {
+        fetch(outcomeUrl, { method: "POST", body: body, keepalive: true, credentials: "omit" })
+          .catch(function () { /* a lost report only leaves a count short */ });
+      }
+    }
+
+    function showFallback(message, outcome) {
       window.clearTimeout(timer);
+      report(outcome);
       section.classList.add("is-failed");
       frame.hidden = true;
       if (placeholder) placeholder.hidden = false;
@@ -58,7 +78,7 @@
       frame.setAttribute("src", frame.getAttribute("data-src"));
       section.classList.add("is-loading");
       timer = window.setTimeout(function () {
-        if (!loaded) showFallback("Sigma did not answer in time.");
+        if (!loaded) showFallback("Sigma did not answer in time.", "timeout");
       }, timeoutMs);
       scheduleRefresh();
     }
@@ -90,11 +110,12 @@
       if (message.type === "workbook:loaded") {
         loaded = true;
         window.clearTimeout(timer);
+        report("loaded");
         section.classList.remove("is-loading");
         section.classList.add("is-loaded");
         if (placeholder) placeholder.hidden = true;
       } else if (message.type === "workbook:error") {
-        showFallback(typeof message.message === "string" ? message.message : "");
+        showFallback(typeof message.message === "string" ? message.message : "", "error");
       } else if (message.type === "workbook:pageheight:onchange") {
         var height = Number(message.pageHeight);
         if (isFinite(height) && height > 0) {
