@@ -1,0 +1,94 @@
+"""The insights answer: what selectors.Insights holds, as the API's JSON."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..selectors import PERIODS
+
+
+class ActivityDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    views = serializers.IntegerField()
+    favorites = serializers.IntegerField()
+    comments = serializers.IntegerField()
+    collection_adds = serializers.IntegerField()
+
+
+class ActivityTotalsSerializer(serializers.Serializer):
+    views = serializers.IntegerField()
+    favorites = serializers.IntegerField()
+    comments = serializers.IntegerField()
+    collection_adds = serializers.IntegerField()
+
+
+class EmbedDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    loads = serializers.IntegerField()
+    # A field, though Serializer has an `errors` property: the metaclass takes fields off the class.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
+    timeouts = serializers.IntegerField()
+    failed_share = serializers.FloatField(
+        allow_null=True, help_text="Errors and timeouts over all outcomes; null with none."
+    )
+
+
+class EmbedTotalsSerializer(serializers.Serializer):
+    loads = serializers.IntegerField()
+    # A field, though Serializer has an `errors` property: the metaclass takes fields off the class.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
+    timeouts = serializers.IntegerField()
+    failed_share = serializers.FloatField(allow_null=True)
+
+
+class EmbedHealthSerializer(serializers.Serializer):
+    totals = EmbedTotalsSerializer(help_text="Over the whole period.")
+    series = EmbedDaySerializer(many=True, help_text="Oldest day first.")
+
+
+class ReferrerSerializer(serializers.Serializer):
+    domain = serializers.CharField()
+    views = serializers.IntegerField()
+
+
+class InsightsSerializer(serializers.Serializer):
+    days = serializers.ChoiceField(choices=PERIODS)
+    start = serializers.DateField(help_text="The first day (UTC) of the period.")
+    end = serializers.DateField(help_text="The last day (UTC): today.")
+    series = ActivityDaySerializer(many=True, help_text="One entry per day, oldest first.")
+    totals = ActivityTotalsSerializer()
+    referrers = ReferrerSerializer(
+        many=True, help_text="The top referring domains of counted views, most views first."
+    )
+    embed_health = EmbedHealthSerializer()
+
+    def to_representation(self, instance):
+        return {
+            "days": instance.days,
+            "start": instance.start.isoformat(),
+            "end": instance.end.isoformat(),
+            "series": ActivityDaySerializer(instance.series, many=True).data,
+            "totals": ActivityTotalsSerializer(instance.totals).data,
+            "referrers": [{"domain": d, "views": v} for d, v in instance.referrers],
+            "embed_health": {
+                "totals": EmbedTotalsSerializer(instance.totals).data,
+                "series": EmbedDaySerializer(instance.series, many=True).data,
+            },
+        }
+
+
+class WorkbookTotalsSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="workbook.pk")
+    title = serializers.CharField(source="workbook.title")
+    url = serializers.CharField(source="workbook.get_absolute_url")
+    totals = ActivityTotalsSerializer()
+    embed_health = EmbedTotalsSerializer(source="totals")
+
+
+class AuthorInsightsSerializer(InsightsSerializer):
+    workbooks = WorkbookTotalsSerializer(many=True, help_text="Each of your workbooks' totals.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["workbooks"] = WorkbookTotalsSerializer(instance.workbooks, many=True).data
+        return data

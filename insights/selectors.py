@@ -1,0 +1,193 @@
+"""Authors' insights: how their workbooks are doing, per day, over the last 7, 30 or 90 days.
+
+Everything is read in a fixed number of queries, whatever the period or the number of workbooks:
+one for the workbooks, one per kind of count (grouped by workbook and day in the database), one
+for the referrers. Days are UTC dates, as the view flush counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from social.models import CollectionItem, Comment, Favorite
+from workbooks.models import DailyActivity, DailyReferrer, EmbedHealth, Workbook
+
+# The periods an author may ask for, in days; anything else is refused.
+PERIODS = (7, 30, 90)
+DEFAULT_PERIOD = 30
+TOP_REFERRERS = 10
+
+# What is counted per day, in the order pages and the API show them.
+ACTIVITY = ("views", "favorites", "comments", "collection_adds")
+EMBED = ("loads", "errors", "timeouts")
+METRICS = ACTIVITY + EMBED
+
+
+class BadPeriod(ValueError):
+    """The period asked for is not one of PERIODS."""
+
+
+def period(raw: str | None) -> int:
+    """`?days=` as a period: absent means the default; anything but 7, 30 or 90 is refused."""
+    if raw is None:
+        return DEFAULT_PERIOD
+    if raw not in {str(days) for days in PERIODS}:
+        raise BadPeriod(f"days must be one of {', '.join(map(str, PERIODS))}.")
+    return int(raw)
+
+
+def may_see(user: User, workbook: Workbook) -> bool:
+    """Insights are the author's, and staff's."""
+    return user.is_authenticated and (workbook.author_id == user.pk or user.is_staff)
+
+
+def workbook_for(user, **lookup) -> Workbook:
+    """The workbook `lookup` finds if `user` may see its insights; raises Workbook.DoesNotExist
+    otherwise, as for one that is not there."""
+    if not user.is_authenticated:
+        raise Workbook.DoesNotExist
+    found = Workbook.objects.all() if user.is_staff else Workbook.objects.filter(author=user)
+    return found.only("pk", "slug", "title", "status", "author_id").get(**lookup)
+
+
+@dataclass
+class Day:
+    day: date
+    views: int = 0
+    favorites: int = 0
+    comments: int = 0
+    collection_adds: int = 0
+    loads: int = 0
+    errors: int = 0
+    timeouts: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.errors + self.timeouts
+
+    @property
+    def outcomes(self) -> int:
+        return self.loads + self.errors + self.timeouts
+
+    @property
+    def failed_share(self) -> float | None:
+        """The share of reported outcomes that failed, or None with none reported."""
+        return round(self.failed / self.outcomes, 4) if self.outcomes else None
+
+    def add(self, name: str, value: int) -> None:
+        setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class WorkbookTotals:
+    workbook: Workbook
+    totals: Day
+
+
+@dataclass
+class Insights:
+    days: int
+    series: list[Day]
+    totals: Day
+    referrers: list[tuple[str, int]]
+    # Each workbook's totals over the period (the author's page: all their workbooks).
+    workbooks: list[WorkbookTotals] = field(default_factory=list)
+
+    @property
+    def start(self) -> date:
+        return self.series[0].day
+
+    @property
+    def end(self) -> date:
+        return self.series[-1].day
+
+
+def _per_day(rows: QuerySet, day: str, values: dict[str, F | Sum], since: date) -> Iterable[dict]:
+    """`rows` since `since`, summed per workbook and day (`day`: a date field, or a datetime
+    truncated to its UTC date)."""
+    if day.endswith("_at"):  # a moment: compared as such, so that its index serves
+        rows = rows.filter(**{f"{day}__gte": datetime.combine(since, time.min, tzinfo=UTC)})
+        by_day: TruncDate | F = TruncDate(day)
+    else:
+        rows = rows.filter(**{f"{day}__gte": since})
+        by_day = F(day)
+    return rows.annotate(on=by_day).values("workbook_id", "on").annotate(**values).order_by()
+
+
+def _counts(workbooks: Q, since: date) -> Iterable[tuple[int, date, str, int]]:
+    """(workbook id, day, metric, count) for every non-zero count of the workbooks `workbooks`
+    selects (a condition on `workbook`), one query per kind of count."""
+    one = {"n": Count("pk")}
+    sources: list[tuple[QuerySet, str, dict, tuple[str, ...]]] = [
+        (DailyActivity.objects.filter(workbooks), "day", {"views": Sum("views")}, ("views",)),
+        (Favorite.objects.filter(workbooks), "created_at", one, ("favorites",)),
+        (Comment.objects.filter(workbooks), "created_at", one, ("comments",)),
+        (CollectionItem.objects.filter(workbooks), "added_at", one, ("collection_adds",)),
+        (
+            EmbedHealth.objects.filter(workbooks),
+            "day",
+            {name: Sum(name) for name in EMBED},
+            EMBED,
+        ),
+    ]
+    for rows, day, values, names in sources:
+        for row in _per_day(rows, day, values, since):
+            on = row["on"]
+            for name, key in zip(names, values, strict=True):
+                if row[key]:
+                    yield row["workbook_id"], on, name, row[key]
+
+
+def _referrers(workbooks: Q, since: date) -> list[tuple[str, int]]:
+    rows = (
+        DailyReferrer.objects.filter(workbooks, day__gte=since)
+        .values("domain")
+        .annotate(views=Sum("views"))
+        .order_by("-views", "domain")[:TOP_REFERRERS]
+    )
+    return [(row["domain"], row["views"]) for row in rows]
+
+
+def _insights(workbooks: Q, days: int, listed: list[Workbook]) -> Insights:
+    today = timezone.now().date()
+    since = today - timedelta(days=days - 1)
+    series = [Day(since + timedelta(days=n)) for n in range(days)]
+    by_day = {row.day: row for row in series}
+    totals = Day(today)
+    per_workbook = {workbook.pk: WorkbookTotals(workbook, Day(today)) for workbook in listed}
+    for workbook_id, on, name, count in _counts(workbooks, since):
+        if on in by_day:
+            by_day[on].add(name, count)
+            totals.add(name, count)
+            if workbook_id in per_workbook:
+                per_workbook[workbook_id].totals.add(name, count)
+    return Insights(
+        days=days,
+        series=series,
+        totals=totals,
+        referrers=_referrers(workbooks, since),
+        workbooks=list(per_workbook.values()),
+    )
+
+
+def for_workbook(workbook: Workbook, days: int) -> Insights:
+    """One workbook's insights over the last `days` days."""
+    return _insights(Q(workbook_id=workbook.pk), days, [])
+
+
+def for_author(author: User, days: int) -> Insights:
+    """All of `author`'s workbooks together over the last `days` days, with each one's totals
+    (newest first)."""
+    listed = list(
+        Workbook.objects.filter(author=author)
+        .only("pk", "slug", "title", "status", "author_id")
+        .order_by("-created_at", "-pk")
+    )
+    return _insights(Q(workbook__author=author), days, listed)
