@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.safestring import SafeString
 
@@ -70,7 +71,7 @@ def charts(insights: Insights, subject: str) -> list[Chart]:
     return found
 
 
-def context(insights: Insights, workbook: Workbook | None) -> dict:
+def context(insights: Insights, workbook: Workbook | None) -> dict[str, Any]:
     subject = f"“{workbook.title}”" if workbook else "all your workbooks"
     return {
         "insights": insights,

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Aggregate, Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -43,12 +45,7 @@ def period(raw: str | None) -> int:
     return int(raw)
 
 
-def may_see(user: User, workbook: Workbook) -> bool:
-    """Insights are the author's, and staff's."""
-    return user.is_authenticated and (workbook.author_id == user.pk or user.is_staff)
-
-
-def workbook_for(user, **lookup) -> Workbook:
+def workbook_for(user: User | AnonymousUser, **lookup: Any) -> Workbook:
     """The workbook `lookup` finds if `user` may see its insights; raises Workbook.DoesNotExist
     otherwise, as for one that is not there."""
     if not user.is_authenticated:
@@ -109,7 +106,9 @@ class Insights:
         return self.series[-1].day
 
 
-def _per_day(rows: QuerySet, day: str, values: dict[str, F | Sum], since: date) -> Iterable[dict]:
+def _per_day(
+    rows: QuerySet[Any], day: str, values: dict[str, Aggregate], since: date
+) -> Iterable[dict[str, Any]]:
     """`rows` since `since`, summed per workbook and day (`day`: a date field, or a datetime
     truncated to its UTC date)."""
     if day.endswith("_at"):  # a moment: compared as such, so that its index serves
@@ -118,14 +117,17 @@ def _per_day(rows: QuerySet, day: str, values: dict[str, F | Sum], since: date) 
     else:
         rows = rows.filter(**{f"{day}__gte": since})
         by_day = F(day)
-    return rows.annotate(on=by_day).values("workbook_id", "on").annotate(**values).order_by()
+    grouped: Iterable[dict[str, Any]] = (
+        rows.annotate(on=by_day).values("workbook_id", "on").annotate(**values).order_by()
+    )
+    return grouped
 
 
 def _counts(workbooks: Q, since: date) -> Iterable[tuple[int, date, str, int]]:
     """(workbook id, day, metric, count) for every non-zero count of the workbooks `workbooks`
     selects (a condition on `workbook`), one query per kind of count."""
-    one = {"n": Count("pk")}
-    sources: list[tuple[QuerySet, str, dict, tuple[str, ...]]] = [
+    one: dict[str, Aggregate] = {"n": Count("pk")}
+    sources: list[tuple[QuerySet[Any], str, dict[str, Aggregate], tuple[str, ...]]] = [
         (DailyActivity.objects.filter(workbooks), "day", {"views": Sum("views")}, ("views",)),
         (Favorite.objects.filter(workbooks), "created_at", one, ("favorites",)),
         (Comment.objects.filter(workbooks), "created_at", one, ("comments",)),

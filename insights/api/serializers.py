@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from ..selectors import PERIODS
+from ..selectors import PERIODS, Insights
 
 
-class ActivityDaySerializer(serializers.Serializer):
+class ActivityDaySerializer(serializers.Serializer[Any]):
     day = serializers.DateField()
     views = serializers.IntegerField()
     favorites = serializers.IntegerField()
@@ -15,14 +17,14 @@ class ActivityDaySerializer(serializers.Serializer):
     collection_adds = serializers.IntegerField()
 
 
-class ActivityTotalsSerializer(serializers.Serializer):
+class ActivityTotalsSerializer(serializers.Serializer[Any]):
     views = serializers.IntegerField()
     favorites = serializers.IntegerField()
     comments = serializers.IntegerField()
     collection_adds = serializers.IntegerField()
 
 
-class EmbedDaySerializer(serializers.Serializer):
+class EmbedDaySerializer(serializers.Serializer[Any]):
     day = serializers.DateField()
     loads = serializers.IntegerField()
     # A field, though Serializer has an `errors` property: the metaclass takes fields off the class.
@@ -33,7 +35,7 @@ class EmbedDaySerializer(serializers.Serializer):
     )
 
 
-class EmbedTotalsSerializer(serializers.Serializer):
+class EmbedTotalsSerializer(serializers.Serializer[Any]):
     loads = serializers.IntegerField()
     # A field, though Serializer has an `errors` property: the metaclass takes fields off the class.
     errors = serializers.IntegerField()  # type: ignore[assignment]
@@ -41,17 +43,17 @@ class EmbedTotalsSerializer(serializers.Serializer):
     failed_share = serializers.FloatField(allow_null=True)
 
 
-class EmbedHealthSerializer(serializers.Serializer):
+class EmbedHealthSerializer(serializers.Serializer[Any]):
     totals = EmbedTotalsSerializer(help_text="Over the whole period.")
     series = EmbedDaySerializer(many=True, help_text="Oldest day first.")
 
 
-class ReferrerSerializer(serializers.Serializer):
+class ReferrerSerializer(serializers.Serializer[Any]):
     domain = serializers.CharField()
     views = serializers.IntegerField()
 
 
-class InsightsSerializer(serializers.Serializer):
+class InsightsSerializer(serializers.Serializer[Any]):
     days = serializers.ChoiceField(choices=PERIODS)
     start = serializers.DateField(help_text="The first day (UTC) of the period.")
     end = serializers.DateField(help_text="The last day (UTC): today.")
@@ -62,7 +64,7 @@ class InsightsSerializer(serializers.Serializer):
     )
     embed_health = EmbedHealthSerializer()
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Insights) -> dict[str, Any]:
         return {
             "days": instance.days,
             "start": instance.start.isoformat(),
@@ -77,7 +79,7 @@ class InsightsSerializer(serializers.Serializer):
         }
 
 
-class WorkbookTotalsSerializer(serializers.Serializer):
+class WorkbookTotalsSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(source="workbook.pk")
     title = serializers.CharField(source="workbook.title")
     url = serializers.CharField(source="workbook.get_absolute_url")
@@ -88,7 +90,7 @@ class WorkbookTotalsSerializer(serializers.Serializer):
 class AuthorInsightsSerializer(InsightsSerializer):
     workbooks = WorkbookTotalsSerializer(many=True, help_text="Each of your workbooks' totals.")
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Insights) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["workbooks"] = WorkbookTotalsSerializer(instance.workbooks, many=True).data
         return data
