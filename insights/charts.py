@@ -14,12 +14,12 @@ from datetime import date
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-WIDTH = 640
-HEIGHT = 180
-LEFT = 44  # room for the axis' numbers
+WIDTH = 360
+HEIGHT = 150
+LEFT = 30  # room for the axis' numbers
 BOTTOM = 24  # room for the dates
 TOP = 18  # room for the legend
-RIGHT = 8
+RIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,20 @@ def bar_chart(
         *([(len(days) // 2, days[len(days) // 2])] if len(days) > 2 else []),
         (len(days) - 1, days[-1]),
     ]
+    # The first and last dates are anchored inward, so that neither runs off the edge.
+    anchors = {0: "start", len(days) - 1: "end"}
     date_labels = format_html_join(
         "",
-        '<text x="{}" y="{}" text-anchor="middle" class="chart__label">{}</text>',
-        ((_n(LEFT + n * step + step / 2), HEIGHT - 6, _date(day)) for n, day in labels),
+        '<text x="{}" y="{}" text-anchor="{}" class="chart__label">{}</text>',
+        (
+            (
+                _n(LEFT + n * step + (0 if n == 0 else step if n == len(days) - 1 else step / 2)),
+                HEIGHT - 6,
+                anchors.get(n, "middle"),
+                _date(day),
+            )
+            for n, day in labels
+        ),
     )
     legend = (
         format_html_join(
@@ -92,9 +102,9 @@ def bar_chart(
             '<text x="{}" y="9" class="chart__label">{}</text>',
             (
                 (
-                    LEFT + 120 * n,
+                    LEFT + 90 * n,
                     f"url(#{chart_id}-hatch)" if layer.hatched else "currentColor",
-                    LEFT + 120 * n + 14,
+                    LEFT + 90 * n + 14,
                     layer.label,
                 )
                 for n, layer in enumerate(layers)
