@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from workbooks.models import Workbook
@@ -278,6 +279,9 @@ class Collection(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("social:collection", args=[self.owner.username, self.slug])
 
     @property
     def is_public(self) -> bool:

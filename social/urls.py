@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import collection_views, views
 
 app_name = "social"
 
@@ -17,4 +17,43 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("notifications/muted/", views.notifications_muted, name="notifications-muted"),
+    path("collections/", collection_views.featured, name="collections-featured"),
+    path("collections/new/", collection_views.collection_new, name="collection-new"),
+    path(
+        "u/<str:username>/collections/",
+        collection_views.member_collections,
+        name="collections",
+    ),
+    path("u/<str:username>/c/<slug:slug>/", collection_views.collection, name="collection"),
+    path(
+        "u/<str:username>/c/<slug:slug>/edit/",
+        collection_views.collection_edit,
+        name="collection-edit",
+    ),
+    path(
+        "u/<str:username>/c/<slug:slug>/delete/",
+        collection_views.collection_delete,
+        name="collection-delete",
+    ),
+    path(
+        "u/<str:username>/c/<slug:slug>/move/",
+        collection_views.collection_move,
+        name="collection-move",
+    ),
+    path(
+        "u/<str:username>/c/<slug:slug>/remove/",
+        collection_views.collection_remove,
+        name="collection-remove",
+    ),
+    path("w/<slug:slug>/collect/", collection_views.collect, name="collect"),
+    path(
+        "w/<slug:slug>/collections/",
+        collection_views.workbook_collections,
+        name="workbook-collections",
+    ),
+    path(
+        "feeds/u/<str:username>/c/<slug:slug>/",
+        collection_views.CollectionFeed(),
+        name="collection-feed",
+    ),
 ]

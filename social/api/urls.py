@@ -3,7 +3,7 @@ never match these longer paths."""
 
 from django.urls import path
 
-from . import cards, views
+from . import cards, collections, views
 
 urlpatterns = [
     path("users/<str:username>/", views.ProfileView.as_view(), name="api-user"),
@@ -37,4 +37,21 @@ urlpatterns = [
         name="api-workbook-comments",
     ),
     path("comments/<int:pk>/", views.CommentView.as_view(), name="api-comment"),
+    path(
+        "users/<str:username>/collections/",
+        collections.MemberCollectionsView.as_view(),
+        name="api-user-collections",
+    ),
+    path("collections/", collections.CollectionListView.as_view(), name="api-collections"),
+    path("collections/<int:pk>/", collections.CollectionView.as_view(), name="api-collection"),
+    path(
+        "collections/<int:pk>/workbooks/<int:workbook_id>/",
+        collections.CollectionWorkbookView.as_view(),
+        name="api-collection-workbook",
+    ),
+    path(
+        "collections/<int:pk>/order/",
+        collections.CollectionOrderView.as_view(),
+        name="api-collection-order",
+    ),
 ]

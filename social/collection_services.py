@@ -1,0 +1,205 @@
+"""Collection writes, shared by the pages, the API and the admin: one transaction each.
+
+Callers find the collection through `Collection.objects.editable_by(user)`; each function checks
+ownership again, so a caller that forgets cannot change someone else's collection. No kept page
+shows collections (the workbook and home pages load theirs after the page), so these writes have no
+gallery cache to retire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from workbooks.models import Workbook
+
+from . import services
+from .models import Collection, CollectionItem, Verb
+
+SLUG_BASE_LENGTH = 100
+NOT_YOURS = "Only its owner may change a collection."
+
+
+def _check_owner(user: User, collection: Collection) -> None:
+    if collection.owner_id != user.pk:
+        raise PermissionDenied(NOT_YOURS)
+
+
+def _clean_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("Give the collection a title.", code="blank")
+    if len(title) > Collection.TITLE_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the title under {Collection.TITLE_MAX_LENGTH} characters.", code="max_length"
+        )
+    return title
+
+
+def _clean_description(description: str) -> str:
+    description = (description or "").strip()
+    if len(description) > Collection.DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the description under {Collection.DESCRIPTION_MAX_LENGTH:,} characters.",
+            code="max_length",
+        )
+    return description
+
+
+def _clean_visibility(visibility: str) -> str:
+    if visibility not in Collection.Visibility.values:
+        raise ValidationError("Choose public, unlisted or private.", code="invalid_choice")
+    return visibility
+
+
+def _free_slug(owner: User, title: str) -> str:
+    """The title's slug, with a number after it if the owner already has one like it."""
+    base = slugify(title)[:SLUG_BASE_LENGTH].strip("-") or "collection"
+    taken = set(
+        Collection.objects.filter(owner=owner, slug__startswith=base).values_list("slug", flat=True)
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create(
+    owner: User,
+    *,
+    title: str,
+    description: str = "",
+    visibility: str = Collection.Visibility.PUBLIC,
+) -> Collection:
+    fields = {
+        "title": _clean_title(title),
+        "description": _clean_description(description),
+        "visibility": _clean_visibility(visibility),
+    }
+    for _ in range(3):  # two members' requests may take the same slug at once: the loser retries
+        try:
+            with transaction.atomic():
+                return Collection.objects.create(
+                    owner=owner, slug=_free_slug(owner, fields["title"]), **fields
+                )
+        except IntegrityError:
+            continue
+    raise ValidationError("Try again in a moment.", code="slug_taken")
+
+
+def update(user: User, collection: Collection, **changes: str) -> Collection:
+    """Change the title, description or visibility. The slug stays: addresses keep working."""
+    _check_owner(user, collection)
+    cleaners = {
+        "title": _clean_title,
+        "description": _clean_description,
+        "visibility": _clean_visibility,
+    }
+    for field, value in changes.items():
+        setattr(collection, field, cleaners[field](value))
+    collection.save(update_fields=[*changes, "updated_at"])
+    return collection
+
+
+def delete(user: User, collection: Collection) -> None:
+    _check_owner(user, collection)
+    collection.delete()
+
+
+def _touch(collection: Collection) -> None:
+    collection.updated_at = timezone.now()
+    Collection.objects.filter(pk=collection.pk).update(updated_at=collection.updated_at)
+
+
+def add(user: User, collection: Collection, workbook: Workbook) -> bool:
+    """Put the workbook last in the collection (idempotent); True when it was not there yet.
+
+    Someone else's unpublished workbook is refused. Adding someone else's workbook to a public
+    collection tells its author (`collected`, muteable)."""
+    _check_owner(user, collection)
+    if not workbook.is_published and workbook.author_id != user.pk:
+        raise ValidationError(
+            "Only published workbooks can be added to a collection.", code="not_published"
+        )
+    with transaction.atomic():
+        if CollectionItem.objects.filter(collection=collection, workbook=workbook).exists():
+            return False
+        services.check_rate(user, "collect")
+        last = collection.items.aggregate(last=Max("position"))["last"]
+        _, created = CollectionItem.objects.get_or_create(
+            collection=collection,
+            workbook=workbook,
+            defaults={"position": 0 if last is None else last + 1},
+        )
+        if created:
+            _touch(collection)
+            if collection.is_public and workbook.is_published:
+                services.notify(workbook.author_id, user, Verb.COLLECTED, workbook=workbook)
+    return created
+
+
+def remove(user: User, collection: Collection, workbook: Workbook | int) -> bool:
+    """Take the workbook out of the collection (idempotent); True when it was there."""
+    _check_owner(user, collection)
+    workbook_id = workbook if isinstance(workbook, int) else workbook.pk
+    with transaction.atomic():
+        deleted, _ = CollectionItem.objects.filter(
+            collection=collection, workbook_id=workbook_id
+        ).delete()
+        if deleted:
+            _touch(collection)
+    return bool(deleted)
+
+
+def reorder(user: User, collection: Collection, workbook_ids: Iterable[int]) -> None:
+    """Put these workbooks first, in this order; the others keep their order after them.
+
+    Each id must be in the collection, and only once."""
+    _check_owner(user, collection)
+    wanted = list(workbook_ids)
+    if len(set(wanted)) != len(wanted):
+        raise ValidationError("A workbook is listed twice.", code="duplicate")
+    with transaction.atomic():
+        items = list(
+            collection.items.select_for_update()
+            .order_by("position", "id")
+            .only("id", "workbook_id", "position")
+        )
+        by_workbook = {item.workbook_id: item for item in items}
+        missing = [pk for pk in wanted if pk not in by_workbook]
+        if missing:
+            raise ValidationError(
+                f"Not in this collection: {', '.join(map(str, missing))}.",
+                code="not_in_collection",
+            )
+        first = set(wanted)
+        ordered = [by_workbook[pk] for pk in wanted] + [
+            item for item in items if item.workbook_id not in first
+        ]
+        for position, item in enumerate(ordered):
+            item.position = position
+        CollectionItem.objects.bulk_update(ordered, ["position"])
+        _touch(collection)
+
+
+def move(
+    user: User, collection: Collection, workbook_id: int, offset: int, shown: list[int]
+) -> None:
+    """Move a workbook one place up (offset -1) or down (+1) among those the owner sees (`shown`,
+    in order): the forms' way to reorder without JavaScript."""
+    if workbook_id not in shown:
+        raise ValidationError("That workbook is not in this collection.", code="not_in_collection")
+    index = shown.index(workbook_id)
+    target = index + offset
+    if not 0 <= target < len(shown):
+        return  # already first (or last)
+    order = list(shown)
+    order[index], order[target] = order[target], order[index]
+    reorder(user, collection, order)

@@ -1,0 +1,211 @@
+"""Collections' rules, in the services and selectors every page and the API share: who may change
+a collection, which workbooks go in and who sees them, the order, and the `collected` notification."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from social import collection_selectors as selectors
+from social import collection_services as services
+from social import sentences
+from social.models import Collection, MutedVerb, Notification, Verb
+from tests.factories import CollectionFactory, UserFactory, WorkbookFactory
+from workbooks import services as workbook_services
+from workbooks.models import Workbook
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(items) -> list[str]:
+    return [item.workbook.title for item in items]
+
+
+def test_create_makes_a_slug_of_the_title_unique_for_its_owner(owner, outsider):
+    first = services.create(owner, title="Best of finance")
+    second = services.create(owner, title="Best of finance")
+    others = services.create(outsider, title="Best of finance")
+
+    assert (first.slug, second.slug, others.slug) == (
+        "best-of-finance",
+        "best-of-finance-2",
+        "best-of-finance",
+    )
+    assert first.visibility == Collection.Visibility.PUBLIC
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"title": "  "}, "blank"),
+        ({"title": "x" * 121}, "max_length"),
+        ({"title": "Ok", "description": "x" * 2001}, "max_length"),
+        ({"title": "Ok", "visibility": "secret"}, "invalid_choice"),
+    ],
+)
+def test_create_refuses_what_the_rules_refuse(owner, fields, code):
+    with pytest.raises(ValidationError) as refused:
+        services.create(owner, **fields)
+    assert refused.value.code == code
+
+
+def test_only_the_owner_changes_a_collection(owner, outsider, workbook):
+    collection = CollectionFactory(owner=owner)
+    for change in (
+        lambda: services.update(outsider, collection, title="Mine now"),
+        lambda: services.add(outsider, collection, workbook),
+        lambda: services.remove(outsider, collection, workbook),
+        lambda: services.reorder(outsider, collection, []),
+        lambda: services.delete(outsider, collection),
+    ):
+        with pytest.raises(PermissionDenied):
+            change()
+    assert Collection.objects.get(pk=collection.pk).title == collection.title
+
+
+def test_update_keeps_the_slug(owner):
+    collection = services.create(owner, title="Draft title")
+    services.update(owner, collection, title="Final title", visibility="unlisted")
+    collection.refresh_from_db()
+    assert (collection.title, collection.slug, collection.visibility) == (
+        "Final title",
+        "draft-title",
+        "unlisted",
+    )
+
+
+def test_add_and_remove_are_idempotent_and_add_puts_it_last(owner):
+    collection = CollectionFactory(owner=owner)
+    first, second = WorkbookFactory(title="First"), WorkbookFactory(title="Second")
+
+    assert services.add(owner, collection, first) is True
+    assert services.add(owner, collection, second) is True
+    assert services.add(owner, collection, first) is False
+    assert titles(selectors.items_of(collection, owner)) == ["First", "Second"]
+
+    assert services.remove(owner, collection, first) is True
+    assert services.remove(owner, collection, first) is False
+    assert titles(selectors.items_of(collection, owner)) == ["Second"]
+
+
+def test_someone_elses_draft_is_refused_but_your_own_goes_in(owner, outsider):
+    collection = CollectionFactory(owner=owner)
+    theirs = WorkbookFactory(author=outsider, status="draft")
+    mine = WorkbookFactory(author=owner, title="My draft", status="draft")
+
+    with pytest.raises(ValidationError) as refused:
+        services.add(owner, collection, theirs)
+    assert refused.value.code == "not_published"
+    services.add(owner, collection, mine)
+
+    # The owner sees their own draft in their collection; nobody else does.
+    assert titles(selectors.items_of(collection, owner)) == ["My draft"]
+    assert selectors.items_of(collection, outsider) == []
+    assert selectors.items_of(collection, AnonymousUser()) == []
+
+
+def test_a_workbook_unpublished_later_disappears_from_others_views(owner, outsider):
+    theirs = WorkbookFactory(author=outsider, title="Theirs")
+    collection = CollectionFactory(owner=owner, workbooks=[theirs])
+    assert titles(selectors.items_of(collection, AnonymousUser())) == ["Theirs"]
+
+    workbook_services.unpublish(Workbook.objects.filter(pk=theirs.pk))
+
+    for viewer in (owner, outsider, AnonymousUser(), UserFactory()):
+        assert selectors.items_of(collection, viewer) == [], viewer
+    listed = selectors.of_member(owner, owner).get()
+    assert (listed.workbook_count, listed.cover_items) == (0, [])
+
+
+def test_reorder_puts_the_named_first_and_keeps_the_rest_after(owner):
+    a, b, c, d = (WorkbookFactory(title=t) for t in "ABCD")
+    collection = CollectionFactory(owner=owner, workbooks=[a, b, c, d])
+
+    services.reorder(owner, collection, [c.pk, a.pk])
+
+    assert titles(selectors.items_of(collection, owner)) == ["C", "A", "B", "D"]
+
+
+@pytest.mark.parametrize("problem", ["not_in_collection", "duplicate"])
+def test_reorder_refuses_unknown_and_repeated_ids(owner, problem):
+    a, b = WorkbookFactory(), WorkbookFactory()
+    collection = CollectionFactory(owner=owner, workbooks=[a])
+    ids = [a.pk, b.pk] if problem == "not_in_collection" else [a.pk, a.pk]
+
+    with pytest.raises(ValidationError) as refused:
+        services.reorder(owner, collection, ids)
+    assert refused.value.code == problem
+
+
+def test_move_swaps_with_the_neighbour_and_stops_at_the_ends(owner):
+    a, b, c = (WorkbookFactory(title=t) for t in "ABC")
+    collection = CollectionFactory(owner=owner, workbooks=[a, b, c])
+    shown = [a.pk, b.pk, c.pk]
+
+    services.move(owner, collection, c.pk, -1, shown)
+    assert titles(selectors.items_of(collection, owner)) == ["A", "C", "B"]
+    services.move(owner, collection, a.pk, -1, [a.pk, c.pk, b.pk])
+    assert titles(selectors.items_of(collection, owner)) == ["A", "C", "B"]
+
+
+def test_adding_someones_workbook_to_a_public_collection_tells_them(owner, outsider):
+    theirs = WorkbookFactory(author=outsider)
+    collection = CollectionFactory(owner=owner)
+
+    services.add(owner, collection, theirs)
+
+    told = Notification.objects.get(recipient=outsider)
+    assert (told.actor, told.verb, told.workbook) == (owner, Verb.COLLECTED, theirs)
+
+
+@pytest.mark.parametrize("case", ["own workbook", "private", "unlisted", "muted"])
+def test_collected_is_not_sent_for_your_own_work_a_hidden_collection_or_when_muted(
+    owner, outsider, case
+):
+    author = owner if case == "own workbook" else outsider
+    visibility = case if case in ("private", "unlisted") else "public"
+    if case == "muted":
+        MutedVerb.objects.create(user=outsider, verb=Verb.COLLECTED)
+    collection = CollectionFactory(owner=owner, visibility=visibility)
+
+    services.add(owner, collection, WorkbookFactory(author=author))
+
+    assert not Notification.objects.exists()
+
+
+def test_the_collected_and_embed_failing_notifications_read_as_sentences(owner, outsider):
+    workbook = WorkbookFactory(author=outsider, title="Churn <b>")
+    collected = Notification(
+        recipient=outsider, actor=owner, verb=Verb.COLLECTED, workbook=workbook
+    )
+    failing = Notification(recipient=outsider, verb=Verb.EMBED_FAILING, workbook=workbook)
+
+    assert sentences.notification_sentence(collected) == (
+        f'<a href="/u/{owner.username}/">{owner.display_name}</a> added '
+        f'<a href="/w/{workbook.slug}/">Churn &lt;b&gt;</a> to a collection'
+    )
+    assert sentences.notification_sentence(failing) == (
+        f'The embed of <a href="/w/{workbook.slug}/">Churn &lt;b&gt;</a> is failing for readers'
+    )
+
+
+def test_visibility_decides_who_opens_and_who_sees_it_listed(owner, outsider):
+    public, unlisted, private = (
+        CollectionFactory(owner=owner, visibility=v) for v in ("public", "unlisted", "private")
+    )
+
+    opened = set(Collection.objects.visible_to(outsider))
+    listed = set(Collection.objects.listed_for(outsider).filter(owner=owner))
+
+    assert opened == {public, unlisted}
+    assert listed == {public}
+    assert set(Collection.objects.listed_for(owner)) == {public, unlisted, private}
+    assert set(Collection.objects.editable_by(outsider)) == set()
+    assert set(Collection.objects.editable_by(owner)) == {public, unlisted, private}
+
+
+def test_public_with_lists_only_public_collections_of_a_published_workbook(owner, workbook):
+    shown = CollectionFactory(owner=owner, title="Shown", workbooks=[workbook])
+    CollectionFactory(owner=owner, visibility="private", workbooks=[workbook])
+    CollectionFactory(owner=UserFactory(is_active=False), workbooks=[workbook])
+
+    assert selectors.public_with(workbook) == [shown]
