@@ -2,6 +2,8 @@
 it (someone else's private collection is a 404), add and remove idempotent, the order, a member's
 list, and query counts that stay flat as collections and workbooks grow."""
 
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -211,3 +213,27 @@ def test_a_member_who_is_not_active_has_no_collections_listed(api_client):
     gone = UserFactory(username="gone", is_active=False)
     CollectionFactory(owner=gone)
     assert api_client.get("/api/v1/users/gone/collections/").status_code == 404
+
+
+def test_adding_is_rate_limited_with_429(owner_client, owner, settings):
+    # The limit counts per clock minute: begun in a minute's last seconds, wait for the next one.
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left)
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collect": 1}
+    collection = CollectionFactory(owner=owner)
+    first, second = WorkbookFactory(), WorkbookFactory()
+
+    assert (
+        owner_client.put(f"/api/v1/collections/{collection.pk}/workbooks/{first.pk}/").status_code
+        == 200
+    )
+    refused = owner_client.put(f"/api/v1/collections/{collection.pk}/workbooks/{second.pk}/")
+
+    assert refused.status_code == 429
+    assert "Retry-After" in refused
+    # Adding what is already there costs nothing.
+    assert (
+        owner_client.put(f"/api/v1/collections/{collection.pk}/workbooks/{first.pk}/").status_code
+        == 200
+    )
