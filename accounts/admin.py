@@ -19,7 +19,10 @@ class UserAdmin(DjangoUserAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Profile", {"fields": ("full_name", "email", "bio", "website")}),
+        (
+            "Profile",
+            {"fields": ("full_name", "email", "bio", "website", "organisation", "location")},
+        ),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

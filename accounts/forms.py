@@ -12,7 +12,7 @@ from django.template import loader
 
 from sigma_playground.forms import https_url_fields
 
-from . import selectors, services
+from . import profiles, selectors, services
 from .models import User
 from .tasks import send_email
 
@@ -136,13 +136,82 @@ class CodeForm(forms.Form):
     )
 
 
+def _link_field_name(kind: str) -> str:
+    return f"link_{kind}"
+
+
+def _pin_field_name(position: int) -> str:
+    return f"pin_{position}"
+
+
 class ProfileForm(forms.ModelForm):
+    """The profile: names, bio, where the member is, a field per kind of link, and a choice per
+    pin (so their order is chosen without JavaScript) among the member's published workbooks."""
+
     class Meta:
         model = User
-        fields = ["full_name", "bio", "website"]
+        fields = ["full_name", "bio", "organisation", "location", "website"]
         formfield_callback = https_url_fields
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"bio": "Up to 500 characters, shown on your profile."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        links = {link["kind"]: link["url"] for link in profiles.shown_links(self.instance.links)}
+        for kind in profiles.LINK_KINDS:
+            name = _link_field_name(kind.value)
+            self.fields[name] = forms.URLField(
+                label=kind.label,
+                required=False,
+                max_length=profiles.LINK_URL_MAX_LENGTH,
+                assume_scheme="https",
+                help_text=f"An address on {kind.hosts[0]}.",
+            )
+            self.initial.setdefault(name, links.get(kind.value, ""))
+        choices = [("", "Nothing pinned"), *profiles.pinnable(self.instance.pk)]
+        pins = list(self.instance.pinned_workbook_ids or [])
+        for position in range(1, profiles.MAX_PINS + 1):
+            name = _pin_field_name(position)
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"Pinned workbook {position}",
+                choices=choices,
+                coerce=int,
+                empty_value=None,
+                required=False,
+            )
+            if position <= len(pins):
+                self.initial.setdefault(name, pins[position - 1])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        for kind in profiles.LINK_KINDS:
+            name = _link_field_name(kind.value)
+            if cleaned.get(name):
+                try:
+                    profiles.clean_link_url(kind.value, cleaned[name])
+                except ValidationError as error:
+                    self.add_error(name, error)
+        pins = self.pinned_workbook_ids()
+        if len(set(pins)) != len(pins):
+            self.add_error(None, "Pin each workbook once.")
+        return cleaned
+
+    def pinned_workbook_ids(self) -> list[int]:
+        names = (_pin_field_name(position) for position in range(1, profiles.MAX_PINS + 1))
+        return [pk for name in names if (pk := self.cleaned_data.get(name)) is not None]
+
+    def profile(self) -> dict[str, Any]:
+        """What services.update_profile takes, from the cleaned form."""
+        data = self.cleaned_data
+        return {
+            **{name: data[name] for name in self.Meta.fields},
+            "links": [
+                {"kind": kind.value, "url": data[_link_field_name(kind.value)]}
+                for kind in profiles.LINK_KINDS
+                if data.get(_link_field_name(kind.value))
+            ],
+            "pinned_workbook_ids": self.pinned_workbook_ids(),
+        }
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

@@ -67,6 +67,14 @@ class User(MaintainedFieldsMixin, AbstractUser):
             )
         ],
     )
+    organisation = models.CharField(max_length=120, blank=True)
+    location = models.CharField(max_length=120, blank=True)
+    # [{"kind", "url"}], one per kind, checked by accounts.profiles.clean_links.
+    links = models.JSONField(default=list, blank=True)
+    # Ids of up to three of the member's published workbooks, shown first on their profile. Not a
+    # relation: workbooks sit above accounts. Checked when written and filtered when read
+    # (accounts.profiles), so a pin whose workbook was unpublished or deleted is just not shown.
+    pinned_workbook_ids = models.JSONField(default=list, blank=True)
     # Split names are not used: people's names don't split reliably into first and last.
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]

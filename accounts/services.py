@@ -18,7 +18,7 @@ from sigma_playground.http import client_address, is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
-from . import mfa, selectors
+from . import mfa, profiles, selectors
 from .http import member
 from .models import USERNAME_MAX_LENGTH, User, username_validator
 from .signals import member_changed, sign_ins_ended
@@ -204,16 +204,82 @@ def register(*, username: str, email: str, password: str) -> User:
     return user
 
 
-PROFILE_FIELDS = ("full_name", "bio", "website")
+PROFILE_FIELDS = (
+    "full_name",
+    "bio",
+    "website",
+    "organisation",
+    "location",
+    "links",
+    "pinned_workbook_ids",
+)
 
 
-def update_profile(user: User, *, full_name: str, bio: str, website: str) -> User:
-    """Save the member's profile; what shows it (their pages, their workbooks' author card and
-    search entries) is told (accounts.signals.member_changed)."""
-    user.full_name, user.bio, user.website = full_name, bio, website
-    user.save(update_fields=list(PROFILE_FIELDS))
-    member_changed.send(sender=User, user=user, fields=frozenset(PROFILE_FIELDS))
+def update_profile(
+    user: User,
+    *,
+    full_name: str,
+    bio: str,
+    website: str,
+    organisation: str | None = None,
+    location: str | None = None,
+    links: list[dict[str, str]] | None = None,
+    pinned_workbook_ids: list[int] | None = None,
+) -> User:
+    """Save the member's profile (None: leave that field as it is); what shows it (their pages,
+    their workbooks' author card and search entries) is told (accounts.signals.member_changed).
+    Links and pins are checked here (accounts.profiles): ValidationError under the field's name."""
+    errors: dict[str, list[str]] = {}
+    if links is not None:
+        try:
+            links = profiles.clean_links(links)
+        except ValidationError as error:
+            errors["links"] = error.messages
+    if pinned_workbook_ids is not None:
+        try:
+            pinned_workbook_ids = profiles.clean_pins(user.pk, pinned_workbook_ids)
+        except ValidationError as error:
+            errors["pinned_workbook_ids"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    values = {
+        "full_name": full_name,
+        "bio": bio,
+        "website": website,
+        "organisation": organisation,
+        "location": location,
+        "links": links,
+        "pinned_workbook_ids": pinned_workbook_ids,
+    }
+    fields = [name for name in PROFILE_FIELDS if values[name] is not None]
+    for name in fields:
+        setattr(user, name, values[name])
+    user.save(update_fields=fields)
+    member_changed.send(sender=User, user=user, fields=frozenset(fields))
     return user
+
+
+def set_pinned(user: User, workbook_id: int, pinned: bool) -> User:
+    """Pin one of the member's published workbooks to their profile (after those pinned already),
+    or unpin it. Pins whose workbook is no longer published are dropped on the way; a fourth pin
+    is refused (ValidationError, code `too_many_pins`)."""
+    pins = [
+        pk for pk in profiles.shown_pins(user.pk, user.pinned_workbook_ids) if pk != workbook_id
+    ]
+    if pinned:
+        if len(pins) >= profiles.MAX_PINS:
+            raise ValidationError(
+                f"You have pinned {profiles.MAX_PINS} workbooks already: unpin one first.",
+                code="too_many_pins",
+            )
+        pins.append(workbook_id)
+    return update_profile(
+        user,
+        full_name=user.full_name,
+        bio=user.bio,
+        website=user.website,
+        pinned_workbook_ids=pins,
+    )
 
 
 def set_active(user: User, active: bool) -> User:

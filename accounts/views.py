@@ -161,9 +161,15 @@ def settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Its own instance: a refused form must not leave its values on request.user, shown in the nav.
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
-        services.update_profile(request.user, **form.cleaned_data)
-        messages.success(request, "Your profile is saved.")
-        return redirect("accounts:settings")
+        try:
+            services.update_profile(request.user, **form.profile())
+        except ValidationError as error:
+            # A pin that is no longer the member's published workbook (unpublished meanwhile).
+            for messages_of_field in error.message_dict.values():
+                form.add_error(None, messages_of_field)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:settings")
     return settings_page(request, form=form)
 
 

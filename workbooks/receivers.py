@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete
 
+from accounts import profiles
 from accounts.models import User
 from accounts.signals import member_changed, member_deleting
 from media import holders
@@ -21,7 +22,7 @@ from media.models import Image
 from media.signals import picture_changed
 from sigma_playground.cache import cache_recovered
 
-from . import cache, images, services
+from . import cache, images, selectors, services
 from .models import Workbook
 
 
@@ -31,6 +32,8 @@ def connect() -> None:
     cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
     picture_changed.connect(images.show_picture, dispatch_uid="workbooks.show_picture")
     holders.register(Image.Kind.THUMBNAIL, images.may_change)
+    # A member's pins are ids of their published workbooks, which accounts cannot read itself.
+    profiles.register(selectors.published_among, selectors.pinnable)
     # Files, not the gallery: a workbook's images must go however its row goes, a cascade from
     # its author's deleted account included, which no service of ours makes. Only the model's own
     # signal sees every deletion.

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     F,
     Func,
@@ -172,6 +173,61 @@ def related(workbook: Workbook, limit: int = RELATED_SHOWN) -> list[Workbook]:
 
 def by_author(author: User) -> QuerySet[Workbook]:
     return cards(published().filter(author=author)).order_by(*SORTS["latest"])
+
+
+def by_author_counted(author: User) -> QuerySet[Workbook]:
+    """by_author, each row carrying `author_workbook_count` (all the author's published workbooks,
+    whatever page the row is on) for the profile's header: a subquery the database runs once, so
+    the count costs no query of its own."""
+    count = (
+        published()
+        .filter(author=author)
+        .order_by()
+        .values("author")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return by_author(author).annotate(author_workbook_count=Subquery(count))
+
+
+def pinned(author: User) -> list[Workbook]:
+    """The author's pinned workbooks that are still published, in the order they pinned them (one
+    query, none without pins)."""
+    ids = author.pinned_workbook_ids
+    if not ids:
+        return []
+    rows = {row.pk: row for row in cards(published().filter(author=author, pk__in=ids))}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def published_among(author_id: int, ids: list[int]) -> set[int]:
+    """Which of these ids are the author's published workbooks (accounts.profiles' pins)."""
+    return set(published().filter(author_id=author_id, pk__in=ids).values_list("pk", flat=True))
+
+
+PINNABLE_SHOWN = 100
+
+
+def pinnable(author_id: int) -> list[tuple[int, str]]:
+    """The author's latest published workbooks a form offers to pin: (id, title)."""
+    rows = published().filter(author_id=author_id).order_by(*SORTS["latest"])
+    return list(rows.values_list("pk", "title")[:PINNABLE_SHOWN])
+
+
+def own_published(slug: str, author: User) -> Workbook:
+    """The author's own published workbook with this slug (one they may pin); raises
+    Workbook.DoesNotExist for anyone else's, a draft or none."""
+    return published().get(author_id=author.pk, slug=slug)
+
+
+DRAFT_ORDER = ("-updated_at", "-id")
+
+
+def drafts_of(author: User) -> QuerySet[Workbook]:
+    """The author's drafts, last changed first: theirs alone to see."""
+    return cards(Workbook.objects.filter(author=author, status=Workbook.Status.DRAFT)).order_by(
+        *DRAFT_ORDER
+    )
 
 
 def listed_tag(slug: str) -> Tag:

@@ -12,7 +12,10 @@ from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import profiles
 from accounts import selectors as accounts_selectors
+from accounts import services as account_services
+from accounts.http import AuthenticatedHttpRequest
 from media import selectors as media_selectors
 from media import services as media_services
 from media.forms import PictureForm, report_outcome
@@ -27,6 +30,8 @@ from .forms import WorkbookForm
 from .models import Tag, Workbook
 
 PAGE_SIZE = 24
+# The drafts the author's own profile shows; the Drafts tab has them all.
+DRAFTS_ON_PROFILE = 50
 SORT_CHOICES = [
     ("", "Latest"),
     ("trending", "Trending"),
@@ -339,8 +344,19 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
         person = accounts_selectors.active_user_or_404(person.username)
     elif depends is None:  # a member's copy: with the token read before the row, if it was
         depends = gallery_cache.member_depends(request, ("user", person.pk))
-    # The key holds what the header shows that the gallery's version does not follow (counts, bio).
-    shown = (person.pk, person.display_name, person.bio, person.website, person.avatar)
+    # The key holds what the header shows that the gallery's version does not follow (counts, bio,
+    # links, pins: their workbooks' own changes move the gallery's version).
+    shown = (
+        person.pk,
+        person.display_name,
+        person.bio,
+        person.website,
+        person.avatar,
+        person.organisation,
+        person.location,
+        person.links,
+        person.pinned_workbook_ids,
+    )
     counts = (person.follower_count, person.following_count, person.favorite_count)
     key = repr((shown, counts, _paging_key(request)))
     return gallery_cache.shared_and_kept(
@@ -356,17 +372,51 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
 
 
 def _author_page(request: HttpRequest, person) -> HttpResponse:
-    page = paging.html_page(request, selectors.by_author(person), PAGE_SIZE)
+    page = paging.html_page(request, selectors.by_author_counted(person), PAGE_SIZE)
     drafts = []
     if request.user == person:
-        drafts = list(
-            selectors.cards(
-                Workbook.objects.filter(author=person, status=Workbook.Status.DRAFT)
-            ).order_by("-updated_at")[:50]
-        )
-    return render(
-        request, "workbooks/author.html", {"person": person, "page": page, "drafts": drafts}
+        drafts = list(selectors.drafts_of(person)[:DRAFTS_ON_PROFILE])
+    context = {
+        "person": person,
+        "page": page,
+        "drafts": drafts,
+        "more_drafts": len(drafts) == DRAFTS_ON_PROFILE,
+        "workbook_count": page.items[0].author_workbook_count if page.items else 0,
+        # Pinned first, on the profile's first page only.
+        "pinned": [] if page.has_previous else selectors.pinned(person),
+        "links": profiles.shown_links(person.links),
+    }
+    return render(request, "workbooks/author.html", context)
+
+
+@login_required
+@require_POST
+def pin(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """The "Pin to profile" button on the author's own published workbook: pin it, or unpin it
+    (`pinned=0`). Anyone else's workbook, or a draft, is a 404."""
+    try:
+        workbook = selectors.own_published(slug, request.user)
+    except Workbook.DoesNotExist:
+        raise Http404("No such workbook of yours.") from None
+    pinned = request.POST.get("pinned") != "0"
+    account_services.set_pinned(request.user, workbook.pk, pinned)
+    messages.success(
+        request, "Pinned to your profile." if pinned else "No longer pinned to your profile."
     )
+    return redirect(workbook)
+
+
+@require_GET
+def drafts(request: HttpRequest, username: str) -> HttpResponse:
+    """A member's drafts, to that member alone: to anyone else (staff too) no such page exists.
+    Made for its one reader every time, never kept or shared."""
+    user = request.user
+    if not user.is_authenticated or user.username.lower() != username.lower():
+        raise Http404("No such page.")
+    if user.username != username:
+        return redirect("workbooks:drafts", username=user.username, permanent=True)
+    page = paging.html_page(request, selectors.drafts_of(user), PAGE_SIZE)
+    return render(request, "workbooks/drafts.html", {"person": user, "page": page})
 
 
 @require_GET

@@ -6,11 +6,12 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from media.api.fields import PictureField
 from sigma_playground.api import ModelSerializer, StrictCharField
 
-from .. import selectors
+from .. import profiles, selectors
 from ..models import User
 
 
@@ -121,14 +122,62 @@ class WebsiteFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
+class LinkSerializer(serializers.Serializer):
+    """One of a member's links: its kind and an https address on that kind's site."""
+
+    kind = serializers.ChoiceField(choices=profiles.LINK_KIND_CHOICES)
+    url = StrictCharField(
+        max_length=profiles.LINK_URL_MAX_LENGTH,
+        help_text="An https address on the kind's own site (a GitHub link on github.com).",
+    )
+
+
+class LinksField(serializers.ListField):
+    """A list of links. Sent as a form, each `links` value is text, which is not a link: refused,
+    where DRF's own reading of a form's list of objects finds none and would pass over it."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary.getlist(self.field_name)
+        return super().get_value(dictionary)
+
+
 class MeSerializer(ModelSerializer):
     avatar = PictureField()
     website = WebsiteField(required=False)
+    links = LinksField(
+        child=LinkSerializer(),
+        required=False,
+        max_length=profiles.MAX_LINKS,
+        help_text="At most one link of each kind.",
+    )
+    pinned_workbook_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=profiles.MAX_PINS,
+        help_text=(
+            "Up to three of your published workbooks, shown first on your profile, in this order."
+            " A workbook unpublished or deleted since it was pinned is left out."
+        ),
+    )
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "full_name", "bio", "website", "avatar", "mfa_enabled"]
+        fields = [
+            "id", "username", "email", "full_name", "bio", "website", "organisation", "location",
+            "links", "pinned_workbook_ids", "avatar", "mfa_enabled",
+        ]  # fmt: skip
         read_only_fields = ["id", "username", "email", "avatar", "mfa_enabled"]
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        # Pins are kept as written; what is shown is what the profile shows.
+        data["pinned_workbook_ids"] = profiles.shown_pins(instance.pk, instance.pinned_workbook_ids)
+        data["links"] = [
+            {"kind": link["kind"], "url": link["url"]}
+            for link in profiles.shown_links(instance.links)
+        ]
+        return data
 
 
 class MfaSetupSerializer(serializers.Serializer):

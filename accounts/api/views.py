@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -188,6 +188,10 @@ class PasswordResetConfirmView(TokenEndpoint):
 
 
 @extend_schema(tags=["me"])
+@extend_schema_view(
+    # `links` is a list of objects, which a form cannot carry: the profile is sent as JSON.
+    patch=extend_schema(request={"application/json": MeSerializer}),
+)
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = MeSerializer
     permission_classes = [permissions.IsAuthenticated]
@@ -199,11 +203,19 @@ class MeView(generics.RetrieveUpdateAPIView):
 
     def perform_update(self, serializer: BaseSerializer[User]) -> None:
         user = self.request.user
-        fields = {
-            name: serializer.validated_data.get(name, getattr(user, name))
-            for name in ("full_name", "bio", "website")
-        }
-        serializer.instance = services.update_profile(user, **fields)
+        data = serializer.validated_data
+        serializer.instance = services.update_profile(
+            user,
+            **{
+                name: data.get(name, getattr(user, name))
+                for name in ("full_name", "bio", "website")
+            },
+            **{
+                name: data.get(name) for name in ("organisation", "location", "pinned_workbook_ids")
+            },
+            # Serialized links are OrderedDicts; the service checks and stores plain ones.
+            links=None if "links" not in data else [dict(link) for link in data["links"]],
+        )
 
 
 class MfaView(APIView):

@@ -4,7 +4,10 @@ import pytest
 
 from tests.accounts.helpers import ME_URL, get_me, sign_in
 
-FIELDS = {"id", "username", "email", "full_name", "bio", "website", "avatar", "mfa_enabled"}
+FIELDS = {
+    "id", "username", "email", "full_name", "bio", "website", "organisation", "location", "links",
+    "pinned_workbook_ids", "avatar", "mfa_enabled",
+}  # fmt: skip
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +37,10 @@ def test_it_shows_the_signed_in_users_own_values(auth_client, user):
         "full_name": user.full_name,
         "bio": "Dashboards, mostly.",
         "website": "https://owner.example",
+        "organisation": "",
+        "location": "",
+        "links": [],
+        "pinned_workbook_ids": [],
         "avatar": None,
         "mfa_enabled": False,
     }

@@ -29,7 +29,8 @@ def test_it_shows_a_members_public_profile(client, user):
     assertContains(response, "I build Sigma workbooks.")
     assertContains(
         response,
-        '<a href="https://owner.example" rel="nofollow noopener ugc">https://owner.example</a>',
+        # rel="me": the member's own page; still nofollow and ugc.
+        '<a href="https://owner.example" rel="me nofollow noopener ugc">https://owner.example</a>',
         html=True,
     )
 
