@@ -33,6 +33,11 @@ CURATOR_PERMISSIONS: tuple[str, ...] = (
     "workbooks.add_featured",
     "workbooks.change_featured",
     "workbooks.delete_featured",
+    "social.view_collection",
+    "social.view_featuredcollection",
+    "social.add_featuredcollection",
+    "social.change_featuredcollection",
+    "social.delete_featuredcollection",
 )
 MODERATOR_PERMISSIONS: tuple[str, ...] = (
     "workbooks.view_workbook",

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "workbooks",
     "search",
     "social",
+    "insights",
     "media",
     "idempotency",
 ]
@@ -445,6 +446,7 @@ SOCIAL_RATE_LIMITS = {
     "comment": env.int("RATE_LIMIT_COMMENTS_PER_MINUTE", default=10, minimum=1),
     "follow": env.int("RATE_LIMIT_FOLLOWS_PER_MINUTE", default=30, minimum=1),
     "favorite": env.int("RATE_LIMIT_FAVORITES_PER_MINUTE", default=60, minimum=1),
+    "collect": env.int("RATE_LIMIT_COLLECTS_PER_MINUTE", default=60, minimum=1),
 }
 MFA_RECOVERY_CODE_COUNT = 10
 
@@ -508,7 +510,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ImageStatusEnum": "media.models.Image.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ImageStatusEnum": "media.models.Image.Status",
+        # Two fields are named "kind": the image's keeps the name it always had.
+        "KindEnum": "media.models.Image.Kind",
+        "LinkKindEnum": "accounts.profiles.LINK_KIND_CHOICES",
+    },
     # Served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -546,6 +553,20 @@ if SIGMA_EMBED_CLIENT_ID and not re.fullmatch(
     )
 # Seconds the page waits for `workbook:loaded` before showing the fallback.
 SIGMA_EMBED_LOAD_TIMEOUT = env.int("SIGMA_EMBED_LOAD_TIMEOUT", default=20, minimum=1)
+# Embed health (workbooks.embed_health): an author is warned, on the edit page and by a notification,
+# when more than this share (0 to 1) of the last EMBED_FAILING_WINDOW outcomes readers' pages reported
+# for a workbook were errors or timeouts.
+try:
+    EMBED_FAILING_SHARE = float(env.str("EMBED_FAILING_SHARE", default="0.5"))
+except ValueError:
+    raise ImproperlyConfigured("EMBED_FAILING_SHARE must be a number from 0 to 1.") from None
+if not 0 <= EMBED_FAILING_SHARE < 1:
+    raise ImproperlyConfigured(
+        f"EMBED_FAILING_SHARE must be at least 0 and below 1; got {EMBED_FAILING_SHARE}."
+    )
+EMBED_FAILING_WINDOW = env.int("EMBED_FAILING_WINDOW", default=20, minimum=1)
+# Outcome reports accepted per client address per workbook per minute.
+EMBED_OUTCOMES_PER_MINUTE = env.int("EMBED_OUTCOMES_PER_MINUTE", default=10, minimum=1)
 # Development only: frames show a local page that speaks Sigma's postMessage events instead of Sigma.
 SIGMA_EMBED_STANDIN = env.bool("SIGMA_EMBED_STANDIN", default=False)
 if SIGMA_EMBED_STANDIN and not DEBUG:

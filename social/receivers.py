@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.signals import sign_ins_ended
 from workbooks import cache as gallery_cache
 from workbooks import favorites
-from workbooks.signals import workbook_featured, workbook_published
+from workbooks.signals import embed_failing, workbook_featured, workbook_published
 
 from . import push, selectors, services, slots
 from .context_processors import BELL_READ_AHEAD
@@ -22,6 +22,7 @@ def connect() -> None:
     # to the fan-out (docs/architecture.md, "Publish to socket").
     workbook_published.connect(services.record_published, dispatch_uid="social.published")
     workbook_featured.connect(services.record_featured, dispatch_uid="social.featured")
+    embed_failing.connect(services.notify_embed_failing, dispatch_uid="social.embed_failing")
     # Live connections follow the sign-in they were opened with.
     sign_ins_ended.connect(_sign_ins_ended, dispatch_uid="social.sign_ins_ended")
     user_logged_out.connect(_signed_out, dispatch_uid="social.signed_out")

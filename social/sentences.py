@@ -57,6 +57,12 @@ def notification_sentence(item: Notification) -> SafeString:
     before = _NOTIFICATION_BEFORE_WORKBOOK.get(item.verb)
     if item.verb == Verb.FOLLOWED:
         return format_html("{} followed you", actor)
+    if item.verb == Verb.EMBED_FAILING:
+        # Said by the site, not a member: the workbook's author hears their embed fails to load.
+        subject = _workbook_link(workbook) if workbook else "your workbook"
+        return format_html("The embed of {} is failing for readers", subject)
+    if item.verb == Verb.COLLECTED and workbook is not None:
+        return format_html("{} added {} to a collection", actor, _workbook_link(workbook))
     if workbook is None or before is None:
         return format_html("{} {}", actor, item.get_verb_display())
     anchor = ""

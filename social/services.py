@@ -83,14 +83,14 @@ def bell_changed(user_ids: Iterable[int]) -> None:
 
 def notify(
     recipient: User | int,
-    actor: User,
+    actor: User | None,
     verb: str,
     *,
     workbook: Workbook | None = None,
     comment: Comment | None = None,
 ) -> Notification | None:
     recipient_id = recipient if isinstance(recipient, int) else recipient.pk
-    if recipient_id == actor.pk:
+    if actor is not None and recipient_id == actor.pk:
         return None  # nobody is notified of their own actions
     if MutedVerb.objects.filter(user_id=recipient_id, verb=verb).exists():
         return None
@@ -477,3 +477,23 @@ def record_featured(workbook: Workbook, curator: User, **signal: object) -> None
     """A curator featured a workbook: its author is told. Connected to
     workbooks.signals.workbook_featured itself (social.receivers)."""
     notify(workbook.author_id, curator, Verb.FEATURED, workbook=workbook)
+
+
+def notify_embed_failing(workbook: Workbook, **signal: object) -> None:
+    """A workbook's frame is failing for its readers: its author is told, at most once a day (UTC)
+    per workbook, unless they muted it. Nobody did it, so the notification names no actor.
+    Connected to workbooks.signals.embed_failing (social.receivers), sent on each failure while
+    failing: the day's notification, once there, is what stops the next ones."""
+    recipient_id = workbook.author_id
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        # Two failures reported at once take turns here, so the second finds the first's notification.
+        _lock_recipients([recipient_id])
+        told_today = Notification.objects.filter(
+            recipient_id=recipient_id,
+            verb=Verb.EMBED_FAILING,
+            workbook=workbook,
+            created_at__gte=today,
+        ).exists()
+        if not told_today:
+            notify(recipient_id, None, Verb.EMBED_FAILING, workbook=workbook)

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.roles import CURATORS_GROUP, MODERATORS_GROUP
+from social.models import Collection, CollectionItem
 from workbooks import services
 from workbooks.cache import gallery_changed
 from workbooks.models import Featured, Tag, Workbook
@@ -129,3 +130,21 @@ class FeaturedFactory(factory.django.DjangoModelFactory):
         featuring = super()._create(model_class, *args, **kwargs)
         gallery_changed()
         return featuring
+
+
+class CollectionFactory(factory.django.DjangoModelFactory):
+    """A public collection; pass `workbooks=[...]` to put them in it, in that order."""
+
+    class Meta:
+        model = Collection
+        skip_postgeneration_save = True
+
+    owner = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Collection {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    visibility = Collection.Visibility.PUBLIC
+
+    @factory.post_generation
+    def workbooks(self, create, extracted, **kwargs):
+        for position, workbook in enumerate(extracted or []):
+            CollectionItem.objects.create(collection=self, workbook=workbook, position=position)

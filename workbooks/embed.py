@@ -15,9 +15,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.html import format_html
 
 from . import sigma
+from . import snippet as embed_snippet  # also registers the snippet's page slot
 from .models import Workbook
 
 # Sigma sends `workbook:pageheight:onchange` only with this parameter on.
@@ -107,21 +107,11 @@ def frame_origins() -> list[str]:
 
 
 def snippet(workbook: Workbook, share_url: str) -> str:
-    """The HTML readers copy to show this workbook on their own site.
+    """The HTML readers copy to show this workbook on their own site, with the default options.
 
-    Built here, not in a template, so that each attribute value and text is escaped exactly once for
-    where it ends up; the page then escapes the whole snippet once more for the textarea it sits in.
-    Only a public embed is offered as a frame (any site may frame it); anything else is a link here.
+    Built in `workbooks.snippet`, not in a template, so that each attribute value and text is escaped
+    exactly once for where it ends up; the page then escapes the whole snippet once more for the
+    textarea it sits in. Only a public embed is offered as a frame (any site may frame it); anything
+    else is a link here.
     """
-    try:
-        parsed = sigma.parse(workbook.embed_url, settings.SIGMA_EMBED_HOSTS)
-    except sigma.InvalidSigmaUrl:
-        parsed = None
-    if parsed is not None and parsed.is_public:
-        return format_html(
-            '<iframe src="{}" title="{}" width="100%" height="600" style="border:0"'
-            ' allow="fullscreen"></iframe>',
-            parsed.url,
-            workbook.title,
-        )
-    return format_html('<a href="{}">{} on Sigma Playground</a>', share_url, workbook.title)
+    return embed_snippet.build(workbook.embed_url, workbook.title, share_url)

@@ -130,6 +130,8 @@
       case "commented": return who + " commented on " + title;
       case "published": return who + " published " + title;
       case "featured": return who + " featured " + title;
+      case "collected": return who + " added " + title + " to a collection";
+      case "embed_failing": return "The embed of " + title + " is failing for readers";
       default: return "New notification from " + who;
     }
   }

@@ -3,7 +3,7 @@ after the (shared) page, and reordering a collection by keyboard and by the Up a
 saved through the API (collections.js) without a page load."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from social import collection_selectors as selectors
 from social.models import Collection

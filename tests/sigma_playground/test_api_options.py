@@ -47,7 +47,7 @@ def objects(db) -> dict[str, object]:
 
 
 def url_for(name: str, parameters: tuple[str, ...], objects: dict) -> str:
-    by_parameter = {"username": objects["owner"].username}
+    by_parameter = {"username": objects["owner"].username, "workbook_id": objects["workbook"].pk}
     # A `pk` is the workbook's, the comment's or the picture's, after the path's first segment.
     pk_of = {
         "api-comment": objects["comment"].pk,
