@@ -18,7 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from social.models import CollectionItem, Comment, Favorite
+from social.models import Collection, CollectionItem, Comment, Favorite
 from workbooks.models import DailyActivity, DailyReferrer, EmbedHealth, Workbook
 
 # The periods an author may ask for, in days; anything else is refused.
@@ -47,10 +47,14 @@ def period(raw: str | None) -> int:
 
 def workbook_for(user: User | AnonymousUser, **lookup: Any) -> Workbook:
     """The workbook `lookup` finds if `user` may see its insights; raises Workbook.DoesNotExist
-    otherwise, as for one that is not there."""
+    otherwise, as for one that is not there.
+
+    Its author may; so may staff, but only what they may open: someone else's draft needs the
+    view_draft permission (moderators), as opening it does, and curators are staff without it."""
     if not user.is_authenticated:
         raise Workbook.DoesNotExist
-    found = Workbook.objects.all() if user.is_staff else Workbook.objects.filter(author=user)
+    mine = Workbook.objects.filter(author=user)
+    found = Workbook.objects.visible_to(user) if user.is_staff else mine
     return found.only("pk", "slug", "title", "status", "author_id").get(**lookup)
 
 
@@ -123,6 +127,15 @@ def _per_day(
     return grouped
 
 
+# The collection adds counted: to public collections, and to the workbook's author's own of any
+# visibility. Adds to others' private or unlisted collections are theirs to keep: counting them
+# would tell the author (and staff) when someone collected the workbook where nobody else can see.
+# The author's own adds tell them nothing they do not know.
+COUNTED_ADDS = Q(collection__visibility=Collection.Visibility.PUBLIC) | Q(
+    collection__owner=F("workbook__author")
+)
+
+
 def _counts(workbooks: Q, since: date) -> Iterable[tuple[int, date, str, int]]:
     """(workbook id, day, metric, count) for every non-zero count of the workbooks `workbooks`
     selects (a condition on `workbook`), one query per kind of count."""
@@ -131,7 +144,12 @@ def _counts(workbooks: Q, since: date) -> Iterable[tuple[int, date, str, int]]:
         (DailyActivity.objects.filter(workbooks), "day", {"views": Sum("views")}, ("views",)),
         (Favorite.objects.filter(workbooks), "created_at", one, ("favorites",)),
         (Comment.objects.filter(workbooks), "created_at", one, ("comments",)),
-        (CollectionItem.objects.filter(workbooks), "added_at", one, ("collection_adds",)),
+        (
+            CollectionItem.objects.filter(workbooks).filter(COUNTED_ADDS),
+            "added_at",
+            one,
+            ("collection_adds",),
+        ),
         (
             EmbedHealth.objects.filter(workbooks),
             "day",

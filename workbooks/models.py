@@ -379,7 +379,10 @@ class DailyReferrer(models.Model):
     """Counted views per workbook per day per referring domain, added by the view flush: where an
     author's readers come from. Only the domain is kept, never the address of the page."""
 
-    workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="daily_referrers")
+    # No index of its own: the unique constraint below starts with the workbook and serves its lookups.
+    workbook = models.ForeignKey(
+        Workbook, on_delete=models.CASCADE, related_name="daily_referrers", db_index=False
+    )
     day = models.DateField()
     domain = models.CharField(max_length=253)
     views = models.PositiveIntegerField(default=0)

@@ -56,6 +56,12 @@ TRENDING_FAVORITE_WEIGHT = 5  # one favorite says more than one view
 ACTIVITY_KEPT_DAYS = 90
 # A domain as a referrer is kept: letters, digits and hyphens between dots (IDNA's ASCII form).
 DOMAIN_PATTERN = re.compile(r"^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*$")
+# Distinct referring domains kept per workbook per day. A Referer is whatever the client sends, so
+# without a cap one visitor could add a row per made-up domain; views from domains beyond it are
+# added up under OTHER_REFERRERS, which DOMAIN_PATTERN never matches, so no real domain is mistaken
+# for it.
+REFERRER_DOMAINS_PER_DAY = 50
+OTHER_REFERRERS = "(other)"
 
 
 # --- Validation shared by forms and serializers -----------------------------------------------------
@@ -820,8 +826,9 @@ def _flush_batch(limit: int) -> tuple[int, int]:
     ]
     referrers = [
         (workbook_id, connection.ops.adapt_datefield_value(day), domain, views)
-        for (workbook_id, day, domain), views in sorted(per_referrer.items())
-        if workbook_id in existing and domain
+        for (workbook_id, day, domain), views in sorted(
+            _capped_referrers(per_referrer, existing).items()
+        )
     ]
     # One statement per chunk, not per row; only placeholders are formatted in, values are bound.
     # VALUES columns are column1, column2… on both PostgreSQL and SQLite.
@@ -850,6 +857,41 @@ def _flush_batch(limit: int) -> tuple[int, int]:
                 [value for row in rows for value in row],
             )
     return sum(per_day.values()), sum(views for _, views in workbooks)
+
+
+def _capped_referrers(
+    per_referrer: dict[tuple[int, date, str], int], workbooks: set[int]
+) -> dict[tuple[int, date, str], int]:
+    """The referrers to add for `workbooks`, with at most REFERRER_DOMAINS_PER_DAY distinct domains
+    per workbook and day: domains already kept that day keep counting, new ones join (most views
+    first) while there is room, and the rest count as OTHER_REFERRERS.
+
+    Read with the workbooks' rows locked (the flush's lock): a flush that overlaps waits for them,
+    then sees every domain this one adds, so the cap holds across flushes."""
+    wanted = {key: views for key, views in per_referrer.items() if key[0] in workbooks and key[2]}
+    if not wanted:
+        return {}
+    kept: defaultdict[tuple[int, date], set[str]] = defaultdict(set)
+    for workbook_id, day, domain in (
+        DailyReferrer.objects.filter(
+            workbook_id__in={key[0] for key in wanted}, day__in={key[1] for key in wanted}
+        )
+        .exclude(domain=OTHER_REFERRERS)
+        .values_list("workbook_id", "day", "domain")
+    ):
+        kept[(workbook_id, day)].add(domain)
+    capped: dict[tuple[int, date, str], int] = {}
+    for (workbook_id, day, domain), views in sorted(
+        wanted.items(), key=lambda item: (item[0][:2], -item[1], item[0][2])
+    ):
+        domains = kept[(workbook_id, day)]
+        if domain not in domains and len(domains) < REFERRER_DOMAINS_PER_DAY:
+            domains.add(domain)
+        if domain not in domains:
+            domain = OTHER_REFERRERS
+        key = (workbook_id, day, domain)
+        capped[key] = capped.get(key, 0) + views
+    return capped
 
 
 def _claim_pending_views(limit: int) -> dict[tuple[int, date, str], int]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from workbooks.services import OTHER_REFERRERS, REFERRER_DOMAINS_PER_DAY
+
 from ..selectors import PERIODS, Insights
 
 
@@ -60,7 +62,12 @@ class InsightsSerializer(serializers.Serializer[Any]):
     series = ActivityDaySerializer(many=True, help_text="One entry per day, oldest first.")
     totals = ActivityTotalsSerializer()
     referrers = ReferrerSerializer(
-        many=True, help_text="The top referring domains of counted views, most views first."
+        many=True,
+        help_text=(
+            "The top referring domains of counted views, most views first. A workbook keeps "
+            f"{REFERRER_DOMAINS_PER_DAY} domains a day; views from any more count as "
+            f'"{OTHER_REFERRERS}".'
+        ),
     )
     embed_health = EmbedHealthSerializer()
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory, WorkbookFactory
+from tests.factories import CuratorFactory, ModeratorFactory, UserFactory, WorkbookFactory
 from tests.insights.rows import activity, today
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,15 @@ def test_only_the_author_and_staff_may_ask():
     assert api(UserFactory()).get(url).status_code == 404
     assert api(UserFactory(is_staff=True)).get(url).status_code == 200
     assert api(workbook.author).get("/api/v1/workbooks/999999/insights/").status_code == 404
+
+
+def test_a_curator_may_not_ask_for_someone_elses_draft_a_moderator_may():
+    draft = WorkbookFactory(status="draft")
+    url = f"/api/v1/workbooks/{draft.pk}/insights/"
+    assert api(CuratorFactory()).get(url).status_code == 404
+    assert api(UserFactory(is_staff=True)).get(url).status_code == 404
+    assert api(ModeratorFactory()).get(url).status_code == 200
+    assert api(draft.author).get(url).status_code == 200
 
 
 def _queries(client: APIClient, url: str) -> int:

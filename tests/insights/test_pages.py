@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import UserFactory, WorkbookFactory
+from tests.factories import CuratorFactory, ModeratorFactory, UserFactory, WorkbookFactory
 from tests.insights.rows import activity
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,14 @@ def test_a_workbooks_insights_are_a_404_to_anyone_but_its_author_and_staff(clien
     assert client.get(insights_url(workbook)).status_code == 404
     client.force_login(UserFactory(is_staff=True))
     assert client.get(insights_url(workbook)).status_code == 200
+
+
+def test_a_drafts_insights_are_a_404_to_a_curator_not_to_a_moderator(client):
+    draft = WorkbookFactory(status="draft")
+    client.force_login(CuratorFactory())
+    assert client.get(insights_url(draft)).status_code == 404
+    client.force_login(ModeratorFactory())
+    assert client.get(insights_url(draft)).status_code == 200
 
 
 def test_all_my_workbooks_together_with_each_ones_totals(client):

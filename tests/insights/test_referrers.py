@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -91,3 +92,76 @@ def test_trending_drops_referrers_older_than_the_insights_keep():
     services.refresh_trending()
 
     assert list(DailyReferrer.objects.all()) == [kept]
+
+
+@pytest.mark.django_db
+def test_a_workbook_keeps_a_capped_number_of_domains_a_day_and_counts_the_rest_as_other(
+    settings,
+):
+    """A visitor making up a Referer per request cannot add a row per made-up domain."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the flushes below, not on commit
+    cap = services.REFERRER_DOMAINS_PER_DAY
+    workbook = WorkbookFactory()
+    other_workbook = WorkbookFactory()
+    for _ in range(3):  # the most viewed of the batch are kept first
+        PendingView.objects.create(workbook=workbook, referrer_domain="zz-news.example")
+    PendingView.objects.bulk_create(
+        PendingView(workbook=workbook, referrer_domain=f"made-up-{n:03}.example")
+        for n in range(cap + 10)
+    )
+    PendingView.objects.create(workbook=other_workbook, referrer_domain="made-up-999.example")
+
+    services.flush_pending_views()
+
+    rows = dict(DailyReferrer.objects.filter(workbook=workbook).values_list("domain", "views"))
+    assert len(rows) == cap + 1
+    assert rows["zz-news.example"] == 3
+    assert rows[services.OTHER_REFERRERS] == 11
+    assert sum(rows.values()) == cap + 13
+    assert "made-up-999.example" not in rows
+    # The cap is per workbook: another's domains have their own room.
+    assert DailyReferrer.objects.filter(workbook=other_workbook).count() == 1
+
+    # A later flush: domains already kept keep counting, new ones go to the others.
+    for domain in ("made-up-000.example", "late.example", "later.example"):
+        PendingView.objects.create(workbook=workbook, referrer_domain=domain)
+    services.flush_pending_views()
+
+    rows = dict(DailyReferrer.objects.filter(workbook=workbook).values_list("domain", "views"))
+    assert len(rows) == cap + 1
+    assert rows["made-up-000.example"] == 2
+    assert rows[services.OTHER_REFERRERS] == 13
+
+
+@pytest.mark.django_db
+def test_a_new_day_has_room_for_new_domains():
+    cap = services.REFERRER_DOMAINS_PER_DAY
+    workbook = WorkbookFactory()
+    yesterday = timezone.now().date() - timedelta(days=1)
+    DailyReferrer.objects.bulk_create(
+        DailyReferrer(workbook=workbook, day=yesterday, domain=f"d{n}.example", views=1)
+        for n in range(cap)
+    )
+    PendingView.objects.create(workbook=workbook, referrer_domain="fresh.example")
+
+    services.flush_pending_views()
+
+    assert DailyReferrer.objects.get(workbook=workbook, domain="fresh.example").views == 1
+    assert not DailyReferrer.objects.filter(domain=services.OTHER_REFERRERS).exists()
+
+
+def test_no_made_up_referrer_is_taken_for_the_other_domains():
+    assert not services.DOMAIN_PATTERN.match(services.OTHER_REFERRERS)
+
+
+@pytest.mark.django_db
+def test_the_referrers_table_has_no_index_its_unique_constraint_already_serves():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, DailyReferrer._meta.db_table)
+    indexed = [
+        details["columns"]
+        for details in constraints.values()
+        if details["index"] or details["unique"]
+    ]
+    assert ["workbook_id", "day", "domain"] in indexed
+    assert ["workbook_id"] not in indexed

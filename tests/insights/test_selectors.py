@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from insights import selectors
-from tests.factories import UserFactory, WorkbookFactory
-from tests.insights.rows import activity, today
+from social.models import Collection, CollectionItem
+from tests.factories import CuratorFactory, ModeratorFactory, UserFactory, WorkbookFactory
+from tests.insights.rows import activity, at_noon, today
 from workbooks import services as workbook_services
 
 
@@ -77,6 +78,49 @@ def test_only_the_author_and_staff_see_a_workbooks_insights():
     assert selectors.workbook_for(staff, pk=workbook.pk) == workbook
     with pytest.raises(type(workbook).DoesNotExist):
         selectors.workbook_for(UserFactory(), pk=workbook.pk)
+
+
+@pytest.mark.django_db
+def test_staff_see_a_drafts_insights_only_if_they_may_open_the_draft():
+    draft = WorkbookFactory(status="draft")
+    published = WorkbookFactory()
+    curator = CuratorFactory()
+    moderator = ModeratorFactory()
+
+    # Curators are staff to enter the admin; others' drafts are not theirs to open.
+    with pytest.raises(type(draft).DoesNotExist):
+        selectors.workbook_for(curator, pk=draft.pk)
+    with pytest.raises(type(draft).DoesNotExist):
+        selectors.workbook_for(UserFactory(is_staff=True), pk=draft.pk)
+    assert selectors.workbook_for(curator, pk=published.pk) == published
+    assert selectors.workbook_for(moderator, pk=draft.pk) == draft
+    assert selectors.workbook_for(draft.author, pk=draft.pk) == draft
+    own_draft = WorkbookFactory(author=curator, status="draft")
+    assert selectors.workbook_for(curator, pk=own_draft.pk) == own_draft
+
+
+@pytest.mark.django_db
+def test_collection_adds_count_public_collections_and_the_authors_own_alone():
+    workbook = WorkbookFactory()
+    author = workbook.author
+    Visibility = Collection.Visibility
+    for owner, visibility in [
+        (UserFactory(), Visibility.PUBLIC),
+        (UserFactory(), Visibility.UNLISTED),  # not counted: someone else's, not public
+        (UserFactory(), Visibility.PRIVATE),  # not counted: someone else's, private
+        (author, Visibility.PRIVATE),
+        (author, Visibility.UNLISTED),
+    ]:
+        collection = Collection.objects.create(
+            owner=owner, title="Picks", slug=f"picks-{visibility}", visibility=visibility
+        )
+        item = CollectionItem.objects.create(collection=collection, workbook=workbook, position=0)
+        CollectionItem.objects.filter(pk=item.pk).update(added_at=at_noon(today()))
+
+    assert selectors.for_workbook(workbook, 7).totals.collection_adds == 3
+    mine = selectors.for_author(author, 7)
+    assert mine.totals.collection_adds == 3
+    assert mine.series[-1].collection_adds == 3
 
 
 def _queries(author, days: int) -> int:

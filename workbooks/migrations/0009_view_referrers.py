@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                 (
                     "workbook",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="daily_referrers",
                         to="workbooks.workbook",
