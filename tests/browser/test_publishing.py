@@ -75,12 +75,13 @@ def test_it_publishes_a_workbook_that_anonymous_readers_then_find(
     assert screenshot.stat().st_size > 0
 
     reader = new_page()  # another browser profile: not signed in
-    card_link = reader.get_by_role("link", name=TITLE)
+    # Exact: each card also has an "Add “…” to a collection" link naming the workbook.
+    card_link = reader.get_by_role("link", name=TITLE, exact=True)
 
     reader.goto(f"{live_server.url}/")
     expect(reader.get_by_role("link", name="Sign in")).to_be_visible()
     latest = reader.get_by_role("region", name="Latest")
-    expect(latest.get_by_role("link", name=TITLE)).to_have_attribute(
+    expect(latest.get_by_role("link", name=TITLE, exact=True)).to_have_attribute(
         "href", workbook.get_absolute_url()
     )
 
