@@ -168,8 +168,9 @@ class ProfileForm(forms.ModelForm):
                 help_text=f"An address on {kind.hosts[0]}.",
             )
             self.initial.setdefault(name, links.get(kind.value, ""))
-        choices = [("", "Nothing pinned"), *profiles.pinnable(self.instance.pk)]
         pins = list(self.instance.pinned_workbook_ids or [])
+        # The current pins are offered however old: one left out would be unpinned by the save.
+        choices = [("", "Nothing pinned"), *profiles.pinnable(self.instance.pk, pins)]
         for position in range(1, profiles.MAX_PINS + 1):
             name = _pin_field_name(position)
             self.fields[name] = forms.TypedChoiceField(
@@ -184,6 +185,11 @@ class ProfileForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
+        if cleaned.get("website"):
+            try:
+                cleaned["website"] = profiles.clean_website(cleaned["website"])
+            except ValidationError as error:
+                self.add_error("website", error)
         for kind in profiles.LINK_KINDS:
             name = _link_field_name(kind.value)
             if cleaned.get(name):

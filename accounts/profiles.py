@@ -3,7 +3,9 @@ and the workbooks they pin to the top of their profile.
 
 Links are a JSON list of `{"kind": ..., "url": ...}` on the member's row, one per kind, each an
 https address on the kind's own site (a "GitHub" link goes to GitHub), so a reader can trust the
-label beside it. The member's own website stays its own field (`User.website`).
+label beside it. The member's own website stays its own field (`User.website`). Both are plain
+addresses (`plain_address`): nothing in them that a browser could read as another site than the
+one checked here.
 
 Pins are a JSON list of workbook ids on the member's row. Workbooks sit above accounts, so accounts
 cannot read them: the workbooks app registers, when it is ready, how to tell which of a member's
@@ -17,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from unicodedata import category
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import URLValidator
@@ -47,6 +50,49 @@ LINK_KIND_CHOICES = [(kind.value, kind.label) for kind in LINK_KINDS]
 MAX_LINKS = len(LINK_KINDS)
 
 _https = URLValidator(schemes=["https"], message="Use an address starting with https://.")
+_NOT_PLAIN = "Write the address plainly, as https://site/path."
+
+
+def _refuse_unsafe_characters(url: str) -> None:
+    if "\\" in url or any(char.isspace() or category(char).startswith("C") for char in url):
+        raise ValidationError(
+            "An address cannot hold spaces, backslashes or control characters.", code="unsafe"
+        )
+
+
+def plain_address(url: str) -> str:
+    """The address rebuilt from its parts (scheme and site in lower case), when that is what was
+    sent; ValidationError otherwise. Python and browsers read some addresses differently: in
+    `https://evil.example\\@github.com/` Python finds the site github.com, a browser evil.example
+    (it reads a backslash as a slash). So anything read differently is refused: backslashes,
+    spaces and control or invisible characters, a name or password before the site (`user@site`,
+    which also makes a shown address look like another site's), a port, and whatever the parsing
+    would drop or change. Call it on an address already checked to be a URL."""
+    _refuse_unsafe_characters(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(_NOT_PLAIN, code="not_plain") from None
+    if "@" in parts.netloc:
+        raise ValidationError(
+            "An address cannot hold a name or password before its site.", code="userinfo"
+        )
+    if port is not None or parts.netloc.endswith(":"):
+        raise ValidationError("An address cannot name a port.", code="port")
+    host = parts.hostname or ""
+    site = f"[{host}]" if ":" in host else host
+    rebuilt = urlunsplit((parts.scheme.lower(), site, parts.path, parts.query, parts.fragment))
+    head = f"{parts.scheme}://{parts.netloc}"
+    if url[: len(head)].lower() != head.lower() or rebuilt != head.lower() + url[len(head) :]:
+        raise ValidationError(_NOT_PLAIN, code="not_plain")
+    return rebuilt
+
+
+def clean_website(url: str) -> str:
+    """A member's website as stored: "" (none) or a plain http(s) address (the model's field
+    checks that it is one)."""
+    return plain_address(url) if url else ""
 
 
 def _on_host(url: str, hosts: tuple[str, ...]) -> bool:
@@ -76,14 +122,17 @@ def clean_links(value: Any) -> list[dict[str, str]]:
 
 
 def clean_link_url(kind: str, url: Any) -> str:
-    """One link's address: https, at most LINK_URL_MAX_LENGTH characters, on the kind's site."""
+    """One link's address as stored: plain (plain_address), https, at most LINK_URL_MAX_LENGTH
+    characters, on the kind's site."""
     if not isinstance(url, str) or not url:
         raise ValidationError("A link needs an address.", code="invalid")
     if len(url) > LINK_URL_MAX_LENGTH:
         raise ValidationError(
             f"A link's address is at most {LINK_URL_MAX_LENGTH} characters.", code="max_length"
         )
+    _refuse_unsafe_characters(url)  # Before the URL check, to say what is wrong.
     _https(url)
+    url = plain_address(url)
     link_kind = KINDS[kind]
     if not _on_host(url, link_kind.hosts):
         raise ValidationError(
@@ -92,12 +141,23 @@ def clean_link_url(kind: str, url: Any) -> str:
     return url
 
 
+def _still_valid(kind: str, url: Any) -> bool:
+    try:
+        clean_link_url(kind, url)
+    except ValidationError:
+        return False
+    return True
+
+
 def shown_links(links: Iterable[dict[str, str]]) -> list[dict[str, str]]:
-    """The stored links with their labels, for a page; anything not understood is left out."""
+    """The stored links with their labels, for a page; anything not understood, or that the
+    checks of today would refuse, is left out."""
     return [
         {"kind": link["kind"], "url": link["url"], "label": KINDS[link["kind"]].label}
         for link in links
-        if isinstance(link, dict) and link.get("kind") in KINDS and link.get("url")
+        if isinstance(link, dict)
+        and link.get("kind") in KINDS
+        and _still_valid(link["kind"], link.get("url"))
     ]
 
 
@@ -105,8 +165,9 @@ def shown_links(links: Iterable[dict[str, str]]) -> list[dict[str, str]]:
 
 # (member id, workbook ids) -> which of them are that member's published workbooks.
 PublishedAmong = Callable[[int, list[int]], set[int]]
-# member id -> (id, title) of their published workbooks a form offers to pin, newest first.
-Pinnable = Callable[[int], list[tuple[int, str]]]
+# (member id, their pins) -> (id, title) of their published workbooks a form offers to pin,
+# newest first: the latest ones, and the pinned ones however old they are.
+Pinnable = Callable[[int, list[int]], list[tuple[int, str]]]
 
 _UNREGISTERED = "pins are read once the workbooks app is ready (it registers them)"
 _published_among: PublishedAmong | None = None
@@ -151,6 +212,8 @@ def shown_pins(member_id: int, pins: list[int]) -> list[int]:
     return [pk for pk in pins if pk in published]
 
 
-def pinnable(member_id: int) -> list[tuple[int, str]]:
+def pinnable(member_id: int, pins: list[int]) -> list[tuple[int, str]]:
+    """What a form offers to pin: the member's latest published workbooks and those pinned now
+    (a pin missing from the choices would be dropped by saving the form unchanged)."""
     _, choices = _registered()
-    return choices(member_id)
+    return choices(member_id, pins)

@@ -228,8 +228,14 @@ def update_profile(
 ) -> User:
     """Save the member's profile (None: leave that field as it is); what shows it (their pages,
     their workbooks' author card and search entries) is told (accounts.signals.member_changed).
-    Links and pins are checked here (accounts.profiles): ValidationError under the field's name."""
+    Links, pins and a changed website are checked here (accounts.profiles): ValidationError under
+    the field's name. (A website kept as it was is not: saving a pin must not fail on it.)"""
     errors: dict[str, list[str]] = {}
+    if website != user.website:
+        try:
+            website = profiles.clean_website(website)
+        except ValidationError as error:
+            errors["website"] = error.messages
     if links is not None:
         try:
             links = profiles.clean_links(links)
@@ -262,24 +268,31 @@ def update_profile(
 def set_pinned(user: User, workbook_id: int, pinned: bool) -> User:
     """Pin one of the member's published workbooks to their profile (after those pinned already),
     or unpin it. Pins whose workbook is no longer published are dropped on the way; a fourth pin
-    is refused (ValidationError, code `too_many_pins`)."""
-    pins = [
-        pk for pk in profiles.shown_pins(user.pk, user.pinned_workbook_ids) if pk != workbook_id
-    ]
-    if pinned:
-        if len(pins) >= profiles.MAX_PINS:
-            raise ValidationError(
-                f"You have pinned {profiles.MAX_PINS} workbooks already: unpin one first.",
-                code="too_many_pins",
-            )
-        pins.append(workbook_id)
-    return update_profile(
-        user,
-        full_name=user.full_name,
-        bio=user.bio,
-        website=user.website,
-        pinned_workbook_ids=pins,
-    )
+    is refused (ValidationError, code `too_many_pins`). The member's row is read locked, so two
+    pins at once each see the other's rather than one writing over the other. Returns the row as
+    saved."""
+    with transaction.atomic():
+        saved = User.objects.select_for_update().get(pk=user.pk)
+        pins = [
+            pk
+            for pk in profiles.shown_pins(user.pk, saved.pinned_workbook_ids)
+            if pk != workbook_id
+        ]
+        if pinned:
+            if len(pins) >= profiles.MAX_PINS:
+                raise ValidationError(
+                    f"You have pinned {profiles.MAX_PINS} workbooks already: unpin one first.",
+                    code="too_many_pins",
+                )
+            pins.append(workbook_id)
+        # Saved through the row just read: the caller's copy may be older than it.
+        return update_profile(
+            saved,
+            full_name=saved.full_name,
+            bio=saved.bio,
+            website=saved.website,
+            pinned_workbook_ids=pins,
+        )
 
 
 def set_active(user: User, active: bool) -> User:

@@ -208,10 +208,16 @@ def published_among(author_id: int, ids: list[int]) -> set[int]:
 PINNABLE_SHOWN = 100
 
 
-def pinnable(author_id: int) -> list[tuple[int, str]]:
-    """The author's latest published workbooks a form offers to pin: (id, title)."""
+def pinnable(author_id: int, pins: list[int]) -> list[tuple[int, str]]:
+    """The author's published workbooks a form offers to pin, (id, title): the latest ones, then
+    any of their pins older than those (one more query, only then)."""
     rows = published().filter(author_id=author_id).order_by(*SORTS["latest"])
-    return list(rows.values_list("pk", "title")[:PINNABLE_SHOWN])
+    latest = list(rows.values_list("pk", "title")[:PINNABLE_SHOWN])
+    offered = {pk for pk, _ in latest}
+    older = [pk for pk in pins if pk not in offered]
+    if older:
+        latest += rows.filter(pk__in=older).values_list("pk", "title")
+    return latest
 
 
 def own_published(slug: str, author: User) -> Workbook:

@@ -9,7 +9,9 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 from accounts import mfa, tokens
 from accounts.models import RecoveryCode, TokenFamily
 from tests.accounts.helpers import code_for, wrong_code
+from tests.factories import WorkbookFactory
 from tests.pages import error_by_field, signed_in_user_id
+from workbooks import selectors as workbook_selectors
 
 SETTINGS_URL = "/settings/"
 PASSWORD_URL = "/settings/password/"
@@ -389,3 +391,53 @@ def test_it_keeps_two_factor_on_when_the_code_to_turn_it_off_is_wrong(owner_clie
     assert error_by_field(response, "code").startswith("That code is not valid.")
     user.refresh_from_db()
     assert user.mfa_enabled
+
+
+# --- Links, the website and pins in the profile form --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "address"),
+    [
+        ("website", "https://github.com@evil.example/"),
+        ("website", "https://evil.example\\@ada.example/"),
+        ("link_github", "https://evil.example\\@github.com/me"),
+        ("link_github", "https://evil.example@github.com/me"),
+        ("link_github", "https://github.com:8443/me"),
+    ],
+)
+@pytest.mark.django_db
+def test_it_refuses_an_address_a_browser_could_read_as_another_site_by_its_field(
+    owner_client, user, field, address
+):
+    response = owner_client.post(
+        SETTINGS_URL, {"full_name": "Ada", "bio": "", "location": "Paris", field: address}
+    )
+
+    assert response.status_code == 400
+    assert error_by_field(response, field)
+    user.refresh_from_db()
+    assert (user.location, user.website, user.links) == ("", "", [])
+
+
+@pytest.mark.django_db
+def test_saving_the_form_keeps_a_pin_older_than_the_workbooks_it_lists(
+    owner_client, user, monkeypatch
+):
+    monkeypatch.setattr(workbook_selectors, "PINNABLE_SHOWN", 2)
+    oldest, *_ = (WorkbookFactory(author=user, title=f"Workbook {n}") for n in range(4))
+    user.pinned_workbook_ids = [oldest.pk]
+    user.save(update_fields=["pinned_workbook_ids"])
+    page = owner_client.get(SETTINGS_URL).content.decode()
+    selected = re.search(r'<select name="pin_1"[^>]*>.*?<option value="(\d+)" selected', page, re.S)
+    assert selected
+    assert selected.group(1) == str(oldest.pk)
+
+    response = owner_client.post(
+        SETTINGS_URL,
+        {"full_name": "Ada", "bio": "", "location": "Paris", "pin_1": selected.group(1)},
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.location, user.pinned_workbook_ids) == ("Paris", [oldest.pk])
