@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from media.api.fields import PictureField
-from sigma_playground.api import ModelSerializer, StrictCharField
+from sigma_playground.api import MAX_ID, ModelSerializer, StrictCharField
 
 from .. import profiles, selectors
 from ..models import User
@@ -152,7 +152,7 @@ class MeSerializer(ModelSerializer):
         help_text="At most one link of each kind.",
     )
     pinned_workbook_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         max_length=profiles.MAX_PINS,
         help_text=(

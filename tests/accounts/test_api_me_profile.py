@@ -76,6 +76,17 @@ def test_someone_elses_workbook_or_a_draft_is_a_400_with_a_clear_message(auth_cl
     }
 
 
+def test_a_pin_beyond_the_largest_id_is_a_400_from_the_field(auth_client, user):
+    """Refused as input, before any query: SQLite cannot compare so large a number with an id (a
+    500 before)."""
+    response = patch_me(auth_client, pinned_workbook_ids=[2**63])
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "pinned_workbook_ids": {"0": [f"Ensure this value is less than or equal to {2**63 - 1}."]}
+    }
+
+
 def test_more_than_three_pins_is_a_400(auth_client, user):
     ids = [WorkbookFactory(author=user).pk for _ in range(4)]
 
