@@ -27,11 +27,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts import services as account_services
 from accounts import tokens
 from social import services as social_services
-from tests.factories import UserFactory, WorkbookFactory
+from social.models import Collection
+from tests.factories import CollectionFactory, UserFactory, WorkbookFactory
+from workbooks import embed_health
 
-# Per operation and per phase, valid and invalid input: some 5,000 requests over 43 operations,
+# Per operation and per phase, valid and invalid input: some 5,000 requests over 55 operations,
 # about a minute on SQLite and two on PostgreSQL.
 MAX_EXAMPLES = 50
 
@@ -57,17 +60,41 @@ def _requests_inside_the_test_transaction():
 
 @pytest.fixture
 def seeded(db, _requests_inside_the_test_transaction):
-    """A member with a token, someone they follow, a published workbook with a comment, a draft."""
+    """A member with a token, someone they follow, a published workbook with a comment, a draft;
+    the member's own published workbook (pinned, with embed outcomes for their insights), their
+    collection holding both published workbooks, and a public collection of the author's."""
     member = UserFactory(username="fuzzer")
     author = UserFactory(username="author", website="https://author.example/")
     workbook = WorkbookFactory(author=author, tags=["sales"])
     WorkbookFactory(author=member, status="draft")
+    own = WorkbookFactory(author=member)
     comment = social_services.add_comment(member, workbook, "A first comment.")
     social_services.follow(member, author)
     social_services.favorite(member, workbook)
+    collection = CollectionFactory(owner=member, description="Picked.", workbooks=[workbook, own])
+    CollectionFactory(owner=member, visibility=Collection.Visibility.PRIVATE, workbooks=[own])
+    CollectionFactory(owner=author, workbooks=[workbook])
+    embed_health.record_outcome(own, embed_health.Outcome.LOADED)
+    embed_health.record_outcome(own, embed_health.Outcome.ERROR)
+    account_services.update_profile(
+        member,
+        full_name=member.full_name,
+        bio=member.bio,
+        website=member.website,
+        organisation="Acme",
+        location="Lisbon",
+        links=[{"kind": "github", "url": "https://github.com/fuzzer"}],
+        pinned_workbook_ids=[own.pk],
+    )
     return {
         "token": tokens.issue_tokens(member).access,
-        "path": {"username": author.username, "workbook_pk": workbook.pk, "comment_pk": comment.pk},
+        "path": {
+            "username": author.username,
+            "workbook_pk": workbook.pk,
+            "own_workbook_pk": own.pk,
+            "comment_pk": comment.pk,
+            "collection_pk": collection.pk,
+        },
     }
 
 
@@ -81,21 +108,32 @@ schema.config.generation.update(
 )
 
 
+def _id_key(path: str) -> str:
+    """Which seeded row an operation's `{id}` names: a workbook's insights are only its author's."""
+    if path.startswith("/api/v1/comments/"):
+        return "comment_pk"
+    if path.startswith("/api/v1/collections/"):
+        return "collection_pk"
+    if path == "/api/v1/workbooks/{id}/insights/":
+        return "own_workbook_pk"
+    return "workbook_pk"
+
+
 def _real_rows(case, seeded) -> None:
-    """Point `{username}` and `{id}` at the seeded rows (a random id only ever finds a 404), unless
-    the path is what this case sends invalid."""
+    """Point `{username}`, `{id}` and `{workbook_id}` at the seeded rows (a random id only ever
+    finds a 404), unless the path is what this case sends invalid."""
     if not case.path_parameters:
         return
     path_info = case.meta.components.get(ParameterLocation.PATH) if case.meta else None
     if path_info is not None and path_info.mode == GenerationMode.NEGATIVE:
         return
-    path = case.operation.path
     values = dict(case.path_parameters)
     if "username" in values:
         values["username"] = seeded["path"]["username"]
     if isinstance(values.get("id"), int):
-        key = "comment_pk" if path.startswith("/api/v1/comments/") else "workbook_pk"
-        values["id"] = seeded["path"][key]
+        values["id"] = seeded["path"][_id_key(case.operation.path)]
+    if isinstance(values.get("workbook_id"), int):
+        values["workbook_id"] = seeded["path"]["workbook_pk"]
     case.path_parameters = values
 
 
