@@ -68,9 +68,16 @@ def with_listing(collections: QuerySet[Collection], viewer: Viewer) -> QuerySet[
     )
 
 
+def by_id(viewer: Viewer) -> QuerySet[Collection]:
+    """The collections `viewer` may reach by id (the API's /collections/{id}/): public ones and
+    their own. Someone else's unlisted collection is shared by its page's address only, so ids
+    counted one by one must not find it."""
+    return Collection.objects.listed_for(viewer)
+
+
 def visible(viewer: Viewer) -> QuerySet[Collection]:
-    """Every collection `viewer` may open, as the API shows each."""
-    return with_listing(Collection.objects.visible_to(viewer), viewer)
+    """Every collection `viewer` may reach by id, as the API shows each."""
+    return with_listing(by_id(viewer), viewer)
 
 
 def of_member(viewer: Viewer, owner: User) -> QuerySet[Collection]:
@@ -80,22 +87,34 @@ def of_member(viewer: Viewer, owner: User) -> QuerySet[Collection]:
 
 
 def page(viewer: Viewer, username: str, slug: str) -> Collection:
-    """The collection page's object with its owner; raises Collection.DoesNotExist."""
+    """The collection page's object with its owner and `workbook_count` (the workbooks the viewer
+    sees in it); raises Collection.DoesNotExist."""
     return (
         Collection.objects.visible_to(viewer)
         .select_related("owner")
+        .annotate(workbook_count=Count("items", filter=shown_items(viewer, prefix="items__")))
         .get(owner__username__iexact=username, slug=slug)
     )
 
 
-def items_of(collection: Collection, viewer: Viewer) -> list[CollectionItem]:
-    """The collection's workbooks `viewer` sees, in order, with their authors: one query."""
-    return list(
+def items_query(collection: Collection, viewer: Viewer) -> QuerySet[CollectionItem]:
+    """The collection's workbooks `viewer` sees, in order, with their authors (for paging)."""
+    return (
         collection.items.filter(shown_items(viewer))
         .select_related("workbook__author")
         .defer("workbook__description", "workbook__description_html")
         .order_by("position", "id")
     )
+
+
+def items_of(collection: Collection, viewer: Viewer) -> list[CollectionItem]:
+    """The collection's workbooks `viewer` sees, in order, with their authors: one query."""
+    return list(items_query(collection, viewer))
+
+
+def cover_of(collection: Collection, viewer: Viewer) -> list[CollectionItem]:
+    """The first workbooks `viewer` sees in the collection, for its cover: one query."""
+    return list(items_query(collection, viewer)[:COVER_SIZE])
 
 
 def public_with(workbook: Workbook) -> list[Collection]:

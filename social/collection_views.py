@@ -76,10 +76,18 @@ def member_collections(request: HttpRequest, username: str) -> HttpResponse:
     return render(request, "social/collections/list.html", context)
 
 
+def _fragment(request: HttpRequest) -> bool:
+    """`?fragment=1`: the list alone, for collections.js to put in place on the page that holds
+    it, without the site's frame (base template, navigation, bell) that a full page renders."""
+    return request.GET.get("fragment") == "1"
+
+
 @require_GET
 def featured(request: HttpRequest) -> HttpResponse:
     """The collections curators feature now (the home page loads its section from here)."""
     context = {"collections": selectors.featured(request.user)}
+    if _fragment(request):
+        return render(request, "social/collections/inc/featured_list.html", context)
     return render(request, "social/collections/featured.html", context)
 
 
@@ -88,6 +96,8 @@ def workbook_collections(request: HttpRequest, slug: str) -> HttpResponse:
     """The public collections a workbook is in (the workbook page loads its list from here)."""
     workbook = _workbook(request, slug)
     context = {"workbook": workbook, "collections": selectors.public_with(workbook)}
+    if _fragment(request):
+        return render(request, "social/collections/inc/of_workbook_list.html", context)
     return render(request, "social/collections/of_workbook.html", context)
 
 
@@ -102,12 +112,21 @@ def collection(request: HttpRequest, username: str, slug: str) -> HttpResponse:
         raise Http404("No such collection.") from None
     if found.owner.username != username:
         return redirect(found.get_absolute_url(), permanent=True)
-    items = selectors.items_of(found, request.user)
+    page = paging.html_page(request, selectors.items_query(found, request.user), PAGE_SIZE)
+    first = not page.has_previous
     context = {
         "collection": found,
-        "items": items,
-        "cover": items[: selectors.COVER_SIZE],
+        "page": page,
+        "items": page.items,
+        # The first page's workbooks begin the cover: only later pages need their own query.
+        "cover": (
+            page.items[: selectors.COVER_SIZE] if first else selectors.cover_of(found, request.user)
+        ),
         "is_owner": found.owner_id == request.user.pk,
+        # Dragging sends the order of the workbooks shown, which the API puts first: right only
+        # on the first page. Later pages keep the Up and Down forms.
+        "can_drag": first and found.owner_id == request.user.pk,
+        "here": request.get_full_path(),
     }
     return render(request, "social/collections/detail.html", context)
 
@@ -156,7 +175,7 @@ def collection_move(request: AuthenticatedHttpRequest, username: str, slug: str)
     shown = [item.workbook_id for item in selectors.items_of(own, request.user)]
     workbook_id = _workbook_id(request)
     services.move(request.user, own, workbook_id, offset, shown)
-    return redirect(f"{own.get_absolute_url()}#item-{workbook_id}")
+    return redirect(f"{next_url(request, own.get_absolute_url())}#item-{workbook_id}")
 
 
 @require_POST
@@ -184,8 +203,7 @@ def collect(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         if "title" in request.POST:
             form = CollectionForm(request.POST)
             if form.is_valid():
-                made = services.create(request.user, **form.cleaned_data)
-                services.add(request.user, made, workbook)
+                made = services.create_with(request.user, workbook, **form.cleaned_data)
                 messages.success(request, f"“{workbook.title}” is in “{made.title}”.")
                 return redirect(back)
         else:

@@ -2,8 +2,9 @@
  * Collections, enhanced when JavaScript runs (every action also works as a form without it):
  *
  * - `[data-load-collections]`: a list kept on its own page (the public collections of a workbook,
- *   the featured collections) is fetched and shown in place, so the page that holds it can stay the
- *   same for every reader. Without JavaScript the link inside leads to that page.
+ *   the featured collections) is fetched alone (`?fragment=1`) and shown in place, so the page
+ *   that holds it can stay the same for every reader. Without JavaScript the link inside leads to
+ *   that page.
  * - `[data-collection-order]`: the owner of a collection reorders its workbooks by dragging a
  *   handle, or from the keyboard: focus a handle, Space to pick the workbook up, the arrow keys to
  *   move it, Space or Enter to drop it, Escape to put it back. The new order is sent to the API
@@ -21,8 +22,15 @@
 
   // --- Lists loaded from their own page -----------------------------------------------------------
 
+  // The list alone (`?fragment=1`), not the whole page around it.
+  function fragmentUrl(address) {
+    var url = new URL(address, window.location.href);
+    url.searchParams.set("fragment", "1");
+    return url.toString();
+  }
+
   function load(holder) {
-    fetch(holder.getAttribute("data-load-collections"), {
+    fetch(fragmentUrl(holder.getAttribute("data-load-collections")), {
       credentials: "same-origin",
       headers: { Accept: "text/html" },
     })

@@ -31,9 +31,14 @@ def test_a_member_adds_a_workbook_from_its_page_and_sees_it_listed(new_page, liv
     expect(page.get_by_role("button", name="Remove")).to_be_visible()
     collection = Collection.objects.get(title="Finance picks")
     assert order(collection) == ["Revenue by region"]
+    loaded: list[str] = []
+    page.on("request", lambda request: loaded.append(request.url))
     page.goto(f"{live_server.url}{workbook.get_absolute_url()}")
-    # Loaded from /w/<slug>/collections/ by collections.js, in place of the link.
+    # Loaded from /w/<slug>/collections/ by collections.js, in place of the link: the list alone.
     expect(page.locator("[data-load-collections]")).to_contain_text("Finance picks")
+    lists = [url for url in loaded if f"/w/{workbook.slug}/collections/" in url]
+    assert lists == [f"{live_server.url}/w/{workbook.slug}/collections/?fragment=1"]
+    expect(page.locator("[data-load-collections] [data-collections-list]")).to_have_count(0)
 
 
 def test_the_owner_reorders_by_keyboard_and_by_buttons_without_a_page_load(new_page, live_server):

@@ -65,15 +65,32 @@ def test_your_list_holds_all_of_yours_and_nobody_elses(owner_client, owner, outs
     assert set(response.data) == {"next", "previous", "results"}
 
 
-def test_a_private_collection_is_a_404_to_others_and_unlisted_opens_by_id(
-    outsider_client, anonymous, owner
+def test_private_and_unlisted_collections_are_404s_by_id_to_all_but_their_owner(
+    owner_client, outsider_client, anonymous, owner, outsider
 ):
+    """An unlisted collection is shared by its page's address: counting ids must not find it."""
     private = CollectionFactory(owner=owner, visibility="private")
     unlisted = CollectionFactory(owner=owner, visibility="unlisted")
+    workbook = WorkbookFactory(author=outsider)
 
     for client in (outsider_client, anonymous):
-        assert client.get(f"/api/v1/collections/{private.pk}/").status_code == 404
-        assert client.get(f"/api/v1/collections/{unlisted.pk}/").status_code == 200
+        for hidden in (private, unlisted):
+            assert client.get(f"/api/v1/collections/{hidden.pk}/").status_code == 404
+    for hidden in (private, unlisted):
+        base = f"/api/v1/collections/{hidden.pk}"
+        assert (
+            outsider_client.patch(f"{base}/", {"title": "Mine"}, format="json").status_code == 404
+        )
+        assert outsider_client.delete(f"{base}/").status_code == 404
+        assert outsider_client.put(f"{base}/workbooks/{workbook.pk}/").status_code == 404
+        assert outsider_client.delete(f"{base}/workbooks/{workbook.pk}/").status_code == 404
+        assert (
+            outsider_client.post(f"{base}/order/", {"workbook_ids": []}, format="json").status_code
+            == 404
+        )
+    for hidden in (private, unlisted):
+        assert owner_client.get(f"/api/v1/collections/{hidden.pk}/").status_code == 200
+    assert anonymous.get(unlisted.get_absolute_url()).status_code == 200  # its page's address
 
 
 def test_only_the_owner_patches_or_deletes(owner_client, outsider_client, owner):
@@ -105,6 +122,20 @@ def test_put_and_delete_a_workbook_are_idempotent(owner_client, owner, outsider)
     assert owner_client.delete(url).status_code == 204
     assert owner_client.delete(url).status_code == 204
     assert not CollectionItem.objects.exists()
+
+
+def test_deleting_a_workbook_id_no_row_can_have_is_a_204_that_removes_nothing(
+    owner_client, owner, workbook
+):
+    """Beyond 2**63 - 1 an id names no workbook; SQLite could not compare it with the column (a
+    500 before), so nothing is asked of the database."""
+    collection = CollectionFactory(owner=owner, workbooks=[workbook])
+
+    for workbook_id in (2**63, 10**30):
+        url = f"/api/v1/collections/{collection.pk}/workbooks/{workbook_id}/"
+        assert owner_client.delete(url).status_code == 204
+
+    assert list(collection.items.values_list("workbook_id", flat=True)) == [workbook.pk]
 
 
 def test_someone_elses_draft_is_refused_and_a_missing_workbook_is_404(
@@ -237,3 +268,29 @@ def test_adding_is_rate_limited_with_429(owner_client, owner, settings):
         owner_client.put(f"/api/v1/collections/{collection.pk}/workbooks/{first.pk}/").status_code
         == 200
     )
+
+
+def test_creating_is_rate_limited_with_429(owner_client, owner, settings):
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left)
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collection": 1}
+
+    made = owner_client.post("/api/v1/collections/", {"title": "One"}, format="json")
+    refused = owner_client.post("/api/v1/collections/", {"title": "Two"}, format="json")
+
+    assert (made.status_code, refused.status_code) == (201, 429)
+    assert "Retry-After" in refused
+    assert Collection.objects.filter(owner=owner).count() == 1
+
+
+def test_adding_to_a_full_collection_is_a_400(owner_client, owner, monkeypatch):
+    monkeypatch.setattr("social.collection_services.MAX_WORKBOOKS", 1)
+    collection = CollectionFactory(owner=owner, workbooks=[WorkbookFactory()])
+
+    refused = owner_client.put(
+        f"/api/v1/collections/{collection.pk}/workbooks/{WorkbookFactory().pk}/"
+    )
+
+    assert refused.status_code == 400
+    assert refused.data["code"] == "collection_full"

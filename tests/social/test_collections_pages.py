@@ -3,6 +3,7 @@ its cover and order, the owner's forms (new, edit, delete, move up and down, rem
 workbook from its page or a card, the lists the workbook and home pages load, the Atom feed, the
 admin, and query counts that stay flat as collections grow."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -305,3 +306,80 @@ def test_page_query_counts_stay_flat(client, owner, url, expected):
     many = count(client, url)
 
     assert few == many == expected
+
+
+def wait_for_a_fresh_minute() -> None:
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left)
+
+
+def test_the_new_collection_form_is_rate_limited(signed_in, owner, settings):
+    wait_for_a_fresh_minute()
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collection": 1}
+
+    assert (
+        signed_in.post("/collections/new/", {"title": "One", "visibility": "public"}).status_code
+        == 302
+    )
+    refused = signed_in.post("/collections/new/", {"title": "Two", "visibility": "public"})
+
+    assert refused.status_code == 429
+    assert Collection.objects.filter(owner=owner).count() == 1
+
+
+def test_collecting_into_a_new_collection_that_is_refused_leaves_no_empty_one(
+    signed_in, owner, settings
+):
+    wait_for_a_fresh_minute()
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collect": 1}
+    WorkbookFactory(title="Churn", slug="churn")
+    signed_in.post("/w/churn/collect/", {"title": "First", "visibility": "public"})
+
+    WorkbookFactory(title="Other", slug="other")
+    refused = signed_in.post("/w/other/collect/", {"title": "Second", "visibility": "public"})
+
+    assert refused.status_code == 429
+    assert list(Collection.objects.values_list("title", flat=True)) == ["First"]
+
+
+def test_the_collection_page_is_paged_and_moves_keep_the_page(signed_in, owner, monkeypatch):
+    monkeypatch.setattr("social.collection_views.PAGE_SIZE", 2)
+    workbooks = [WorkbookFactory(title=t) for t in "ABCDE"]
+    collection = CollectionFactory(owner=owner, slug="picks", workbooks=workbooks)
+
+    first = signed_in.get("/u/owner/c/picks/")
+    assert [i.workbook.title for i in first.context["items"]] == ["A", "B"]
+    assertContains(first, "5 workbooks")
+    assertContains(first, f'data-collection-order="{collection.pk}"')
+    second = signed_in.get(f"/u/owner/c/picks/?{first.context['page'].next_query}")
+    assert [i.workbook.title for i in second.context["items"]] == ["C", "D"]
+    assert [i.workbook.title for i in second.context["cover"]] == ["A", "B", "C", "D"]
+    # Dragging sends the shown order, which goes first: only the first page offers it.
+    assertNotContains(second, "data-collection-order")
+
+    here = second.context["here"]
+    moved = signed_in.post(
+        "/u/owner/c/picks/move/",
+        {"workbook": workbooks[2].pk, "direction": "up", "next": here},
+    )
+    assert moved["Location"] == f"{here}#item-{workbooks[2].pk}"
+    assert order_of(collection) == ["A", "C", "B", "D", "E"]
+
+
+@pytest.mark.parametrize("url", ["/collections/", "workbook collections"])
+def test_the_lists_pages_load_come_alone_as_a_fragment(client, curator, url):
+    workbook = WorkbookFactory()
+    shown = CollectionFactory(title="Curated", workbooks=[workbook])
+    FeaturedCollection.objects.create(collection=shown, curated_by=curator)
+    url = {"workbook collections": f"/w/{workbook.slug}/collections/"}.get(url, url)
+
+    whole = client.get(url)
+    fragment = client.get(f"{url}?fragment=1")
+
+    assertContains(whole, "<html", html=False)
+    assertContains(fragment, "Curated")
+    assertContains(fragment, "data-collections-list", html=False)
+    assertNotContains(fragment, "<html", html=False)
+    assertNotContains(fragment, "<nav", html=False)
+    assert count(client, f"{url}?fragment=1") == 2  # the list alone: no frame to render

@@ -1,19 +1,32 @@
 """Collections' rules, in the services and selectors every page and the API share: who may change
 a collection, which workbooks go in and who sees them, the order, and the `collected` notification."""
 
+import time
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from social import collection_selectors as selectors
 from social import collection_services as services
 from social import sentences
+from social import services as social_services
 from social.models import Collection, MutedVerb, Notification, Verb
 from tests.factories import CollectionFactory, UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
 from workbooks.models import Workbook
 
 pytestmark = pytest.mark.django_db
+
+
+def wait_for_a_fresh_minute() -> None:
+    """Rate limits count per clock minute: begun in a minute's last seconds, wait for the next."""
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left)
 
 
 def titles(items) -> list[str]:
@@ -209,3 +222,115 @@ def test_public_with_lists_only_public_collections_of_a_published_workbook(owner
     CollectionFactory(owner=UserFactory(is_active=False), workbooks=[workbook])
 
     assert selectors.public_with(workbook) == [shown]
+
+
+def collected(recipient) -> int:
+    return Notification.objects.filter(recipient=recipient, verb=Verb.COLLECTED).count()
+
+
+def test_removing_takes_back_the_collected_notification_and_adding_again_does_not_repeat_it(
+    owner, outsider, django_capture_on_commit_callbacks
+):
+    theirs = WorkbookFactory(author=outsider)
+    collection = CollectionFactory(owner=owner)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add(owner, collection, theirs)
+    assert collected(outsider) == 1
+    services.remove(owner, collection, theirs)
+    assert collected(outsider) == 0
+    for _ in range(3):
+        services.add(owner, collection, theirs)
+        assert collected(outsider) == 0  # within the undo window: not told again
+        services.remove(owner, collection, theirs.pk)
+
+
+def test_a_workbook_still_in_another_public_collection_keeps_its_notification(owner, outsider):
+    theirs = WorkbookFactory(author=outsider)
+    first, second = CollectionFactory(owner=owner), CollectionFactory(owner=owner)
+    services.add(owner, first, theirs)
+    services.add(owner, second, theirs)
+    assert collected(outsider) == 2  # two collections, each told once
+
+    services.remove(owner, first, theirs)
+    assert collected(outsider) == 2  # still collected in the second
+
+    services.remove(owner, second, theirs)
+    assert collected(outsider) == 0
+
+
+def test_a_notification_older_than_the_undo_window_stays(owner, outsider):
+    theirs = WorkbookFactory(author=outsider)
+    collection = CollectionFactory(owner=owner)
+    services.add(owner, collection, theirs)
+    Notification.objects.update(created_at=timezone.now() - social_services.UNDO_WINDOW * 2)
+
+    services.remove(owner, collection, theirs)
+
+    assert collected(outsider) == 1
+
+
+def test_a_collection_holds_at_most_max_workbooks(owner, monkeypatch):
+    monkeypatch.setattr(services, "MAX_WORKBOOKS", 2)
+    collection = CollectionFactory(owner=owner, workbooks=[WorkbookFactory(), WorkbookFactory()])
+
+    with pytest.raises(ValidationError) as refused:
+        services.add(owner, collection, WorkbookFactory())
+
+    assert refused.value.code == "collection_full"
+    assert collection.items.count() == 2
+
+
+def test_creating_collections_is_rate_limited(owner, settings):
+    wait_for_a_fresh_minute()
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collection": 2}
+    services.create(owner, title="One")
+    services.create(owner, title="Two")
+
+    with pytest.raises(social_services.RateLimited):
+        services.create(owner, title="Three")
+
+    assert Collection.objects.filter(owner=owner).count() == 2
+
+
+def test_create_with_a_refused_add_leaves_no_empty_collection(owner, settings):
+    wait_for_a_fresh_minute()
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collect": 1}
+    services.add(owner, CollectionFactory(owner=owner), WorkbookFactory())
+
+    with pytest.raises(social_services.RateLimited):
+        services.create_with(owner, WorkbookFactory(), title="New one")
+
+    assert not Collection.objects.filter(owner=owner, title="New one").exists()
+
+
+def test_free_slug_reads_one_bounded_query_however_many_slugs_share_the_base(owner):
+    for n in range(1, 80):
+        CollectionFactory(owner=owner, title="Maps", slug="maps" if n == 1 else f"maps-{n}")
+    CollectionFactory(owner=owner, slug="maps-of-the-world")
+
+    with CaptureQueriesContext(connection) as captured:
+        slug = services._free_slug(owner, "Maps")
+
+    assert len(captured.captured_queries) == 1
+    assert "LIKE" not in captured.captured_queries[0]["sql"].upper()
+    assert slug.startswith("maps-")
+    assert not Collection.objects.filter(slug=slug).exists()
+    assert services._free_slug(owner, "Maps of the") == "maps-of-the"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_add_and_reorder_lock_the_collection_row(owner):
+    collection = CollectionFactory(owner=owner, workbooks=[WorkbookFactory()])
+
+    for change in (
+        lambda: services.add(owner, collection, WorkbookFactory()),
+        lambda: services.reorder(owner, collection, []),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            change()
+        table = Collection._meta.db_table
+        assert any(
+            f'FROM "{table}"' in q["sql"] and "FOR UPDATE" in q["sql"]
+            for q in captured.captured_queries
+        )
