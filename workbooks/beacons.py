@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -13,15 +13,29 @@ from . import embed_health
 from .models import Workbook
 
 
-# Without the CSRF check: the page is sent with navigator.sendBeacon, which cannot send the token,
-# and the report acts for nobody. It reads no session and writes nothing about the reader: it adds
-# one to a published workbook's daily count, which anyone may do from anywhere, so a cross-site
-# request gains nothing a direct one would not. The rate limit per address bounds both.
+def is_same_origin(request: HttpRequest) -> bool:
+    """Whether the browser says the request comes from one of this site's own pages: its
+    `Sec-Fetch-Site` when it sends one, else its `Origin` (which browsers send with every POST,
+    beacons included). A request with neither is refused: no browser running our page sends that."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("Origin")
+    return origin is not None and origin == f"{request.scheme}://{request.get_host()}"
+
+
+# Without Django's CSRF check: the page is sent with navigator.sendBeacon, which cannot send the
+# token, and the report acts for nobody and reads no session. It is still a write another site
+# could make its visitors' browsers send, so only reports from this site's own pages are taken
+# (is_same_origin): otherwise any page could make a healthy workbook look broken to its author.
 @csrf_exempt
 @require_POST
 def embed_outcome(request: HttpRequest, slug: str) -> HttpResponse:
-    """POST `outcome=loaded|error|timeout`: counted for a published workbook (204). Drafts are not
-    counted: only readers of published workbooks tell an author anything."""
+    """POST `outcome=loaded|error|timeout` from one of this site's pages: counted for a published
+    workbook (204), once per reader per workbook per embed_health.REPORT_PERIOD (then 429). Drafts
+    are not counted: only readers of published workbooks tell an author anything."""
+    if not is_same_origin(request):
+        raise PermissionDenied("Reports are taken from this site's pages only.")
     try:
         outcome = embed_health.Outcome(request.POST.get("outcome", ""))
     except ValueError:
@@ -32,6 +46,7 @@ def embed_outcome(request: HttpRequest, slug: str) -> HttpResponse:
         workbook = Workbook.objects.published().only("pk", "slug", "author_id").get(slug=slug)
     except Workbook.DoesNotExist:
         raise Http404("No such workbook.") from None
-    embed_health.check_rate(client_address(request), workbook.pk)
-    embed_health.record_outcome(workbook, outcome)
+    reporter = embed_health.reporter_key(client_address(request))
+    embed_health.check_rate(reporter, workbook.pk)
+    embed_health.record_outcome(workbook, outcome, reporter=reporter)
     return HttpResponse(status=204)

@@ -339,7 +339,7 @@ class DailyActivity(models.Model):
 class EmbedHealth(models.Model):
     """How a workbook's frame fared for its readers on one day, as their pages reported it.
 
-    Each reader's page reports one outcome per view (services.record_embed_outcome), and each
+    Each reader's page reports one outcome per view (embed_health.record_outcome), and each
     outcome has its column: `loads` (Sigma said the workbook loaded), `errors` (Sigma reported an
     error) and `timeouts` (Sigma said nothing in time). Counts only: nothing about the reader is kept.
     """

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.http import HttpRequest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import sign_in
 from tests.factories import UserFactory
-from workbooks import services
+from workbooks import beacons, services
 from workbooks.models import EmbedHealth, Workbook
 
 pytestmark = pytest.mark.browser
@@ -51,22 +52,29 @@ def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
         time.sleep(0.1)
 
 
-def read_as_a_visitor(new_page: Callable[..., Page], live_server, workbook: Workbook) -> Page:
+def read_as_a_visitor(
+    new_page: Callable[..., Page], live_server, workbook: Workbook, address: str = ""
+) -> Page:
+    """A visitor's page; from `address`, as a proxy of ours says (NUM_PROXIES), when given."""
     page = new_page()
+    if address:
+        page.context.set_extra_http_headers({"X-Forwarded-For": address})
     page.goto(live_server.url + workbook.get_absolute_url())
     return page
 
 
 def test_the_author_sees_a_failing_frame_on_the_insights_page_within_a_minute(
-    new_page, live_server
+    new_page, live_server, settings
 ):
+    # Each address is counted once per workbook per ten minutes: the second reader is elsewhere.
+    settings.NUM_PROXIES = 1
     author = UserFactory(username="ada")
     workbook = publish("1-errorHealth01", author=author)
     started = time.monotonic()
 
     reader = read_as_a_visitor(new_page, live_server, workbook)
     expect(reader.locator("[data-embed-fallback]")).to_be_visible()
-    other_reader = read_as_a_visitor(new_page, live_server, workbook)
+    other_reader = read_as_a_visitor(new_page, live_server, workbook, address="192.0.2.7")
     expect(other_reader.locator("[data-embed-fallback]")).to_be_visible()
     wait_for(lambda: counted(workbook) == (0, 2, 0))
 
@@ -81,6 +89,26 @@ def test_the_author_sees_a_failing_frame_on_the_insights_page_within_a_minute(
     expect(today.locator("td").nth(5)).to_have_text("2")
     expect(today.locator("td").nth(7)).to_have_text("100%")
     assert time.monotonic() - started < 60
+
+
+def test_the_beacon_says_it_comes_from_the_sites_own_page(new_page, live_server, monkeypatch):
+    """The endpoint takes reports only from this site's pages, by Sec-Fetch-Site or else Origin:
+    Chromium's beacon sends both, as the server receives them."""
+    received: list[dict[str, str | None]] = []
+    same_origin = beacons.is_same_origin
+
+    def recording(request: HttpRequest) -> bool:
+        received.append({h: request.headers.get(h) for h in ("Origin", "Sec-Fetch-Site")})
+        return same_origin(request)
+
+    monkeypatch.setattr(beacons, "is_same_origin", recording)
+    workbook = publish("1-errorHealth02")
+
+    reader = read_as_a_visitor(new_page, live_server, workbook)
+    expect(reader.locator("[data-embed-fallback]")).to_be_visible()
+    wait_for(lambda: counted(workbook) == (0, 1, 0))
+
+    assert received == [{"Origin": live_server.url, "Sec-Fetch-Site": "same-origin"}]
 
 
 def test_a_frame_that_never_answers_is_reported_as_a_timeout(new_page, live_server):

@@ -3,6 +3,8 @@ is warned on the edit page and told once a day by a notification when the frame 
 
 from __future__ import annotations
 
+import itertools
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -16,7 +18,7 @@ from django.utils import timezone
 from social.models import MutedVerb, Notification, Verb
 from tests.factories import UserFactory, WorkbookFactory
 from workbooks import embed_health
-from workbooks.embed_health import Outcome, failed_share
+from workbooks.embed_health import REPORT_PERIOD, Outcome, failed_share, reporter_key
 from workbooks.models import EmbedHealth, Workbook
 from workbooks.signals import embed_failing
 
@@ -33,6 +35,24 @@ def counts(workbook: Workbook) -> list[tuple[date, int, int, int]]:
         .order_by("day")
         .values_list("day", "loads", "errors", "timeouts")
     )
+
+
+# Every report through the endpoint comes from one of the site's own pages, as a browser says.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+
+_addresses = (
+    f"192.0.2.{n % 250}" if n < 250 else f"198.51.100.{n % 250}" for n in itertools.count()
+)
+
+
+@pytest.fixture
+def client():
+    return Client(headers=SAME_ORIGIN)
+
+
+def record(workbook: Workbook, outcome: Outcome, day: date | None = None) -> None:
+    """A report from a reader not seen before (reporters are told apart by address)."""
+    embed_health.record_outcome(workbook, outcome, day, reporter=reporter_key(next(_addresses)))
 
 
 @pytest.fixture
@@ -60,7 +80,7 @@ def test_each_outcome_is_counted_in_its_column_for_today(client, workbook, outco
 
 
 def test_a_report_needs_no_cookie_nor_csrf_token_and_sets_none(workbook):
-    client = Client(enforce_csrf_checks=True)
+    client = Client(enforce_csrf_checks=True, headers=SAME_ORIGIN)
     response = client.post(outcome_url(workbook), {"outcome": "error"})
 
     assert response.status_code == 204
@@ -99,21 +119,87 @@ def test_only_post_is_answered(client, workbook):
     assert not EmbedHealth.objects.exists()
 
 
-def test_reports_are_limited_per_address_and_workbook(client, workbook, settings):
-    settings.EMBED_OUTCOMES_PER_MINUTE = 3
+def test_an_address_is_counted_once_per_workbook_per_period(client, workbook):
     other = WorkbookFactory()
-    for _ in range(3):
-        assert client.post(outcome_url(workbook), {"outcome": "error"}).status_code == 204
+    assert client.post(outcome_url(workbook), {"outcome": "error"}).status_code == 204
 
     refused = client.post(outcome_url(workbook), {"outcome": "error"})
 
     assert refused.status_code == 429
-    assert 1 <= int(refused["Retry-After"]) <= 60
-    assert counts(workbook)[0][1:] == (0, 3, 0)
+    assert REPORT_PERIOD - 5 <= int(refused["Retry-After"]) <= REPORT_PERIOD
+    assert counts(workbook)[0][1:] == (0, 1, 0)
     # Another workbook from the same address, and the same workbook from another address, are not.
     assert client.post(outcome_url(other), {"outcome": "error"}).status_code == 204
     elsewhere = client.post(outcome_url(workbook), {"outcome": "error"}, REMOTE_ADDR="192.0.2.7")
     assert elsewhere.status_code == 204
+    assert counts(workbook)[0][1:] == (0, 2, 0)
+
+
+def test_an_address_is_counted_again_once_the_period_is_over(client, workbook, monkeypatch):
+    monkeypatch.setattr(embed_health, "REPORT_PERIOD", 1)
+    assert client.post(outcome_url(workbook), {"outcome": "error"}).status_code == 204
+    assert client.post(outcome_url(workbook), {"outcome": "error"}).status_code == 429
+
+    time.sleep(1.2)
+
+    assert client.post(outcome_url(workbook), {"outcome": "loaded"}).status_code == 204
+    assert counts(workbook)[0][1:] == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", True),  # one /64
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),  # the next /64
+        ("::ffff:192.0.2.1", "192.0.2.1", True),  # IPv4, mapped or not
+        ("192.0.2.1", "192.0.2.2", False),
+    ],
+)
+def test_an_ipv6_address_is_limited_by_its_64(client, workbook, first, second, same):
+    assert (
+        client.post(outcome_url(workbook), {"outcome": "error"}, REMOTE_ADDR=first).status_code
+        == 204
+    )
+
+    response = client.post(outcome_url(workbook), {"outcome": "error"}, REMOTE_ADDR=second)
+
+    assert response.status_code == (429 if same else 204)
+    assert (reporter_key(first) == reporter_key(second)) is same
+
+
+def test_the_reporter_is_kept_only_as_a_salted_hash(settings):
+    key = reporter_key("192.0.2.1")
+    assert "192.0.2" not in key
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+    assert reporter_key("192.0.2.1") != key
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "none"},
+        # Sec-Fetch-Site decides when present: a matching Origin does not overrule it.
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver"},
+        {"Origin": "https://attacker.example"},
+        {"Origin": "null"},
+        {"Origin": "https://testserver"},  # another scheme is another origin
+        {},  # no browser posting from our page sends neither
+    ],
+)
+def test_a_report_from_another_site_is_refused_and_counts_nothing(workbook, headers):
+    response = Client(headers=headers).post(outcome_url(workbook), {"outcome": "error"})
+
+    assert response.status_code == 403
+    assert not EmbedHealth.objects.exists()
+
+
+def test_without_sec_fetch_site_a_report_from_this_sites_origin_is_taken(workbook):
+    client = Client(headers={"Origin": "http://testserver"})
+
+    assert client.post(outcome_url(workbook), {"outcome": "error"}).status_code == 204
+    assert counts(workbook)[0][1:] == (0, 1, 0)
 
 
 def test_the_workbook_page_gives_its_frame_the_report_address_and_a_draft_none(client, settings):
@@ -203,26 +289,26 @@ def test_the_failed_share_is_that_of_the_last_outcomes_newest_day_first(days, wi
 
 def test_a_workbook_is_failing_only_above_the_share_once_the_window_is_full(workbook, small_window):
     for outcome in (Outcome.ERROR, Outcome.ERROR, Outcome.TIMEOUT):
-        embed_health.record_outcome(workbook, outcome)
+        record(workbook, outcome)
     assert embed_health.failing_now(workbook) is None  # three of four
 
-    embed_health.record_outcome(workbook, Outcome.LOADED)
+    record(workbook, Outcome.LOADED)
     failing = embed_health.failing_now(workbook)
     assert failing is not None
     assert (failing.share, failing.window, failing.percent) == (0.75, 4, 75)
 
-    embed_health.record_outcome(workbook, Outcome.LOADED)
+    record(workbook, Outcome.LOADED)
     # The last four are now whatever share of today's five: 3/5 of 4 failed = 0.6, still above.
     assert embed_health.failing_now(workbook).share == pytest.approx(0.6)
 
     for _ in range(3):
-        embed_health.record_outcome(workbook, Outcome.LOADED)
+        record(workbook, Outcome.LOADED)
     assert embed_health.failing_now(workbook) is None  # 3 of 8: 0.375
 
 
 def test_exactly_the_share_is_not_failing(workbook, small_window):
     for outcome in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.LOADED, Outcome.LOADED):
-        embed_health.record_outcome(workbook, outcome)
+        record(workbook, outcome)
 
     assert embed_health.failing_now(workbook) is None
 
@@ -236,8 +322,8 @@ def test_the_signal_is_sent_with_a_failure_that_leaves_the_workbook_failing(work
     embed_failing.connect(receiver)
     try:
         for outcome in (Outcome.LOADED, Outcome.ERROR, Outcome.ERROR, Outcome.ERROR):
-            embed_health.record_outcome(workbook, outcome)
-        embed_health.record_outcome(workbook, Outcome.LOADED)  # a load sends nothing
+            record(workbook, outcome)
+        record(workbook, Outcome.LOADED)  # a load sends nothing
     finally:
         embed_failing.disconnect(receiver)
 
@@ -251,11 +337,11 @@ def test_the_edit_page_warns_the_author_while_the_frame_is_failing(client, workb
     client.force_login(workbook.author)
     edit = reverse("workbooks:edit", args=[workbook.slug])
     for outcome in (Outcome.LOADED, Outcome.LOADED, Outcome.ERROR):
-        embed_health.record_outcome(workbook, outcome)
+        record(workbook, outcome)
     assert 'data-testid="embed-failing"' not in client.get(edit).content.decode()
 
     for outcome in (Outcome.TIMEOUT, Outcome.ERROR):
-        embed_health.record_outcome(workbook, outcome)
+        record(workbook, outcome)
     page = client.get(edit).content.decode()
 
     assert 'data-testid="embed-failing"' in page
@@ -268,8 +354,8 @@ def test_the_warning_costs_the_edit_page_one_query(client, workbook, small_windo
     edit = reverse("workbooks:edit", args=[workbook.slug])
     client.get(edit)
     for _ in range(5):
-        embed_health.record_outcome(workbook, Outcome.ERROR)
-    embed_health.record_outcome(workbook, Outcome.ERROR, day=timezone.now().date() - timedelta(1))
+        record(workbook, Outcome.ERROR)
+    record(workbook, Outcome.ERROR, day=timezone.now().date() - timedelta(1))
 
     with CaptureQueriesContext(connection) as queries:
         client.get(edit)
@@ -283,7 +369,7 @@ def test_the_warning_costs_the_edit_page_one_query(client, workbook, small_windo
 
 def fail(workbook: Workbook, times: int) -> None:
     for _ in range(times):
-        embed_health.record_outcome(workbook, Outcome.ERROR)
+        record(workbook, Outcome.ERROR)
 
 
 def embed_notifications(workbook: Workbook):
@@ -331,13 +417,50 @@ def test_an_author_who_muted_it_is_not_told(workbook, small_window):
 
 def test_a_healthy_workbook_tells_nobody(workbook, small_window):
     for outcome in (Outcome.LOADED, Outcome.ERROR, Outcome.LOADED, Outcome.LOADED) * 3:
-        embed_health.record_outcome(workbook, outcome)
+        record(workbook, outcome)
 
     assert not embed_notifications(workbook).exists()
 
 
 def test_reports_through_the_endpoint_tell_the_author(client, workbook, small_window):
-    for _ in range(4):
-        client.post(outcome_url(workbook), {"outcome": "timeout"})
+    for n in range(4):
+        client.post(outcome_url(workbook), {"outcome": "timeout"}, REMOTE_ADDR=f"192.0.2.{n}")
 
     assert embed_notifications(workbook).count() == 1
+
+
+def test_one_address_repeating_reports_cannot_make_a_workbook_failing(client, workbook, settings):
+    """Within the window's size of reports, only the first counts: the rest are 429s."""
+    settings.EMBED_FAILING_WINDOW = 1
+    refused = [
+        client.post(outcome_url(workbook), {"outcome": "error"}).status_code for _ in range(20)
+    ]
+
+    assert refused.count(204) == 1
+    assert not embed_notifications(workbook).exists()
+
+
+def test_failures_from_fewer_than_the_set_reporters_warn_nobody(client, workbook, small_window):
+    """One reporter for every failure, or two: however high the share, nobody is warned or told."""
+    client.force_login(workbook.author)
+    edit = reverse("workbooks:edit", args=[workbook.slug])
+    few = [reporter_key("192.0.2.1"), reporter_key("2001:db8::1")]
+    for n in range(8):
+        embed_health.record_outcome(workbook, Outcome.ERROR, reporter=few[n % 2])
+
+    assert embed_health.failing_now(workbook) is None
+    assert not embed_notifications(workbook).exists()
+    assert 'data-testid="embed-failing"' not in client.get(edit).content.decode()
+
+    embed_health.record_outcome(workbook, Outcome.ERROR, reporter=reporter_key("198.51.100.9"))
+
+    assert embed_health.failing_now(workbook).share == 1.0
+    assert embed_notifications(workbook).count() == 1
+    assert 'data-testid="embed-failing"' in client.get(edit).content.decode()
+
+
+def test_a_failure_without_a_known_reporter_names_nobody(workbook, small_window):
+    for _ in range(8):
+        embed_health.record_outcome(workbook, Outcome.ERROR)
+
+    assert embed_health.failing_now(workbook) is None
