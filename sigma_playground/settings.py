@@ -447,6 +447,7 @@ SOCIAL_RATE_LIMITS = {
     "follow": env.int("RATE_LIMIT_FOLLOWS_PER_MINUTE", default=30, minimum=1),
     "favorite": env.int("RATE_LIMIT_FAVORITES_PER_MINUTE", default=60, minimum=1),
     "collect": env.int("RATE_LIMIT_COLLECTS_PER_MINUTE", default=60, minimum=1),
+    "collection": env.int("RATE_LIMIT_COLLECTIONS_PER_MINUTE", default=10, minimum=1),
 }
 MFA_RECOVERY_CODE_COUNT = 10
 
@@ -565,8 +566,9 @@ if not 0 <= EMBED_FAILING_SHARE < 1:
         f"EMBED_FAILING_SHARE must be at least 0 and below 1; got {EMBED_FAILING_SHARE}."
     )
 EMBED_FAILING_WINDOW = env.int("EMBED_FAILING_WINDOW", default=20, minimum=1)
-# Outcome reports accepted per client address per workbook per minute.
-EMBED_OUTCOMES_PER_MINUTE = env.int("EMBED_OUTCOMES_PER_MINUTE", default=10, minimum=1)
+# A workbook is judged failing only once at least this many distinct client addresses (an IPv6 /64
+# counting as one) reported a failure within the last day: no one reader decides it alone.
+EMBED_FAILING_MIN_REPORTERS = env.int("EMBED_FAILING_MIN_REPORTERS", default=3, minimum=1)
 # Development only: frames show a local page that speaks Sigma's postMessage events instead of Sigma.
 SIGMA_EMBED_STANDIN = env.bool("SIGMA_EMBED_STANDIN", default=False)
 if SIGMA_EMBED_STANDIN and not DEBUG:

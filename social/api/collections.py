@@ -133,7 +133,12 @@ class CollectionListView(generics.ListCreateAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        responses={201: CollectionSerializer, 400: BAD_REQUEST, 401: UNAUTHENTICATED},
+        responses={
+            201: CollectionSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            429: THROTTLED,
+        },
     )
     @idempotent
     def post(self, request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> Response:
@@ -144,14 +149,14 @@ class CollectionListView(generics.ListCreateAPIView):
 
 
 class OwnCollectionView(generics.GenericAPIView):
-    """Views under /collections/{id}/: a collection you cannot see is a 404; one you see but do not
-    own is a 403 to change."""
+    """Views under /collections/{id}/: a collection you cannot reach by id (someone else's private
+    or unlisted one) is a 404; a public one you do not own is a 403 to change."""
 
     serializer_class = CollectionSerializer
 
     def get_collection(self) -> Collection:
         try:
-            return Collection.objects.visible_to(self.request.user).get(pk=self.kwargs["pk"])
+            return selectors.by_id(self.request.user).get(pk=self.kwargs["pk"])
         except Collection.DoesNotExist:
             raise exceptions.NotFound("No such collection.") from None
 
@@ -214,7 +219,10 @@ class CollectionWorkbookView(OwnCollectionView):
         request=None,
         responses={
             200: CollectionSerializer,
-            400: OpenApiResponse(description="`not_published`: someone else's draft"),
+            400: OpenApiResponse(
+                description="`not_published`: someone else's draft; `collection_full`: it holds"
+                f" {services.MAX_WORKBOOKS} workbooks already"
+            ),
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
@@ -233,8 +241,11 @@ class CollectionWorkbookView(OwnCollectionView):
         summary="Take the workbook out of the collection (idempotent)",
     )
     def delete(self, request: AuthenticatedRequest, pk: int, workbook_id: int) -> Response:
-        # By id: a workbook unpublished since it was added can still be taken out.
-        services.remove(request.user, self.get_own_collection(), workbook_id)
+        collection = self.get_own_collection()
+        # By id: a workbook unpublished since it was added can still be taken out. An id beyond
+        # MAX_ID names no workbook, and SQLite cannot even compare it with a column: nothing to do.
+        if workbook_id <= MAX_ID:
+            services.remove(request.user, collection, workbook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
