@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 # Mixed into models only: typed as one for the checker, a plain class at run time (Django's model
 # metaclass would otherwise make the mixin a model itself).
@@ -28,3 +32,40 @@ class MaintainedFieldsMixin(_Base):
                 if not field.primary_key and field.name not in self.MAINTAINED_FIELDS
             ]
         super().save(*args, **kwargs)
+
+
+class FeaturingQuerySet(models.QuerySet[Any]):
+    def open(self, now: datetime | None = None) -> FeaturingQuerySet:
+        """The picks whose window is open now: started, and not ended."""
+        now = now or timezone.now()
+        return self.filter(starts_at__lte=now).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+
+
+class Featuring(models.Model):
+    """A curator's pick for the home page, shown in `position` order while its window is open: a
+    workbook (workbooks.Featured) or a collection (social.FeaturedCollection). A concrete pick adds
+    what it features, its own indexes, and the check that it ends after it starts."""
+
+    position = models.PositiveSmallIntegerField(default=0)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until unfeatured.")
+    note = models.CharField("curator's note", max_length=280, blank=True)
+    curated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FeaturingQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "-starts_at"]
+
+    @property
+    def is_current(self) -> bool:
+        now = timezone.now()
+        return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)

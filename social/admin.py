@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from sigma_playground.admin import FeaturingAdmin
+
 from .models import Collection, FeaturedCollection
 
 
@@ -40,28 +42,14 @@ class CollectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeaturedCollection)
-class FeaturedCollectionAdmin(admin.ModelAdmin):
+class FeaturedCollectionAdmin(FeaturingAdmin):
     list_display = [
-        "collection",
-        "position",
-        "starts_at",
-        "ends_at",
-        "note",
-        "curated_by",
-        "is_current",
-    ]
-    list_editable = ["position", "starts_at", "ends_at", "note"]
+        "collection", "position", "starts_at", "ends_at", "note", "curated_by", "is_current",
+    ]  # fmt: skip
     list_select_related = ["collection__owner", "curated_by"]
-    list_filter = ["starts_at", "ends_at"]
     search_fields = ["collection__title", "note"]
     autocomplete_fields = ["collection"]
     fields = ["collection", "position", "starts_at", "ends_at", "note", "curated_by"]
-    readonly_fields = ["curated_by"]
-    ordering = ["position", "-starts_at"]
-
-    @admin.display(boolean=True, description="Now")
-    def is_current(self, featuring: FeaturedCollection) -> bool:
-        return featuring.is_current
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "collection":

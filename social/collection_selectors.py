@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from accounts.models import User
 from workbooks.models import Workbook
@@ -145,10 +144,9 @@ def choices_for(viewer: User, workbook: Workbook) -> list[Collection]:
 
 def featured(viewer: Viewer, limit: int = LISTED) -> list[Collection]:
     """The collections featured now, in curated order: public ones of active members only."""
-    now = timezone.now()
     picks = (
-        FeaturedCollection.objects.filter(starts_at__lte=now, collection=OuterRef("pk"))
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        FeaturedCollection.objects.open()
+        .filter(collection=OuterRef("pk"))
         .order_by("position", "-starts_at")
     )
     shown = Collection.objects.filter(

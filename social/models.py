@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from sigma_playground.models import Featuring
 from workbooks.models import Workbook
 
 
@@ -313,27 +314,14 @@ class CollectionItem(models.Model):
         return f"{self.workbook_id} in {self.collection_id} (#{self.position})"
 
 
-class FeaturedCollection(models.Model):
+class FeaturedCollection(Featuring):
     """A curator's pick of a collection for the home page, shown in `position` order while its
     window is open (the same windows as workbooks.Featured)."""
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="featurings")
-    position = models.PositiveSmallIntegerField(default=0)
-    starts_at = models.DateTimeField(default=timezone.now)
-    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until unfeatured.")
-    note = models.CharField("curator's note", max_length=280, blank=True)
-    curated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(Featuring.Meta):
         verbose_name = "featured collection"
-        ordering = ["position", "-starts_at"]
         indexes = [
             models.Index(
                 fields=["position", "starts_at", "ends_at"], name="featured_coll_window_idx"
@@ -351,8 +339,3 @@ class FeaturedCollection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection} (#{self.position})"
-
-    @property
-    def is_current(self) -> bool:
-        now = timezone.now()
-        return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)

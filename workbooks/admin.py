@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 
 from media.templatetags.media_tags import picture
+from sigma_playground.admin import FeaturingAdmin
 from sigma_playground.forms import https_url_fields
 
 from . import selectors, services
@@ -232,28 +233,14 @@ class WorkbookAdmin(admin.ModelAdmin):
 
 
 @admin.register(Featured)
-class FeaturedAdmin(admin.ModelAdmin):
+class FeaturedAdmin(FeaturingAdmin):
     list_display = [
-        "workbook",
-        "position",
-        "starts_at",
-        "ends_at",
-        "note",
-        "curated_by",
-        "is_current",
-    ]
-    list_editable = ["position", "starts_at", "ends_at", "note"]
+        "workbook", "position", "starts_at", "ends_at", "note", "curated_by", "is_current",
+    ]  # fmt: skip
     list_select_related = ["workbook", "curated_by"]
-    list_filter = ["starts_at", "ends_at"]
     search_fields = ["workbook__title", "note"]
     autocomplete_fields = ["workbook"]
     fields = ["workbook", "position", "starts_at", "ends_at", "note", "curated_by"]
-    readonly_fields = ["curated_by"]
-    ordering = ["position", "-starts_at"]
-
-    @admin.display(boolean=True, description="Now")
-    def is_current(self, featuring: Featured) -> bool:
-        return featuring.is_current
 
     def get_queryset(self, request):
         # Entries of workbooks the viewer may open: a featured draft (unpublished since) is named in

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from media.storage import Picture
-from sigma_playground.models import MaintainedFieldsMixin
+from sigma_playground.models import Featuring, MaintainedFieldsMixin
 
 from .sigma import EmbedKind
 
@@ -218,27 +218,14 @@ SECURE_EMBED_APPROVED = Q(
 )
 
 
-class Featured(models.Model):
+class Featured(Featuring):
     """A curator's pick: shown on the home page's rail in `position` order while its window is open.
     The first open one is the workbook of the day."""
 
     workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="featurings")
-    position = models.PositiveSmallIntegerField(default=0)
-    starts_at = models.DateTimeField(default=timezone.now)
-    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until unfeatured.")
-    note = models.CharField("curator's note", max_length=280, blank=True)
-    curated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(Featuring.Meta):
         verbose_name = "featured workbook"
-        ordering = ["position", "-starts_at"]
         indexes = [
             models.Index(fields=["position", "starts_at", "ends_at"], name="featured_window_idx"),
         ]
@@ -254,11 +241,6 @@ class Featured(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workbook} (#{self.position})"
-
-    @property
-    def is_current(self) -> bool:
-        now = timezone.now()
-        return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
 
 
 class PendingView(models.Model):

@@ -26,7 +26,6 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -89,10 +88,7 @@ def trending(limit: int = 12) -> list[Workbook]:
 
 
 def open_featurings() -> QuerySet[Featured]:
-    now = timezone.now()
-    return Featured.objects.filter(starts_at__lte=now).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-    )
+    return Featured.objects.open()
 
 
 def featured_queryset(base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
