@@ -319,7 +319,7 @@ def test_free_slug_reads_one_bounded_query_however_many_slugs_share_the_base(own
     assert services._free_slug(owner, "Maps of the") == "maps-of-the"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.postgres  # row locks: SQLite has none to take
 def test_add_and_reorder_lock_the_collection_row(owner):
     collection = CollectionFactory(owner=owner, workbooks=[WorkbookFactory()])
 
