@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import services
 from .models import User
 from .roles import make_curator, make_moderator
 
@@ -16,6 +17,34 @@ DEMO_USERS = [
     ("grace", "Grace Hopper", "Compilers, queues and nanoseconds.", ""),
     ("katherine", "Katherine Johnson", "Trajectories and launch windows.", ""),
 ]
+
+DEMO_PROFILES = {
+    # username: organisation, location, links (one per kind, on the kind's own site)
+    "ada": (
+        "Analytical Engines Ltd",
+        "London",
+        [
+            {"kind": "github", "url": "https://github.com/ada-demo"},
+            {"kind": "linkedin", "url": "https://www.linkedin.com/in/ada-demo"},
+        ],
+    ),
+    "grace": (
+        "Navy Computing Lab",
+        "Arlington, Virginia",
+        [
+            {"kind": "github", "url": "https://github.com/grace-demo"},
+            {"kind": "bluesky", "url": "https://bsky.app/profile/grace-demo.bsky.social"},
+        ],
+    ),
+    "katherine": (
+        "Flight Research Division",
+        "Hampton, Virginia",
+        [
+            {"kind": "linkedin", "url": "https://www.linkedin.com/in/katherine-demo"},
+            {"kind": "sigma", "url": "https://community.sigmacomputing.com/u/katherine-demo"},
+        ],
+    ),
+}
 
 
 def ensure_demo_users() -> tuple[dict[str, User], int]:
@@ -36,3 +65,22 @@ def ensure_demo_users() -> tuple[dict[str, User], int]:
             created += 1
         users[username] = user
     return users, created
+
+
+def ensure_demo_profiles(users: dict[str, User]) -> None:
+    """Organisation, location and links for a few demo members, through the same service as the
+    profile form. A member who already has an organisation is left as they are: a re-run changes
+    nothing, and does not undo what a developer typed into the form."""
+    for username, (organisation, location, links) in DEMO_PROFILES.items():
+        user = users[username]
+        if user.organisation:
+            continue
+        services.update_profile(
+            user,
+            full_name=user.full_name,
+            bio=user.bio,
+            website=user.website,
+            organisation=organisation,
+            location=location,
+            links=links,
+        )

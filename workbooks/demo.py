@@ -10,6 +10,7 @@ from io import BytesIO
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from accounts import services as account_services
 from accounts.models import User
 from media import selectors as media_selectors
 from media import services as media_services
@@ -108,6 +109,13 @@ DEMO_WORKBOOKS = [
     ),
 ]
 
+# Up to three of each member's published workbooks, pinned to the top of their profile, in order.
+DEMO_PINS = {
+    "ada": ["Cohort retention explorer", "Quarterly revenue by region"],
+    "grace": ["Cloud spend by team", "Support queue health", "Hiring funnel"],
+    "katherine": ["Launch window calculator"],
+}
+
 
 def thumbnail_png(title: str, seed: int) -> bytes:
     """A chart-like picture per workbook, so the gallery looks finished offline."""
@@ -163,12 +171,34 @@ def ensure_demo_workbooks(users: dict[str, User], curator: User) -> int:
                 holder=workbook.pk,
                 file=BytesIO(thumbnail_png(title, index + 1)),
             )
+    _demo_pins(users)
     if created:
         _demo_activity()
         picks = Workbook.objects.filter(title__in=[w[1] for w in DEMO_WORKBOOKS[:4]]).order_by("pk")
         if not Featured.objects.exists():
             services.feature(picks, curator, note="A clear, well-annotated example.")
     return created
+
+
+def _demo_pins(users: dict[str, User]) -> None:
+    """Pin a few workbooks through the profile service (it checks the pins and tells what shows
+    the profile). A member with pins already keeps theirs: a re-run changes nothing."""
+    for username, titles in DEMO_PINS.items():
+        user = users[username]
+        if user.pinned_workbook_ids:
+            continue
+        by_title = dict(
+            Workbook.objects.published()
+            .filter(author=user, title__in=titles)
+            .values_list("title", "pk")
+        )
+        account_services.update_profile(
+            user,
+            full_name=user.full_name,
+            bio=user.bio,
+            website=user.website,
+            pinned_workbook_ids=[by_title[title] for title in titles if title in by_title],
+        )
 
 
 def _demo_activity() -> None:

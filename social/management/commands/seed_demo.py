@@ -1,10 +1,13 @@
-"""Demo content for `make run`: members, workbooks with thumbnails, featured picks. Safe to re-run."""
+"""Demo content for `make run`: members with profiles, workbooks with thumbnails and pins,
+collections, featured picks. Safe to re-run. (It lives in the social app, the highest the demo
+reaches, so it may seed every app below it.)"""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.demo import DEMO_PASSWORD, ensure_demo_users
+from accounts.demo import DEMO_PASSWORD, ensure_demo_profiles, ensure_demo_users
+from social.demo import ensure_demo_collections
 from workbooks.demo import ensure_demo_workbooks
 
 
@@ -21,8 +24,11 @@ class Command(BaseCommand):
                 "seed_demo creates accounts with a known password; it runs only with DEBUG on."
             )
         users, new_users = ensure_demo_users()
+        ensure_demo_profiles(users)
         new_workbooks = ensure_demo_workbooks(users, curator=users["curator"])
+        new_collections = ensure_demo_collections(users, curator=users["curator"])
         self.stdout.write(
-            f"Demo content ready ({new_users} new members, {new_workbooks} new workbooks). Sign in as "
+            f"Demo content ready ({new_users} new members, {new_workbooks} new workbooks, "
+            f"{new_collections} new collections). Sign in as "
             f"admin, curator, ada, grace or katherine with the password {DEMO_PASSWORD!r}."
         )
