@@ -26,10 +26,8 @@ PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 TOP_REFERRERS = 10
 
-# What is counted per day, in the order pages and the API show them.
-ACTIVITY = ("views", "favorites", "comments", "collection_adds")
+# The embed outcomes counted per day, each an EmbedHealth column.
 EMBED = ("loads", "errors", "timeouts")
-METRICS = ACTIVITY + EMBED
 
 
 class BadPeriod(ValueError):
