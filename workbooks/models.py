@@ -346,16 +346,6 @@ class EmbedHealth(models.Model):
             f"{self.errors} errors, {self.timeouts} timeouts"
         )
 
-    @property
-    def total(self) -> int:
-        """Every reported outcome: the frames that tried to load."""
-        return self.loads + self.errors + self.timeouts
-
-    @property
-    def failed_share(self) -> float:
-        """The share of outcomes that were errors or timeouts (0 when nothing was reported)."""
-        return (self.errors + self.timeouts) / self.total if self.total else 0.0
-
 
 class DailyReferrer(models.Model):
     """Counted views per workbook per day per referring domain, added by the view flush: where an
