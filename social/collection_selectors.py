@@ -133,10 +133,12 @@ def public_with(workbook: Workbook) -> list[Collection]:
 
 
 def choices_for(viewer: User, workbook: Workbook) -> list[Collection]:
-    """The viewer's collections, each with `has_workbook`: whether it holds this workbook."""
+    """The viewer's collections, each with `has_workbook`: whether it holds this workbook, and
+    its owner (each links to its page, whose address names the owner)."""
     holds = CollectionItem.objects.filter(collection=OuterRef("pk"), workbook=workbook)
     return list(
         Collection.objects.filter(owner=viewer)
+        .select_related("owner")
         .annotate(has_workbook=Exists(holds))
         .order_by("title", "id")
     )

@@ -383,3 +383,17 @@ def test_the_lists_pages_load_come_alone_as_a_fragment(client, curator, url):
     assertNotContains(fragment, "<html", html=False)
     assertNotContains(fragment, "<nav", html=False)
     assert count(client, f"{url}?fragment=1") == 2  # the list alone: no frame to render
+
+
+def test_the_collect_page_query_count_stays_flat_as_the_members_collections_grow(
+    signed_in, owner, workbook
+):
+    url = f"/w/{workbook.slug}/collect/"
+    CollectionFactory(owner=owner)
+    signed_in.get(url)  # the first request also reads the session and the bell, kept afterwards
+    few = count(signed_in, url)
+    for _ in range(5):
+        CollectionFactory(owner=owner)
+    many = count(signed_in, url)
+
+    assert few == many
