@@ -243,17 +243,26 @@ def _announce_if_first_published(workbook: Workbook) -> None:
         transaction.on_commit(metrics.workbooks_published.inc)
 
 
-@transaction.atomic
 def delete_workbook(workbook: Workbook) -> None:
-    images.hold_thumbnails([workbook.pk])  # before any of its rows is locked
-    tag_ids = tag_ids_of([workbook.pk])
-    # The lists it is in lose it with the cascade below: they are recomputed once it is gone.
-    related_changed([], holding=related_lists_holding([workbook.pk]))
-    # The cascade would delete daily activity before the workbook row; taking pending views, then
-    # the row, first keeps the order the view flush and favoriting use, so neither deadlocks this.
-    PendingView.objects.filter(workbook=workbook).delete()
-    list(Workbook.objects.filter(pk=workbook.pk).select_for_update().values_list("pk", flat=True))
-    workbook.delete()
+    _delete_workbooks([workbook.pk])
+
+
+@transaction.atomic
+def _delete_workbooks(ids: list[int]) -> None:
+    """Delete these workbooks: their tags are counted again and the related lists that held them
+    made again once, however many there are."""
+    ids = sorted(ids)
+    images.hold_thumbnails(ids)  # before any of their rows is locked
+    tag_ids = tag_ids_of(ids)
+    # The lists they are in lose them with the cascade below: they are recomputed once they are gone.
+    related_changed([], holding=related_lists_holding(ids))
+    # The cascade would delete daily activity before the workbook rows; taking pending views, then
+    # the rows by id, first keeps the order the view flush and favoriting use, so neither deadlocks
+    # this.
+    PendingView.objects.filter(workbook_id__in=ids).delete()
+    rows = Workbook.objects.filter(pk__in=ids)
+    list(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
+    rows.delete()
     refresh_tag_counts(tag_ids)
 
 
@@ -478,11 +487,9 @@ def delete_tags(tags: QuerySet[Tag]) -> None:
     gallery_changed()
 
 
-@transaction.atomic
 def delete_workbooks(workbooks: QuerySet[Workbook]) -> None:
-    """Delete each of these workbooks as `delete_workbook` does (the admin's bulk delete)."""
-    for workbook in workbooks.order_by("pk"):
-        delete_workbook(workbook)
+    """Delete these workbooks as `delete_workbook` deletes one (the admin's bulk delete)."""
+    _delete_workbooks(list(workbooks.values_list("pk", flat=True)))
 
 
 def _research_once_committed(ids: list[int]) -> None:

@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.factories import FeaturedFactory, UserFactory, WorkbookFactory
-from workbooks import selectors
+from workbooks import selectors, services
 from workbooks.models import Featured, Tag, Workbook
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -147,6 +147,23 @@ def test_workbooks_deleted_in_bulk_in_the_admin_leave_the_cached_pages_and_the_t
     counts = {tag.name: tag.workbook_count for tag in selectors.tags_with_counts()}
     assert counts == {"finance": 1, "saas": 1}
     assert Workbook.objects.filter(pk=kept.pk).exists()
+
+
+@pytest.mark.django_db
+def test_workbooks_deleted_together_recount_their_tags_once(monkeypatch):
+    author = UserFactory()
+    gone = [WorkbookFactory(author=author, tags=["finance"]) for _ in range(3)]
+    recounts = []
+    recount = services.refresh_tag_counts
+    monkeypatch.setattr(
+        services, "refresh_tag_counts", lambda ids=None: recounts.append(ids) or recount(ids)
+    )
+
+    services.delete_workbooks(Workbook.objects.filter(pk__in=[w.pk for w in gone]))
+
+    assert not Workbook.objects.exists()
+    assert len(recounts) == 1
+    assert not selectors.tags_with_counts().exists()
 
 
 @pytest.mark.django_db
