@@ -178,16 +178,16 @@ def add(user: User, collection: Collection, workbook: Workbook) -> bool:
                 f"A collection holds at most {MAX_WORKBOOKS} workbooks.", code="collection_full"
             )
         last = stats["last"]
-        _, created = CollectionItem.objects.get_or_create(
+        # Every add holds the collection's row lock: the item checked missing above stays missing.
+        CollectionItem.objects.create(
             collection=collection,
             workbook=workbook,
-            defaults={"position": 0 if last is None else last + 1},
+            position=0 if last is None else last + 1,
         )
-        if created:
-            _touch(collection)
-            if collection.is_public and workbook.is_published and workbook.author_id != user.pk:
-                _notify_collected(user, collection, workbook)
-    return created
+        _touch(collection)
+        if collection.is_public and workbook.is_published and workbook.author_id != user.pk:
+            _notify_collected(user, collection, workbook)
+    return True
 
 
 def _notify_collected(user: User, collection: Collection, workbook: Workbook) -> None:

@@ -14,7 +14,7 @@ from social import collection_selectors as selectors
 from social import collection_services as services
 from social import sentences
 from social import services as social_services
-from social.models import Collection, MutedVerb, Notification, Verb
+from social.models import Collection, CollectionItem, MutedVerb, Notification, Verb
 from tests.factories import CollectionFactory, UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
 from workbooks.models import Workbook
@@ -334,3 +334,22 @@ def test_add_and_reorder_lock_the_collection_row(owner):
             f'FROM "{table}"' in q["sql"] and "FOR UPDATE" in q["sql"]
             for q in captured.captured_queries
         )
+
+
+def test_add_looks_for_the_workbook_in_the_collection_once(owner):
+    collection = CollectionFactory(owner=owner, workbooks=[WorkbookFactory()])
+    workbook = WorkbookFactory()
+    table = CollectionItem._meta.db_table
+
+    with CaptureQueriesContext(connection) as captured:
+        assert services.add(owner, collection, workbook)
+
+    lookups = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT")
+        and f'FROM "{table}"' in q["sql"]
+        and '"workbook_id" = ' in q["sql"]
+    ]
+    assert len(lookups) == 1
+    assert services.add(owner, collection, workbook) is False
