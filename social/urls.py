@@ -1,8 +1,17 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import collection_views, views
 
 app_name = "social"
+
+# One collection's page and its owner's forms, under the address that names the collection.
+collection_patterns = [
+    path("", collection_views.collection, name="collection"),
+    path("edit/", collection_views.collection_edit, name="collection-edit"),
+    path("delete/", collection_views.collection_delete, name="collection-delete"),
+    path("move/", collection_views.collection_move, name="collection-move"),
+    path("remove/", collection_views.collection_remove, name="collection-remove"),
+]
 
 urlpatterns = [
     path("u/<str:username>/follow/", views.follow, name="follow"),
@@ -24,27 +33,7 @@ urlpatterns = [
         collection_views.member_collections,
         name="collections",
     ),
-    path("u/<str:username>/c/<slug:slug>/", collection_views.collection, name="collection"),
-    path(
-        "u/<str:username>/c/<slug:slug>/edit/",
-        collection_views.collection_edit,
-        name="collection-edit",
-    ),
-    path(
-        "u/<str:username>/c/<slug:slug>/delete/",
-        collection_views.collection_delete,
-        name="collection-delete",
-    ),
-    path(
-        "u/<str:username>/c/<slug:slug>/move/",
-        collection_views.collection_move,
-        name="collection-move",
-    ),
-    path(
-        "u/<str:username>/c/<slug:slug>/remove/",
-        collection_views.collection_remove,
-        name="collection-remove",
-    ),
+    path("u/<str:username>/c/<slug:slug>/", include(collection_patterns)),
     path("w/<slug:slug>/collect/", collection_views.collect, name="collect"),
     path(
         "w/<slug:slug>/collections/",
