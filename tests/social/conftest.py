@@ -71,13 +71,17 @@ def draft(owner):
 
 
 @pytest.fixture
-def rate_limits(settings):
-    """Two of each social action per member per minute. The limits count per clock minute
-    (social.services): a test begun in a minute's last seconds waits for the next one, or its
-    count would start again halfway through."""
+def fresh_minute() -> None:
+    """The rate limits count per clock minute (social.services): a test begun in a minute's last
+    seconds waits for the next one, or its count would start again halfway through."""
     left = 60 - time.time() % 60
     if left < 5:
         time.sleep(left)
+
+
+@pytest.fixture
+def rate_limits(settings, fresh_minute):
+    """Two of each social action per member per minute."""
     settings.SOCIAL_RATE_LIMITS = {"follow": 2, "favorite": 2, "comment": 2}
     return settings.SOCIAL_RATE_LIMITS
 

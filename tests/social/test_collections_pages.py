@@ -3,7 +3,6 @@ its cover and order, the owner's forms (new, edit, delete, move up and down, rem
 workbook from its page or a card, the lists the workbook and home pages load, the Atom feed, the
 admin, and query counts that stay flat as collections grow."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -308,14 +307,7 @@ def test_page_query_counts_stay_flat(client, owner, url, expected):
     assert few == many == expected
 
 
-def wait_for_a_fresh_minute() -> None:
-    left = 60 - time.time() % 60
-    if left < 5:
-        time.sleep(left)
-
-
-def test_the_new_collection_form_is_rate_limited(signed_in, owner, settings):
-    wait_for_a_fresh_minute()
+def test_the_new_collection_form_is_rate_limited(signed_in, owner, settings, fresh_minute):
     settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collection": 1}
 
     assert (
@@ -329,9 +321,8 @@ def test_the_new_collection_form_is_rate_limited(signed_in, owner, settings):
 
 
 def test_collecting_into_a_new_collection_that_is_refused_leaves_no_empty_one(
-    signed_in, owner, settings
+    signed_in, owner, settings, fresh_minute
 ):
-    wait_for_a_fresh_minute()
     settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collect": 1}
     WorkbookFactory(title="Churn", slug="churn")
     signed_in.post("/w/churn/collect/", {"title": "First", "visibility": "public"})

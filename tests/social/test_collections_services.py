@@ -1,8 +1,6 @@
 """Collections' rules, in the services and selectors every page and the API share: who may change
 a collection, which workbooks go in and who sees them, the order, and the `collected` notification."""
 
-import time
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,13 +18,6 @@ from workbooks import services as workbook_services
 from workbooks.models import Workbook
 
 pytestmark = pytest.mark.django_db
-
-
-def wait_for_a_fresh_minute() -> None:
-    """Rate limits count per clock minute: begun in a minute's last seconds, wait for the next."""
-    left = 60 - time.time() % 60
-    if left < 5:
-        time.sleep(left)
 
 
 def titles(items) -> list[str]:
@@ -281,8 +272,7 @@ def test_a_collection_holds_at_most_max_workbooks(owner, monkeypatch):
     assert collection.items.count() == 2
 
 
-def test_creating_collections_is_rate_limited(owner, settings):
-    wait_for_a_fresh_minute()
+def test_creating_collections_is_rate_limited(owner, settings, fresh_minute):
     settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collection": 2}
     services.create(owner, title="One")
     services.create(owner, title="Two")
@@ -293,8 +283,7 @@ def test_creating_collections_is_rate_limited(owner, settings):
     assert Collection.objects.filter(owner=owner).count() == 2
 
 
-def test_create_with_a_refused_add_leaves_no_empty_collection(owner, settings):
-    wait_for_a_fresh_minute()
+def test_create_with_a_refused_add_leaves_no_empty_collection(owner, settings, fresh_minute):
     settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "collect": 1}
     services.add(owner, CollectionFactory(owner=owner), WorkbookFactory())
 
