@@ -79,6 +79,15 @@ class User(MaintainedFieldsMixin, AbstractUser):
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
 
+    # Proved by following the link sent to `email` (accounts.verification); EMAIL_VERIFICATION says
+    # what waits for it.
+    email_verified = models.BooleanField(default=False)
+    # A new address waiting for its link: `email` changes only once the link is followed.
+    pending_email = models.EmailField("new email address", max_length=254, blank=True)
+    # Set by a moderator (moderation): no sign-in of any kind until then, with the reason shown.
+    suspended_until = models.DateTimeField(null=True, blank=True, editable=False)
+    suspension_reason = models.CharField(max_length=500, blank=True, editable=False)
+
     mfa_enabled = models.BooleanField("two-factor authentication", default=False)
     # Base32 TOTP secret; set by setup, in use once mfa_enabled is true.
     mfa_secret = models.CharField(max_length=64, blank=True)
@@ -275,3 +284,14 @@ class TokenFamily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RetiredUsername(models.Model):
+    """The username of a deleted account, refused to new members until `until` (RETIRED_USERNAME_DAYS),
+    so nobody can take over the name others know and link to."""
+
+    username = models.CharField(max_length=USERNAME_MAX_LENGTH, unique=True)  # lower case
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.username} (until {self.until:%Y-%m-%d})"

@@ -69,3 +69,28 @@ class Featuring(models.Model):
     def is_current(self) -> bool:
         now = timezone.now()
         return self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
+
+
+class Moderation(models.TextChoices):
+    """Where a member's content stands with the moderators (the moderation app decides)."""
+
+    VISIBLE = "", "Visible"
+    # Reported by enough distinct members (MODERATION_HOLD_REPORTS): hidden from everyone but its
+    # author and moderators until a moderator reviews it.
+    HELD = "held", "Held for review"
+    # Taken down by a moderator; `moderation_reason` is shown to the author.
+    HIDDEN = "hidden", "Hidden by a moderator"
+
+
+class Moderated(models.Model):
+    """A workbook or comment that moderators can hold or hide. Public lists and pages show only
+    VISIBLE rows to others (each model's `visible_to`); the author always sees their own, with the
+    reason."""
+
+    moderation = models.CharField(
+        max_length=10, choices=Moderation.choices, default=Moderation.VISIBLE, blank=True
+    )
+    moderation_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from sigma_playground.models import Featuring
+from sigma_playground.models import Featuring, Moderated
 from workbooks.models import Workbook
 
 
@@ -99,7 +99,7 @@ class CommentQuerySet(models.QuerySet["Comment"]):
             raise
 
 
-class Comment(models.Model):
+class Comment(Moderated):
     MAX_LENGTH = 2000
     # How long its author may edit a comment.
     EDIT_WINDOW = timedelta(minutes=15)
@@ -107,8 +107,9 @@ class Comment(models.Model):
     DELETE_RULE = "Only the comment's author, the workbook's author or a moderator may delete it."
 
     workbook = models.ForeignKey(Workbook, on_delete=models.CASCADE, related_name="comments")
+    # None once its author deleted their account: shown as "deleted member".
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comments"
     )
     # Plain text: escaped, with links made safe, when shown.
     body = models.TextField(max_length=MAX_LENGTH)
@@ -339,3 +340,67 @@ class FeaturedCollection(Featuring):
 
     def __str__(self) -> str:
         return f"{self.collection} (#{self.position})"
+
+
+class Block(models.Model):
+    """`blocker` no longer hears from `blocked`: no follows, comments on the blocker's workbooks or
+    notifications from them, and the blocker does not see their comments."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks"
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="social_block_unique"),
+            models.CheckConstraint(
+                condition=~Q(blocker=F("blocked")), name="social_block_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"], name="social_block_blocked_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class EmailPreference(models.Model):
+    """What a member wants by email. No row: the defaults. Nothing is ever sent to an unverified
+    address."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_preference",
+    )
+    comments = models.BooleanField("comments on my workbooks", default=True)
+    followers = models.BooleanField("new followers", default=True)
+    featured = models.BooleanField("my workbook is featured", default=True)
+    digest = models.BooleanField("weekly digest of what the people I follow published", default=True)
+    # The newest notification an instant email covered: the next one starts after it, so one burst
+    # of activity is one email.
+    last_emailed_id = models.BigIntegerField(default=0, editable=False)
+
+    def __str__(self) -> str:
+        return f"email preferences of {self.user_id}"
+
+
+class DigestSent(models.Model):
+    """One weekly digest per member and week (its Monday): the beat job can run twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "week"], name="social_digestsent_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest of {self.user_id} for {self.week}"

@@ -27,6 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"member{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     full_name = factory.Faker("name")
+    email_verified = True
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation

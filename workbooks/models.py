@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from media.storage import Picture
-from sigma_playground.models import Featuring, MaintainedFieldsMixin
+from sigma_playground.models import Featuring, MaintainedFieldsMixin, Moderated
 
 from .sigma import EmbedKind
 
@@ -78,7 +78,7 @@ class WorkbookQuerySet(models.QuerySet["Workbook"]):
             raise
 
 
-class Workbook(MaintainedFieldsMixin, models.Model):
+class Workbook(MaintainedFieldsMixin, Moderated):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
