@@ -23,9 +23,15 @@ logger = logging.getLogger(__name__)
     time_limit=60,
     soft_time_limit=45,
 )
-def send_email(subject: str, body: str, to: list[str], html_body: str | None = None) -> None:
+def send_email(
+    subject: str,
+    body: str,
+    to: list[str],
+    html_body: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Send one email outside the request: SMTP can take seconds, or be down for a minute."""
-    message = EmailMultiAlternatives(subject=subject, body=body, to=to)
+    message = EmailMultiAlternatives(subject=subject, body=body, to=to, headers=headers)
     if html_body:
         message.attach_alternative(html_body, "text/html")
     message.send()

@@ -24,7 +24,7 @@ from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
-from . import mfa, services
+from . import mfa, services, settings_sections
 from .forms import (
     CodeForm,
     PasswordChangeForm,
@@ -191,6 +191,7 @@ def settings_page(
         "recovery_codes_left": mfa.remaining_recovery_codes(request.user)
         if request.user.mfa_enabled
         else None,
+        "more_sections": settings_sections.render_all(request),
     }
     if status is None:
         return render_form(request, "accounts/settings.html", context)
