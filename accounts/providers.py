@@ -1,0 +1,290 @@
+"""Sign-in with a provider: the backends (settings-driven), which of them are on, and what a provider
+says about a person, read the same way for the pages' pipeline and the API's code exchange.
+
+The backends are social-core's, each a little narrowed: Google through OpenID Connect, GitHub, and
+one generic OpenID Connect provider (the company's identity provider) named by OIDC_ISSUER. A
+provider is on once its client id and secret are set; GitHub's addresses can be moved (tests point
+them at a local stand-in, settings.GITHUB_BASE_URL), the OpenID Connect ones follow their issuer's
+discovery document.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from social_core.backends.base import BaseAuth
+from social_core.backends.github import GithubOAuth2
+from social_core.backends.google_openidconnect import GoogleOpenIdConnect
+from social_core.backends.open_id_connect import OpenIdConnectAuth
+from social_core.exceptions import AuthException
+from social_django.models import UserSocialAuth
+from social_django.utils import load_strategy
+
+from sigma_playground.errors import RetryLater
+
+from .models import User
+
+# Set in the session when the member signs in again through one of their linked providers
+# (account deletion asks for it instead of a password the member does not have).
+REAUTHENTICATED_AT = "accounts:provider_reauthenticated_at"
+
+
+class Google(GoogleOpenIdConnect):
+    name = "google"
+
+    def oidc_endpoint(self) -> str:
+        return getattr(settings, "GOOGLE_OIDC_ENDPOINT", None) or super().oidc_endpoint()
+
+    def id_token_issuer(self) -> str:
+        if getattr(settings, "GOOGLE_OIDC_ENDPOINT", None):  # a stand-in names its own issuer
+            return OpenIdConnectAuth.id_token_issuer(self)
+        return super().id_token_issuer()
+
+    def user_data(self, access_token: str, *args, **kwargs) -> dict[str, Any] | None:
+        # The discovery document's userinfo endpoint (Google's own, or a stand-in's).
+        return OpenIdConnectAuth.user_data(self, access_token, *args, **kwargs)
+
+
+class GitHub(GithubOAuth2):
+    def _base(self) -> str | None:
+        return getattr(settings, "GITHUB_BASE_URL", None)
+
+    def api_url(self) -> str:
+        base = self._base()
+        return f"{base}/api/" if base else super().api_url()
+
+    def authorization_url(self) -> str:
+        base = self._base()
+        return f"{base}/login/oauth/authorize" if base else super().authorization_url()
+
+    def access_token_url(self) -> str:
+        base = self._base()
+        return f"{base}/login/oauth/access_token" if base else super().access_token_url()
+
+
+class OpenIdConnect(OpenIdConnectAuth):
+    name = "oidc"
+
+
+BACKENDS: dict[str, type[BaseAuth]] = {"google": Google, "github": GitHub, "oidc": OpenIdConnect}
+_LABELS = {"google": "Google", "github": "GitHub"}
+
+
+def label(name: str) -> str:
+    return settings.OIDC_BUTTON_LABEL if name == "oidc" else _LABELS.get(name, name)
+
+
+def _configured(name: str) -> bool:
+    prefix = f"SOCIAL_AUTH_{name.upper()}"
+    on = bool(getattr(settings, f"{prefix}_KEY", "") and getattr(settings, f"{prefix}_SECRET", ""))
+    if name == "oidc":
+        on = on and bool(getattr(settings, "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT", ""))
+    return on
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    label: str
+
+
+def enabled() -> list[Provider]:
+    """The providers whose client is configured, in the order their buttons show."""
+    return [Provider(name, label(name)) for name in BACKENDS if _configured(name)]
+
+
+def is_enabled(name: str) -> bool:
+    return name in BACKENDS and _configured(name)
+
+
+def backend(name: str, request: HttpRequest | None = None, redirect_uri: str | None = None):
+    """The configured backend `name` with a strategy on `request`; KeyError when it is off."""
+    if not is_enabled(name):
+        raise KeyError(name)
+    return BACKENDS[name](load_strategy(request), redirect_uri=redirect_uri)
+
+
+def linked(user: User) -> QuerySet[UserSocialAuth]:
+    return UserSocialAuth.objects.filter(user=user).order_by("provider", "pk")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the Settings section "Sign-in methods"."""
+
+    name: str
+    label: str
+    linked_as: str  # the provider's name for the member (email or login), "" when not linked
+
+
+def sign_in_methods(user: User) -> list[Method]:
+    """Every enabled provider, linked or not, and those linked whose provider was turned off since
+    (they can still be unlinked). One query."""
+    links = {link.provider: link for link in linked(user)}
+    names = [p.name for p in enabled()] + [n for n in links if not is_enabled(n)]
+    return [
+        Method(name, label(name), _linked_as(links[name]) if name in links else "")
+        for name in names
+    ]
+
+
+def _linked_as(link: UserSocialAuth) -> str:
+    data = link.extra_data or {}
+    return str(data.get("email") or data.get("login") or link.uid)
+
+
+class LastWayIn(Exception):
+    pass
+
+
+def unlink(user: User, name: str) -> None:
+    """Unlink provider `name` from the member, unless it is their last way in (no usable password and
+    no other provider): they could never sign in again."""
+    with transaction.atomic():
+        # The member's row locked: two unlinks at once cannot each leave the other as the last.
+        member = User.objects.select_for_update().get(pk=user.pk)
+        links = list(linked(member))
+        if not any(link.provider == name for link in links):
+            return  # already unlinked (a second click)
+        if not member.has_usable_password() and len(links) == 1:
+            raise LastWayIn(
+                f"{label(name)} is the only way you sign in. Set a password first (Forgot your "
+                "password? on the sign-in page sends a link), or link another provider."
+            )
+        UserSocialAuth.objects.filter(user=member, provider=name).delete()
+
+
+# --- What a provider says about a person ---------------------------------------------------------
+
+
+def email_verified(name: str, response: dict[str, Any], email: str) -> bool:
+    """Whether the provider vouches for `email`: OpenID Connect's `email_verified` claim, GitHub's
+    `verified` on that address in /user/emails. Anything else is not a verified address."""
+    if not email:
+        return False
+    if name == "github":
+        return any(
+            isinstance(entry, dict)
+            and str(entry.get("email", "")).lower() == email.lower()
+            and entry.get("verified") is True
+            for entry in response.get("emails") or []
+        )
+    claim = response.get("email_verified")
+    return claim is True or (isinstance(claim, str) and claim.lower() == "true")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person as a provider answered: who (provider + uid) and what they told us."""
+
+    provider: str
+    uid: str
+    email: str
+    email_verified: bool
+    username: str
+    full_name: str
+    response: dict[str, Any]
+
+
+def identity(auth: BaseAuth, response: dict[str, Any]) -> Identity:
+    details = auth.get_user_details(response)
+    email = (details.get("email") or "").strip()
+    return Identity(
+        provider=auth.name,
+        uid=str(auth.get_user_id(details, response)),
+        email=email,
+        email_verified=email_verified(auth.name, response, email),
+        username=details.get("username") or "",
+        full_name=details.get("fullname") or "",
+        response=response,
+    )
+
+
+class ExchangeFailed(Exception):
+    """The provider refused the code, or could not be reached: the API's 400 `provider_error`."""
+
+
+def exchange_code(
+    name: str, request: HttpRequest, code: str, redirect_uri: str, code_verifier: str = ""
+) -> Identity:
+    """Trade an authorization code a client got from provider `name` for who the person is.
+
+    The client ran the browser leg (with its own state, nonce and PKCE), so there is no session to
+    check those against: the ID token's signature, issuer, audience and times are checked, and the
+    code verifier is passed to the provider, which checks it against the challenge."""
+    auth = backend(name, request, redirect_uri=redirect_uri)
+    client_id, client_secret = auth.get_key_and_secret()
+    params = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
+    if code_verifier:
+        params["code_verifier"] = code_verifier
+    try:
+        answer = auth.get_json(
+            auth.access_token_url(),
+            method="POST",
+            data=params,
+            headers={"Accept": "application/json"},
+        )
+        if not isinstance(answer, dict) or not answer.get("access_token"):
+            raise ExchangeFailed(str((answer or {}).get("error") or "no access token"))
+        if isinstance(auth, OpenIdConnectAuth):
+            id_token = answer.get("id_token")
+            if not isinstance(id_token, str):
+                raise ExchangeFailed("no ID token")
+            claims = auth.decode_and_validate_id_token(id_token, answer["access_token"])
+            auth.validate_required_id_token_claims(claims)
+            auth.validate_temporal_claims(claims)
+            auth.id_token = claims
+        response = dict(answer)
+        response.update(auth.user_data(answer["access_token"]) or {})
+    except AuthException as error:
+        raise ExchangeFailed(str(error)) from None
+    except (OSError, ValueError) as error:  # requests' errors are OSErrors; bad JSON a ValueError
+        raise ExchangeFailed(type(error).__name__) from None
+    return identity(auth, response)
+
+
+# --- Re-authentication (account deletion for members without a password) -------------------------
+
+
+def mark_reauthenticated(request: HttpRequest) -> None:
+    request.session[REAUTHENTICATED_AT] = time.time()
+
+
+def reauthenticated_recently(request: HttpRequest) -> bool:
+    """True for PROVIDER_REAUTH_SECONDS after the member signed in again through one of their own
+    linked providers (accounts:provider-reauth)."""
+    at = request.session.get(REAUTHENTICATED_AT)
+    return isinstance(at, int | float) and 0 <= time.time() - at <= settings.PROVIDER_REAUTH_SECONDS
+
+
+class LinkRateLimited(RetryLater):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many changes to your sign-in methods. Try again in a minute.")
+        self.retry_after = retry_after
+
+
+def check_link_rate(user: User) -> None:
+    """At most SOCIAL_RATE_LIMITS["provider_link"] links and unlinks per member per minute."""
+    limit = settings.SOCIAL_RATE_LIMITS["provider_link"]
+    key = f"rate:provider_link:{user.pk}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > limit:
+        raise LinkRateLimited(retry_after=60 - int(time.time()) % 60 or 1)
