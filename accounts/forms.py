@@ -12,7 +12,7 @@ from django.template import loader
 
 from sigma_playground.forms import https_url_fields
 
-from . import profiles, selectors, services
+from . import profiles, selectors, services, suspension
 from .models import User
 from .tasks import send_email
 
@@ -122,6 +122,8 @@ class SignInForm(forms.Form):
         except services.SecondFactorRequired as step:
             self.user = step.user
             self.needs_second_factor = True
+        except suspension.Suspended as error:
+            raise ValidationError(str(error), code="suspended") from None
         return cleaned
 
 

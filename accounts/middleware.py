@@ -21,6 +21,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts import rows
 from accounts.sessions import SessionStore
+from accounts.suspension import is_suspended
 
 
 def get_user(request: HttpRequest):
@@ -37,7 +38,9 @@ def get_user(request: HttpRequest):
         return AnonymousUser()
     backend = load_backend(backend_path)
     user = _backend_user(backend, _user_pk(user_id))
-    if user is None:
+    if user is None or is_suspended(user):
+        # Suspending raises the sessions' generation, which ends them below; this also covers a
+        # suspension written by other means (the shell), from the row already read.
         return AnonymousUser()
     vouch = getattr(session, "vouch", None)
     if vouch is not None:

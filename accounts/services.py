@@ -18,7 +18,7 @@ from sigma_playground.http import client_address, is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
-from . import mfa, profiles, selectors
+from . import mfa, profiles, selectors, suspension
 from .http import member
 from .models import USERNAME_MAX_LENGTH, User, username_validator
 from .signals import member_changed, sign_ins_ended
@@ -115,7 +115,8 @@ def sign_in(request: HttpRequest, username: str, password: str, otp: str | None 
 
     Every way in goes through here (the site's form, the token endpoint, and the admin, whose sign-in is
     the site's). Wrong passwords and wrong codes count against the throttle; a missing code does not (it
-    is the normal first step of a two-step sign-in).
+    is the normal first step of a two-step sign-in). A suspended member is refused
+    (suspension.Suspended) once the password and any code are right.
     """
     throttle = _throttle(request, username)
     user = authenticate(request, username=username, password=password)
@@ -134,8 +135,19 @@ def sign_in(request: HttpRequest, username: str, password: str, otp: str | None 
             _sign_in_failed(request, username, "wrong code")
             raise SecondFactorRequired(user, wrong_code=True)
     throttle.record_success()
+    _refuse_if_suspended(request, user)
     _signed_in(request, user)
     return user
+
+
+def _refuse_if_suspended(request: HttpRequest, user: User) -> None:
+    """suspension.Suspended, logged, for a suspended member whose credentials were right: asked
+    only then, so nobody learns of a suspension (or its reason) without them."""
+    try:
+        suspension.refuse(user)
+    except suspension.Suspended:
+        _sign_in_failed(request, user.username, "suspended")
+        raise
 
 
 def _check_code(
@@ -157,6 +169,7 @@ def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
     except SignInFailed:
         _sign_in_failed(request, user.username, "wrong code")
         raise
+    _refuse_if_suspended(request, user)
     _signed_in(request, user)
 
 

@@ -24,6 +24,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from .models import TokenFamily, User
+from .suspension import refuse
 
 FAMILY_CLAIM = "fam"
 
@@ -106,6 +107,12 @@ def rotate(raw: str) -> TokenPair:
             .first()
         )
         outstanding = OutstandingToken.objects.filter(jti=jti).first()
+        if family is not None and str(family.user_id) == str(
+            payload.get(api_settings.USER_ID_CLAIM)
+        ):
+            # Before the revocation is reported: a suspension revoked the family, and the member
+            # is told why and until when (suspension.Suspended, a 403 `suspended`).
+            refuse(family.user)
         if family is None or outstanding is None or family.revoked_at is not None:
             raise RefreshRejected("Token is revoked", "token_revoked")
         if not family.user.is_active or str(family.user_id) != str(

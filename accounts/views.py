@@ -24,7 +24,7 @@ from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
-from . import mfa, services, settings_sections
+from . import mfa, services, settings_sections, suspension
 from .forms import (
     CodeForm,
     PasswordChangeForm,
@@ -133,6 +133,10 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 "code", "That code is not valid. Codes work once and change every 30 seconds."
             )
+        except suspension.Suspended as error:
+            # The half-finished sign-in cannot be finished: a new one is refused the same way.
+            del request.session[PENDING_SECOND_FACTOR]
+            form.add_error(None, str(error))
         else:
             del request.session[PENDING_SECOND_FACTOR]
             login(request, user, backend=AUTH_BACKEND)

@@ -33,6 +33,7 @@ from . import paging
 from .database import busy_response, is_out_of_connections
 from .http import error_response, is_api, next_url, safe_url
 from .parsers import RequestTooLarge
+from .refusals import Forbidden
 
 
 class RetryLater(Exception):
@@ -61,6 +62,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     # as DRF's, so they get their code too.
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args[:1])
+    elif isinstance(exc, Forbidden):
+        exc = exceptions.PermissionDenied(str(exc), code=exc.code)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args[:1])
     # Django's limits on a body, met while DRF parses it; unhandled they become an HTML 400 page.
@@ -116,7 +119,8 @@ class PageErrorsMiddleware:
     - RetryLater (too many of an action): a 429 with Retry-After, saying when to try again;
     - a ValidationError that is not about a form's fields (following yourself): a 400 with its
       message; a form's own errors are shown by the form;
-    - paging.BadPage: a 400 with a link to the list's first page.
+    - paging.BadPage: a 400 with a link to the list's first page;
+    - Forbidden (an unverified address): a 403 page saying what to do first.
 
     /api/ is left alone: DRF answers there, with `exception_handler`."""
 
@@ -136,6 +140,10 @@ class PageErrorsMiddleware:
             return problem_page(request, 400, exception.messages[0])
         if isinstance(exception, paging.BadPage):
             return bad_page(request, exception)
+        if isinstance(exception, Forbidden):
+            back = next_url(request, safe_url(request, request.headers.get("Referer")) or "/")
+            context = {"title": "Not yet", "message": str(exception), "back": back}
+            return render(request, exception.page_template, context, status=403)
         return None
 
 

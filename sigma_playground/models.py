@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -94,3 +95,35 @@ class Moderated(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def is_visible(self) -> bool:
+        return self.moderation == Moderation.VISIBLE
+
+    @property
+    def moderation_notice(self) -> str:
+        """What the author is told of their held or hidden content; "" when it is visible."""
+        if self.moderation == Moderation.HIDDEN:
+            return f"Hidden by a moderator: {self.moderation_reason or 'no reason given'}"
+        if self.moderation == Moderation.HELD:
+            notice = "Held for review after reports"
+            return f"{notice}: {self.moderation_reason}" if self.moderation_reason else notice
+        return ""
+
+
+REASON_MAX_LENGTH = 500
+
+
+def clean_moderation(moderation: Moderation | str, reason: str) -> tuple[Moderation, str]:
+    """A moderation state and its reason as the services store them: a known state, the reason
+    trimmed (none kept for VISIBLE). Raises ValidationError otherwise."""
+    try:
+        state = Moderation(moderation)
+    except ValueError:
+        raise ValidationError("No such moderation state.", code="invalid") from None
+    reason = (reason or "").strip() if state != Moderation.VISIBLE else ""
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the reason under {REASON_MAX_LENGTH} characters.", code="max_length"
+        )
+    return state, reason

@@ -43,7 +43,8 @@ from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.settings import api_settings as drf_settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
@@ -190,13 +191,22 @@ class OriginCheckMiddleware:
         await self.inner(scope, receive, send)
 
 
+def _bearer_authentication() -> JWTAuthentication:
+    """The API's own bearer check (the first JWT class of its DEFAULT_AUTHENTICATION_CLASSES), so a
+    socket or event stream refuses every token the API refuses (a suspended member's, say)."""
+    for authentication in drf_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        if isinstance(authentication, type) and issubclass(authentication, JWTAuthentication):
+            return authentication()
+    return JWTAuthentication()
+
+
 @closing_database_sync_to_async
 def _user_and_expiry(raw_token: str) -> tuple[Any, int | None]:
-    auth = JWTAuthentication()
+    auth = _bearer_authentication()
     try:
         token = auth.get_validated_token(raw_token.encode())
         return auth.get_user(token), token["exp"]
-    except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
+    except (InvalidToken, TokenError, AuthenticationFailed, PermissionDenied, KeyError):
         return None, None
 
 

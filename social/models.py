@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from sigma_playground.models import Featuring, Moderated
+from sigma_playground.models import Featuring, Moderated, Moderation
 from workbooks.models import Workbook
 
 
@@ -63,8 +63,15 @@ class Favorite(models.Model):
 
 class CommentQuerySet(models.QuerySet["Comment"]):
     def visible_to(self, user) -> CommentQuerySet:
-        """Comments on the workbooks `user` may open (WorkbookQuerySet.visible_to)."""
-        return self.filter(workbook__in=Workbook.objects.visible_to(user).values("pk"))
+        """Comments on the workbooks `user` may open (WorkbookQuerySet.visible_to): those every
+        reader sees, and their own held or hidden ones; moderators (who may delete any comment)
+        see them all."""
+        on_visible = self.filter(workbook__in=Workbook.objects.visible_to(user).values("pk"))
+        if user.is_authenticated and user.has_perm("social.delete_comment"):
+            return on_visible
+        if user.is_authenticated:
+            return on_visible.filter(Q(moderation=Moderation.VISIBLE) | Q(author=user))
+        return on_visible.filter(moderation=Moderation.VISIBLE)
 
     def editable_by(self, user) -> CommentQuerySet:
         """What `user` may edit: their own comments, for EDIT_WINDOW after posting them."""

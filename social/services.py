@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from sigma_playground import jobs
 from sigma_playground.errors import RetryLater
+from sigma_playground.models import Moderation, clean_moderation
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
 
@@ -286,16 +287,57 @@ def delete_comment(user: User, comment: Comment) -> None:
     if not can_delete_comment(user, comment):
         raise PermissionDenied(Comment.DELETE_RULE)
     with transaction.atomic():
+        # Read locked: a held or hidden comment was counted down when it was held or hidden.
+        moderation = _locked_moderation(comment)
         recipients = list(
             Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)
         )
         _, deleted = comment.delete()  # its notification goes with it
         if not deleted.get(Comment._meta.label):
             return  # someone deleted it meanwhile, and counted it down
-        _count(Workbook, comment.workbook_id, comment_count=-1)
+        if moderation == Moderation.VISIBLE:
+            _count(Workbook, comment.workbook_id, comment_count=-1)
+        else:
+            gallery_cache.object_changed("workbook", comment.workbook_id)
         bell_changed(recipients)
         for recipient_id in recipients:
             _push_unread_count_on_commit(recipient_id)
+
+
+def _locked_moderation(comment: Comment) -> str | None:
+    """The comment's moderation state as stored, its row locked until the transaction ends; None
+    once it is gone."""
+    return (
+        Comment.objects.select_for_update()
+        .filter(pk=comment.pk)
+        .values_list("moderation", flat=True)
+        .first()
+    )
+
+
+def moderate_comment(
+    comment: Comment, *, moderation: Moderation | str, reason: str = ""
+) -> Comment:
+    """Hold (reported by enough members) or hide (a moderator's decision) a comment, or restore it
+    (VISIBLE). A held or hidden comment is shown to nobody but its author, with `reason`, and
+    moderators (Comment.objects.visible_to, the workbook page's comments); the workbook's
+    `comment_count` counts only the comments every reader sees, so it goes down on holding or
+    hiding and up on restoring. Raises Comment.DoesNotExist if it was deleted meanwhile."""
+    moderation, reason = clean_moderation(moderation, reason)
+    with transaction.atomic():
+        current = _locked_moderation(comment)
+        if current is None:
+            raise Comment.DoesNotExist("The comment was deleted.")
+        Comment.objects.filter(pk=comment.pk).update(
+            moderation=moderation, moderation_reason=reason
+        )
+        was_visible, visible = current == Moderation.VISIBLE, moderation == Moderation.VISIBLE
+        if was_visible != visible:
+            _count(Workbook, comment.workbook_id, comment_count=1 if visible else -1)
+        else:  # the kept comment list shows the state and reason to the author: made again
+            gallery_cache.object_changed("workbook", comment.workbook_id)
+    comment.moderation, comment.moderation_reason = moderation, reason
+    return comment
 
 
 def _push_unread_count_on_commit(user_id: int) -> None:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from media.storage import Picture
-from sigma_playground.models import Featuring, MaintainedFieldsMixin, Moderated
+from sigma_playground.models import Featuring, MaintainedFieldsMixin, Moderated, Moderation
 
 from .sigma import EmbedKind
 
@@ -35,20 +35,33 @@ class Tag(models.Model):
         return reverse("workbooks:tag", args=[self.slug])
 
 
+def public(prefix: str = "") -> Q:
+    """What every reader may see, as a condition: published, by an active author, and neither held
+    nor hidden by moderators. `prefix`: the way to the workbook from another model ("workbook__").
+    Every public list, count, feed and search entry keeps to it."""
+    return Q(
+        **{
+            f"{prefix}status": Workbook.Status.PUBLISHED,
+            f"{prefix}author__is_active": True,
+            f"{prefix}moderation": Moderation.VISIBLE,
+        }
+    )
+
+
 class WorkbookQuerySet(models.QuerySet["Workbook"]):
     def published(self) -> WorkbookQuerySet:
-        return self.filter(status=Workbook.Status.PUBLISHED, author__is_active=True)
+        """What every reader may see (`public`)."""
+        return self.filter(public())
 
     def visible_to(self, user) -> WorkbookQuerySet:
-        """What a user may open: everything published, plus their own drafts; others' drafts only
+        """What a user may open: everything published (and not held or hidden by moderators), plus
+        their own workbooks whatever their state; others' drafts and held or hidden workbooks only
         with the view_draft permission (moderators, superusers). Being staff is not enough: curators
         are staff to enter the admin, and their role is curating what is published."""
         if user.is_authenticated and user.has_perm("workbooks.view_draft"):
             return self.all()
         if user.is_authenticated:
-            return self.filter(
-                Q(status=Workbook.Status.PUBLISHED, author__is_active=True) | Q(author=user)
-            )
+            return self.filter(public() | Q(author=user))
         return self.published()
 
     def editable_by(self, user, action: str = "change") -> WorkbookQuerySet:
@@ -184,6 +197,12 @@ class Workbook(MaintainedFieldsMixin, Moderated):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_public(self) -> bool:
+        """Published and neither held nor hidden: what every reader sees (`public`, but for the
+        author's being active, which the row does not hold)."""
+        return self.is_published and self.moderation == Moderation.VISIBLE
 
     def editable_by(self, user, action: str = "change") -> bool:
         """May `user` change (or, with action="delete", delete) this workbook: WorkbookQuerySet's

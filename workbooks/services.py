@@ -26,6 +26,7 @@ from accounts.models import User
 from sigma_playground import jobs
 from sigma_playground.cache import counted
 from sigma_playground.http import client_address
+from sigma_playground.models import Moderation, clean_moderation
 from sigma_playground.observability import metrics
 
 from . import images, markdown, sigma, signals
@@ -38,6 +39,7 @@ from .models import (
     RelatedWorkbook,
     Tag,
     Workbook,
+    public,
     related_key,
 )
 
@@ -148,14 +150,10 @@ def _apply(
 
 
 def refresh_tag_counts(tag_ids: Iterable[int] | None = None) -> None:
-    """Recount published workbooks per tag: for the given tags, or all of them."""
+    """Recount the workbooks every reader sees (`public`) per tag: for the given tags, or all."""
     through = Workbook.tags.through
     counts = (
-        through.objects.filter(
-            tag_id=OuterRef("pk"),
-            workbook__status=Workbook.Status.PUBLISHED,
-            workbook__author__is_active=True,
-        )
+        through.objects.filter(public("workbook__"), tag_id=OuterRef("pk"))
         .order_by()
         .values("tag_id")
         .annotate(total=Count("*"))
@@ -217,6 +215,8 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
         name: fields.get(name, getattr(workbook, name))
         for name in ("title", "description", "embed_url", "status")
     }
+    if values["status"] == Workbook.Status.PUBLISHED and not workbook.is_published:
+        refuse_publishing_moderated(workbook)
     approved_for = workbook.embed_url
     # What related workbooks depend on: its tags and whether it is published.
     related_before = (workbook.status, tag_ids_of([workbook.pk]))
@@ -272,8 +272,9 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
     published one, any new words in the typo vocabulary.
 
     Title weighs most, then tags, then the description and the author's names. The entry holds a
-    date only while the workbook is published by an active author (as `published()` lists it),
-    so drafts and deactivated authors' workbooks never reach the search's index range.
+    date only while every reader may see the workbook (published by an active author, neither
+    held nor hidden: as `published()` lists it), so drafts, deactivated authors' workbooks and
+    moderated ones never reach the search's index range.
     """
     if connection.vendor != "postgresql":
         return
@@ -284,7 +285,8 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
             WITH changed AS (
             INSERT INTO search_entry (workbook_id, author_id, published_at, tags, vector)
             SELECT w.id, w.author_id,
-                   CASE WHEN w.status = %s AND u.is_active THEN w.published_at END,
+                   CASE WHEN w.status = %s AND u.is_active AND w.moderation = %s
+                        THEN w.published_at END,
                    ARRAY(SELECT wt.tag_id FROM workbooks_workbook_tags wt
                          WHERE wt.workbook_id = w.id ORDER BY 1),
                    setweight(to_tsvector(%s::regconfig, coalesce(w.title, '')), 'A')
@@ -323,7 +325,12 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
             SELECT lexeme FROM words WHERE lexeme NOT IN (SELECT lexeme FROM held) ORDER BY 1
             ON CONFLICT DO NOTHING
             """,  # noqa: S608 - the ids' SQL is the ORM's, its values are parameters
-            [Workbook.Status.PUBLISHED, *[settings.SEARCH_CONFIG] * 5, *ids_params],
+            [
+                Workbook.Status.PUBLISHED,
+                Moderation.VISIBLE,
+                *[settings.SEARCH_CONFIG] * 5,
+                *ids_params,
+            ],
         )
 
 
@@ -378,17 +385,77 @@ def unfeature(workbooks: QuerySet[Workbook]) -> int:
     return ended
 
 
-@transaction.atomic
 def unpublish(workbooks: QuerySet[Workbook]) -> int:
-    unfeature(workbooks)
-    ids = list(workbooks.values_list("pk", flat=True))
+    return _unpublish(list(workbooks.values_list("pk", flat=True)))
+
+
+@transaction.atomic
+def _unpublish(ids: list[int]) -> int:
+    unfeature(Workbook.objects.filter(pk__in=ids))
     count = Workbook.objects.filter(pk__in=ids, status=Workbook.Status.PUBLISHED).update(
         status=Workbook.Status.DRAFT
     )
+    _visibility_changed(ids)
+    return count
+
+
+def _visibility_changed(ids: list[int]) -> None:
+    """These workbooks came into or left what every reader sees: their tags are counted again
+    (which retires every kept listing), the related lists and search entries made again, and the
+    kept copies of their pages and their authors' profiles retired."""
     refresh_tag_counts(tag_ids_of(ids))
     related_changed(ids)
-    refresh_search_entries(Workbook.objects.filter(pk__in=ids))  # out of search's index range
-    return count
+    refresh_search_entries(Workbook.objects.filter(pk__in=ids))  # in or out of its index range
+    authors = set(Workbook.objects.filter(pk__in=ids).values_list("author_id", flat=True))
+    for pk in ids:
+        object_changed("workbook", pk)
+    for author_id in sorted(authors):
+        object_changed("user", author_id)
+
+
+# --- Moderation -----------------------------------------------------------------------------------
+
+
+class Moderated(ValidationError):
+    """The author tried to publish a workbook moderators hold or hide (400, code `moderated`)."""
+
+
+def refuse_publishing_moderated(workbook: Workbook) -> None:
+    """A held or hidden workbook stays unpublished until a moderator restores it: were its author to
+    publish it again, it would only look published to them."""
+    if workbook.moderation != Moderation.VISIBLE:
+        raise Moderated(
+            f"{workbook.moderation_notice}. It can be published again once a moderator "
+            "restores it.",
+            code="moderated",
+        )
+
+
+@transaction.atomic
+def moderate_workbook(
+    workbook: Workbook, *, moderation: Moderation | str, reason: str = "", unpublish: bool = False
+) -> Workbook:
+    """Hold (reported by enough members) or hide (a moderator's decision) a workbook, or restore it
+    (VISIBLE). Held and hidden workbooks leave every public place: lists, search, tag counts,
+    feeds, related lists, collections and profiles show only `published()`; their author and
+    moderators still open them, with `reason`. `unpublish`: also back to a draft, as the admin's
+    unpublish does (restoring then leaves it a draft, for its author to publish). Returns the
+    workbook as now stored."""
+    moderation, reason = clean_moderation(moderation, reason)
+    rows = Workbook.objects.filter(pk=workbook.pk)
+    current = rows.select_for_update().values_list("moderation", flat=True).get()
+    rows.update(moderation=moderation, moderation_reason=reason)
+    if unpublish:
+        _unpublish([workbook.pk])
+    elif (current == Moderation.VISIBLE) != (moderation == Moderation.VISIBLE):
+        # A featuring is left as it is: the rail lists only `published()`, and a workbook
+        # restored within its window is back on it.
+        _visibility_changed([workbook.pk])
+    else:  # the state or reason its author sees changed, and nothing else
+        object_changed("workbook", workbook.pk)
+    gallery_changed()
+    workbook.refresh_from_db()
+    return workbook
 
 
 # --- Related workbooks ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import router, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -22,6 +23,7 @@ from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from accounts import rows
+from accounts.suspension import Suspended, refuse
 
 
 def _member_pk(user_id: object):
@@ -79,9 +81,9 @@ def kept_user_by_id(user_id: object):
     """As `user_by_id`, from the kept copy while the member's generation is the one it was made
     with; else read (after the generation) and kept.
 
-    The copy holds only what the check needs, the id and `is_active` (never the password hash, a
-    second factor's secret or the email): the member is rebuilt with every other field deferred,
-    so code that touches one reads it from the database, as it is now."""
+    The copy holds only what the check needs, the id, `is_active` and `suspended_until` (never
+    the password hash, a second factor's secret or the email): the member is rebuilt with every
+    other field deferred, so code that touches one reads it from the database, as it is now."""
     pk = _member_pk(user_id)
     if pk is None:
         return None
@@ -89,10 +91,10 @@ def kept_user_by_id(user_id: object):
     member_key, generation_key = _member_key(pk), _generation_key(pk)
     found = cache.get_many([member_key, generation_key])
     generation, kept = found.get(generation_key), found.get(member_key)
-    if generation is not None and isinstance(kept, tuple) and len(kept) == 3:
-        made_with, kept_pk, is_active = kept
+    if generation is not None and isinstance(kept, tuple) and len(kept) == 4:
+        made_with, kept_pk, is_active, suspended_until = kept
         if made_with == generation and kept_pk == pk and isinstance(is_active, bool):
-            return _partial_member(model, kept_pk, is_active)
+            return _partial_member(model, kept_pk, is_active, suspended_until)
     if generation is None:
         cache.add(generation_key, secrets.token_hex(8), GENERATION_SECONDS)
         generation = cache.get(generation_key)
@@ -100,7 +102,7 @@ def kept_user_by_id(user_id: object):
     if user is None:
         return None
     if generation is not None:  # else the cache cannot say: nothing is kept
-        kept = (generation, getattr(user, _id_attname()), user.is_active)
+        kept = (generation, getattr(user, _id_attname()), user.is_active, user.suspended_until)
         cache.set(member_key, kept, MEMBER_SECONDS)
     return user
 
@@ -110,9 +112,10 @@ def _id_attname() -> str:
     return field.attname  # type: ignore[union-attr]  # a column, not a relation
 
 
-def _partial_member(model, pk, is_active: bool):
-    """The member with only their id and `is_active` loaded (the others deferred)."""
-    known = {_id_attname(): pk, "is_active": is_active}
+def _partial_member(model, pk, is_active: bool, suspended_until):
+    """The member with only their id, `is_active` and `suspended_until` loaded (the others
+    deferred)."""
+    known = {_id_attname(): pk, "is_active": is_active, "suspended_until": suspended_until}
     names = [field.attname for field in model._meta.concrete_fields if field.attname in known]
     return model.from_db(router.db_for_read(model), names, [known[name] for name in names])
 
@@ -153,6 +156,12 @@ class BearerAuthentication(JWTAuthentication):
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        try:
+            # A token issued before the suspension is refused until it ends: a 403, since signing
+            # in again cannot help before then.
+            refuse(user)
+        except Suspended as error:
+            raise exceptions.PermissionDenied(str(error), code=error.code) from None
         if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
             api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):

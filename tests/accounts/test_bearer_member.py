@@ -43,8 +43,8 @@ def test_the_kept_bearer_member_holds_no_password_hash_secret_or_email():
     assert kept is not None
     for private in (bob.password, SECRET, "bob@example.com"):
         assert private not in repr(kept)
-    _, pk, is_active = kept
-    assert (pk, is_active) == (bob.pk, True)
+    _, pk, is_active, suspended_until = kept
+    assert (pk, is_active, suspended_until) == (bob.pk, True, None)
     assert Client().get("/api/v1/feed/", **headers).status_code == 200  # served from that copy
 
 
@@ -75,7 +75,7 @@ def test_a_view_touching_another_field_of_the_kept_member_reads_it_as_it_is_now(
 
 
 @pytest.mark.django_db
-def test_the_kept_bearer_member_loads_only_its_id_and_whether_active():
+def test_the_kept_bearer_member_loads_only_its_id_whether_active_and_suspended():
     bob = UserFactory(username="bob")
     authentication.kept_user_by_id(bob.pk)  # read and kept
 
@@ -83,7 +83,7 @@ def test_the_kept_bearer_member_loads_only_its_id_and_whether_active():
 
     assert (kept.pk, kept.is_active) == (bob.pk, True)
     loaded = {field.attname for field in User._meta.concrete_fields} - kept.get_deferred_fields()
-    assert loaded == {"id", "is_active"}
+    assert loaded == {"id", "is_active", "suspended_until"}
 
 
 # --- Checked tokens -------------------------------------------------------------------------------
