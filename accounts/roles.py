@@ -6,7 +6,8 @@ Being staff grants nothing here: it only lets a user into the admin. Every power
 - A curator is a staff user in the Curators group: featured content, unpublishing, and viewing
   published workbooks in the admin.
 - A moderator is a staff user in the Moderators group: reads others' drafts, changes, unpublishes and
-  deletes any workbook, deletes any comment.
+  deletes any workbook, deletes any comment, and works the reports queue (moderation): hides,
+  unpublishes, dismisses, suspends members, and reads the moderation log.
 - Approving a workbook for secure (signed) embedding (workbooks.approve_secure_embed) is in no role:
   it decides what the organisation's Sigma embed secret exposes, so superusers hold it and grant it
   to a person by hand.
@@ -47,6 +48,10 @@ MODERATOR_PERMISSIONS: tuple[str, ...] = (
     "workbooks.unpublish_workbook",
     "workbooks.view_tag",
     "social.delete_comment",
+    # The reports queue: reading it, acting on it (hide, unpublish, dismiss, suspend), and the log.
+    "moderation.view_report",
+    "moderation.change_report",
+    "moderation.view_moderationaction",
 )
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     CURATORS_GROUP: CURATOR_PERMISSIONS,

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "search",
     "social",
     "insights",
+    "moderation",
     "media",
     "idempotency",
 ]
@@ -448,7 +449,12 @@ SOCIAL_RATE_LIMITS = {
     "favorite": env.int("RATE_LIMIT_FAVORITES_PER_MINUTE", default=60, minimum=1),
     "collect": env.int("RATE_LIMIT_COLLECTS_PER_MINUTE", default=60, minimum=1),
     "collection": env.int("RATE_LIMIT_COLLECTIONS_PER_MINUTE", default=10, minimum=1),
+    "report": env.int("RATE_LIMIT_REPORTS_PER_MINUTE", default=5, minimum=1),
 }
+# Reports of a workbook or comment from this many distinct members hold it (hidden from everyone but
+# its author and moderators) until a moderator reviews it (docs/accounts.md, "Reporting and
+# moderation").
+MODERATION_HOLD_REPORTS = env.int("MODERATION_HOLD_REPORTS", default=3, minimum=1)
 MFA_RECOVERY_CODE_COUNT = 10
 
 # --- API ------------------------------------------------------------------------------------------

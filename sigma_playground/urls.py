@@ -22,6 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("notifications/stream/", include("social.stream_urls")),
     path("", include("social.api.urls")),
     path("", include("insights.api.urls")),
+    path("", include("moderation.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("workbooks.urls")),
     path("", include("social.urls")),
     path("", include("insights.urls")),
+    path("", include("moderation.urls")),
     path("sitemap.xml", sitemaps.index, name="sitemap"),
     path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("admin/", admin.site.urls),

@@ -3,7 +3,7 @@
 The apps are layered, low to high; an app imports only from apps below it:
 
     sigma_playground (core) < idempotency < search < media < accounts < workbooks < social
-    < insights
+    < insights < moderation
 
 sigma_playground's composition root (urls, settings, asgi, wsgi, routing, celery, schema) puts the
 apps together and may import any of them. A dependency is an import (at module level, inside a
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS = (
     "sigma_playground", "idempotency", "search", "media", "accounts", "workbooks", "social",
-    "insights",
+    "insights", "moderation",
 )  # fmt: skip
 RANK = {app: rank for rank, app in enumerate(LAYERS)}
 

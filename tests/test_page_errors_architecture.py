@@ -22,7 +22,10 @@ from sigma_playground.errors import RetryLater
 from sigma_playground.paging import BadPage
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("sigma_playground", "idempotency", "search", "media", "accounts", "workbooks", "social")
+APPS = (
+    "sigma_playground", "idempotency", "search", "media", "accounts", "workbooks", "social",
+    "moderation",
+)  # fmt: skip
 
 
 def page_view_modules() -> list[Path]:

@@ -1,0 +1,186 @@
+"""The moderators' queue in the admin: one row per target, newest report first, with the number of
+distinct members reporting, the reasons and links; its query count does not grow with the reports.
+Only moderators (accounts.roles) see it and act."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.roles import MODERATOR_PERMISSIONS, MODERATORS_GROUP
+from moderation import services
+from moderation.admin import target_url
+from moderation.models import Report
+from social import services as social_services
+from tests.factories import CuratorFactory, UserFactory, WorkbookFactory
+from workbooks import services as workbook_services
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/moderation/report/"
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def rows(response) -> list[str]:
+    """The queue's rows in order, as "kind-id"."""
+    html = response.content.decode()
+    return [part.split('"')[0] for part in html.split('data-target="')[1:]]
+
+
+def test_the_moderators_group_has_the_moderation_permissions():
+    group = Group.objects.get(name=MODERATORS_GROUP)
+    granted = {
+        f"{permission.content_type.app_label}.{permission.codename}"
+        for permission in group.permissions.select_related("content_type")
+    }
+    assert {
+        "moderation.view_report",
+        "moderation.change_report",
+        "moderation.view_moderationaction",
+    } <= granted
+    assert granted == set(MODERATOR_PERMISSIONS)
+
+
+def test_one_row_per_target_newest_report_first(workbook, comment, commenter, moderator, settings):
+    settings.MODERATION_HOLD_REPORTS = 100
+    members = [UserFactory() for _ in range(3)]
+    # The workbook: three members, two reasons; the comment's report comes later; then the member.
+    for member, reason in zip(members, ["spam", "spam", "copyright"], strict=True):
+        services.report(member, "workbook", workbook.pk, reason)
+    services.report(members[0], "comment", comment.pk, "abuse")
+    services.report(members[1], "user", commenter.username, "harmful")
+    Report.objects.filter(target_kind="user").update(created_at=timezone.now())
+
+    response = signed_in(moderator).get(QUEUE)
+
+    assert response.status_code == 200
+    assert rows(response) == [
+        f"user-{commenter.pk}",
+        f"comment-{comment.pk}",
+        f"workbook-{workbook.pk}",
+    ]
+    html = response.content.decode()
+    workbook_row = html.split(f'data-target="workbook-{workbook.pk}"')[1].split("</tr>")[0]
+    assert "<td>3</td>" in workbook_row
+    assert "Spam (2), Copyright (1)" in workbook_row
+    assert f'href="{workbook.get_absolute_url()}"' in workbook_row
+    assert f'href="/admin/workbooks/workbook/{workbook.pk}/change/"' in workbook_row
+    assert f'href="{target_url("workbook", workbook.pk)}"' in workbook_row
+    assert f"#comment-{comment.pk}" in html
+
+
+def test_the_queue_costs_the_same_queries_however_many_reports(moderator, settings):
+    settings.MODERATION_HOLD_REPORTS = 1000
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "report": 1000}
+    client = signed_in(moderator)
+    client.get(QUEUE)  # the session and permissions, as on every admin page
+    members = [UserFactory() for _ in range(6)]
+
+    def add_targets(count: int) -> None:
+        for _ in range(count):
+            workbook = WorkbookFactory()
+            comment = social_services.add_comment(UserFactory(), workbook, "Hello.")
+            for member in members[:3]:
+                services.report(member, "workbook", workbook.pk, "spam")
+                services.report(member, "comment", comment.pk, "abuse")
+            services.report(members[4], "user", workbook.author.username, "spam")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(QUEUE).status_code == 200
+        return len(captured)
+
+    add_targets(1)
+    few = queries()
+    add_targets(6)
+    many = queries()
+
+    assert many == few
+    assert Report.objects.count() == 7 * 7
+
+
+@pytest.mark.parametrize("who", ["member", "curator", "plain staff"])
+def test_only_moderators_see_the_queue_and_act(workbook, reporter, who):
+    services.report(reporter, "workbook", workbook.pk, "spam")
+    user = {
+        "member": lambda: UserFactory(),
+        "curator": lambda: CuratorFactory(),
+        "plain staff": lambda: UserFactory(is_staff=True),
+    }[who]()
+    client = signed_in(user)
+
+    assert client.get(QUEUE).status_code in {302, 403}
+    acted = client.post(
+        target_url("workbook", workbook.pk), {"decision": "dismiss", "reason": "Fine."}
+    )
+    assert acted.status_code in {302, 403}
+    assert Report.objects.open().count() == 1
+
+
+def test_a_reviewer_without_the_change_permission_reads_but_cannot_act(workbook, reporter):
+    services.report(reporter, "workbook", workbook.pk, "spam")
+    reader = UserFactory(is_staff=True)
+    reader.user_permissions.add(
+        *Group.objects.get(name=MODERATORS_GROUP).permissions.filter(codename="view_report")
+    )
+    client = signed_in(reader)
+
+    assert client.get(QUEUE).status_code == 200
+    page = client.get(target_url("workbook", workbook.pk))
+    assert page.status_code == 200
+    assert "Act on it" not in page.content.decode()
+    acted = client.post(
+        target_url("workbook", workbook.pk), {"decision": "dismiss", "reason": "Fine."}
+    )
+    assert acted.status_code == 403
+    assert Report.objects.open().count() == 1
+
+
+def test_an_unknown_kind_or_a_gone_target(moderator, workbook, reporter):
+    services.report(reporter, "workbook", workbook.pk, "spam")
+    client = signed_in(moderator)
+    assert client.get("/admin/moderation/report/target/photo/1/").status_code == 404
+
+    workbook_id = workbook.pk
+    workbook_services.delete_workbook(workbook)
+    page = client.get(target_url("workbook", workbook_id))
+    assert page.status_code == 200
+    assert "no longer exists" in page.content.decode()
+    # Its reports can still be closed.
+    done = client.post(
+        target_url("workbook", workbook_id), {"decision": "dismiss", "reason": "Deleted by author."}
+    )
+    assert done.status_code == 302
+    assert not Report.objects.open().exists()
+
+
+def test_a_suspension_needs_its_end_and_spares_staff(moderator, commenter):
+    client = signed_in(moderator)
+    url = target_url("user", commenter.pk)
+
+    no_date = client.post(url, {"decision": "suspend", "period": "date", "reason": "Spam."})
+    past = client.post(
+        url, {"decision": "suspend", "period": "date", "until": "2001-01-01", "reason": "Spam."}
+    )
+    staff = client.post(
+        target_url("user", moderator.pk), {"decision": "suspend", "period": "1", "reason": "No."}
+    )
+
+    assert [no_date.status_code, past.status_code, staff.status_code] == [400, 400, 400]
+    commenter.refresh_from_db()
+    moderator.refresh_from_db()
+    assert commenter.suspended_until is None
+    assert moderator.suspended_until is None
+    until = client.post(
+        url, {"decision": "suspend", "period": "date", "until": "2999-01-01", "reason": "Spam."}
+    )
+    assert until.status_code == 302
+    commenter.refresh_from_db()
+    assert commenter.suspended_until.year == 2999
