@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from social_core.exceptions import AuthPolicyError
 from social_core.pipeline.partial import partial
 from social_django.models import UserSocialAuth
@@ -35,7 +34,7 @@ from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
 from . import providers, selectors, suspension
-from .models import USERNAME_MAX_LENGTH, RetiredUsername, User
+from .models import USERNAME_MAX_LENGTH, User
 from .views import AUTH_BACKEND, PENDING_SECOND_FACTOR
 
 # What the member set out to do when they pressed the button (accounts.provider_views.begin).
@@ -65,10 +64,8 @@ def check_username(username: str) -> str:
         raise ValidationError({"username": error.messages}) from None
     if selectors.username_taken(username):
         raise ValidationError({"username": "That username is taken."})
-    if RetiredUsername.objects.filter(username=username.lower(), until__gt=timezone.now()).exists():
-        raise ValidationError(
-            {"username": "That username belonged to an account that was deleted."}
-        )
+    if selectors.username_retired(username):
+        raise ValidationError({"username": selectors.USERNAME_RETIRED})
     return username
 
 
@@ -94,7 +91,6 @@ def refuse_new_account(provider: str, email: str) -> None:
         raise Refused(f"{name} did not share an email address with us, which an account needs.")
     if selectors.email_taken(email):
         raise Refused(
-            None,
             f"An account already uses {email}, and {name} did not confirm that the address is yours. "
             f"Sign in with your password, then link {name} in Settings.",
         )
@@ -115,18 +111,27 @@ def create_member(*, username: str, email: str, email_verified: bool) -> User:
     return user
 
 
-def link(
-    user: User, provider: str, uid: str, extra: dict[str, Any] | None = None
-) -> UserSocialAuth:
+def link(user: User, identity: providers.Identity) -> UserSocialAuth:
     """Link an identity to `user`; refused (Refused) when it is linked to another member already."""
-    existing = UserSocialAuth.objects.filter(provider=provider, uid=uid).first()
+    existing = UserSocialAuth.objects.filter(
+        provider=identity.provider, uid=identity.uid, id_key=identity.id_key
+    ).first()
     if existing is not None:
         if existing.user_id != user.pk:
-            raise Refused(already_linked_message(provider))
+            raise Refused(already_linked_message(identity.provider))
         return existing
-    return UserSocialAuth.objects.create(
-        user=user, provider=provider, uid=uid, extra_data=extra or {}
-    )
+    extra = {"email": identity.email} if identity.email else {}
+    try:
+        with transaction.atomic():
+            return UserSocialAuth.objects.create(
+                user=user,
+                provider=identity.provider,
+                uid=identity.uid,
+                id_key=identity.id_key,
+                extra_data=extra,
+            )
+    except IntegrityError:  # linked by a request running at the same time
+        raise Refused(already_linked_message(identity.provider)) from None
 
 
 def already_linked_message(provider: str) -> str:

@@ -186,6 +186,7 @@ class Identity:
 
     provider: str
     uid: str
+    id_key: str  # which of the provider's fields the uid is (social-core keeps it with the link)
     email: str
     email_verified: bool
     username: str
@@ -199,6 +200,7 @@ def identity(auth: BaseAuth, response: dict[str, Any]) -> Identity:
     return Identity(
         provider=auth.name,
         uid=str(auth.get_user_id(details, response)),
+        id_key=auth.id_key(),
         email=email,
         email_verified=email_verified(auth.name, response, email),
         username=details.get("username") or "",

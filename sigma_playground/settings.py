@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "channels",
+    "social_django",  # provider sign-in's tables and strategy; our pipeline is accounts.pipeline
     # Local
     "accounts",
     "workbooks",
@@ -374,6 +375,9 @@ CELERY_TASK_ROUTES = {
     "media.tasks.discard_variants": {"queue": "images"},
     "social.tasks.*": {"queue": "notifications"},
     "accounts.tasks.send_email": {"queue": "email"},
+    # The members' own emails (social.emails) wait behind no notification fan-out.
+    "social.tasks.send_instant_email": {"queue": "email"},
+    "social.tasks.send_weekly_digests": {"queue": "email"},
 }
 # A pool process is replaced after the task that took it past this resident size (in KiB): decoding a
 # 40-megapixel picture grows a process by a few hundred MB that it does not hand back. Only the
@@ -409,6 +413,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # is found from the database and queued again; both sweeps are idempotent.
     "resume-stuck-images": {"task": "media.tasks.resume_stuck_images", "schedule": 300},
     "resume-fan-outs": {"task": "social.tasks.resume_fan_outs", "schedule": 300},
+    "resume-instant-emails": {"task": "social.tasks.resume_instant_emails", "schedule": 300},
+    # The weekly digest (social.emails), Monday morning UTC; run again later that day to finish a
+    # run cut short: one digest per member and week whatever the number of runs.
+    "send-weekly-digests": {
+        "task": "social.tasks.send_weekly_digests",
+        "schedule": crontab(minute=0, hour="8,14", day_of_week="mon"),
+    },
+    # Members' data exports past their link's lifetime (EXPORT_LINK_HOURS): files and rows.
+    "remove-expired-exports": {"task": "accounts.tasks.remove_expired_exports", "schedule": 3600},
 }
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -435,8 +448,57 @@ SIGNIN_FAILURE_WINDOW = timedelta(minutes=15)
 # One budget for every way to create an account (the sign-up page and the API), per client address.
 SIGNUP_MAX_PER_ADDRESS = env.int("SIGNUP_MAX_PER_ADDRESS_PER_HOUR", default=20, minimum=1)
 SIGNUP_WINDOW = timedelta(hours=1)
+# Verified email (accounts.verification): "mandatory" (publishing and commenting wait for the
+# link to be followed), "optional" (the link is sent, nothing waits) or "none" (no link is sent).
+EMAIL_VERIFICATION = env.str("EMAIL_VERIFICATION", default="mandatory").strip().lower()
+if EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
+    raise ImproperlyConfigured(
+        f"EMAIL_VERIFICATION must be mandatory, optional or none; got {EMAIL_VERIFICATION!r}."
+    )
+EMAIL_VERIFICATION_LINK_HOURS = env.int("EMAIL_VERIFICATION_LINK_HOURS", default=72, minimum=1)
+# New links and address changes a member may ask for per hour (each one is an email sent).
+EMAIL_VERIFICATION_EMAILS_PER_HOUR = env.int(
+    "RATE_LIMIT_VERIFICATION_EMAILS_PER_HOUR", default=3, minimum=1
+)
 # How many reverse proxies sit in front of the app; their X-Forwarded-For entries are trusted.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0, minimum=0)
+
+# --- Sign-in with a provider (accounts.providers, docs/accounts.md "Sign-in with a provider") ---
+# A provider shows on the sign-in page only once its client id and secret are set.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.providers.Google",
+    "accounts.providers.GitHub",
+    "accounts.providers.OpenIdConnect",
+]
+SOCIAL_AUTH_GOOGLE_KEY = env.str("GOOGLE_CLIENT_ID")
+SOCIAL_AUTH_GOOGLE_SECRET = env.str("GOOGLE_CLIENT_SECRET")
+SOCIAL_AUTH_GITHUB_KEY = env.str("GITHUB_CLIENT_ID")
+SOCIAL_AUTH_GITHUB_SECRET = env.str("GITHUB_CLIENT_SECRET")
+SOCIAL_AUTH_GITHUB_SCOPE = ["read:user", "user:email"]
+# Any OpenID Connect identity provider (Okta, Azure AD, Google Workspace, Keycloak...): its issuer
+# URL (discovery at <issuer>/.well-known/openid-configuration), the client, the button's label.
+SOCIAL_AUTH_OIDC_OIDC_ENDPOINT = env.str("OIDC_ISSUER").rstrip("/")
+SOCIAL_AUTH_OIDC_KEY = env.str("OIDC_CLIENT_ID")
+SOCIAL_AUTH_OIDC_SECRET = env.str("OIDC_CLIENT_SECRET")
+OIDC_BUTTON_LABEL = env.str("OIDC_BUTTON_LABEL", default="Single sign-on")
+SOCIAL_AUTH_OIDC_USE_PKCE = True
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_URL_NAMESPACE = "accounts"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "accounts:provider-error"
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "accounts.pipeline.remember_email_verified",
+    "social_core.pipeline.social_auth.social_user",
+    "accounts.pipeline.sign_up_or_link",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "accounts.pipeline.finish",
+)
+# A re-sign-in through a linked provider stands for the password this long (account deletion).
+PROVIDER_REAUTH_SECONDS = env.int("PROVIDER_REAUTH_SECONDS", default=300, minimum=30)
 
 MFA_ISSUER = SITE_NAME
 # Staff enter the admin only with two-factor sign-in set up (sent to set it up first).
@@ -449,13 +511,26 @@ SOCIAL_RATE_LIMITS = {
     "favorite": env.int("RATE_LIMIT_FAVORITES_PER_MINUTE", default=60, minimum=1),
     "collect": env.int("RATE_LIMIT_COLLECTS_PER_MINUTE", default=60, minimum=1),
     "collection": env.int("RATE_LIMIT_COLLECTIONS_PER_MINUTE", default=10, minimum=1),
+    # Linking or unlinking a sign-in provider (Settings), per member.
+    "provider_link": env.int("RATE_LIMIT_PROVIDER_LINKS_PER_MINUTE", default=10, minimum=1),
     "report": env.int("RATE_LIMIT_REPORTS_PER_MINUTE", default=5, minimum=1),
+    # Blocks and unblocks, counted together.
+    "block": env.int("RATE_LIMIT_BLOCKS_PER_MINUTE", default=20, minimum=1),
+    # Saving email choices and unsubscribing, counted together.
+    "email": env.int("RATE_LIMIT_EMAIL_CHOICES_PER_MINUTE", default=10, minimum=1),
 }
 # Reports of a workbook or comment from this many distinct members hold it (hidden from everyone but
 # its author and moderators) until a moderator reviews it (docs/accounts.md, "Reporting and
 # moderation").
 MODERATION_HOLD_REPORTS = env.int("MODERATION_HOLD_REPORTS", default=3, minimum=1)
 MFA_RECOVERY_CODE_COUNT = 10
+
+# Leaving: a member's data export (accounts.exports) is fetched through a signed link for this long,
+# then removed; one may be asked for every EXPORT_EVERY_MINUTES. A deleted member's username is
+# refused to others for RETIRED_USERNAME_DAYS.
+EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=48, minimum=1)
+EXPORT_EVERY_MINUTES = env.int("EXPORT_EVERY_MINUTES", default=60, minimum=1)
+RETIRED_USERNAME_DAYS = env.int("RETIRED_USERNAME_DAYS", default=90, minimum=0)
 
 # --- API ------------------------------------------------------------------------------------------
 
@@ -655,6 +730,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Email ----------------------------------------------------------------------------------------
 
 globals().update(env.email("EMAIL_URL", default="consolemail://"))
+# The members' emails (social.emails, docs/accounts.md "Email members want"): the first
+# notification of a burst waits this long for the rest, so one burst of activity is one email.
+EMAIL_BATCH_SECONDS = env.int("EMAIL_BATCH_SECONDS", default=120, minimum=0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sigma Playground <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Who is mailed a 500's report when Sentry is not set up: "Ada <ada@example.com>, bob@example.com".

@@ -67,7 +67,7 @@ def test_the_next_sign_in_goes_straight_in(client, oidc):
     ("username", "why"),
     [
         ("TAKEN", "That username is taken."),
-        ("retired", "belonged to an account that was deleted"),
+        ("retired", "used recently by an account that has been deleted"),
         ("-bad-", "Use letters, digits"),
         ("ab", "at least 3 characters"),
     ],
