@@ -30,12 +30,16 @@ def later(
     *args: Any,
     robust: bool = True,
     on_error: Callable[[], None] | None = None,
+    countdown: float | None = None,
 ) -> None:
     """Send `task(*args)` to the workers once the current transaction commits (at once outside
     one). `robust`: a broker that cannot take the message does not fail the request that made the
     change (the change is kept; the error is logged); then `on_error`, if given, runs instead (say,
-    to mark an image failed rather than leave it waiting)."""
-    transaction.on_commit(lambda: send(task, *args, on_error=on_error), robust=robust)
+    to mark an image failed rather than leave it waiting). `countdown`: a worker runs it that many
+    seconds later (at once when tasks run in the web process)."""
+    transaction.on_commit(
+        lambda: send(task, *args, on_error=on_error, countdown=countdown), robust=robust
+    )
 
 
 def scheduled(task: str) -> None:
@@ -47,10 +51,18 @@ def scheduled(task: str) -> None:
         later(task, robust=False)
 
 
-def send(task: str, *args: Any, on_error: Callable[[], None] | None = None) -> None:
+def send(
+    task: str,
+    *args: Any,
+    on_error: Callable[[], None] | None = None,
+    countdown: float | None = None,
+) -> None:
     """Send `task(*args)` now (from a task chaining another, or after a commit)."""
     try:
-        _task(task).delay(*args)
+        if countdown is None:
+            _task(task).delay(*args)
+        else:
+            _task(task).apply_async(args, countdown=countdown)
     except Exception:
         if on_error is None:
             raise

@@ -388,13 +388,40 @@ class EmailPreference(models.Model):
     comments = models.BooleanField("comments on my workbooks", default=True)
     followers = models.BooleanField("new followers", default=True)
     featured = models.BooleanField("my workbook is featured", default=True)
-    digest = models.BooleanField("weekly digest of what the people I follow published", default=True)
+    digest = models.BooleanField(
+        "weekly digest of what the people I follow published", default=True
+    )
     # The newest notification an instant email covered: the next one starts after it, so one burst
     # of activity is one email.
     last_emailed_id = models.BigIntegerField(default=0, editable=False)
+    # When the email of the burst under way is due (None: no burst): set by the burst's first
+    # notification, which queues the one delayed task; a task whose message was lost is found by
+    # it and queued again (social.tasks.resume_instant_emails).
+    email_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # The notifications sent by email at once, and the choice that asks for each.
+    INSTANT: dict[str, str] = {
+        Verb.COMMENTED: "comments",
+        Verb.FOLLOWED: "followers",
+        Verb.FEATURED: "featured",
+    }
+    KINDS = ("comments", "followers", "featured", "digest")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["email_due_at"],
+                condition=Q(email_due_at__isnull=False),
+                name="social_emailpref_due_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"email preferences of {self.user_id}"
+
+    def wanted_verbs(self) -> list[str]:
+        """The kinds of notification this member wants by email at once."""
+        return [verb for verb, field in self.INSTANT.items() if getattr(self, field)]
 
 
 class DigestSent(models.Model):

@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_out
 from django.http import HttpRequest
 
+from accounts import settings_sections
 from accounts.models import User
 from accounts.signals import sign_ins_ended
 from workbooks import cache as gallery_cache
 from workbooks import favorites
 from workbooks.signals import embed_failing, workbook_featured, workbook_published
 
-from . import push, selectors, services, slots
+from . import email_views, push, selectors, services, slots
 from .context_processors import BELL_READ_AHEAD
 
 
@@ -30,6 +31,8 @@ def connect() -> None:
     gallery_cache.read_with_pages("bell", selectors.bell_keys, _bell_read_ahead)
     # The favorite and follow buttons and the comments in the pages workbooks renders.
     slots.register()
+    # Which emails a member wants (social.emails), on their Settings page.
+    settings_sections.register("email", order=20, render=email_views.settings_section)
     # Whether a member has favorited a workbook, for the workbooks API.
     favorites.register(
         selectors.with_is_favorited,

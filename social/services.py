@@ -15,7 +15,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -26,8 +26,17 @@ from sigma_playground.models import Moderation, clean_moderation
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
 
-from . import push, selectors
-from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
+from . import email_selectors, push, selectors
+from .models import (
+    Activity,
+    Comment,
+    EmailPreference,
+    Favorite,
+    Follow,
+    MutedVerb,
+    Notification,
+    Verb,
+)
 
 # Undoing an action this soon removes the notification it caused, so nobody is told of a favorite
 # or follow that no longer exists.
@@ -100,9 +109,89 @@ def notify(
         recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, comment=comment
     )
     bell_changed([recipient_id])
+    _email_soon(recipient_id, verb, notification.pk)
     # Pushes are hints (resume recovers them): one that fails is logged, never the request's error.
     transaction.on_commit(lambda: push.notifications([notification.pk]), robust=True)
     return notification
+
+
+# --- The email of a burst -------------------------------------------------------------------------
+# One burst of activity is one email (social.emails.send_instant): the burst's first notification
+# the member wants by email sets `email_due_at` and queues the one task, EMAIL_BATCH_SECONDS later;
+# the next ones find it set. Both ends of a burst hold the recipient's lock (_lock_recipients, as
+# notify does), so a notification arriving as a burst ends is either in that burst or starts the
+# next one: none is left unsent.
+
+
+def _email_soon(recipient_id: int, verb: str, notification_id: int) -> None:
+    """Called by notify, under the recipient's lock: start a burst, unless one is under way, the
+    member does not want this kind by email or cannot be emailed. One query, two to start one."""
+    field = EmailPreference.INSTANT.get(verb)
+    if field is None:
+        return
+    member = User.objects.select_related("email_preference").filter(pk=recipient_id).first()
+    if member is None or not email_selectors.can_email(member):
+        return
+    # A burst tells of what happened from its first notification on, not of older ones (from before
+    # the member could be emailed, or wanted this kind).
+    start = {"email_due_at": _email_due(), "last_emailed_id": notification_id - 1}
+    preference = getattr(member, "email_preference", None)
+    if preference is None:
+        started = _create_preference(recipient_id, start)
+    elif getattr(preference, field) and preference.email_due_at is None:
+        started = bool(
+            EmailPreference.objects.filter(user_id=recipient_id, email_due_at=None).update(**start)
+        )
+    else:
+        return
+    if started:
+        _queue_email(recipient_id)
+
+
+def _create_preference(user_id: int, start: dict[str, object]) -> bool:
+    """The member's first burst, with the default choices (every kind wanted). False if their row
+    was made meanwhile (a Settings save): its choices then decide, at the burst's email."""
+    try:
+        with transaction.atomic():
+            EmailPreference.objects.create(user_id=user_id, **start)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _email_due() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.EMAIL_BATCH_SECONDS)
+
+
+def _queue_email(user_id: int) -> None:
+    # A message the broker loses is not the email lost: resume_instant_emails finds the burst
+    # overdue by its `email_due_at` and queues it again.
+    jobs.later("social.tasks.send_instant_email", user_id, countdown=settings.EMAIL_BATCH_SECONDS)
+
+
+def end_email_burst(user_id: int, due: datetime) -> bool:
+    """The burst due at `due` has had its email (social.emails.send_instant): it ends, or, if
+    notifications came while it was sent, the next burst starts with them. False if another run
+    of the task ended it first (`email_due_at` moved on)."""
+    with transaction.atomic():
+        _lock_recipients([user_id])
+        preference = (
+            EmailPreference.objects.filter(user_id=user_id, email_due_at=due)
+            .select_related("user")
+            .first()
+        )
+        if preference is None:
+            return False
+        more = (
+            email_selectors.can_email(preference.user)
+            and email_selectors.unsent_notifications(preference).exists()
+        )
+        EmailPreference.objects.filter(user_id=user_id, email_due_at=due).update(
+            email_due_at=_email_due() if more else None
+        )
+        if more:
+            _queue_email(user_id)
+    return True
 
 
 def _retract(recipient_id: int, actor: User, verb: str, workbook: Workbook | None = None) -> None:

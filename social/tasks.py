@@ -1,6 +1,6 @@
 import functools
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sigma_playground.celery import retry_policy
 
-from . import push, selectors, services
+from . import email_selectors, emails, push, selectors, services
 
 # A fan-out not finished this long after publication has lost its message (a broker restarted
 # without persistence, a worker lost whole): longer than the broker takes to hand a message back.
@@ -71,3 +71,37 @@ def resume_fan_outs() -> int:
     for workbook_id in workbook_ids:
         fan_out_published.delay(workbook_id)
     return len(workbook_ids)
+
+
+# A burst's email not sent this long after it was due has lost its task's message (a broker
+# restarted without persistence, a worker lost whole): longer than a busy email queue's wait.
+INSTANT_EMAIL_STALE_AFTER = timedelta(minutes=10)
+# One digest task sends this many batches of members (emails.DIGEST_BATCH each), then queues a task
+# for the rest: no task runs for long, and a retry starts near where it stopped.
+DIGEST_BATCHES_PER_TASK = 5
+
+
+@shared_task(**retry_policy(), time_limit=120, soft_time_limit=100)
+def send_instant_email(user_id: int) -> bool:
+    """The one email of a member's burst of activity, EMAIL_BATCH_SECONDS after it began. A
+    duplicate, or a retry after a failure, sends nothing twice (emails.send_instant)."""
+    return emails.send_instant(user_id)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def resume_instant_emails() -> int:
+    """Every five minutes: queue again the burst emails overdue by INSTANT_EMAIL_STALE_AFTER."""
+    overdue = email_selectors.overdue_bursts(timezone.now() - INSTANT_EMAIL_STALE_AFTER, 1000)
+    for user_id in overdue:
+        send_instant_email.delay(user_id)
+    return len(overdue)
+
+
+@shared_task(**retry_policy(), time_limit=300, soft_time_limit=270)
+def send_weekly_digests(week: str | None = None, after_user_id: int = 0) -> None:
+    """Beat, on Mondays: the digest of the week before to every member who wants it, a few
+    batches per task. Run twice, or retried, it sends nobody a second one (emails.send_digests)."""
+    monday = date.fromisoformat(week) if week else email_selectors.week_of(timezone.now())
+    last = emails.send_digests(monday, after_user_id, batches=DIGEST_BATCHES_PER_TASK)
+    if last is not None:
+        send_weekly_digests.delay(monday.isoformat(), last)

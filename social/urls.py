@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import collection_views, views
+from . import collection_views, email_views, views
 
 app_name = "social"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("notifications/muted/", views.notifications_muted, name="notifications-muted"),
+    path("settings/email-choices/", email_views.email_preferences, name="email-preferences"),
+    path("email/unsubscribe/<str:token>/", email_views.unsubscribe, name="unsubscribe"),
     path("collections/", collection_views.featured, name="collections-featured"),
     path("collections/new/", collection_views.collection_new, name="collection-new"),
     path(

@@ -23,7 +23,11 @@ class Migration(migrations.Migration):
                 ('featured', models.BooleanField(default=True, verbose_name='my workbook is featured')),
                 ('digest', models.BooleanField(default=True, verbose_name='weekly digest of what the people I follow published')),
                 ('last_emailed_id', models.BigIntegerField(default=0, editable=False)),
+                ('email_due_at', models.DateTimeField(blank=True, editable=False, null=True)),
             ],
+            options={
+                'indexes': [models.Index(condition=models.Q(('email_due_at__isnull', False)), fields=['email_due_at'], name='social_emailpref_due_idx')],
+            },
         ),
         migrations.AddField(
             model_name='comment',
