@@ -91,7 +91,11 @@ class ReportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         found = selectors.target(kind, target_id)
         suspended = isinstance(found.obj, User) and _is_suspended(found.obj)
-        decisions = decisions_for(kind, suspended) if found.obj is not None else [Action.DISMISS]
+        decisions = (
+            decisions_for(kind, found.moderation, suspended)
+            if found.obj is not None
+            else [Action.DISMISS]
+        )
         form = ActionForm(request.POST or None, decisions=decisions)
         if request.method == "POST":
             if not self.has_change_permission(request):
@@ -141,6 +145,8 @@ def _act(request: HttpRequest, found: selectors.Found, data: dict[str, Any]) -> 
         return services.unpublish_workbook(moderator, obj, reason)
     if decision == Action.SUSPEND and isinstance(obj, User):
         return services.suspend(moderator, obj, data["ends_at"], reason)
+    if decision == Action.RESTORE:
+        return services.restore(moderator, found, reason)
     if decision == Action.LIFT_SUSPENSION and isinstance(obj, User):
         return services.lift_suspension(moderator, obj, reason)
     return services.dismiss(moderator, found, reason)

@@ -8,6 +8,8 @@ from typing import Any, cast
 from django import forms
 from django.utils import timezone
 
+from sigma_playground.models import Moderation
+
 from .models import Action, Reason, Report, Target
 from .services import REASON_MAX_LENGTH
 
@@ -36,6 +38,7 @@ DECISION_LABELS = {
     Action.HIDE_COMMENT: "Hide the comment (its author sees the reason)",
     Action.UNPUBLISH_WORKBOOK: "Unpublish the workbook (its author sees the reason)",
     Action.DISMISS: "Dismiss the reports (shows held content again)",
+    Action.RESTORE: "Restore it (a moderator hid it; an unpublished workbook stays a draft)",
     Action.SUSPEND: "Suspend the member",
     Action.LIFT_SUSPENSION: "Lift the member's suspension",
 }
@@ -43,12 +46,13 @@ DECISION_LABELS = {
 PERIODS = [("1", "1 day"), ("7", "7 days"), ("30", "30 days"), ("date", "Until a date")]
 
 
-def decisions_for(kind: str, suspended: bool) -> list[Action]:
-    """What a moderator can do about a target of this kind."""
+def decisions_for(kind: str, moderation: str, suspended: bool) -> list[Action]:
+    """What a moderator can do about a target of this kind, in this state."""
+    restore = [Action.RESTORE] if moderation == Moderation.HIDDEN else []
     if kind == Target.COMMENT:
-        return [Action.HIDE_COMMENT, Action.DISMISS]
+        return [Action.HIDE_COMMENT, Action.DISMISS, *restore]
     if kind == Target.WORKBOOK:
-        return [Action.UNPUBLISH_WORKBOOK, Action.DISMISS]
+        return [Action.UNPUBLISH_WORKBOOK, Action.DISMISS, *restore]
     return [Action.SUSPEND, Action.DISMISS, *([Action.LIFT_SUSPENSION] if suspended else [])]
 
 

@@ -92,6 +92,7 @@ class Action(models.TextChoices):
     HIDE_COMMENT = "hide_comment", "Hid the comment"
     UNPUBLISH_WORKBOOK = "unpublish_workbook", "Unpublished the workbook"
     DISMISS = "dismiss", "Dismissed the reports"
+    RESTORE = "restore", "Restored the content"
     SUSPEND = "suspend", "Suspended the member"
     LIFT_SUSPENSION = "lift_suspension", "Lifted the suspension"
 

@@ -179,6 +179,17 @@ def dismiss(moderator: User, found: Found, reason: str) -> ModerationAction:
     return entry
 
 
+def restore(moderator: User, found: Found, reason: str) -> ModerationAction:
+    """Undo a hide or an unpublish: shown again (an unpublished workbook stays a draft, for its
+    author to publish)."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        _moderate(found, Moderation.VISIBLE, "")
+        entry = _log(moderator, Action.RESTORE, found, reason)
+        _close_reports(found, entry)
+    return entry
+
+
 def suspend(moderator: User, member: User, until: datetime, reason: str) -> ModerationAction:
     """No sign-in of any kind for `member` until `until`; their sessions and tokens end now."""
     reason = _require_reason(reason)

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('moderator_username', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('hold', 'Held automatically'), ('hide_comment', 'Hid the comment'), ('unpublish_workbook', 'Unpublished the workbook'), ('dismiss', 'Dismissed the reports'), ('suspend', 'Suspended the member'), ('lift_suspension', 'Lifted the suspension')], max_length=20)),
+                ('action', models.CharField(choices=[('hold', 'Held automatically'), ('hide_comment', 'Hid the comment'), ('unpublish_workbook', 'Unpublished the workbook'), ('dismiss', 'Dismissed the reports'), ('restore', 'Restored the content'), ('suspend', 'Suspended the member'), ('lift_suspension', 'Lifted the suspension')], max_length=20)),
                 ('target_kind', models.CharField(choices=[('workbook', 'Workbook'), ('comment', 'Comment'), ('user', 'Member')], max_length=10)),
                 ('target_id', models.BigIntegerField()),
                 ('target_description', models.CharField(max_length=300)),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.roles import MODERATOR_PERMISSIONS, MODERATORS_GROUP
 from moderation import services
 from moderation.admin import target_url
-from moderation.models import Report
+from moderation.models import ModerationAction, Report
 from social import services as social_services
 from tests.factories import CuratorFactory, UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
@@ -184,3 +184,23 @@ def test_a_suspension_needs_its_end_and_spares_staff(moderator, commenter):
     assert until.status_code == 302
     commenter.refresh_from_db()
     assert commenter.suspended_until.year == 2999
+
+
+def test_a_moderator_restores_what_was_hidden_from_the_logs_link(workbook, comment, moderator):
+    services.hide_comment(moderator, comment, "Looked like spam.")
+    services.unpublish_workbook(moderator, WorkbookFactory(author=workbook.author), "Copied.")
+    client = signed_in(moderator)
+    log = client.get("/admin/moderation/moderationaction/").content.decode()
+    assert f'href="{target_url("comment", comment.pk)}"' in log
+    assert "Restore it" in client.get(target_url("comment", comment.pk)).content.decode()
+
+    done = client.post(
+        target_url("comment", comment.pk), {"decision": "restore", "reason": "A real shop."}
+    )
+
+    assert done.status_code == 302
+    comment.refresh_from_db()
+    assert (comment.moderation, comment.moderation_reason) == ("", "")
+    assert comment.body in Client().get(workbook.get_absolute_url()).content.decode()
+    restored = ModerationAction.objects.get(action="restore")
+    assert (restored.moderator, restored.target_id) == (moderator, comment.pk)
