@@ -18,6 +18,14 @@ class AccountsConfig(AppConfig):
 
         receivers.connect()
 
+        # Imported here for the same reason (accounts.providers imports models). The sign-in
+        # buttons' forms lead to the configured providers: the pages' CSP must let them.
+        from sigma_playground import security
+
+        from . import providers
+
+        security.register_form_action_source(providers.form_action_origins)
+
 
 class AdminConfig(admin_apps.AdminConfig):
     """Django's admin with our site (accounts.admin_site): its sign-in is the site's own."""

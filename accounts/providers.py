@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -87,6 +88,23 @@ def _configured(name: str) -> bool:
     if name == "oidc":
         on = on and bool(getattr(settings, "SOCIAL_AUTH_OIDC_OIDC_ENDPOINT", ""))
     return on
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def form_action_origins() -> list[str]:
+    """Where the enabled providers' sign-in pages are, for the pages' CSP `form-action`: a button's
+    POST is answered with a redirect there. An OpenID Connect provider's is its issuer's origin."""
+    where = {
+        "google": getattr(settings, "GOOGLE_OIDC_ENDPOINT", None)
+        or GoogleOpenIdConnect.OIDC_ENDPOINT,
+        "github": getattr(settings, "GITHUB_BASE_URL", None) or GithubOAuth2.AUTHORIZATION_URL,
+        "oidc": settings.SOCIAL_AUTH_OIDC_OIDC_ENDPOINT,
+    }
+    return [_origin(where[p.name]) for p in enabled() if where[p.name]]
 
 
 @dataclass(frozen=True)

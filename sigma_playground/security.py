@@ -33,6 +33,17 @@ def _media_origin(_storage_settings: str) -> str | None:
     return _origin(storages["default"].url("probe.webp"))
 
 
+# Where a page's forms may lead besides this site: a sign-in button's POST is answered with a
+# redirect to an identity provider, which `form-action` would block. Apps register a function giving
+# those origins in their ready() (accounts: its configured providers'); asked per response.
+_form_action_sources: list[Callable[[], list[str]]] = []
+
+
+def register_form_action_source(source: Callable[[], list[str]]) -> None:
+    if source not in _form_action_sources:
+        _form_action_sources.append(source)
+
+
 def build_policy() -> str:
     frame_src = [f"https://{host}" for host in settings.SIGMA_EMBED_HOSTS]
     if settings.SIGMA_EMBED_STANDIN:
@@ -61,7 +72,7 @@ def build_policy() -> str:
         "manifest-src": ["'self'"],
         "frame-src": frame_src,
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *sorted({o for f in _form_action_sources for o in f()})],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
     }

@@ -103,3 +103,10 @@ def test_github_sign_up_reads_the_verified_primary_address(client, github):
 
 def test_choose_username_without_a_sign_in_under_way_starts_again(client):
     assert client.get("/accounts/provider/username/")["Location"] == "/accounts/login/"
+
+
+def test_the_pages_csp_lets_the_buttons_lead_to_the_provider(client, oidc, settings):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    assert f"form-action 'self' {oidc.url}" in policy
+    settings.SOCIAL_AUTH_OIDC_KEY = ""  # switched off: no longer allowed
+    assert oidc.url not in client.get("/accounts/login/")["Content-Security-Policy"]
