@@ -14,7 +14,7 @@ from workbooks import cache as gallery_cache
 from workbooks import favorites
 from workbooks.signals import embed_failing, workbook_featured, workbook_published
 
-from . import email_views, push, selectors, services, slots
+from . import email_views, push, selectors, services, slots, views
 from .context_processors import BELL_READ_AHEAD
 
 
@@ -33,6 +33,8 @@ def connect() -> None:
     slots.register()
     # Which emails a member wants (social.emails), on their Settings page.
     settings_sections.register("email", order=20, render=email_views.settings_section)
+    # The members a member blocks, with Unblock, on their Settings page.
+    settings_sections.register("blocked", order=40, render=views.blocked_section)
     # Whether a member has favorited a workbook, for the workbooks API.
     favorites.register(
         selectors.with_is_favorited,

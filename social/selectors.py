@@ -31,7 +31,7 @@ from workbooks import selectors as workbook_selectors
 from workbooks.models import Workbook
 
 from . import kept
-from .models import Activity, Comment, Favorite, Follow, MutedVerb, Notification, Verb
+from .models import Activity, Block, Comment, Favorite, Follow, MutedVerb, Notification, Verb
 
 if TYPE_CHECKING:
     from typing import TypedDict
@@ -235,11 +235,38 @@ def changeable_comment(viewer: User | AnonymousUser, action: str, pk: int) -> Co
     )
 
 
-def comments_for(workbook: Workbook) -> QuerySet[Comment]:
+def comments_for(
+    workbook: Workbook, viewer: User | AnonymousUser | None = None
+) -> QuerySet[Comment]:
+    """The workbook's comments, oldest first; for a `viewer`, without those of the members they
+    block (a subquery: no query more, however many they block)."""
+    comments = Comment.objects.filter(workbook=workbook)
+    if viewer is not None and viewer.is_authenticated:
+        comments = comments.exclude(
+            author__in=Block.objects.filter(blocker=viewer).values("blocked_id")
+        )
+    return comments.select_related("author").order_by("created_at", "pk")
+
+
+# --- Blocks ---------------------------------------------------------------------------------------
+
+
+def blocks(blocker_id: int, blocked_id: int) -> bool:
+    return Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).exists()
+
+
+def blocked_ids(blocker_id: int) -> set[int]:
+    """Whom the member blocks (their comments are left out of what the member sees)."""
+    return set(Block.objects.filter(blocker_id=blocker_id).values_list("blocked_id", flat=True))
+
+
+def blocked_members(user: User) -> QuerySet[User]:
+    """The active members `user` blocks, newest block first, with `blocked_at`. Named so a page's
+    cursor filters on this join (see followers_of); the block's id breaks ties."""
     return (
-        Comment.objects.filter(workbook=workbook)
-        .select_related("author")
-        .order_by("created_at", "pk")
+        User.objects.filter(blocked_by__blocker=user, is_active=True)
+        .annotate(blocked_at=F("blocked_by__created_at"), block_pk=F("blocked_by__id"))
+        .order_by("-blocked_at", "-block_pk")
     )
 
 

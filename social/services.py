@@ -16,12 +16,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F
 from django.utils import timezone
 
 from accounts.models import User
 from sigma_playground import jobs
-from sigma_playground.errors import RetryLater
+from sigma_playground.errors import Forbidden, RetryLater
 from sigma_playground.models import Moderation, clean_moderation
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
@@ -29,6 +29,7 @@ from workbooks.models import DailyActivity, Workbook
 from . import email_selectors, push, selectors
 from .models import (
     Activity,
+    Block,
     Comment,
     EmailPreference,
     Favorite,
@@ -41,6 +42,13 @@ from .models import (
 # Undoing an action this soon removes the notification it caused, so nobody is told of a favorite
 # or follow that no longer exists.
 UNDO_WINDOW = timedelta(minutes=15)
+
+
+class Blocked(Forbidden):
+    """Refused because one of the two members blocks the other: a 403 `blocked`, whose message
+    says no more than that the action is not possible."""
+
+    code = "blocked"
 
 
 class RateLimited(RetryLater):
@@ -102,7 +110,7 @@ def notify(
     recipient_id = recipient if isinstance(recipient, int) else recipient.pk
     if actor is not None and recipient_id == actor.pk:
         return None  # nobody is notified of their own actions
-    if MutedVerb.objects.filter(user_id=recipient_id, verb=verb).exists():
+    if _unwanted(recipient_id, actor, verb):
         return None
     _lock_recipients([recipient_id])
     notification = Notification.objects.create(
@@ -194,6 +202,15 @@ def end_email_burst(user_id: int, due: datetime) -> bool:
     return True
 
 
+def _unwanted(recipient_id: int, actor: User | None, verb: str) -> bool:
+    """Whether the recipient muted this kind, or blocks the actor: one query either way."""
+    muted = MutedVerb.objects.filter(user_id=recipient_id, verb=verb)
+    if actor is None:
+        return muted.exists()
+    blocked = Block.objects.filter(blocker_id=recipient_id, blocked_id=actor.pk)
+    return User.objects.filter(pk=recipient_id).filter(Exists(muted) | Exists(blocked)).exists()
+
+
 def _retract(recipient_id: int, actor: User, verb: str, workbook: Workbook | None = None) -> None:
     """Remove the notification of an action undone within UNDO_WINDOW."""
     since = timezone.now() - UNDO_WINDOW
@@ -227,6 +244,7 @@ def follow(follower: User, followee: User) -> bool:
     """Idempotent; True when a new follow was made."""
     if follower.pk == followee.pk:
         raise ValidationError("You cannot follow yourself.", code="self_follow")
+    _refuse_across_block(follower, followee)
     check_rate(follower, "follow")
     with transaction.atomic():
         _, created = Follow.objects.get_or_create(follower=follower, followee=followee)
@@ -245,6 +263,69 @@ def unfollow(follower: User, followee: User) -> bool:
             Activity.objects.filter(actor=follower, verb=Verb.FOLLOWED, subject=followee).delete()
             _retract(followee.pk, follower, Verb.FOLLOWED)
     return bool(deleted)
+
+
+def _refuse_across_block(follower: User, followee: User) -> None:
+    """No follow either way between a member and someone they block (one query). The blocked one
+    is told only that they cannot: not why."""
+    blockers = set(
+        Block.objects.filter(
+            blocker__in=[follower, followee], blocked__in=[follower, followee]
+        ).values_list("blocker_id", flat=True)
+    )
+    if followee.pk in blockers:
+        raise Blocked("You cannot follow this member.")
+    if follower.pk in blockers:
+        raise Blocked("You block this member: unblock them to follow them.")
+
+
+# --- Block ----------------------------------------------------------------------------------------
+
+
+def _refuse_self_block(blocker: User, blocked: User) -> None:
+    if blocker.pk == blocked.pk:
+        raise ValidationError("You cannot block yourself.", code="self_block")
+
+
+def block(blocker: User, blocked: User) -> bool:
+    """Idempotent; True when a new block was made. The blocked member no longer follows the
+    blocker nor is followed by them (counted down as an unfollow is), and their unread
+    notifications to the blocker are withdrawn. From then on they cannot follow the blocker,
+    comment on the blocker's workbooks or notify them, and the blocker does not see their comments
+    (social.slots, selectors.comments_for). They are not told."""
+    _refuse_self_block(blocker, blocked)
+    check_rate(blocker, "block")
+    with transaction.atomic():
+        _, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+        if created:
+            unfollow(blocked, blocker)
+            unfollow(blocker, blocked)
+            _withdraw(blocker.pk, blocked.pk)
+            # What is kept under the blocker's token (their buttons' state, whose comments they
+            # see) is made again.
+            gallery_cache.object_changed("user", blocker.pk)
+    return created
+
+
+def unblock(blocker: User, blocked: User) -> bool:
+    """Idempotent; True when a block was removed. Follows removed by the block stay removed."""
+    _refuse_self_block(blocker, blocked)
+    check_rate(blocker, "block")
+    with transaction.atomic():
+        deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+        if deleted:
+            gallery_cache.object_changed("user", blocker.pk)
+    return bool(deleted)
+
+
+def _withdraw(recipient_id: int, actor_id: int) -> None:
+    """Remove the recipient's unread notifications from this actor; read ones stay, as history."""
+    deleted, _ = Notification.objects.filter(
+        recipient_id=recipient_id, actor_id=actor_id, read=False
+    ).delete()
+    if deleted:
+        bell_changed([recipient_id])
+        transaction.on_commit(lambda: push.unread_count(recipient_id), robust=True)
 
 
 # --- Favorite -------------------------------------------------------------------------------------
@@ -313,6 +394,8 @@ def clean_comment_body(body: str) -> str:
 def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
     _require_published(workbook)
     body = clean_comment_body(body)
+    if selectors.blocks(workbook.author_id, author.pk):
+        raise Blocked("You cannot comment on this workbook.")
     check_rate(author, "comment")
     with transaction.atomic():
         comment = Comment.objects.create(workbook=workbook, author=author, body=body)

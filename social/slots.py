@@ -1,5 +1,5 @@
-"""The favorite and follow buttons and the comments of workbook and profile pages: slots of the
-pages the gallery renders once for everyone (workbooks.slots), filled in for each viewer.
+"""The favorite, follow and block buttons and the comments of workbook and profile pages: slots
+of the pages the gallery renders once for everyone (workbooks.slots), filled in for each viewer.
 
 Registered in SocialConfig.ready (`register`): workbooks names these slots in its templates but
 never imports social.
@@ -7,6 +7,7 @@ never imports social.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import namedtuple
 from collections.abc import Mapping
@@ -25,12 +26,13 @@ from workbooks.models import Workbook
 
 from . import selectors, services
 from .forms import CommentForm
-from .models import Favorite, Follow
+from .models import Block, Favorite, Follow
 
 
 def register() -> None:
     slots.slot("favorite")(favorite)
     slots.slot("follow")(follow)
+    slots.slot("block")(block)
     slots.slot("comments")(comments)
     slots.keep_parts(kept_keys_of)
 
@@ -49,56 +51,69 @@ _ShownPerson = namedtuple("_ShownPerson", "pk id username display_name")
 
 
 def _viewer_state(composition: slots.Composition) -> dict[str, set[int]]:
-    """Which of the page's workbooks the viewer has favorited and which of its people they follow,
-    in one query for all of the page's buttons (none for a visitor), kept in the cache for this
-    member and these buttons under the member's token, which each of their favorites and follows
-    (and unfavorites, unfollows) renews (social.services `_count`): a reload is one cache read."""
+    """Which of the page's workbooks the viewer has favorited, which of its people they follow and
+    block, and, on a page with comments, whose comments they do not see (the members they block),
+    in one query for all of the page's buttons (none for a visitor; a second one, for the blocked
+    members' ids, only for a member who blocks someone), kept in the cache for this member and
+    these buttons under the member's token, which each of their favorites, follows and blocks (and
+    their undoing) renews (social.services): a reload is one cache read."""
 
     def compute() -> dict[str, set[int]]:
         spec = _state_spec(composition)
         if spec is None:
             return {"favorited": set(), "following": set()}
-        viewer, workbooks, people, key = spec
+        viewer, workbooks, people, comments, key = spec
         return gallery_cache.kept_while(
             "user",
             viewer.pk,
             "viewer_state",
             key,
-            lambda: _query_state(viewer, workbooks, people),
+            lambda: _query_state(viewer, workbooks, people, comments),
             ahead=_kept_ahead(composition),
         )
 
     return composition.once("viewer_state", compute)
 
 
+def _people_of(composition: slots.Composition) -> set[int]:
+    """The page's people with a follow or block button."""
+    return {args[0] for name in ("follow", "block") for args in composition.args_of(name)}
+
+
 def _state_spec(composition: slots.Composition):
-    """The viewer, the page's workbooks and people with buttons, and the key their state is kept
-    under; None when there is nothing to read (a visitor, no buttons)."""
+    """The viewer, the page's workbooks and people with buttons, whether it shows comments, and
+    the key their state is kept under; None when there is nothing to read (a visitor, no buttons
+    and no comments)."""
     viewer = composition.request.user
     workbooks = {args[0] for args in composition.args_of("favorite")}
-    people = {args[0] for args in composition.args_of("follow")} - {viewer.pk}
-    if not viewer.is_authenticated or not (workbooks or people):
+    people = _people_of(composition) - {viewer.pk}
+    comments = bool(composition.args_of("comments"))
+    if not viewer.is_authenticated or not (workbooks or people or comments):
         return None
-    return viewer, workbooks, people, _state_key(workbooks, people)
+    return viewer, workbooks, people, comments, _state_key(workbooks, people, comments)
 
 
-def _state_key(workbooks: set[int], people: set[int]) -> str:
-    return f"{sorted(workbooks)}|{sorted(people)}"
+def _state_key(workbooks: set[int], people: set[int], comments: bool) -> str:
+    return f"{sorted(workbooks)}|{sorted(people)}|{'c' if comments else ''}"
 
 
 def kept_keys_of(viewer_pk, workbooks, people, comments) -> list[str]:
     """The cache keys of a page's kept parts: the viewer's state for its buttons (`workbooks`
-    with a favorite button, `people` with a follow button; none for a visitor, `viewer_pk` None),
-    and the comments of each of `comments` (workbook ids)."""
+    with a favorite button, `people` with a follow or block button) and its comments (whose
+    authors they block); none for a visitor, `viewer_pk` None), and the comments of each of
+    `comments` (workbook ids)."""
     wanted: list[str] = []
     people = set(people) - {viewer_pk}
-    if viewer_pk is not None and (workbooks or people):
+    if viewer_pk is not None and (workbooks or people or comments):
         wanted += gallery_cache.kept_keys(
-            "user", viewer_pk, "viewer_state", _state_key(set(workbooks), people)
+            "user",
+            viewer_pk,
+            "viewer_state",
+            _state_key(set(workbooks), people, bool(comments)),
         )
     for pk in comments:
         wanted += gallery_cache.kept_keys(
-            "workbook", pk, "comments", str(_minute()), with_version=True
+            "workbook", pk, _COMMENTS, str(_minute()), with_version=True
         )
     return wanted
 
@@ -113,7 +128,7 @@ def _kept_ahead(composition: slots.Composition) -> tuple[set[str], dict]:
         viewer = request.user
         seen = (
             tuple(sorted({args[0] for args in composition.args_of("favorite")})),
-            tuple(sorted({args[0] for args in composition.args_of("follow")})),
+            tuple(sorted(_people_of(composition))),
             tuple(args[0] for args in composition.args_of("comments")),
         )
         wanted = kept_keys_of(viewer.pk if viewer.is_authenticated else None, *seen)
@@ -130,7 +145,9 @@ def _kept_ahead(composition: slots.Composition) -> tuple[set[str], dict]:
     return composition.once("kept_ahead", read)
 
 
-def _query_state(viewer, workbooks: set[int], people: set[int]) -> dict[str, set[int]]:
+def _query_state(
+    viewer, workbooks: set[int], people: set[int], comments: bool
+) -> dict[str, set[int]]:
     checks = {
         **{
             f"w{pk}": Exists(Favorite.objects.filter(user=OuterRef("pk"), workbook_id=pk))
@@ -140,11 +157,20 @@ def _query_state(viewer, workbooks: set[int], people: set[int]) -> dict[str, set
             f"p{pk}": Exists(Follow.objects.filter(follower=OuterRef("pk"), followee_id=pk))
             for pk in people
         },
+        **{
+            f"b{pk}": Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked_id=pk))
+            for pk in people
+        },
     }
+    if comments:
+        checks["blocks_anyone"] = Exists(Block.objects.filter(blocker=OuterRef("pk")))
     row: Mapping[str, object] = User.objects.filter(pk=viewer.pk).values(**checks).get()
     return {
         "favorited": {pk for pk in workbooks if row[f"w{pk}"]},
         "following": {pk for pk in people if row[f"p{pk}"]},
+        "blocking": {pk for pk in people if row[f"b{pk}"]},
+        # Most members block no one: they pay no query for it.
+        "hidden_authors": selectors.blocked_ids(viewer.pk) if row.get("blocks_anyone") else set(),
     }
 
 
@@ -165,12 +191,30 @@ def favorite(request: HttpRequest, args: slots.Args, composition: slots.Composit
 
 def follow(request: HttpRequest, args: slots.Args, composition: slots.Composition) -> str:
     pk, username, display_name = args
-    following = pk in _viewer_state(composition)["following"]
+    state = _viewer_state(composition)
+    if pk in state.get("blocking", ()):
+        return ""  # following someone you block is refused: the Unblock button is what is shown
     return slots.render_for_viewer(
         "social/inc/follow_button.html",
         request,
         person=_ShownPerson(pk, pk, username, display_name),
-        following=following,
+        following=pk in state["following"],
+        **_button_context(request),
+    )
+
+
+def block(request: HttpRequest, args: slots.Args, composition: slots.Composition) -> str:
+    """Block (to a page that says what it does, and asks) or Unblock (at once): for members only,
+    on someone else's profile."""
+    pk, username, display_name = args
+    viewer = request.user
+    if not viewer.is_authenticated or viewer.pk == pk:
+        return ""
+    return slots.render_for_viewer(
+        "social/inc/block_button.html",
+        request,
+        person=_ShownPerson(pk, pk, username, display_name),
+        blocking=pk in _viewer_state(composition).get("blocking", ()),
         **_button_context(request),
     )
 
@@ -184,15 +228,24 @@ def comments(request: HttpRequest, args: slots.Args, composition: slots.Composit
     gallery's version (a commenter's name or picture) and the minute ("5 minutes ago") are as
     they were. A reload is one cache read; each viewer's controls are filled in per request."""
     workbook = _ShownWorkbook(*args)  # the model only to read the comments (a miss)
-    shown, listed = gallery_cache.kept_while(
+    shown, pieces = gallery_cache.kept_while(
         "workbook",
         workbook.pk,
-        "comments",
+        _COMMENTS,
         str(_minute()),
         lambda: _comment_list(_workbook(args)),
         with_version=True,
         ahead=_kept_ahead(composition),
     )
+    hidden = (
+        _viewer_state(composition).get("hidden_authors") if request.user.is_authenticated else None
+    )
+    if hidden:
+        # The viewer does not see the comments of members they block (the kept list is everyone's).
+        shown, listed = _without_authors(shown, pieces, hidden)
+    else:
+        head, items, tail = pieces
+        listed = head + "".join(items) + tail
     for pk, author_id, created_at, author_name in shown:
         listed = listed.replace(
             _actions_marker(pk),
@@ -234,16 +287,54 @@ def _actions_marker(pk: int) -> str:
     return slots.private_marker("comment-actions", pk)
 
 
-def _comment_list(workbook) -> tuple[list[tuple], str]:
-    """The comments (one query) rendered for no one in particular, and what each one's controls
-    depend on: (id, author id, written at, author's name)."""
+# The kept comment lists: (facts, (the list's head, each comment's item, its tail)). The name
+# says the layout: a list kept in another layout is another entry, never misread.
+_COMMENTS = "comment_items"
+
+
+def _item_marker(kind: str) -> str:
+    return slots.private_marker(kind, 0)
+
+
+def _comment_list(workbook) -> tuple[list[tuple], tuple[str, list[str], str]]:
+    """The comments (one query) rendered for no one in particular, cut into the list's head, one
+    item per comment and its tail (so a viewer's list can leave some out), and what each one's
+    controls depend on: (id, author id, written at, author's name)."""
     shown = list(selectors.comments_for(workbook))
     for comment in shown:
         # For the template only: not a field of the model.
         comment.__dict__["actions_marker"] = mark_safe(_actions_marker(comment.pk))  # noqa: S308
-    html = get_template("social/inc/comment_list.html").render({"comments": shown})
+    html = get_template("social/inc/comment_list.html").render(
+        {
+            "comments": shown,
+            "item_marker": mark_safe(_item_marker("comment-item")),  # noqa: S308 - our own
+            "end_marker": mark_safe(_item_marker("comment-items-end")),  # noqa: S308 - our own
+        }
+    )
     facts = [(c.pk, c.author_id, c.created_at, c.author.display_name) for c in shown]
-    return facts, html
+    return facts, _cut(html, len(shown))
+
+
+def _cut(html: str, count: int) -> tuple[str, list[str], str]:
+    """`html` as (head, items, tail) at its item and end markers, which it then no longer holds."""
+    if not count:
+        return html, [], ""
+    parts = re.split(
+        f"{re.escape(_item_marker('comment-item'))}|{re.escape(_item_marker('comment-items-end'))}",
+        html,
+    )
+    return parts[0], parts[1:-1], parts[-1]
+
+
+def _without_authors(
+    shown: list[tuple], pieces: tuple[str, list[str], str], hidden: set[int]
+) -> tuple[list[tuple], str]:
+    """The kept list without the comments of these authors."""
+    head, items, tail = pieces
+    kept = [(fact, item) for fact, item in zip(shown, items, strict=True) if fact[1] not in hidden]
+    if not kept:
+        return [], get_template("social/inc/comment_list.html").render({"comments": []})
+    return [fact for fact, _ in kept], head + "".join(item for _, item in kept) + tail
 
 
 def _comment_actions(request, workbook, pk, author_id, created_at, author_name) -> str:

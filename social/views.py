@@ -111,6 +111,55 @@ def following(request: HttpRequest, username: str) -> HttpResponse:
     return _people(request, username, "following")
 
 
+# --- Blocks ----------------------------------------------------------------------------------------
+
+# The Settings section shows the newest blocks; the rest are on their own paged list.
+BLOCKED_IN_SETTINGS = 20
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def block(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
+    """GET asks (saying what a block does); POST `block=1` blocks, `block=0` unblocks."""
+    person = accounts_selectors.active_user_or_404(username)
+    back = next_url(request, reverse("workbooks:author", args=[person.username]))
+    blocking = selectors.blocks(request.user.pk, person.pk)
+    if request.method == "GET":
+        context = {"person": person, "blocking": blocking, "next": back}
+        return render(request, "social/block_confirm.html", context)
+    want = _wanted(request.POST.get("block"))
+    if want is None:
+        want = not blocking
+    # A refusal (too many this minute, blocking yourself) goes through to the error pages.
+    if want:
+        services.block(request.user, person)
+        messages.success(request, f"You block {person.display_name}.")
+    else:
+        services.unblock(request.user, person)
+        messages.success(request, f"You no longer block {person.display_name}.")
+    return redirect(back)
+
+
+@require_GET
+@login_required
+def blocked(request: AuthenticatedHttpRequest) -> HttpResponse:
+    page = paging.html_page(request, selectors.blocked_members(request.user), LIST_PAGE_SIZE)
+    context = {"page": page, "next": request.get_full_path()}
+    return render(request, "social/blocked.html", context)
+
+
+def blocked_section(request: HttpRequest) -> str:
+    """The Settings page's "Blocked members" (accounts.settings_sections): the newest blocks, each
+    with Unblock, and a link to all of them when there are more."""
+    members = list(selectors.blocked_members(member(request))[: BLOCKED_IN_SETTINGS + 1])
+    context = {
+        "members": members[:BLOCKED_IN_SETTINGS],
+        "more": len(members) > BLOCKED_IN_SETTINGS,
+        "next": f"{reverse('accounts:settings')}#blocked",
+    }
+    return render_to_string("social/inc/blocked_section.html", context, request=request)
+
+
 # --- Favorites -------------------------------------------------------------------------------------
 
 

@@ -25,6 +25,16 @@ class MemberSerializer(AuthorSerializer):
         read_only_fields = AuthorSerializer.Meta.fields
 
 
+class BlockedMemberSerializer(MemberSerializer):
+    """A member you block. Expects `blocked_at` annotated (selectors.blocked_members)."""
+
+    blocked_at = serializers.DateTimeField(read_only=True, help_text="When you blocked them.")
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "blocked_at"]
+        read_only_fields = fields
+
+
 class ProfileSerializer(MemberSerializer):
     """Expects `workbook_count` and `is_following` annotated (views.profiles)."""
 

@@ -24,7 +24,9 @@ urlpatterns = [
         "users/<str:username>/following/", views.FollowingView.as_view(), name="api-user-following"
     ),
     path("users/<str:username>/follow/", views.FollowView.as_view(), name="api-user-follow"),
+    path("users/<str:username>/block/", views.BlockView.as_view(), name="api-user-block"),
     path("me/favorited/", cards.FavoritedView.as_view(), name="api-me-favorited"),
+    path("me/blocks/", views.MyBlocksView.as_view(), name="api-me-blocks"),
     path("feed/", views.FeedView.as_view(), name="api-feed"),
     path("notifications/", views.NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read/", views.MarkReadView.as_view(), name="api-notifications-read"),

@@ -35,6 +35,7 @@ from .. import kept, selectors, services
 from ..models import Activity, Comment, Notification
 from .serializers import (
     ActivitySerializer,
+    BlockedMemberSerializer,
     CommentSerializer,
     MarkReadSerializer,
     MemberSerializer,
@@ -60,6 +61,7 @@ UNAUTHENTICATED = OpenApiResponse(description="Not signed in")
 FORBIDDEN = OpenApiResponse(description="Not yours to change")
 NOT_FOUND = OpenApiResponse(description="No such thing, or not visible to you")
 THROTTLED = OpenApiResponse(description="Too many of these actions this minute; see Retry-After")
+BLOCKED = OpenApiResponse(description="`blocked`: one of you blocks the other")
 
 
 # --- Members --------------------------------------------------------------------------------------
@@ -169,6 +171,7 @@ class FollowView(MemberView):
             200: ProfileSerializer,
             400: OpenApiResponse(description="`self_follow`: you cannot follow yourself"),
             401: UNAUTHENTICATED,
+            403: BLOCKED,
             404: NOT_FOUND,
             429: THROTTLED,
         },
@@ -188,6 +191,61 @@ class FollowView(MemberView):
     def delete(self, request: AuthenticatedRequest, username: str) -> Response:
         services.unfollow(request.user, self.get_member())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["users"], parameters=[USERNAME])
+class BlockView(MemberView):
+    """Blocking a member: they can no longer follow you, comment on your workbooks or notify you,
+    and you no longer see their comments. They are not told."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = BlockedMemberSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: BlockedMemberSerializer,
+            400: OpenApiResponse(description="`self_block`: you cannot block yourself"),
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            429: THROTTLED,
+        },
+        summary="Block the member (idempotent); answers them as your blocked list shows them",
+    )
+    def put(self, request: AuthenticatedRequest, username: str) -> Response:
+        person = self.get_member()
+        services.block(request.user, person)
+        blocked = selectors.blocked_members(request.user).get(pk=person.pk)
+        return Response(BlockedMemberSerializer(blocked, context={"request": request}).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            400: OpenApiResponse(description="`self_block`: you cannot block yourself"),
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            429: THROTTLED,
+        },
+        summary="Stop blocking the member (idempotent); follows the block removed stay removed",
+    )
+    def delete(self, request: AuthenticatedRequest, username: str) -> Response:
+        services.unblock(request.user, self.get_member())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["users"],
+    responses={200: BlockedMemberSerializer(many=True), 401: UNAUTHENTICATED},
+    summary="The members you block, newest block first",
+)
+class MyBlocksView(generics.ListAPIView):
+    permission_classes = [permissions.IsAuthenticated]
+    queryset = User.objects.none()  # the schema's model; get_queryset answers
+    serializer_class = BlockedMemberSerializer
+
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.blocked_members(member(self.request))
 
 
 # --- Feed and notifications -----------------------------------------------------------------------
@@ -370,7 +428,9 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
     def get(self, request: Request, *args, **kwargs) -> Response:
         workbook = self.get_workbook()
         # A page, not None: every API view has the project's paginator (DEFAULT_PAGINATION_CLASS).
-        comments = cast("list[Comment]", self.paginate_queryset(selectors.comments_for(workbook)))
+        # Without the comments of members the viewer blocks.
+        shown = selectors.comments_for(workbook, request.user)
+        comments = cast("list[Comment]", self.paginate_queryset(shown))
         for comment in comments:
             # Who may delete depends on the workbook's author: the one workbook, not a query each.
             comment.workbook = workbook
@@ -381,6 +441,7 @@ class CommentListView(WorkbookView, generics.ListCreateAPIView):
             201: CommentSerializer,
             400: BAD_REQUEST,
             401: UNAUTHENTICATED,
+            403: OpenApiResponse(description="`blocked`: the workbook's author blocks you"),
             404: NOT_FOUND,
             429: THROTTLED,
         },
