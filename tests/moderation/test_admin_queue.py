@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import MODERATOR_PERMISSIONS, MODERATORS_GROUP
-from moderation import services
+from moderation import selectors, services
 from moderation.admin import target_url
 from moderation.models import ModerationAction, Report
 from social import services as social_services
@@ -74,6 +74,11 @@ def test_one_row_per_target_newest_report_first(workbook, comment, commenter, mo
     assert f'href="/admin/workbooks/workbook/{workbook.pk}/change/"' in workbook_row
     assert f'href="{target_url("workbook", workbook.pk)}"' in workbook_row
     assert f"#comment-{comment.pk}" in html
+    # A single report opens with the others about its target.
+    first = Report.objects.filter(target_kind="workbook").first()
+    opened = signed_in(moderator).get(f"{QUEUE}{first.pk}/change/")
+    assert opened.status_code == 302
+    assert opened["Location"] == target_url("workbook", workbook.pk)
 
 
 def test_the_queue_costs_the_same_queries_however_many_reports(moderator, settings):
@@ -102,7 +107,7 @@ def test_the_queue_costs_the_same_queries_however_many_reports(moderator, settin
     add_targets(6)
     many = queries()
 
-    assert many == few
+    assert many == few, (few, many)
     assert Report.objects.count() == 7 * 7
 
 
@@ -204,3 +209,30 @@ def test_a_moderator_restores_what_was_hidden_from_the_logs_link(workbook, comme
     assert comment.body in Client().get(workbook.get_absolute_url()).content.decode()
     restored = ModerationAction.objects.get(action="restore")
     assert (restored.moderator, restored.target_id) == (moderator, comment.pk)
+
+
+def test_the_log_and_a_targets_page_cost_the_same_queries_however_long(moderator, settings):
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "report": 1000}
+    settings.MODERATION_HOLD_REPORTS = 1000
+    workbook = WorkbookFactory()
+    client = signed_in(moderator)
+    client.get(QUEUE)
+
+    def grow(count: int) -> None:
+        for _ in range(count):
+            services.report(UserFactory(), "workbook", workbook.pk, "other", "Looks copied.")
+            services.dismiss(moderator, selectors.target("user", moderator.pk), "Nothing.")
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    log = "/admin/moderation/moderationaction/"
+    grow(1)
+    few = queries(log), queries(target_url("workbook", workbook.pk))
+    grow(8)
+    many = queries(log), queries(target_url("workbook", workbook.pk))
+
+    assert many == few
+    assert Report.objects.open().count() == 9

@@ -5,7 +5,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from moderation.models import Report
+from moderation import services
+from moderation.models import ModerationAction, Report
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +34,24 @@ def test_the_database_refuses_other_without_a_word(workbook, reporter):
         Report.objects.create(
             reporter=reporter, target_kind="workbook", target_id=workbook.pk, reason="other"
         )
+
+
+def test_a_moderators_deleted_account_leaves_their_log_entries_with_their_name(workbook, moderator):
+    entry = services.unpublish_workbook(moderator, workbook, "Copied.")
+
+    moderator.delete()
+
+    entry = ModerationAction.objects.get(pk=entry.pk)
+    assert (entry.moderator, entry.moderator_username, entry.reason) == (
+        None,
+        "moderator",
+        "Copied.",
+    )
+
+
+def test_a_reporters_deleted_account_takes_their_reports(workbook, reporter):
+    services.report(reporter, "workbook", workbook.pk, "spam")
+
+    reporter.delete()
+
+    assert not Report.objects.exists()
