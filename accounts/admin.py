@@ -1,15 +1,41 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from . import selectors
 from .images import hold_avatar
 from .models import TokenFamily, User
 from .signals import member_changed, member_deleting
 
 
+class _RefusesRetiredUsernames:
+    """A username of an account deleted lately is not given to another (RETIRED_USERNAME_DAYS)."""
+
+    def clean_username(self):
+        # The creation form checks the name is free; the change form has no check of its own.
+        inherited = getattr(super(), "clean_username", None)
+        username = inherited() if inherited else self.cleaned_data.get("username")
+        initial = getattr(self.instance, "username", None) if self.instance.pk else None
+        if username and username != initial and selectors.username_retired(username):
+            raise ValidationError(selectors.USERNAME_RETIRED, code="retired")
+        return username
+
+
+class MemberChangeForm(_RefusesRetiredUsernames, UserChangeForm):
+    pass
+
+
+class MemberCreationForm(_RefusesRetiredUsernames, AdminUserCreationForm):
+    pass
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = MemberChangeForm
+    add_form = MemberCreationForm
     list_display = ["username", "email", "full_name", "is_staff", "mfa_enabled", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active", "mfa_enabled", "groups", "date_joined"]
     search_fields = ["username", "email", "full_name"]

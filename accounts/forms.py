@@ -83,6 +83,8 @@ class SignUpForm(forms.ModelForm):
         username, email = cleaned.get("username"), cleaned.get("email")
         if username and selectors.username_taken(username):
             self.add_error("username", "That username is taken.")
+        elif username and selectors.username_retired(username):
+            self.add_error("username", selectors.USERNAME_RETIRED)
         if email and selectors.email_taken(email):
             self.add_error("email", "An account with that email address already exists.")
         return cleaned
@@ -279,3 +281,28 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
     def save(self, commit: bool = True) -> User:
         services.change_password(self.user, self.cleaned_data["new_password1"])
         return self.user
+
+
+class DeleteAccountForm(forms.Form):
+    """What proves the member is the member before their account goes (services.confirm_leaving)."""
+
+    password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp = forms.CharField(
+        label="Code from your authenticator app",
+        required=False,
+        max_length=32,
+        help_text="Or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not user.has_usable_password():
+            del self.fields["password"]
+        if not user.mfa_enabled:
+            del self.fields["otp"]

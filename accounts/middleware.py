@@ -38,15 +38,18 @@ def get_user(request: HttpRequest):
         return AnonymousUser()
     backend = load_backend(backend_path)
     user = _backend_user(backend, _user_pk(user_id))
-    if user is None or is_suspended(user):
-        # Suspending raises the sessions' generation, which ends them below; this also covers a
-        # suspension written by other means (the shell), from the row already read.
+    if user is None:
         return AnonymousUser()
     vouch = getattr(session, "vouch", None)
     if vouch is not None:
         vouch(user)
         if session.get(SESSION_KEY) != user_id or session.get(BACKEND_SESSION_KEY) != backend_path:
             return AnonymousUser()  # ended meanwhile (or, never seen, made another's)
+    if is_suspended(user):
+        # Suspending raises the sessions' generation, which would end this below; this also ends
+        # it for a suspension written by other means (the shell), from the row already read.
+        session.flush()
+        return AnonymousUser()
     session_hash = session.get(HASH_SESSION_KEY)
     verified = bool(
         session_hash and constant_time_compare(session_hash, user.get_session_auth_hash())

@@ -295,3 +295,29 @@ class RetiredUsername(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} (until {self.until:%Y-%m-%d})"
+
+
+class DataExport(models.Model):
+    """A member's ZIP of their data (accounts.exports): made by a worker, kept in the private
+    storage under an unguessable name, fetched through a signed link until `expires_at`, then
+    removed (accounts.tasks.remove_expired_exports)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The ZIP's name in the private storage once made; blank while it is being prepared.
+    file = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_export_user_idx"),
+            models.Index(fields=["expires_at"], name="accounts_export_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.user_id}"
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.file)

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from .models import User
+from .models import RetiredUsername, User
 
 
 def username_taken(username: str, *, exclude_pk: int | None = None) -> bool:
     return _others(User.objects.filter(username__lower=username.lower()), exclude_pk).exists()
+
+
+USERNAME_RETIRED = (
+    "This username was used recently by an account that has been deleted. Choose another."
+)
+
+
+def username_retired(username: str) -> bool:
+    """Whether `username` belonged to an account deleted less than RETIRED_USERNAME_DAYS ago:
+    nobody may take over a name others know and link to (accounts.services.delete_account)."""
+    return RetiredUsername.objects.filter(
+        username=username.lower(), until__gt=timezone.now()
+    ).exists()
 
 
 def email_taken(email: str, *, exclude_pk: int | None = None) -> bool:

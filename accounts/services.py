@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from sigma_playground import jobs, mail
 from sigma_playground.errors import RetryLater
 from sigma_playground.http import client_address, is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
-from . import mfa, profiles, selectors, suspension
+from . import exports, mfa, profiles, providers, selectors, suspension
+from .emails import send_later
 from .http import member
-from .models import USERNAME_MAX_LENGTH, User, username_validator
-from .signals import member_changed, sign_ins_ended
+from .images import hold_avatar
+from .models import USERNAME_MAX_LENGTH, DataExport, RetiredUsername, User, username_validator
+from .signals import member_changed, member_deleting, sign_ins_ended
 from .throttling import SignInThrottle, SignUpThrottle
 
 # Set in a session signed in with the second factor (or that just proved one by turning MFA on);
@@ -208,6 +218,8 @@ def register(*, username: str, email: str, password: str) -> User:
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
+    elif selectors.username_retired(username):
+        errors["username"] = selectors.USERNAME_RETIRED
     except IntegrityError:
         raise ValidationError(
             {"username": "That username or email address was just taken."}
@@ -383,3 +395,191 @@ def disable_mfa(request: HttpRequest, user: User, code: str) -> None:
         user.save(update_fields=["mfa_enabled", "mfa_secret"])
         user.recovery_codes.all().delete()
     audit_events.event("mfa_disabled", request=request, actor=user)
+
+
+# --- Leaving: export and account deletion --------------------------------------------------------
+
+EXPORT_LINK_SALT = "accounts.export"
+
+
+class ExportThrottled(Throttled):
+    message = "You asked for an export a moment ago."
+
+
+def request_export(user: User) -> DataExport:
+    """Start making the member's data export (accounts.exports) on a worker; the link is emailed
+    and shown in Settings once it is ready. One every EXPORT_EVERY_MINUTES per member
+    (ExportThrottled): each reads everything the member made. The member's row is locked so that
+    two requests at once cannot both pass the check."""
+    every = timedelta(minutes=settings.EXPORT_EVERY_MINUTES)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+        last = user.data_exports.order_by("-created_at").values_list("created_at", flat=True)
+        newest = last.first()
+        if newest is not None and newest > timezone.now() - every:
+            wait = newest + every - timezone.now()
+            raise ExportThrottled(max(1, math.ceil(wait.total_seconds())))
+        export = DataExport.objects.create(user=user)
+        jobs.later("accounts.tasks.build_export", str(export.pk))
+    return export
+
+
+def build_export(export_id: str) -> None:
+    """Make the ZIP of an export asked for, email its link, and drop the member's older exports.
+    Safe to run twice (a retried task): a ready export is left as it is."""
+    export = DataExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None or export.is_ready:
+        return
+    name = exports.build(export.user)
+    expires_at = timezone.now() + timedelta(hours=settings.EXPORT_LINK_HOURS)
+    with transaction.atomic():
+        made = DataExport.objects.filter(pk=export.pk, file="").update(
+            file=name, expires_at=expires_at
+        )
+        if not made:  # the member left, or a twin run finished first: this file is nobody's
+            transaction.on_commit(lambda: exports.remove(name))
+            return
+        older = list(
+            DataExport.objects.filter(user_id=export.user_id, created_at__lt=export.created_at)
+        )
+        _remove_exports(older)
+        export.file, export.expires_at = name, expires_at
+        send_later(
+            mail.compose(
+                to=export.user.email,
+                template="accounts/email/export_ready",
+                context={
+                    "member": export.user,
+                    "url": mail.absolute(export_link(export)),
+                    "expires_at": expires_at,
+                    "hours": settings.EXPORT_LINK_HOURS,
+                },
+            )
+        )
+
+
+def export_link(export: DataExport) -> str:
+    """The download page of a ready export, signed: it works for EXPORT_LINK_HOURS."""
+    token = signing.dumps(str(export.pk), salt=EXPORT_LINK_SALT)
+    return reverse("accounts:export-download", args=[token])
+
+
+def export_from_link(token: str, member: User) -> DataExport | None:
+    """The ready export the signed `token` names, if the signature holds, it has not expired and
+    it is `member`'s; None otherwise (the link alone is not enough: it travels by email)."""
+    try:
+        export_id = signing.loads(
+            token, salt=EXPORT_LINK_SALT, max_age=timedelta(hours=settings.EXPORT_LINK_HOURS)
+        )
+    except signing.BadSignature:  # SignatureExpired included
+        return None
+    return (
+        DataExport.objects.filter(pk=export_id, user=member, expires_at__gt=timezone.now())
+        .exclude(file="")
+        .first()
+    )
+
+
+def current_export(user: User) -> DataExport | None:
+    """The member's newest export, while it is being prepared or its link still works."""
+    export = user.data_exports.order_by("-created_at").first()
+    if export is None:
+        return None
+    if export.expires_at is not None and export.expires_at <= timezone.now():
+        return None
+    if not export.is_ready and export.created_at < timezone.now() - UNFINISHED_EXPORT_AGE:
+        return None  # its job was lost; the cleanup removes it
+    return export
+
+
+# An export not made within this time never will be (its task gave up): the cleanup removes it.
+UNFINISHED_EXPORT_AGE = timedelta(hours=6)
+
+
+def remove_expired_exports(now: datetime | None = None) -> int:
+    """Exports whose link expired, and those never finished: their files and rows. Returns how
+    many (the hourly beat job)."""
+    now = now or timezone.now()
+    gone = list(
+        DataExport.objects.filter(
+            Q(expires_at__lte=now) | Q(file="", created_at__lt=now - UNFINISHED_EXPORT_AGE)
+        )
+    )
+    with transaction.atomic():
+        _remove_exports(gone)
+    return len(gone)
+
+
+def _remove_exports(gone: list[DataExport]) -> None:
+    """Rows now, files once that is committed (a rollback must not leave a row without its file)."""
+    if not gone:
+        return
+    DataExport.objects.filter(pk__in=[export.pk for export in gone]).delete()
+    names = [export.file for export in gone if export.file]
+    transaction.on_commit(lambda: _remove_files(names), robust=True)
+
+
+def _remove_files(names: list[str]) -> None:
+    for name in names:
+        exports.remove(name)
+
+
+class LeavingRefused(Exception):
+    """The member could not be re-checked before deleting the account: `field` ("password",
+    "otp" or "reauthenticate") says what is wrong, `message` how to put it right."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+PASSWORD_WRONG = "That password is not right."  # noqa: S105 - a message
+CODE_NEEDED = "Enter a code from your authenticator app (or a recovery code)."
+CODE_WRONG = "That code is not valid. Codes work once and change every 30 seconds."
+REAUTHENTICATE = "Sign in again with your provider first, then come back to this page."
+
+
+def confirm_leaving(request: HttpRequest, user: User, password: str, otp: str = "") -> None:
+    """Check the member really is the member before their account goes: their password (or, for
+    a member without one, a recent sign-in with their provider) and their second factor when it
+    is on. Wrong passwords and codes count against the sign-in lockout (SignInThrottled, 429):
+    this form guesses the same secrets."""
+    throttle = _throttle(request, user.username, guard="delete_account")
+    if user.has_usable_password():
+        if not user.check_password(password or ""):
+            throttle.record_failure()
+            raise LeavingRefused("password", PASSWORD_WRONG)
+    elif not providers.reauthenticated_recently(request):
+        raise LeavingRefused("reauthenticate", REAUTHENTICATE)
+    if user.mfa_enabled:
+        if not otp:
+            raise LeavingRefused("otp", CODE_NEEDED)
+        if not mfa.verify_second_factor(user, otp):
+            throttle.record_failure()
+            raise LeavingRefused("otp", CODE_WRONG)
+    throttle.record_success()
+
+
+def delete_account(user: User) -> None:
+    """Delete the member and what they made, in one transaction.
+
+    The apps above hear of it first (accounts.signals.member_deleting), while what the row takes
+    with it by cascade is still there to read: workbooks retire their pages and thumbnails,
+    social puts other members' counters right. The cascade then removes their workbooks (with
+    the comments on them), favorites, follows, collections, notifications, pictures, exports and
+    sign-ins; their comments on others' workbooks stay, shown as by a "deleted member". The
+    username is retired for RETIRED_USERNAME_DAYS, so nobody can take over the name others know."""
+    with transaction.atomic():
+        hold_avatar(user)  # before the row is locked, as the admin's delete does
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        member_deleting.send(sender=User, user=locked)
+        _remove_exports(list(locked.data_exports.all()))
+        OutstandingToken.objects.filter(user=locked).delete()  # kept otherwise (SET_NULL)
+        RetiredUsername.objects.update_or_create(
+            username=locked.username.lower(),
+            defaults={"until": timezone.now() + timedelta(days=settings.RETIRED_USERNAME_DAYS)},
+        )
+        member_id, username = locked.pk, locked.username
+        locked.delete()
+    audit_events.event("account_deleted", subject_id=member_id, subject=username)

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from sigma_playground.celery import retry_policy
 
+from . import services
 from .models import TokenFamily
 
 logger = logging.getLogger(__name__)
@@ -51,3 +52,15 @@ def flush_expired_tokens() -> int:
         created_at__lte=now - settings.JWT_REFRESH_ABSOLUTE_LIFETIME
     ).delete()
     return deleted
+
+
+@shared_task(**retry_policy(), time_limit=1800, soft_time_limit=1740)
+def build_export(export_id: str) -> None:
+    """A member's data export: the ZIP made and stored, its link emailed."""
+    services.build_export(export_id)
+
+
+@shared_task(**retry_policy(), time_limit=600, soft_time_limit=570)
+def remove_expired_exports() -> int:
+    """Hourly: exports whose link has expired, and any never finished, are removed."""
+    return services.remove_expired_exports()

@@ -22,3 +22,6 @@ urlpatterns = [
     path("settings/password/", views.password_change, name="password-change"),
     path("settings/two-factor/", views.mfa_view, name="mfa"),
 ]
+    path("settings/export/", views.export, name="export"),
+    path("settings/export/<str:token>/", views.export_download, name="export-download"),
+    path("settings/delete/", views.delete_account, name="delete-account"),

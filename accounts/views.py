@@ -3,11 +3,12 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -20,13 +21,15 @@ from media import selectors as media_selectors
 from media import services as media_services
 from media.forms import PictureForm, report_outcome
 from media.models import Image
+from media.storage import upload_storage
 from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
-from . import mfa, services, settings_sections, suspension
+from . import exports, mfa, services, settings_sections, suspension
 from .forms import (
     CodeForm,
+    DeleteAccountForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
@@ -256,12 +259,23 @@ def mfa_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except services.SignInFailed:
             form.add_error("code", "That code is not valid. Check your app's clock and try again.")
     return _mfa_page(request, user, context)
+        **_export_context(request.user),
 
 
 def _mfa_page(request: HttpRequest, user: User, context: dict) -> HttpResponse:
     if not user.mfa_enabled and user.mfa_secret:
         uri = mfa.provisioning_uri(user, user.mfa_secret)
         context.update(secret=user.mfa_secret, qr_svg=mfa.qr_code_svg(uri))
+def _export_context(user: User) -> dict[str, object]:
+    """Settings' "Your data": the export being prepared, or its link while it works."""
+    current = services.current_export(user)
+    ready = current is not None and current.is_ready
+    return {
+        "data_export": current,
+        "export_url": services.export_link(current) if ready and current else None,
+    }
+
+
     return render_form(request, "accounts/mfa.html", context)
 
 
@@ -302,3 +316,64 @@ password_reset_confirm = PasswordResetConfirmView.as_view(
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )
+
+
+# --- Leaving: export and account deletion -----------------------------------------------------------
+
+
+@login_required
+@require_POST
+def export(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Settings' "Export my data": made by a worker, the link emailed and shown on Settings. Asked
+    for again too soon: 429, from the services' refusal."""
+    services.request_export(request.user)
+    messages.success(
+        request, "Your export is being prepared. We will email you a link when it is ready."
+    )
+    return redirect(reverse("accounts:settings") + "#data-title")
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET"])
+def export_download(request: AuthenticatedHttpRequest, token: str) -> HttpResponseBase:
+    """The ZIP, for its owner only, while the signed link is valid: the link travels by email,
+    which can be forwarded or read by others, and the ZIP holds the member's private data (drafts,
+    private collections, email address). Anyone else, a forged or expired link: 404."""
+    data_export = services.export_from_link(token, request.user)
+    if data_export is None:
+        raise Http404("This link has expired or is not yours.")
+    return FileResponse(
+        upload_storage().open(data_export.file, "rb"),
+        as_attachment=True,
+        filename=exports.filename(request.user),
+        content_type="application/zip",
+    )
+
+
+@sensitive_post_parameters("password", "otp")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Delete the account, once the password (or a provider sign-in just now) and the second
+    factor prove it is the member. Wrong ones: the form again, 400 (429 once too many)."""
+    user: User = request.user
+    # Bound on any POST: a member without a password or a second factor sends no field at all.
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
+    context = {"form": form, "has_password": user.has_usable_password()}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.confirm_leaving(request, user, data.get("password", ""), data.get("otp", ""))
+        except services.SignInThrottled as error:
+            form.add_error(None, str(error))
+            return retry_later(render_form(request, "accounts/delete.html", context), error)
+        except services.LeavingRefused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            services.delete_account(user)
+            logout(request)
+            messages.success(request, "Your account and everything you made here are deleted.")
+            return redirect("home")
+    return render_form(request, "accounts/delete.html", context)

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
-from workbooks.models import Workbook
+from workbooks.models import Workbook, public
 
 from .models import Collection, CollectionItem, FeaturedCollection
 
@@ -26,12 +26,7 @@ Viewer = User | AnonymousUser
 def shown_items(viewer: Viewer, prefix: str = "") -> Q:
     """The collection items `viewer` sees, as a filter on CollectionItem (or, with
     prefix="items__", on Collection): published workbooks, and the owner's own drafts for them."""
-    published = Q(
-        **{
-            f"{prefix}workbook__status": Workbook.Status.PUBLISHED,
-            f"{prefix}workbook__author__is_active": True,
-        }
-    )
+    published = public(f"{prefix}workbook__")
     if not viewer.is_authenticated:
         return published
     owner = "owner" if prefix else "collection__owner"
@@ -119,7 +114,7 @@ def cover_of(collection: Collection, viewer: Viewer) -> list[CollectionItem]:
 def public_with(workbook: Workbook) -> list[Collection]:
     """The public collections of active members that hold this published workbook, latest changed
     first."""
-    if not workbook.is_published:
+    if not workbook.is_public:
         return []
     return list(
         Collection.objects.filter(

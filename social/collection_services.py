@@ -163,7 +163,7 @@ def add(user: User, collection: Collection, workbook: Workbook) -> bool:
     muteable), once per collection and workbook within the undo window: taking it out and putting
     it back does not tell them again."""
     _check_owner(user, collection)
-    if not workbook.is_published and workbook.author_id != user.pk:
+    if not workbook.is_public and workbook.author_id != user.pk:
         raise ValidationError(
             "Only published workbooks can be added to a collection.", code="not_published"
         )
@@ -185,7 +185,7 @@ def add(user: User, collection: Collection, workbook: Workbook) -> bool:
             position=0 if last is None else last + 1,
         )
         _touch(collection)
-        if collection.is_public and workbook.is_published and workbook.author_id != user.pk:
+        if collection.is_public and workbook.is_public and workbook.author_id != user.pk:
             _notify_collected(user, collection, workbook)
     return True
 

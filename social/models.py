@@ -66,12 +66,18 @@ class CommentQuerySet(models.QuerySet["Comment"]):
         """Comments on the workbooks `user` may open (WorkbookQuerySet.visible_to): those every
         reader sees, and their own held or hidden ones; moderators (who may delete any comment)
         see them all."""
-        on_visible = self.filter(workbook__in=Workbook.objects.visible_to(user).values("pk"))
+        return self.filter(workbook__in=Workbook.objects.visible_to(user).values("pk")).seen_by(
+            user
+        )
+
+    def seen_by(self, user) -> CommentQuerySet:
+        """Those of these comments `user` sees: every one moderators neither hold nor hide, and
+        their own held or hidden ones; moderators (who may delete any comment) see them all."""
         if user.is_authenticated and user.has_perm("social.delete_comment"):
-            return on_visible
+            return self
         if user.is_authenticated:
-            return on_visible.filter(Q(moderation=Moderation.VISIBLE) | Q(author=user))
-        return on_visible.filter(moderation=Moderation.VISIBLE)
+            return self.filter(Q(moderation=Moderation.VISIBLE) | Q(author=user))
+        return self.filter(moderation=Moderation.VISIBLE)
 
     def editable_by(self, user) -> CommentQuerySet:
         """What `user` may edit: their own comments, for EDIT_WINDOW after posting them."""
@@ -182,9 +188,10 @@ class Notification(models.Model):
 
     @property
     def shown_workbook(self) -> Workbook | None:
-        """The workbook, unless it has become a draft since and the recipient is not its author."""
+        """The workbook, unless it has become a draft (or been held or hidden by moderators) since
+        and the recipient is not its author."""
         workbook = self.workbook
-        if workbook is None or workbook.is_published or workbook.author_id == self.recipient_id:
+        if workbook is None or workbook.is_public or workbook.author_id == self.recipient_id:
             return workbook
         return None
 

@@ -28,7 +28,7 @@ from accounts import selectors as accounts_selectors
 from accounts.models import User
 from workbooks import cache as gallery_cache
 from workbooks import selectors as workbook_selectors
-from workbooks.models import Workbook
+from workbooks.models import Workbook, public
 
 from . import kept
 from .models import Activity, Block, Comment, Favorite, Follow, MutedVerb, Notification, Verb
@@ -105,8 +105,7 @@ def feed_for(user: User) -> QuerySet[Activity]:
     return (
         Activity.objects.filter(actor_id__in=followed, actor__is_active=True)
         .filter(
-            Q(workbook__isnull=True)
-            | Q(workbook__status=Workbook.Status.PUBLISHED, workbook__author__is_active=True)
+            Q(workbook__isnull=True) | public("workbook__")
         )
         .filter(Q(subject__isnull=True) | Q(subject__is_active=True))
         .select_related("actor", "workbook", "subject")
@@ -117,7 +116,7 @@ def feed_for(user: User) -> QuerySet[Activity]:
 # What the HTML lists show of each row (social/inc/*_items.html and the avatars): only those columns
 # are read, not every column of the activity or notification and of its three joined rows.
 _SHOWN_PERSON = ("username", "full_name", "avatar")
-_SHOWN_WORKBOOK = ("slug", "title", "status", "author_id")
+_SHOWN_WORKBOOK = ("slug", "title", "status", "moderation", "author_id")
 
 
 def _shown(queryset: QuerySet, related: tuple[str, ...], *own: str) -> QuerySet:
@@ -182,7 +181,7 @@ def profiles(viewer: User | AnonymousUser) -> QuerySet[User]:
     """Active members with `workbook_count` (published) and `is_following` (the viewer follows
     them), both in the member's own query."""
     published = (
-        Workbook.objects.filter(author=OuterRef("pk"), status=Workbook.Status.PUBLISHED)
+        Workbook.objects.published().filter(author=OuterRef("pk"))
         .order_by()
         .values("author")
         .annotate(total=Count("pk"))
@@ -238,9 +237,13 @@ def changeable_comment(viewer: User | AnonymousUser, action: str, pk: int) -> Co
 def comments_for(
     workbook: Workbook, viewer: User | AnonymousUser | None = None
 ) -> QuerySet[Comment]:
-    """The workbook's comments, oldest first; for a `viewer`, without those of the members they
-    block (a subquery: no query more, however many they block)."""
+    """The workbook's comments, oldest first; for a `viewer`, those they see (held or hidden ones
+    only if theirs, or to moderators: CommentQuerySet.seen_by), without those of the members they
+    block (a subquery: no query more, however many they block). Without a viewer, every one (the
+    page's kept list, which social.slots narrows for each viewer)."""
     comments = Comment.objects.filter(workbook=workbook)
+    if viewer is not None:
+        comments = comments.seen_by(viewer)
     if viewer is not None and viewer.is_authenticated:
         comments = comments.exclude(
             author__in=Block.objects.filter(blocker=viewer).values("blocked_id")
@@ -419,7 +422,7 @@ def unfinished_fan_outs(*, published_after: datetime, published_before: datetime
     ).exclude(Exists(muted) | Exists(told))
     return list(
         Workbook.objects.filter(
-            status=Workbook.Status.PUBLISHED,
+            public(),
             published_at__gte=published_after,
             published_at__lt=published_before,
         )

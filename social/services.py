@@ -648,7 +648,7 @@ def fan_out_published(
     batch's push and bells run side by side, in no set order. The push reads one row (whether the
     workbook is still shown to followers); the bells read nothing."""
     workbook = Workbook.objects.filter(pk=workbook_id).select_related("author").first()
-    if workbook is None or not workbook.is_published:
+    if workbook is None or not workbook.is_public:  # held or hidden meanwhile: nobody is told
         return None
     batch = list(
         Follow.objects.filter(followee_id=workbook.author_id, pk__gt=after_follow_id)

@@ -228,7 +228,7 @@ def comments(request: HttpRequest, args: slots.Args, composition: slots.Composit
     gallery's version (a commenter's name or picture) and the minute ("5 minutes ago") are as
     they were. A reload is one cache read; each viewer's controls are filled in per request."""
     workbook = _ShownWorkbook(*args)  # the model only to read the comments (a miss)
-    shown, pieces = gallery_cache.kept_while(
+    shown, pieces, moderated = gallery_cache.kept_while(
         "workbook",
         workbook.pk,
         _COMMENTS,
@@ -240,9 +240,11 @@ def comments(request: HttpRequest, args: slots.Args, composition: slots.Composit
     hidden = (
         _viewer_state(composition).get("hidden_authors") if request.user.is_authenticated else None
     )
-    if hidden:
-        # The viewer does not see the comments of members they block (the kept list is everyone's).
-        shown, listed = _without_authors(shown, pieces, hidden)
+    unseen = _unseen_moderated(request.user, moderated)
+    if hidden or unseen:
+        # The viewer does not see the comments of members they block, nor those moderators hold
+        # or hide but their own (the kept list is everyone's).
+        shown, listed = _without(shown, pieces, hidden or set(), unseen)
     else:
         head, items, tail = pieces
         listed = head + "".join(items) + tail
@@ -287,19 +289,23 @@ def _actions_marker(pk: int) -> str:
     return slots.private_marker("comment-actions", pk)
 
 
-# The kept comment lists: (facts, (the list's head, each comment's item, its tail)). The name
-# says the layout: a list kept in another layout is another entry, never misread.
-_COMMENTS = "comment_items"
+# The kept comment lists: (facts, (the list's head, each comment's item, its tail), {id: author
+# id} of the comments moderators hold or hide). The name says the layout: a list kept in another
+# layout is another entry, never misread.
+_COMMENTS = "comment_items_moderated"
 
 
 def _item_marker(kind: str) -> str:
     return slots.private_marker(kind, 0)
 
 
-def _comment_list(workbook) -> tuple[list[tuple], tuple[str, list[str], str]]:
+def _comment_list(
+    workbook,
+) -> tuple[list[tuple], tuple[str, list[str], str], dict[int, int | None]]:
     """The comments (one query) rendered for no one in particular, cut into the list's head, one
-    item per comment and its tail (so a viewer's list can leave some out), and what each one's
-    controls depend on: (id, author id, written at, author's name)."""
+    item per comment and its tail (so a viewer's list can leave some out), what each one's
+    controls depend on: (id, author id, written at, author's name), and which ones moderators
+    hold or hide (shown with the reason, to their author and moderators only)."""
     shown = list(selectors.comments_for(workbook))
     for comment in shown:
         # For the template only: not a field of the model.
@@ -311,8 +317,20 @@ def _comment_list(workbook) -> tuple[list[tuple], tuple[str, list[str], str]]:
             "end_marker": mark_safe(_item_marker("comment-items-end")),  # noqa: S308 - our own
         }
     )
-    facts = [(c.pk, c.author_id, c.created_at, c.author.display_name) for c in shown]
-    return facts, _cut(html, len(shown))
+    facts = [(c.pk, c.author_id, c.created_at, _author_name(c)) for c in shown]
+    moderated = {c.pk: c.author_id for c in shown if not c.is_visible}
+    return facts, _cut(html, len(shown)), moderated
+
+
+def _unseen_moderated(viewer, moderated: dict[int, int | None]) -> set[int]:
+    """The held or hidden comments of the kept list `viewer` may not see: all but their own, none
+    for moderators (CommentQuerySet.seen_by's rule, without a query)."""
+    if not moderated:
+        return set()
+    if viewer.is_authenticated and viewer.has_perm("social.delete_comment"):
+        return set()
+    own = viewer.pk if viewer.is_authenticated else None
+    return {pk for pk, author_id in moderated.items() if own is None or author_id != own}
 
 
 def _cut(html: str, count: int) -> tuple[str, list[str], str]:
@@ -326,15 +344,27 @@ def _cut(html: str, count: int) -> tuple[str, list[str], str]:
     return parts[0], parts[1:-1], parts[-1]
 
 
-def _without_authors(
-    shown: list[tuple], pieces: tuple[str, list[str], str], hidden: set[int]
+def _without(
+    shown: list[tuple], pieces: tuple[str, list[str], str], hidden: set[int], unseen: set[int]
 ) -> tuple[list[tuple], str]:
-    """The kept list without the comments of these authors."""
+    """The kept list without the comments of the `hidden` authors and the `unseen` comments."""
     head, items, tail = pieces
-    kept = [(fact, item) for fact, item in zip(shown, items, strict=True) if fact[1] not in hidden]
+    kept = [
+        (fact, item)
+        for fact, item in zip(shown, items, strict=True)
+        if fact[1] not in hidden and fact[0] not in unseen
+    ]
     if not kept:
         return [], get_template("social/inc/comment_list.html").render({"comments": []})
     return [fact for fact, _ in kept], head + "".join(item for _, item in kept) + tail
+
+
+def _author_name(comment) -> str:
+    # None once its author deleted their account.
+    return comment.author.display_name if comment.author is not None else DELETED_MEMBER
+
+
+DELETED_MEMBER = "deleted member"
 
 
 def _comment_actions(request, workbook, pk, author_id, created_at, author_name) -> str:

@@ -31,6 +31,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from search.models import Entry
+from sigma_playground.models import Moderation
 from sigma_playground.paging import Page
 
 from . import cache as gallery_cache
@@ -226,10 +227,10 @@ DRAFT_ORDER = ("-updated_at", "-id")
 
 
 def drafts_of(author: User) -> QuerySet[Workbook]:
-    """The author's drafts, last changed first: theirs alone to see."""
-    return cards(Workbook.objects.filter(author=author, status=Workbook.Status.DRAFT)).order_by(
-        *DRAFT_ORDER
-    )
+    """The author's drafts and their workbooks moderators hold or hide (which no public list
+    shows), last changed first: theirs alone to see."""
+    unseen = Q(status=Workbook.Status.DRAFT) | ~Q(moderation=Moderation.VISIBLE)
+    return cards(Workbook.objects.filter(unseen, author=author)).order_by(*DRAFT_ORDER)
 
 
 def listed_tag(slug: str) -> Tag:

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 
 from . import cache as gallery_cache
-from .models import Tag, Workbook
+from .models import Tag, Workbook, public
 
 if TYPE_CHECKING:
     from typing import TypedDict
@@ -49,9 +49,9 @@ KEPT_HEADERS = ("Content-Type", "Last-Modified", "X-Robots-Tag")
 
 def _published_authors() -> QuerySet[PublishedAuthor]:
     # Filtering on the join before annotating: the date is of their published workbooks only.
-    return User.objects.filter(
-        is_active=True, workbooks__status=Workbook.Status.PUBLISHED
-    ).annotate(last_published=Max("workbooks__published_at"))
+    return User.objects.filter(public("workbooks__"), is_active=True).annotate(
+        last_published=Max("workbooks__published_at")
+    )
 
 
 class PagedSitemap(Sitemap):
@@ -97,9 +97,7 @@ class TagSitemap(PagedSitemap):
 
     def items(self) -> QuerySet[PublishedTag]:
         return (
-            Tag.objects.filter(
-                workbooks__status=Workbook.Status.PUBLISHED, workbooks__author__is_active=True
-            )
+            Tag.objects.filter(public("workbooks__"))
             .annotate(last_published=Max("workbooks__published_at"))
             .only("slug")
             .order_by("pk")

@@ -153,7 +153,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     # The tags only when the page is rendered: a member's page is mostly the shared copy.
     workbook = _viewable(request, slug, tags=False)
     services.record_view(request, workbook)
-    if workbook.is_published and _same_for_every_reader(request, workbook):
+    if workbook.is_public and _same_for_every_reader(request, workbook):
         # Counts and comments change without the gallery's version: a visitor's copy (keyed by
         # the slug alone, so it is found before any query) is retired when either row changes.
         objects = (("workbook", workbook.pk), ("user", workbook.author_id))

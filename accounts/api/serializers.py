@@ -31,6 +31,8 @@ class RegisterSerializer(ModelSerializer):
     def validate_username(self, value: str) -> str:
         if selectors.username_taken(value):
             raise serializers.ValidationError("That username is taken.", code="unique")
+        if selectors.username_retired(value):
+            raise serializers.ValidationError(selectors.USERNAME_RETIRED, code="retired")
         return value
 
     def validate_email(self, value: str) -> str:
@@ -191,3 +193,29 @@ class MfaCodeSerializer(serializers.Serializer):
 
 class RecoveryCodesSerializer(serializers.Serializer):
     recovery_codes = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+class DeleteAccountSerializer(serializers.Serializer):
+    password = StrictCharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        max_length=4096,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="The account's password (members without one re-sign in with their provider).",
+    )
+    otp = StrictCharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        max_length=32,
+        help_text="A TOTP or recovery code: required when two-factor sign-in is on.",
+    )
+
+
+class ExportStartedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["preparing"], read_only=True)
+    id = serializers.UUIDField(read_only=True)
+    requested_at = serializers.DateTimeField(read_only=True)
+    detail = serializers.CharField(read_only=True)

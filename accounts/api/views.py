@@ -20,6 +20,8 @@ from ..forms import PasswordResetForm
 from ..http import AuthenticatedRequest
 from ..models import User
 from .serializers import (
+    DeleteAccountSerializer,
+    ExportStartedSerializer,
     MeSerializer,
     MfaCodeSerializer,
     MfaSetupSerializer,
@@ -187,6 +189,11 @@ class PasswordResetConfirmView(TokenEndpoint):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_CODE_THROTTLED_ACCOUNT = OpenApiResponse(
+    description="Too many wrong passwords or codes for this account; see Retry-After"
+)
+
+
 @extend_schema(tags=["me"])
 @extend_schema_view(
     # `links` is a list of objects, which a form cannot carry: the profile is sent as JSON.
@@ -196,7 +203,34 @@ class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = MeSerializer
     permission_classes = [permissions.IsAuthenticated]
     request: AuthenticatedRequest
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(
+        request=DeleteAccountSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description="Wrong password or code (field errors under `password`, `otp`), "
+                "or `reauthenticate`: a member without a password must sign in again with "
+                "their provider on the site first"
+            ),
+            429: _CODE_THROTTLED_ACCOUNT,
+        },
+    )
+    def delete(self, request: AuthenticatedRequest) -> Response:
+        """Delete the account and what the member made (docs/accounts.md, "Leaving"); their
+        comments on others' workbooks stay, by a deleted member."""
+        serializer = DeleteAccountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            services.confirm_leaving(
+                request, request.user, data.get("password", ""), data.get("otp", "")
+            )
+        except services.LeavingRefused as refused:
+            raise exceptions.ValidationError({refused.field: [refused.message]}) from None
+        services.delete_account(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get_object(self) -> User:
         return self.request.user
@@ -224,6 +258,29 @@ class MfaView(APIView):
 
     def _code(self, request: AuthenticatedRequest) -> str:
         serializer = MfaCodeSerializer(data=request.data)
+@extend_schema(
+    request=None,
+    responses={
+        202: ExportStartedSerializer,
+        429: OpenApiResponse(description="An export was asked for less than an hour ago"),
+    },
+    tags=["me"],
+)
+class ExportView(APIView):
+    """Start the member's data export: a ZIP made by a worker, its signed link emailed."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    request: AuthenticatedRequest
+
+    def post(self, request: AuthenticatedRequest) -> Response:
+        export = services.request_export(request.user)
+        data = {
+            "status": "preparing",
+            "id": export.pk,
+            "requested_at": export.created_at,
+            "detail": "Your export is being prepared. We will email you a link when it is ready.",
+        }
+        return Response(ExportStartedSerializer(data).data, status=status.HTTP_202_ACCEPTED)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["code"]
 

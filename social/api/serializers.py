@@ -12,6 +12,7 @@ from accounts.api.serializers import WebsiteField
 from accounts.models import User
 from media.api.fields import PICTURE_SCHEMA
 from sigma_playground.api import MAX_ID, ModelSerializer, StrictCharField
+from sigma_playground.models import Moderation
 from workbooks.api.serializers import AuthorSerializer
 
 from .. import payloads, services
@@ -165,7 +166,11 @@ class MarkReadSerializer(serializers.Serializer):
 class CommentSerializer(ModelSerializer):
     """Expects `author` and `workbook` loaded with the comment, and the request in the context."""
 
-    author = MemberSerializer(read_only=True)
+    author = MemberSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="null once its author deleted their account (shown as a deleted member).",
+    )
     workbook = serializers.IntegerField(source="workbook_id", read_only=True)
     body = StrictCharField(max_length=Comment.MAX_LENGTH)
     can_edit = serializers.SerializerMethodField(
@@ -174,12 +179,22 @@ class CommentSerializer(ModelSerializer):
     can_delete = serializers.SerializerMethodField(
         help_text="The viewer wrote it, wrote the workbook, or is a moderator."
     )
+    moderation = serializers.ChoiceField(
+        choices=Moderation.choices,
+        read_only=True,
+        help_text='"" (shown to everyone), "held" (held for review after reports) or "hidden" '
+        "(hidden by a moderator): a held or hidden comment is listed only to its author and "
+        "moderators.",
+    )
+    moderation_reason = serializers.CharField(
+        read_only=True, help_text="Why it is held or hidden; empty when shown to everyone."
+    )
 
     class Meta:
         model = Comment
         fields = [
             "id", "workbook", "author", "body", "created_at", "edited_at", "can_edit",
-            "can_delete",
+            "can_delete", "moderation", "moderation_reason",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "edited_at"]
 

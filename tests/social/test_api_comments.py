@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 
 COMMENT_FIELDS = {
     "id", "workbook", "author", "body", "created_at", "edited_at", "can_edit", "can_delete",
+    "moderation", "moderation_reason",
 }  # fmt: skip
 
 
