@@ -96,9 +96,12 @@ def test_a_link_we_did_not_make_is_a_400(client, owner, token):
 
 
 def test_a_tampered_link_is_a_400(client, owner, other_user):
-    token = emails.unsubscribe_token(owner.pk, "all")
-    forged = token.replace(str(owner.pk), str(other_user.pk), 1)
+    # The outsider's payload under the owner's signature.
+    payload = emails.unsubscribe_token(other_user.pk, "all").split(":", 1)[0]
+    signature = emails.unsubscribe_token(owner.pk, "all").split(":", 1)[1]
+    forged = f"{payload}:{signature}"
     assert client.post(reverse("social:unsubscribe", args=[forged])).status_code == 400
+    assert not EmailPreference.objects.exists()
 
 
 def test_a_deleted_members_link_is_a_400(client):
