@@ -243,14 +243,16 @@ def test_the_workbook_page_costs_a_member_who_blocks_the_same_queries_for_1_and_
     assert few == many, sql
 
 
-def test_a_member_who_blocks_no_one_pays_no_query_for_blocks(blocker, discussed):
+def test_a_member_who_blocks_no_one_pays_no_query_for_whom(blocker, blocked, discussed):
+    services.block(blocker, blocked)
     reader = UserFactory()
     client = signed_in(reader)
     comment_bodies(client, discussed)  # the shared copy and the comments, kept
     services.gallery_cache.object_changed("user", reader.pk)
     with CaptureQueriesContext(connection) as captured:
-        comment_bodies(client, discussed)
+        page = comment_bodies(client, discussed)
 
+    assert "Words of the blocked member" in page  # someone else's block changes nothing here
     # The state query says whether they block anyone (an EXISTS); no query reads whom.
     assert not [q for q in captured.captured_queries if '"social_block"."blocked_id"' in q["sql"]]
 
