@@ -66,7 +66,14 @@ class ReportAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Reports to review",
             "opts": self.opts,
-            "rows": [(row, target_url(row.target.kind, row.target.id)) for row in rows],
+            "rows": [
+                (
+                    row,
+                    target_url(row.target.kind, row.target.id),
+                    row.target.admin_url(request.user),
+                )
+                for row in rows
+            ],
             "page": page,
         }
         return TemplateResponse(request, "admin/moderation/queue.html", context)
@@ -113,6 +120,7 @@ class ReportAdmin(admin.ModelAdmin):
             "title": f"Reports of {found.description}",
             "opts": self.opts,
             "found": found,
+            "admin_url": found.admin_url(request.user),
             "suspended": suspended,
             "reports": selectors.open_reports(kind, target_id),
             "open_count": Report.objects.open().about(kind, target_id).count(),

@@ -20,6 +20,11 @@ from workbooks.models import Workbook
 from .models import ModerationAction, Report, Target
 
 QUEUE_PAGE_SIZE = 50
+# A target's own admin page, and the permission to open it: {kind: (admin URL name, permission)}.
+ADMIN_PAGES: dict[str, tuple[str, str]] = {
+    Target.WORKBOOK: ("workbooks_workbook", "workbooks.view_workbook"),
+    Target.USER: ("accounts_user", "accounts.view_user"),
+}
 # One target's page lists at most this many of its newest open reports (the count says how many).
 TARGET_REPORTS_SHOWN = 100
 
@@ -57,13 +62,10 @@ class Found:
             return reverse("workbooks:author", args=[obj.username])
         return None
 
-    @property
-    def admin_url(self) -> str | None:
-        """The row's own admin page, where its model has one."""
-        name = {Target.WORKBOOK: "workbooks_workbook", Target.USER: "accounts_user"}.get(
-            Target(self.kind)
-        )
-        if name is None or self.obj is None:
+    def admin_url(self, viewer: User | AnonymousUser) -> str | None:
+        """The row's own admin page, where its model has one and `viewer` may open it."""
+        name, permission = ADMIN_PAGES.get(self.kind, ("", ""))
+        if not name or self.obj is None or not viewer.has_perm(permission):
             return None
         try:
             return reverse(f"admin:{name}_change", args=[self.id])

@@ -48,7 +48,9 @@ def test_the_moderators_group_has_the_moderation_permissions():
     assert granted == set(MODERATOR_PERMISSIONS)
 
 
-def test_one_row_per_target_newest_report_first(workbook, comment, commenter, moderator, settings):
+def test_one_row_per_target_newest_report_first(
+    workbook, comment, commenter, moderator, superuser, settings
+):
     settings.MODERATION_HOLD_REPORTS = 100
     members = [UserFactory() for _ in range(3)]
     # The workbook: three members, two reasons; the comment's report comes later; then the member.
@@ -74,6 +76,10 @@ def test_one_row_per_target_newest_report_first(workbook, comment, commenter, mo
     assert f'href="/admin/workbooks/workbook/{workbook.pk}/change/"' in workbook_row
     assert f'href="{target_url("workbook", workbook.pk)}"' in workbook_row
     assert f"#comment-{comment.pk}" in html
+    # A member's admin page is linked only for who may open it (moderators may not; superusers may).
+    user_page = f'href="/admin/accounts/user/{commenter.pk}/change/"'
+    assert user_page not in html
+    assert user_page in signed_in(superuser).get(QUEUE).content.decode()
     # A single report opens with the others about its target.
     first = Report.objects.filter(target_kind="workbook").first()
     opened = signed_in(moderator).get(f"{QUEUE}{first.pk}/change/")
