@@ -211,6 +211,8 @@ def register(*, username: str, email: str, password: str) -> User:
     errors = {}
     if selectors.username_taken(username):
         errors["username"] = "That username is taken."
+    elif selectors.username_retired(username):
+        errors["username"] = selectors.USERNAME_RETIRED
     if selectors.email_taken(email):
         errors["email"] = "An account with that email address already exists."
     if errors:
@@ -218,8 +220,6 @@ def register(*, username: str, email: str, password: str) -> User:
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
-    elif selectors.username_retired(username):
-        errors["username"] = selectors.USERNAME_RETIRED
     except IntegrityError:
         raise ValidationError(
             {"username": "That username or email address was just taken."}

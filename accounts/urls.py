@@ -21,7 +21,7 @@ urlpatterns = [
     path("settings/avatar/", views.avatar, name="avatar"),
     path("settings/password/", views.password_change, name="password-change"),
     path("settings/two-factor/", views.mfa_view, name="mfa"),
-]
     path("settings/export/", views.export, name="export"),
     path("settings/export/<str:token>/", views.export_download, name="export-download"),
     path("settings/delete/", views.delete_account, name="delete-account"),
+]

@@ -199,10 +199,21 @@ def settings_page(
         if request.user.mfa_enabled
         else None,
         "more_sections": settings_sections.render_all(request),
+        **_export_context(request.user),
     }
     if status is None:
         return render_form(request, "accounts/settings.html", context)
     return render(request, "accounts/settings.html", context, status=status)
+
+
+def _export_context(user: User) -> dict[str, object]:
+    """Settings' "Your data": the export being prepared, or its link while it works."""
+    current = services.current_export(user)
+    ready = current is not None and current.is_ready
+    return {
+        "data_export": current,
+        "export_url": services.export_link(current) if ready and current else None,
+    }
 
 
 @login_required
@@ -259,23 +270,12 @@ def mfa_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except services.SignInFailed:
             form.add_error("code", "That code is not valid. Check your app's clock and try again.")
     return _mfa_page(request, user, context)
-        **_export_context(request.user),
 
 
 def _mfa_page(request: HttpRequest, user: User, context: dict) -> HttpResponse:
     if not user.mfa_enabled and user.mfa_secret:
         uri = mfa.provisioning_uri(user, user.mfa_secret)
         context.update(secret=user.mfa_secret, qr_svg=mfa.qr_code_svg(uri))
-def _export_context(user: User) -> dict[str, object]:
-    """Settings' "Your data": the export being prepared, or its link while it works."""
-    current = services.current_export(user)
-    ready = current is not None and current.is_ready
-    return {
-        "data_export": current,
-        "export_url": services.export_link(current) if ready and current else None,
-    }
-
-
     return render_form(request, "accounts/mfa.html", context)
 
 

@@ -9,12 +9,12 @@ from django.http import HttpRequest
 
 from accounts import settings_sections
 from accounts.models import User
-from accounts.signals import sign_ins_ended
+from accounts.signals import member_deleting, sign_ins_ended
 from workbooks import cache as gallery_cache
 from workbooks import favorites
 from workbooks.signals import embed_failing, workbook_featured, workbook_published
 
-from . import email_views, push, selectors, services, slots, views
+from . import email_views, exports, push, selectors, services, slots, views
 from .context_processors import BELL_READ_AHEAD
 
 
@@ -27,6 +27,10 @@ def connect() -> None:
     # Live connections follow the sign-in they were opened with.
     sign_ins_ended.connect(_sign_ins_ended, dispatch_uid="social.sign_ins_ended")
     user_logged_out.connect(_signed_out, dispatch_uid="social.signed_out")
+    # A member leaving: other members' and workbooks' counters put right before the cascade.
+    member_deleting.connect(_member_deleting, dispatch_uid="social.member_deleting")
+    # Their collections, comments, favorites, follows and notifications in their data export.
+    exports.register()
     # The bell is in every member's page: its keys are read with a page the gallery kept.
     gallery_cache.read_with_pages("bell", selectors.bell_keys, _bell_read_ahead)
     # The favorite and follow buttons and the comments in the pages workbooks renders.
@@ -44,6 +48,10 @@ def connect() -> None:
 
 def _sign_ins_ended(sender: type[User], user: User, **kwargs: Any) -> None:
     push.sign_ins_ended(user.pk)
+
+
+def _member_deleting(sender: type[User], user: User, **kwargs: Any) -> None:
+    services.member_leaving(user.pk)
 
 
 def _signed_out(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -418,7 +418,7 @@ class CommentFacts(Protocol):
     one (social.slots)."""
 
     @property
-    def author_id(self) -> int: ...
+    def author_id(self) -> int | None: ...  # None: by a deleted member
 
     @property
     def created_at(self) -> datetime: ...
@@ -711,3 +711,67 @@ def notify_embed_failing(workbook: Workbook, **signal: object) -> None:
         ).exists()
         if not told_today:
             notify(recipient_id, None, Verb.EMBED_FAILING, workbook=workbook)
+
+
+# --- A member leaving -------------------------------------------------------------------------------
+
+
+def member_leaving(user_id: int) -> None:
+    """A member's account is about to be deleted (accounts.signals.member_deleting, inside the
+    deleting transaction). The cascade that follows removes their follows, favorites and
+    workbooks (with others' favorites of them) without a word to the counters other members and
+    workbooks keep: they are put right here, first, one grouped update each, so the queries do
+    not grow with the member's history. Their comments on others' workbooks stay (by a deleted
+    member), so no comment count moves; the pages that show any of it are retired."""
+    followed = list(
+        Follow.objects.filter(follower_id=user_id).values_list("followee_id", flat=True)
+    )
+    followers = list(
+        Follow.objects.filter(followee_id=user_id).values_list("follower_id", flat=True)
+    )
+    User.objects.filter(pk__in=followed).update(follower_count=F("follower_count") - 1)
+    User.objects.filter(pk__in=followers).update(following_count=F("following_count") - 1)
+    favorited = list(
+        Favorite.objects.filter(user_id=user_id)
+        .exclude(workbook__author_id=user_id)
+        .values_list("workbook_id", flat=True)
+    )
+    Workbook.objects.filter(pk__in=favorited).update(favorite_count=F("favorite_count") - 1)
+    # Others' favorites of the member's workbooks: each favoriter's own count, by how many.
+    given = (
+        Favorite.objects.filter(user_id=OuterRef("pk"), workbook__author_id=user_id)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    favoriters = list(
+        Favorite.objects.filter(workbook__author_id=user_id)
+        .exclude(user_id=user_id)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    User.objects.filter(pk__in=favoriters).update(favorite_count=F("favorite_count") - Subquery(given))
+    commented = list(
+        Comment.objects.filter(author_id=user_id)
+        .exclude(workbook__author_id=user_id)
+        .values_list("workbook_id", flat=True)
+        .distinct()
+    )
+    # Their notifications to others go with them (the actor's cascade): those bells change.
+    told = list(
+        Notification.objects.filter(actor_id=user_id)
+        .exclude(recipient_id=user_id)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    bell_changed(told)
+    people, workbooks = {*followed, *followers, *favoriters}, {*favorited, *commented}
+    transaction.on_commit(lambda: _retire_pages(people, workbooks), robust=True)
+
+
+def _retire_pages(people: set[int], workbooks: set[int]) -> None:
+    for pk in people:
+        gallery_cache.object_changed("user", pk)
+    for pk in workbooks:
+        gallery_cache.object_changed("workbook", pk)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete
 
-from accounts import profiles
+from accounts import exports, profiles
 from accounts.models import User
 from accounts.signals import member_changed, member_deleting
 from media import holders
@@ -23,6 +23,7 @@ from media.signals import picture_changed
 from sigma_playground.cache import cache_recovered
 
 from . import cache, images, selectors, services
+from . import exports as workbook_exports
 from .models import Workbook
 
 
@@ -32,6 +33,10 @@ def connect() -> None:
     cache_recovered.connect(_cache_recovered, dispatch_uid="gallery.cache_recovered")
     picture_changed.connect(images.show_picture, dispatch_uid="workbooks.show_picture")
     holders.register(Image.Kind.THUMBNAIL, images.may_change)
+    # A member's workbooks and their thumbnails in the member's data export.
+    exports.register(
+        "workbooks", data=workbook_exports.workbooks_of, pictures=workbook_exports.thumbnails_of
+    )
     # A member's pins are ids of their published workbooks, which accounts cannot read itself.
     profiles.register(selectors.published_among, selectors.pinnable)
     # Files, not the gallery: a workbook's images must go however its row goes, a cascade from

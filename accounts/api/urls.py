@@ -14,8 +14,8 @@ urlpatterns = [
         name="api-password-reset-confirm",
     ),
     path("me/", views.MeView.as_view(), name="api-me"),
-    path("me/mfa/setup/", views.MfaSetupView.as_view(), name="api-mfa-setup"),
     path("me/export/", views.ExportView.as_view(), name="api-me-export"),
+    path("me/mfa/setup/", views.MfaSetupView.as_view(), name="api-mfa-setup"),
     path("me/mfa/confirm/", views.MfaConfirmView.as_view(), name="api-mfa-confirm"),
     path("me/mfa/disable/", views.MfaDisableView.as_view(), name="api-mfa-disable"),
 ]

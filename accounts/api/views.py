@@ -252,12 +252,6 @@ class MeView(generics.RetrieveUpdateAPIView):
         )
 
 
-class MfaView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
-    request: AuthenticatedRequest
-
-    def _code(self, request: AuthenticatedRequest) -> str:
-        serializer = MfaCodeSerializer(data=request.data)
 @extend_schema(
     request=None,
     responses={
@@ -281,6 +275,14 @@ class ExportView(APIView):
             "detail": "Your export is being prepared. We will email you a link when it is ready.",
         }
         return Response(ExportStartedSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+
+
+class MfaView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    request: AuthenticatedRequest
+
+    def _code(self, request: AuthenticatedRequest) -> str:
+        serializer = MfaCodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["code"]
 
