@@ -62,7 +62,7 @@ def begin(request: HttpRequest, backend: str) -> HttpResponse:
     """A "Continue with <provider>" button (sign-in and sign-up pages), or Settings' Link (signed in)."""
     _enabled_or_404(backend)
     if request.user.is_authenticated:
-        providers.check_link_rate(request.user)  # type: ignore[arg-type]
+        providers.check_link_rate(request.user)
         return _start(request, backend, {"action": "link", "next": reverse("accounts:settings")})
     return _start(
         request, backend, {"action": "signin", "next": next_url(request, reverse("home"))}
@@ -133,10 +133,10 @@ def error(request: HttpRequest) -> HttpResponse:
 def _pending(request: HttpRequest) -> tuple[str, str, dict[str, Any]] | None:
     """(partial token, provider, what the pipeline knows) of the sign-in waiting for an answer."""
     token = request.session.get(PARTIAL_TOKEN_SESSION_NAME)
-    partial = load_strategy(request).partial_load(token) if token else None
-    if partial is None:
+    partial = load_strategy(request).partial_load(token) if isinstance(token, str) else None
+    if partial is None or token is None:
         return None
-    return token, partial.backend, partial.kwargs
+    return token, str(partial.backend), dict(partial.kwargs)
 
 
 def _resume(
