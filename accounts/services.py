@@ -172,6 +172,12 @@ def _check_code(
     throttle.record_success()
 
 
+def confirm_password(request: HttpRequest, user: User, password: str) -> None:
+    """The member's password, checked as a sign-in checks it (the same lockout), for an action that
+    needs it: linking a sign-in provider to the account. Raises SignInThrottled or SignInFailed."""
+    _check_code(request, user, lambda: user.check_password(password), guard="signin")
+
+
 def complete_second_factor(request: HttpRequest, user: User, code: str) -> None:
     """Second step of the HTML sign-in, after the password was checked."""
     try:

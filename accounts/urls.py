@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import provider_views, views
 
 app_name = "accounts"
 
@@ -17,6 +17,21 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("accounts/reset/done/", views.password_reset_complete, name="password-reset-complete"),
+    path("accounts/provider/username/", provider_views.choose_username, name="provider-username"),
+    path("accounts/provider/link/", provider_views.confirm_link, name="provider-link"),
+    path("accounts/provider/error/", provider_views.error, name="provider-error"),
+    path("accounts/provider/<str:backend>/start/", provider_views.begin, name="provider-begin"),
+    path(
+        "accounts/provider/<str:backend>/callback/",
+        provider_views.complete,
+        name="provider-complete",
+    ),
+    path(
+        "accounts/provider/<str:backend>/reauthenticate/",
+        provider_views.reauthenticate,
+        name="provider-reauth",
+    ),
+    path("accounts/provider/<str:backend>/unlink/", provider_views.unlink, name="provider-unlink"),
     path("settings/", views.settings_view, name="settings"),
     path("settings/avatar/", views.avatar, name="avatar"),
     path("settings/password/", views.password_change, name="password-change"),

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import providers, views
 
 urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="api-register"),
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token"),
+    path("auth/provider/", providers.ProviderSignInView.as_view(), name="api-auth-provider"),
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="api-token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="api-logout"),
     path("auth/password-reset/", views.PasswordResetView.as_view(), name="api-password-reset"),
