@@ -60,6 +60,7 @@ def bearer_client(user) -> APIClient:
 
 def public_places(client) -> dict[str, bool]:
     """Whether `client` finds the workbook in each public list, feed and page listing it."""
+
     def shows(url: str) -> bool:
         response = client.get(url, HTTP_USER_AGENT=BROWSER)
         assert response.status_code == 200, (url, response.status_code)
