@@ -26,7 +26,7 @@ from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
-from . import exports, mfa, services, settings_sections, suspension
+from . import exports, mfa, providers, services, settings_sections, suspension
 from .forms import (
     CodeForm,
     DeleteAccountForm,
@@ -361,7 +361,15 @@ def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
     user: User = request.user
     # Bound on any POST: a member without a password or a second factor sends no field at all.
     form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
-    context = {"form": form, "has_password": user.has_usable_password()}
+    has_password = user.has_usable_password()
+    context = {
+        "form": form,
+        "has_password": has_password,
+        # Without a password, a sign-in just now with one of their providers proves it is them.
+        "reauth_methods": []
+        if has_password
+        else [method for method in providers.sign_in_methods(user) if method.linked_as],
+    }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

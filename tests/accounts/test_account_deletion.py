@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
+from social_django.models import UserSocialAuth
 
 from accounts import providers, services
 from accounts.models import RetiredUsername, User
@@ -260,6 +261,20 @@ def test_a_member_without_a_password_signs_in_again_with_their_provider_first(cl
     session.save()
     assert client.post(DELETE_URL, {}).status_code == 302
     assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_member_without_a_password_is_offered_a_sign_in_with_their_linked_provider(
+    client, user, settings
+):
+    settings.SOCIAL_AUTH_GITHUB_KEY, settings.SOCIAL_AUTH_GITHUB_SECRET = "id", "secret"
+    user.set_unusable_password()
+    user.save()
+    UserSocialAuth.objects.create(user=user, provider="github", uid="42", extra_data={"login": "o"})
+    client.force_login(user)
+    page = client.get(DELETE_URL).content.decode()
+    assert 'action="/accounts/provider/github/reauthenticate/"' in page
+    assert "Sign in again with GitHub" in page
+    assert f'name="next" value="{DELETE_URL}"' in page
 
 
 def test_the_username_is_refused_until_its_retirement_passes(client, user, api_client):
