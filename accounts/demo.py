@@ -52,7 +52,13 @@ def ensure_demo_users() -> tuple[dict[str, User], int]:
     for username, full_name, bio, role in DEMO_USERS:
         user, is_new = User.objects.get_or_create(
             username=username,
-            defaults={"email": f"{username}@example.com", "full_name": full_name, "bio": bio},
+            # Verified: the demo's members publish and comment from the start.
+            defaults={
+                "email": f"{username}@example.com",
+                "email_verified": True,
+                "full_name": full_name,
+                "bio": bio,
+            },
         )
         if is_new:
             user.set_password(DEMO_PASSWORD)

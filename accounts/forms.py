@@ -129,6 +129,15 @@ class SignInForm(forms.Form):
         return cleaned
 
 
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label="New email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="We send a link to the new address; your address changes when you follow it.",
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Code",

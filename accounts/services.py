@@ -26,7 +26,7 @@ from sigma_playground.http import client_address, is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
 
-from . import exports, mfa, profiles, providers, selectors, suspension
+from . import exports, mfa, profiles, providers, selectors, suspension, verification
 from .emails import send_later
 from .http import member
 from .images import hold_avatar
@@ -212,8 +212,9 @@ def spend_sign_up_attempt(request: HttpRequest) -> None:
 
 
 def register(*, username: str, email: str, password: str) -> User:
-    """Create an account. Raises ValidationError naming the field when the username or email is taken
-    (checked first for a friendly message, and by the database's constraints against a race)."""
+    """Create an account and send the link that verifies its address. Raises ValidationError
+    naming the field when the username or email is taken (checked first for a friendly message,
+    and by the database's constraints against a race)."""
     errors = {}
     if selectors.username_taken(username):
         errors["username"] = "That username is taken."
@@ -232,6 +233,7 @@ def register(*, username: str, email: str, password: str) -> User:
         ) from None
     metrics.signups.inc()
     audit_events.event("signup", actor=user)
+    verification.send_link(user)
     return user
 
 

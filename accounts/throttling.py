@@ -112,3 +112,21 @@ class SignUpThrottle(_FixedWindows):
 
     def record_attempt(self) -> None:
         self._hit()
+
+
+class VerificationEmailThrottle(_FixedWindows):
+    """Verification emails a member asks for (a new link, a new address), per member per hour:
+    each one is mail to an address that may not be theirs."""
+
+    def __init__(self, member_pk: int) -> None:
+        super().__init__(
+            (
+                _Counter(
+                    f"verify-email:user:{member_pk}", settings.EMAIL_VERIFICATION_EMAILS_PER_HOUR
+                ),
+            ),
+            3600,
+        )
+
+    def record_email(self) -> None:
+        self._hit()

@@ -26,10 +26,11 @@ from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
-from . import exports, mfa, providers, services, settings_sections, suspension
+from . import exports, mfa, providers, services, settings_sections, suspension, verification
 from .forms import (
     CodeForm,
     DeleteAccountForm,
+    EmailChangeForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
@@ -158,6 +159,63 @@ def _after_sign_in(request: HttpRequest, user: User, after: str) -> HttpResponse
     return redirect(after)
 
 
+@never_cache
+@require_http_methods(["GET"])
+def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link from a verification email, followed signed in or not (the link is the proof)."""
+    user = verification.user_for_link(uidb64, token)
+    if user is None:
+        return _verify_failed(
+            request,
+            "This link has expired, was already used, or was made for an address that has "
+            "changed since.",
+        )
+    try:
+        verification.confirm(user)
+    except ValidationError as error:  # the new address was taken meanwhile
+        return _verify_failed(request, error.message_dict["email"][0])
+    return render(request, "accounts/verify_done.html", {"address": user.email})
+
+
+def _verify_failed(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "accounts/verify_failed.html", {"message": message}, status=400)
+
+
+@login_required
+@require_POST
+def resend_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The banner's and the refusals' button: a new link (too many: 429, from the services' refusal)."""
+    if verification.resend(request.user):
+        address = request.user.pending_email or request.user.email
+        messages.success(request, f"We sent a new link to {address}.")
+    else:
+        messages.info(request, "Your email address is already verified.")
+    return redirect(next_url(request, reverse("accounts:settings")))
+
+
+@login_required
+@require_POST
+def email_change(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Settings' email address: a new one waits for its link (accounts.verification)."""
+    form = EmailChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            verification.change_email(request.user, form.cleaned_data["email"])
+        except ValidationError as error:
+            form.add_error("email", error.message_dict["email"])
+        else:
+            if request.user.pending_email:
+                messages.success(
+                    request,
+                    f"We sent a link to {request.user.pending_email}: your address changes when "
+                    "you follow it.",
+                )
+            else:
+                messages.success(request, "Your email address is saved.")
+            return redirect("accounts:settings")
+    return settings_page(request, email_form=form, status=400)
+
+
 class SignOutView(auth_views.LogoutView):
     """POST only (Django's LogoutView refuses GET): a link or an image tag cannot sign anyone out."""
 
@@ -185,6 +243,7 @@ def settings_page(
     *,
     form: ProfileForm | None = None,
     picture_form: PictureForm | None = None,
+    email_form: EmailChangeForm | None = None,
     status: int | None = None,
 ) -> HttpResponse:
     """The settings page; also shown with a refused avatar upload (avatar)."""
@@ -192,6 +251,7 @@ def settings_page(
     context = {
         "form": form,
         "picture_form": picture_form or PictureForm(),
+        "email_form": email_form or EmailChangeForm(),
         "picture_upload": media_selectors.unfinished_upload(
             kind=Image.Kind.AVATAR, holder=request.user.pk
         ),

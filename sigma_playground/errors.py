@@ -33,7 +33,7 @@ from . import paging
 from .database import busy_response, is_out_of_connections
 from .http import error_response, is_api, next_url, safe_url
 from .parsers import RequestTooLarge
-from .refusals import Forbidden
+from .refusals import Forbidden as Forbidden  # raised by services; imported from here or there
 
 
 class RetryLater(Exception):

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts import verification
 from accounts.models import User
 from sigma_playground import jobs
 from sigma_playground.errors import Forbidden, RetryLater
@@ -244,12 +245,14 @@ def follow(follower: User, followee: User) -> bool:
     """Idempotent; True when a new follow was made."""
     if follower.pk == followee.pk:
         raise ValidationError("You cannot follow yourself.", code="self_follow")
-    _refuse_across_block(follower, followee)
     check_rate(follower, "follow")
     with transaction.atomic():
         _, created = Follow.objects.get_or_create(follower=follower, followee=followee)
         if created:
             _count_follow(follower, followee, 1)
+            # Asked once both members' rows are locked (by the counts, as `block` locks them): a
+            # block committed meanwhile is seen, and this follow is undone with the refusal.
+            _refuse_across_block(follower, followee)
             Activity.objects.create(actor=follower, verb=Verb.FOLLOWED, subject=followee)
             notify(followee, follower, Verb.FOLLOWED)
     return created
@@ -296,6 +299,10 @@ def block(blocker: User, blocked: User) -> bool:
     _refuse_self_block(blocker, blocked)
     check_rate(blocker, "block")
     with transaction.atomic():
+        # Both members' rows, lower id first (the order follow's counts lock them in): a follow
+        # being made meanwhile commits first and is removed below, or waits and is refused.
+        locked = User.objects.select_for_update().filter(pk__in=[blocker.pk, blocked.pk])
+        list(locked.order_by("pk").values_list("pk", flat=True))
         _, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
         if created:
             unfollow(blocked, blocker)
@@ -392,6 +399,7 @@ def clean_comment_body(body: str) -> str:
 
 
 def add_comment(author: User, workbook: Workbook, body: str) -> Comment:
+    verification.require_verified(author)
     _require_published(workbook)
     body = clean_comment_body(body)
     if selectors.blocks(workbook.author_id, author.pk):

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 
+from accounts import verification
 from accounts.models import User
 from workbooks import cache as gallery_cache
 from workbooks import slots
@@ -258,7 +259,12 @@ def comments(request: HttpRequest, args: slots.Args, composition: slots.Composit
     # address, the token and the list put in after.
     next_path = _button_context(request)["next"]
     shell = _comments_shell.__wrapped__ if "?" in next_path else _comments_shell
-    html = shell(request.user.is_authenticated, workbook.slug, next_path)
+    html = shell(
+        request.user.is_authenticated,
+        workbook.slug,
+        next_path,
+        must_verify=verification.must_verify(request.user),
+    )
     if slots.CSRF_STAND_IN in html:
         html = html.replace(slots.CSRF_STAND_IN, slots.csrf_value(request, composition))
     return html.replace(_LISTED_STAND_IN, listed)
@@ -268,8 +274,11 @@ _LISTED_STAND_IN = f"listed-{secrets.token_hex(12)}"
 
 
 @lru_cache(maxsize=1024)
-def _comments_shell(signed_in: bool, slug: str, next_path: str) -> str:
+def _comments_shell(signed_in: bool, slug: str, next_path: str, *, must_verify: bool) -> str:
+    """`must_verify`: the member's comments wait for their verified address (the form is replaced
+    by why, and the resend button; accounts.verification)."""
     context = {
+        "must_verify": must_verify,
         "user": SimpleNamespace(is_authenticated=signed_in),
         "workbook": SimpleNamespace(slug=slug),
         "listed": mark_safe(_LISTED_STAND_IN),  # noqa: S308 - our own marker

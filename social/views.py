@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
+from accounts import verification
 from accounts.http import AuthenticatedHttpRequest, member
 from sigma_playground import paging
 from sigma_playground.errors import retry_later
@@ -223,6 +224,10 @@ def comment_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             # Shown with the form, so what was written is not lost.
             form.add_error(None, str(error))
             return retry_later(render(request, "social/comment_form.html", context), error)
+        except verification.EmailUnverified as refusal:  # the same, with the resend button
+            form.add_error(None, str(refusal))
+            context["must_verify"] = True
+            return render(request, "social/comment_form.html", context, status=403)
         messages.success(request, "Your comment is posted.")
         return redirect(_comment_url(comment))
     return render_form(request, "social/comment_form.html", context)

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import verification
 from accounts.models import User
 from sigma_playground import jobs
 from sigma_playground.cache import counted
@@ -199,6 +200,8 @@ def create_workbook(
     tags: Iterable[str] = (),
     status: str = Workbook.Status.DRAFT,
 ) -> Workbook:
+    if status == Workbook.Status.PUBLISHED:
+        verification.require_verified(author)
     workbook = Workbook(author=author)
     _apply(workbook, title=title, description=description, embed_url=embed_url, status=status)
     _save(workbook)
@@ -215,6 +218,10 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
         name: fields.get(name, getattr(workbook, name))
         for name in ("title", "description", "embed_url", "status")
     }
+    published = Workbook.Status.PUBLISHED
+    if values["status"] == published and workbook.status != published:
+        # Publishing waits for a verified address; a published workbook may still be edited.
+        verification.require_verified(workbook.author)
     if values["status"] == Workbook.Status.PUBLISHED and not workbook.is_published:
         refuse_publishing_moderated(workbook)
     approved_for = workbook.embed_url

@@ -32,6 +32,8 @@ from django.template.backends.django import DjangoTemplates
 from django.template.loader import get_template
 from django.utils.html import escape
 
+from accounts import verification
+
 if TYPE_CHECKING:
     from accounts.models import User
 
@@ -264,6 +266,22 @@ def messages(request: HttpRequest, args: Args, composition: Composition) -> str:
         return ""
     composition.per_viewer = True
     return render("inc/messages.html", request, messages=shown)
+
+
+@slot("verify_banner")
+def verify_banner(request: HttpRequest, args: Args, composition: Composition) -> str:
+    """A member whose address waits for its link: why, and a button for a new link."""
+    user = request.user
+    if not verification.shows_banner(user):
+        return ""
+    return render_for_viewer(
+        "accounts/inc/verify_banner.html",
+        request,
+        email=user.email,
+        pending_email=user.pending_email,
+        must_verify=verification.must_verify(user),
+        next=request.get_full_path(),
+    )
 
 
 @slot("csrf")

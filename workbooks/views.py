@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import profiles
+from accounts import profiles, verification
 from accounts import selectors as accounts_selectors
 from accounts import services as account_services
 from accounts.http import AuthenticatedHttpRequest
@@ -271,16 +271,21 @@ def _picture_context(workbook: Workbook, picture_form: PictureForm | None = None
 def _workbook_form(
     request: HttpRequest, form: WorkbookForm, template: str, **context
 ) -> HttpResponse:
-    """Save a valid publish or edit form and go to the workbook; else show the form, 400 with errors."""
+    """Save a valid publish or edit form and go to the workbook; else show the form, 400 with errors
+    (403 when publishing waits for the member's verified address: the form keeps what was typed)."""
+    context = {"form": form, "must_verify": verification.must_verify(request.user), **context}
     if request.method == "POST" and form.is_valid():
         try:
             workbook = form.save_for(request.user)
         except ValidationError:
             pass  # the form now carries the error
+        except verification.EmailUnverified as refusal:
+            form.add_error("status", str(refusal))
+            return render(request, template, context, status=403)
         else:
             messages.success(request, _saved_message(workbook))
             return redirect(workbook)
-    return render_form(request, template, {"form": form, **context})
+    return render_form(request, template, context)
 
 
 @login_required

@@ -163,16 +163,43 @@ class MeSerializer(ModelSerializer):
         ),
     )
 
+    email = serializers.EmailField(
+        required=False,
+        max_length=254,
+        help_text=(
+            "A new address waits in `pending_email` until the link sent to it is followed; the"
+            " current address is told. Password resets keep using the current one."
+        ),
+    )
+
+    pending_email = serializers.EmailField(
+        read_only=True,
+        allow_null=True,
+        help_text="A new address waiting for its link to be followed; null when none.",
+    )
+
     class Meta:
         model = User
         fields = [
-            "id", "username", "email", "full_name", "bio", "website", "organisation", "location",
-            "links", "pinned_workbook_ids", "avatar", "mfa_enabled",
+            "id", "username", "email", "email_verified", "pending_email", "full_name", "bio",
+            "website", "organisation", "location", "links", "pinned_workbook_ids", "avatar",
+            "mfa_enabled",
         ]  # fmt: skip
-        read_only_fields = ["id", "username", "email", "avatar", "mfa_enabled"]
+        read_only_fields = [
+            "id", "username", "email_verified", "pending_email", "avatar", "mfa_enabled",
+        ]  # fmt: skip
+
+    def validate_email(self, value: str) -> str:
+        owner = self.instance.pk if isinstance(self.instance, User) else None
+        if selectors.email_taken(value, exclude_pk=owner):
+            raise serializers.ValidationError(
+                "An account with that email address already exists.", code="unique"
+            )
+        return value
 
     def to_representation(self, instance: User) -> dict[str, Any]:
         data = super().to_representation(instance)
+        data["pending_email"] = instance.pending_email or None
         # Pins are kept as written; what is shown is what the profile shows.
         data["pinned_workbook_ids"] = profiles.shown_pins(instance.pk, instance.pinned_workbook_ids)
         data["links"] = [

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("me/export/", views.ExportView.as_view(), name="api-me-export"),
+    path("me/email/verify/", views.VerificationEmailView.as_view(), name="api-verify-email"),
     path("me/mfa/setup/", views.MfaSetupView.as_view(), name="api-mfa-setup"),
     path("me/mfa/confirm/", views.MfaConfirmView.as_view(), name="api-mfa-confirm"),
     path("me/mfa/disable/", views.MfaDisableView.as_view(), name="api-mfa-disable"),

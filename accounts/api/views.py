@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from idempotency.api import idempotent
 from sigma_playground.observability import audit
 
-from .. import services, tokens
+from .. import services, tokens, verification
 from ..forms import PasswordResetForm
 from ..http import AuthenticatedRequest
 from ..models import User
@@ -197,7 +197,15 @@ _CODE_THROTTLED_ACCOUNT = OpenApiResponse(
 @extend_schema(tags=["me"])
 @extend_schema_view(
     # `links` is a list of objects, which a form cannot carry: the profile is sent as JSON.
-    patch=extend_schema(request={"application/json": MeSerializer}),
+    patch=extend_schema(
+        request={"application/json": MeSerializer},
+        responses={
+            200: MeSerializer,
+            429: OpenApiResponse(
+                description="Too many verification emails this hour (a new `email`); see Retry-After"
+            ),
+        },
+    ),
 )
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = MeSerializer
@@ -250,6 +258,37 @@ class MeView(generics.RetrieveUpdateAPIView):
             # Serialized links are OrderedDicts; the service checks and stores plain ones.
             links=None if "links" not in data else [dict(link) for link in data["links"]],
         )
+        if "email" in data:  # last: the profile's own refusals come before any email is sent
+            try:
+                verification.change_email(user, data["email"])
+            except DjangoValidationError as error:
+                raise exceptions.ValidationError(error.message_dict) from None
+
+
+@extend_schema(
+    request=None,
+    responses={
+        202: None,
+        400: OpenApiResponse(description="Nothing to verify (`nothing_to_verify`)"),
+        429: OpenApiResponse(description="Too many verification emails this hour; see Retry-After"),
+    },
+    tags=["me"],
+)
+class VerificationEmailView(APIView):
+    """A new verification link, to the address waiting for one."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    request: AuthenticatedRequest
+
+    def post(self, request: AuthenticatedRequest) -> Response:
+        if not verification.resend(request.user):
+            raise exceptions.ValidationError(
+                {
+                    "detail": "There is no address waiting to be verified.",
+                    "code": "nothing_to_verify",
+                }
+            )
+        return Response(status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(

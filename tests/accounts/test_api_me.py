@@ -5,8 +5,8 @@ import pytest
 from tests.accounts.helpers import ME_URL, get_me, sign_in
 
 FIELDS = {
-    "id", "username", "email", "full_name", "bio", "website", "organisation", "location", "links",
-    "pinned_workbook_ids", "avatar", "mfa_enabled",
+    "id", "username", "email", "email_verified", "pending_email", "full_name", "bio", "website",
+    "organisation", "location", "links", "pinned_workbook_ids", "avatar", "mfa_enabled",
 }  # fmt: skip
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,8 @@ def test_it_shows_the_signed_in_users_own_values(auth_client, user):
         "id": user.pk,
         "username": "owner",
         "email": "owner@example.com",
+        "email_verified": True,
+        "pending_email": None,
         "full_name": user.full_name,
         "bio": "Dashboards, mostly.",
         "website": "https://owner.example",
@@ -144,8 +146,9 @@ def test_it_rejects_a_website_that_is_not_http_or_https(auth_client, user, websi
     "read_only",
     [
         {"username": "someone-else"},
-        {"email": "someone@example.com"},
         {"id": 999},
+        {"email_verified": False},
+        {"pending_email": "someone@example.com"},
         {"mfa_enabled": True},
         {"avatar": {"thumb": "https://evil.example/x.png"}},
     ],
