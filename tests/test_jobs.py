@@ -68,3 +68,14 @@ def test_work_for_beat_is_left_to_beat_when_workers_run(sent, settings):
     with transaction.atomic():
         jobs.scheduled("workbooks.tasks.flush_views")
     assert sent == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_with_a_countdown_is_sent_to_run_that_much_later(monkeypatch):
+    calls = []
+    task = jobs._task("workbooks.tasks.flush_views")
+    monkeypatch.setattr(task, "apply_async", lambda args, **options: calls.append((args, options)))
+    with transaction.atomic():
+        jobs.later("workbooks.tasks.flush_views", 7, countdown=120)
+        assert calls == []
+    assert calls == [((7,), {"countdown": 120})]
