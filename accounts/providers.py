@@ -24,7 +24,7 @@ from social_core.backends.base import BaseAuth
 from social_core.backends.github import GithubOAuth2
 from social_core.backends.google_openidconnect import GoogleOpenIdConnect
 from social_core.backends.open_id_connect import OpenIdConnectAuth
-from social_core.exceptions import AuthException
+from social_core.exceptions import AuthException, ErrorStage
 from social_django.models import UserSocialAuth
 from social_django.utils import load_strategy
 
@@ -38,18 +38,42 @@ REAUTHENTICATED_AT = "accounts:provider_reauthenticated_at"
 
 
 class Google(GoogleOpenIdConnect):
+    """Google through OpenID Connect. A person is their `sub`, which never changes (social-core's
+    default for Google is the address, which can). settings.GOOGLE_OIDC_ENDPOINT (tests only) points
+    it at a stand-in, whose discovery document then gives every address."""
+
     name = "google"
+    ID_KEY = "sub"
+
+    def _stand_in(self) -> bool:
+        return bool(getattr(settings, "GOOGLE_OIDC_ENDPOINT", None))
 
     def oidc_endpoint(self) -> str:
         return getattr(settings, "GOOGLE_OIDC_ENDPOINT", None) or super().oidc_endpoint()
 
+    def _discovered(self, name: str, key: str, default: str, stage: ErrorStage) -> str:
+        if self._stand_in():
+            return self.get_setting_config(name, key, "", stage=stage)
+        return default
+
+    def authorization_url(self) -> str:
+        default = super().authorization_url()
+        return self._discovered("AUTHORIZATION_URL", "authorization_endpoint", default, "begin")
+
+    def access_token_url(self) -> str:
+        default = super().access_token_url()
+        return self._discovered("ACCESS_TOKEN_URL", "token_endpoint", default, "token_exchange")
+
     def id_token_issuer(self) -> str:
-        if getattr(settings, "GOOGLE_OIDC_ENDPOINT", None):  # a stand-in names its own issuer
-            return OpenIdConnectAuth.id_token_issuer(self)
-        return super().id_token_issuer()
+        default = super().id_token_issuer()
+        return self._discovered("ID_TOKEN_ISSUER", "issuer", default, "token_validation")
+
+    def get_user_id(self, details, response) -> str:
+        return str(response.get("sub") or (self.id_token or {}).get("sub") or "")
 
     def user_data(self, access_token: str, *args, **kwargs) -> dict[str, Any] | None:
-        # The discovery document's userinfo endpoint (Google's own, or a stand-in's).
+        # The discovery document's userinfo endpoint (Google's own, or a stand-in's). Whether the
+        # address is verified is read by accounts.pipeline, which does not need it to be.
         return OpenIdConnectAuth.user_data(self, access_token, *args, **kwargs)
 
 

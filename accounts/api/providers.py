@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -213,12 +214,15 @@ class ProviderSignInView(TokenEndpoint):
             except services.SignUpThrottled as error:
                 raise exceptions.Throttled(wait=error.retry_after) from None
             try:
-                member = pipeline.create_member(
-                    username=username, email=identity.email, email_verified=identity.email_verified
-                )
+                with transaction.atomic():  # no account without its link
+                    member = pipeline.create_member(
+                        username=username,
+                        email=identity.email,
+                        email_verified=identity.email_verified,
+                    )
+                    self._link_or_refuse(member, identity)
             except DjangoValidationError as error:
                 raise exceptions.ValidationError(error.message_dict) from None
-            pipeline.link(member, identity)
         return self._signed_in(request, member, identity)
 
     def _link(self, request: Request, data: dict[str, Any], password: str) -> Response:

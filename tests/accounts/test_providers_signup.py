@@ -11,6 +11,7 @@ from social_django.models import UserSocialAuth
 from accounts.models import RetiredUsername, User
 from tests.accounts.provider_flow import follow, sign_in_with
 from tests.factories import UserFactory
+from tests.standins.identity import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +111,17 @@ def test_the_pages_csp_lets_the_buttons_lead_to_the_provider(client, oidc, setti
     assert f"form-action 'self' {oidc.url}" in policy
     settings.SOCIAL_AUTH_OIDC_KEY = ""  # switched off: no longer allowed
     assert oidc.url not in client.get("/accounts/login/")["Content-Security-Policy"]
+
+
+def test_google_through_openid_connect(client, oidc, settings):
+    # Google's backend pointed at the stand-in (its discovery, keys and userinfo).
+    settings.GOOGLE_OIDC_ENDPOINT = oidc.url
+    settings.SOCIAL_AUTH_GOOGLE_KEY = CLIENT_ID
+    settings.SOCIAL_AUTH_GOOGLE_SECRET = CLIENT_SECRET
+    assert "Continue with Google" in client.get("/accounts/login/").content.decode()
+    oidc.add("gwen", "gwen@example.com")
+    assert sign_in_with(client, oidc, "google", "gwen")["Location"] == (
+        "/accounts/provider/username/"
+    )
+    follow(client, client.post("/accounts/provider/username/", {"username": "gwen"}))
+    assert UserSocialAuth.objects.get(user__username="gwen").provider == "google"
