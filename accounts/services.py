@@ -590,4 +590,8 @@ def delete_account(user: User) -> None:
         )
         member_id, username = locked.pk, locked.username
         locked.delete()
+        # Their open sockets and event streams close (social), as when any sign-in ends. The row
+        # is gone, so receivers get a stand-in that still has its id.
+        gone = User(pk=member_id, username=username)
+        transaction.on_commit(lambda: sign_ins_ended.send(sender=User, user=gone, reason="deleted"))
     audit_events.event("account_deleted", subject_id=member_id, subject=username)

@@ -5,7 +5,8 @@ the password changed (whatever path changed it: the site, the API, a reset link,
 `changepassword` command) or the account was deactivated. Receivers revoke API refresh tokens, end the
 member's other sessions and close open sockets and event streams.
 
-Arguments: `user` (the saved instance), `reason` ("password" or "deactivated").
+Arguments: `user` (the saved instance; after an account deletion, an unsaved stand-in with its id),
+`reason` ("password", "deactivated", "second_factor_on", "suspended" or "deleted").
 
 `member_changed` is sent by accounts' services and its admin, right after they save a member's row
 (inside their transaction, if any), with what other apps show of a member or depend on: their names,
@@ -14,8 +15,9 @@ shell) is not announced.
 
 Arguments: `user` (the saved instance), `fields` (a frozenset of the names of the fields changed).
 
-`member_deleting` is sent by accounts' admin just before it deletes a member's account (inside the
-deleting transaction): what the row takes with it by cascade (their workbooks) is still there to
+`member_deleting` is sent by accounts' admin and by `accounts.services.delete_account` (a member
+deleting their own account) just before the member's row is deleted (inside the deleting
+transaction): what the row takes with it by cascade (their workbooks) is still there to
 look at.
 
 Arguments: `user` (the instance about to be deleted).

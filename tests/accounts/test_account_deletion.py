@@ -26,6 +26,7 @@ from accounts.models import RetiredUsername, User
 from media import services as media_services
 from media.models import Image
 from media.storage import upload_storage
+from social import push
 from social import services as social
 from social.models import Comment, Favorite, Follow
 from tests.accounts.helpers import enable_mfa, token_pair
@@ -192,6 +193,16 @@ def test_the_api_deletes_with_the_password_and_answers_204(
     assert client.get(ME_URL, **bearer).status_code == 401
     refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
     assert refreshed.status_code == 401
+
+
+def test_their_live_connections_are_told_every_sign_in_ended(
+    user, django_capture_on_commit_callbacks, monkeypatch
+):
+    told = []
+    monkeypatch.setattr(push, "sign_ins_ended", told.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_account(user)
+    assert told == [user.pk]
 
 
 def test_a_wrong_password_on_the_page_is_a_400_form_error(client, user):
