@@ -10,6 +10,7 @@ from accounts.models import User
 from social import services
 from social.models import Block, Comment, Follow, Notification
 from tests.factories import UserFactory, WorkbookFactory
+from tests.threads import in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +188,32 @@ def test_the_comment_list_costs_the_blocker_the_same_queries_for_1_and_30_blocks
 
     # As for any member (test_query_counts): the workbook, a page of comments with their authors.
     assert few == many == 2, sql
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_follow_racing_a_block_never_survives_it():
+    """Each pair at once: one blocks, the other follows them. Whichever commits first, no follow is
+    left across a block and the counters equal the rows."""
+    pairs = [(UserFactory(), UserFactory()) for _ in range(8)]
+    calls = []
+    for blocker, other in pairs:
+        calls.append(_as(blocker, "put", BLOCK.format(other.username)))
+        calls.append(_as(other, "put", f"/api/v1/users/{blocker.username}/follow/"))
+
+    statuses = in_parallel(calls)
+
+    assert set(statuses[0::2]) == {200}
+    assert set(statuses[1::2]) <= {200, 403}
+    assert not Follow.objects.exists()
+    for member in User.objects.all():
+        assert (member.follower_count, member.following_count) == (0, 0)
+
+
+def _as(user: User, method: str, url: str):
+    def call() -> int:
+        client = APIClient()
+        client.force_authenticate(user)
+        return getattr(client, method)(url).status_code
+
+    return call
