@@ -125,3 +125,14 @@ def test_google_through_openid_connect(client, oidc, settings):
     )
     follow(client, client.post("/accounts/provider/username/", {"username": "gwen"}))
     assert UserSocialAuth.objects.get(user__username="gwen").provider == "google"
+
+
+def test_provider_sign_ups_spend_the_sign_up_budget_per_address(client, oidc, settings):
+    settings.SIGNUP_MAX_PER_ADDRESS = 1
+    oidc.add("ada", "ada@example.com")
+    sign_in_with(client, oidc, "oidc", "ada")
+    assert client.post("/accounts/provider/username/", {"username": "TAKEN!"}).status_code == 400
+    limited = client.post("/accounts/provider/username/", {"username": "ada"})
+    assert limited.status_code == 429
+    assert limited["Retry-After"]
+    assert not User.objects.exists()
