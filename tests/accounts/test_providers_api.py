@@ -168,3 +168,14 @@ def test_failed_exchanges_are_throttled_like_sign_in(api_client, oidc, settings)
     limited = api_client.post(URL, body, format="json")
     assert limited.status_code == 429
     assert limited["Retry-After"]
+
+
+def test_provider_unreachable_is_a_400(api_client, oidc):
+    oidc.add("ada", "ada@example.com")
+    code = oidc.grant("ada", APP)
+    oidc.stop()
+    answer = api_client.post(
+        URL, {"provider": "oidc", "code": code, "redirect_uri": APP}, format="json"
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "provider_error"

@@ -52,3 +52,14 @@ def test_unknown_or_unconfigured_provider(client, oidc):
 
 def test_start_is_post_only(client, oidc):
     assert client.get("/accounts/provider/oidc/start/").status_code == 405
+
+
+def test_the_provider_unreachable_when_answering(client, oidc):
+    oidc.add("ada", "ada@example.com")
+    start = client.post("/accounts/provider/oidc/start/")
+    oidc.approve_as = "ada"
+    back = requests.get(start["Location"], allow_redirects=False, timeout=5).headers["Location"]
+    oidc.stop()  # nothing listens on its port any more
+    answer = client.get(back.removeprefix("http://testserver"))
+    assert answer.status_code == 400
+    assert "Please try again" in answer.content.decode()
