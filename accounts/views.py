@@ -79,7 +79,10 @@ def signup(request: HttpRequest) -> HttpResponse:
             pass  # the form now carries the error by its field
         else:
             login(request, user, backend=AUTH_BACKEND)
-            messages.success(request, f"Welcome to Sigma Playground, {user.username}.")
+            welcome = f"Welcome to Sigma Playground, {user.username}."
+            if verification.links_sent():
+                welcome += f" We sent a link to {user.email}: follow it to verify your address."
+            messages.success(request, welcome)
             return redirect(after)
     return render_form(request, "accounts/signup.html", {"form": form, "next": after})
 

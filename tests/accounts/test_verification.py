@@ -54,7 +54,7 @@ def resend_limit(settings):
 
 
 def test_signing_up_on_the_page_sends_a_link_that_verifies_the_address_once(client):
-    client.post(
+    signed_up = client.post(
         "/accounts/signup/",
         {
             "username": "newcomer",
@@ -65,6 +65,8 @@ def test_signing_up_on_the_page_sends_a_link_that_verifies_the_address_once(clie
     )
     user = User.objects.get(username="newcomer")
     assert not user.email_verified
+    welcome = client.get(signed_up["Location"])
+    assertContains(welcome, "We sent a link to newcomer@example.com")
     [message] = mail.outbox
     assert message.to == ["newcomer@example.com"]
     assert "Verify your email address" in message.subject
@@ -373,3 +375,13 @@ def test_an_unknown_email_verification_mode_refuses_to_start():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "EMAIL_VERIFICATION must be mandatory, optional or none" in result.stderr
+
+
+def test_the_banner_goes_once_the_signed_in_member_follows_the_link(client):
+    user = unverified()
+    client.force_login(user)
+    assertContains(client.get("/explore/"), f'action="{RESEND_PAGE}"')
+
+    client.get(verification.link_path(user))
+
+    assertNotContains(client.get("/explore/"), f'action="{RESEND_PAGE}"')
