@@ -202,7 +202,7 @@ class ProviderSignInView(TokenEndpoint):
             "username_required",
             "Choose a username: send it with `signup_token`.",
             signup_token=_sign("signup", **fields),
-            username=pipeline.suggested_username(identity.username, identity.email),
+            suggested_username=pipeline.suggested_username(identity.username, identity.email),
         )
 
     def _sign_up(self, request: Request, data: dict[str, Any], username: str) -> Response:

@@ -46,7 +46,7 @@ def test_new_person_chooses_a_username_then_gets_tokens(api_client, oidc):
     assert first.status_code == 400
     body = first.json()
     assert body["code"] == "username_required"
-    assert body["username"] == "ada"
+    assert body["suggested_username"] == "ada"
 
     RetiredUsername.objects.create(username="gone", until=timezone.now() + timedelta(days=5))
     retired = api_client.post(
