@@ -181,8 +181,9 @@ def sign_up_or_link(strategy, backend, details, uid, user=None, social=None, *ar
     decided = strategy.request.session.get(DECIDED) or {}
     if decided.get("provider") == backend.name and decided.get("uid") == str(uid):
         del strategy.request.session[DECIDED]
-        chosen = User.objects.get(pk=decided["user_id"])
-        return {"user": chosen, "is_new": decided["new"]}
+        chosen = User.objects.filter(pk=decided["user_id"]).first()
+        if chosen is not None:  # (else deleted meanwhile: ask again)
+            return {"user": chosen, "is_new": decided["new"]}
     email = (details.get("email") or "").strip()
     if account_to_link(email, kwargs.get("email_verified", False)) is not None:
         return redirect("accounts:provider-link")
