@@ -63,6 +63,9 @@ def _mint(user: User, family: TokenFamily) -> TokenPair:
 
 
 def issue_tokens(user: User) -> TokenPair:
+    """A new sign-in's pair. Every path that hands out tokens comes here, so none hands them to a
+    suspended member (suspension.Suspended), whatever it checked before."""
+    refuse(user)
     with transaction.atomic():
         family = TokenFamily.objects.create(user=user)
         return _mint(user, family)

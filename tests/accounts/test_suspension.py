@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import suspension
+from accounts import suspension, tokens
 from accounts.models import TokenFamily, User
 from sigma_playground.asgi import application
 from social.consumers import CLOSE_UNAUTHENTICATED
@@ -168,6 +168,17 @@ def test_token_refresh_answers_403_suspended(
     assert TokenFamily.objects.get(user=user).revoked_reason == "suspended"
     time_passes(user)
     assert refresh(api_client, pair["refresh"]).status_code == 401
+
+
+@pytest.mark.django_db
+def test_no_path_is_handed_tokens_for_a_suspended_member(user, until):
+    """accounts.tokens.issue_tokens, which every token sign-in (password, provider, after a
+    second factor) ends in, refuses them itself."""
+    suspend(user, until)
+
+    with pytest.raises(suspension.Suspended):
+        tokens.issue_tokens(user)
+    assert not TokenFamily.objects.filter(user=user).exists()
 
 
 # --- Sign-ins already made ------------------------------------------------------------------------
