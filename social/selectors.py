@@ -104,9 +104,7 @@ def feed_for(user: User) -> QuerySet[Activity]:
     followed = Follow.objects.filter(follower=user).values("followee_id")
     return (
         Activity.objects.filter(actor_id__in=followed, actor__is_active=True)
-        .filter(
-            Q(workbook__isnull=True) | public("workbook__")
-        )
+        .filter(Q(workbook__isnull=True) | public("workbook__"))
         .filter(Q(subject__isnull=True) | Q(subject__is_active=True))
         .select_related("actor", "workbook", "subject")
         .order_by("-pk")
@@ -181,7 +179,8 @@ def profiles(viewer: User | AnonymousUser) -> QuerySet[User]:
     """Active members with `workbook_count` (published) and `is_following` (the viewer follows
     them), both in the member's own query."""
     published = (
-        Workbook.objects.published().filter(author=OuterRef("pk"))
+        Workbook.objects.published()
+        .filter(author=OuterRef("pk"))
         .order_by()
         .values("author")
         .annotate(total=Count("pk"))

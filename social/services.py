@@ -759,7 +759,9 @@ def member_leaving(user_id: int) -> None:
         .values_list("user_id", flat=True)
         .distinct()
     )
-    User.objects.filter(pk__in=favoriters).update(favorite_count=F("favorite_count") - Subquery(given))
+    User.objects.filter(pk__in=favoriters).update(
+        favorite_count=F("favorite_count") - Subquery(given)
+    )
     commented = list(
         Comment.objects.filter(author_id=user_id)
         .exclude(workbook__author_id=user_id)
