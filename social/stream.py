@@ -89,7 +89,8 @@ def resume_point(request: HttpRequest) -> int | None:
     if raw is None or not raw.strip():
         return None
     raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit()) or not is_notification_id(int(raw)):
+    # An id fits a bigint (19 digits); int() refuses a very long string outright.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not is_notification_id(int(raw)):
         raise BadResumePoint
     return int(raw)
 

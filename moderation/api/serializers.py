@@ -10,6 +10,7 @@ from sigma_playground.api import MAX_ID, StrictCharField
 from ..models import Reason, Report, Target
 
 USERNAME_MAX_LENGTH = 150
+MAX_ID_DIGITS = len(str(MAX_ID))
 TARGET_REF_SCHEMA = {
     "oneOf": [
         {"type": "integer", "minimum": 1, "maximum": MAX_ID},
@@ -54,11 +55,21 @@ class NewReportSerializer(serializers.Serializer):
         if attrs["target"] == Target.USER:
             if not isinstance(ref, str) or not 0 < len(ref) <= USERNAME_MAX_LENGTH:
                 raise serializers.ValidationError({"id": ["A member is reported by username."]})
-        elif (isinstance(ref, str) and not ref.isdecimal()) or not 0 < int(ref) <= MAX_ID:
-            raise serializers.ValidationError({"id": ["A workbook's or comment's id."]})
         else:
-            attrs["id"] = int(ref)
+            attrs["id"] = _content_id(ref)
         return attrs
+
+
+def _content_id(ref: int | str) -> int:
+    """A workbook's or comment's id, sent as a number or as its digits."""
+    if isinstance(ref, str):
+        # An id fits a bigint, so has at most 19 digits; int() refuses a very long string outright.
+        if not (ref.isascii() and ref.isdigit() and len(ref) <= MAX_ID_DIGITS):
+            raise serializers.ValidationError({"id": ["A workbook's or comment's id."]})
+        ref = int(ref)
+    if not 0 < ref <= MAX_ID:
+        raise serializers.ValidationError({"id": ["A workbook's or comment's id."]})
+    return ref
 
 
 class ReportSerializer(serializers.Serializer):
