@@ -19,11 +19,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts import suspension
 from accounts.http import member
 from accounts.models import User
+from sigma_playground.errors import RetryLater, retry_later
 from social.models import Comment
 from workbooks.models import Workbook
 
@@ -97,13 +98,14 @@ class ReportAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         found = selectors.target(kind, target_id)
-        suspended = isinstance(found.obj, User) and _is_suspended(found.obj)
+        suspended = isinstance(found.obj, User) and suspension.is_suspended(found.obj)
         decisions = (
             decisions_for(kind, found.moderation, suspended)
             if found.obj is not None
             else [Action.DISMISS]
         )
         form = ActionForm(request.POST or None, decisions=decisions)
+        refused: RetryLater | None = None
         if request.method == "POST":
             if not self.has_change_permission(request):
                 raise PermissionDenied
@@ -112,6 +114,9 @@ class ReportAdmin(admin.ModelAdmin):
                     entry = _act(request, found, form.cleaned_data)
                 except ValidationError as error:
                     _show_on(form, error)
+                except RetryLater as error:  # the form again, with what was typed, as a 429
+                    form.add_error(None, str(error))
+                    refused = error
                 else:
                     self.message_user(request, f"Done: {entry}.", messages.SUCCESS)
                     return HttpResponseRedirect(reverse(QUEUE_URL))
@@ -121,6 +126,12 @@ class ReportAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "found": found,
             "admin_url": found.admin_url(request.user),
+            # Where a moderator suspends the one who wrote it (a deleted member's comment has none).
+            "owner_url": (
+                target_url(Target.USER, found.owner_id)
+                if kind != Target.USER and found.owner_id
+                else None
+            ),
             "suspended": suspended,
             "reports": selectors.open_reports(kind, target_id),
             "open_count": Report.objects.open().about(kind, target_id).count(),
@@ -129,7 +140,8 @@ class ReportAdmin(admin.ModelAdmin):
             "can_act": self.has_change_permission(request),
         }
         status = 400 if form.is_bound and form.errors else 200
-        return TemplateResponse(request, "admin/moderation/target.html", context, status=status)
+        response = TemplateResponse(request, "admin/moderation/target.html", context, status=status)
+        return retry_later(response, refused) if refused else response
 
     # Members make reports; moderators close them by acting, never by editing or deleting them.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -137,10 +149,6 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
         return False
-
-
-def _is_suspended(member: User) -> bool:
-    return member.suspended_until is not None and member.suspended_until > timezone.now()
 
 
 def _act(request: HttpRequest, found: selectors.Found, data: dict[str, Any]) -> ModerationAction:

@@ -2,7 +2,8 @@
 
 Each moderator's action is one transaction that does the thing (through the lower apps' own
 services, which keep visibility and the cached pages right), writes one ModerationAction, and closes
-the target's open reports with it. Content reported by MODERATION_HOLD_REPORTS distinct members is
+the target's open reports with it; a moderator takes at most SOCIAL_RATE_LIMITS["moderate"] of them
+a minute (RateLimited past it). Content reported by MODERATION_HOLD_REPORTS distinct members is
 held until a moderator looks at it.
 """
 
@@ -146,6 +147,7 @@ def _require_reason(reason: str) -> str:
 def hide_comment(moderator: User, comment: Comment, reason: str) -> ModerationAction:
     """Hide the comment from everyone but its author, who sees `reason`."""
     reason = _require_reason(reason)
+    social_services.check_rate(moderator, "moderate")
     found = Found(Target.COMMENT, comment.pk, comment, comment.author_id)
     with transaction.atomic():
         social_services.moderate_comment(comment, moderation=Moderation.HIDDEN, reason=reason)
@@ -157,6 +159,7 @@ def hide_comment(moderator: User, comment: Comment, reason: str) -> ModerationAc
 def unpublish_workbook(moderator: User, workbook: Workbook, reason: str) -> ModerationAction:
     """Take the workbook down: unpublished and hidden, its author sees `reason`."""
     reason = _require_reason(reason)
+    social_services.check_rate(moderator, "moderate")
     found = Found(Target.WORKBOOK, workbook.pk, workbook, workbook.author_id)
     with transaction.atomic():
         workbook_services.moderate_workbook(
@@ -171,6 +174,7 @@ def dismiss(moderator: User, found: Found, reason: str) -> ModerationAction:
     """Nothing to act on: the reports are closed, and held content is shown again. Content a
     moderator hid stays hidden."""
     reason = _require_reason(reason)
+    social_services.check_rate(moderator, "moderate")
     with transaction.atomic():
         if found.moderation == Moderation.HELD:
             _moderate(found, Moderation.VISIBLE, "")
@@ -183,6 +187,7 @@ def restore(moderator: User, found: Found, reason: str) -> ModerationAction:
     """Undo a hide or an unpublish: shown again (an unpublished workbook stays a draft, for its
     author to publish)."""
     reason = _require_reason(reason)
+    social_services.check_rate(moderator, "moderate")
     with transaction.atomic():
         _moderate(found, Moderation.VISIBLE, "")
         entry = _log(moderator, Action.RESTORE, found, reason)
@@ -193,6 +198,7 @@ def restore(moderator: User, found: Found, reason: str) -> ModerationAction:
 def suspend(moderator: User, member: User, until: datetime, reason: str) -> ModerationAction:
     """No sign-in of any kind for `member` until `until`; their sessions and tokens end now."""
     reason = _require_reason(reason)
+    social_services.check_rate(moderator, "moderate")
     if until <= timezone.now():
         raise ValidationError({"until": ["Choose a time in the future."]})
     if member.is_staff or member.is_superuser:
@@ -209,6 +215,7 @@ def suspend(moderator: User, member: User, until: datetime, reason: str) -> Mode
 
 def lift_suspension(moderator: User, member: User, reason: str) -> ModerationAction:
     reason = _require_reason(reason)
+    social_services.check_rate(moderator, "moderate")
     found = Found(Target.USER, member.pk, member, member.pk)
     with transaction.atomic():
         suspension.lift(member)

@@ -504,7 +504,8 @@ MFA_ISSUER = SITE_NAME
 # Staff enter the admin only with two-factor sign-in set up (sent to set it up first).
 MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=not DEBUG)
 
-# Per member per minute: one account cannot flood another with notifications.
+# Per member per minute, for every write a member can repeat (sigma_playground.rates.check_rate):
+# one account cannot flood another with notifications, reports or mail.
 SOCIAL_RATE_LIMITS = {
     "comment": env.int("RATE_LIMIT_COMMENTS_PER_MINUTE", default=10, minimum=1),
     "follow": env.int("RATE_LIMIT_FOLLOWS_PER_MINUTE", default=30, minimum=1),
@@ -518,6 +519,8 @@ SOCIAL_RATE_LIMITS = {
     "block": env.int("RATE_LIMIT_BLOCKS_PER_MINUTE", default=20, minimum=1),
     # Saving email choices and unsubscribing, counted together.
     "email": env.int("RATE_LIMIT_EMAIL_CHOICES_PER_MINUTE", default=10, minimum=1),
+    # A moderator's actions (hide, unpublish, dismiss, restore, suspend, lift), counted together.
+    "moderate": env.int("RATE_LIMIT_MODERATION_ACTIONS_PER_MINUTE", default=60, minimum=1),
 }
 # Reports of a workbook or comment from this many distinct members hold it (hidden from everyone but
 # its author and moderators) until a moderator reviews it (docs/accounts.md, "Reporting and

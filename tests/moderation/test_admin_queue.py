@@ -14,6 +14,7 @@ from moderation import selectors, services
 from moderation.admin import target_url
 from moderation.models import ModerationAction, Report
 from social import services as social_services
+from social.models import Comment
 from tests.factories import CuratorFactory, UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
 
@@ -242,3 +243,54 @@ def test_the_log_and_a_targets_page_cost_the_same_queries_however_long(moderator
 
     assert many == few
     assert Report.objects.open().count() == 9
+
+
+def test_a_moderators_actions_are_rate_limited_per_minute(
+    moderator, workbook, comment, commenter, reporter, settings, fresh_minute
+):
+    settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "moderate": 2}
+    services.report(reporter, "workbook", workbook.pk, "spam")
+    services.report(reporter, "comment", comment.pk, "spam")
+    client = signed_in(moderator)
+
+    dismissed = client.post(
+        target_url("workbook", workbook.pk), {"decision": "dismiss", "reason": "Fine."}
+    )
+    hidden = client.post(
+        target_url("comment", comment.pk), {"decision": "hide_comment", "reason": "Spam."}
+    )
+    suspended = client.post(
+        target_url("user", commenter.pk),
+        {"decision": "suspend", "period": "7", "reason": "Spamming again."},
+    )
+
+    assert [dismissed.status_code, hidden.status_code] == [302, 302]
+    assert suspended.status_code == 429
+    assert 0 < int(suspended["Retry-After"]) <= 60
+    assert "Spamming again." in suspended.content.decode()  # what was typed stays
+    commenter.refresh_from_db()
+    assert commenter.suspended_until is None
+    assert ModerationAction.objects.filter(action="suspend").count() == 0
+
+
+def test_a_reported_workbook_or_comment_links_its_authors_page_to_suspend_them(
+    moderator, workbook, author, comment, commenter, reporter
+):
+    client = signed_in(moderator)
+
+    on_workbook = client.get(target_url("workbook", workbook.pk)).content.decode()
+    on_comment = client.get(target_url("comment", comment.pk)).content.decode()
+    authors_page = client.get(target_url("user", commenter.pk)).content.decode()
+
+    assert f'href="{target_url("user", author.pk)}"' in on_workbook
+    assert f'href="{target_url("user", commenter.pk)}"' in on_comment
+    assert 'value="suspend"' in authors_page
+
+
+def test_a_deleted_members_comment_links_no_author(moderator, comment):
+    Comment.objects.filter(pk=comment.pk).update(author=None)
+
+    page = signed_in(moderator).get(target_url("comment", comment.pk))
+
+    assert page.status_code == 200
+    assert "Its author" not in page.content.decode()
