@@ -54,13 +54,13 @@ def flush_expired_tokens() -> int:
     return deleted
 
 
-@shared_task(**retry_policy(), time_limit=1800, soft_time_limit=1740)
+@shared_task(**retry_policy(), time_limit=300, soft_time_limit=270)
 def build_export(export_id: str) -> None:
     """A member's data export: the ZIP made and stored, its link emailed."""
     services.build_export(export_id)
 
 
-@shared_task(**retry_policy(), time_limit=600, soft_time_limit=570)
+@shared_task(**retry_policy(), time_limit=300, soft_time_limit=270)
 def remove_expired_exports() -> int:
     """Hourly: exports whose link has expired, and any never finished, are removed."""
     return services.remove_expired_exports()

@@ -304,6 +304,7 @@ def test_the_schema_documents_the_header_on_every_post_that_creates(api_client):
         ("post", "/api/v1/me/avatar/"),
         ("post", "/api/v1/uploads/"),
         ("post", "/api/v1/collections/"),
+        ("post", "/api/v1/reports/"),
     }
     for responses in keyed.values():
         assert {"409", "422"} <= responses.keys()
