@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
+from sigma_playground.models import Moderation
 from social.models import Collection, CollectionItem, Comment, Favorite
 from workbooks.models import DailyActivity, DailyReferrer, EmbedHealth, Workbook
 
@@ -141,7 +142,13 @@ def _counts(workbooks: Q, since: date) -> Iterable[tuple[int, date, str, int]]:
     sources: list[tuple[QuerySet[Any], str, dict[str, Aggregate], tuple[str, ...]]] = [
         (DailyActivity.objects.filter(workbooks), "day", {"views": Sum("views")}, ("views",)),
         (Favorite.objects.filter(workbooks), "created_at", one, ("favorites",)),
-        (Comment.objects.filter(workbooks), "created_at", one, ("comments",)),
+        # As comment_count does: only the comments every reader sees, not held or hidden ones.
+        (
+            Comment.objects.filter(workbooks, moderation=Moderation.VISIBLE),
+            "created_at",
+            one,
+            ("comments",),
+        ),
         (
             CollectionItem.objects.filter(workbooks).filter(COUNTED_ADDS),
             "added_at",

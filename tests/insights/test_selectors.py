@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from insights import selectors
-from social.models import Collection, CollectionItem
+from sigma_playground.models import Moderation
+from social.models import Collection, CollectionItem, Comment
 from tests.factories import CuratorFactory, ModeratorFactory, UserFactory, WorkbookFactory
 from tests.insights.rows import activity, at_noon, today
 from workbooks import services as workbook_services
@@ -47,6 +48,20 @@ def test_a_workbooks_counts_land_on_their_days_within_the_period():
     assert (found.totals.views, found.totals.favorites) == (8, 2)
     assert found.referrers == [("news.example", 4), ("blog.example", 1)]
     assert selectors.for_workbook(workbook, 30).totals.views == 108
+
+
+@pytest.mark.django_db
+def test_held_and_hidden_comments_are_not_counted():
+    workbook = WorkbookFactory()
+    activity(workbook, 0, comments=3)
+    held, hidden, _ = Comment.objects.filter(workbook=workbook).order_by("pk")
+    Comment.objects.filter(pk=held.pk).update(moderation=Moderation.HELD)
+    Comment.objects.filter(pk=hidden.pk).update(moderation=Moderation.HIDDEN)
+
+    found = selectors.for_workbook(workbook, 7)
+
+    assert found.series[-1].comments == 1
+    assert found.totals.comments == 1
 
 
 @pytest.mark.django_db
