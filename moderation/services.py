@@ -3,8 +3,9 @@
 Each moderator's action is one transaction that does the thing (through the lower apps' own
 services, which keep visibility and the cached pages right), writes one ModerationAction, and closes
 the target's open reports with it; a moderator takes at most SOCIAL_RATE_LIMITS["moderate"] of them
-a minute (RateLimited past it). Content reported by MODERATION_HOLD_REPORTS distinct members is
-held until a moderator looks at it.
+a minute (RateLimited past it). Content reported by MODERATION_HOLD_REPORTS distinct members with a
+verified address, none of whose earlier reports of it a moderator dismissed, is held until a
+moderator looks at it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import suspension
+from accounts import suspension, verification
 from accounts.models import User
 from sigma_playground.models import Moderation
 from social import services as social_services
@@ -89,9 +90,7 @@ def _lock(found: Found) -> None:
 def _hold_if_reported_enough(found: Found) -> None:
     if found.kind == Target.USER:
         return  # a member is never hidden; moderators decide on a suspension
-    reporters = (
-        Report.objects.open().about(found.kind, found.id).values("reporter").distinct().count()
-    )
+    reporters = _reporters_who_count(found)
     if reporters < settings.MODERATION_HOLD_REPORTS:
         return
     current = selectors.target(found.kind, found.id)
@@ -99,6 +98,22 @@ def _hold_if_reported_enough(found: Found) -> None:
         return  # already held or hidden
     _moderate(current, Moderation.HELD, HELD_REASON)
     _log(None, Action.HOLD, current, f"Held automatically: reported by {reporters} members.")
+
+
+def _reporters_who_count(found: Found) -> int:
+    """The distinct members whose open reports count towards holding the target. A few throwaway
+    accounts must not take content down again and again: only verified addresses count (with
+    EMAIL_VERIFICATION none no address is ever verified, so everyone does), and a moderator's
+    dismissal stands against the members it answered, until others reach the threshold."""
+    reports = Report.objects.open().about(found.kind, found.id)
+    if verification.links_sent():
+        reports = reports.filter(reporter__email_verified=True)
+    dismissed = (
+        Report.objects.about(found.kind, found.id)
+        .filter(resolution__action=Action.DISMISS)
+        .values("reporter")
+    )
+    return reports.exclude(reporter__in=dismissed).values("reporter").distinct().count()
 
 
 def _moderate(
