@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts import verification
 from accounts.models import User
 from accounts.suspension import is_suspended
 from sigma_playground.models import Moderation
@@ -17,17 +18,22 @@ from .models import DigestSent, EmailPreference, Follow, Notification
 
 
 def can_email(user: User) -> bool:
-    """Nothing goes to an unverified address, nor to a deactivated or suspended member."""
-    return bool(user.email) and user.email_verified and user.is_active and not is_suspended(user)
+    """Nothing goes to an unverified address (with EMAIL_VERIFICATION none no address is ever
+    verified, so any will do: verification.may_email), nor to a deactivated or suspended member."""
+    return (
+        bool(user.email)
+        and verification.may_email(user)
+        and user.is_active
+        and not is_suspended(user)
+    )
 
 
 def emailable_members() -> QuerySet[User]:
     """can_email, as a query."""
-    return (
-        User.objects.filter(email_verified=True, is_active=True)
-        .exclude(email="")
-        .exclude(suspended_until__gt=timezone.now())
-    )
+    members = User.objects.filter(is_active=True)
+    if verification.mode() != verification.NONE:
+        members = members.filter(email_verified=True)
+    return members.exclude(email="").exclude(suspended_until__gt=timezone.now())
 
 
 def preferences_of(user: User) -> EmailPreference:

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts import verification
 from accounts.http import AuthenticatedHttpRequest, member
 
 from . import email_selectors, emails
@@ -29,7 +30,12 @@ def settings_section(request: HttpRequest) -> SafeString:
     """The Settings page's "Email" section (registered in social.receivers)."""
     user = member(request)
     form = EmailPreferencesForm.for_preference(email_selectors.preferences_of(user))
-    context = {"form": form, "can_email": email_selectors.can_email(user)}
+    context = {
+        "form": form,
+        # In optional mode nothing else waits on a verified address, but these emails still do.
+        "verification": verification.mode(),
+        "awaits_verifying": verification.links_sent() and not user.email_verified,
+    }
     return SafeString(render_to_string("social/inc/email_settings.html", context, request=request))
 
 

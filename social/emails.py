@@ -7,8 +7,9 @@ digest, and the signed unsubscribe links that need no sign-in.
 - The weekly digest: `send_digests`, run by beat on Mondays, sends each member who wants it what
   the people they follow published in the week before; a DigestSent row, made in the transaction
   that sends, makes it once per member and week however often it runs.
-- Nothing goes to an unverified address, nor to a deactivated or suspended member
-  (email_selectors.can_email), and every email carries List-Unsubscribe with one-click POST.
+- Nothing goes to an unverified address (unless EMAIL_VERIFICATION is none, where none is ever
+  verified), nor to a deactivated or suspended member (email_selectors.can_email), and every email
+  carries List-Unsubscribe with one-click POST.
 """
 
 from __future__ import annotations
@@ -162,11 +163,14 @@ def _instant_message(member: User, notifications: list[Notification]) -> Any:
 
 
 def _instant_subject(groups: dict[str, list[Notification]]) -> str:
-    """One notification says what happened; several are counted."""
+    """One notification says what happened; several are counted. The subject names the actor by
+    username, never by display name: a name a member chooses freely ("Sigma Security Team") would
+    read as the site speaking in the one line most readers trust. Member-written text cannot add a
+    header: mail.compose makes the subject one line."""
     items = [item for group in groups.values() for item in group]
     if len(items) == 1:
         item = items[0]
-        who = item.actor.display_name if item.actor else "Someone"
+        who = f"@{item.actor.username}" if item.actor else "Someone"
         what = f" “{item.workbook.title}”" if item.workbook else ""
         sentences: dict[str, str] = {
             Verb.COMMENTED: f"{who} commented on{what}",

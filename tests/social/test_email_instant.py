@@ -61,7 +61,7 @@ def test_one_notification_says_what_happened_in_the_subject(owner, workbook, com
     services.add_comment(commenters[0], workbook, "Lovely")
     emails.send_instant(owner.pk)
     (message,) = outbox.outbox
-    assert message.subject == f"Reader 0 commented on “{workbook.title}”"
+    assert message.subject == f"@reader0 commented on “{workbook.title}”"
 
 
 def test_a_second_run_of_the_task_sends_nothing(owner, workbook, commenters, queued):
@@ -98,7 +98,7 @@ def test_a_kind_the_member_turned_off_is_not_emailed(owner, workbook, commenters
     emails.send_instant(owner.pk)
     (message,) = outbox.outbox
     assert "Not wanted" not in message.body
-    assert message.subject == "Reader 0 followed you"
+    assert message.subject == "@reader0 followed you"
 
 
 def test_a_kind_turned_off_during_the_burst_is_left_out(owner, workbook, commenters, queued):
