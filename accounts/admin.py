@@ -5,10 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import selectors
-from .images import hold_avatar
+from . import selectors, services
 from .models import TokenFamily, User
-from .signals import member_changed, member_deleting
+from .signals import member_changed
 
 
 class _RefusesRetiredUsernames:
@@ -68,18 +67,16 @@ class UserAdmin(DjangoUserAdmin):
             member_changed.send(sender=User, user=obj, fields=frozenset(form.changed_data))
 
     def delete_model(self, request, obj) -> None:
-        hold_avatar(obj)
-        member_deleting.send(sender=User, user=obj)
-        super().delete_model(request, obj)
+        # The same leaving as the member's own (accounts.services.delete_account): their export
+        # files go, the username is retired, their API tokens and open sockets end.
+        services.delete_account(obj)
 
     def delete_queryset(self, request, queryset) -> None:
-        # One transaction, as deleting one member is (the admin's delete view): what receivers
-        # do before the rows go commits with their deletion, or not at all.
+        # One transaction, as deleting one member is (the admin's delete view): the members go
+        # together, or none of them does.
         with transaction.atomic():
             for user in queryset.order_by("pk"):
-                hold_avatar(user)
-                member_deleting.send(sender=User, user=user)
-            super().delete_queryset(request, queryset)
+                services.delete_account(user)
 
 
 @admin.register(TokenFamily)

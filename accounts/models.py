@@ -30,6 +30,9 @@ username_validator = RegexValidator(
     code="invalid_username",
 )
 
+# How a member whose account is gone is named wherever something of theirs stays (their comments
+# on others' workbooks): pages, moderators' queue and log. One spelling for every app above.
+DELETED_MEMBER = "deleted member"
 
 # Whose changes are audit events (sigma_playground.observability.audit), with the groups (receivers).
 _POWER_FIELDS = ("is_staff", "is_superuser", "is_active")

@@ -9,16 +9,17 @@ from typing import Any
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from media.signals import picture_changed
 from sigma_playground.observability import audit
 
-from . import tokens
+from . import exports, tokens
 from .api.authentication import member_row_written
 from .images import forget_avatar, show_avatar
-from .models import User
+from .models import DataExport, User
 from .roles import sync_role_groups
 from .signals import sign_ins_ended
 
@@ -48,6 +49,7 @@ def connect() -> None:
     )
     # Files, as a deleted workbook's thumbnails (workbooks.receivers): however the row goes.
     post_delete.connect(forget_avatar, sender=User, dispatch_uid="accounts.avatar_gone")
+    post_delete.connect(remove_export_file, sender=DataExport, dispatch_uid="accounts.export_gone")
 
 
 def end_sign_ins(sender: type[User], user: User, reason: str, **kwargs: Any) -> None:
@@ -117,3 +119,12 @@ def audit_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs:
         object_repr=instance.object_repr,
         change=instance.get_change_message(),
     )
+
+
+def remove_export_file(sender: type[DataExport], instance: DataExport, **kwargs: Any) -> None:
+    """An export's ZIP goes with its row, however the row goes (the cleanup, a newer export, the
+    member leaving by their page or the admin, a cascade from the shell): once that is committed,
+    as a rollback must not leave a row without its file."""
+    if instance.file:
+        name = instance.file
+        transaction.on_commit(lambda: exports.remove(name), robust=True)

@@ -519,17 +519,9 @@ def remove_expired_exports(now: datetime | None = None) -> int:
 
 
 def _remove_exports(gone: list[DataExport]) -> None:
-    """Rows now, files once that is committed (a rollback must not leave a row without its file)."""
-    if not gone:
-        return
-    DataExport.objects.filter(pk__in=[export.pk for export in gone]).delete()
-    names = [export.file for export in gone if export.file]
-    transaction.on_commit(lambda: _remove_files(names), robust=True)
-
-
-def _remove_files(names: list[str]) -> None:
-    for name in names:
-        exports.remove(name)
+    """Rows now; their files once that is committed (accounts.receivers.remove_export_file)."""
+    if gone:
+        DataExport.objects.filter(pk__in=[export.pk for export in gone]).delete()
 
 
 class LeavingRefused(Exception):
@@ -582,7 +574,6 @@ def delete_account(user: User) -> None:
         hold_avatar(user)  # before the row is locked, as the admin's delete does
         locked = User.objects.select_for_update().get(pk=user.pk)
         member_deleting.send(sender=User, user=locked)
-        _remove_exports(list(locked.data_exports.all()))
         OutstandingToken.objects.filter(user=locked).delete()  # kept otherwise (SET_NULL)
         RetiredUsername.objects.update_or_create(
             username=locked.username.lower(),

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
 from accounts import selectors as accounts_selectors
-from accounts.models import User
+from accounts.models import DELETED_MEMBER, User
 from sigma_playground.api import MAX_ID
 from social.models import Comment
 from workbooks.models import Workbook
@@ -45,7 +45,7 @@ class Found:
         if isinstance(obj, Workbook):
             return obj.title[:300]
         if isinstance(obj, Comment):
-            by = obj.author.username if obj.author else "a deleted member"
+            by = obj.author.username if obj.author else f"a {DELETED_MEMBER}"
             return f"{by}: {obj.body[:200]} (on “{obj.workbook.title[:60]}”)"
         if isinstance(obj, User):
             return f"@{obj.username}"

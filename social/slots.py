@@ -20,7 +20,7 @@ from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 
 from accounts import verification
-from accounts.models import User
+from accounts.models import DELETED_MEMBER, User
 from workbooks import cache as gallery_cache
 from workbooks import slots
 from workbooks.models import Workbook
@@ -371,9 +371,6 @@ def _without(
 def _author_name(comment) -> str:
     # None once its author deleted their account.
     return comment.author.display_name if comment.author is not None else DELETED_MEMBER
-
-
-DELETED_MEMBER = "deleted member"
 
 
 def _comment_actions(request, workbook, pk, author_id, created_at, author_name) -> str:

@@ -5,14 +5,18 @@ the username is refused to others until RETIRED_USERNAME_DAYS have passed."""
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pyotp
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.sessions.models import Session
 from django.db import connection, models
 from django.db.models import Count
@@ -22,10 +26,11 @@ from rest_framework.test import APIClient
 from social_django.models import UserSocialAuth
 
 from accounts import providers, services
-from accounts.models import RetiredUsername, User
+from accounts.models import DELETED_MEMBER, RetiredUsername, User
 from media import services as media_services
 from media.models import Image
 from media.storage import upload_storage
+from moderation import selectors as moderation_selectors
 from social import push
 from social import services as social
 from social.models import Comment, Favorite, Follow
@@ -175,12 +180,72 @@ def test_their_comment_on_someone_elses_workbook_shows_a_deleted_member(client, 
     assert "deleted member" in client.get(workbook.get_absolute_url()).content.decode()
 
 
+def test_a_deleted_member_is_named_one_way_on_pages_and_for_moderators(client, user):
+    author = UserFactory(username="author")
+    workbook = WorkbookFactory(author=author, title="Revenue", status="published")
+    comment = social.add_comment(user, workbook, "Lovely chart")
+    services.delete_account(user)
+
+    page = client.get(workbook.get_absolute_url()).content.decode()
+    assert f'comment__author--gone">{DELETED_MEMBER}</span>' in page
+    client.force_login(author)  # the author's own page: their Delete on the comment
+    assert (
+        f'comment__author--gone">{DELETED_MEMBER}</span>'
+        in client.get(workbook.get_absolute_url()).content.decode()
+    )
+    found = moderation_selectors.target("comment", comment.pk)
+    assert found.description == f"a {DELETED_MEMBER}: Lovely chart (on “Revenue”)"
+
+
+def _spelled_out(path: Path) -> bool:
+    """Whether the file spells the deleted member's name itself, in code or markup (not prose)."""
+    text = path.read_text()
+    if path.suffix == ".html":
+        return re.search(r">\s*(a )?deleted member\s*<", text) is not None
+    tree = ast.parse(text)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and node.value.strip() in ("deleted member", "a deleted member")
+        for node in ast.walk(tree)
+    )
+
+
+def test_the_deleted_members_name_is_spelled_in_one_place():
+    root = Path(settings.BASE_DIR)
+    sources = [
+        path
+        for pattern in ("*/*.py", "*/*/*.py", "templates/**/*.html")
+        for path in root.glob(pattern)
+        if not path.is_relative_to(root / "tests")
+        and not path.is_relative_to(root / ".venv")
+        and "migrations" not in path.parts
+    ]
+    spelled = {str(path.relative_to(root)) for path in sources if _spelled_out(path)}
+    assert spelled == {"accounts/models.py"}
+
+
 def test_the_api_deletes_with_the_password_and_answers_204(
-    user, django_capture_on_commit_callbacks
+    user, upload, django_capture_on_commit_callbacks
 ):
+    friend, author = UserFactory(), UserFactory()
+    upload(user)
+    kept = make_history(user, friend, author, n=2, upload=upload)
     client = APIClient()
     tokens = token_pair(client, "owner")
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/api/v1/me/export/", **bearer).status_code == 202
+    export_file = user.data_exports.get().file
+    assert upload_storage().exists(export_file)
     wrong = client.delete(ME_URL, {"password": "not it"}, format="json", **bearer)
     assert wrong.status_code == 400
     assert "password" in wrong.json()
@@ -190,9 +255,73 @@ def test_the_api_deletes_with_the_password_and_answers_204(
         response = client.delete(ME_URL, {"password": PASSWORD}, format="json", **bearer)
     assert response.status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
+    assert user_references(user.pk) == {}
+    assert not Workbook.objects.filter(author=None).exists()
+    assert not Image.objects.filter(holder=str(user.pk)).exists()
+    assert not upload_storage().exists(export_file)
+    assert set(Comment.objects.filter(author=None)) == set(kept["comments"])
+    assert_counters_exact()
+    assert RetiredUsername.objects.filter(username="owner").exists()
     assert client.get(ME_URL, **bearer).status_code == 401
     refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
     assert refreshed.status_code == 401
+
+
+@pytest.mark.parametrize("how", ["one", "in bulk"])
+def test_deleting_in_the_admin_is_the_members_own_leaving(
+    admin_client, user, upload, django_capture_on_commit_callbacks, monkeypatch, how
+):
+    """The admin deletes a member as their Settings page does: nothing of them is left (their
+    export's ZIP, API sign-ins), the username is retired and their sockets are told."""
+    friend, author = UserFactory(), UserFactory()
+    second = UserFactory(username="second")
+    upload(user)
+    kept = make_history(user, friend, author, upload=upload)
+    token_pair(APIClient(), "owner")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_export(user)
+    export_file = user.data_exports.get().file
+    assert upload_storage().exists(export_file)
+    told = []
+    monkeypatch.setattr(push, "sign_ins_ended", told.append)
+    leaving = [user] if how == "one" else [user, second]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "one":
+            response = admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+        else:
+            response = admin_client.post(
+                "/admin/accounts/user/",
+                {
+                    "action": "delete_selected",
+                    ACTION_CHECKBOX_NAME: [m.pk for m in leaving],
+                    "post": "yes",
+                },
+            )
+
+    assert response.status_code == 302
+    for member in leaving:
+        assert not User.objects.filter(pk=member.pk).exists()
+        assert user_references(member.pk) == {}
+    assert not upload_storage().exists(export_file)
+    assert set(RetiredUsername.objects.values_list("username", flat=True)) == {
+        m.username for m in leaving
+    }
+    assert sorted(told) == sorted(m.pk for m in leaving)
+    assert list(Comment.objects.filter(author=None)) == kept["comments"]
+    assert_counters_exact()
+
+
+def test_an_export_file_goes_with_its_row_however_the_row_goes(
+    user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_export(user)
+    export_file = user.data_exports.get().file
+    assert upload_storage().exists(export_file)
+    with django_capture_on_commit_callbacks(execute=True):
+        User.objects.filter(pk=user.pk).delete()  # the shell, past every service
+    assert not upload_storage().exists(export_file)
 
 
 def test_their_live_connections_are_told_every_sign_in_ended(
@@ -268,7 +397,7 @@ def test_a_member_without_a_password_signs_in_again_with_their_provider_first(cl
     assert User.objects.filter(pk=user.pk).exists()
 
     session = client.session
-    session[providers.REAUTHENTICATED_AT] = time.time()
+    session[providers.REAUTHENTICATED] = {"user_id": user.pk, "at": time.time()}
     session.save()
     assert client.post(DELETE_URL, {}).status_code == 302
     assert not User.objects.filter(pk=user.pk).exists()

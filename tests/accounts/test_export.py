@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail, signing
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -25,10 +26,12 @@ from accounts import exports, services
 from accounts.models import DataExport
 from media import services as media_services
 from media.storage import public_storage, upload_storage
+from sigma_playground.models import Moderation
 from social import services as social
-from social.models import Notification
+from social.models import CollectionItem, Notification
 from tests.factories import CollectionFactory, UserFactory, WorkbookFactory
 from tests.media import images
+from workbooks.models import Workbook
 
 EXPORT_URL = "/settings/export/"
 API_EXPORT_URL = "/api/v1/me/export/"
@@ -199,15 +202,25 @@ def test_the_link_is_refused_to_another_member_forged_or_expired(
 
 
 def test_the_api_starts_an_export_with_202_and_refuses_another_within_the_hour(
-    auth_client, user, django_capture_on_commit_callbacks
+    auth_client, client, user, django_capture_on_commit_callbacks
 ):
+    make_history(user, UserFactory.create_batch(2))
     with django_capture_on_commit_callbacks(execute=True):
         response = auth_client.post(API_EXPORT_URL)
     assert response.status_code == 202
     body = response.json()
     assert body["status"] == "preparing"
     assert DataExport.objects.get(pk=body["id"]).is_ready
-    assert len(mail.outbox) == 1
+    [message] = mail.outbox
+    assert message.to == [user.email]
+    # The emailed link opens for the member on the site, as the page's export does.
+    client.force_login(user)
+    download = client.get(link_in(message).removeprefix(settings.SITE_URL))
+    assert download.status_code == 200
+    data = json.loads(read_zip(download).read("data.json"))
+    assert data["profile"]["username"] == "owner"
+    assert [c["body"] for c in data["comments"]] == ["Nice one 0"]
+    assert [f["workbook"]["title"] for f in data["favorites"]] == ["Theirs 0"]
 
     again = auth_client.post(API_EXPORT_URL)
     assert again.status_code == 429
@@ -247,6 +260,64 @@ def test_expired_exports_are_removed_with_their_files(
     assert removed == 1
     assert not DataExport.objects.exists()
     assert not upload_storage().exists(export.file)
+
+
+def test_the_export_names_only_workbooks_the_member_may_still_read(user):
+    """A workbook of someone else that was unpublished or hidden since, then renamed, is only an
+    id in the export: its new title and slug are not the member's to read."""
+    author = UserFactory()
+    unpublished = WorkbookFactory(author=author, title="Open plan", status="published")
+    hidden = WorkbookFactory(author=author, title="Open figures", status="published")
+    still_public = WorkbookFactory(author=author, title="Still public", status="published")
+    own_draft = WorkbookFactory(author=user, title="My draft", status="draft")
+    for workbook in (unpublished, hidden, still_public):
+        social.add_comment(user, workbook, f"On {workbook.title}")
+        social.favorite(user, workbook)
+    picks = CollectionFactory(owner=user, title="Picks")
+    for position, workbook in enumerate((unpublished, hidden, still_public, own_draft)):
+        CollectionItem.objects.create(collection=picks, workbook=workbook, position=position)
+    Notification.objects.create(recipient=user, actor=author, verb="featured", workbook=unpublished)
+    Workbook.objects.filter(pk=unpublished.pk).update(
+        status="draft", title="Secret merger", slug="secret-merger"
+    )
+    Workbook.objects.filter(pk=hidden.pk).update(
+        moderation=Moderation.HIDDEN, title="Secret layoffs", slug="secret-layoffs"
+    )
+
+    data = exports.data(user)
+
+    text = json.dumps(data, cls=DjangoJSONEncoder)
+    assert "Secret" not in text
+    assert "secret" not in text
+    gone = [
+        {"id": unpublished.pk, "unavailable": True},
+        {"id": hidden.pk, "unavailable": True},
+    ]
+    shown = {"id": still_public.pk, "slug": still_public.slug, "title": "Still public"}
+    assert [c["workbook"] for c in data["comments"]] == [*gone, shown]
+    assert [f["workbook"] for f in data["favorites"]] == [*gone, shown]
+    assert [
+        {k: v for k, v in item.items() if k != "added_at"}
+        for item in data["collections"][0]["workbooks"]
+    ] == [
+        *gone,
+        shown,
+        {"id": own_draft.pk, "slug": own_draft.slug, "title": "My draft"},
+    ]
+    assert [n["workbook"] for n in data["notifications"] if n["verb"] == "featured"] == [gone[0]]
+
+
+def test_the_export_leaves_out_deactivated_followers_and_followees(user):
+    friend, gone_quiet = UserFactory(), UserFactory()
+    for other in (friend, gone_quiet):
+        social.follow(user, other)
+        social.follow(other, user)
+    services.set_active(gone_quiet, False)
+
+    follows = exports.data(user)["follows"]
+
+    assert [f["username"] for f in follows["following"]] == [friend.username]
+    assert [f["username"] for f in follows["followers"]] == [friend.username]
 
 
 def _queries(member) -> int:

@@ -2,6 +2,8 @@
 what the blocker no longer sees; unblocking undoes it. The services, the pages and the comments'
 slot of the shared workbook page."""
 
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -9,9 +11,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from media import services as media_services
 from social import collection_services, services
 from social.models import Block, Comment, Follow, Notification, Verb
 from tests.factories import UserFactory, WorkbookFactory
+from tests.media import images
 
 pytestmark = pytest.mark.django_db
 
@@ -368,3 +372,36 @@ def test_the_blocked_list_page_pages_newest_first(blocker):
 
     positions = [page.index(f"@{member.username}") for member in reversed(members)]
     assert positions == sorted(positions)
+
+
+def test_the_blocked_list_page_costs_the_same_queries_for_3_and_30_blocks(
+    blocker, django_capture_on_commit_callbacks
+):
+    def upload(member: User) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            media_services.accept_upload(
+                owner=member, kind="avatar", holder=None, file=io.BytesIO(images.jpeg())
+            )
+
+    client = signed_in(blocker)
+    members = UserFactory.create_batch(30)
+    for member in members[:3]:
+        upload(member)  # avatars: each block's row shows one
+        services.block(blocker, member)
+
+    def queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/blocked/")
+            assert response.status_code == 200
+        return len(captured), response.content.decode()
+
+    queries()  # the session and what a first page makes
+    few, page = queries()
+    assert all(f"@{member.username}" in page for member in members[:3])
+    for member in members[3:]:
+        upload(member)
+        Block.objects.create(blocker=blocker, blocked=member)
+    many, page = queries()
+
+    assert few == many
+    assert all(f"@{member.username}" in page for member in members)  # one page of 30
