@@ -42,6 +42,11 @@ def _workbook(workbook, shown: bool) -> dict[str, Any] | None:
     return {"id": workbook.pk, "slug": workbook.slug, "title": workbook.title}
 
 
+def _item_workbook(item: CollectionItem) -> dict[str, Any] | None:
+    # The prefetched items carry the annotation, which the stubs cannot see through Prefetch.
+    return _workbook(item.workbook, item.workbook_shown)  # type: ignore[attr-defined]
+
+
 def collections_of(user: User) -> list[dict[str, Any]]:
     """Their collections, private ones included, each with its workbooks in order (two queries)."""
     items = (
@@ -63,7 +68,7 @@ def collections_of(user: User) -> list[dict[str, Any]]:
             "created_at": collection.created_at,
             "updated_at": collection.updated_at,
             "workbooks": [
-                {**(_workbook(item.workbook, item.workbook_shown) or {}), "added_at": item.added_at}
+                {**(_item_workbook(item) or {}), "added_at": item.added_at}
                 for item in collection.items.all()
             ],
         }
