@@ -292,8 +292,9 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         return self.user
 
 
-class DeleteAccountForm(forms.Form):
-    """What proves the member is the member before their account goes (services.confirm_leaving)."""
+class ReconfirmForm(forms.Form):
+    """What proves the member is the member before an action a stolen session must not do
+    (services.confirm_member): the fields the member has (no password field without a password)."""
 
     password = forms.CharField(
         label="Your password",
@@ -315,3 +316,7 @@ class DeleteAccountForm(forms.Form):
             del self.fields["password"]
         if not user.mfa_enabled:
             del self.fields["otp"]
+
+
+class DeleteAccountForm(ReconfirmForm):
+    """Before the account goes (services.confirm_leaving)."""

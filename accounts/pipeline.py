@@ -111,8 +111,9 @@ def create_member(*, username: str, email: str, email_verified: bool) -> User:
     return user
 
 
-def link(user: User, identity: providers.Identity) -> UserSocialAuth:
-    """Link an identity to `user`; refused (Refused) when it is linked to another member already."""
+def link(user: User, identity: providers.Identity, *, announce: bool = True) -> UserSocialAuth:
+    """Link an identity to `user`; refused (Refused) when it is linked to another member already.
+    The member is told by email (`announce`; not for the link an account is made with)."""
     existing = UserSocialAuth.objects.filter(
         provider=identity.provider, uid=identity.uid, id_key=identity.id_key
     ).first()
@@ -123,7 +124,7 @@ def link(user: User, identity: providers.Identity) -> UserSocialAuth:
     extra = {"email": identity.email} if identity.email else {}
     try:
         with transaction.atomic():
-            return UserSocialAuth.objects.create(
+            made = UserSocialAuth.objects.create(
                 user=user,
                 provider=identity.provider,
                 uid=identity.uid,
@@ -132,6 +133,9 @@ def link(user: User, identity: providers.Identity) -> UserSocialAuth:
             )
     except IntegrityError:  # linked by a request running at the same time
         raise Refused(already_linked_message(identity.provider)) from None
+    if announce:
+        providers.tell_member(user, identity.provider, linked=True)
+    return made
 
 
 def already_linked_message(provider: str) -> str:
@@ -177,13 +181,23 @@ def sign_up_or_link(strategy, backend, details, uid, user=None, social=None, *ar
             )
         return {"user": user}
     if user is not None:
+        if social is None and not (
+            intent.get("action") == "link" and intent.get("user_id") == user.pk
+        ):
+            # A new link only from Settings' link page, once the member confirmed it is them: a
+            # stolen session must not add a way back in.
+            raise Refused(
+                f"To link {providers.label(backend.name)}, start from Settings and confirm it is you."
+            )
         return {"user": user}
     decided = strategy.request.session.get(DECIDED) or {}
     if decided.get("provider") == backend.name and decided.get("uid") == str(uid):
         del strategy.request.session[DECIDED]
+        if decided.get("username"):
+            return _new_member(strategy, backend, details, uid, decided["username"], kwargs)
         chosen = User.objects.filter(pk=decided["user_id"]).first()
         if chosen is not None:  # (else deleted meanwhile: ask again)
-            return {"user": chosen, "is_new": decided["new"]}
+            return {"user": chosen, "is_new": False}
     email = (details.get("email") or "").strip()
     if account_to_link(email, kwargs.get("email_verified", False)) is not None:
         return redirect("accounts:provider-link")
@@ -191,9 +205,39 @@ def sign_up_or_link(strategy, backend, details, uid, user=None, social=None, *ar
     return redirect("accounts:provider-username")
 
 
+def _new_member(strategy, backend, details, uid, chosen: str, kwargs: dict[str, Any]) -> Any:
+    """The account the member chose a username for, made now with its link, in one transaction:
+    a sign-in abandoned before this leaves no account behind to hold the address."""
+    email = (details.get("email") or "").strip()
+    refuse_new_account(backend.name, email)  # (the address may have been taken meanwhile)
+    identity = providers.Identity(
+        provider=backend.name,
+        uid=str(uid),
+        id_key=kwargs.get("id_key") or backend.id_key(),
+        email=email,
+        email_verified=bool(kwargs.get("email_verified")),
+        username="",
+        full_name="",
+        response={},
+    )
+    try:
+        with transaction.atomic():
+            user = create_member(
+                username=chosen, email=email, email_verified=identity.email_verified
+            )
+            social = link(user, identity, announce=False)
+    except ValidationError as taken:
+        messages.error(strategy.request, " ".join(taken.message_dict["username"]))
+        return redirect("accounts:provider-username")
+    return {"user": user, "social": social, "is_new": True}
+
+
 def finish(strategy, backend, user, social=None, details=None, *args, **kwargs) -> HttpResponse:
     """Sign the member in (or ask for their code), or finish a link or a re-sign-in."""
     request = strategy.request
+    if kwargs.get("new_association") and not kwargs.get("is_new"):
+        # Linked to an existing account (Settings, or the confirm-link page): tell its address.
+        providers.tell_member(user, backend.name, linked=True)
     intent = request.session.pop(INTENT, None) or {}
     after = intent.get("next") or reverse("home")
     name = providers.label(backend.name)
@@ -202,7 +246,7 @@ def finish(strategy, backend, user, social=None, details=None, *args, **kwargs) 
         social.extra_data = {**(social.extra_data or {}), "email": email}
         social.save(update_fields=["extra_data"])
     if intent.get("action") == "reauth":
-        providers.mark_reauthenticated(request)
+        providers.mark_reauthenticated(request, user)
         return redirect(after)
     if request.user.is_authenticated:
         messages.success(request, f"{name} is linked: you can sign in with it.")

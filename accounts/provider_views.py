@@ -32,6 +32,7 @@ from sigma_playground.forms import render_form
 from sigma_playground.http import next_url
 
 from . import pipeline, providers, services
+from .forms import ReconfirmForm
 from .http import AuthenticatedHttpRequest
 from .models import User
 from .views import settings_page
@@ -62,11 +63,55 @@ def begin(request: HttpRequest, backend: str) -> HttpResponse:
     """A "Continue with <provider>" button (sign-in and sign-up pages), or Settings' Link (signed in)."""
     _enabled_or_404(backend)
     if request.user.is_authenticated:
-        providers.check_link_rate(request.user)
-        return _start(request, backend, {"action": "link", "next": reverse("accounts:settings")})
+        # Linking first asks the member to confirm it is them (link_provider).
+        return redirect("accounts:provider-link-start", backend=backend)
     return _start(
         request, backend, {"action": "signin", "next": next_url(request, reverse("home"))}
     )
+
+
+@sensitive_post_parameters("password", "otp")
+@never_cache
+@login_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def link_provider(request: AuthenticatedHttpRequest, backend: str) -> HttpResponse:
+    """Settings' Link: the member confirms it is them (their password, or a sign-in again with a
+    provider already linked when they have none, and their second factor when on), then on to
+    the provider. A stolen session alone must not add a way back in that outlives a new password."""
+    _enabled_or_404(backend)
+    user: User = request.user
+    if providers.linked(user).filter(provider=backend).exists():
+        messages.info(request, f"{providers.label(backend)} is already linked.")
+        return redirect("accounts:settings")
+    form = ReconfirmForm(request.POST if request.method == "POST" else None, user=user)
+    has_password = user.has_usable_password()
+    context = {
+        "form": form,
+        "provider": providers.label(backend),
+        "backend": backend,
+        "has_password": has_password,
+        "reauthenticated": has_password or providers.reauthenticated_recently(request, user),
+        "reauth_methods": [] if has_password else providers.reauthentication_methods(user),
+    }
+    if request.method == "POST" and form.is_valid():
+        providers.check_link_rate(user)
+        data = form.cleaned_data
+        try:
+            services.confirm_member(
+                request, user, data.get("password", ""), data.get("otp", ""), guard="provider_link"
+            )
+        except services.SignInThrottled as error:
+            form.add_error(None, str(error))
+            return retry_later(
+                render_form(request, "accounts/provider_link_start.html", context), error
+            )
+        except services.NotConfirmed as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            intent = {"action": "link", "user_id": user.pk, "next": reverse("accounts:settings")}
+            return _start(request, backend, intent)
+    return render_form(request, "accounts/provider_link_start.html", context)
 
 
 @never_cache
@@ -140,15 +185,11 @@ def _pending(request: HttpRequest) -> tuple[str, str, dict[str, Any]] | None:
 
 
 def _resume(
-    request: HttpRequest, token: str, provider: str, uid: str, user: User, new: bool
+    request: HttpRequest, token: str, provider: str, uid: str, **decided: Any
 ) -> HttpResponse:
-    """Back to the waiting pipeline (accounts.pipeline.sign_up_or_link), with who it is."""
-    request.session[pipeline.DECIDED] = {
-        "provider": provider,
-        "uid": uid,
-        "user_id": user.pk,
-        "new": new,
-    }
+    """Back to the waiting pipeline (accounts.pipeline.sign_up_or_link), with who it is: an
+    account's `user_id`, or the `username` of the account to make."""
+    request.session[pipeline.DECIDED] = {"provider": provider, "uid": uid, **decided}
     url = reverse(COMPLETE, args=[provider])
     return redirect(f"{url}?{urlencode({'partial_token': token})}")
 
@@ -195,16 +236,9 @@ def choose_username(request: HttpRequest) -> HttpResponse:
                 render_form(request, "accounts/provider_username.html", context), throttled
             )
         if form.is_valid():
-            try:
-                user = pipeline.create_member(
-                    username=form.cleaned_data["username"],
-                    email=email,
-                    email_verified=bool(known.get("email_verified")),
-                )
-            except ValidationError as taken:
-                form.add_error("username", taken.message_dict["username"])
-            else:
-                return _resume(request, token, provider, str(known.get("uid")), user, new=True)
+            # The account is made with its link when the pipeline resumes (or not at all).
+            username = form.cleaned_data["username"]
+            return _resume(request, token, provider, str(known.get("uid")), username=username)
     return render_form(request, "accounts/provider_username.html", context)
 
 
@@ -240,7 +274,7 @@ def confirm_link(request: HttpRequest) -> HttpResponse:
         except services.SignInFailed:
             form.add_error("password", "That is not the password of this account.")
         else:
-            return _resume(request, token, provider, str(known.get("uid")), account, new=False)
+            return _resume(request, token, provider, str(known.get("uid")), user_id=account.pk)
     return render_form(request, "accounts/provider_link.html", context)
 
 

@@ -20,6 +20,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from rest_framework.authentication import SessionAuthentication
 from social_core.backends.base import BaseAuth
 from social_core.backends.github import GithubOAuth2
 from social_core.backends.google_openidconnect import GoogleOpenIdConnect
@@ -28,13 +30,17 @@ from social_core.exceptions import AuthException, ErrorStage
 from social_django.models import UserSocialAuth
 from social_django.utils import load_strategy
 
+from sigma_playground import mail
 from sigma_playground.errors import RetryLater
 
+from . import emails
 from .models import User
 
-# Set in the session when the member signs in again through one of their linked providers
-# (account deletion asks for it instead of a password the member does not have).
-REAUTHENTICATED_AT = "accounts:provider_reauthenticated_at"
+# Set in the session when the member signs in again through one of their linked providers: who
+# ({"user_id", "at"}), since a session can change hands (sign out, sign in as someone else). Account
+# deletion and linking ask for it instead of a password the member does not have; it proves one
+# such action, then it is spent.
+REAUTHENTICATED = "accounts:provider_reauthenticated"
 
 
 class Google(GoogleOpenIdConnect):
@@ -177,6 +183,13 @@ def sign_in_methods(user: User) -> list[Method]:
     ]
 
 
+def reauthentication_methods(user: User) -> list[Method]:
+    """The member's linked providers that are still on: those they can sign in again with."""
+    return [
+        method for method in sign_in_methods(user) if method.linked_as and is_enabled(method.name)
+    ]
+
+
 def _linked_as(link: UserSocialAuth) -> str:
     data = link.extra_data or {}
     return str(data.get("email") or data.get("login") or link.uid)
@@ -188,19 +201,40 @@ class LastWayIn(Exception):
 
 def unlink(user: User, name: str) -> None:
     """Unlink provider `name` from the member, unless it is their last way in (no usable password and
-    no other provider): they could never sign in again."""
+    no other provider that is still on): they could never sign in again. The member is told by
+    email."""
     with transaction.atomic():
         # The member's row locked: two unlinks at once cannot each leave the other as the last.
         member = User.objects.select_for_update().get(pk=user.pk)
         links = list(linked(member))
         if not any(link.provider == name for link in links):
             return  # already unlinked (a second click)
-        if not member.has_usable_password() and len(links) == 1:
+        # A link to a provider turned off since is no way in: it does not count.
+        others = [link for link in links if link.provider != name and is_enabled(link.provider)]
+        if not member.has_usable_password() and not others:
             raise LastWayIn(
                 f"{label(name)} is the only way you sign in. Set a password first (Forgot your "
                 "password? on the sign-in page sends a link), or link another provider."
             )
         UserSocialAuth.objects.filter(user=member, provider=name).delete()
+        tell_member(member, name, linked=False)
+
+
+def tell_member(user: User, name: str, *, linked: bool) -> None:
+    """Email the member that a sign-in method was linked to (or unlinked from) their account: if it
+    was not them, someone else holds a way in (or took one away)."""
+    message = mail.compose(
+        to=user.email,
+        template="accounts/email/sign_in_method",
+        context={
+            "user": user,
+            "provider": label(name),
+            "linked": linked,
+            "settings_url": mail.absolute(reverse("accounts:settings")),
+            "reset_url": mail.absolute(reverse("accounts:password-reset")),
+        },
+    )
+    emails.send_later(message)
 
 
 # --- What a provider says about a person ---------------------------------------------------------
@@ -303,15 +337,34 @@ def exchange_code(
 # --- Re-authentication (account deletion for members without a password) -------------------------
 
 
-def mark_reauthenticated(request: HttpRequest) -> None:
-    request.session[REAUTHENTICATED_AT] = time.time()
+def mark_reauthenticated(request: HttpRequest, user: User) -> None:
+    request.session[REAUTHENTICATED] = {"user_id": user.pk, "at": time.time()}
 
 
-def reauthenticated_recently(request: HttpRequest) -> bool:
-    """True for PROVIDER_REAUTH_SECONDS after the member signed in again through one of their own
-    linked providers (accounts:provider-reauth)."""
-    at = request.session.get(REAUTHENTICATED_AT)
+def bearer_request(request: HttpRequest) -> bool:
+    """Whether the request is an API call signed by a bearer token rather than by this session."""
+    if str(request.META.get("HTTP_AUTHORIZATION", "")).lower().startswith("bearer "):
+        return True
+    authenticator = getattr(request, "successful_authenticator", None)  # DRF's Request
+    return authenticator is not None and not isinstance(authenticator, SessionAuthentication)
+
+
+def reauthenticated_recently(request: HttpRequest, user: User) -> bool:
+    """True for PROVIDER_REAUTH_SECONDS after `user` signed in again, in this session, through one
+    of their own linked providers (accounts:provider-reauth). Never for a bearer-token API call: the
+    token is not this session's, so a re-sign-in in the session proves nothing about its holder."""
+    if bearer_request(request):
+        return False
+    mark = request.session.get(REAUTHENTICATED)
+    if not isinstance(mark, dict) or mark.get("user_id") != user.pk:
+        return False
+    at = mark.get("at")
     return isinstance(at, int | float) and 0 <= time.time() - at <= settings.PROVIDER_REAUTH_SECONDS
+
+
+def spend_reauthentication(request: HttpRequest) -> None:
+    """The re-sign-in has proved one action (a deletion, a link): the next needs another."""
+    request.session.pop(REAUTHENTICATED, None)
 
 
 class LinkRateLimited(RetryLater):

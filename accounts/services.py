@@ -524,9 +524,10 @@ def _remove_exports(gone: list[DataExport]) -> None:
         DataExport.objects.filter(pk__in=[export.pk for export in gone]).delete()
 
 
-class LeavingRefused(Exception):
-    """The member could not be re-checked before deleting the account: `field` ("password",
-    "otp" or "reauthenticate") says what is wrong, `message` how to put it right."""
+class NotConfirmed(Exception):
+    """The member could not be re-checked before an action that needs it (deleting the account,
+    linking a sign-in provider): `field` ("password", "otp" or "reauthenticate") says what is
+    wrong, `message` how to put it right."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -534,31 +535,50 @@ class LeavingRefused(Exception):
         self.message = message
 
 
+LeavingRefused = NotConfirmed  # account deletion's name for it
+
 PASSWORD_WRONG = "That password is not right."  # noqa: S105 - a message
 CODE_NEEDED = "Enter a code from your authenticator app (or a recovery code)."
 CODE_WRONG = "That code is not valid. Codes work once and change every 30 seconds."
 REAUTHENTICATE = "Sign in again with your provider first, then come back to this page."
+REAUTHENTICATE_ON_SITE = (
+    "Your account has no password, and a sign-in again with your provider counts only on the site: "
+    "do this on the site, or set a password first."
+)
 
 
-def confirm_leaving(request: HttpRequest, user: User, password: str, otp: str = "") -> None:
-    """Check the member really is the member before their account goes: their password (or, for
-    a member without one, a recent sign-in with their provider) and their second factor when it
-    is on. Wrong passwords and codes count against the sign-in lockout (SignInThrottled, 429):
-    this form guesses the same secrets."""
-    throttle = _throttle(request, user.username, guard="delete_account")
+def confirm_member(
+    request: HttpRequest, user: User, password: str, otp: str = "", *, guard: str
+) -> None:
+    """Check the member really is the member before an action a stolen session must not do: their
+    password (or, for a member without one, a sign-in with one of their providers just now, in this
+    session, which this spends) and their second factor when it is on. Wrong passwords and codes
+    count against the sign-in lockout (SignInThrottled, 429): this form guesses the same secrets."""
+    throttle = _throttle(request, user.username, guard=guard)
+    reauthenticated = False
     if user.has_usable_password():
         if not user.check_password(password or ""):
             throttle.record_failure()
-            raise LeavingRefused("password", PASSWORD_WRONG)
-    elif not providers.reauthenticated_recently(request):
-        raise LeavingRefused("reauthenticate", REAUTHENTICATE)
+            raise NotConfirmed("password", PASSWORD_WRONG)
+    elif providers.reauthenticated_recently(request, user):
+        reauthenticated = True
+    else:
+        bearer = providers.bearer_request(request)
+        raise NotConfirmed("reauthenticate", REAUTHENTICATE_ON_SITE if bearer else REAUTHENTICATE)
     if user.mfa_enabled:
         if not otp:
-            raise LeavingRefused("otp", CODE_NEEDED)
+            raise NotConfirmed("otp", CODE_NEEDED)
         if not mfa.verify_second_factor(user, otp):
             throttle.record_failure()
-            raise LeavingRefused("otp", CODE_WRONG)
+            raise NotConfirmed("otp", CODE_WRONG)
     throttle.record_success()
+    if reauthenticated:
+        providers.spend_reauthentication(request)
+
+
+def confirm_leaving(request: HttpRequest, user: User, password: str, otp: str = "") -> None:
+    """confirm_member before the account goes."""
+    confirm_member(request, user, password, otp, guard="delete_account")
 
 
 def delete_account(user: User) -> None:

@@ -24,6 +24,11 @@ urlpatterns = [
     path("accounts/provider/error/", provider_views.error, name="provider-error"),
     path("accounts/provider/<str:backend>/start/", provider_views.begin, name="provider-begin"),
     path(
+        "accounts/provider/<str:backend>/link/",
+        provider_views.link_provider,
+        name="provider-link-start",
+    ),
+    path(
         "accounts/provider/<str:backend>/callback/",
         provider_views.complete,
         name="provider-complete",

@@ -429,9 +429,7 @@ def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
         "form": form,
         "has_password": has_password,
         # Without a password, a sign-in just now with one of their providers proves it is them.
-        "reauth_methods": []
-        if has_password
-        else [method for method in providers.sign_in_methods(user) if method.linked_as],
+        "reauth_methods": [] if has_password else providers.reauthentication_methods(user),
     }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

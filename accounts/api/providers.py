@@ -220,7 +220,7 @@ class ProviderSignInView(TokenEndpoint):
                         email=identity.email,
                         email_verified=identity.email_verified,
                     )
-                    self._link_or_refuse(member, identity)
+                    self._link_or_refuse(member, identity, announce=False)
             except DjangoValidationError as error:
                 raise exceptions.ValidationError(error.message_dict) from None
         return self._signed_in(request, member, identity)
@@ -243,9 +243,11 @@ class ProviderSignInView(TokenEndpoint):
         self._link_or_refuse(account, identity)
         return self._signed_in(request, account, identity)
 
-    def _link_or_refuse(self, account: User, identity: providers.Identity) -> None:
+    def _link_or_refuse(
+        self, account: User, identity: providers.Identity, *, announce: bool = True
+    ) -> None:
         try:
-            pipeline.link(account, identity)
+            pipeline.link(account, identity, announce=announce)
         except pipeline.Refused as refusal:
             raise exceptions.PermissionDenied(refusal.message, code="already_linked") from None
 

@@ -12,7 +12,7 @@ from social_django.models import UserSocialAuth
 
 from accounts import providers
 from tests.accounts.provider_flow import through_provider
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def member(client):
 
 
 def link_from_settings(client, stand_in, provider, as_whom):
-    start = client.post(f"/accounts/provider/{provider}/start/")
+    start = client.post(f"/accounts/provider/{provider}/link/", {"password": PASSWORD})
     return through_provider(client, start, stand_in, as_whom)
 
 
@@ -80,13 +80,13 @@ def test_unlink(client, member, github):
 
 
 def test_the_last_way_in_cannot_be_unlinked(client, member, github, oidc):
-    member.set_unusable_password()
-    member.save()
-    client.force_login(member)
     github.add("lin", "lin@example.com")
     oidc.add("lin", "lin@example.com")
     link_from_settings(client, github, "github", "lin")
     link_from_settings(client, oidc, "oidc", "lin")
+    member.set_unusable_password()
+    member.save()
+    client.force_login(member)
     assert client.post("/accounts/provider/oidc/unlink/").status_code == 302  # GitHub is left
 
     refused = client.post("/accounts/provider/github/unlink/")
@@ -99,7 +99,7 @@ def test_link_and_unlink_are_rate_limited(client, member, github, settings, fres
     settings.SOCIAL_RATE_LIMITS = {**settings.SOCIAL_RATE_LIMITS, "provider_link": 2}
     for _ in range(2):
         assert client.post("/accounts/provider/github/unlink/").status_code == 302
-    limited = client.post("/accounts/provider/github/start/")
+    limited = client.post("/accounts/provider/github/link/", {"password": PASSWORD})
     assert limited.status_code == 429
     assert limited["Retry-After"]
 
@@ -124,12 +124,12 @@ def test_reauthentication_through_a_linked_provider(client, member, oidc):
     oidc.add("lin", "lin@example.com")
     link_from_settings(client, oidc, "oidc", "lin")
     request = client.get("/settings/").wsgi_request
-    assert not providers.reauthenticated_recently(request)
+    assert not providers.reauthenticated_recently(request, member)
 
     start = client.post("/accounts/provider/oidc/reauthenticate/", {"next": "/settings/delete/"})
     back = through_provider(client, start, oidc, "lin")
     assert back["Location"] == "/settings/delete/"
-    assert providers.reauthenticated_recently(client.get("/settings/").wsgi_request)
+    assert providers.reauthenticated_recently(client.get("/settings/").wsgi_request, member)
 
 
 def test_reauthentication_needs_the_members_own_link(client, member, oidc):
@@ -139,7 +139,7 @@ def test_reauthentication_needs_the_members_own_link(client, member, oidc):
     start = client.post("/accounts/provider/oidc/reauthenticate/", {"next": "/settings/"})
     refused = through_provider(client, start, oidc, "mallory")
     assert refused.status_code == 403
-    assert not providers.reauthenticated_recently(client.get("/settings/").wsgi_request)
+    assert not providers.reauthenticated_recently(client.get("/settings/").wsgi_request, member)
     assert UserSocialAuth.objects.count() == 1
 
 
@@ -157,7 +157,7 @@ def test_reauthentication_expires(client, member, oidc, settings, monkeypatch):
     through_provider(client, start, oidc, "lin")
     later = time.time() + settings.PROVIDER_REAUTH_SECONDS + 1
     monkeypatch.setattr(providers.time, "time", lambda: later)
-    assert not providers.reauthenticated_recently(client.get("/settings/").wsgi_request)
+    assert not providers.reauthenticated_recently(client.get("/settings/").wsgi_request, member)
 
 
 def test_reauthentication_with_an_unlinked_provider_is_a_404(client, member, oidc):

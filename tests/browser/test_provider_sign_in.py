@@ -52,16 +52,21 @@ def test_sign_up_link_unlink_and_sign_in_with_two_factor(
     assert member.email_verified
     assert not member.has_usable_password()
 
-    # Link the GitHub-like provider in Settings, then unlink it.
+    # Link the GitHub-like provider in Settings, then unlink it. Without a password, the member
+    # first signs in again with the provider they have, to confirm it is them.
     page.goto(f"{base}/settings/")
-    page.get_by_role("button", name="Link GitHub").click()
+    page.get_by_role("link", name="Link GitHub").click()
+    expect(page.get_by_role("heading", name="Link GitHub")).to_be_visible()
+    page.get_by_role("button", name="Sign in again with Acme SSO").click()
+    page.get_by_role("button", name="Sign in as ada").click()
+    page.get_by_role("button", name="Continue to GitHub").click()
     page.get_by_role("button", name="Sign in as ada-gh").click()
     expect(page).to_have_url(f"{base}/settings/")
     expect(page.get_by_role("status")).to_contain_text("GitHub is linked")
     assert set(UserSocialAuth.objects.values_list("provider", flat=True)) == {"oidc", "github"}
     page.get_by_role("button", name="Unlink GitHub").click()
     expect(page.get_by_role("status")).to_contain_text("GitHub is unlinked")
-    expect(page.get_by_role("button", name="Link GitHub")).to_be_visible()
+    expect(page.get_by_role("link", name="Link GitHub")).to_be_visible()
     # The provider it signed up with is its only way in now: that one stays.
     page.get_by_role("button", name="Unlink Acme SSO").click()
     expect(page.get_by_role("status")).to_contain_text("the only way you sign in")
