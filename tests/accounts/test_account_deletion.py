@@ -201,7 +201,7 @@ def _spelled_out(path: Path) -> bool:
     """Whether the file spells the deleted member's name itself, in code or markup (not prose)."""
     text = path.read_text()
     if path.suffix == ".html":
-        return re.search(r">\s*(a )?deleted member\s*<", text) is not None
+        return re.search(r"(>\s*|“)(a )?deleted member(\s*<|”)", text) is not None
     tree = ast.parse(text)
     docstrings = {
         id(node.body[0].value)
