@@ -129,15 +129,6 @@ class SignInForm(forms.Form):
         return cleaned
 
 
-class EmailChangeForm(forms.Form):
-    email = forms.EmailField(
-        label="New email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        help_text="We send a link to the new address; your address changes when you follow it.",
-    )
-
-
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Code",
@@ -320,3 +311,16 @@ class ReconfirmForm(forms.Form):
 
 class DeleteAccountForm(ReconfirmForm):
     """Before the account goes (services.confirm_leaving)."""
+
+
+class EmailChangeForm(ReconfirmForm):
+    """Settings' new email address, and what proves it is the member asking
+    (services.change_email): whoever has the address can reset the password."""
+
+    email = forms.EmailField(
+        label="New email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="We send a link to the new address; your address changes when you follow it.",
+    )
+    field_order = ["email", "password", "otp"]

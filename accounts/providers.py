@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -30,8 +29,7 @@ from social_core.exceptions import AuthException, ErrorStage
 from social_django.models import UserSocialAuth
 from social_django.utils import load_strategy
 
-from sigma_playground import mail
-from sigma_playground.errors import RetryLater
+from sigma_playground import mail, rates
 
 from . import emails
 from .models import User
@@ -367,21 +365,7 @@ def spend_reauthentication(request: HttpRequest) -> None:
     request.session.pop(REAUTHENTICATED, None)
 
 
-class LinkRateLimited(RetryLater):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many changes to your sign-in methods. Try again in a minute.")
-        self.retry_after = retry_after
-
-
 def check_link_rate(user: User) -> None:
-    """At most SOCIAL_RATE_LIMITS["provider_link"] links and unlinks per member per minute."""
-    limit = settings.SOCIAL_RATE_LIMITS["provider_link"]
-    key = f"rate:provider_link:{user.pk}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=120)
-        count = 1
-    if count > limit:
-        raise LinkRateLimited(retry_after=60 - int(time.time()) % 60 or 1)
+    """At most SOCIAL_RATE_LIMITS["provider_link"] links and unlinks per member per minute
+    (sigma_playground.rates.RateLimited past it)."""
+    rates.check_rate(user, "provider_link")

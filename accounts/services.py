@@ -21,10 +21,10 @@ from django.utils.http import urlsafe_base64_decode
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from sigma_playground import jobs, mail
-from sigma_playground.errors import RetryLater
 from sigma_playground.http import client_address, is_api
 from sigma_playground.observability import audit as audit_events
 from sigma_playground.observability import metrics
+from sigma_playground.rates import RateLimited
 
 from . import exports, mfa, profiles, providers, selectors, suspension, verification
 from .emails import send_later
@@ -39,12 +39,11 @@ from .throttling import SignInThrottle, SignUpThrottle
 SECOND_FACTOR_SESSION_KEY = "accounts:second_factor"
 
 
-class Throttled(RetryLater):
+class Throttled(RateLimited):
     message = "Too many attempts."
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"{self.message} Try again in {retry_after} seconds.")
-        self.retry_after = retry_after
+        super().__init__(retry_after, self.message)
 
 
 class SignInThrottled(Throttled):
@@ -342,6 +341,24 @@ def change_password(user: User, new_password: str) -> None:
     password (accounts.signals.sign_ins_ended: API tokens revoked, other sessions end)."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
+
+
+PASSWORD_NEEDED = "Enter your current password to change your email address."  # noqa: S105
+
+
+def change_email(
+    request: HttpRequest, user: User, new_email: str, password: str = "", otp: str = ""
+) -> User:
+    """Ask for a new email address (accounts.verification.change_email: it waits for its link).
+    Whoever controls the address can reset the password, so a new one needs what deleting the
+    account needs (confirm_member: NotConfirmed, or SignInThrottled like a sign-in); the address
+    the member already has (which also drops a waiting one) needs nothing. A password not sent at
+    all is asked for without counting as a wrong one (a client that does not know yet)."""
+    if verification.is_new_address(user, new_email):
+        if user.has_usable_password() and not password:
+            raise NotConfirmed("password", PASSWORD_NEEDED)
+        confirm_member(request, user, password, otp, guard="email_change")
+    return verification.change_email(user, new_email)
 
 
 def user_for_reset_link(uidb64: str, token: str) -> User | None:

@@ -2,11 +2,13 @@
 
 `sign_ins_ended` is sent, after the transaction commits, whenever every sign-in of a member must stop:
 the password changed (whatever path changed it: the site, the API, a reset link, the admin, the
-`changepassword` command) or the account was deactivated. Receivers revoke API refresh tokens, end the
+`changepassword` command), the email address changed (accounts.verification) or the account was
+deactivated. Receivers revoke API refresh tokens, end the
 member's other sessions and close open sockets and event streams.
 
 Arguments: `user` (the saved instance; after an account deletion, an unsaved stand-in with its id),
-`reason` ("password", "deactivated", "second_factor_on", "suspended" or "deleted").
+`reason` ("password", "email_changed", "deactivated", "second_factor_on", "suspended" or
+"deleted").
 
 `member_changed` is sent by accounts' services and its admin, right after they save a member's row
 (inside their transaction, if any), with what other apps show of a member or depend on: their names,

@@ -5,7 +5,9 @@
   `email_verified`, so it stops working once followed or once the address changes (as Django's
   password-reset tokens cover the password).
 - A changed address waits in `pending_email`; the link goes to the new address and the old one is
-  told. `email` changes only when the link is followed.
+  told. `email` changes only when the link is followed; then the member's other sessions and API
+  refresh tokens end and the old address is told again. Asking for a change needs the member's
+  password and second factor first (accounts.services.change_email).
 - EMAIL_VERIFICATION: "mandatory" (publishing and commenting wait: `require_verified`), "optional"
   (links are sent, nothing waits) or "none" (no link is sent, nothing waits).
 """
@@ -18,6 +20,7 @@ from typing import TypeGuard
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes, force_str
@@ -25,11 +28,12 @@ from django.utils.http import base36_to_int, int_to_base36, urlsafe_base64_decod
 from django.utils.http import urlsafe_base64_encode as encode_id
 
 from sigma_playground import mail
-from sigma_playground.errors import RetryLater
+from sigma_playground.rates import RateLimited
 from sigma_playground.refusals import Forbidden
 
 from . import emails, selectors
 from .models import User
+from .signals import sign_ins_ended
 from .throttling import VerificationEmailThrottle
 
 MANDATORY, OPTIONAL, NONE = "mandatory", "optional", "none"
@@ -48,14 +52,6 @@ class EmailUnverified(Forbidden):
         super().__init__(
             "Verify your email address first: follow the link we sent you, or ask for a new one."
         )
-
-
-class TooManyEmails(RetryLater):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"We have sent you several emails already. Try again in {retry_after} seconds."
-        )
-        self.retry_after = retry_after
 
 
 # --- The link -------------------------------------------------------------------------------------
@@ -179,12 +175,12 @@ def _spend_email(user: User) -> None:
     throttle = VerificationEmailThrottle(user.pk)
     wait = throttle.retry_after()
     if wait is not None:
-        raise TooManyEmails(wait)
+        raise RateLimited(wait, "We have sent you several emails already.")
     throttle.record_email()
 
 
 def resend(user: User) -> bool:
-    """The member asks for a new link; throttled per member (TooManyEmails). False when there is
+    """The member asks for a new link; throttled per member (RateLimited). False when there is
     nothing to verify."""
     if not links_sent() or (user.email_verified and not user.pending_email):
         return False
@@ -201,50 +197,81 @@ def mark_verified(user: User) -> User:
     return user
 
 
+def _normalized(address: str) -> str:
+    return User.objects.normalize_email(address.strip())
+
+
+def is_new_address(user: User, address: str) -> bool:
+    """Whether `address` would change the member's address (not theirs already, whatever its
+    case): only a change needs the member to prove who they are."""
+    return _normalized(address).lower() != user.email.lower()
+
+
 def change_email(user: User, new_email: str) -> User:
     """Ask for a new address: it waits in `pending_email` until its link is followed (sent to it),
     and the old address is told. With EMAIL_VERIFICATION none it changes at once. Raises
-    ValidationError under `email` when another member has it; throttled like a resend."""
-    new_email = User.objects.normalize_email(new_email.strip())
-    if new_email.lower() == user.email.lower():
+    ValidationError under `email` when another member has it; throttled like a resend, the
+    throttle counted first, so that asking whether addresses have accounts is throttled too.
+
+    The caller has made sure it is the member asking (accounts.services.change_email)."""
+    new_email = _normalized(new_email)
+    if not is_new_address(user, new_email):
         if user.pending_email:  # changed their mind: the waiting address and its link go
             user.pending_email = ""
             user.save(update_fields=["pending_email"])
         return user
+    _spend_email(user)
     if selectors.email_taken(new_email, exclude_pk=user.pk):
         raise ValidationError({"email": "An account with that email address already exists."})
-    _spend_email(user)
-    old_email = user.email
-    if links_sent():
-        user.pending_email = new_email
-        user.save(update_fields=["pending_email"])
-        send_link(user)
-    else:
+    if not links_sent():
         _take_address(user, new_email)
+        return user
+    user.pending_email = new_email
+    user.save(update_fields=["pending_email"])
+    send_link(user)
     emails.send_later(
         mail.compose(
-            to=old_email,
+            to=user.email,
             template="accounts/email/email_changing",
-            context={"user": user, "new_address": _masked(new_email), "at_once": not links_sent()},
+            context={"user": user, "new_address": _masked(new_email), "changed": False},
         )
     )
     return user
 
 
 def _take_address(user: User, address: str) -> None:
+    """The member's address becomes `address`. Whoever holds a session or refresh token of theirs
+    may have been the one to change it, so every other sign-in ends, as for a new password (the
+    sessions' auth hash moves with `sessions_generation`; accounts.signals.sign_ins_ended revokes
+    the API's refresh tokens and closes sockets), and the old address is told."""
     if selectors.email_taken(address, exclude_pk=user.pk):
         raise ValidationError({"email": "An account with that email address already exists."})
+    old_email = user.email
     user.email = address
     user.pending_email = ""
     user.email_verified = True
+    user.sessions_generation = F("sessions_generation") + 1
     try:
         with transaction.atomic():
-            user.save(update_fields=["email", "pending_email", "email_verified"])
+            user.save(
+                update_fields=["email", "pending_email", "email_verified", "sessions_generation"]
+            )
+            transaction.on_commit(
+                lambda: sign_ins_ended.send(sender=User, user=user, reason="email_changed")
+            )
     except IntegrityError:  # taken between the check and the save
         user.refresh_from_db()
         raise ValidationError(
             {"email": "An account with that email address already exists."}
         ) from None
+    user.refresh_from_db(fields=["sessions_generation"])
+    emails.send_later(
+        mail.compose(
+            to=old_email,
+            template="accounts/email/email_changing",
+            context={"user": user, "new_address": _masked(address), "changed": True},
+        )
+    )
 
 
 def confirm(user: User) -> User:

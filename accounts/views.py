@@ -173,10 +173,14 @@ def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
             "This link has expired, was already used, or was made for an address that has "
             "changed since.",
         )
+    # Who follows it, read before a new address ends the member's sessions: theirs stays.
+    followed_by_member = request.user.is_authenticated and request.user.pk == user.pk
     try:
         verification.confirm(user)
     except ValidationError as error:  # the new address was taken meanwhile
         return _verify_failed(request, error.message_dict["email"][0])
+    if followed_by_member:
+        update_session_auth_hash(request, user)
     return render(request, "accounts/verify_done.html", {"address": user.email})
 
 
@@ -196,17 +200,28 @@ def resend_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect(next_url(request, reverse("accounts:settings")))
 
 
+@sensitive_post_parameters("password", "otp")
 @login_required
 @require_POST
 def email_change(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Settings' email address: a new one waits for its link (accounts.verification)."""
-    form = EmailChangeForm(request.POST)
+    """Settings' email address: a new one, once the password (or a provider sign-in just now) and
+    the second factor prove it is the member, waits for its link (accounts.verification). Too
+    many wrong passwords or emails: 429, from the services' refusal."""
+    form = EmailChangeForm(request.POST, user=request.user)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            verification.change_email(request.user, form.cleaned_data["email"])
+            services.change_email(
+                request, request.user, data["email"], data.get("password", ""), data.get("otp", "")
+            )
+        except services.NotConfirmed as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         except ValidationError as error:
             form.add_error("email", error.message_dict["email"])
         else:
+            if not verification.links_sent():
+                # Changed at once: the other sign-ins ended, this one stays.
+                update_session_auth_hash(request, request.user)
             if request.user.pending_email:
                 messages.success(
                     request,
@@ -254,7 +269,11 @@ def settings_page(
     context = {
         "form": form,
         "picture_form": picture_form or PictureForm(),
-        "email_form": email_form or EmailChangeForm(),
+        "email_form": email_form or EmailChangeForm(user=request.user),
+        # Without a password, a sign-in just now with one of their providers lets them change it.
+        "email_reauth_methods": []
+        if request.user.has_usable_password()
+        else providers.reauthentication_methods(request.user),
         "picture_upload": media_selectors.unfinished_upload(
             kind=Image.Kind.AVATAR, holder=request.user.pk
         ),

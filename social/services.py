@@ -7,13 +7,11 @@ recipient's socket only after its transaction commits (the socket is a hint, `re
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery
@@ -22,8 +20,10 @@ from django.utils import timezone
 from accounts import verification
 from accounts.models import User
 from sigma_playground import jobs
-from sigma_playground.errors import Forbidden, RetryLater
+from sigma_playground.errors import Forbidden
 from sigma_playground.models import Moderation, clean_moderation
+from sigma_playground.rates import RateLimited as RateLimited
+from sigma_playground.rates import check_rate
 from workbooks import cache as gallery_cache
 from workbooks.models import DailyActivity, Workbook
 
@@ -50,28 +50,6 @@ class Blocked(Forbidden):
     says no more than that the action is not possible."""
 
     code = "blocked"
-
-
-class RateLimited(RetryLater):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many requests. Try again in {retry_after} seconds.")
-        self.retry_after = retry_after
-
-
-def check_rate(user: User, action: str) -> None:
-    """At most settings.SOCIAL_RATE_LIMITS[action] actions per user per minute (in the cache, so
-    every process counts together): one account cannot flood another with notifications."""
-    limit = settings.SOCIAL_RATE_LIMITS[action]
-    window = int(time.time() // 60)
-    key = f"rate:{action}:{user.pk}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=120)
-        count = 1
-    if count > limit:
-        raise RateLimited(retry_after=60 - int(time.time()) % 60 or 1)
 
 
 def _lock_recipients(user_ids: Iterable[int]) -> None:

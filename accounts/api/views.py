@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.request import Request
@@ -201,8 +202,14 @@ _CODE_THROTTLED_ACCOUNT = OpenApiResponse(
         request={"application/json": MeSerializer},
         responses={
             200: MeSerializer,
+            400: OpenApiResponse(
+                description="Field errors; with a new `email`: a missing or wrong `password` or "
+                "`otp`, `reauthenticate` (a member without a password signs in again with their "
+                "provider on the site first), or an address another account has"
+            ),
             429: OpenApiResponse(
-                description="Too many verification emails this hour (a new `email`); see Retry-After"
+                description="Too many verification emails this hour (a new `email`), or too many "
+                "wrong passwords or codes for this account; see Retry-After"
             ),
         },
     ),
@@ -244,6 +251,12 @@ class MeView(generics.RetrieveUpdateAPIView):
         return self.request.user
 
     def perform_update(self, serializer: BaseSerializer[User]) -> None:
+        # One transaction: a refused new address (wrong password, taken, too many emails) leaves
+        # the profile as it was, as the 400 or 429 says.
+        with transaction.atomic():
+            self._update(serializer)
+
+    def _update(self, serializer: BaseSerializer[User]) -> None:
         user = self.request.user
         data = serializer.validated_data
         serializer.instance = services.update_profile(
@@ -260,7 +273,11 @@ class MeView(generics.RetrieveUpdateAPIView):
         )
         if "email" in data:  # last: the profile's own refusals come before any email is sent
             try:
-                verification.change_email(user, data["email"])
+                services.change_email(
+                    self.request, user, data["email"], data.get("password", ""), data.get("otp", "")
+                )
+            except services.NotConfirmed as refused:
+                raise exceptions.ValidationError({refused.field: [refused.message]}) from None
             except DjangoValidationError as error:
                 raise exceptions.ValidationError(error.message_dict) from None
 

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.accounts.helpers import ME_URL, get_me, sign_in
+from tests.factories import PASSWORD
 
 FIELDS = {
     "id", "username", "email", "email_verified", "pending_email", "full_name", "bio", "website",
@@ -167,7 +168,11 @@ def test_it_ignores_read_only_fields(auth_client, user, read_only):
 
 def test_it_keeps_username_and_email_when_sent_along_with_a_real_change(auth_client, user):
     response = patch_me(
-        auth_client, username="renamed", email="renamed@example.com", full_name="Renamed"
+        auth_client,
+        username="renamed",
+        email="renamed@example.com",
+        password=PASSWORD,
+        full_name="Renamed",
     )
 
     assert response.status_code == 200

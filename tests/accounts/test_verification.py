@@ -14,7 +14,7 @@ from accounts import verification
 from accounts.demo import ensure_demo_users
 from accounts.models import User
 from tests.accounts.helpers import ME_URL
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 from tests.sigma_playground.test_startup import manage
 
 # Emails are queued once the transaction commits (sigma_playground.jobs): these tests commit.
@@ -248,7 +248,9 @@ def test_a_new_address_waits_for_its_link_and_the_old_one_is_told(client):
     user = UserFactory(email="old@example.com")
     api = signed_in_api(user)
 
-    response = api.patch(ME_URL, {"email": "New.Person@Example.com"}, format="json")
+    response = api.patch(
+        ME_URL, {"email": "New.Person@Example.com", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -279,7 +281,9 @@ def test_a_new_address_waits_for_its_link_and_the_old_one_is_told(client):
 def test_an_address_another_member_has_is_refused_whatever_its_case(auth_client, user):
     UserFactory(email="taken@example.com")
 
-    response = auth_client.patch(ME_URL, {"email": "TAKEN@example.com"}, format="json")
+    response = auth_client.patch(
+        ME_URL, {"email": "TAKEN@example.com", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 400
     assert set(response.json()) == {"email"}
@@ -306,7 +310,9 @@ def test_the_settings_page_changes_the_address_through_its_link(client):
     client.force_login(user)
 
     assertContains(client.get("/settings/"), 'action="/settings/email/"')
-    response = client.post("/settings/email/", {"email": "fresh@example.com"}, follow=True)
+    response = client.post(
+        "/settings/email/", {"email": "fresh@example.com", "password": PASSWORD}, follow=True
+    )
 
     assertContains(response, "We sent a link to fresh@example.com")
     assertContains(response, "Changing to <strong>fresh@example.com</strong>")
@@ -328,8 +334,10 @@ def test_address_changes_share_the_hourly_limit(resend_limit):
     api = signed_in_api(user)
 
     for n in range(resend_limit):
-        assert api.patch(ME_URL, {"email": f"new{n}@example.com"}, format="json").status_code == 200
-    refused = api.patch(ME_URL, {"email": "one.more@example.com"}, format="json")
+        asked = {"email": f"new{n}@example.com", "password": PASSWORD}
+        assert api.patch(ME_URL, asked, format="json").status_code == 200
+    asked = {"email": "one.more@example.com", "password": PASSWORD}
+    refused = api.patch(ME_URL, asked, format="json")
 
     assert refused.status_code == 429
     user.refresh_from_db()
