@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts import suspension, verification
 from accounts.models import User
 from sigma_playground.models import Moderation
+from sigma_playground.rates import check_rate
 from social import services as social_services
 from social.models import Comment
 from workbooks import services as workbook_services
@@ -54,7 +55,7 @@ def report(reporter: User, kind: str, ref: str | int, reason: str, text: str = "
         raise ValidationError({"text": ["Say what is wrong when the reason is “other”."]})
     if Report.objects.open().about(found.kind, found.id).filter(reporter=reporter).exists():
         raise _already_reported()
-    social_services.check_rate(reporter, "report")
+    check_rate(reporter, "report")
     with transaction.atomic():
         _lock(found)
         try:
@@ -162,7 +163,7 @@ def _require_reason(reason: str) -> str:
 def hide_comment(moderator: User, comment: Comment, reason: str) -> ModerationAction:
     """Hide the comment from everyone but its author, who sees `reason`."""
     reason = _require_reason(reason)
-    social_services.check_rate(moderator, "moderate")
+    check_rate(moderator, "moderate")
     found = Found(Target.COMMENT, comment.pk, comment, comment.author_id)
     with transaction.atomic():
         social_services.moderate_comment(comment, moderation=Moderation.HIDDEN, reason=reason)
@@ -174,7 +175,7 @@ def hide_comment(moderator: User, comment: Comment, reason: str) -> ModerationAc
 def unpublish_workbook(moderator: User, workbook: Workbook, reason: str) -> ModerationAction:
     """Take the workbook down: unpublished and hidden, its author sees `reason`."""
     reason = _require_reason(reason)
-    social_services.check_rate(moderator, "moderate")
+    check_rate(moderator, "moderate")
     found = Found(Target.WORKBOOK, workbook.pk, workbook, workbook.author_id)
     with transaction.atomic():
         workbook_services.moderate_workbook(
@@ -189,7 +190,7 @@ def dismiss(moderator: User, found: Found, reason: str) -> ModerationAction:
     """Nothing to act on: the reports are closed, and held content is shown again. Content a
     moderator hid stays hidden."""
     reason = _require_reason(reason)
-    social_services.check_rate(moderator, "moderate")
+    check_rate(moderator, "moderate")
     with transaction.atomic():
         if found.moderation == Moderation.HELD:
             _moderate(found, Moderation.VISIBLE, "")
@@ -202,7 +203,7 @@ def restore(moderator: User, found: Found, reason: str) -> ModerationAction:
     """Undo a hide or an unpublish: shown again (an unpublished workbook stays a draft, for its
     author to publish)."""
     reason = _require_reason(reason)
-    social_services.check_rate(moderator, "moderate")
+    check_rate(moderator, "moderate")
     with transaction.atomic():
         _moderate(found, Moderation.VISIBLE, "")
         entry = _log(moderator, Action.RESTORE, found, reason)
@@ -213,7 +214,7 @@ def restore(moderator: User, found: Found, reason: str) -> ModerationAction:
 def suspend(moderator: User, member: User, until: datetime, reason: str) -> ModerationAction:
     """No sign-in of any kind for `member` until `until`; their sessions and tokens end now."""
     reason = _require_reason(reason)
-    social_services.check_rate(moderator, "moderate")
+    check_rate(moderator, "moderate")
     if until <= timezone.now():
         raise ValidationError({"until": ["Choose a time in the future."]})
     if member.is_staff or member.is_superuser:
@@ -230,7 +231,7 @@ def suspend(moderator: User, member: User, until: datetime, reason: str) -> Mode
 
 def lift_suspension(moderator: User, member: User, reason: str) -> ModerationAction:
     reason = _require_reason(reason)
-    social_services.check_rate(moderator, "moderate")
+    check_rate(moderator, "moderate")
     found = Found(Target.USER, member.pk, member, member.pk)
     with transaction.atomic():
         suspension.lift(member)

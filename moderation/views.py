@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.http import AuthenticatedHttpRequest
 from sigma_playground.errors import retry_later
 from sigma_playground.forms import render_form
-from social.services import RateLimited
+from sigma_playground.rates import RateLimited
 
 from . import selectors, services
 from .forms import ReportForm
