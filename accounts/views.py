@@ -270,6 +270,8 @@ def settings_page(
         "form": form,
         "picture_form": picture_form or PictureForm(),
         "email_form": email_form or EmailChangeForm(user=request.user),
+        # EMAIL_VERIFICATION none: no address is ever verified, so neither a badge nor a link.
+        "verification_links_sent": verification.links_sent(),
         # Without a password, a sign-in just now with one of their providers lets them change it.
         "email_reauth_methods": []
         if request.user.has_usable_password()

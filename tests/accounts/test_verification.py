@@ -241,6 +241,21 @@ def test_a_verified_member_or_verification_none_shows_no_banner(client, settings
     assertNotContains(client.get("/explore/"), f'action="{RESEND_PAGE}"')
 
 
+@pytest.mark.parametrize("mode", ["mandatory", "optional", "none"])
+def test_settings_speaks_of_verifying_only_where_links_are_sent(client, settings, mode):
+    settings.EMAIL_VERIFICATION = mode
+    client.force_login(unverified())
+
+    page = client.get("/settings/")
+
+    if mode == "none":  # no address is ever verified, so the page asks for nothing
+        assertNotContains(page, "Not verified")
+        assertNotContains(page, f'action="{RESEND_PAGE}"')
+    else:
+        assertContains(page, "Not verified")
+        assertContains(page, f'action="{RESEND_PAGE}"')
+
+
 # --- Changing the address ----------------------------------------------------------------------------
 
 
