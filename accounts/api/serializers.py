@@ -15,6 +15,30 @@ from .. import profiles, selectors
 from ..models import User
 
 
+def confirm_password_field(help_text: str) -> StrictCharField:
+    """The optional, write-only password a member confirms it is them with (checked by the service)."""
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        max_length=4096,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text=help_text,
+    )
+
+
+def confirm_otp_field(help_text: str) -> StrictCharField:
+    """The optional, write-only second-factor code that goes with a confirming password."""
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        max_length=32,
+        help_text=help_text,
+    )
+
+
 class RegisterSerializer(ModelSerializer):
     password = StrictCharField(write_only=True, style={"input_type": "password"})
 
@@ -172,21 +196,9 @@ class MeSerializer(ModelSerializer):
             " needs `password` (and `otp` when two-factor sign-in is on) in the same body."
         ),
     )
-    password = StrictCharField(
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        max_length=4096,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="The account's current password: needed with a new `email`.",
-    )
-    otp = StrictCharField(
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        max_length=32,
-        help_text="A TOTP or recovery code: needed with a new `email` when two-factor sign-in is on.",
+    password = confirm_password_field("The account's current password: needed with a new `email`.")
+    otp = confirm_otp_field(
+        "A TOTP or recovery code: needed with a new `email` when two-factor sign-in is on."
     )
 
     pending_email = serializers.EmailField(
@@ -235,22 +247,10 @@ class RecoveryCodesSerializer(serializers.Serializer):
 
 
 class DeleteAccountSerializer(serializers.Serializer):
-    password = StrictCharField(
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        max_length=4096,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="The account's password (members without one re-sign in with their provider).",
+    password = confirm_password_field(
+        "The account's password (members without one re-sign in with their provider)."
     )
-    otp = StrictCharField(
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        max_length=32,
-        help_text="A TOTP or recovery code: required when two-factor sign-in is on.",
-    )
+    otp = confirm_otp_field("A TOTP or recovery code: required when two-factor sign-in is on.")
 
 
 class ExportStartedSerializer(serializers.Serializer):
