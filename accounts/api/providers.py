@@ -29,7 +29,7 @@ from .. import pipeline, providers, services, tokens
 from ..models import User
 from ..throttling import SignInThrottle
 from .serializers import TokenPairSerializer
-from .views import TokenEndpoint, Unauthorized
+from .views import TokenEndpoint, Unauthorized, token_response
 
 STEP_SECONDS = 600  # how long a signup, link or mfa token may be sent back
 _SALT = "accounts.api.providers"
@@ -209,10 +209,7 @@ class ProviderSignInView(TokenEndpoint):
         identity = _identity(data)
         member = _linked_member(identity)
         if member is None:
-            try:
-                services.spend_sign_up_attempt(request)
-            except services.SignUpThrottled as error:
-                raise exceptions.Throttled(wait=error.retry_after) from None
+            services.spend_sign_up_attempt(request)  # SignUpThrottled: a 429 (errors.py)
             try:
                 with transaction.atomic():  # no account without its link
                     member = pipeline.create_member(
@@ -234,8 +231,6 @@ class ProviderSignInView(TokenEndpoint):
             )
         try:
             services.confirm_password(request, account, password)
-        except services.SignInThrottled as error:
-            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             raise Unauthorized(
                 "That is not the password of this account.", code="wrong_password"
@@ -263,8 +258,6 @@ class ProviderSignInView(TokenEndpoint):
         self._refuse(member)
         try:
             services.complete_second_factor(request, member, otp)
-        except services.SignInThrottled as error:
-            raise exceptions.Throttled(wait=error.retry_after) from None
         except services.SignInFailed:
             return _step(
                 401,
@@ -272,7 +265,7 @@ class ProviderSignInView(TokenEndpoint):
                 "That code is not valid. Send `otp` again with `mfa_token`.",
                 mfa_token=_sign("mfa", user_id=member.pk, provider=data["provider"]),
             )
-        return Response(_pair(member))
+        return token_response(tokens.issue_tokens(member))
 
     def _refuse(self, member: User) -> None:
         why = pipeline.refusal(member)
@@ -293,9 +286,4 @@ class ProviderSignInView(TokenEndpoint):
         audit.event(
             "signin", request=request, actor=member, method=f"api:provider:{identity.provider}"
         )
-        return Response(_pair(member))
-
-
-def _pair(member: User) -> dict[str, str]:
-    pair = tokens.issue_tokens(member)
-    return {"access": pair.access, "refresh": pair.refresh}
+        return token_response(tokens.issue_tokens(member))

@@ -50,7 +50,7 @@ class TokenEndpoint(APIView):
         return 'Bearer realm="api"'
 
 
-def _token_response(pair: tokens.TokenPair) -> Response:
+def token_response(pair: tokens.TokenPair) -> Response:
     return Response({"access": pair.access, "refresh": pair.refresh})
 
 
@@ -128,7 +128,7 @@ class TokenObtainView(TokenEndpoint):
                 else "This account needs a second factor."
             )
             raise Unauthorized(f"{message} Send `otp`.", code="mfa_required") from None
-        return _token_response(tokens.issue_tokens(user))
+        return token_response(tokens.issue_tokens(user))
 
 
 @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
@@ -137,7 +137,7 @@ class TokenRefreshView(TokenEndpoint):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            return _token_response(tokens.rotate(serializer.validated_data["refresh"]))
+            return token_response(tokens.rotate(serializer.validated_data["refresh"]))
         except tokens.RefreshRejected as error:
             raise _rejected(error) from None
 
