@@ -28,7 +28,7 @@ from social_core.utils import PARTIAL_TOKEN_SESSION_NAME
 from social_django.utils import load_strategy, psa
 
 from sigma_playground.errors import problem_page, retry_later
-from sigma_playground.forms import render_form
+from sigma_playground.forms import form_retry_later, render_form
 from sigma_playground.http import next_url
 
 from . import pipeline, providers, services
@@ -102,10 +102,7 @@ def link_provider(request: AuthenticatedHttpRequest, backend: str) -> HttpRespon
                 request, user, data.get("password", ""), data.get("otp", ""), guard="provider_link"
             )
         except services.SignInThrottled as error:
-            form.add_error(None, str(error))
-            return retry_later(
-                render_form(request, "accounts/provider_link_start.html", context), error
-            )
+            return form_retry_later(request, "accounts/provider_link_start.html", context, error)
         except services.NotConfirmed as refused:
             form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         else:
@@ -267,9 +264,8 @@ def confirm_link(request: HttpRequest) -> HttpResponse:
         try:
             services.confirm_password(request, account, form.cleaned_data["password"])
         except services.SignInThrottled as throttled:
-            form.add_error("password", str(throttled))
-            return retry_later(
-                render_form(request, "accounts/provider_link.html", context), throttled
+            return form_retry_later(
+                request, "accounts/provider_link.html", context, throttled, field="password"
             )
         except services.SignInFailed:
             form.add_error("password", "That is not the password of this account.")

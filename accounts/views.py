@@ -23,7 +23,7 @@ from media.forms import PictureForm, report_outcome
 from media.models import Image
 from media.storage import upload_storage
 from sigma_playground.errors import retry_later
-from sigma_playground.forms import render_form
+from sigma_playground.forms import form_retry_later, render_form
 from sigma_playground.http import next_url
 
 from . import exports, mfa, providers, services, settings_sections, suspension, verification
@@ -132,9 +132,8 @@ def signin_verify(request: HttpRequest) -> HttpResponse:
         try:
             services.complete_second_factor(request, user, form.cleaned_data["code"])
         except services.SignInThrottled as error:
-            form.add_error("code", str(error))
-            return retry_later(
-                render_form(request, "accounts/login_verify.html", {"form": form}), error
+            return form_retry_later(
+                request, "accounts/login_verify.html", {"form": form}, error, field="code"
             )
         except services.SignInFailed:
             form.add_error(
@@ -457,8 +456,7 @@ def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             services.confirm_leaving(request, user, data.get("password", ""), data.get("otp", ""))
         except services.SignInThrottled as error:
-            form.add_error(None, str(error))
-            return retry_later(render_form(request, "accounts/delete.html", context), error)
+            return form_retry_later(request, "accounts/delete.html", context, error)
         except services.LeavingRefused as refused:
             form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         else:

@@ -12,12 +12,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from accounts.http import AuthenticatedHttpRequest
-from sigma_playground.errors import retry_later
-from sigma_playground.forms import render_form
+from sigma_playground.forms import form_retry_later, render_form
 from sigma_playground.rates import RateLimited
 
 from . import selectors, services
@@ -40,8 +39,7 @@ def report(request: AuthenticatedHttpRequest, kind: str, ref: str) -> HttpRespon
                 request.user, kind, ref, form.cleaned_data["reason"], form.cleaned_data["text"]
             )
         except RateLimited as error:
-            form.add_error(None, str(error))
-            return retry_later(render(request, TEMPLATE, context), error)
+            return form_retry_later(request, TEMPLATE, context, error)
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
                 raise  # already reported: a 400 page saying so

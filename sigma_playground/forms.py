@@ -9,6 +9,8 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from .errors import RetryLater, retry_later
+
 
 def https_url_fields(field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
     """A ModelForm `formfield_callback`: a bare address typed into a URL field means https."""
@@ -23,3 +25,17 @@ def render_form(request: HttpRequest, template: str, context: dict[str, Any]) ->
     form = context.get("form")
     status = 400 if form is not None and form.is_bound and form.errors else 200
     return render(request, template, context, status=status)
+
+
+def form_retry_later(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    error: RetryLater,
+    *,
+    field: str | None = None,
+) -> HttpResponse:
+    """The form's page again as a 429 with Retry-After, the refusal shown on `context["form"]` (by
+    `field`, or above the fields), so what was typed is not lost."""
+    context["form"].add_error(field, str(error))
+    return retry_later(render_form(request, template, context), error)

@@ -26,8 +26,7 @@ from accounts import selectors as accounts_selectors
 from accounts import verification
 from accounts.http import AuthenticatedHttpRequest, member
 from sigma_playground import paging
-from sigma_playground.errors import retry_later
-from sigma_playground.forms import render_form
+from sigma_playground.forms import form_retry_later, render_form
 from sigma_playground.http import next_url, safe_url
 from workbooks import cache as gallery_cache
 from workbooks.models import Workbook
@@ -221,9 +220,7 @@ def comment_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         try:
             comment = services.add_comment(request.user, workbook, form.cleaned_data["body"])
         except services.RateLimited as error:
-            # Shown with the form, so what was written is not lost.
-            form.add_error(None, str(error))
-            return retry_later(render(request, "social/comment_form.html", context), error)
+            return form_retry_later(request, "social/comment_form.html", context, error)
         except verification.EmailUnverified as refusal:  # the same, with the resend button
             form.add_error(None, str(refusal))
             context["must_verify"] = True
