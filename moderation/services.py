@@ -157,64 +157,69 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+def _moderators_reason(moderator: User, reason: str) -> str:
+    """A moderator's action starts here: the reason it is logged with, and their per-minute limit."""
+    reason = _require_reason(reason)
+    check_rate(moderator, "moderate")
+    return reason
+
+
+def _resolve(moderator: User, action: Action, found: Found, reason: str) -> ModerationAction:
+    """Log the moderator's action on `found` and close the open reports about it with that entry."""
+    entry = _log(moderator, action, found, reason)
+    _close_reports(found, entry)
+    return entry
+
+
 # --- Moderators' actions --------------------------------------------------------------------------
 
 
 def hide_comment(moderator: User, comment: Comment, reason: str) -> ModerationAction:
     """Hide the comment from everyone but its author, who sees `reason`."""
-    reason = _require_reason(reason)
-    check_rate(moderator, "moderate")
+    reason = _moderators_reason(moderator, reason)
     found = Found(Target.COMMENT, comment.pk, comment, comment.author_id)
     with transaction.atomic():
         social_services.moderate_comment(comment, moderation=Moderation.HIDDEN, reason=reason)
-        entry = _log(moderator, Action.HIDE_COMMENT, found, reason)
-        _close_reports(found, entry)
+        entry = _resolve(moderator, Action.HIDE_COMMENT, found, reason)
     return entry
 
 
 def unpublish_workbook(moderator: User, workbook: Workbook, reason: str) -> ModerationAction:
     """Take the workbook down: unpublished and hidden, its author sees `reason`."""
-    reason = _require_reason(reason)
-    check_rate(moderator, "moderate")
+    reason = _moderators_reason(moderator, reason)
     found = Found(Target.WORKBOOK, workbook.pk, workbook, workbook.author_id)
     with transaction.atomic():
         workbook_services.moderate_workbook(
             workbook, moderation=Moderation.HIDDEN, reason=reason, unpublish=True
         )
-        entry = _log(moderator, Action.UNPUBLISH_WORKBOOK, found, reason)
-        _close_reports(found, entry)
+        entry = _resolve(moderator, Action.UNPUBLISH_WORKBOOK, found, reason)
     return entry
 
 
 def dismiss(moderator: User, found: Found, reason: str) -> ModerationAction:
     """Nothing to act on: the reports are closed, and held content is shown again. Content a
     moderator hid stays hidden."""
-    reason = _require_reason(reason)
-    check_rate(moderator, "moderate")
+    reason = _moderators_reason(moderator, reason)
     with transaction.atomic():
         if found.moderation == Moderation.HELD:
             _moderate(found, Moderation.VISIBLE, "")
-        entry = _log(moderator, Action.DISMISS, found, reason)
-        _close_reports(found, entry)
+        entry = _resolve(moderator, Action.DISMISS, found, reason)
     return entry
 
 
 def restore(moderator: User, found: Found, reason: str) -> ModerationAction:
     """Undo a hide or an unpublish: shown again (an unpublished workbook stays a draft, for its
     author to publish)."""
-    reason = _require_reason(reason)
-    check_rate(moderator, "moderate")
+    reason = _moderators_reason(moderator, reason)
     with transaction.atomic():
         _moderate(found, Moderation.VISIBLE, "")
-        entry = _log(moderator, Action.RESTORE, found, reason)
-        _close_reports(found, entry)
+        entry = _resolve(moderator, Action.RESTORE, found, reason)
     return entry
 
 
 def suspend(moderator: User, member: User, until: datetime, reason: str) -> ModerationAction:
     """No sign-in of any kind for `member` until `until`; their sessions and tokens end now."""
-    reason = _require_reason(reason)
-    check_rate(moderator, "moderate")
+    reason = _moderators_reason(moderator, reason)
     if until <= timezone.now():
         raise ValidationError({"until": ["Choose a time in the future."]})
     if member.is_staff or member.is_superuser:
@@ -222,16 +227,14 @@ def suspend(moderator: User, member: User, until: datetime, reason: str) -> Mode
     found = Found(Target.USER, member.pk, member, member.pk)
     with transaction.atomic():
         suspension.suspend(member, until=until, reason=reason)
-        entry = _log(
+        entry = _resolve(
             moderator, Action.SUSPEND, found, f"{reason} (until {until:%Y-%m-%d %H:%M} UTC)"
         )
-        _close_reports(found, entry)
     return entry
 
 
 def lift_suspension(moderator: User, member: User, reason: str) -> ModerationAction:
-    reason = _require_reason(reason)
-    check_rate(moderator, "moderate")
+    reason = _moderators_reason(moderator, reason)
     found = Found(Target.USER, member.pk, member, member.pk)
     with transaction.atomic():
         suspension.lift(member)
