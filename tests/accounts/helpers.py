@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import jwt
 import pyotp
+from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD
 
@@ -15,6 +16,13 @@ ME_URL = "/api/v1/me/"
 
 
 # --- Signing in and tokens ----------------------------------------------------------------------
+
+
+def api_client_for(user) -> APIClient:
+    """An API client signed in as `user` (DRF's force_authenticate: no token, no throttling)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
 
 
 def sign_in(client, username="owner", password=PASSWORD, address="127.0.0.1", **extra):

@@ -13,24 +13,17 @@ import pytest
 from django.core import mail
 from django.test import Client
 from pytest_django.asserts import assertContains
-from rest_framework.test import APIClient
 from social_django.models import UserSocialAuth
 
 from accounts import providers, tokens, verification
 from accounts.models import User
-from tests.accounts.helpers import ME_URL, enable_mfa
+from tests.accounts.helpers import ME_URL, api_client_for, enable_mfa
 from tests.factories import PASSWORD, UserFactory
 
 # Emails are queued once the transaction commits: these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PAGE = "/settings/email/"
-
-
-def api_for(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def sent_to(address: str) -> list:
@@ -52,7 +45,7 @@ def member() -> User:
 
 
 def test_the_api_refuses_a_new_address_without_the_password(member):
-    api = api_for(member)
+    api = api_client_for(member)
 
     missing = api.patch(ME_URL, {"email": "thief@example.com", "full_name": "After"}, format="json")
     wrong = api.patch(
@@ -69,7 +62,7 @@ def test_the_api_refuses_a_new_address_without_the_password(member):
 
 def test_the_api_needs_the_second_factor_when_it_is_on(member):
     secret = enable_mfa(member)
-    api = api_for(member)
+    api = api_client_for(member)
     body = {"email": "new@example.com", "password": PASSWORD}
 
     missing = api.patch(ME_URL, body, format="json")
@@ -89,7 +82,7 @@ def test_the_api_needs_the_second_factor_when_it_is_on(member):
 
 def test_wrong_passwords_are_throttled_like_sign_in(member, settings):
     settings.SIGNIN_MAX_FAILURES_PER_USERNAME = 2
-    api = api_for(member)
+    api = api_client_for(member)
     for _ in range(2):
         asked = {"email": "thief@example.com", "password": "guess"}
         assert api.patch(ME_URL, asked, format="json").status_code == 400
@@ -102,7 +95,7 @@ def test_wrong_passwords_are_throttled_like_sign_in(member, settings):
 
 
 def test_the_address_already_held_or_cancelling_a_waiting_one_needs_nothing(member):
-    api = api_for(member)
+    api = api_client_for(member)
     api.patch(ME_URL, {"email": "new@example.com", "password": PASSWORD}, format="json")
 
     again = api.patch(ME_URL, {"email": "OLD@example.com", "full_name": "Kept"}, format="json")
@@ -117,7 +110,7 @@ def test_a_bearer_token_of_a_member_without_a_password_cannot_change_the_address
     member.set_unusable_password()
     member.save()
 
-    refused = api_for(member).patch(ME_URL, {"email": "thief@example.com"}, format="json")
+    refused = api_client_for(member).patch(ME_URL, {"email": "thief@example.com"}, format="json")
 
     assert refused.status_code == 400
     assert set(refused.json()) == {"reauthenticate"}
@@ -252,7 +245,7 @@ def test_asking_about_taken_addresses_spends_the_hourly_email_budget(member, set
     settings.EMAIL_VERIFICATION_EMAILS_PER_HOUR = 2
     for n in range(3):
         UserFactory(email=f"someone{n}@example.com")
-    api = api_for(member)
+    api = api_client_for(member)
 
     answers = [
         api.patch(ME_URL, {"email": f"someone{n}@example.com", "password": PASSWORD}, "json")

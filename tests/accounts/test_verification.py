@@ -8,12 +8,11 @@ import time
 import pytest
 from django.core import mail
 from pytest_django.asserts import assertContains, assertNotContains
-from rest_framework.test import APIClient
 
 from accounts import verification
 from accounts.demo import ensure_demo_users
 from accounts.models import User
-from tests.accounts.helpers import ME_URL
+from tests.accounts.helpers import ME_URL, api_client_for
 from tests.factories import PASSWORD, UserFactory
 from tests.sigma_playground.test_startup import manage
 
@@ -36,12 +35,6 @@ def link_in(message) -> str:
 
 def unverified(**fields) -> User:
     return UserFactory(email_verified=False, **fields)
-
-
-def signed_in_api(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -179,7 +172,7 @@ def test_the_resend_button_sends_a_new_link_and_is_throttled(client, resend_limi
 
 def test_the_resend_endpoint_answers_202_then_429_per_member(resend_limit):
     user, other = unverified(), unverified()
-    client = signed_in_api(user)
+    client = api_client_for(user)
 
     statuses = [client.post(RESEND_API).status_code for _ in range(resend_limit)]
     refused = client.post(RESEND_API)
@@ -188,7 +181,7 @@ def test_the_resend_endpoint_answers_202_then_429_per_member(resend_limit):
     assert refused.status_code == 429
     assert refused.json()["code"] == "throttled"
     assert int(refused["Retry-After"]) > 0
-    assert signed_in_api(other).post(RESEND_API).status_code == 202
+    assert api_client_for(other).post(RESEND_API).status_code == 202
 
 
 def test_resending_for_a_verified_address_is_a_400(auth_client):
@@ -218,7 +211,7 @@ def test_with_verification_none_no_link_is_sent(client, settings):
 
     assert User.objects.filter(username="quiet").exists()
     assert mail.outbox == []
-    assert signed_in_api(User.objects.get(username="quiet")).post(RESEND_API).status_code == 400
+    assert api_client_for(User.objects.get(username="quiet")).post(RESEND_API).status_code == 400
 
 
 # --- The banner -------------------------------------------------------------------------------------
@@ -261,7 +254,7 @@ def test_settings_speaks_of_verifying_only_where_links_are_sent(client, settings
 
 def test_a_new_address_waits_for_its_link_and_the_old_one_is_told(client):
     user = UserFactory(email="old@example.com")
-    api = signed_in_api(user)
+    api = api_client_for(user)
 
     response = api.patch(
         ME_URL, {"email": "New.Person@Example.com", "password": PASSWORD}, format="json"
@@ -346,7 +339,7 @@ def test_the_settings_page_refuses_a_bad_address_with_a_400(client, user):
 
 def test_address_changes_share_the_hourly_limit(resend_limit):
     user = UserFactory(email="old@example.com")
-    api = signed_in_api(user)
+    api = api_client_for(user)
 
     for n in range(resend_limit):
         asked = {"email": f"new{n}@example.com", "password": PASSWORD}
@@ -375,7 +368,7 @@ def test_a_password_reset_goes_to_the_current_address_not_the_pending_one(api_cl
 
 def test_me_says_whether_the_address_is_verified():
     user = unverified()
-    api = signed_in_api(user)
+    api = api_client_for(user)
 
     assert api.get(ME_URL).json()["email_verified"] is False
     verification.mark_verified(user)

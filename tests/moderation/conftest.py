@@ -2,19 +2,12 @@
 commenter, members who report, a moderator, and their clients."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from social import services as social_services
 from tests.factories import ModeratorFactory, UserFactory, WorkbookFactory
 from tests.social.conftest import fresh_minute  # noqa: F401  # a fixture, used by name
 
 REPORTS_URL = "/api/v1/reports/"
-
-
-def api_client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

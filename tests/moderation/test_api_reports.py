@@ -6,8 +6,9 @@ from rest_framework.test import APIClient
 
 from moderation import selectors, services
 from moderation.models import Report
+from tests.accounts.helpers import api_client_for
 from tests.factories import UserFactory, WorkbookFactory
-from tests.moderation.conftest import REPORTS_URL, api_client_for
+from tests.moderation.conftest import REPORTS_URL
 
 pytestmark = pytest.mark.django_db
 

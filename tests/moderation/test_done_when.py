@@ -13,8 +13,9 @@ from accounts import tokens
 from moderation.admin import target_url
 from moderation.models import ImmutableRow, ModerationAction, Report
 from sigma_playground.models import Moderation
+from tests.accounts.helpers import api_client_for
 from tests.factories import PASSWORD
-from tests.moderation.conftest import REPORTS_URL, api_client_for
+from tests.moderation.conftest import REPORTS_URL
 
 pytestmark = pytest.mark.django_db
 

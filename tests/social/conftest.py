@@ -6,14 +6,9 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
+from tests.accounts.helpers import api_client_for as client_for
 from tests.factories import ModeratorFactory, UserFactory, WorkbookFactory
 from tests.social.realtime import use_in_memory_layer
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ On the pages and on the API alike."""
 
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.test import APIClient
 
 from accounts.roles import CURATOR_PERMISSIONS, MODERATOR_PERMISSIONS, MODERATORS_GROUP
 from social import services
 from social.models import Comment
+from tests.accounts.helpers import api_client_for
 from tests.factories import CuratorFactory, ModeratorFactory, UserFactory, WorkbookFactory
 from workbooks.models import Workbook
 
@@ -46,12 +46,6 @@ def published(owner):
 @pytest.fixture
 def comment(published):
     return services.add_comment(UserFactory(username="commenter"), published, "Nice maps.")
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 # --- The role ----------------------------------------------------------------------------------------
@@ -94,7 +88,7 @@ def test_only_a_moderator_reads_someone_elses_draft_page(client, people, draft, 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.django_db
 def test_only_a_moderator_reads_someone_elses_draft_on_the_api(people, draft, who):
-    response = api_as(people[who]).get(f"/api/v1/workbooks/{draft.pk}/")
+    response = api_client_for(people[who]).get(f"/api/v1/workbooks/{draft.pk}/")
 
     assert response.status_code == (404 if who in CANNOT else 200)
 
@@ -102,7 +96,7 @@ def test_only_a_moderator_reads_someone_elses_draft_on_the_api(people, draft, wh
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.django_db
 def test_only_a_moderator_reads_the_comments_of_someone_elses_draft(people, draft, who):
-    response = api_as(people[who]).get(f"/api/v1/workbooks/{draft.pk}/comments/")
+    response = api_client_for(people[who]).get(f"/api/v1/workbooks/{draft.pk}/comments/")
 
     assert response.status_code == (404 if who in CANNOT else 200)
 
@@ -129,7 +123,7 @@ def test_only_a_moderator_opens_the_edit_page_of_someone_elses_workbook(
 def test_only_a_moderator_changes_and_deletes_someone_elses_workbook_on_the_api(
     people, published, who
 ):
-    api = api_as(people[who])
+    api = api_client_for(people[who])
 
     patch = api.patch(f"/api/v1/workbooks/{published.pk}/", {"title": "Moderated"}, format="json")
     delete = api.delete(f"/api/v1/workbooks/{published.pk}/")
@@ -163,7 +157,7 @@ def test_only_a_moderator_deletes_someone_elses_comment_from_the_page(client, pe
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.django_db
 def test_only_a_moderator_deletes_someone_elses_comment_on_the_api(people, comment, who):
-    api = api_as(people[who])
+    api = api_client_for(people[who])
 
     listed = api.get(f"/api/v1/workbooks/{comment.workbook_id}/comments/").json()["results"]
     response = api.delete(f"/api/v1/comments/{comment.pk}/")

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from search.models import Entry
 from sigma_playground.models import Moderation
+from tests.accounts.helpers import api_client_for
 from tests.factories import (
     BROWSER,
     CollectionFactory,
@@ -50,12 +50,6 @@ def workbook(ada, django_capture_on_commit_callbacks) -> Workbook:
 def moderate(workbook, moderation, capture, **options) -> Workbook:
     with capture(execute=True):  # the related lists are made again once committed
         return services.moderate_workbook(workbook, moderation=moderation, **options)
-
-
-def bearer_client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def public_places(client) -> dict[str, bool]:
@@ -159,7 +153,7 @@ def test_its_author_still_opens_it_and_is_told_why(
         assert shown.text.strip().startswith(notice), url
     drafts = page(author.get("/u/ada/drafts/"))
     assert notice.rstrip(".") in drafts.find(data_testid="moderation-notice").text
-    assert bearer_client(ada).get(f"/api/v1/workbooks/{workbook.pk}/").status_code == 200
+    assert api_client_for(ada).get(f"/api/v1/workbooks/{workbook.pk}/").status_code == 200
 
 
 @pytest.mark.parametrize("moderation", HELD_OR_HIDDEN)
@@ -173,7 +167,7 @@ def test_moderators_still_open_it(workbook, moderation, django_capture_on_commit
 
     assert response.status_code == 200
     assert REASON in response.content.decode()
-    assert bearer_client(moderator).get(f"/api/v1/workbooks/{workbook.pk}/").status_code == 200
+    assert api_client_for(moderator).get(f"/api/v1/workbooks/{workbook.pk}/").status_code == 200
 
 
 @pytest.mark.parametrize("moderation", HELD_OR_HIDDEN)
@@ -249,7 +243,7 @@ def test_its_author_cannot_publish_it_again_until_it_is_restored(
     assert refused.status_code == 400
     assert REASON in form_alert(refused)
     assert "once a moderator restores it" in form_alert(refused)
-    api = bearer_client(ada).patch(
+    api = api_client_for(ada).patch(
         f"/api/v1/workbooks/{workbook.pk}/", {"status": "published"}, format="json"
     )
     assert api.status_code == 400
