@@ -6,7 +6,6 @@ the username is refused to others until RETIRED_USERNAME_DAYS have passed."""
 from __future__ import annotations
 
 import ast
-import io
 import re
 import time
 from datetime import timedelta
@@ -27,7 +26,6 @@ from social_django.models import UserSocialAuth
 
 from accounts import providers, services
 from accounts.models import DELETED_MEMBER, RetiredUsername, User
-from media import services as media_services
 from media.models import Image
 from media.storage import upload_storage
 from moderation import selectors as moderation_selectors
@@ -36,22 +34,10 @@ from social import services as social
 from social.models import Comment, Favorite, Follow
 from tests.accounts.helpers import enable_mfa, token_pair
 from tests.factories import PASSWORD, CollectionFactory, UserFactory, WorkbookFactory
-from tests.media import images
 from workbooks.models import Workbook
 
 DELETE_URL = "/settings/delete/"
 ME_URL = "/api/v1/me/"
-
-
-@pytest.fixture
-def upload(django_capture_on_commit_callbacks):
-    def upload(owner, *, kind="avatar", holder=None):
-        with django_capture_on_commit_callbacks(execute=True):
-            media_services.accept_upload(
-                owner=owner, kind=kind, holder=holder, file=io.BytesIO(images.jpeg())
-            )
-
-    return upload
 
 
 def make_history(member, friend, author, n: int = 1, upload=None) -> dict:

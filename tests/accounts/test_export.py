@@ -12,7 +12,6 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 from django.core import mail, signing
 from django.core.serializers.json import DjangoJSONEncoder
@@ -24,32 +23,15 @@ from PIL import Image as PILImage
 
 from accounts import exports, services
 from accounts.models import DataExport
-from media import services as media_services
 from media.storage import public_storage, upload_storage
 from sigma_playground.models import Moderation
 from social import services as social
 from social.models import CollectionItem, Notification
 from tests.factories import CollectionFactory, UserFactory, WorkbookFactory
-from tests.media import images
 from workbooks.models import Workbook
 
 EXPORT_URL = "/settings/export/"
 API_EXPORT_URL = "/api/v1/me/export/"
-
-
-@pytest.fixture
-def upload(django_capture_on_commit_callbacks):
-    """A picture uploaded and processed, as a member's upload is."""
-
-    def upload(owner, *, kind="avatar", holder=None):
-        with django_capture_on_commit_callbacks(execute=True):
-            image = media_services.accept_upload(
-                owner=owner, kind=kind, holder=holder, file=io.BytesIO(images.jpeg())
-            )
-        image.refresh_from_db()
-        return image
-
-    return upload
 
 
 def make_history(member, others, n: int = 1, upload=None) -> None:
