@@ -15,28 +15,28 @@ from .. import profiles, selectors
 from ..models import User
 
 
-def confirm_password_field(help_text: str) -> StrictCharField:
-    """The optional, write-only password a member confirms it is them with (checked by the service)."""
+def _confirming_field(help_text: str, max_length: int, **extra: Any) -> StrictCharField:
+    # Optional here: whether the member must send it is the service's answer (accounts.services).
     return StrictCharField(
         required=False,
         allow_blank=True,
         write_only=True,
-        max_length=4096,
-        trim_whitespace=False,
-        style={"input_type": "password"},
+        max_length=max_length,
         help_text=help_text,
+        **extra,
+    )
+
+
+def confirm_password_field(help_text: str) -> StrictCharField:
+    """The password a member confirms it is them with."""
+    return _confirming_field(
+        help_text, 4096, trim_whitespace=False, style={"input_type": "password"}
     )
 
 
 def confirm_otp_field(help_text: str) -> StrictCharField:
-    """The optional, write-only second-factor code that goes with a confirming password."""
-    return StrictCharField(
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        max_length=32,
-        help_text=help_text,
-    )
+    """The second-factor code that goes with a confirming password."""
+    return _confirming_field(help_text, 32)
 
 
 class RegisterSerializer(ModelSerializer):
