@@ -19,7 +19,7 @@ ME_URL = "/api/v1/me/"
 
 
 def api_client_for(user) -> APIClient:
-    """An API client signed in as `user` (DRF's force_authenticate: no token, no throttling)."""
+    """An API client signed in as `user` (DRF's force_authenticate: no token is issued)."""
     client = APIClient()
     client.force_authenticate(user)
     return client

@@ -13,6 +13,7 @@ from accounts.models import User
 from sigma_playground.errors import PageErrorsMiddleware
 from social import services as social_services
 from social.models import Comment, Favorite, Follow
+from tests.accounts.helpers import api_client_for
 from tests.factories import PUBLIC_EMBED, UserFactory, WorkbookFactory
 from workbooks import services as workbook_services
 from workbooks.models import Workbook
@@ -34,9 +35,7 @@ def workbook() -> Workbook:
 
 @pytest.fixture
 def api(member) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(member)
-    return client
+    return api_client_for(member)
 
 
 @pytest.fixture
