@@ -100,6 +100,12 @@ def other_user(db):
 
 
 @pytest.fixture
+def author(db):
+    """A member whose workbooks a test reads or acts on; username "author"."""
+    return UserFactory(username="author")
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

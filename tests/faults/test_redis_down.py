@@ -46,11 +46,6 @@ def site(tmp_path, redis):
 
 
 @pytest.fixture
-def author(db):
-    return UserFactory(username="author")
-
-
-@pytest.fixture
 def member(db):
     return UserFactory(username="member")
 

@@ -11,11 +11,6 @@ REPORTS_URL = "/api/v1/reports/"
 
 
 @pytest.fixture
-def author(db):
-    return UserFactory(username="author")
-
-
-@pytest.fixture
 def commenter(db):
     return UserFactory(username="commenter")
 

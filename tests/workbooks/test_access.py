@@ -12,11 +12,6 @@ ROLES = ["anonymous", "author", "member", "curator", "moderator", "superuser"]
 
 
 @pytest.fixture
-def author(db):
-    return UserFactory(username="author")
-
-
-@pytest.fixture
 def people(author):
     return {
         "anonymous": AnonymousUser(),

@@ -4,7 +4,7 @@ markup in the snippet a reader pastes into their own site."""
 
 import pytest
 
-from tests.factories import PRIVATE_WORKBOOK, UserFactory, WorkbookFactory
+from tests.factories import PRIVATE_WORKBOOK, WorkbookFactory
 from tests.workbooks.markup import page, parse
 from workbooks import embed
 from workbooks.models import Workbook
@@ -36,11 +36,6 @@ def the_only_element(html: str, tag: str):
 def textarea_snippet(response) -> str:
     """What a reader copies: the textarea's value, as a browser would read it."""
     return page(response).find("textarea", id="embed-snippet").text
-
-
-@pytest.fixture
-def author(db):
-    return UserFactory(username="author")
 
 
 # --- The snippet as data ---------------------------------------------------------------------------

@@ -50,11 +50,6 @@ def approve(workbook: Workbook, approver=None) -> Workbook:
 
 
 @pytest.fixture
-def author(db):
-    return UserFactory(username="author")
-
-
-@pytest.fixture
 def private(author):
     return WorkbookFactory(author=author, title="Sales plan", embed_url=PRIVATE_WORKBOOK)
 
