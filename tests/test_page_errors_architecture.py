@@ -67,16 +67,26 @@ def caught_names(handler: ast.ExceptHandler) -> set[str]:
 
 
 def answers_with_retry_later(handler: ast.ExceptHandler) -> bool:
-    """Whether the handler ends by `return retry_later(<a page rendered>, <the error caught>)`."""
+    """Whether the handler ends by `return retry_later(<a page rendered>, <the error caught>)`, or
+    by `return form_retry_later(request, <template>, <context>, <the error caught>)`, which renders
+    the form's page and answers it through retry_later (sigma_playground.forms)."""
     if handler.name is None or not handler.body:
         return False
     last = handler.body[-1]
     if not isinstance(last, ast.Return) or not isinstance(last.value, ast.Call):
         return False
     call = last.value
+    if not isinstance(call.func, ast.Name):
+        return False
+    if call.func.id == "form_retry_later":
+        return (
+            len(call.args) == 4
+            and {keyword.arg for keyword in call.keywords} <= {"field"}
+            and isinstance(call.args[3], ast.Name)
+            and call.args[3].id == handler.name
+        )
     return (
-        isinstance(call.func, ast.Name)
-        and call.func.id == "retry_later"
+        call.func.id == "retry_later"
         and len(call.args) == 2
         and not call.keywords
         and isinstance(call.args[0], ast.Call)
@@ -96,7 +106,8 @@ def problems(source: str, where: str, rate_limits: set[str], bad_pages: set[str]
             elif names & rate_limits and not answers_with_retry_later(node):
                 found.append(
                     f"{line} catches {sorted(names & rate_limits)}: let it through, or show the "
-                    "form again with `return retry_later(<page>, <the error>)`"
+                    "form again with `return retry_later(<page>, <the error>)` or "
+                    "`return form_retry_later(request, <template>, <context>, <the error>)`"
                 )
         elif isinstance(node, ast.Constant) and (
             (isinstance(node.value, str) and node.value.lower() == "retry-after")
