@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -24,7 +25,9 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views import csrf, defaults
+from django.template import loader
+from django.templatetags.static import static
+from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -97,13 +100,33 @@ def retry_later(response: HttpResponse, error: RetryLater) -> HttpResponse:
     return response
 
 
+def wait_phrase(seconds: int) -> str:
+    """How long until a refused action may be tried again, as a person would say it."""
+    if seconds < 60:
+        return "in a second" if seconds <= 1 else f"in {seconds} seconds"
+    minutes = -(-seconds // 60)  # rounded up: trying a moment early would be refused again
+    if minutes < 60:
+        return "in about a minute" if minutes == 1 else f"in about {minutes} minutes"
+    hours = -(-minutes // 60)
+    return "in about an hour" if hours == 1 else f"in about {hours} hours"
+
+
 def problem_page(
-    request: HttpRequest, status: int, message: str, *, title: str = "That did not work"
+    request: HttpRequest,
+    status: int,
+    message: str,
+    *,
+    title: str = "That did not work",
+    retry_after: int | None = None,
 ) -> HttpResponse:
     """Why an action was refused, with a way back: to `next` if it stays on this site, else to the
-    page the action was sent from (its Referer, if on this site), else home."""
+    page the action was sent from (its Referer, if on this site), else home. A refusal for now
+    (`retry_after` seconds) also says when to try again."""
     back = next_url(request, safe_url(request, request.headers.get("Referer")) or "/")
-    context = {"title": title, "message": message, "back": back}
+    context: dict[str, Any] = {"title": title, "message": message, "back": back}
+    if retry_after is not None:
+        context["retry_after"] = retry_after
+        context["retry_when"] = wait_phrase(retry_after)
     return render(request, "problem.html", context, status=status)
 
 
@@ -134,7 +157,13 @@ class PageErrorsMiddleware:
         if is_api(request):
             return None
         if isinstance(exception, RetryLater):
-            page = problem_page(request, 429, str(exception), title="Slow down a little")
+            page = problem_page(
+                request,
+                429,
+                str(exception),
+                title="Slow down a little",
+                retry_after=exception.retry_after,
+            )
             return retry_later(page, exception)
         if isinstance(exception, ValidationError) and not hasattr(exception, "error_dict"):
             return problem_page(request, 400, exception.messages[0])
@@ -148,6 +177,41 @@ class PageErrorsMiddleware:
 
 
 # --- Django's error views -------------------------------------------------------------------------
+#
+# The site's pages for them are one standalone template (errors/page.html) rendered without the
+# request: no base template, no context processors, no signed-in menu, nothing that reads the
+# database or the cache. A 500 is often the database or the cache failing; its page must not fail
+# with them. Navigation is what needs none of that: home, explore and the search box.
+
+
+def _address(name: str, fallback: str) -> str:
+    """A page's address, or where it usually is if the URLs cannot be read (the error may be theirs)."""
+    try:
+        return reverse(name)
+    except Exception:
+        return fallback
+
+
+def _static_address(path: str) -> str:
+    """A static file's address. A release without collectstatic has no manifest and `static()`
+    raises for every file; the unhashed copy's address still serves the file wherever it exists."""
+    try:
+        return static(path)
+    except Exception:
+        return f"{settings.STATIC_URL}{path}"
+
+
+def error_page(status: int, title: str, message: str) -> HttpResponse:
+    context = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "home": _address("home", "/"),
+        "explore": _address("workbooks:explore", "/explore/"),
+        "stylesheet": _static_address("css/site.css"),
+        "favicon": _static_address("img/favicon.svg"),
+    }
+    return HttpResponse(loader.render_to_string("errors/page.html", context), status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -155,7 +219,12 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, RequestTooLarge.default_detail, RequestTooLarge.default_code)
         return error_response(400, "The request was refused as malformed.", "bad_request")
-    return defaults.bad_request(request, exception)
+    return error_page(
+        400,
+        "That request could not be read",
+        "Something in the address or the form sent was malformed. Start again from the home page "
+        "or search for what you were looking for.",
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -163,13 +232,23 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
         return error_response(
             403, "You do not have permission to perform this action.", "permission_denied"
         )
-    return defaults.permission_denied(request, exception)
+    return error_page(
+        403,
+        "You cannot open this page",
+        "This page is not open to your account. If it should be, sign in with the account that "
+        "owns it.",
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return error_response(404, "Not found.", "not_found")
-    return defaults.page_not_found(request, exception)
+    return error_page(
+        404,
+        "Page not found",
+        "There is no page at this address: it may have moved, or its workbook may no longer be "
+        "published. Search for it, or explore the gallery.",
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -179,10 +258,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return busy_response(request)
     if is_api(request):
         return error_response(500, "A server error occurred.", "server_error")
-    return defaults.server_error(request)
+    return error_page(
+        500,
+        "Something went wrong on our side",
+        "The error has been reported. Try again in a moment; if it keeps happening, start again "
+        "from the home page.",
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api(request):
         return error_response(403, f"CSRF Failed: {reason}", "csrf_failed")
-    return csrf.csrf_failure(request, reason)
+    return error_page(
+        403,
+        "That form has expired",
+        "The form could not be sent safely: the page may have been open for a long time, or your "
+        "browser blocked this site's cookies. Go back, reload the page and try again.",
+    )
