@@ -175,6 +175,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "social.context_processors.notification_bell",
             ],
+            # The core's template tags: it is not an installed app, so they are named here.
+            "libraries": {"time_tags": "sigma_playground.templatetags.time_tags"},
         },
     },
 ]

@@ -247,7 +247,15 @@ def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def comment_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The comment's Delete button posts `step=ask`: the page asking to confirm, which works without
+    JavaScript; its own form posts without it and deletes."""
     comment = _comment(request, pk, "delete")
+    if request.POST.get("step") == "ask":
+        return render(
+            request,
+            "social/comment_delete.html",
+            {"comment": comment, "back": _comment_url(comment)},
+        )
     services.delete_comment(request.user, comment)
     messages.success(request, "The comment is deleted.")
     return redirect(f"{comment.workbook.get_absolute_url()}#comments")

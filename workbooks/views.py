@@ -275,6 +275,8 @@ def _workbook_form(
     (403 when publishing waits for the member's verified address: the form keeps what was typed)."""
     context = {"form": form, "must_verify": verification.must_verify(request.user), **context}
     if request.method == "POST" and form.is_valid():
+        # What it was before this save (None: new): the message says what changed.
+        status_before = form.instance.status if form.instance.pk else None
         try:
             workbook = form.save_for(request.user)
         except ValidationError:
@@ -283,7 +285,7 @@ def _workbook_form(
             form.add_error("status", str(refusal))
             return render(request, template, context, status=403)
         else:
-            messages.success(request, _saved_message(workbook))
+            messages.success(request, _saved_message(workbook, status_before))
             return redirect(workbook)
     return render_form(request, template, context)
 
@@ -299,10 +301,17 @@ def delete(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "workbooks/delete.html", {"workbook": workbook})
 
 
-def _saved_message(workbook: Workbook) -> str:
+def _saved_message(workbook: Workbook, status_before: str | None) -> str:
+    """Say what the save did: an edit of what was already published publishes nothing, and an
+    unpublished workbook is a draft whatever it was before."""
+    title = workbook.title
     if workbook.is_published:
-        return f"“{workbook.title}” is published."
-    return f"“{workbook.title}” is saved as a draft. Only you can see it."
+        if status_before == Workbook.Status.PUBLISHED:
+            return f"Your changes to “{title}” are saved."
+        return f"“{title}” is published."
+    if status_before == Workbook.Status.PUBLISHED:
+        return f"“{title}” is unpublished and saved as a draft. Only you can see it."
+    return f"“{title}” is saved as a draft. Only you can see it."
 
 
 # What a listing paged by sigma_playground.paging reads from its URL.
