@@ -3,44 +3,59 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+# `make run` installs what the site needs to run (requirements/base.txt); `make test`, `make lint`
+# and the rest install the tools too (requirements/dev.txt, a superset). A stamp each: `make run`
+# after `make test` installs nothing, `make test` after `make run` adds only the tools.
+RUN_INSTALLED := $(VENV)/.installed-base
+DEV_INSTALLED := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# What `make run` runs with: the embedded default, with links (emails, the lines printed at start)
+# pointing at the port it serves.
+RUN_ENV := DEBUG=true SITE_URL=http://$(HOST):$(PORT)
 
 .PHONY: run test lint format lock clean install
 
-install: $(INSTALLED)
+install: $(DEV_INSTALLED)
 
-$(INSTALLED): requirements/dev.txt
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed; set PYTHON=/path/to/python3.11")'
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+
+$(RUN_INSTALLED): requirements/base.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/base.txt
 	touch $@
 
+$(DEV_INSTALLED): requirements/base.txt requirements/dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $@ $(RUN_INSTALLED)
+
 # The embedded default: SQLite, in-memory channel layer, eager tasks, local media, console email.
-run: $(INSTALLED)
-	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py seed_demo
-	DEBUG=true SIGMA_EMBED_STANDIN=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+# The demo accounts come last, right above the server's own lines.
+run: $(RUN_INSTALLED)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@$(RUN_ENV) $(BIN)/python manage.py demo_accounts
+	@$(RUN_ENV) SIGMA_EMBED_STANDIN=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite; DATABASE_URL and REDIS_URL, when set, point it at PostgreSQL and Redis.
-test: $(INSTALLED)
+test: $(DEV_INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(INSTALLED)
+lint: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint templates --lint
 	DEBUG=true $(BIN)/mypy
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
-format: $(INSTALLED)
+format: $(DEV_INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # Re-pin every dependency after changing pyproject.toml.
-lock: $(INSTALLED)
+lock: $(DEV_INSTALLED)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --quiet --no-header --python-version 3.11 --python-platform linux -o requirements/base.txt
 	$(BIN)/uv pip compile pyproject.toml --quiet --no-header --python-version 3.11 --python-platform linux --extra dev -o requirements/dev.txt

@@ -260,7 +260,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.redis_url("REDIS_URL")
 CACHE_REDIS_URL = env.redis_url("CACHE_REDIS_URL") or REDIS_URL
 CHANNEL_LAYER_REDIS_URL = env.redis_url("CHANNEL_LAYER_REDIS_URL") or REDIS_URL
-_broker = RedisLocation.parse(env.redis_url("CELERY_BROKER_URL") or REDIS_URL or "memory://")
+# Without Redis, kombu's in-memory transport. It names a host only because kombu warns "No hostname
+# was supplied" for a bare memory:// each time an eager task borrows a producer; no connection is made.
+EMBEDDED_BROKER_URL = "memory://localhost/"
+_broker = RedisLocation.parse(
+    env.redis_url("CELERY_BROKER_URL") or REDIS_URL or EMBEDDED_BROKER_URL
+)
 
 # The channel layer forgets a group member this long after it joined (both layers do). Sockets and
 # event streams join again well within it (social.hub.rejoin_interval), so one open for days
@@ -328,12 +333,11 @@ else:
 # --- Celery ---------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = _broker.kombu_url()
-CELERY_RESULT_BACKEND = None if CELERY_BROKER_URL == "memory://" else CELERY_BROKER_URL
+_in_memory_broker = CELERY_BROKER_URL.startswith("memory://")
+CELERY_RESULT_BACKEND = None if _in_memory_broker else CELERY_BROKER_URL
 if _broker.is_sentinel:
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"master_name": _broker.master_name}
-CELERY_TASK_ALWAYS_EAGER = env.bool(
-    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
-)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=_in_memory_broker)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -798,8 +802,14 @@ if not 0 <= SENTRY_TRACES_SAMPLE_RATE <= 1:
 # the Redis and broker passwords), sensitive POST, GET and META values, or a token in the URL's path.
 DEFAULT_EXCEPTION_REPORTER = "sigma_playground.observability.reports.Reporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "sigma_playground.observability.reports.ReportFilter"
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(
-    LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"), mail_admins=not SENTRY_DSN
+    LOG_FORMAT,
+    LOG_LEVEL,
+    mail_admins=not SENTRY_DSN,
+    # Tasks run in the web process (the embedded default): a line per task run would bury the site's
+    # own; LOG_LEVEL=DEBUG shows them again.
+    quiet_tasks=CELERY_TASK_ALWAYS_EAGER and LOG_LEVEL.upper() != "DEBUG",
 )
 if SENTRY_DSN:
     # Here, so that every process (web, ws, Celery worker and beat) reports once it has settings.

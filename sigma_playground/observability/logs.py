@@ -230,9 +230,12 @@ class JsonFormatter(_JsonFormatter):
             log_record["request"] = f"{request.method} {filtered_path(request.path)}"
 
 
-def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict[str, Any]:
+def logging_config(
+    log_format: str, level: str, *, mail_admins: bool, quiet_tasks: bool = False
+) -> dict[str, Any]:
     """The LOGGING setting. `mail_admins`: a 500 is also mailed to ADMINS (when Sentry is not
-    set up to report it)."""
+    set up to report it). `quiet_tasks`: Celery's line for each task run ("Task ... succeeded") is
+    left out; a task that fails is still written."""
     if log_format not in LOG_FORMATS:
         raise ImproperlyConfigured(
             f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}; got {log_format!r}."
@@ -255,6 +258,10 @@ def logging_config(log_format: str, level: str, *, mail_admins: bool) -> dict[st
             "propagate": False,
         },
     }
+    if quiet_tasks:
+        # A worker's record of its work; where tasks run in the web process (`make run`), it is
+        # noise between the site's own lines. Celery writes a failure at ERROR, so that still shows.
+        loggers["celery.app.trace"] = {"level": "WARNING"}
     if mail_admins:
         handlers["mail_admins"] = {
             "class": "django.utils.log.AdminEmailHandler",

@@ -44,12 +44,18 @@ def log_lines(log_format: str):
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # Tasks run in the test's process, where the settings quiet Celery's line per task; a worker
+    # writes it, and these tests read it as a worker's.
+    traces = logging.getLogger("celery.app.trace")
+    traces_level = traces.level
+    traces.setLevel(logging.INFO)
     lines: list[str] = []
     try:
         yield lines
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+        traces.setLevel(traces_level)
         lines.extend(stream.getvalue().splitlines())
 
 
