@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -59,6 +60,11 @@ SHORT_PREFIX = 2
 # How long a search's query (its typo corrections) is kept, within one version of the gallery.
 QUERY_TIMEOUT = 3600
 RELATED_SHOWN = 4
+# "Did you mean": how many of the newest titles and most used tags lend their words, and how
+# close (difflib's ratio) a known word must be to stand for a word that found nothing.
+SUGGESTION_TITLES = 500
+SUGGESTION_TAGS = 500
+SUGGESTION_CUTOFF = 0.7
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markers PostgreSQL puts around matches; chosen so no description can contain them.
 _START, _STOP = "\x02", "\x03"
@@ -390,6 +396,35 @@ def refuse_past_kept_results(number: int, size: int) -> None:
             f"A search lists its first {SEARCH_RESULTS} results only: refine it "
             "(more words, a tag or an author) to find more."
         )
+
+
+def _suggestion_words() -> set[str]:
+    """The words a correction may use: those of the most used tags and the newest titles, as
+    people wrote them (the search's own vocabulary holds stems, which read badly in a link)."""
+    names = tags_with_counts().values_list("name", flat=True)[:SUGGESTION_TAGS]
+    titles = published().order_by(*SORTS["latest"]).values_list("title", flat=True)
+    words: set[str] = set()
+    for text in [*names, *titles[:SUGGESTION_TITLES]]:
+        words.update(word.lower() for word in _WORD.findall(text) if len(word) > 2)
+    return words
+
+
+def did_you_mean(query: str) -> str:
+    """The query with each unknown word replaced by the nearest word of the gallery's titles and
+    tags, or "" when no word is changed. Asked only when a search found nothing, so PostgreSQL's
+    own typo tolerance (docs/search.md) has already failed: this is the looser, slower second try
+    (two queries), the same on SQLite, where the search has no typo tolerance at all."""
+    words = _WORD.findall(query.lower())
+    if not words:
+        return ""
+    known = _suggestion_words()
+    corrected = [
+        word
+        if word in known
+        else next(iter(difflib.get_close_matches(word, known, n=1, cutoff=SUGGESTION_CUTOFF)), word)
+        for word in words
+    ]
+    return " ".join(corrected) if corrected != words else ""
 
 
 def search_page(params: Search, number: int, size: int, base: QuerySet[Workbook] | None = None):

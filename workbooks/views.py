@@ -38,6 +38,8 @@ SORT_CHOICES = [
     ("favorites", "Most favorited"),
     ("views", "Most viewed"),
 ]
+# Featured workbooks an explore page that found nothing suggests.
+EMPTY_STATE_FEATURED = 4
 SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1:]]
 
 
@@ -74,9 +76,28 @@ def _explore_key(request: HttpRequest) -> str:
     return repr((_search(request), page))
 
 
+def _without_empty_params(request: HttpRequest) -> str | None:
+    """The explore page's clean address when its query holds empty parameters (`?q=hir&tag=&sort=`
+    is `?q=hir`), so links, bookmarks and forms sent without JavaScript all read the same; None
+    when it is clean already."""
+    pairs = [(name, value) for name, values in request.GET.lists() for value in values]
+    kept = [(name, value) for name, value in pairs if value.strip()]
+    if len(kept) == len(pairs):
+        return None
+    return request.path + (f"?{urlencode(kept)}" if kept else "")
+
+
 @require_GET
-@gallery_cache.shared_page("explore", key=_explore_key, params=("q", "tag", "sort", "page"))
 def explore(request: HttpRequest) -> HttpResponse:
+    clean = _without_empty_params(request)
+    if clean is not None:
+        # Permanent: the same parameters always mean the same page.
+        return redirect(clean, permanent=True)
+    return _explore_page(request)
+
+
+@gallery_cache.shared_page("explore", key=_explore_key, params=("q", "tag", "sort", "page"))
+def _explore_page(request: HttpRequest) -> HttpResponse:
     params = _search(request)
     # A `page` that is not a number from 1 to paging.MAX_PAGE is BadPage: a 400, never kept, as
     # the API answers it.
@@ -107,6 +128,14 @@ def explore(request: HttpRequest) -> HttpResponse:
                 accounts_selectors.search_people(query, limit=6) if query and number == 1 else []
             ),
         }
+        if not page.items and not too_deep and number == 1:
+            # Nothing found: a way on instead of a dead end (a corrected query, tags, the featured).
+            meant = selectors.did_you_mean(query) if query else ""
+            context["did_you_mean"] = meant
+            context["did_you_mean_query"] = urlencode(
+                {name: value for name, value in {**kept, "q": meant}.items() if value}
+            )
+            context["featured"] = selectors.featured_workbooks(limit=EMPTY_STATE_FEATURED)
         return render_to_string("workbooks/inc/explore_results.html", context)
 
     # Nothing in the results depends on who is asking, so one rendering serves every reader.

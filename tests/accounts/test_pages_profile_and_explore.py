@@ -127,7 +127,8 @@ def test_it_finds_people_by_username_or_name_whatever_the_case(client):
     assertContains(
         response,
         '<input id="explore-q" type="search" name="q" value="LOVELACE"'
-        ' placeholder="Title, tag, description or author">',
+        ' placeholder="Title, tag, description or author" list="explore-suggestions"'
+        ' autocomplete="off" data-suggest="/api/v1/tags/">',
         html=True,
     )
 
@@ -161,7 +162,8 @@ def test_it_lists_people_only_for_a_search(client, user):
     assertContains(
         response,
         '<input id="explore-q" type="search" name="q" value=""'
-        ' placeholder="Title, tag, description or author">',
+        ' placeholder="Title, tag, description or author" list="explore-suggestions"'
+        ' autocomplete="off" data-suggest="/api/v1/tags/">',
         html=True,
     )
 
