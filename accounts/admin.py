@@ -3,7 +3,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
+
+from sigma_playground.admin import on_site_link
 
 from . import selectors, services
 from .models import TokenFamily, User
@@ -35,7 +38,9 @@ class MemberCreationForm(_RefusesRetiredUsernames, AdminUserCreationForm):
 class UserAdmin(DjangoUserAdmin):
     form = MemberChangeForm
     add_form = MemberCreationForm
-    list_display = ["username", "email", "full_name", "is_staff", "mfa_enabled", "date_joined"]
+    list_display = [
+        "username", "email", "full_name", "is_staff", "mfa_enabled", "date_joined", "on_site",
+    ]  # fmt: skip
     list_filter = ["is_staff", "is_superuser", "is_active", "mfa_enabled", "groups", "date_joined"]
     search_fields = ["username", "email", "full_name"]
     ordering = ["-date_joined"]
@@ -57,6 +62,14 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
+
+    def view_on_site(self, obj: User) -> str:
+        # The member's public profile (its URL is named, so accounts imports no gallery code).
+        return reverse("workbooks:author", args=[obj.username])
+
+    @admin.display(description="On the site")
+    def on_site(self, obj: User) -> str:
+        return on_site_link(self.view_on_site(obj))
 
     # Other apps hear of a member changed or deleted here as from accounts' services: the admin
     # is one more writer, not a reason for them to watch the User table's model signals.

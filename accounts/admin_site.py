@@ -24,6 +24,11 @@ from . import services
 
 
 class AdminSite(admin.AdminSite):
+    # The site's name in the header and the tab (templates/admin/base_site.html adds its colours).
+    site_header = "Sigma Playground admin"
+    site_title = "Sigma Playground admin"
+    index_title = "Curate the gallery"
+
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and services.admin_refusal(request) is None
 

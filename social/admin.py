@@ -7,14 +7,14 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from sigma_playground.admin import FeaturingAdmin
+from sigma_playground.admin import FeaturingAdmin, on_site_link
 
 from .models import Collection, FeaturedCollection
 
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["title", "owner", "visibility", "items_count", "updated_at"]
+    list_display = ["title", "owner", "visibility", "items_count", "updated_at", "on_site"]
     list_filter = ["visibility", "updated_at"]
     list_select_related = ["owner"]
     search_fields = ["title", "owner__username"]
@@ -25,6 +25,14 @@ class CollectionAdmin(admin.ModelAdmin):
     @admin.display(description="Workbooks", ordering="items_count")
     def items_count(self, collection: Collection) -> int:
         return getattr(collection, "items_count", 0)
+
+    def view_on_site(self, collection: Collection) -> str | None:
+        # Only a public collection's page opens for anyone but its owner.
+        return collection.get_absolute_url() if collection.is_public else None
+
+    @admin.display(description="On the site")
+    def on_site(self, collection: Collection) -> str:
+        return on_site_link(self.view_on_site(collection))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
         # Members' private and unlisted collections are theirs: staff see only the public ones.

@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 
 from media.templatetags.media_tags import picture
-from sigma_playground.admin import FeaturingAdmin
+from sigma_playground.admin import FeaturingAdmin, on_site_link
 from sigma_playground.forms import https_url_fields
 
 from . import selectors, services
@@ -91,7 +91,7 @@ class WorkbookAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "title", "author", "status", "embed_kind", "published_at",
-        "view_count", "favorite_count", "comment_count",
+        "view_count", "favorite_count", "comment_count", "on_site",
     ]  # fmt: skip
     list_filter = [
         "status", FeaturedNowFilter, SecureEmbedFilter, "embed_kind", "tags", "published_at",
@@ -123,6 +123,14 @@ class WorkbookAdmin(admin.ModelAdmin):
         # or remove a member's workbook but not put it under someone else's name.
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "author"] if obj is not None else fields
+
+    def view_on_site(self, obj: Workbook) -> str:
+        # The workbook's own page (drafts too: whoever sees one here may open it there).
+        return obj.get_absolute_url()
+
+    @admin.display(description="On the site")
+    def on_site(self, obj: Workbook) -> str:
+        return on_site_link(obj.get_absolute_url())
 
     @admin.display(description="Secure embedding")
     def secure_embed_status(self, obj: Workbook) -> str:

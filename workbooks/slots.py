@@ -30,7 +30,8 @@ from django.http import HttpRequest
 from django.template import engines
 from django.template.backends.django import DjangoTemplates
 from django.template.loader import get_template
-from django.utils.html import escape
+from django.urls import reverse
+from django.utils.html import escape, format_html
 
 from accounts import verification
 
@@ -295,3 +296,21 @@ def csrf(request: HttpRequest, args: Args, composition: Composition) -> str:
 def join(request: HttpRequest, args: Args, composition: Composition) -> str:
     """The home page's call to action: publish for members, sign up for visitors."""
     return render_for_viewer("workbooks/inc/join.html", request)
+
+
+@slot("admin_link")
+def admin_link(request: HttpRequest, args: Args, composition: Composition) -> str:
+    """A workbook's admin page, for staff who may change workbooks there. A slot, so the shared
+    copy of the page holds only the marker and no one else's page ever shows the link; anyone not
+    staff costs no query (the permission is read only for staff)."""
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return ""
+    if not user.has_perm("workbooks.change_workbook"):
+        return ""
+    url = reverse("admin:workbooks_workbook_change", args=[args[0]])
+    return format_html(
+        '<a class="button button--ghost" href="{}" data-testid="admin-link">'
+        'Edit in admin<span class="visually-hidden"> (this workbook)</span></a>',
+        url,
+    )

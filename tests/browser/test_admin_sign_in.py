@@ -37,7 +37,7 @@ def test_staff_with_two_factor_go_from_the_admin_to_the_sites_sign_in_and_back(
     page.get_by_role("button", name="Verify and sign in").click()
 
     expect(page).to_have_url(f"{live_server.url}/admin/")
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Curate the gallery")).to_be_visible()
 
 
 def test_staff_without_two_factor_set_it_up_before_the_admin_lets_them_in(
@@ -61,4 +61,4 @@ def test_staff_without_two_factor_set_it_up_before_the_admin_lets_them_in(
     expect(page.get_by_role("status")).to_contain_text("Two-factor authentication is on.")
 
     page.goto(f"{live_server.url}/admin/")
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Curate the gallery")).to_be_visible()
