@@ -2,8 +2,9 @@
  *
  * - A frame gets its `src` only when it comes near the viewport (IntersectionObserver, or a scroll
  *   check where that is missing), so a page never loads Sigma for a frame nobody scrolled to.
- * - The thumbnail stays until the frame reports `workbook:loaded`; `workbook:error`, or no
- *   `workbook:loaded` within the timeout, shows the fallback with a link that opens Sigma.
+ * - The loading notice (a spinner, its status and "Open in Sigma", usable from the start) stays over
+ *   the thumbnail until the frame reports `workbook:loaded`; `workbook:error`, or no
+ *   `workbook:loaded` within the timeout, turns it into the failure message, with the same link.
  * - The first of these outcomes (loaded, error or timeout) is reported once per page view to
  *   `data-outcome-url`, so the author learns when the frame fails for readers (docs/embeds.md).
  * - Messages count only when they come from this frame's own window and an allowed origin.
@@ -39,6 +40,7 @@
     var frame = section.querySelector("iframe[data-src]");
     if (!frame) return;
     var placeholder = section.querySelector("[data-embed-placeholder]");
+    var loading = section.querySelector("[data-embed-loading]");
     var fallback = section.querySelector("[data-embed-fallback]");
     var errorText = section.querySelector("[data-embed-error]");
     var allowed = (section.getAttribute("data-origins") || "").split(" ").filter(Boolean);
@@ -69,6 +71,7 @@
       section.classList.add("is-failed");
       frame.hidden = true;
       if (placeholder) placeholder.hidden = false;
+      if (loading) loading.hidden = true;
       if (errorText) errorText.textContent = message || "";
       if (fallback) fallback.hidden = false;
     }
@@ -149,15 +152,27 @@
     }
   }
 
+  // A Copy button shows only where there is a clipboard; its status (if it has one) says what
+  // happened, for those who do not see the button's text change.
   function setUpCopy(button) {
     var target = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.querySelector("[data-copy-status='" + button.getAttribute("data-copy") + "']");
     if (!target || !navigator.clipboard) return;
+    var reset = null;
+    function say(text) {
+      if (status) status.textContent = text;
+      window.clearTimeout(reset);
+      reset = window.setTimeout(function () {
+        button.textContent = "Copy";
+        if (status) status.textContent = "";
+      }, 2000);
+    }
     button.hidden = false;
     button.addEventListener("click", function () {
-      navigator.clipboard.writeText(target.value).then(function () {
-        button.textContent = "Copied";
-        window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
-      });
+      navigator.clipboard.writeText(target.value).then(
+        function () { button.textContent = "Copied"; say("Copied"); },
+        function () { say("Could not copy: select the text and copy it instead."); }
+      );
     });
   }
 

@@ -157,7 +157,8 @@ def test_it_shows_the_fallback_when_the_workbook_reports_an_error(new_page, live
     expect(embed.fallback).to_be_visible()
     expect(embed.fallback).to_contain_text("This workbook could not be shown here.")
     expect(embed.fallback).to_contain_text("The stand-in was asked to fail.")
-    open_in_sigma = embed.fallback.get_by_role("link", name="Open in Sigma")
+    # The loading notice's own link, kept beside the failure message.
+    open_in_sigma = embed.placeholder.get_by_role("link", name="Open in Sigma")
     expect(open_in_sigma).to_have_attribute("href", workbook.embed_url)
     assert workbook.embed_url == f"{SIGMA_ORIGIN}/embed/1-errorFrame01"
     expect(open_in_sigma).to_have_attribute("target", "_blank")
@@ -179,7 +180,7 @@ def test_it_shows_the_fallback_when_the_workbook_never_reports_loaded(new_page, 
     expect(embed.frame).to_have_attribute("src", standin_path(workbook))
     expect(embed.fallback).to_be_visible()
     expect(embed.fallback).to_contain_text("Sigma did not answer in time.")
-    expect(embed.fallback.get_by_role("link", name="Open in Sigma")).to_have_attribute(
+    expect(embed.placeholder.get_by_role("link", name="Open in Sigma")).to_have_attribute(
         "href", workbook.embed_url
     )
     expect(embed.frame).to_be_hidden()
