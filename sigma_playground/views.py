@@ -9,6 +9,9 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 class ApiDocsView(SpectacularSwaggerSplitView):
     # A page, rendered from a template: DRF's OPTIONS answer has no template to render into (a 500).
     http_method_names = ["get", "head"]
+    # Ours, not the stock one: a way back to the site, its language and title, a main landmark, and
+    # our colours in a stylesheet (the stock page's inline <style> is refused by the CSP).
+    template_name = "api/docs.html"
 
 
 @require_GET

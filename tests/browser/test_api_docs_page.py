@@ -1,0 +1,45 @@
+"""The API docs page in a real browser: Swagger UI renders from our own files, under the site's
+policy (no CSP violation), with a way back to the site, a language, a title and a main landmark."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+BRAND = "rgb(59, 63, 216)"  # --brand in static/css/site.css
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_docs_page_renders_in_our_colours_with_a_way_back_and_no_csp_violation(
+    new_page, live_server, artifacts_dir
+):
+    page = new_page(width=1366, height=900)
+    page.goto(f"{live_server.url}/api/v1/docs/")
+
+    # Swagger UI ran (its scripts are files, allowed) and read the schema.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Sigma Playground API")
+    expect(page.locator(".opblock").first).to_be_visible()
+
+    back = page.get_by_role("link", name="Back to Sigma Playground")
+    expect(back).to_have_attribute("href", "/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_title("API reference · Sigma Playground")
+    expect(page.get_by_role("banner")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_attribute("id", "operations")
+    expect(page.get_by_role("link", name="Skip to the operations")).to_have_attribute(
+        "href", "#operations"
+    )
+
+    # Our stylesheet is applied: the logo and Swagger UI's GET badges are in the site's brand colour.
+    assert (
+        page.locator(".api-docs__logo").evaluate("e => getComputedStyle(e).backgroundColor")
+        == BRAND
+    )
+    get_badge = page.locator(".opblock-get .opblock-summary-method").first
+    assert get_badge.evaluate("e => getComputedStyle(e).backgroundColor") == BRAND
+    page.screenshot(path=artifacts_dir / "api-docs-1366.png")
+
+    back.click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    # The new_page fixture then asserts: no request left the site and no CSP violation was logged.
