@@ -6,6 +6,7 @@ from django.urls import path
 from . import cards, collections, views
 
 urlpatterns = [
+    path("users/", views.MemberSearchView.as_view(), name="api-users"),
     path("users/<str:username>/", views.ProfileView.as_view(), name="api-user"),
     path(
         "users/<str:username>/workbooks/",

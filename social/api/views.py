@@ -74,6 +74,40 @@ def profile(viewer: User | AnonymousUser, username: str) -> User:
         raise exceptions.NotFound("No such member.") from None
 
 
+# At most this many members suggested as one types (the explore page's search box).
+PEOPLE_SUGGESTED = 8
+
+
+class MemberSearchParams(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True)
+
+
+@extend_schema(
+    tags=["users"],
+    parameters=[
+        OpenApiParameter("q", OpenApiTypes.STR, description="Part of a username or a name.")
+    ],
+    responses={200: MemberSerializer(many=True), 400: BAD_REQUEST},
+    summary="Members whose username or name holds `q`, by username (at most 8; none without `q`)",
+)
+class MemberSearchView(generics.GenericAPIView):
+    """Suggestions, not a directory: a few members, unpaged, for a search box."""
+
+    serializer_class = MemberSerializer
+    permission_classes = [permissions.AllowAny]
+    pagination_class = None
+
+    def get(self, request: Request) -> Response:
+        # Checked like any text (a NUL byte is a 400, not a database error); past 40 characters
+        # nothing more is matched.
+        params = MemberSearchParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        people = accounts_selectors.search_people(
+            params.validated_data.get("q", "")[:40], limit=PEOPLE_SUGGESTED
+        )
+        return Response(MemberSerializer(people, many=True, context={"request": request}).data)
+
+
 class MemberView(generics.GenericAPIView):
     """Views under /users/{username}/."""
 

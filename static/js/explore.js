@@ -1,6 +1,7 @@
 // Explore's filters: a tag or an order applies as soon as it is chosen, the address carries no
-// empty parameter, and the search box suggests tags as one types. Without this script the form
-// still works: the Search button sends it and the server drops the empty parameters.
+// empty parameter, and the search box suggests tags and authors as one types. Without this
+// script the form still works: the Search button sends it and the server drops the empty
+// parameters.
 (function () {
   "use strict";
 
@@ -40,15 +41,30 @@
   var timer = null;
   var asked = "";
 
-  function show(names) {
+  // Each suggestion: the words it puts in the box, and what it is (a tag or a member).
+  function show(suggestions) {
     list.replaceChildren.apply(
       list,
-      names.map(function (name) {
+      suggestions.map(function (suggestion) {
         var option = document.createElement("option");
-        option.value = name;
+        option.value = suggestion.value;
+        option.label = suggestion.label;
         return option;
       })
     );
+  }
+
+  function ask(address, typed) {
+    return fetch(address + "?q=" + encodeURIComponent(typed), {
+      headers: { Accept: "application/json" },
+      credentials: "omit",
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : [];
+      })
+      .catch(function () {
+        return [];
+      });
   }
 
   function suggest() {
@@ -61,26 +77,22 @@
       show([]);
       return;
     }
-    fetch(box.dataset.suggest + "?q=" + encodeURIComponent(typed), {
-      headers: { Accept: "application/json" },
-      credentials: "omit",
-    })
-      .then(function (response) {
-        return response.ok ? response.json() : { results: [] };
-      })
-      .then(function (body) {
-        if (box.value.trim() !== typed) {
-          return; // an older answer: what is typed now has moved on
-        }
-        show(
-          (body.results || []).slice(0, 8).map(function (tag) {
-            return tag.name;
-          })
-        );
-      })
-      .catch(function () {
-        show([]);
+    var people = box.dataset.suggestPeople;
+    Promise.all([
+      ask(box.dataset.suggest, typed),
+      people ? ask(people, typed) : Promise.resolve([]),
+    ]).then(function (answers) {
+      if (box.value.trim() !== typed) {
+        return; // an older answer: what is typed now has moved on
+      }
+      var tags = (answers[0].results || []).slice(0, 6).map(function (tag) {
+        return { value: tag.name, label: "Tag · " + tag.workbook_count + " workbooks" };
       });
+      var members = (Array.isArray(answers[1]) ? answers[1] : []).slice(0, 4).map(function (member) {
+        return { value: member.username, label: "Author · " + (member.full_name || member.username) };
+      });
+      show(tags.concat(members));
+    });
   }
 
   box.addEventListener("input", function () {

@@ -128,7 +128,7 @@ def test_it_finds_people_by_username_or_name_whatever_the_case(client):
         response,
         '<input id="explore-q" type="search" name="q" value="LOVELACE"'
         ' placeholder="Title, tag, description or author" list="explore-suggestions"'
-        ' autocomplete="off" data-suggest="/api/v1/tags/">',
+        ' autocomplete="off" data-suggest="/api/v1/tags/" data-suggest-people="/api/v1/users/">',
         html=True,
     )
 
@@ -163,7 +163,7 @@ def test_it_lists_people_only_for_a_search(client, user):
         response,
         '<input id="explore-q" type="search" name="q" value=""'
         ' placeholder="Title, tag, description or author" list="explore-suggestions"'
-        ' autocomplete="off" data-suggest="/api/v1/tags/">',
+        ' autocomplete="off" data-suggest="/api/v1/tags/" data-suggest-people="/api/v1/users/">',
         html=True,
     )
 

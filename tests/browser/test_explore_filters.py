@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import WorkbookFactory
+from tests.factories import UserFactory, WorkbookFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def gallery(db):
     WorkbookFactory(title="Revenue by region", tags=["finance"], view_count=5)
     WorkbookFactory(title="Revenue forecast", tags=["finance", "forecasting"], view_count=90)
-    WorkbookFactory(title="Customer churn", tags=["retention"])
+    grace = UserFactory(username="ghopper", full_name="Grace Hopper")
+    WorkbookFactory(title="Customer churn", tags=["retention"], author=grace)
 
 
 def _query(url: str) -> str:
@@ -87,3 +88,15 @@ def test_typing_a_tag_prefix_suggests_the_tag(new_page, live_server, traffic, ga
     assert any("/api/v1/tags/?q=fore" in url for url in traffic.requests)
     # The box still names its suggestions for assistive technology.
     expect(page.locator("#explore-q")).to_have_attribute("list", "explore-suggestions")
+
+
+def test_typing_part_of_a_name_suggests_the_author(new_page, live_server, traffic, gallery):
+    page = new_page()
+    page.goto(f"{live_server.url}/explore/")
+
+    page.locator("#explore-q").press_sequentially("hop", delay=30)
+
+    suggestion = page.locator('#explore-suggestions option[value="ghopper"]')
+    expect(suggestion).to_have_count(1)
+    expect(suggestion).to_have_attribute("label", "Author · Grace Hopper")
+    assert any("/api/v1/users/?q=hop" in url for url in traffic.requests)

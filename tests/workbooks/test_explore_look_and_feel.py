@@ -52,12 +52,13 @@ def test_the_filters_form_sends_itself_on_change_by_a_script_of_its_own(client, 
     assert re.search(r'<button type="submit"[^>]*>Search</button>', body)
 
 
-def test_the_search_box_is_fed_tag_suggestions_from_the_api(client, gallery):
+def test_the_search_box_is_fed_tag_and_author_suggestions_from_the_api(client, gallery):
     body = client.get("/explore/").content.decode()
 
     assert 'list="explore-suggestions"' in body
     assert '<datalist id="explore-suggestions">' in body
     assert 'data-suggest="/api/v1/tags/"' in body
+    assert 'data-suggest-people="/api/v1/users/"' in body
 
 
 # --- Landmarks -------------------------------------------------------------------------------------
