@@ -52,7 +52,12 @@ from sigma_playground.websocket import SignIn, closing_database_sync_to_async
 from . import payloads, selectors
 from .hub import Hub, Inbox, Listener, hub
 from .hub import user_group as user_group  # the member's group, as before
-from .payloads import NotificationMessage, PushedNotification, UnreadCountMessage
+from .payloads import (
+    NotificationMessage,
+    PushedNotification,
+    UnreadCountMessage,
+    WithdrawnMessage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +243,7 @@ class PushEvent(TypedDict):
     """What social.push sends to the group `user_<id>`: one member's messages, in order."""
 
     type: Literal["push.message"]
-    messages: list[PushedNotification | UnreadCountMessage]
+    messages: list[PushedNotification | UnreadCountMessage | WithdrawnMessage]
 
 
 class SignInsEndedEvent(TypedDict):
@@ -536,14 +541,20 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             if self.held is not None:
                 if not self.held.waited:
                     self.held.any = True
+                    # A withdrawal is not in the table for the resume to read: the client may show
+                    # the notification (the page rendered it), so it is told now. The resume,
+                    # which reads after this, does not send the deleted row.
+                    for message in event["messages"]:
+                        if message["type"] == "withdrawn":
+                            await self.send_json(message)
                     return
                 self.delivered.through(self.held.since)
                 self.held = None
             for message in event["messages"]:
                 if message["type"] == "notification":
                     await self.push_notification(message)
-                else:
-                    await self.push_unread_count(message)
+                else:  # the unread count, or a withdrawal: sent as they come
+                    await self.send_json(message)
 
     async def push_notification(self, message: PushedNotification) -> None:
         user_id = self.user_id
@@ -554,9 +565,6 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(item)
                 if not self.closed:
                     count_pushed("websocket", item)
-
-    async def push_unread_count(self, message: UnreadCountMessage) -> None:
-        await self.send_json(message)
 
     async def push_catch_up(self, event: dict[str, Any]) -> None:
         """The hub lost the channel layer for a while (social.hub): pushes may be missing, so the

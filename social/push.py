@@ -137,21 +137,24 @@ def published_messages(
     rows = list(rows)
     if not rows:
         return []
-    shared = payloads.notification(
-        Notification(
-            id=0,
-            recipient_id=0,
-            actor=workbook.author,
-            verb=Verb.PUBLISHED,
-            workbook=workbook,
-            created_at=created_at,
-            read=False,
-        )
+    item = Notification(
+        id=0,
+        recipient_id=0,
+        actor=workbook.author,
+        verb=Verb.PUBLISHED,
+        workbook=workbook,
+        created_at=created_at,
+        read=False,
     )
+    shared, row = payloads.notification(item), payloads.shared_row(item)
     messages: list[tuple[int, PushMessage]] = [
         (
             recipient_id,
-            {"type": "notification", "notification": {**shared, "id": pk}, "previous": previous},
+            {
+                "type": "notification",
+                "notification": {**shared, "id": pk, "html": payloads.with_id(row, pk)},
+                "previous": previous,
+            },
         )
         for pk, recipient_id, previous, _ in rows
     ]
@@ -227,6 +230,23 @@ class InOrder:
 def unread_count(user_id: int) -> None:
     count = selectors.unread_count(user_id)
     _send_all([(user_id, payloads.unread_count_message(count))])
+
+
+def withdrawn(ids_by_recipient: dict[int, list[int]]) -> None:
+    """Tell each recipient's connections which of their notifications were deleted (an action
+    undone, a comment deleted, a block), then their new unread count: a page showing one takes it
+    away. A hint like the count: a connection that misses it is not told again (the rows are gone;
+    the page is right at its next load)."""
+    if not ids_by_recipient:
+        return
+    counts = selectors.unread_counts(ids_by_recipient)
+    messages: list[tuple[int, PushMessage]] = [
+        (uid, payloads.withdrawn_message(pk)) for uid, ids in ids_by_recipient.items() for pk in ids
+    ]
+    messages += [
+        (uid, payloads.unread_count_message(counts.get(uid, 0))) for uid in ids_by_recipient
+    ]
+    _send_all(messages)
 
 
 # --- The end of a sign-in: the member's sockets and streams check theirs ---------------------------

@@ -14,7 +14,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts import verification
@@ -193,12 +193,34 @@ def _unwanted(recipient_id: int, actor: User | None, verb: str) -> bool:
 def _retract(recipient_id: int, actor: User, verb: str, workbook: Workbook | None = None) -> None:
     """Remove the notification of an action undone within UNDO_WINDOW."""
     since = timezone.now() - UNDO_WINDOW
-    deleted, _ = Notification.objects.filter(
-        recipient_id=recipient_id, actor=actor, verb=verb, workbook=workbook, created_at__gte=since
-    ).delete()
-    if deleted:
-        bell_changed([recipient_id])
-        transaction.on_commit(lambda: push.unread_count(recipient_id), robust=True)
+    _delete_and_tell(
+        Notification.objects.filter(
+            recipient_id=recipient_id,
+            actor=actor,
+            verb=verb,
+            workbook=workbook,
+            created_at__gte=since,
+        )
+    )
+
+
+def _delete_and_tell(notifications: QuerySet[Notification]) -> None:
+    """Delete these notifications; once that commits, their recipients' pages take them away
+    (a `withdrawn` message each, then the new unread count: push.withdrawn)."""
+    rows = list(notifications.values_list("pk", "recipient_id"))
+    if not rows:
+        return
+    Notification.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+    _tell_withdrawn(rows)
+
+
+def _tell_withdrawn(rows: list[tuple[int, int]]) -> None:
+    """(id, recipient) of notifications deleted in this transaction: told once it commits."""
+    ids_by_recipient: dict[int, list[int]] = {}
+    for pk, recipient_id in rows:
+        ids_by_recipient.setdefault(recipient_id, []).append(pk)
+    bell_changed(ids_by_recipient)
+    transaction.on_commit(lambda: push.withdrawn(ids_by_recipient), robust=True)
 
 
 def _count(model, pk: int, **deltas: int) -> None:
@@ -305,12 +327,9 @@ def unblock(blocker: User, blocked: User) -> bool:
 
 def _withdraw(recipient_id: int, actor_id: int) -> None:
     """Remove the recipient's unread notifications from this actor; read ones stay, as history."""
-    deleted, _ = Notification.objects.filter(
-        recipient_id=recipient_id, actor_id=actor_id, read=False
-    ).delete()
-    if deleted:
-        bell_changed([recipient_id])
-        transaction.on_commit(lambda: push.unread_count(recipient_id), robust=True)
+    _delete_and_tell(
+        Notification.objects.filter(recipient_id=recipient_id, actor_id=actor_id, read=False)
+    )
 
 
 # --- Favorite -------------------------------------------------------------------------------------
@@ -447,9 +466,7 @@ def delete_comment(user: User, comment: Comment) -> None:
     with transaction.atomic():
         # Read locked: a held or hidden comment was counted down when it was held or hidden.
         moderation = _locked_moderation(comment)
-        recipients = list(
-            Notification.objects.filter(comment=comment).values_list("recipient_id", flat=True)
-        )
+        told = list(Notification.objects.filter(comment=comment).values_list("pk", "recipient_id"))
         _, deleted = comment.delete()  # its notification goes with it
         if not deleted.get(Comment._meta.label):
             return  # someone deleted it meanwhile, and counted it down
@@ -457,9 +474,8 @@ def delete_comment(user: User, comment: Comment) -> None:
             _count(Workbook, comment.workbook_id, comment_count=-1)
         else:
             gallery_cache.object_changed("workbook", comment.workbook_id)
-        bell_changed(recipients)
-        for recipient_id in recipients:
-            _push_unread_count_on_commit(recipient_id)
+        if told:
+            _tell_withdrawn(told)
 
 
 def _locked_moderation(comment: Comment) -> str | None:
@@ -496,11 +512,6 @@ def moderate_comment(
             gallery_cache.object_changed("workbook", comment.workbook_id)
     comment.moderation, comment.moderation_reason = moderation, reason
     return comment
-
-
-def _push_unread_count_on_commit(user_id: int) -> None:
-    # A function of its own, so that each hook pushes its own recipient's count.
-    transaction.on_commit(lambda: push.unread_count(user_id), robust=True)
 
 
 # --- Notifications --------------------------------------------------------------------------------

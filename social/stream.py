@@ -75,6 +75,11 @@ def unread_count_event(count: int) -> str:
     return event("unread_count", {"count": count})
 
 
+def withdrawn_event(notification_id: int) -> str:
+    # No `id:` line: Last-Event-ID stays the last notification sent, the place to resume from.
+    return event("withdrawn", {"id": notification_id})
+
+
 # --- Who is asking, and from where --------------------------------------------------------------
 
 
@@ -222,6 +227,8 @@ async def events(sign_in: SignIn, after: int | None) -> AsyncIterator[str]:
                             count_pushed("stream", item)
                 elif message.get("type") == "unread_count":
                     yield unread_count_event(message["count"])
+                elif message.get("type") == "withdrawn":
+                    yield withdrawn_event(message["id"])
     finally:
         # The client went away (Django cancels the response) or the server is stopping.
         live.remove(listener)

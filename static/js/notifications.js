@@ -8,7 +8,9 @@
  *   on every (re)connect, so the server sends whatever came in between. Ids only grow; each is shown
  *   once (a resume and a live push may carry the same one).
  * - `unread_count` sets the count; each new `notification` shows a short toast in a polite live
- *   region (and, on the first page of /notifications/, goes to the top of the list).
+ *   region (and, on the first page of /notifications/, its row, rendered by the server from the
+ *   page's own row template, goes to the top of the list); `withdrawn` takes a notification's row
+ *   and toast away (what it told of was undone; the new count follows).
  * - The server pings; we answer. No message for 70 seconds means the connection died without
  *   saying so (a laptop lid, a Wi-Fi change): we drop it and connect again.
  * - After a drop: reconnect with exponential backoff and jitter, 1 s up to 30 s; at once when the
@@ -37,7 +39,7 @@
   }
 
   function showToast(message, href) {
-    if (!region) return;
+    if (!region) return null;
     var toast = document.createElement("div");
     toast.className = "toast";
     toast.setAttribute("role", "status");
@@ -76,6 +78,7 @@
     region.appendChild(toast);
     while (region.children.length > MAX_TOASTS) region.removeChild(region.firstChild);
     later();
+    return toast;
   }
 
   window.SigmaToasts = { show: showToast };
@@ -155,78 +158,41 @@
     return input ? input.value : "";
   }
 
-  // On the first page of /notifications/, a new one goes to the top, as the server would render it.
+  // On the first page of /notifications/, a new one goes to the top: the row the server rendered
+  // for it (`html`, from the template the page's own rows come from), so it is the same row. Its
+  // "Mark read" form gets this page's CSRF token.
+  function rowFor(notification) {
+    if (typeof notification.html !== "string") return null;
+    var holder = document.createElement("template");
+    holder.innerHTML = notification.html;
+    var item = holder.content.firstElementChild;
+    if (!item || item.tagName !== "LI" || item.id !== "notification-" + notification.id) return null;
+    var token = item.querySelector("input[name=csrfmiddlewaretoken]");
+    if (token) token.value = csrfToken();
+    item.classList.add("notification--live"); // its entrance, nothing else
+    return item;
+  }
+
   function prepend(notification) {
     if (!list || document.getElementById("notification-" + notification.id)) return;
-    var item = document.createElement("li");
-    item.className = "notification notification--live" + (notification.read ? "" : " notification--unread");
-    item.id = "notification-" + notification.id;
-
-    var picture = notification.actor && notification.actor.avatar;
-    var avatar;
-    if (picture && picture.thumb) {
-      // The actor's picture, as the server renders it (WebP thumb); the URL comes from our API.
-      avatar = document.createElement("img");
-      avatar.src = picture.thumb;
-      avatar.alt = "";
-      avatar.width = 150;
-      avatar.height = 150;
-      avatar.className = "avatar";
-    } else {
-      avatar = document.createElement("span");
-      avatar.className = "avatar";
-      avatar.setAttribute("aria-hidden", "true");
-      avatar.textContent = actorName(notification).charAt(0).toUpperCase();
-    }
-
-    var main = document.createElement("div");
-    main.className = "notification__main";
-    var text = document.createElement("p");
-    text.className = "notification__text";
-    if (!notification.read) {
-      var unread = document.createElement("span");
-      unread.className = "visually-hidden";
-      unread.textContent = "Unread: ";
-      text.appendChild(unread);
-    }
-    var link = document.createElement("a");
-    link.href = linkFor(notification);
-    link.textContent = describe(notification);
-    text.appendChild(link);
-    var time = document.createElement("time");
-    time.className = "muted";
-    if (notification.created_at) time.setAttribute("datetime", notification.created_at);
-    time.textContent = "just now";
-    main.appendChild(text);
-    main.appendChild(time);
-
-    item.appendChild(avatar);
-    item.appendChild(main);
-
-    var markReadUrl = list.getAttribute("data-mark-read-url");
-    if (!notification.read && markReadUrl) {
-      var form = document.createElement("form");
-      form.method = "post";
-      form.action = markReadUrl;
-      form.className = "notification__read";
-      [["csrfmiddlewaretoken", csrfToken()], ["id", String(notification.id)]].forEach(function (pair) {
-        var input = document.createElement("input");
-        input.type = "hidden";
-        input.name = pair[0];
-        input.value = pair[1];
-        form.appendChild(input);
-      });
-      var button = document.createElement("button");
-      button.type = "submit";
-      button.className = "link-button";
-      button.textContent = "Mark read";
-      form.appendChild(button);
-      item.appendChild(form);
-    }
-
+    var item = rowFor(notification);
+    if (!item) return;
     list.insertBefore(item, list.firstChild);
     var empty = document.querySelector("[data-notification-empty]");
     if (empty) empty.hidden = true;
+  }
+
+  // A notification withdrawn (what it told of was undone): its row and its toast go.
+  function withdraw(id) {
+    seen[id] = true;
+    var item = document.getElementById("notification-" + id);
+    if (item && item.classList.contains("notification")) item.parentNode.removeChild(item);
+    if (region) {
+      var toast = region.querySelector('[data-notification-id="' + id + '"]');
+      if (toast) toast.parentNode.removeChild(toast);
+    }
+    var empty = document.querySelector("[data-notification-empty]");
+    if (empty && list && !list.querySelector(".notification")) empty.hidden = false;
   }
 
   function receive(notification) {
@@ -234,7 +200,8 @@
     if (notification.id <= loadedUpTo || seen[notification.id]) return;
     seen[notification.id] = true;
     if (notification.id > lastId) lastId = notification.id;
-    showToast(describe(notification), linkFor(notification));
+    var toast = showToast(describe(notification), linkFor(notification));
+    if (toast) toast.setAttribute("data-notification-id", String(notification.id));
     prepend(notification);
   }
 
@@ -323,6 +290,8 @@
         setCount(message.count);
       } else if (message.type === "notification") {
         receive(message.notification);
+      } else if (message.type === "withdrawn" && typeof message.id === "number") {
+        withdraw(message.id);
       }
     };
     ws.onclose = function (event) {

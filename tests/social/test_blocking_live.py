@@ -1,11 +1,12 @@
-"""Blocking, live: the blocker's socket is told their unread count once the blocked member's
-notifications are withdrawn, and nothing the blocked member does afterwards reaches it."""
+"""Blocking, live: the blocker's socket is told which of the blocked member's notifications are
+withdrawn, then their unread count, and nothing the blocked member does afterwards reaches it."""
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
 from social import services
+from social.models import Notification
 from tests.factories import WorkbookFactory
 from tests.social.realtime import open_socket, receive_all
 
@@ -16,6 +17,7 @@ def test_a_block_withdraws_what_is_pending_and_nothing_more_is_pushed(owner, out
     workbook = WorkbookFactory(author=owner)
     their_own = WorkbookFactory(author=outsider)
     services.favorite(outsider, workbook)
+    favorited = Notification.objects.get(recipient=owner, actor=outsider).pk
 
     async def run():
         communicator = await open_socket(owner)
@@ -31,5 +33,8 @@ def test_a_block_withdraws_what_is_pending_and_nothing_more_is_pushed(owner, out
 
     withdrawn, afterwards = async_to_sync(run)()
 
-    assert withdrawn == [{"type": "unread_count", "count": 0}]
+    assert withdrawn == [
+        {"type": "withdrawn", "id": favorited},
+        {"type": "unread_count", "count": 0},
+    ]
     assert afterwards == []
