@@ -610,6 +610,10 @@ SPECTACULAR_SETTINGS = {
     # Served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No deep links: Swagger UI puts each one, a link, inside the operation's toggle button, and a
+    # control inside a control is unreachable by keyboard and misread by screen readers (axe:
+    # nested-interactive, once per operation). docs/api.md, "The docs page".
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
 }
 
