@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -46,8 +47,8 @@ class FeaturingAdmin(_ModelAdmin):
     readonly_fields = ["curated_by"]
     ordering = ["position", "-starts_at"]
 
-    def get_changelist_formset(self, request: HttpRequest, **kwargs):
-        def compact(db_field, **field_kwargs):
+    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> Any:
+        def compact(db_field: Field[Any, Any], **field_kwargs: Any) -> forms.Field | None:
             # The model's own form field (a plain DateTimeField: the admin's is the split one).
             if db_field.name in _LIST_WIDGETS:
                 return db_field.formfield(widget=_LIST_WIDGETS[db_field.name], **field_kwargs)

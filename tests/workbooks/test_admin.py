@@ -224,10 +224,9 @@ def test_a_curator_reorders_and_schedules_featured_entries_in_the_list(curator_c
         data |= {
             f"form-{index}-id": featuring.pk,
             f"form-{index}-position": position,
-            f"form-{index}-starts_at_0": split(starts)[0],
-            f"form-{index}-starts_at_1": split(starts)[1],
-            f"form-{index}-ends_at_0": split(ends_at)[0] if ends_at else "",
-            f"form-{index}-ends_at_1": split(ends_at)[1] if ends_at else "",
+            # The list's one date-and-time field per time (sigma_playground.admin.FeaturingAdmin).
+            f"form-{index}-starts_at": " ".join(split(starts)),
+            f"form-{index}-ends_at": " ".join(split(ends_at)) if ends_at else "",
             f"form-{index}-note": note,
         }
 
