@@ -90,12 +90,10 @@ class MemberSearchParams(serializers.Serializer):
     responses={200: MemberSerializer(many=True), 400: BAD_REQUEST},
     summary="Members whose username or name holds `q`, by username (at most 8; none without `q`)",
 )
-class MemberSearchView(generics.GenericAPIView):
+class MemberSearchView(APIView):
     """Suggestions, not a directory: a few members, unpaged, for a search box."""
 
-    serializer_class = MemberSerializer
     permission_classes = [permissions.AllowAny]
-    pagination_class = None
 
     def get(self, request: Request) -> Response:
         # Checked like any text (a NUL byte is a 400, not a database error); past 40 characters
