@@ -78,7 +78,9 @@ def test_sign_up_link_unlink_and_sign_in_with_two_factor(
     secret = page.locator("code.secret").inner_text()
     page.get_by_role("textbox", name="Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
-    expect(page.locator(".messages[role=status]")).to_contain_text("Two-factor authentication is on")
+    expect(page.locator(".messages[role=status]")).to_contain_text(
+        "Two-factor authentication is on"
+    )
 
     # Out, and in again through the provider: the second factor is asked for.
     page.goto(f"{base}/")
