@@ -552,8 +552,6 @@ class NotConfirmed(Exception):
         self.message = message
 
 
-LeavingRefused = NotConfirmed  # account deletion's name for it
-
 PASSWORD_WRONG = "That password is not right."  # noqa: S105 - a message
 CODE_NEEDED = "Enter a code from your authenticator app (or a recovery code)."
 CODE_WRONG = "That code is not valid. Codes work once and change every 30 seconds."

@@ -457,7 +457,7 @@ def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
             services.confirm_leaving(request, user, data.get("password", ""), data.get("otp", ""))
         except services.SignInThrottled as error:
             return form_retry_later(request, "accounts/delete.html", context, error)
-        except services.LeavingRefused as refused:
+        except services.NotConfirmed as refused:
             form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         else:
             services.delete_account(user)

@@ -242,7 +242,7 @@ class MeView(generics.RetrieveUpdateAPIView):
             services.confirm_leaving(
                 request, request.user, data.get("password", ""), data.get("otp", "")
             )
-        except services.LeavingRefused as refused:
+        except services.NotConfirmed as refused:
             raise exceptions.ValidationError({refused.field: [refused.message]}) from None
         services.delete_account(request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

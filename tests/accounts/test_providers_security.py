@@ -91,7 +91,7 @@ def test_a_re_sign_in_proves_one_action_then_is_spent():
     request = RequestFactory().post("/")
     request.session = {providers.REAUTHENTICATED: {"user_id": member.pk, "at": time.time()}}
     services.confirm_leaving(request, member, "", "")
-    with pytest.raises(services.LeavingRefused) as refused:
+    with pytest.raises(services.NotConfirmed) as refused:
         services.confirm_leaving(request, member, "", "")
     assert refused.value.field == "reauthenticate"
 
