@@ -115,6 +115,13 @@ class Workbook(MaintainedFieldsMixin, Moderated):
     sigma_id = models.CharField(max_length=80, editable=False)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Unlisted: opens from its link (and from collections that hold it) but stays out of the
+    # gallery's lists, search, tag pages, feeds and the sitemap. Staff set it (the demo's examples).
+    listed = models.BooleanField(
+        default=True,
+        help_text="Show this workbook in the gallery's lists, search, tag pages, feeds and sitemap. "
+        "Unlisted workbooks still open from their link.",
+    )
     tags = models.ManyToManyField(Tag, related_name="workbooks", blank=True)
     # The picture in use (media.storage.Picture), written only by media.services.
     thumbnail = models.JSONField(null=True, blank=True, editable=False)
