@@ -13,6 +13,10 @@ PORT ?= 8000
 # What `make run` runs with: the embedded default, with links (emails, the lines printed at start)
 # pointing at the port it serves.
 RUN_ENV := DEBUG=true SITE_URL=http://$(HOST):$(PORT)
+# axe-core for the browser tests' accessibility catalogue: an npm package pinned by its lock file,
+# installed next to the tests (never into static/), reinstalled when the lock changes.
+AXE := tests/browser/axe
+AXE_INSTALLED := $(AXE)/node_modules/.installed
 
 .PHONY: run test lint format lock clean install
 
@@ -23,13 +27,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# --no-compile: Python writes the bytecode of the modules the site imports as it first imports them,
+# instead of pip compiling every module of every package up front (a quarter of the .venv).
 $(RUN_INSTALLED): requirements/base.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements/base.txt
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements/base.txt
 	touch $@
 
 $(DEV_INSTALLED): requirements/base.txt requirements/dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
 	touch $@ $(RUN_INSTALLED)
+
+# Without npm the catalogue's tests skip (under CI=true they fail); no stamp, so the next run tries again.
+$(AXE_INSTALLED): $(AXE)/package.json $(AXE)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm is not installed: the accessibility tests will skip (install Node.js and npm)"; \
+	fi
 
 # The embedded default: SQLite, in-memory channel layer, eager tasks, local media, console email.
 # The demo accounts come last, right above the server's own lines.
@@ -40,7 +54,7 @@ run: $(RUN_INSTALLED)
 	@$(RUN_ENV) SIGMA_EMBED_STANDIN=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite; DATABASE_URL and REDIS_URL, when set, point it at PostgreSQL and Redis.
-test: $(DEV_INSTALLED)
+test: $(DEV_INSTALLED) $(AXE_INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_INSTALLED)
@@ -62,4 +76,4 @@ lock: $(DEV_INSTALLED)
 	for f in requirements/base.txt requirements/dev.txt; do sed -i '1i # Pinned dependencies, generated from pyproject.toml by `make lock`. Do not edit by hand.' $$f; done
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache test-artifacts
+	rm -rf $(VENV) var staticfiles .pytest_cache test-artifacts $(AXE)/node_modules

@@ -65,7 +65,9 @@ def test_make_run_installs_the_base_requirements_and_make_test_adds_the_dev_ones
     venv = tmp_path / ".venv"
 
     run = make_dry_run("run", venv)
-    assert installs(run) == [f"{venv}/bin/python -m pip install --quiet -r requirements/base.txt"]
+    assert installs(run) == [
+        f"{venv}/bin/python -m pip install --quiet --no-compile -r requirements/base.txt"
+    ]
 
     stamp_installed(venv, run)
     assert installs(make_dry_run("run", venv)) == []  # a second `make run` installs nothing
