@@ -1,13 +1,14 @@
 """Fixtures and rules for the whole suite.
 
-Tests marked `postgres`, `redis` or `browser` need the real thing. Without it they skip, saying what to
-install; under CI=true they fail instead, so a green CI run always means the real parts were exercised.
+Tests marked `postgres`, `redis`, `browser` or `axe` need the real thing. Without it they skip,
+saying what to install; under CI=true they fail instead, so a green CI run always means the real parts were exercised.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -19,6 +20,8 @@ from tests.factories import PASSWORD, CuratorFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# axe-core, installed from npm by `make test` next to the browser tests (tests/browser/axe/).
+AXE_SCRIPT = Path(__file__).parent / "browser" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def require(what: str, available: bool, how: str) -> None:
@@ -56,6 +59,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "Chromium",
             bool(shutil.which(CHROMIUM)),
             "install it (apt-get install chromium) or set CHROMIUM_PATH",
+        )
+    if item.get_closest_marker("axe"):
+        require(
+            "axe-core",
+            AXE_SCRIPT.is_file(),
+            "install Node.js and npm, then `make test` (or `npm ci --prefix tests/browser/axe`)",
         )
 
 
