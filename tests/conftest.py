@@ -1,7 +1,8 @@
 """Fixtures and rules for the whole suite.
 
 Tests marked `postgres`, `redis`, `browser` or `axe` need the real thing. Without it they skip,
-saying what to install; under CI=true they fail instead, so a green CI run always means the real parts were exercised.
+saying what to install; under CI=true they fail instead, so a green CI run always means the real
+parts were exercised.
 """
 
 from __future__ import annotations
