@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from media.storage import Picture
 
@@ -19,10 +20,13 @@ def picture(
     css_class: str = "",
     alt: str = "",
     eager: bool = False,
+    priority: bool = False,
 ) -> str:
     """`variants` lists the variants to offer, smallest first ("thumb", or "small medium").
 
-    Off-screen pictures load lazily unless `eager` (a picture at the top of the page).
+    Off-screen pictures load lazily unless `eager` (a picture at the top of the page). `priority`
+    marks the page's main picture, its largest paint: loaded at once and ahead of the other pictures
+    (fetchpriority), not only once the layout shows it is in view.
     """
     if picture is None:
         return ""
@@ -31,7 +35,7 @@ def picture(
     return format_html(
         '<picture><source type="image/webp" srcset="{}"{}>'
         '<img src="{}" srcset="{}"{} class="{}" alt="{}" width="{}" height="{}" '
-        'loading="{}" decoding="async"></picture>',
+        'loading="{}"{} decoding="async"></picture>',
         picture.srcset(names),
         format_html(' sizes="{}"', sizes) if sizes else "",
         picture.url(names[0], picture.fallback),
@@ -41,7 +45,8 @@ def picture(
         alt,
         width,
         height,
-        "eager" if eager else "lazy",
+        "eager" if eager or priority else "lazy",
+        mark_safe(' fetchpriority="high"') if priority else "",
     )
 
 

@@ -166,6 +166,24 @@ def test_the_author_uploads_a_thumbnail_and_cards_show_it_with_srcset(member_cli
     assertContains(page, f'<meta property="og:image" content="http://testserver{base}-medium.jpg">')
 
 
+def test_the_workbook_page_loads_its_thumbnail_at_once_and_first_while_cards_wait(
+    member_client, user, post
+):
+    # The thumbnail over the loading frame is the page's largest paint: lazy loading would hold it
+    # until layout, and without a priority it queues behind the page's other pictures.
+    workbook = WorkbookFactory(author=user, title="Revenue")
+    post(member_client, f"/w/{workbook.slug}/thumbnail/", images.png((1280, 720)))
+
+    page = Client().get(workbook.get_absolute_url())
+    card = Client().get("/explore/")
+
+    assertContains(
+        page, 'width="300" height="169" loading="eager" fetchpriority="high" decoding="async"'
+    )
+    assertNotContains(card, "fetchpriority")
+    assertContains(card, 'width="300" height="169" loading="lazy" decoding="async"')
+
+
 def test_someone_else_cannot_upload_a_thumbnail(member_client, user, post):
     workbook = WorkbookFactory(author=UserFactory())
 
