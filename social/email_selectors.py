@@ -98,7 +98,7 @@ def digest_workbooks(member: User, week: date, limit: int) -> list[Workbook]:
     """The newest `limit` workbooks the people `member` follows published in the week before
     `week`, with their authors, in one query."""
     start, end = digest_window(week)
-    published = Workbook.objects.published().filter(
+    published = Workbook.objects.listed().filter(
         moderation=Moderation.VISIBLE,
         author__follower_links__follower=member,
         published_at__gte=start,

@@ -183,7 +183,7 @@ def shown_only(
     shown = (
         Workbook.objects.using(router.db_for_write(Workbook))
         .filter(pk=workbook_id)
-        .published()
+        .listed()
         .exists()
     )
     if shown:

@@ -28,7 +28,7 @@ from accounts import selectors as accounts_selectors
 from accounts.models import User
 from workbooks import cache as gallery_cache
 from workbooks import selectors as workbook_selectors
-from workbooks.models import Workbook, public
+from workbooks.models import Workbook, listed
 
 from . import kept
 from .models import Activity, Block, Comment, Favorite, Follow, MutedVerb, Notification, Verb
@@ -100,11 +100,12 @@ def unread_count_and_newest(user_id: int) -> tuple[int, int]:
 
 def feed_for(user: User) -> QuerySet[Activity]:
     """What the people `user` follows did, newest first (drafts, and deactivated members and
-    their workbooks, left out: they are 404 everywhere else)."""
+    their workbooks, left out: they are 404 everywhere else; unlisted workbooks too, which no
+    list shows)."""
     followed = Follow.objects.filter(follower=user).values("followee_id")
     return (
         Activity.objects.filter(actor_id__in=followed, actor__is_active=True)
-        .filter(Q(workbook__isnull=True) | public("workbook__"))
+        .filter(Q(workbook__isnull=True) | listed("workbook__"))
         .filter(Q(subject__isnull=True) | Q(subject__is_active=True))
         .select_related("actor", "workbook", "subject")
         .order_by("-pk")
@@ -176,10 +177,10 @@ def favorites_of(user: User, base: QuerySet[Workbook] | None = None) -> QuerySet
 
 
 def profiles(viewer: User | AnonymousUser) -> QuerySet[User]:
-    """Active members with `workbook_count` (published) and `is_following` (the viewer follows
-    them), both in the member's own query."""
+    """Active members with `workbook_count` (listed, as their profile lists them) and
+    `is_following` (the viewer follows them), both in the member's own query."""
     published = (
-        Workbook.objects.published()
+        Workbook.objects.listed()
         .filter(author=OuterRef("pk"))
         .order_by()
         .values("author")
@@ -421,7 +422,7 @@ def unfinished_fan_outs(*, published_after: datetime, published_before: datetime
     ).exclude(Exists(muted) | Exists(told))
     return list(
         Workbook.objects.filter(
-            public(),
+            listed(),  # an unlisted workbook is announced to nobody (services.fan_out_published)
             published_at__gte=published_after,
             published_at__lt=published_before,
         )

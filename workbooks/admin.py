@@ -75,6 +75,7 @@ class WorkbookAdminForm(forms.ModelForm):
             "title",
             "author",
             "status",
+            "listed",
             "published_at",
             "embed_url",
             "description",
@@ -90,11 +91,12 @@ class WorkbookAdmin(admin.ModelAdmin):
     form = WorkbookAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
-        "title", "author", "status", "embed_kind", "published_at",
+        "title", "author", "status", "listed", "embed_kind", "published_at",
         "view_count", "favorite_count", "comment_count", "on_site",
     ]  # fmt: skip
     list_filter = [
-        "status", FeaturedNowFilter, SecureEmbedFilter, "embed_kind", "tags", "published_at",
+        "status", "listed", FeaturedNowFilter, SecureEmbedFilter, "embed_kind", "tags",
+        "published_at",
     ]  # fmt: skip
     search_fields = ["title", "author__username", "author__full_name", "tags__name"]
     list_select_related = ["author"]
@@ -105,8 +107,8 @@ class WorkbookAdmin(admin.ModelAdmin):
         "secure_embed_status",
     ]  # fmt: skip
     fields = [
-        "title", "author", "status", "published_at", "embed_url", "description", "tags",
-        *readonly_fields,
+        "title", "author", "status", "listed", "published_at", "embed_url", "description",
+        "tags", *readonly_fields,
     ]  # fmt: skip
     inlines = [FeaturedInline]
     actions = [
@@ -147,10 +149,11 @@ class WorkbookAdmin(admin.ModelAdmin):
         return picture(obj.picture, "small", alt="") or "None (a generated placeholder is shown)"
 
     def save_model(self, request, obj, form, change) -> None:
-        # Through the service, so the description is rendered and the URL parsed as everywhere else.
+        # Through the service, so the description is rendered and the URL parsed as everywhere else,
+        # and a workbook listed or unlisted here comes into or leaves the cached lists at once.
         data = {
             name: form.cleaned_data[name]
-            for name in ("title", "description", "embed_url", "status")
+            for name in ("title", "description", "embed_url", "status", "listed")
         }
         if change:
             services.update_workbook(obj, **data)
@@ -261,9 +264,10 @@ class FeaturedAdmin(FeaturingAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "workbook":
-            # Only what is published can be featured (as services.feature): a draft's id typed into
-            # the form is refused, instead of featuring it and showing its title to a curator.
-            kwargs["queryset"] = Workbook.objects.published()
+            # Only what is listed can be featured (as services.feature): a draft's id typed into
+            # the form is refused, instead of featuring it and showing its title to a curator, and
+            # an unlisted one, which the rail would never show.
+            kwargs["queryset"] = Workbook.objects.listed()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:

@@ -105,9 +105,13 @@ DEMO_WORKBOOKS = [
         "A workbook that fails to load",
         "1-DemoEmbedThatWillError12",
         ["examples"],
-        "Shows what readers see when Sigma reports an error: the thumbnail and a link to open Sigma.",
+        "Shows what readers see when Sigma reports an error: the thumbnail and a link to open Sigma. "
+        "Unlisted: it opens from its link (and the workshop collection) but no list shows it.",
     ),
 ]
+# Demo-only examples, unlisted (Workbook.listed): they open from their link, the README's and the
+# workshop collection's, but stay out of the gallery's lists, search and feeds.
+DEMO_UNLISTED = {"A workbook that fails to load"}
 
 # Up to three of each member's published workbooks, pinned to the top of their profile, in order.
 DEMO_PINS = {
@@ -147,6 +151,7 @@ def _hsl(hue: int, saturation: float, lightness: float) -> tuple[int, int, int]:
 def ensure_demo_workbooks(users: dict[str, User], curator: User) -> int:
     created = 0
     for index, (author, title, embed_id, tags, description) in enumerate(DEMO_WORKBOOKS):
+        listed = title not in DEMO_UNLISTED
         workbook = Workbook.objects.filter(author=users[author], title=title).first()
         if workbook is None:
             workbook = services.create_workbook(
@@ -156,11 +161,15 @@ def ensure_demo_workbooks(users: dict[str, User], curator: User) -> int:
                 embed_url=EMBED + embed_id,
                 tags=tags,
                 status=Workbook.Status.PUBLISHED,
+                listed=listed,
             )
             Workbook.objects.filter(pk=workbook.pk).update(
                 published_at=timezone.now() - timedelta(days=len(DEMO_WORKBOOKS) - index)
             )
             created += 1
+        elif workbook.listed != listed:
+            # A demo database seeded before examples were unlisted: brought up to date.
+            workbook = services.update_workbook(workbook, listed=listed)
         if not workbook.thumbnail and not media_selectors.has_uploads(
             kind=UploadedImage.Kind.THUMBNAIL, holder=workbook.pk
         ):

@@ -17,8 +17,8 @@ from .sigma import EmbedKind
 class Tag(models.Model):
     name = models.CharField(max_length=40)
     slug = models.SlugField(max_length=50, unique=True)
-    # Published workbooks with this tag, kept by services.refresh_tag_counts: counting on every
-    # page view means aggregating the whole tag table.
+    # Listed workbooks with this tag (`listed`), kept by services.refresh_tag_counts: counting on
+    # every page view means aggregating the whole tag table.
     workbook_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
@@ -48,10 +48,22 @@ def public(prefix: str = "") -> Q:
     )
 
 
+def listed(prefix: str = "") -> Q:
+    """What the gallery lists, as a condition: `public`, and not unlisted by staff. Every list,
+    count, feed, search, sitemap and announcement keeps to it; what opens from a link (the
+    workbook's page and API detail, a collection that holds it, a member's favorites) keeps to
+    `public` only."""
+    return public(prefix) & Q(**{f"{prefix}listed": True})
+
+
 class WorkbookQuerySet(models.QuerySet["Workbook"]):
     def published(self) -> WorkbookQuerySet:
         """What every reader may see (`public`)."""
         return self.filter(public())
+
+    def listed(self) -> WorkbookQuerySet:
+        """What the gallery lists (`listed`)."""
+        return self.filter(listed())
 
     def visible_to(self, user) -> WorkbookQuerySet:
         """What a user may open: everything published (and not held or hidden by moderators), plus

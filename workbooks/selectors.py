@@ -15,6 +15,7 @@ from django.db.models import (
     BooleanField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     Func,
     OuterRef,
@@ -76,22 +77,33 @@ def cards(queryset: QuerySet[Workbook]) -> QuerySet[Workbook]:
 
 
 def published() -> QuerySet[Workbook]:
+    """What every reader may open (`public`): a member's favorites, collections, pins' checks."""
     return Workbook.objects.published()
 
 
-def api_list() -> QuerySet[Workbook]:
-    """What the API serialises per workbook: all its fields, the author and the tags."""
-    return published().select_related("author").prefetch_related("tags")
+def listed() -> QuerySet[Workbook]:
+    """What the gallery lists (models.listed): home, explore and search, tag pages, profiles,
+    feeds, related lists. An unlisted workbook opens from its link only."""
+    return Workbook.objects.listed()
+
+
+def api_list(base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
+    """What the API serialises per workbook: all its fields, the author and the tags; of
+    `published()` by default (a member's favorites), of `listed()` for the gallery's lists."""
+    return (published() if base is None else base).select_related("author").prefetch_related("tags")
+
+
+def api_listed() -> QuerySet[Workbook]:
+    """`api_list` of what the gallery lists: the API's workbook, featured and author lists."""
+    return api_list(listed())
 
 
 def latest(limit: int = 12) -> list[Workbook]:
-    return list(cards(published()).order_by(*SORTS["latest"])[:limit])
+    return list(cards(listed()).order_by(*SORTS["latest"])[:limit])
 
 
 def trending(limit: int = 12) -> list[Workbook]:
-    return list(
-        cards(published().filter(trending_score__gt=0)).order_by(*SORTS["trending"])[:limit]
-    )
+    return list(cards(listed().filter(trending_score__gt=0)).order_by(*SORTS["trending"])[:limit])
 
 
 def open_featurings() -> QuerySet[Featured]:
@@ -102,7 +114,7 @@ def featured_queryset(base: QuerySet[Workbook] | None = None) -> QuerySet[Workbo
     """Workbooks featured now, each once, in curated order, with the curator's note."""
     picks = open_featurings().filter(workbook=OuterRef("pk")).order_by("position", "-starts_at")
     return (
-        (cards(published()) if base is None else base)
+        (cards(listed()) if base is None else base)
         .filter(Exists(picks))
         .annotate(
             feature_position=Subquery(picks.values("position")[:1]),
@@ -162,7 +174,7 @@ def related_queryset(workbook: Workbook, limit: int = RELATED_SHOWN) -> QuerySet
     `detail`)."""
     key = related_key(tag.pk for tag in workbook.tags.all())
     return (
-        cards(published().filter(related_listings__tag_set=key).exclude(pk=workbook.pk))
+        cards(listed().filter(related_listings__tag_set=key).exclude(pk=workbook.pk))
         .annotate(shared=F("related_listings__shared"))
         .order_by("-shared", "-trending_score", "-published_at", "-id")[:limit]
     )
@@ -174,47 +186,57 @@ def related(workbook: Workbook, limit: int = RELATED_SHOWN) -> list[Workbook]:
     return list(related_queryset(workbook, limit))
 
 
-def by_author(author: User) -> QuerySet[Workbook]:
-    return cards(published().filter(author=author)).order_by(*SORTS["latest"])
+def by_author(author: User, *, unlisted: bool = False) -> QuerySet[Workbook]:
+    """The author's listed workbooks, newest first; `unlisted`: their unlisted ones too (their
+    own profile, which marks them)."""
+    if not unlisted:
+        return cards(listed().filter(author=author)).order_by(*SORTS["latest"])
+    # `marked_unlisted`: the card's "Unlisted" badge (inc/draft_badge.html), on these rows only,
+    # never on a shared list's (a collection may hold an unlisted workbook).
+    marked = ExpressionWrapper(Q(listed=False), output_field=BooleanField())
+    return cards(published().filter(author=author).annotate(marked_unlisted=marked)).order_by(
+        *SORTS["latest"]
+    )
 
 
-def by_author_counted(author: User) -> QuerySet[Workbook]:
-    """by_author, each row carrying `author_workbook_count` (all the author's published workbooks,
+def by_author_counted(author: User, *, unlisted: bool = False) -> QuerySet[Workbook]:
+    """by_author, each row carrying `author_workbook_count` (all the author's workbooks it lists,
     whatever page the row is on) for the profile's header: a subquery the database runs once, so
     the count costs no query of its own."""
     count = (
-        published()
+        (published() if unlisted else listed())
         .filter(author=author)
         .order_by()
         .values("author")
         .annotate(total=Count("pk"))
         .values("total")
     )
-    return by_author(author).annotate(author_workbook_count=Subquery(count))
+    return by_author(author, unlisted=unlisted).annotate(author_workbook_count=Subquery(count))
 
 
 def pinned(author: User) -> list[Workbook]:
-    """The author's pinned workbooks that are still published, in the order they pinned them (one
+    """The author's pinned workbooks that are still listed, in the order they pinned them (one
     query, none without pins)."""
     ids = author.pinned_workbook_ids
     if not ids:
         return []
-    rows = {row.pk: row for row in cards(published().filter(author=author, pk__in=ids))}
+    rows = {row.pk: row for row in cards(listed().filter(author=author, pk__in=ids))}
     return [rows[pk] for pk in ids if pk in rows]
 
 
 def published_among(author_id: int, ids: list[int]) -> set[int]:
-    """Which of these ids are the author's published workbooks (accounts.profiles' pins)."""
-    return set(published().filter(author_id=author_id, pk__in=ids).values_list("pk", flat=True))
+    """Which of these ids are the author's listed workbooks (accounts.profiles' pins: a pin shows
+    on the profile, which lists no unlisted workbook)."""
+    return set(listed().filter(author_id=author_id, pk__in=ids).values_list("pk", flat=True))
 
 
 PINNABLE_SHOWN = 100
 
 
 def pinnable(author_id: int, pins: list[int]) -> list[tuple[int, str]]:
-    """The author's published workbooks a form offers to pin, (id, title): the latest ones, then
+    """The author's listed workbooks a form offers to pin, (id, title): the latest ones, then
     any of their pins older than those (one more query, only then)."""
-    rows = published().filter(author_id=author_id).order_by(*SORTS["latest"])
+    rows = listed().filter(author_id=author_id).order_by(*SORTS["latest"])
     latest = list(rows.values_list("pk", "title")[:PINNABLE_SHOWN])
     offered = {pk for pk, _ in latest}
     older = [pk for pk in pins if pk not in offered]
@@ -224,9 +246,9 @@ def pinnable(author_id: int, pins: list[int]) -> list[tuple[int, str]]:
 
 
 def own_published(slug: str, author: User) -> Workbook:
-    """The author's own published workbook with this slug (one they may pin); raises
-    Workbook.DoesNotExist for anyone else's, a draft or none."""
-    return published().get(author_id=author.pk, slug=slug)
+    """The author's own listed workbook with this slug (one they may pin); raises
+    Workbook.DoesNotExist for anyone else's, a draft, an unlisted one or none."""
+    return listed().get(author_id=author.pk, slug=slug)
 
 
 DRAFT_ORDER = ("-updated_at", "-id")
@@ -240,17 +262,16 @@ def drafts_of(author: User) -> QuerySet[Workbook]:
 
 
 def listed_tag(slug: str) -> Tag:
-    """A tag that has a page: one with published workbooks; raises Tag.DoesNotExist.
+    """A tag that has a page: one with listed workbooks; raises Tag.DoesNotExist.
 
-    A tag used only by drafts answers exactly as no tag, so its page tells nobody it is in use.
+    A tag used only by drafts (or unlisted workbooks) answers exactly as no tag, so its page
+    tells nobody it is in use.
     """
-    return (
-        Tag.objects.filter(slug=slug).filter(Exists(published().filter(tags=OuterRef("pk")))).get()
-    )
+    return Tag.objects.filter(slug=slug).filter(Exists(listed().filter(tags=OuterRef("pk")))).get()
 
 
 def with_tag(tag: Tag) -> QuerySet[Workbook]:
-    return cards(published().filter(tags=tag)).order_by(*SORTS["latest"])
+    return cards(listed().filter(tags=tag)).order_by(*SORTS["latest"])
 
 
 def tags_with_counts(query: str = "") -> QuerySet[Tag]:
@@ -402,7 +423,7 @@ def _suggestion_words() -> set[str]:
     """The words a correction may use: those of the most used tags and the newest titles, as
     people wrote them (the search's own vocabulary holds stems, which read badly in a link)."""
     names = tags_with_counts().values_list("name", flat=True)[:SUGGESTION_TAGS]
-    titles = published().order_by(*SORTS["latest"]).values_list("title", flat=True)
+    titles = listed().order_by(*SORTS["latest"]).values_list("title", flat=True)
     words: set[str] = set()
     for text in [*names, *titles[:SUGGESTION_TITLES]]:
         words.update(word.lower() for word in _WORD.findall(text) if len(word) > 2)
@@ -445,7 +466,7 @@ def search_page(params: Search, number: int, size: int, base: QuerySet[Workbook]
 def search(
     params: Search, base: QuerySet[Workbook] | None = None, window: int | None = None
 ) -> QuerySet[Workbook]:
-    """Published workbooks matching a search, in the order asked for.
+    """Listed workbooks matching a search, in the order asked for.
 
     On PostgreSQL: the newest SEARCH_RESULTS matches in the narrow search table (search.Entry),
     ranked by the weighted vector (title, then tags, then the rest), or in the sort asked for,
@@ -454,7 +475,7 @@ def search(
     shows). `window`: how many of the ranked results the caller reads at most (a page's offset,
     its size and one more); ranked by relevance, only those are read as workbook rows.
     """
-    base = cards(published()) if base is None else base
+    base = cards(listed()) if base is None else base
     terms = search_terms(params.query)
     order = SORTS.get(params.sort)
     if terms and connection.vendor == "postgresql":

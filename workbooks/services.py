@@ -40,7 +40,7 @@ from .models import (
     RelatedWorkbook,
     Tag,
     Workbook,
-    public,
+    listed,
     related_key,
 )
 
@@ -151,10 +151,10 @@ def _apply(
 
 
 def refresh_tag_counts(tag_ids: Iterable[int] | None = None) -> None:
-    """Recount the workbooks every reader sees (`public`) per tag: for the given tags, or all."""
+    """Recount the workbooks the gallery lists (`listed`) per tag: for the given tags, or all."""
     through = Workbook.tags.through
     counts = (
-        through.objects.filter(public("workbook__"), tag_id=OuterRef("pk"))
+        through.objects.filter(listed("workbook__"), tag_id=OuterRef("pk"))
         .order_by()
         .values("tag_id")
         .annotate(total=Count("*"))
@@ -199,10 +199,13 @@ def create_workbook(
     embed_url: str,
     tags: Iterable[str] = (),
     status: str = Workbook.Status.DRAFT,
+    listed: bool = True,
 ) -> Workbook:
+    """`listed`: False makes it unlisted (staff only: the admin, the demo's seed), opened from its
+    link but in no list, and never announced to its author's followers."""
     if status == Workbook.Status.PUBLISHED:
         verification.require_verified(author)
-    workbook = Workbook(author=author)
+    workbook = Workbook(author=author, listed=listed)
     _apply(workbook, title=title, description=description, embed_url=embed_url, status=status)
     _save(workbook)
     set_tags(workbook, tags)
@@ -213,7 +216,18 @@ def create_workbook(
 
 
 @transaction.atomic
-def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **fields) -> Workbook:
+def update_workbook(
+    workbook: Workbook,
+    *,
+    tags: Iterable[str] | None = None,
+    listed: bool | None = None,
+    **fields,
+) -> Workbook:
+    """Change a workbook as its author (or a moderator) edited it. `listed` (staff only: the
+    admin) lists or unlists it: it comes into or leaves every list at once (_visibility_changed)."""
+    listed_before = workbook.listed
+    if listed is not None:
+        workbook.listed = listed
     values = {
         name: fields.get(name, getattr(workbook, name))
         for name in ("title", "description", "embed_url", "status")
@@ -237,7 +251,10 @@ def update_workbook(workbook: Workbook, *, tags: Iterable[str] | None = None, **
     else:  # the status may have changed
         refresh_tag_counts(tag_ids_of([workbook.pk]))
     refresh_search_entries(Workbook.objects.filter(pk=workbook.pk))
-    if (workbook.status, tag_ids_of([workbook.pk])) != related_before:
+    if workbook.listed != listed_before:
+        # Tag counts, related lists, the search entry and the kept pages, as for a moderation.
+        _visibility_changed([workbook.pk])
+    elif (workbook.status, tag_ids_of([workbook.pk])) != related_before:
         related_changed([workbook.pk])
     _announce_if_first_published(workbook)
     return workbook
@@ -279,9 +296,10 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
     published one, any new words in the typo vocabulary.
 
     Title weighs most, then tags, then the description and the author's names. The entry holds a
-    date only while every reader may see the workbook (published by an active author, neither
-    held nor hidden: as `published()` lists it), so drafts, deactivated authors' workbooks and
-    moderated ones never reach the search's index range.
+    date only while the gallery lists the workbook (published by an active author, neither held
+    nor hidden, nor unlisted: as `listed()` has it), so drafts, deactivated authors' workbooks,
+    moderated and unlisted ones never reach the search's index range, nor their words the typo
+    vocabulary.
     """
     if connection.vendor != "postgresql":
         return
@@ -292,7 +310,7 @@ def refresh_search_entries(workbooks: QuerySet[Workbook]) -> None:
             WITH changed AS (
             INSERT INTO search_entry (workbook_id, author_id, published_at, tags, vector)
             SELECT w.id, w.author_id,
-                   CASE WHEN w.status = %s AND u.is_active AND w.moderation = %s
+                   CASE WHEN w.status = %s AND u.is_active AND w.moderation = %s AND w.listed
                         THEN w.published_at END,
                    ARRAY(SELECT wt.tag_id FROM workbooks_workbook_tags wt
                          WHERE wt.workbook_id = w.id ORDER BY 1),
@@ -348,7 +366,7 @@ def feature(workbooks: Iterable[Workbook], curator: User, note: str = "") -> lis
     last = Featured.objects.order_by("-position").values_list("position", flat=True).first() or 0
     created = []
     for offset, workbook in enumerate(workbooks, start=1):
-        if not workbook.is_published:
+        if not workbook.is_published or not workbook.listed:  # the rail lists neither
             continue
         created.append(
             Featured.objects.create(
@@ -583,9 +601,9 @@ def related_lists_holding(workbook_ids: Iterable[int]) -> list[str]:
 
 
 def _related_ranking(key: str) -> list[tuple[int, int]]:
-    """(id, shared tags) of the RELATED_KEPT published workbooks sharing the most of these tags."""
+    """(id, shared tags) of the RELATED_KEPT listed workbooks sharing the most of these tags."""
     return list(
-        Workbook.objects.published()
+        Workbook.objects.listed()
         .filter(tags__in=_key_tags(key))
         .values("pk")
         .annotate(shared=Count("tags"))
@@ -646,7 +664,7 @@ def refresh_related(workbook_ids: Iterable[int], holding: Iterable[str] = ()) ->
     recompute = own | set(sorted(held)[:RELATED_RECOMPUTE_LIMIT])
     RelatedWorkbook.objects.filter(workbook_id__in=ids, tag_set__in=held - recompute).delete()
     recomputed = _store_related(recompute)
-    published = Workbook.objects.published().filter(pk__in=list(keys_of))
+    published = Workbook.objects.listed().filter(pk__in=list(keys_of))
     for pk, trending, published_at in published.values_list("pk", "trending_score", "published_at"):
         _enter_related(pk, _key_tags(keys_of[pk]), (trending, published_at), skip=recompute)
     return recomputed
@@ -712,7 +730,7 @@ def rebuild_related(
     160 MB. Memory grows with the number of workbooks."""
     order = {
         pk: (trending, published_at, pk)
-        for pk, trending, published_at in Workbook.objects.published()
+        for pk, trending, published_at in Workbook.objects.listed()
         .values_list("pk", "trending_score", "published_at")
         .iterator(chunk_size=10_000)
     }

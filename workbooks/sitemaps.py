@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 
 from . import cache as gallery_cache
-from .models import Tag, Workbook, public
+from .models import Tag, Workbook, listed
 
 if TYPE_CHECKING:
     from typing import TypedDict
@@ -49,7 +49,7 @@ KEPT_HEADERS = ("Content-Type", "Last-Modified", "X-Robots-Tag")
 
 def _published_authors() -> QuerySet[PublishedAuthor]:
     # Filtering on the join before annotating: the date is of their published workbooks only.
-    return User.objects.filter(public("workbooks__"), is_active=True).annotate(
+    return User.objects.filter(listed("workbooks__"), is_active=True).annotate(
         last_published=Max("workbooks__published_at")
     )
 
@@ -67,13 +67,13 @@ class PagedSitemap(Sitemap):
 
 class WorkbookSitemap(PagedSitemap):
     def items(self) -> QuerySet[Workbook]:
-        return Workbook.objects.published().only("slug", "updated_at").order_by("pk")
+        return Workbook.objects.listed().only("slug", "updated_at").order_by("pk")
 
     def lastmod(self, workbook: Workbook) -> datetime:
         return workbook.updated_at
 
     def get_latest_lastmod(self) -> datetime | None:
-        return Workbook.objects.published().aggregate(latest=Max("updated_at"))["latest"]
+        return Workbook.objects.listed().aggregate(latest=Max("updated_at"))["latest"]
 
 
 class AuthorSitemap(PagedSitemap):
@@ -89,15 +89,15 @@ class AuthorSitemap(PagedSitemap):
         return user.last_published
 
     def get_latest_lastmod(self) -> datetime | None:
-        return Workbook.objects.published().aggregate(latest=Max("published_at"))["latest"]
+        return Workbook.objects.listed().aggregate(latest=Max("published_at"))["latest"]
 
 
 class TagSitemap(PagedSitemap):
-    """Tags that have a page: those on a published workbook (workbooks.selectors.listed_tag)."""
+    """Tags that have a page: those on a listed workbook (workbooks.selectors.listed_tag)."""
 
     def items(self) -> QuerySet[PublishedTag]:
         return (
-            Tag.objects.filter(public("workbooks__"))
+            Tag.objects.filter(listed("workbooks__"))
             .annotate(last_published=Max("workbooks__published_at"))
             .only("slug")
             .order_by("pk")
@@ -108,7 +108,7 @@ class TagSitemap(PagedSitemap):
 
     def get_latest_lastmod(self) -> datetime | None:
         return (
-            Workbook.objects.published()
+            Workbook.objects.listed()
             .filter(tags__isnull=False)
             .aggregate(latest=Max("published_at"))["latest"]
         )

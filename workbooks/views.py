@@ -415,9 +415,10 @@ def author(request: HttpRequest, username: str) -> HttpResponse:
 
 
 def _author_page(request: HttpRequest, person) -> HttpResponse:
-    page = paging.html_page(request, selectors.by_author_counted(person), PAGE_SIZE)
+    own = request.user == person  # their unlisted workbooks too, marked: a page for them alone
+    page = paging.html_page(request, selectors.by_author_counted(person, unlisted=own), PAGE_SIZE)
     drafts = []
-    if request.user == person:
+    if own:
         drafts = list(selectors.drafts_of(person)[:DRAFTS_ON_PROFILE])
     context = {
         "person": person,

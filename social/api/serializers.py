@@ -40,7 +40,7 @@ class ProfileSerializer(MemberSerializer):
     """Expects `workbook_count` and `is_following` annotated (views.profiles)."""
 
     website = WebsiteField(read_only=True)
-    workbook_count = serializers.IntegerField(read_only=True, help_text="Published workbooks.")
+    workbook_count = serializers.IntegerField(read_only=True, help_text="Listed workbooks.")
     is_following = serializers.BooleanField(
         read_only=True, help_text="Whether the viewer follows this member (false when anonymous)."
     )

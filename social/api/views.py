@@ -143,7 +143,7 @@ class MemberWorkbooksView(KeptLists, MemberListView):
     shared_name = "user-workbooks"
 
     def get_queryset(self) -> QuerySet[Workbook]:
-        workbooks = workbook_selectors.api_list().filter(author=self.get_member())
+        workbooks = workbook_selectors.api_listed().filter(author=self.get_member())
         return selectors.with_is_favorited(
             workbooks.order_by(*workbook_selectors.SORTS["latest"]), self.request.user
         )

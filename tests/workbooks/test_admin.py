@@ -306,6 +306,8 @@ def workbook_form(workbook, **overrides):
         "title": workbook.title,
         "author": workbook.author_id,
         "status": workbook.status,
+        # A checkbox: sent only when ticked, so a form without it unlists the workbook.
+        **({"listed": "on"} if workbook.listed else {}),
         "published_at_0": split(published_at)[0],
         "published_at_1": split(published_at)[1],
         "embed_url": workbook.embed_url,

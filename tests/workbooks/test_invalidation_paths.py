@@ -241,7 +241,7 @@ def test_a_featured_entry_ended_in_the_workbooks_admin_page_leaves_the_cached_ho
     prefix = "featurings"
     data = {
         "title": workbook.title, "author": workbook.author_id, "status": workbook.status,
-        "embed_url": workbook.embed_url, "tags": [],
+        "listed": "on", "embed_url": workbook.embed_url, "tags": [],
         "description": workbook.description, "published_at_0": "2020-01-01",
         "published_at_1": "00:00:00",
         f"{prefix}-TOTAL_FORMS": 1, f"{prefix}-INITIAL_FORMS": 1,

@@ -14,7 +14,6 @@ from search.models import Entry
 from sigma_playground.models import Moderation
 from tests.accounts.helpers import api_client_for
 from tests.factories import (
-    BROWSER,
     CollectionFactory,
     ModeratorFactory,
     UserFactory,
@@ -22,11 +21,10 @@ from tests.factories import (
 )
 from tests.pages import form_alert
 from tests.workbooks.markup import page
-from tests.workbooks.test_feeds_and_sitemap import crawl
+from tests.workbooks.places import TITLE, everywhere, public_places
 from workbooks import services
 from workbooks.models import Tag, Workbook
 
-TITLE = "Revenue by region"
 REASON = "Links to a phishing page"
 HELD_OR_HIDDEN = [Moderation.HELD, Moderation.HIDDEN]
 
@@ -50,47 +48,6 @@ def workbook(ada, django_capture_on_commit_callbacks) -> Workbook:
 def moderate(workbook, moderation, capture, **options) -> Workbook:
     with capture(execute=True):  # the related lists are made again once committed
         return services.moderate_workbook(workbook, moderation=moderation, **options)
-
-
-def public_places(client) -> dict[str, bool]:
-    """Whether `client` finds the workbook in each public list, feed and page listing it."""
-
-    def shows(url: str) -> bool:
-        response = client.get(url, HTTP_USER_AGENT=BROWSER)
-        assert response.status_code == 200, (url, response.status_code)
-        return TITLE in response.content.decode()
-
-    api = client.get("/api/v1/workbooks/").json()["results"]
-    by_ada = client.get("/api/v1/users/ada/workbooks/").json()["results"]
-    related = page(client.get("/w/revenue-forecast/", HTTP_USER_AGENT=BROWSER)).find_all(
-        "section", aria_labelledby="related-title"
-    )
-    return {
-        "home": shows("/"),
-        "explore": shows("/explore/"),
-        "search": shows("/explore/?q=region"),
-        "tag page": shows("/tags/finance/"),
-        "profile": shows("/u/ada/"),
-        "latest feed": shows("/feeds/latest/"),
-        "tag feed": shows("/feeds/tags/finance/"),
-        "author feed": shows("/feeds/u/ada/"),
-        "collection": shows("/u/curious/c/picks/"),
-        "related": any(TITLE in section.text for section in related),
-        "sitemap": "http://testserver/w/revenue-by-region/" in crawl(client),
-        "api list": TITLE in [row["title"] for row in api],
-        "api author list": TITLE in [row["title"] for row in by_ada],
-    }
-
-
-def everywhere(value: bool) -> dict[str, bool]:
-    return dict.fromkeys(public_places_names(), value)
-
-
-def public_places_names() -> list[str]:
-    return [
-        "home", "explore", "search", "tag page", "profile", "latest feed", "tag feed",
-        "author feed", "collection", "related", "sitemap", "api list", "api author list",
-    ]  # fmt: skip
 
 
 def finance_count() -> int:

@@ -132,7 +132,7 @@ class WorkbookViewSet(
             page = _ranked_page(self.request) if self.ranked_paging(self.request) else None
             window = page[0] * page[1] + 1 if page else None
             return with_is_favorited(
-                selectors.search(search, base=selectors.api_list(), window=window),
+                selectors.search(search, base=selectors.api_listed(), window=window),
                 self.request.user,
             )
         # Drafts are only in their author's (and staff's) queryset: to anyone else they are a 404.
@@ -243,5 +243,5 @@ class FeaturedListView(ListAPIView):
 
     def get_queryset(self):
         return with_is_favorited(
-            selectors.featured_queryset(base=selectors.api_list()), self.request.user
+            selectors.featured_queryset(base=selectors.api_listed()), self.request.user
         )

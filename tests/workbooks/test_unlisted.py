@@ -1,0 +1,254 @@
+"""An unlisted workbook (Workbook.listed off, by staff in the admin: the demo's examples) opens for
+everyone from its link, and from a collection that holds it, but leaves every list, count, feed,
+search and announcement, kept copies of pages included, at once; listed again, it is back."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from search.models import Entry
+from social import selectors as social_selectors
+from social import services as social_services
+from social.models import Notification, Verb
+from tests.accounts.helpers import api_client_for
+from tests.factories import (
+    BROWSER,
+    PUBLIC_EMBED,
+    CollectionFactory,
+    FeaturedFactory,
+    ModeratorFactory,
+    UserFactory,
+    WorkbookFactory,
+)
+from tests.workbooks.markup import page
+from tests.workbooks.places import PLACES, TITLE, everywhere, public_places
+from tests.workbooks.test_admin import WORKBOOKS_URL, workbook_form
+from workbooks import selectors, services
+from workbooks.demo import DEMO_UNLISTED
+from workbooks.models import Tag, Workbook
+
+# Where an unlisted workbook stays: a collection is its owner's pick, opened from its link too.
+STILL_SHOWN = {"collection"}
+
+
+def unlisted_places() -> dict[str, bool]:
+    return {place: place in STILL_SHOWN for place in PLACES}
+
+
+@pytest.fixture
+def ada(db):
+    return UserFactory(username="ada", full_name="Ada Lovelace")
+
+
+@pytest.fixture
+def workbook(ada, django_capture_on_commit_callbacks) -> Workbook:
+    """The places' workbook (tests.workbooks.places): Ada's "Revenue by region" (finance), featured,
+    trending, beside her "Revenue forecast" (finance), in a public collection of someone else's."""
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = WorkbookFactory(author=ada, title=TITLE, tags=["finance"], trending_score=5.0)
+        WorkbookFactory(author=ada, title="Revenue forecast", tags=["finance"])
+    FeaturedFactory(workbook=shown)
+    CollectionFactory(owner=UserFactory(username="curious"), slug="picks", workbooks=[shown])
+    return shown
+
+
+@pytest.fixture
+def moderator_client(db) -> Client:
+    client = Client()
+    client.force_login(ModeratorFactory(username="mod"))
+    return client
+
+
+def set_listed(client, workbook, listed: bool, capture) -> None:
+    """Through the admin's change form, as staff do it."""
+    form = workbook_form(workbook)
+    form.pop("listed", None)
+    if listed:
+        form["listed"] = "on"
+    with capture(execute=True):  # the related lists are made again once committed
+        response = client.post(f"{WORKBOOKS_URL}{workbook.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workbook.refresh_from_db()
+    assert workbook.listed is listed
+
+
+def finance_count() -> int:
+    return Tag.objects.get(slug="finance").workbook_count
+
+
+def test_unlisted_in_the_admin_it_leaves_every_list_at_once_kept_copies_included(
+    workbook, moderator_client, django_capture_on_commit_callbacks
+):
+    visitor, member = Client(), Client()
+    member.force_login(UserFactory(username="someone"))
+    # Every page read once first: the kept copies (visitors' and members') hold it.
+    assert public_places(visitor) == everywhere(True)
+    assert public_places(member) == everywhere(True)
+    assert finance_count() == 2
+
+    set_listed(moderator_client, workbook, False, django_capture_on_commit_callbacks)
+
+    assert public_places(visitor) == unlisted_places()
+    assert public_places(member) == unlisted_places()
+    assert finance_count() == 1
+    # Still opened from its link, by anyone, on the site and in the API.
+    for client in (visitor, member):
+        assert client.get(workbook.get_absolute_url(), HTTP_USER_AGENT=BROWSER).status_code == 200
+        assert client.get(f"/api/v1/workbooks/{workbook.pk}/").status_code == 200
+
+
+def test_listed_again_it_is_back_everywhere(
+    workbook, moderator_client, django_capture_on_commit_callbacks
+):
+    visitor = Client()
+    set_listed(moderator_client, workbook, False, django_capture_on_commit_callbacks)
+    assert public_places(visitor) == unlisted_places()  # kept so
+
+    set_listed(moderator_client, workbook, True, django_capture_on_commit_callbacks)
+
+    assert public_places(visitor) == everywhere(True)
+    assert finance_count() == 2
+
+
+def test_it_leaves_the_featured_rail_trending_and_the_api_featured_list(
+    workbook, django_capture_on_commit_callbacks
+):
+    assert workbook in selectors.featured_workbooks()
+    assert workbook in selectors.trending()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workbook(workbook, listed=False)
+
+    assert workbook not in selectors.featured_workbooks()
+    assert workbook not in selectors.trending()
+    assert workbook not in selectors.latest()
+    featured = Client().get("/api/v1/featured/").json()["results"]
+    assert TITLE not in [row["title"] for row in featured]
+    # Nor can it be featured again while unlisted: the rail would never show it.
+    workbook.refresh_from_db()
+    assert services.feature([workbook], UserFactory(username="cur")) == []
+
+
+def test_its_words_suggest_no_correction_and_its_only_tag_has_no_page(
+    workbook, ada, django_capture_on_commit_callbacks
+):
+    lone = WorkbookFactory(author=ada, title="Quokka census", tags=["marsupials"])
+    assert selectors.did_you_mean("quoka") == "quokka"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workbook(lone, listed=False)
+
+    assert selectors.did_you_mean("quoka") == ""
+    assert Client().get("/tags/marsupials/").status_code == 404
+    assert "marsupials" not in [tag.slug for tag in selectors.popular_tags()]
+    tags = Client().get("/api/v1/tags/").json()["results"]
+    assert "marsupials" not in [tag["slug"] for tag in tags]
+
+
+def test_its_author_sees_it_on_their_profile_marked_unlisted_and_nobody_else_does(
+    workbook, ada, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workbook(workbook, listed=False)
+    author = Client()
+    author.force_login(ada)
+
+    own = page(author.get("/u/ada/", HTTP_USER_AGENT=BROWSER))
+    cards = [card for card in own.find_all("article") if "wb-card" in card.classes]
+    marked = [card for card in cards if card.find_all(data_testid="unlisted-badge")]
+    assert [card.find("h3").text for card in marked] == [TITLE]
+    assert len(cards) == 2  # and the listed one, unmarked
+    # The collection that holds it shows it to everyone, without the author's badge.
+    collection = Client().get("/u/curious/c/picks/", HTTP_USER_AGENT=BROWSER).content.decode()
+    assert TITLE in collection
+    assert 'data-testid="unlisted-badge"' not in collection
+
+
+def test_an_unlisted_workbook_is_announced_to_no_follower_nor_shown_in_their_feed(
+    ada, django_capture_on_commit_callbacks
+):
+    follower = UserFactory(username="fan")
+    social_services.follow(follower, ada)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        unlisted = services.create_workbook(
+            ada, title="Demo only", embed_url=PUBLIC_EMBED.format("DemoOnly01"),
+            status=Workbook.Status.PUBLISHED, listed=False,
+        )  # fmt: skip
+        listed = WorkbookFactory(author=ada, title="For everyone")
+
+    told = Notification.objects.filter(recipient=follower, verb=Verb.PUBLISHED)
+    assert [n.workbook_id for n in told] == [listed.pk]
+    assert [row.workbook_id for row in social_selectors.feed_for(follower)] == [listed.pk]
+    assert unlisted.pk not in social_selectors.unfinished_fan_outs(
+        published_after=unlisted.published_at.replace(year=2000),
+        published_before=unlisted.published_at.replace(year=2100),
+    )
+
+
+def test_authors_cannot_list_or_unlist_through_the_api_or_the_edit_form(workbook, ada):
+    api = api_client_for(ada).patch(
+        f"/api/v1/workbooks/{workbook.pk}/", {"listed": False}, format="json"
+    )
+    assert api.status_code == 200
+    assert "listed" not in api.json()
+    author = Client()
+    author.force_login(ada)
+    author.post(
+        f"{workbook.get_absolute_url()}edit/",
+        {"title": TITLE, "embed_url": workbook.embed_url, "description": "", "tags": "finance",
+         "status": "published", "listed": ""},
+    )  # fmt: skip
+    workbook.refresh_from_db()
+    assert workbook.listed
+
+
+def test_the_admin_shows_filters_and_lists_by_it(workbook, moderator_client):
+    services.update_workbook(workbook, listed=False)
+
+    unlisted = moderator_client.get(f"{WORKBOOKS_URL}?listed__exact=0")
+    everyone = moderator_client.get(WORKBOOKS_URL)
+
+    assert [w.title for w in unlisted.context["cl"].result_list] == [TITLE]
+    assert "listed" in everyone.context["cl"].list_display
+    change = moderator_client.get(f"{WORKBOOKS_URL}{workbook.pk}/change/").content.decode()
+    assert 'name="listed"' in change
+
+
+@pytest.mark.postgres
+def test_its_search_entry_leaves_the_index_range_and_comes_back(
+    workbook, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workbook(workbook, listed=False)
+    assert Entry.objects.get(workbook=workbook).published_at is None
+    assert not list(selectors.search(selectors.Search(query="region")))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workbook(workbook, listed=True)
+    assert Entry.objects.get(workbook=workbook).published_at == workbook.published_at
+
+
+# --- The demo -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_demo_seeds_its_failing_example_unlisted_and_unlists_it_in_an_older_demo(settings):
+    settings.DEBUG = True  # seed_demo refuses to make known-password accounts otherwise
+    call_command("seed_demo", verbosity=0)
+    examples = Workbook.objects.filter(title__in=DEMO_UNLISTED)
+    assert {"A workbook that fails to load"} == DEMO_UNLISTED
+    assert [w.listed for w in examples] == [False]
+    assert not Workbook.objects.listed().filter(title__in=DEMO_UNLISTED).exists()
+    assert Workbook.objects.listed().count() == Workbook.objects.count() - 1
+    # A demo database seeded before examples were unlisted is brought up to date by a re-run.
+    services.update_workbook(examples.get(), listed=True)
+
+    call_command("seed_demo", verbosity=0)
+
+    assert [w.listed for w in Workbook.objects.filter(title__in=DEMO_UNLISTED)] == [False]
+    home = Client().get("/", HTTP_USER_AGENT=BROWSER).content.decode()
+    assert "A workbook that fails to load" not in home
+    example = examples.get()
+    assert example.slug == "a-workbook-that-fails-to-load"  # the address the README gives
+    assert Client().get(example.get_absolute_url(), HTTP_USER_AGENT=BROWSER).status_code == 200
