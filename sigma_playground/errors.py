@@ -209,6 +209,7 @@ def error_page(status: int, title: str, message: str) -> HttpResponse:
         "home": _address("home", "/"),
         "explore": _address("workbooks:explore", "/explore/"),
         "stylesheet": _static_address("css/site.css"),
+        "theme_script": _static_address("js/theme.js"),
         "favicon": _static_address("img/favicon.svg"),
     }
     return HttpResponse(loader.render_to_string("errors/page.html", context), status=status)
