@@ -128,8 +128,9 @@ def _shown(queryset: QuerySet, related: tuple[str, ...], *own: str) -> QuerySet:
 
 
 def feed_rows(user: User) -> QuerySet[Activity]:
-    """`feed_for`, with only what the feed page shows."""
-    return _shown(feed_for(user), ("actor", "workbook", "subject"))
+    """`feed_for`, with only what the feed page shows: its rows show the workbook's thumbnail too
+    (a reference on its row, read with it: no query more)."""
+    return _shown(feed_for(user), ("actor", "workbook", "subject"), "workbook__thumbnail")
 
 
 def notification_rows(user: User) -> QuerySet[Notification]:
