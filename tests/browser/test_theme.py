@@ -129,6 +129,12 @@ def test_the_error_pages_and_the_api_docs_follow_the_choice(new_page, live_serve
     assert background(page) == DARK_CANVAS
     assert background(page, ".api-docs__header") == DARK_PAPER
     page.screenshot(path=artifacts_dir / "theme-api-docs-dark-1366.png")
+    # "Try it out"'s Cancel in the site's red, readable on the operation (Swagger UI's is 4.3:1).
+    page.locator(".opblock-get .opblock-summary-control").first.click()
+    page.get_by_role("button", name="Try it out").first.click()
+    cancel = page.locator(".try-out__btn.cancel").first
+    expect(cancel).to_be_visible()
+    expect(cancel).to_have_css("color", "rgb(255, 138, 128)")  # --danger, once its transition ends
 
 
 def test_the_sigma_frame_follows_the_page(new_page, live_server, artifacts_dir):
