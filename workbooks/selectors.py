@@ -129,6 +129,41 @@ def featured_workbooks(limit: int = 12) -> list[Workbook]:
     return list(featured_queryset()[:limit])
 
 
+HOME_FEATURED = 12  # the workbook of the day and the featured rail
+HOME_TRENDING = 8
+HOME_LATEST = 12
+
+
+@dataclass(frozen=True)
+class HomeListings:
+    workbook_of_the_day: Workbook | None
+    featured: list[Workbook]
+    trending: list[Workbook]
+    latest: list[Workbook]
+
+
+def home_listings() -> HomeListings:
+    """The home page's sections, each workbook in one of them only: the most prominent it has a
+    place in (workbook of the day, then featured, trending, latest). A section still fills up to
+    its size: it reads as many more candidates as the sections above it show, in the same query.
+    Four queries: the featured picks, trending, latest, and the workbook of the day's tags."""
+    featured = featured_workbooks(HOME_FEATURED)
+    shown = {workbook.pk for workbook in featured}
+    hot = _besides(trending(HOME_TRENDING + len(shown)), shown, HOME_TRENDING)
+    shown |= {workbook.pk for workbook in hot}
+    newest = _besides(latest(HOME_LATEST + len(shown)), shown, HOME_LATEST)
+    return HomeListings(
+        workbook_of_the_day=with_tags(featured[0]) if featured else None,
+        featured=featured[1:],
+        trending=hot,
+        latest=newest,
+    )
+
+
+def _besides(rows: list[Workbook], shown: set[int], limit: int) -> list[Workbook]:
+    return [workbook for workbook in rows if workbook.pk not in shown][:limit]
+
+
 def detail(slug: str, user, *, tags: bool = True) -> Workbook:
     """The workbook page's object, with author and (unless `tags` is False: `with_tags` reads them
     when needed) its tags; raises Workbook.DoesNotExist."""

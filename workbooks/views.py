@@ -47,14 +47,9 @@ SORT_CHOICES_SEARCH = [("", "Best match"), ("latest", "Latest"), *SORT_CHOICES[1
 @gallery_cache.shared_page("home")  # reads no parameter
 def home(request: HttpRequest) -> HttpResponse:
     def render_listings() -> str:
-        featured = selectors.featured_workbooks()
-        context = {
-            "workbook_of_the_day": featured[0] if featured else None,
-            "featured": featured[1:],
-            "trending": selectors.trending(limit=8),
-            "latest": selectors.latest(limit=12),
-        }
-        return render_to_string("workbooks/inc/home_listings.html", context)
+        # Each workbook once, in its most prominent place (selectors.home_listings).
+        listings = selectors.home_listings()
+        return render_to_string("workbooks/inc/home_listings.html", {"home": listings})
 
     listings = gallery_cache.fragment("home", str(gallery_cache.minute()), render_listings)
     return render(request, "workbooks/home.html", {"listings": listings})

@@ -18,8 +18,9 @@ ANONYMOUS_LIMIT = 8
 
 # (page, queries for an anonymous visitor): what the queries are.
 ANONYMOUS = [
-    # Featured picks in curated order (with author), trending, latest.
-    pytest.param("/", 3, id="home"),
+    # Featured picks in curated order (with author), trending, latest (each reading as many more
+    # as the sections above show, so none repeats them), the workbook of the day's tags.
+    pytest.param("/", 4, id="home"),
     # One page of cards with their authors (25 rows: one more says whether there is a next page);
     # the popular tags with counts for the filter.
     pytest.param("/explore/", 2, id="explore"),
@@ -65,7 +66,7 @@ ANONYMOUS = [
 # they read others' drafts is answered without a query: a member holds no permissions (staff's are
 # loaded once per request, two queries).
 SIGNED_IN = [
-    pytest.param("/", 4, id="home"),
+    pytest.param("/", 5, id="home"),
     pytest.param("/explore/?q=revenue", 4, id="explore search"),
     pytest.param("detail", 7, id="workbook"),
     pytest.param("/u/ada/", 4, id="own author page"),
