@@ -115,6 +115,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "sigma_playground.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static files come compressed ahead of time), above every middleware that
+    # writes the body (the slots), so what is compressed is what is sent (sigma_playground/compression.py).
+    "sigma_playground.compression.CompressionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # A NUL byte in the address is a 400 and in a cookie ignored: PostgreSQL text cannot hold one.
     "sigma_playground.http.RefuseMalformedAddressesMiddleware",
