@@ -164,6 +164,24 @@ def test_its_author_sees_it_on_their_profile_marked_unlisted_and_nobody_else_doe
     assert 'data-testid="unlisted-badge"' not in collection
 
 
+def test_its_author_is_not_offered_to_pin_it_and_a_pin_from_before_leaves_the_profile(
+    workbook, ada, django_capture_on_commit_callbacks
+):
+    author = Client()
+    author.force_login(ada)
+    assert author.post(f"{workbook.get_absolute_url()}pin/").status_code == 302
+    ada.refresh_from_db()
+    assert selectors.pinned(ada) == [workbook]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_workbook(workbook, listed=False)
+
+    assert selectors.pinned(ada) == []
+    own_page = author.get(workbook.get_absolute_url(), HTTP_USER_AGENT=BROWSER).content.decode()
+    assert "Pin to profile" not in own_page
+    assert "Unpin from profile" not in own_page
+    assert author.post(f"{workbook.get_absolute_url()}pin/").status_code == 404
+
+
 def test_an_unlisted_workbook_is_announced_to_no_follower_nor_shown_in_their_feed(
     ada, django_capture_on_commit_callbacks
 ):
