@@ -4,11 +4,14 @@ search and announcement, kept copies of pages included, at once; listed again, i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
 from search.models import Entry
+from social import email_selectors
 from social import selectors as social_selectors
 from social import services as social_services
 from social.models import Notification, Verb
@@ -202,6 +205,19 @@ def test_an_unlisted_workbook_is_announced_to_no_follower_nor_shown_in_their_fee
         published_after=unlisted.published_at.replace(year=2000),
         published_before=unlisted.published_at.replace(year=2100),
     )
+
+
+def test_the_weekly_digest_tells_of_no_unlisted_workbook(ada):
+    follower = UserFactory(username="fan")
+    social_services.follow(follower, ada)
+    listed = WorkbookFactory(author=ada, title="For everyone")
+    unlisted = WorkbookFactory(author=ada, title="Demo only")
+    services.update_workbook(unlisted, listed=False)
+    next_week = email_selectors.week_of(listed.published_at) + timedelta(days=7)
+
+    told = email_selectors.digest_workbooks(follower, next_week, limit=10)
+
+    assert told == [listed]
 
 
 def test_authors_cannot_list_or_unlist_through_the_api_or_the_edit_form(workbook, ada):
