@@ -166,9 +166,11 @@ def following_of(user: User) -> QuerySet[User]:
 
 
 def favorites_of(user: User, base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
-    """A member's favorites, last favorited first; `base` says what is fetched of each (gallery
-    cards by default; workbook_selectors.api_list() for the API)."""
-    base = workbook_selectors.cards(workbook_selectors.published()) if base is None else base
+    """A member's favorites, last favorited first, as every list keeps to what is listed (an
+    unlisted workbook is favorited from its page, and left out here as from their profile's other
+    lists); `base` says what is fetched of each (gallery cards by default;
+    workbook_selectors.api_listed() for the API)."""
+    base = workbook_selectors.cards(workbook_selectors.listed()) if base is None else base
     return (
         base.filter(favorites__user=user)
         # Named, so a page's cursor filters on this join (see followers_of).

@@ -77,7 +77,7 @@ def cards(queryset: QuerySet[Workbook]) -> QuerySet[Workbook]:
 
 
 def published() -> QuerySet[Workbook]:
-    """What every reader may open (`public`): a member's favorites, collections, pins' checks."""
+    """What every reader may open (`public`): what is favorited and commented on, collections."""
     return Workbook.objects.published()
 
 
@@ -89,12 +89,13 @@ def listed() -> QuerySet[Workbook]:
 
 def api_list(base: QuerySet[Workbook] | None = None) -> QuerySet[Workbook]:
     """What the API serialises per workbook: all its fields, the author and the tags; of
-    `published()` by default (a member's favorites), of `listed()` for the gallery's lists."""
+    `published()` by default (a workbook just favorited), of `listed()` for the lists."""
     return (published() if base is None else base).select_related("author").prefetch_related("tags")
 
 
 def api_listed() -> QuerySet[Workbook]:
-    """`api_list` of what the gallery lists: the API's workbook, featured and author lists."""
+    """`api_list` of what the gallery lists: the API's workbook, featured, author and favorites
+    lists."""
     return api_list(listed())
 
 

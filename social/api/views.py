@@ -160,7 +160,7 @@ class MemberFavoritesView(MemberListView):
     serializer_class = WorkbookSerializer
 
     def get_queryset(self) -> QuerySet[Workbook]:
-        workbooks = selectors.favorites_of(self.get_member(), base=workbook_selectors.api_list())
+        workbooks = selectors.favorites_of(self.get_member(), base=workbook_selectors.api_listed())
         return selectors.with_is_favorited(workbooks, self.request.user)
 
 

@@ -207,6 +207,21 @@ def test_an_unlisted_workbook_is_announced_to_no_follower_nor_shown_in_their_fee
     )
 
 
+def test_it_may_be_favorited_from_its_page_but_no_favorites_list_shows_it(workbook, ada):
+    fan = UserFactory(username="fan")
+    services.update_workbook(workbook, listed=False)
+    social_services.favorite(fan, workbook)  # from its page, which opens from its link
+    social_services.favorite(fan, Workbook.objects.get(title="Revenue forecast"))
+
+    api = Client().get("/api/v1/users/fan/favorites/").json()["results"]
+    shown = Client().get("/u/fan/favorites/", HTTP_USER_AGENT=BROWSER)
+
+    assert [row["title"] for row in api] == ["Revenue forecast"]
+    assert shown.status_code == 200
+    assert "Revenue forecast" in shown.content.decode()
+    assert TITLE not in shown.content.decode()
+
+
 def test_the_weekly_digest_tells_of_no_unlisted_workbook(ada):
     follower = UserFactory(username="fan")
     social_services.follow(follower, ada)
