@@ -32,8 +32,8 @@ def is_same_origin(request: HttpRequest) -> bool:
 @require_POST
 def embed_outcome(request: HttpRequest, slug: str) -> HttpResponse:
     """POST `outcome=loaded|error|timeout` from one of this site's pages: counted for a published
-    workbook (204), once per reader per workbook per embed_health.REPORT_PERIOD (then 429). Drafts
-    are not counted: only readers of published workbooks tell an author anything."""
+    workbook (204), once per reader per workbook per embed_health.REPORT_PERIOD. Drafts are not
+    counted: only readers of published workbooks tell an author anything."""
     if not is_same_origin(request):
         raise PermissionDenied("Reports are taken from this site's pages only.")
     try:
@@ -47,6 +47,9 @@ def embed_outcome(request: HttpRequest, slug: str) -> HttpResponse:
     except Workbook.DoesNotExist:
         raise Http404("No such workbook.") from None
     reporter = embed_health.reporter_key(client_address(request))
-    embed_health.check_rate(reporter, workbook.pk)
-    embed_health.record_outcome(workbook, outcome, reporter=reporter)
+    # A repeat within the period is answered like a counted report, not with a 429: it comes from a
+    # page reloaded, or another reader at the same address, neither of them misuse, and the refusal
+    # would be an error in each such reader's console. It is simply not counted.
+    if embed_health.first_report(reporter, workbook.pk):
+        embed_health.record_outcome(workbook, outcome, reporter=reporter)
     return HttpResponse(status=204)

@@ -32,7 +32,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from sigma_playground.cache import counted
-from sigma_playground.errors import RetryLater
 
 from . import signals
 from .models import EmbedHealth, Workbook
@@ -57,12 +56,6 @@ class Outcome(enum.StrEnum):
     @property
     def failed(self) -> bool:
         return self is not Outcome.LOADED
-
-
-class TooManyOutcomes(RetryLater):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many reports. Try again in {retry_after} seconds.")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -94,21 +87,14 @@ def reporter_key(address: str) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:embed-reporter:{block}".encode()).hexdigest()[:32]
 
 
-def check_rate(reporter: str, workbook_id: int) -> None:
-    """One report per reporter per workbook per REPORT_PERIOD (a page reports once per view, so a
-    reader reloading meanwhile goes uncounted), marked in the cache (this process's memory while
-    Redis is down). A reporter repeating themself moves a workbook's counts by at most one in
-    REPORT_PERIOD; they cannot make it failing alone (see failing_now)."""
+def first_report(reporter: str, workbook_id: int) -> bool:
+    """Whether this is the reporter's first report on the workbook in REPORT_PERIOD: only that one is
+    counted (a page reports once per view, so a reader reloading meanwhile goes uncounted), marked in
+    the cache (this process's memory while Redis is down). A reporter repeating themself moves a
+    workbook's counts by at most one in REPORT_PERIOD; they cannot make it failing alone (see
+    failing_now)."""
     key = f"embed-outcome:{workbook_id}:{reporter}"
-    until = time.time() + REPORT_PERIOD
-
-    def first(cache: BaseCache) -> bool:
-        return cache.add(key, until, timeout=REPORT_PERIOD)
-
-    if not counted("embed-outcomes", first):
-        held = counted("embed-outcomes", lambda cache: cache.get(key))
-        wait = int(held - time.time()) if isinstance(held, float) else REPORT_PERIOD
-        raise TooManyOutcomes(retry_after=max(1, min(wait, REPORT_PERIOD)))
+    return counted("embed-outcomes", lambda cache: cache.add(key, True, timeout=REPORT_PERIOD))
 
 
 def _failers_key(workbook_id: int) -> str:
@@ -151,7 +137,7 @@ def record_outcome(
 
     Every report updates the workbook's one row for the day, so while Sigma is down a popular
     workbook's reports wait on each other for that row's lock. Each is one short UPDATE, and
-    check_rate admits one report per reader per workbook per REPORT_PERIOD, which bounds that
+    first_report admits one report per reader per workbook per REPORT_PERIOD, which bounds that
     queue by the number of readers in ten minutes rather than by their page loads.
     """
     day = day or timezone.now().date()
