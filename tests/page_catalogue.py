@@ -166,15 +166,19 @@ def build(settings, providers: list[StandIn]) -> Site:
     member = UserFactory(username="ada", full_name="Ada Lovelace", bio="Charts about engines.")
     grace = UserFactory(username="grace", full_name="Grace Hopper")
     blocked = UserFactory(username="mallory", full_name="Mallory Mischief")
-    staff = UserFactory(username="chief", is_staff=True, is_superuser=True)
+    staff = UserFactory(
+        username="chief", full_name="Charles Babbage", is_staff=True, is_superuser=True
+    )
     staff.mfa_secret, staff.mfa_enabled = pyotp.random_base32(), True
     staff.save(update_fields=["mfa_secret", "mfa_enabled"])
     grace.mfa_secret, grace.mfa_enabled = pyotp.random_base32(), True
     grace.save(update_fields=["mfa_secret", "mfa_enabled"])
-    newcomer = UserFactory(username="newcomer", email_verified=False)
+    newcomer = UserFactory(
+        username="newcomer", full_name="Katherine Johnson-Goble", email_verified=False
+    )
     newcomer.mfa_secret = pyotp.random_base32()  # setup started: the page shows the QR code
     newcomer.save(update_fields=["mfa_secret"])
-    unverified = UserFactory(username="unverified", email_verified=False)
+    unverified = UserFactory(username="unverified", full_name="Una Verity", email_verified=False)
 
     for name in ("finance", "climate", "sports"):
         TagFactory(name=name)
