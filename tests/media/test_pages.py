@@ -184,6 +184,23 @@ def test_the_workbook_page_loads_its_thumbnail_at_once_and_first_while_cards_wai
     assertContains(card, 'width="300" height="169" loading="lazy" decoding="async"')
 
 
+def test_the_workbook_page_asks_for_its_thumbnail_as_wide_as_it_shows_there(
+    member_client, user, post
+):
+    # Over the loading frame it fills the page's width, not a card's 22rem: without saying so the
+    # browser picks the 300 px variant and stretches it to the frame's width.
+    workbook = WorkbookFactory(author=user, title="Revenue")
+    post(member_client, f"/w/{workbook.slug}/thumbnail/", images.png((1280, 720)))
+    base = f"/media/thumbnails/{Image.objects.get().content_hash}"
+
+    page = Client().get(workbook.get_absolute_url())
+    card = Client().get("/explore/")
+
+    assertContains(page, f'srcset="{base}-small.webp 300w, {base}-medium.webp 600w" sizes="100vw"')
+    assertContains(card, 'sizes="(max-width: 40rem) 100vw, 22rem"')
+    assertNotContains(card, 'sizes="100vw"')
+
+
 def test_someone_else_cannot_upload_a_thumbnail(member_client, user, post):
     workbook = WorkbookFactory(author=UserFactory())
 
