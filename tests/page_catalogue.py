@@ -64,8 +64,8 @@ class Visit:
     data: dict[str, str] | Callable[[], dict[str, str]] | None = None
     # The body is a file upload's (multipart/form-data), each value sent as a file of that content.
     multipart: bool = False
-    # Django's admin, whose markup is Django's: see tests/browser/test_every_page.py.
-    admin: bool = False
+    # A page drawn by its script after it loads: what shows once it is drawn (a CSS selector).
+    ready: str | None = None
 
     def body(self) -> dict[str, str] | None:
         data = self.data() if callable(self.data) else self.data
@@ -257,7 +257,13 @@ def build(settings, providers: list[StandIn]) -> Site:
             everyone,
         ),
         Visit("standin", "/_standin/sigma/Embed000001/", "workbooks/standin.html", (VISITOR,)),
-        Visit("api-docs", "/api/v1/docs/", "api/docs.html", (VISITOR,)),
+        Visit(
+            "api-docs",
+            "/api/v1/docs/",
+            "api/docs.html",
+            (VISITOR,),
+            ready=".swagger-ui .opblock-tag",
+        ),
         # Signing in and up
         Visit("sign-in", "/accounts/login/", "accounts/login.html", (VISITOR,)),
         Visit("sign-up", "/accounts/signup/", "accounts/signup.html", (VISITOR,)),
@@ -408,27 +414,24 @@ def build(settings, providers: list[StandIn]) -> Site:
             multipart=True,
         ),
         # The admin (Django's pages with ours inside)
-        Visit("admin", "/admin/", "admin/index.html", (STAFF,), admin=True),
+        Visit("admin", "/admin/", "admin/index.html", (STAFF,)),
         Visit(
             "admin-featured",
             "/admin/workbooks/featured/",
             "admin/featuring_change_list.html",
             (STAFF,),
-            admin=True,
         ),
         Visit(
             "admin-reports",
             "/admin/moderation/report/",
             "admin/moderation/queue.html",
             (STAFF,),
-            admin=True,
         ),
         Visit(
             "admin-report",
             f"/admin/moderation/report/target/workbook/{others[2].pk}/",
             "admin/moderation/target.html",
             (STAFF,),
-            admin=True,
         ),
         Visit(
             "admin-approve-embed",
@@ -436,7 +439,6 @@ def build(settings, providers: list[StandIn]) -> Site:
             "admin/workbooks/workbook/approve_secure_embed.html",
             (STAFF,),
             data={"action": "approve_secure_embed", "_selected_action": str(secure.pk)},
-            admin=True,
         ),
         # Last: these leave the visitor's browser halfway through a sign-in, the newcomer's with
         # two-factor on.

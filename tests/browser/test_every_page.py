@@ -1,7 +1,8 @@
 """Every page of the site (tests/page_catalogue.py), in Chromium, at a laptop's and a phone's width, in
 the light and the dark theme, signed out and signed in: axe-core finds no serious or critical
-accessibility violation, nothing is wider than the screen, and a full-page screenshot of each is
-saved under test-artifacts/pages/ for a person to look at.
+accessibility violation (nor a skipped heading level or two landmarks of one name), nothing is
+wider than the screen, and a full-page screenshot of each is saved under test-artifacts/pages/ for
+a person to look at.
 
 axe-core is the npm package pinned in tests/browser/axe/ (installed by `make test`), evaluated in
 each page by Playwright; it is never part of the site (nothing under static/ serves it), and the
@@ -31,12 +32,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.axe]
 WIDTHS = {1366: {"width": 1366, "height": 900}, 390: {"width": 390, "height": 844}}
 THEMES = ("light", "dark")
 SERIOUS = ("serious", "critical")
+# Two moderate rules held to as well: a skipped heading level and two landmarks of the same name each
+# make a page harder to move through with a screen reader, and both were found on our pages before.
+MODERATE_HELD_TO = ("heading-order", "landmark-unique")
 
-# Findings inside Django's own admin markup, which we do not write, each with why it stays. Our
-# admin templates (templates/admin/) and stylesheet (static/css/admin.css) get no exception.
-# rule id -> CSS selectors (axe's `target`) of the nodes excused, on admin pages only. None is
-# needed today: what axe found in the admin pages was ours, and is fixed.
-DJANGO_ADMIN_EXCEPTIONS: dict[str, set[str]] = {}
+# Findings inside markup we do not write, each excused by page, rule and the nodes' selectors (axe's
+# `target`), with why. Our own templates and stylesheets get no exception; nor does Django's admin
+# today: what axe found there was ours, and is fixed.
+EXCUSED: dict[str, dict[str, set[str]]] = {
+    # Swagger UI draws the API's title as an h1 and each group of operations under an h3: left
+    # rather than patched in its bundle (docs/api.md, what axe still reports there).
+    "api-docs": {"heading-order": {"#operations-tag-auth"}},
+}
 
 AXE_RUN = """async () => {
   const results = await axe.run(document, {
@@ -71,7 +78,7 @@ class Findings:
 
 
 def _excused(visit: Visit, rule: str, target: str) -> bool:
-    return visit.admin and target in DJANGO_ADMIN_EXCEPTIONS.get(rule, set())
+    return target in EXCUSED.get(visit.name, {}).get(rule, set())
 
 
 def _multipart(body: dict[str, str]) -> tuple[str, bytes]:
@@ -112,9 +119,11 @@ def _open(page: Page, base: str, visit: Visit):
 
 
 def _check(page: Page, visit: Visit, label: str, findings: Findings) -> None:
+    if visit.ready:
+        page.locator(visit.ready).first.wait_for()
     page.evaluate(axe_source())
     for violation in page.evaluate(AXE_RUN):
-        if violation["impact"] not in SERIOUS:
+        if violation["impact"] not in SERIOUS and violation["id"] not in MODERATE_HELD_TO:
             continue
         targets = [t for t in violation["targets"] if not _excused(visit, violation["id"], t)]
         if targets:

@@ -37,7 +37,7 @@ def test_an_author_sees_a_workbooks_charts_table_and_referrers(client):
     assert "Sales &lt;by&gt; region" in page
     assert "Sales <by>" not in page
     assert re.search(r'data-total="views">\s*7\s*<', page)
-    assert "<caption>The numbers the charts show" in page
+    assert '<caption id="days-caption">The numbers the charts show' in page
     assert "news.example" in page
     assert "25%" in page  # one of four embed outcomes failed
     assert 'aria-current="page">Last 30 days' in page
