@@ -83,6 +83,16 @@ def artifacts_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def quiet_push(monkeypatch):
+    """For content made in the test's thread (factories, services, `seed_demo`), where Playwright's
+    loop runs: telling live sockets (there are none in the live server) would fail there, noisily."""
+    from social import push
+
+    monkeypatch.setattr(push, "_send_all", lambda messages: None)
+    monkeypatch.setattr(push, "_tell", lambda user_id, event: None)
+
+
 # --- Sigma frames, offline --------------------------------------------------------------------------
 
 SIGMA_LOAD_TIMEOUT_SECONDS = 2

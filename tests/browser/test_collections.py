@@ -3,6 +3,7 @@ after the (shared) page, and reordering a collection by keyboard and by the Up a
 saved through the API (collections.js) without a page load."""
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from social import collection_selectors as selectors
@@ -69,3 +70,22 @@ def test_the_owner_reorders_by_keyboard_and_by_buttons_without_a_page_load(new_p
     expect(status).to_have_text("The new order is saved.")
     assert order(collection) == ["Alpha", "Gamma", "Beta"]
     assert page.evaluate("window.stillThisPage") is True
+
+
+def test_a_four_workbook_cover_shows_its_thumbnails_two_by_two(new_page, live_server, quiet_push):
+    """The home's featured collection (the demo's has four workbooks): its cover's pictures fill both
+    columns. Each picture's <source> elements once took the first column's cells, leaving it empty
+    and stacking all four thumbnails in the second."""
+    call_command("seed_demo", force=True)  # a featured collection of four workbooks with thumbnails
+    page = new_page(width=1366, height=900)
+    page.goto(f"{live_server.url}/", wait_until="domcontentloaded")
+    pictures = page.locator(".coll-home .coll-cover--4 img")
+    expect(pictures).to_have_count(4)
+    boxes = pictures.evaluate_all(
+        "(imgs) => imgs.map((img) => { const box = img.getBoundingClientRect();"
+        " return [Math.round(box.left), Math.round(box.top)]; })"
+    )
+    columns = sorted({left for left, _ in boxes})
+    rows = sorted({top for _, top in boxes})
+    assert len(columns) == 2, boxes
+    assert len(rows) == 2, boxes

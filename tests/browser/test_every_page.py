@@ -144,16 +144,6 @@ def axe_source() -> str:
     return AXE_SCRIPT.read_text()
 
 
-@pytest.fixture
-def quiet_push(monkeypatch):
-    """The content is made in the test's thread, where Playwright's loop runs: telling live sockets
-    (there are none) would fail there, noisily."""
-    from social import push
-
-    monkeypatch.setattr(push, "_send_all", lambda messages: None)
-    monkeypatch.setattr(push, "_tell", lambda user_id, event: None)
-
-
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_has_no_serious_accessibility_violation_and_fits_the_screen(

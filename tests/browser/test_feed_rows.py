@@ -32,16 +32,6 @@ ROWS = """() => Array.from(document.querySelectorAll(".activity__item")).map((ro
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-@pytest.fixture
-def quiet_push(monkeypatch):
-    """Follows made in the test's thread, where Playwright's loop runs: telling live sockets (there
-    are none) would fail there."""
-    from social import push
-
-    monkeypatch.setattr(push, "_send_all", lambda messages: None)
-    monkeypatch.setattr(push, "_tell", lambda user_id, event: None)
-
-
 def test_feed_rows_show_small_thumbnails_that_hold_their_size_before_they_load(
     new_page, live_server, quiet_push, artifacts_dir
 ):

@@ -67,16 +67,6 @@ def gallery(db):
     return workbooks
 
 
-@pytest.fixture
-def quiet_push(monkeypatch):
-    """The demo's members and follows are made in the test's thread, where Playwright's loop runs:
-    telling live sockets (there are none) would fail there."""
-    from social import push
-
-    monkeypatch.setattr(push, "_send_all", lambda messages: None)
-    monkeypatch.setattr(push, "_tell", lambda user_id, event: None)
-
-
 def _open(new_page, url: str, width: int) -> Page:
     page = new_page(width=width, height=844 if width < 800 else 900)
     page.goto(url)
