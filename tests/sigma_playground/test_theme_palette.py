@@ -166,3 +166,83 @@ def test_the_api_docs_page_uses_the_sites_colours():
     for theme in THEMES:
         for name, colour in docs[theme].items():
             assert colour.lower() == SITE[theme][name].lower(), (theme, name)
+
+
+# Browsers without light-dark() (Chrome < 123, Firefox < 120, Safari < 17.5) drop a declaration that uses
+# it, and a custom property holding it makes every var() of it invalid: the site would lose all its colours.
+# Each stylesheet repeats, for them, each such declaration with its light value, in this block.
+FALLBACK = "@supports not (color: light-dark(#000, #fff))"
+
+
+def light_value(value: str) -> str:
+    """`value` with each light-dark(light, dark) replaced by its light part."""
+    out, rest = [], value
+    while (start := rest.find("light-dark(")) != -1:
+        out.append(rest[:start])
+        depth, index, comma = 1, start + len("light-dark("), None
+        while depth:
+            char = rest[index]
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if char == "," and depth == 1 and comma is None:
+                comma = index
+            index += 1
+        out.append(rest[start + len("light-dark(") : comma].strip())
+        rest = rest[index:]
+    return " ".join(("".join(out) + rest).split())
+
+
+def declarations(css: str) -> dict[tuple[str, str], str]:
+    """{(selector, property): value} of every rule in `css` (no nesting but an at-rule's own rules)."""
+    found = {}
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        selector = " ".join(selector.split())
+        for declaration in body.split(";"):
+            if ":" in declaration:
+                prop, value = declaration.split(":", 1)
+                found[(selector, prop.strip())] = " ".join(value.split())
+    return found
+
+
+def split_fallback(path: Path) -> tuple[str, str]:
+    """A stylesheet's text without comments, as (its rules outside the fallback, the fallback's rules)."""
+    css = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+    outside, inside = [], []
+    while (start := css.find(FALLBACK)) != -1:
+        outside.append(css[:start])
+        depth, index = 0, css.index("{", start)
+        body_start = index + 1
+        while True:
+            depth += {"{": 1, "}": -1}.get(css[index], 0)
+            if depth == 0:
+                break
+            index += 1
+        inside.append(css[body_start:index])
+        css = css[index + 1 :]
+    return "".join(outside) + css, "".join(inside)
+
+
+@pytest.mark.parametrize("path", sorted(CSS.glob("*.css")), ids=lambda path: path.name)
+def test_browsers_without_light_dark_get_the_light_value_of_every_colour_that_uses_it(path):
+    rules, fallback = split_fallback(path)
+    expected = {
+        key: light_value(value)
+        for key, value in declarations(rules).items()
+        if "light-dark(" in value
+    }
+
+    # Every declaration made with light-dark(), and nothing more: no colour kept twice by hand that could
+    # drift from its pair.
+    assert declarations(fallback) == expected
+
+
+def test_the_sites_fallback_declares_the_whole_light_palette():
+    _, fallback = split_fallback(CSS / "site.css")
+    declared = {
+        prop.removeprefix("--"): value
+        for (selector, prop), value in declarations(fallback).items()
+        if selector == ":root"
+    }
+
+    for name, colour in SITE["light"].items():
+        if "light-dark(" in root_block(CSS / "site.css").split(f"--{name}:", 1)[1].split(";")[0]:
+            assert declared[name] == colour, name
