@@ -10,8 +10,16 @@ from social import services as social_services
 from tests.factories import BROWSER, FeaturedFactory, UserFactory, WorkbookFactory
 from tests.workbooks.markup import page, parse
 from workbooks import selectors
+from workbooks.models import Workbook
 
 pytestmark = pytest.mark.django_db
+
+# A processed thumbnail as media.services records it on the workbook.
+THUMBNAIL = {
+    "key": "thumbnails/revenue",
+    "fallback": "jpeg",
+    "sizes": {"thumb": [150, 150], "small": [300, 169], "medium": [600, 338]},
+}
 
 
 def card_slugs(response, labelled_by: str) -> list[str]:
@@ -158,3 +166,19 @@ def test_the_panel_is_the_same_for_a_member_who_favorited_it_as_for_a_visitor(cl
     (favorite,) = favorite_forms(parse(panel))
     assert favorite.attrs["data-workbook-id"] == str(star.pk)
     assert "aria-pressed" not in panel
+
+
+def test_the_panels_thumbnail_loads_at_once_first_and_as_wide_as_it_shows(client):
+    # The home's largest paint: lazily loaded it would wait for the layout, and with a card's sizes
+    # (22rem) the browser would pick the 300 px variant for a box twice as wide.
+    star = WorkbookFactory(title="Quarterly revenue")
+    Workbook.objects.filter(pk=star.pk).update(thumbnail=THUMBNAIL)
+    FeaturedFactory(workbook=star)
+
+    img = spotlight(client.get("/")).find("a", class_="spotlight__thumb").find("img")
+
+    assert img.attrs["loading"] != "lazy"
+    assert img.attrs["fetchpriority"] == "high"
+    sizes = "(max-width: 800px) calc(100vw - 2rem), (max-width: 1200px) 52vw, 38rem"
+    assert img.attrs["sizes"] == sizes
+    assert img.attrs["srcset"].endswith("600w")
