@@ -2,6 +2,7 @@
 rest, and the run's output ends with the demo accounts, with no task log lines or broker warning
 above them."""
 
+import json
 import os
 import shlex
 import subprocess
@@ -164,3 +165,60 @@ def test_make_run_prints_the_demo_accounts_last_before_the_server(tmp_path):
         "  Admin:    http://127.0.0.1:8123/admin/",
         "  API docs: http://127.0.0.1:8123/api/v1/docs/",
     ]
+
+
+def install_axe(
+    tmp_path: Path, npm_exit: int, **environ: str
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """`make` installing axe-core into a copy of tests/browser/axe under `tmp_path`, with an `npm` that
+    writes down its arguments and exits with `npm_exit` (1: the registry is out of reach)."""
+    axe = tmp_path / "axe"
+    axe.mkdir()
+    for name in ("package.json", "package-lock.json"):
+        (axe / name).write_text((ROOT / "tests" / "browser" / "axe" / name).read_text())
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    npm.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "npm-args"}\nexit {npm_exit}\n')
+    npm.chmod(0o755)
+    stamp = axe / "node_modules" / ".installed"
+    (axe / "node_modules").mkdir()
+    env = {key: value for key, value in os.environ.items() if key not in ("CI", "NODE_ENV")}
+    env.update(PATH=f"{bin_dir}:{env['PATH']}", **environ)
+    result = subprocess.run(
+        ["make", "--no-print-directory", f"AXE={axe}", str(stamp)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return result, stamp
+
+
+def test_axe_core_a_dev_dependency_is_installed_even_under_node_env_production(tmp_path):
+    # npm ci leaves devDependencies out when NODE_ENV=production, and the stamp said installed anyway.
+    package = json.loads((ROOT / "tests" / "browser" / "axe" / "package.json").read_text())
+    assert "axe-core" in package["devDependencies"]
+
+    result, stamp = install_axe(tmp_path, npm_exit=0, NODE_ENV="production")
+
+    assert result.returncode == 0, result.stderr
+    assert "--include=dev" in (tmp_path / "npm-args").read_text().split()
+    assert stamp.exists()
+
+
+def test_make_test_goes_on_to_pytest_without_axe_when_npm_cannot_reach_its_registry(tmp_path):
+    # As without npm: the accessibility tests skip, and no stamp, so the next run tries again.
+    result, stamp = install_axe(tmp_path, npm_exit=1)
+
+    assert result.returncode == 0, result.stderr
+    assert "the accessibility tests will skip" in result.stdout + result.stderr
+    assert not stamp.exists()
+
+
+def test_under_ci_a_failed_axe_install_fails_the_run(tmp_path):
+    result, stamp = install_axe(tmp_path, npm_exit=1, CI="true")
+
+    assert result.returncode != 0
+    assert not stamp.exists()
