@@ -79,3 +79,26 @@ def test_it_lets_a_keyboard_user_open_the_account_menu_and_sign_out(page: Page, 
 
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     expect(menu).to_have_count(0)
+
+
+def test_the_account_menu_keeps_a_long_name_on_one_line_on_a_narrow_phone(page: Page, live_server):
+    member = UserFactory(username="kj", full_name="Katherine Johnson-Goble of Langley")
+    page.set_viewport_size({"width": 320, "height": 700})
+    sign_in(page, live_server.url, member.username)
+
+    page.goto(f"{live_server.url}/explore/")
+    toggle = page.get_by_test_id("user-menu")
+    box = toggle.bounding_box()
+    assert box is not None
+    # One line: about the avatar's height plus the padding, not two lines of text.
+    assert box["height"] < 48, box
+    assert box["x"] + box["width"] <= 320
+    name = toggle.locator(".menu__name")
+    assert name.evaluate("el => el.scrollWidth > el.clientWidth")  # shortened with "…"
+
+    # A name of usual length stays whole on a usual phone.
+    member.full_name = "Ada Lovelace"
+    member.save(update_fields=["full_name"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/explore/")
+    assert not name.evaluate("el => el.scrollWidth > el.clientWidth")

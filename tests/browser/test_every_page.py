@@ -188,33 +188,3 @@ def test_every_page_has_no_serious_accessibility_violation_and_fits_the_screen(
     seconds = time.monotonic() - started
     print(f"{findings.pages} pages at {width} px, {theme}, in {seconds:.0f} s")
     assert findings.problems == [], "\n" + findings.report()
-
-
-def test_the_account_menu_keeps_a_long_name_on_one_line_on_a_narrow_phone(
-    browser: Browser, live_server
-):
-    from tests.factories import UserFactory
-
-    member = UserFactory(username="kj", full_name="Katherine Johnson-Goble of Langley")
-    context = browser.new_context(viewport={"width": 320, "height": 700}, locale="en-US")
-    value = session_cookie(member)
-    context.add_cookies([{"name": "sessionid", "value": value, "url": live_server.url}])
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}/explore/")
-        toggle = page.get_by_test_id("user-menu")
-        box = toggle.bounding_box()
-        assert box is not None
-        # One line: about the avatar's height plus the padding, not two lines of text.
-        assert box["height"] < 48, box
-        assert box["x"] + box["width"] <= 320
-        name = toggle.locator(".menu__name")
-        assert name.evaluate("el => el.scrollWidth > el.clientWidth")  # shortened with "…"
-        # A name of usual length stays whole on a usual phone.
-        member.full_name = "Ada Lovelace"
-        member.save(update_fields=["full_name"])
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.goto(f"{live_server.url}/explore/")
-        assert not name.evaluate("el => el.scrollWidth > el.clientWidth")
-    finally:
-        context.close()
