@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 
 from media.templatetags.media_tags import picture
@@ -60,8 +61,27 @@ class SecureEmbedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class FeaturingFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        # Only what is listed can be featured (as services.feature and the featured list's form): a
+        # new or changed entry of a draft or an unlisted workbook is refused, since the rail would
+        # never show it. Entries left as they are stay, so a featured workbook can still be unlisted.
+        super().clean()
+        workbook = self.instance  # with the values of this same submission
+        if workbook.is_published and workbook.listed:
+            return
+        for form in self.forms:
+            if form.has_changed() and not self._should_delete_form(form):
+                form.add_error(
+                    None,
+                    "Only a published, listed workbook can be featured: the rail never "
+                    "shows a draft or an unlisted one.",
+                )
+
+
 class FeaturedInline(admin.TabularInline):
     model = Featured
+    formset = FeaturingFormSet
     extra = 0
     fields = ["position", "starts_at", "ends_at", "note", "curated_by"]
     readonly_fields = ["curated_by"]
@@ -156,6 +176,10 @@ class WorkbookAdmin(admin.ModelAdmin):
             for name in ("title", "description", "embed_url", "status", "listed")
         }
         if change:
+            # The admin has copied the form's values onto obj already, but the service tells what
+            # changed from the workbook it is given: it gets these as stored, or unlisting here
+            # would leave the kept pages that show it, and a new URL its old approval.
+            obj.refresh_from_db(fields=["listed", "embed_url"])
             services.update_workbook(obj, **data)
         else:
             obj.pk = services.create_workbook(obj.author, **data).pk

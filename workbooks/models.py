@@ -132,7 +132,8 @@ class Workbook(MaintainedFieldsMixin, Moderated):
     listed = models.BooleanField(
         default=True,
         help_text="Show this workbook in the gallery's lists, search, tag pages, feeds and sitemap. "
-        "Unlisted workbooks still open from their link.",
+        "Unlisted is not private: anyone with the link opens it, and the API finds it by its id. "
+        "To hide a workbook from everyone, make it a draft.",
     )
     tags = models.ManyToManyField(Tag, related_name="workbooks", blank=True)
     # The picture in use (media.storage.Picture), written only by media.services.

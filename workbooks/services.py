@@ -224,7 +224,9 @@ def update_workbook(
     **fields,
 ) -> Workbook:
     """Change a workbook as its author (or a moderator) edited it. `listed` (staff only: the
-    admin) lists or unlists it: it comes into or leaves every list at once (_visibility_changed)."""
+    admin) lists or unlists it: it comes into or leaves every list at once (_visibility_changed).
+    `workbook` is as stored: what changed is told from it (the admin's form, which copies its values
+    onto the object first, gives the stored `listed` and `embed_url` back)."""
     listed_before = workbook.listed
     if listed is not None:
         workbook.listed = listed

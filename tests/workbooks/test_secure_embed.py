@@ -18,6 +18,7 @@ from tests.factories import (
 )
 from tests.sigma_playground.test_startup import PRODUCTION, manage
 from tests.workbooks.markup import page
+from tests.workbooks.test_admin import WORKBOOKS_URL, workbook_form
 from workbooks import embed, services
 from workbooks.models import Workbook
 
@@ -224,6 +225,24 @@ def test_editing_the_url_on_the_edit_page_withdraws_the_approval(client, private
     assert response.status_code == 302
     private.refresh_from_db()
     assert private.embed_url == PAGE_URL
+    assert not private.secure_embed_approved
+
+
+@pytest.mark.django_db
+def test_changing_the_url_in_the_admin_withdraws_the_approval_even_when_changed_back(
+    admin_client, private
+):
+    # The admin copies the form's values onto the workbook first: the service still sees the change.
+    approve(private)
+
+    for url in (PAGE_URL, PRIVATE_WORKBOOK):
+        response = admin_client.post(
+            f"{WORKBOOKS_URL}{private.pk}/change/", workbook_form(private, embed_url=url)
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        private.refresh_from_db()
+        assert private.embed_url == url
+
     assert not private.secure_embed_approved
 
 

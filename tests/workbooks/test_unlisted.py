@@ -27,8 +27,9 @@ from tests.factories import (
 )
 from tests.workbooks.markup import page
 from tests.workbooks.places import PLACES, TITLE, everywhere, public_places
-from tests.workbooks.test_admin import WORKBOOKS_URL, workbook_form
+from tests.workbooks.test_admin import WORKBOOKS_URL, split, workbook_form
 from workbooks import selectors, services
+from workbooks.cache import depends_on
 from workbooks.demo import DEMO_UNLISTED
 from workbooks.models import Tag, Workbook
 
@@ -113,6 +114,119 @@ def test_listed_again_it_is_back_everywhere(
 
     assert public_places(visitor) == everywhere(True)
     assert finance_count() == 2
+
+
+def kept_page_tokens(workbook) -> dict[str, str] | None:
+    """The tokens the kept copies of the workbook's page and its author's profile are kept with."""
+    return depends_on(("workbook", workbook.pk), ("user", workbook.author_id))
+
+
+@pytest.mark.parametrize("listed", [False, True])
+def test_unlisted_or_listed_again_in_the_admin_its_page_and_its_authors_are_kept_afresh(
+    listed, workbook, moderator_client, django_capture_on_commit_callbacks
+):
+    # The admin copies the form's values onto the workbook before saving it: the change is still
+    # told from the stored one, so the copies that show the workbook or its author are retired.
+    if listed:
+        services.update_workbook(workbook, listed=False)
+    before = kept_page_tokens(workbook)
+
+    set_listed(moderator_client, workbook, listed, django_capture_on_commit_callbacks)
+
+    after = kept_page_tokens(workbook)
+    assert before is not None
+    assert after is not None
+    assert {key for key in before if before[key] != after[key]} == set(before)
+
+
+def featuring_row(**fields) -> dict:
+    return {
+        "featurings-TOTAL_FORMS": 1,
+        "featurings-0-position": 7,
+        "featurings-0-starts_at_0": "2026-01-01",
+        "featurings-0-starts_at_1": "00:00:00",
+    } | {f"featurings-0-{name}": value for name, value in fields.items()}
+
+
+@pytest.mark.parametrize("unlisted_before", [True, False])
+def test_the_admin_refuses_to_feature_an_unlisted_workbook_on_its_own_page(
+    unlisted_before, workbook, admin_client
+):
+    # Unlisted already, or unlisted in the same submission: either way the rail would never show it.
+    if unlisted_before:
+        services.update_workbook(workbook, listed=False)
+    workbook.refresh_from_db()
+    form = workbook_form(workbook) | featuring_row(note="Again")
+    form.pop("listed", None)
+
+    response = admin_client.post(f"{WORKBOOKS_URL}{workbook.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert "Only a published, listed workbook can be featured" in response.content.decode()
+    assert not workbook.featurings.filter(note="Again").exists()
+    workbook.refresh_from_db()
+    assert workbook.listed is not unlisted_before  # nothing of the refused submission is saved
+
+
+def test_a_featured_workbook_can_still_be_unlisted_in_the_admin_its_entry_left_as_it_is(
+    workbook, admin_client, django_capture_on_commit_callbacks
+):
+    entry = workbook.featurings.get()
+    form = workbook_form(workbook) | {
+        "featurings-TOTAL_FORMS": 1,
+        "featurings-INITIAL_FORMS": 1,
+        "featurings-0-id": entry.pk,
+        "featurings-0-workbook": workbook.pk,
+        "featurings-0-position": entry.position,
+        "featurings-0-starts_at_0": split(entry.starts_at)[0],
+        "featurings-0-starts_at_1": split(entry.starts_at)[1],
+        # What the page holds of its start as loaded (its default is a callable: the admin keeps it).
+        "initial-featurings-0-starts_at_0": split(entry.starts_at)[0],
+        "initial-featurings-0-starts_at_1": split(entry.starts_at)[1],
+        "featurings-0-note": entry.note,
+    }
+    form.pop("listed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"{WORKBOOKS_URL}{workbook.pk}/change/", form)
+
+    assert response.status_code == 302, response.context["errors"]
+    workbook.refresh_from_db()
+    assert not workbook.listed
+    assert workbook not in selectors.featured_workbooks()
+
+
+def test_the_featured_lists_form_refuses_an_unlisted_workbook(workbook, admin_client):
+    services.update_workbook(workbook, listed=False)
+
+    response = admin_client.post(
+        "/admin/workbooks/featured/add/",
+        {"workbook": workbook.pk, "position": 7, "starts_at_0": "2026-01-01",
+         "starts_at_1": "00:00:00", "note": "Again"},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert "workbook" in response.context["adminform"].form.errors
+    assert not workbook.featurings.filter(note="Again").exists()
+
+
+def robots(response) -> list[str]:
+    return [meta.attrs["content"] for meta in page(response).find_all("meta", name="robots")]
+
+
+def test_its_page_asks_search_engines_not_to_index_it(workbook, ada):
+    # The same for every reader (so for the copy kept for visitors too) and its author alike.
+    member, author = Client(), Client()
+    member.force_login(UserFactory(username="someone"))
+    author.force_login(ada)
+    assert robots(Client().get(workbook.get_absolute_url(), HTTP_USER_AGENT=BROWSER)) == []
+
+    services.update_workbook(workbook, listed=False)
+
+    for client in (Client(), member, author):
+        response = client.get(workbook.get_absolute_url(), HTTP_USER_AGENT=BROWSER)
+        assert response.status_code == 200
+        assert robots(response) == ["noindex"]
 
 
 def test_it_leaves_the_featured_rail_trending_and_the_api_featured_list(
@@ -262,6 +376,9 @@ def test_the_admin_shows_filters_and_lists_by_it(workbook, moderator_client):
     assert "listed" in everyone.context["cl"].list_display
     change = moderator_client.get(f"{WORKBOOKS_URL}{workbook.pk}/change/").content.decode()
     assert 'name="listed"' in change
+    # Staff are told what unlisting does not do: a draft is what keeps a workbook from everyone.
+    assert "Unlisted is not private: anyone with the link opens it" in change
+    assert "make it a draft" in change
 
 
 @pytest.mark.postgres

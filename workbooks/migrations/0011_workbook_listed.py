@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workbook',
             name='listed',
-            field=models.BooleanField(default=True, help_text="Show this workbook in the gallery's lists, search, tag pages, feeds and sitemap. Unlisted workbooks still open from their link."),
+            field=models.BooleanField(default=True, help_text="Show this workbook in the gallery's lists, search, tag pages, feeds and sitemap. Unlisted is not private: anyone with the link opens it, and the API finds it by its id. To hide a workbook from everyone, make it a draft."),
         ),
     ]
