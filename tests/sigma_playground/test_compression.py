@@ -12,6 +12,7 @@ from django.test import Client
 
 from tests.factories import UserFactory, WorkbookFactory
 from tests.social.realtime import STREAM_PATH, StreamClient, access, bearer, use_in_memory_layer
+from workbooks.models import Workbook
 
 
 def vary(response) -> set[str]:
@@ -32,6 +33,37 @@ def test_a_page_is_sent_gzipped_to_a_browser_that_accepts_it_and_reads_the_same(
     # A shared cache keeps the two apart.
     assert "Accept-Encoding" in vary(plain)
     assert "Accept-Encoding" in vary(packed)
+
+
+@pytest.mark.django_db
+def test_the_copy_kept_for_visitors_after_a_gzipped_answer_goes_plain_to_a_plain_client():
+    # The page cache sits below the compression: it keeps the page as made, whoever asked first.
+    workbook = WorkbookFactory(title="Quarterly revenue")
+    packed = Client().get("/", HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Encoding"] == "gzip"
+    assert b"Quarterly revenue" in gzip.decompress(packed.content)
+    # Renamed behind the cache's back: only a kept copy still shows the old title.
+    Workbook.objects.filter(pk=workbook.pk).update(title="Renamed quietly")
+
+    plain = Client().get("/")
+
+    assert "Content-Encoding" not in plain
+    assert b"Quarterly revenue" in plain.content  # the kept copy, as HTML
+    assert plain.content.lstrip().lower().startswith(b"<!doctype html>")
+    assert "Accept-Encoding" in vary(plain)
+
+
+@pytest.mark.django_db
+def test_a_no_store_page_with_secrets_is_never_compressed(client):
+    # The two-factor setup shows its secret beside what the visitor sent: no length to measure.
+    client.force_login(UserFactory())
+
+    response = client.get("/settings/two-factor/", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "Content-Encoding" not in response
+    assert b"<form" in response.content
 
 
 @pytest.mark.django_db
