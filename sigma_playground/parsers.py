@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.http import parse_header_parameters
 from rest_framework import exceptions, parsers, status
 
 from .http import content_length
@@ -89,3 +90,25 @@ def _depth_exceeds(data: Any, limit: int) -> bool:
 
 class FormParser(BodySizeLimit, parsers.FormParser):
     pass
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """Multipart bodies, refusing one that holds no part at all although it is longer than the bare
+    closing boundary (e.g. `-2428` sent as multipart/form-data): Django reads such a body as an
+    empty form, so a PATCH of garbage would succeed as a change of nothing."""
+
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        result = super().parse(stream, media_type, parser_context)
+        request = (parser_context or {}).get("request")
+        if request is None or result.data or result.files:
+            return result
+        boundary = parse_header_parameters(media_type or "")[1].get("boundary", "")
+        # What a client sends for a form with no field: the closing boundary, and a line break.
+        if content_length(request) > len(f"--{boundary}--\r\n"):
+            raise exceptions.ParseError("The multipart body holds no part.")
+        return result

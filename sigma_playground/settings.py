@@ -554,10 +554,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        # JSON and url-encoded bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are refused unread (413).
+        # JSON and url-encoded bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are refused unread (413), a
+        # multipart body holding no part as malformed (400).
         "sigma_playground.parsers.JSONParser",
         "sigma_playground.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "sigma_playground.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "sigma_playground.api.Pagination",

@@ -162,4 +162,10 @@ def _encodable(case) -> None:
 def test_every_operation_answers_as_the_schema_says(case, seeded):
     _real_rows(case, seeded)
     _encodable(case)
-    case.call_and_validate(headers={"Authorization": f"Bearer {seeded['token']}"}, checks=CHECKS)
+    headers = {
+        "Authorization": f"Bearer {seeded['token']}",
+        # Schemathesis asks for gzip as requests does, but its WSGI transport hands the body to the
+        # checks undecoded; compression has tests of its own (tests/sigma_playground/test_compression.py).
+        "Accept-Encoding": "identity",
+    }
+    case.call_and_validate(headers=headers, checks=CHECKS)
