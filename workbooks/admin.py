@@ -71,7 +71,7 @@ class FeaturingFormSet(BaseInlineFormSet):
         if workbook.is_published and workbook.listed:
             return
         for form in self.forms:
-            if form.has_changed() and not self._should_delete_form(form):
+            if form.has_changed() and not form.cleaned_data.get("DELETE"):
                 form.add_error(
                     None,
                     "Only a published, listed workbook can be featured: the rail never "

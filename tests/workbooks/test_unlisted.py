@@ -196,6 +196,30 @@ def test_a_featured_workbook_can_still_be_unlisted_in_the_admin_its_entry_left_a
     assert workbook not in selectors.featured_workbooks()
 
 
+def test_an_unlisted_workbooks_featured_entry_can_be_deleted_in_the_admin(
+    workbook, admin_client, django_capture_on_commit_callbacks
+):
+    services.update_workbook(workbook, listed=False)
+    workbook.refresh_from_db()
+    entry = workbook.featurings.get()
+    form = workbook_form(workbook) | {
+        "featurings-TOTAL_FORMS": 1,
+        "featurings-INITIAL_FORMS": 1,
+        "featurings-0-id": entry.pk,
+        "featurings-0-workbook": workbook.pk,
+        "featurings-0-position": entry.position,
+        "featurings-0-starts_at_0": split(entry.starts_at)[0],
+        "featurings-0-starts_at_1": split(entry.starts_at)[1],
+        "featurings-0-DELETE": "on",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"{WORKBOOKS_URL}{workbook.pk}/change/", form)
+
+    assert response.status_code == 302, response.context["errors"]
+    assert not workbook.featurings.exists()
+
+
 def test_the_featured_lists_form_refuses_an_unlisted_workbook(workbook, admin_client):
     services.update_workbook(workbook, listed=False)
 
