@@ -66,6 +66,8 @@ class Visit:
     multipart: bool = False
     # A page drawn by its script after it loads: what shows once it is drawn (a CSS selector).
     ready: str | None = None
+    # A control clicked once the page is ready, so that what it opens is checked too (a CSS selector).
+    open: str | None = None
 
     def body(self) -> dict[str, str] | None:
         data = self.data() if callable(self.data) else self.data
@@ -232,6 +234,14 @@ def build(settings, providers: list[StandIn]) -> Site:
     visits = [
         # The gallery
         Visit("home", "/", "workbooks/home.html", everyone),
+        # A page as staff see it: the account menu, opened, has the Admin link.
+        Visit(
+            "explore-staff-menu",
+            "/explore/",
+            "workbooks/explore.html",
+            (STAFF,),
+            open="[data-testid=user-menu]",
+        ),
         Visit("explore", "/explore/?q=rain", "workbooks/explore.html", everyone),
         Visit("explore-empty", "/explore/?q=zzzqqq", "workbooks/explore.html", (VISITOR,)),
         Visit("workbook", f"/w/{slug}/", "workbooks/detail.html", everyone),
@@ -419,6 +429,19 @@ def build(settings, providers: list[StandIn]) -> Site:
             "admin-featured",
             "/admin/workbooks/featured/",
             "admin/featuring_change_list.html",
+            (STAFF,),
+        ),
+        # A workbook's form: its `listed` box and, featured, the Featured inline with its entry.
+        Visit(
+            "admin-workbook",
+            f"/admin/workbooks/workbook/{others[0].pk}/change/",
+            "admin/change_form.html",
+            (STAFF,),
+        ),
+        Visit(
+            "admin-featured-add",
+            "/admin/workbooks/featured/add/",
+            "admin/change_form.html",
             (STAFF,),
         ),
         Visit(

@@ -102,3 +102,14 @@ def test_every_visit_answers_its_status_with_the_template_it_names(answers):
 def test_every_page_template_is_shown_by_a_visit_of_the_catalogue(answers):
     shown = set().union(*(used for _, used, _ in answers.values()))
     assert page_catalogue.page_templates() - shown == set()
+
+
+def test_the_catalogue_has_the_admins_workbook_form_the_featured_form_and_a_page_as_staff(answers):
+    """Django's change forms are ours too where we add to them (the workbook's `listed` box, the
+    Featured inline), and the account menu has a link more for staff, shown opened: axe checks each."""
+    for name in ("admin-workbook", "admin-featured-add"):
+        status, used, visit = answers[name, "staff"]
+        assert (status, visit.template in used) == (200, True), name
+    assert answers["admin-workbook", "staff"][2].path.endswith("/change/")
+    status, _, menu = answers["explore-staff-menu", "staff"]
+    assert (status, menu.open) == (200, "[data-testid=user-menu]")

@@ -121,6 +121,8 @@ def _open(page: Page, base: str, visit: Visit):
 def _check(page: Page, visit: Visit, label: str, findings: Findings) -> None:
     if visit.ready:
         page.locator(visit.ready).first.wait_for()
+    if visit.open:
+        page.locator(visit.open).first.click()
     page.evaluate(axe_source())
     for violation in page.evaluate(AXE_RUN):
         if violation["impact"] not in SERIOUS and violation["id"] not in MODERATE_HELD_TO:
