@@ -168,23 +168,33 @@ def test_the_admin_refuses_to_feature_an_unlisted_workbook_on_its_own_page(
     assert workbook.listed is not unlisted_before  # nothing of the refused submission is saved
 
 
+def kept_featuring_row(entry) -> dict:
+    """The workbook admin page's Featured inline holding `entry`, as the page sends it back."""
+    return {
+        "featurings-TOTAL_FORMS": 1,
+        "featurings-INITIAL_FORMS": 1,
+        "featurings-0-id": entry.pk,
+        "featurings-0-workbook": entry.workbook_id,
+        "featurings-0-position": entry.position,
+        "featurings-0-starts_at_0": split(entry.starts_at)[0],
+        "featurings-0-starts_at_1": split(entry.starts_at)[1],
+    }
+
+
 def test_a_featured_workbook_can_still_be_unlisted_in_the_admin_its_entry_left_as_it_is(
     workbook, admin_client, django_capture_on_commit_callbacks
 ):
     entry = workbook.featurings.get()
-    form = workbook_form(workbook) | {
-        "featurings-TOTAL_FORMS": 1,
-        "featurings-INITIAL_FORMS": 1,
-        "featurings-0-id": entry.pk,
-        "featurings-0-workbook": workbook.pk,
-        "featurings-0-position": entry.position,
-        "featurings-0-starts_at_0": split(entry.starts_at)[0],
-        "featurings-0-starts_at_1": split(entry.starts_at)[1],
-        # What the page holds of its start as loaded (its default is a callable: the admin keeps it).
-        "initial-featurings-0-starts_at_0": split(entry.starts_at)[0],
-        "initial-featurings-0-starts_at_1": split(entry.starts_at)[1],
-        "featurings-0-note": entry.note,
-    }
+    form = (
+        workbook_form(workbook)
+        | kept_featuring_row(entry)
+        | {
+            # What the page holds of its start as loaded (its default is a callable: the admin keeps it).
+            "initial-featurings-0-starts_at_0": split(entry.starts_at)[0],
+            "initial-featurings-0-starts_at_1": split(entry.starts_at)[1],
+            "featurings-0-note": entry.note,
+        }
+    )
     form.pop("listed")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -202,16 +212,13 @@ def test_an_unlisted_workbooks_featured_entry_can_be_deleted_in_the_admin(
     services.update_workbook(workbook, listed=False)
     workbook.refresh_from_db()
     entry = workbook.featurings.get()
-    form = workbook_form(workbook) | {
-        "featurings-TOTAL_FORMS": 1,
-        "featurings-INITIAL_FORMS": 1,
-        "featurings-0-id": entry.pk,
-        "featurings-0-workbook": workbook.pk,
-        "featurings-0-position": entry.position,
-        "featurings-0-starts_at_0": split(entry.starts_at)[0],
-        "featurings-0-starts_at_1": split(entry.starts_at)[1],
-        "featurings-0-DELETE": "on",
-    }
+    form = (
+        workbook_form(workbook)
+        | kept_featuring_row(entry)
+        | {
+            "featurings-0-DELETE": "on",
+        }
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(f"{WORKBOOKS_URL}{workbook.pk}/change/", form)
