@@ -106,4 +106,4 @@ def test_the_file_picker_looks_like_a_site_button_with_its_label_and_focus_ring(
     expect(picker).to_be_focused()
     ring = picker.evaluate("input => getComputedStyle(input).boxShadow")
     assert ring != "none"
-    assert "158, 162, 255" in ring  # --focus
+    assert "111, 115, 255" in ring  # --focus-ring, light theme
