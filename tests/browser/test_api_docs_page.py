@@ -49,3 +49,28 @@ def test_the_docs_page_renders_in_our_colours_with_a_way_back_and_no_csp_violati
     back.click()
     expect(page).to_have_url(f"{live_server.url}/")
     # The new_page fixture then asserts: no request left the site and no CSP violation was logged.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_try_it_out_names_the_request_body_and_each_parameters_field(new_page, live_server):
+    """Swagger UI draws the request body's editor and the parameters' fields without a name (axe:
+    label, critical); static/js/api_docs.js names them as they are drawn."""
+    page = new_page(width=1366, height=900)
+    page.goto(f"{live_server.url}/api/v1/docs/")
+    expect(page.locator(".opblock").first).to_be_visible()
+
+    create = page.locator(".opblock-post").first
+    create.locator(".opblock-summary-control").click()
+    create.get_by_role("button", name="Try it out").click()
+    expect(create.get_by_role("textbox", name="Request body")).to_be_visible()
+
+    listing = page.locator(".opblock-get").first
+    listing.locator(".opblock-summary-control").click()
+    listing.get_by_role("button", name="Try it out").click()
+    fields = listing.locator(".parameters td input, .parameters td select")
+    expect(fields.first).to_be_visible()
+    unnamed = fields.evaluate_all(
+        "fields => fields.filter(f => !f.labels?.length && !f.getAttribute('aria-label'))"
+        ".map(f => f.outerHTML)"
+    )
+    assert unnamed == []
