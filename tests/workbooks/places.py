@@ -3,9 +3,12 @@ of what takes a workbook out of them (moderation, unlisting)."""
 
 from __future__ import annotations
 
-from tests.factories import BROWSER
+from django.test import Client
+
+from tests.factories import BROWSER, UserFactory
 from tests.workbooks.markup import page
 from tests.workbooks.test_feeds_and_sitemap import crawl
+from workbooks.models import Tag
 
 # The fixtures these places expect: a workbook titled TITLE (slug "revenue-by-region", tag
 # "finance") by "ada", beside her "Revenue forecast" (finance), which suggests it, in the public
@@ -50,3 +53,18 @@ def public_places(client) -> dict[str, bool]:
 
 def everywhere(value: bool) -> dict[str, bool]:
     return dict.fromkeys(PLACES, value)
+
+
+def finance_count() -> int:
+    return Tag.objects.get(slug="finance").workbook_count
+
+
+def warm_readers() -> tuple[Client, Client]:
+    """A visitor and a member who have each read every place once, so the kept copies (visitors'
+    and members') hold the workbook before a test takes it out."""
+    visitor, member = Client(), Client()
+    member.force_login(UserFactory(username="someone"))
+    assert public_places(visitor) == everywhere(True)
+    assert public_places(member) == everywhere(True)
+    assert finance_count() == 2
+    return visitor, member

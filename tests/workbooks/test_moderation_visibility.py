@@ -21,9 +21,9 @@ from tests.factories import (
 )
 from tests.pages import form_alert
 from tests.workbooks.markup import page
-from tests.workbooks.places import TITLE, everywhere, public_places
+from tests.workbooks.places import TITLE, everywhere, finance_count, public_places, warm_readers
 from workbooks import services
-from workbooks.models import Tag, Workbook
+from workbooks.models import Workbook
 
 REASON = "Links to a phishing page"
 HELD_OR_HIDDEN = [Moderation.HELD, Moderation.HIDDEN]
@@ -50,20 +50,11 @@ def moderate(workbook, moderation, capture, **options) -> Workbook:
         return services.moderate_workbook(workbook, moderation=moderation, **options)
 
 
-def finance_count() -> int:
-    return Tag.objects.get(slug="finance").workbook_count
-
-
 @pytest.mark.parametrize("moderation", HELD_OR_HIDDEN)
 def test_held_or_hidden_it_leaves_every_public_place_kept_copies_included(
     workbook, moderation, django_capture_on_commit_callbacks
 ):
-    visitor, member = Client(), Client()
-    member.force_login(UserFactory(username="someone"))
-    # Every page read once first: the kept copies (visitors' and members') hold it.
-    assert public_places(visitor) == everywhere(True)
-    assert public_places(member) == everywhere(True)
-    assert finance_count() == 2
+    visitor, member = warm_readers()
 
     moderate(workbook, moderation, django_capture_on_commit_callbacks, reason=REASON)
 

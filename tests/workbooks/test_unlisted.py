@@ -26,12 +26,19 @@ from tests.factories import (
     WorkbookFactory,
 )
 from tests.workbooks.markup import page
-from tests.workbooks.places import PLACES, TITLE, everywhere, public_places
+from tests.workbooks.places import (
+    PLACES,
+    TITLE,
+    everywhere,
+    finance_count,
+    public_places,
+    warm_readers,
+)
 from tests.workbooks.test_admin import WORKBOOKS_URL, split, workbook_form
 from workbooks import selectors, services
 from workbooks.cache import depends_on
 from workbooks.demo import DEMO_UNLISTED
-from workbooks.models import Tag, Workbook
+from workbooks.models import Workbook
 
 # Where an unlisted workbook stays: a collection is its owner's pick, opened from its link too.
 STILL_SHOWN = {"collection"}
@@ -78,19 +85,10 @@ def set_listed(client, workbook, listed: bool, capture) -> None:
     assert workbook.listed is listed
 
 
-def finance_count() -> int:
-    return Tag.objects.get(slug="finance").workbook_count
-
-
 def test_unlisted_in_the_admin_it_leaves_every_list_at_once_kept_copies_included(
     workbook, moderator_client, django_capture_on_commit_callbacks
 ):
-    visitor, member = Client(), Client()
-    member.force_login(UserFactory(username="someone"))
-    # Every page read once first: the kept copies (visitors' and members') hold it.
-    assert public_places(visitor) == everywhere(True)
-    assert public_places(member) == everywhere(True)
-    assert finance_count() == 2
+    visitor, member = warm_readers()
 
     set_listed(moderator_client, workbook, False, django_capture_on_commit_callbacks)
 
