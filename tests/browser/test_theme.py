@@ -147,5 +147,6 @@ def test_the_sigma_frame_follows_the_page(new_page, live_server, artifacts_dir):
     page.goto(f"{live_server.url}{workbook.get_absolute_url()}")
     frame = page.frame_locator(".embed__frame").locator("body")
     expect(frame).to_contain_text("Development stand-in")
-    assert frame.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(22, 23, 31)"
+    # Retried until the frame's stylesheet has applied: its text can show before it does.
+    expect(frame).to_have_css("background-color", "rgb(22, 23, 31)")
     page.screenshot(path=artifacts_dir / "theme-workbook-dark-1366.png")
