@@ -99,7 +99,6 @@ def digest_workbooks(member: User, week: date, limit: int) -> list[Workbook]:
     `week`, with their authors, in one query."""
     start, end = digest_window(week)
     published = Workbook.objects.listed().filter(
-        moderation=Moderation.VISIBLE,
         author__follower_links__follower=member,
         published_at__gte=start,
         published_at__lt=end,

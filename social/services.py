@@ -645,7 +645,7 @@ def fan_out_published(
     batch's push and bells run side by side, in no set order. The push reads one row (whether the
     workbook is still shown to followers); the bells read nothing."""
     workbook = Workbook.objects.filter(pk=workbook_id).select_related("author").first()
-    if workbook is None or not workbook.is_public or not workbook.listed:
+    if workbook is None or not workbook.is_listed:
         # Held or hidden meanwhile, or unlisted (opened from its link only): nobody is told.
         return None
     batch = list(

@@ -224,6 +224,11 @@ class Workbook(MaintainedFieldsMixin, Moderated):
         author's being active, which the row does not hold)."""
         return self.is_published and self.moderation == Moderation.VISIBLE
 
+    @property
+    def is_listed(self) -> bool:
+        """Public and not unlisted: what the gallery lists (`listed`, for a workbook in hand)."""
+        return self.is_public and self.listed
+
     def editable_by(self, user, action: str = "change") -> bool:
         """May `user` change (or, with action="delete", delete) this workbook: WorkbookQuerySet's
         rule of the same name, for a workbook in hand, answered without a query. It decides what a
